@@ -1,0 +1,1 @@
+"""Pure functions on Polars frames: parse, normalise, derive rule checks, compare periods."""

@@ -1,0 +1,38 @@
+"""Findings: every problem found in a submission, as rows of one frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+FINDINGS_SCHEMA = {
+    "submission_id": pl.String,
+    "severity": pl.String,
+    "rule": pl.String,
+    "row_number": pl.Int64,
+    "column_name": pl.String,
+    "message": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    message: str
+    row_number: int | None = None
+    column_name: str | None = None
+
+
+def findings_frame(submission_id: str, findings: list[Finding]) -> pl.DataFrame:
+    """One submission's findings as a frame of the `audit.findings` shape."""
+    return pl.DataFrame(
+        [(submission_id, f.severity, f.rule, f.row_number, f.column_name, f.message) for f in findings],
+        schema=FINDINGS_SCHEMA,
+        orient="row",
+    )
+
+
+def empty_findings() -> pl.DataFrame:
+    return pl.DataFrame(schema=FINDINGS_SCHEMA)

@@ -1,0 +1,85 @@
+"""From the text cells of many submissions to one typed frame of observations.
+
+`conform` fits one file's columns to the contract (missing and unknown columns);
+`normalise` then works on the frame of every submission of a run at once: trims,
+folds case, turns Khmer digits into ASCII, parses periods and values, applies
+defaults, and derives the columns the validator judges.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.registry import Registry
+from transforms.findings import Finding
+from transforms.periods import periods_frame
+from transforms.read import ROW_NUMBER
+
+KHMER_DIGITS = [chr(0x17E0 + d) for d in range(10)]
+ASCII_DIGITS = [str(d) for d in range(10)]
+LOWER_CASE_CODES = ("indicator",)
+
+
+def conform(raw: pl.DataFrame, registry: Registry) -> tuple[pl.DataFrame | None, list[Finding]]:
+    """The contract's columns in the contract's order (absent ones null), and what was off.
+
+    A missing required column makes every row meaningless, so the frame is then None.
+    """
+    known = registry.known_columns
+    findings = [
+        Finding("unknown_column", "warning", f"the column '{name}' is not in the contract and was ignored", None, name)
+        for name in raw.columns
+        if name != ROW_NUMBER and name not in known
+    ]
+    missing = [name for name in registry.required_columns if name not in raw.columns]
+    findings += [
+        Finding("missing_column", "error", f"the required column '{name}' is absent", None, name)
+        for name in missing
+    ]
+    if missing:
+        return None, findings
+    columns = [pl.col(ROW_NUMBER)] + [
+        pl.col(name) if name in raw.columns else pl.lit(None, pl.String).alias(name) for name in known
+    ]
+    return raw.select(columns), findings
+
+
+def _code(name: str, registry: Registry) -> pl.Expr:
+    """A code cell trimmed and case-folded; blank means the default, or '' where there is none."""
+    text = pl.col(name).str.strip_chars()
+    text = text.str.to_lowercase() if name in LOWER_CASE_CODES else text.str.to_uppercase()
+    default = registry.default_of(name)
+    return pl.when(text.is_null() | (text == "")).then(pl.lit(default or "")).otherwise(text).alias(name)
+
+
+def _digits(name: str) -> pl.Expr:
+    return pl.col(name).str.strip_chars().str.replace_many(KHMER_DIGITS, ASCII_DIGITS)
+
+
+def normalise(frame: pl.DataFrame, registry: Registry) -> pl.DataFrame:
+    """Typed observations from conformed frames stacked with `submission_id` and `judged_on`.
+
+    `judged_on` is the local date on which the submission is judged (its receipt),
+    so periods that have not begun or not ended are told apart without a clock here.
+    """
+    codes = ["reporter", "indicator", "area", "status", "action", *registry.dimension_names]
+    typed = frame.with_columns(
+        *[_code(name, registry) for name in codes],
+        _digits("period").alias("period_text"),
+        _digits("value").alias("value_text"),
+        pl.when(pl.col("comment").str.strip_chars() == "").then(None).otherwise(pl.col("comment")).alias("comment"),
+    ).drop("period", "value")
+    typed = typed.join(periods_frame(typed["period_text"]), on="period_text", how="left")
+    value_given = pl.col("value_text").is_not_null() & (pl.col("value_text") != "")
+    whole = pl.col("value_text").str.contains(r"^[0-9]+$")
+    typed = typed.with_columns(
+        value_given.alias("value_given"),
+        pl.when(value_given & whole).then(pl.col("value_text").str.to_integer(strict=False)).alias("value"),
+    )
+    not_ended = pl.col("period_end") > pl.col("judged_on")
+    return typed.with_columns(
+        (value_given | (pl.col("action") == "D")).alias("keyed"),
+        (not_ended & (pl.col("period_start") <= pl.col("judged_on"))).fill_null(False).alias("provisional"),
+        pl.when(not_ended & (pl.col("status") == "A")).then(pl.lit("P")).otherwise(pl.col("status")).alias("status"),
+        pl.col("period_start").dt.year().alias("period_year"),
+    )

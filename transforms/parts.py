@@ -1,0 +1,106 @@
+"""Parts against their total, side by side, for every dimension and every aggregate.
+
+Rows of one submission that agree on every key column but one dimension D are the
+parts (D not `_T`) of the row where D is `_T`. An aggregate that is present (such as
+`Y_LT18` or `FOREIGN`) replaces its codes against the total, and its codes are
+compared with it instead. This module only lines the figures up; the validator's
+expectations judge them.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.registry import TOTAL, Registry
+
+CHECK_COLUMNS = {
+    "submission_id": pl.String,
+    "reporter": pl.String,
+    "area": pl.String,
+    "period": pl.String,
+    "indicator": pl.String,
+    "dimension": pl.String,
+    "parent_code": pl.String,
+    "parent_row": pl.Int64,
+    "parent_value": pl.Int64,
+    "parts_sum": pl.Int128,
+    "complete": pl.Boolean,
+    "part_rows": pl.List(pl.Int64),
+    "part_codes": pl.List(pl.String),
+    "part_values": pl.List(pl.Int64),
+}
+
+
+def parts_against_totals(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame:
+    """One row per (total or aggregate) with its parts present: their sum and whether complete.
+
+    `observations` holds rows that set a value (action I, value parsed), with the
+    key columns, `submission_id`, `row_number` and `value`.
+    """
+    checks = [
+        check
+        for name in registry.dimension_names
+        for check in _dimension_checks(observations, registry, name)
+    ]
+    if not checks:
+        return pl.DataFrame(schema=CHECK_COLUMNS)
+    return pl.concat(checks, how="vertical")
+
+
+def _dimension_checks(observations: pl.DataFrame, registry: Registry, name: str) -> list[pl.DataFrame]:
+    dimension = registry.dimensions[name]
+    group = ["submission_id", *(c for c in registry.key_columns if c != name)]
+    codes = pl.DataFrame(
+        {
+            name: [c for c in dimension.codes if c != TOTAL],
+            "_aggregate": [dimension.aggregate_of().get(c) for c in dimension.codes if c != TOTAL],
+            "_leaves": [dimension.leaf_count(c) for c in dimension.codes if c != TOTAL],
+        },
+        schema={name: pl.String, "_aggregate": pl.String, "_leaves": pl.Int64},
+    )
+    rows = observations.select(*group, name, "row_number", "value")
+    parts = rows.join(codes, on=name, how="inner")  # unknown codes are judged elsewhere
+    if parts.height == 0:
+        return []
+    present_aggregates = parts.filter(pl.col(name).is_in(list(dimension.aggregates))).select(
+        *group, pl.col(name).alias("_aggregate"), pl.lit(True).alias("_shadowed")
+    ).unique(subset=[*group, "_aggregate"])
+    parts = parts.join(present_aggregates, on=[*group, "_aggregate"], how="left")
+
+    parents = rows.rename({"row_number": "parent_row", "value": "parent_value", name: "parent_code"})
+    checks = []
+    against_total = parts.filter(pl.col("_shadowed").is_null())
+    total_leaves = len(dimension.leaves)
+    checks.append(
+        _sum_parts(against_total, group, name)
+        .with_columns(pl.lit(TOTAL).alias("parent_code"))
+        .join(parents, on=[*group, "parent_code"], how="inner")
+        .with_columns((pl.col("_covered") == total_leaves).alias("complete"))
+    )
+    if dimension.aggregates:
+        leaf_counts = pl.DataFrame(
+            {"parent_code": list(dimension.aggregates), "_needed": [len(v) for v in dimension.aggregates.values()]},
+            schema={"parent_code": pl.String, "_needed": pl.Int64},
+        )
+        in_aggregates = parts.filter(pl.col("_aggregate").is_not_null() & pl.col("_shadowed"))
+        checks.append(
+            _sum_parts(in_aggregates, [*group, "_aggregate"], name)
+            .rename({"_aggregate": "parent_code"})
+            .join(parents, on=[*group, "parent_code"], how="inner")
+            .join(leaf_counts, on="parent_code", how="left")
+            .with_columns((pl.col("_covered") == pl.col("_needed")).alias("complete"))
+        )
+    return [
+        c.with_columns(pl.lit(name).alias("dimension")).select(list(CHECK_COLUMNS)) for c in checks if c.height
+    ]
+
+
+def _sum_parts(parts: pl.DataFrame, group: list[str], name: str) -> pl.DataFrame:
+    ordered = parts.sort("row_number")
+    return ordered.group_by(group).agg(
+        pl.col("value").cast(pl.Int128).sum().alias("parts_sum"),
+        pl.col("_leaves").sum().alias("_covered"),
+        pl.col("row_number").alias("part_rows"),
+        pl.col(name).alias("part_codes"),
+        pl.col("value").alias("part_values"),
+    )

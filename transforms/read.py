@@ -1,0 +1,249 @@
+"""Readers: the bytes of one submission in, a frame of text cells out.
+
+Every cell stays text (or null when empty) so that nothing is guessed here; the
+normaliser decides what a cell means. Each row carries `row_number` as a person
+sees it: the spreadsheet row (CSV header = row 1), or the position in the JSON
+`observations` list. A file that cannot be read gives an `unreadable` or `empty`
+finding instead of a frame; nothing raises.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import polars as pl
+
+from schemas.registry import Limits
+from transforms.findings import Finding
+
+FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
+XLSX_SHEET = "data"
+ROW_NUMBER = "row_number"
+
+
+class Unreadable(Exception):
+    """The bytes are not a readable file of the format the name promises."""
+
+    def __init__(self, message: str, row_number: int | None = None, column_name: str | None = None):
+        super().__init__(message)
+        self.row_number = row_number
+        self.column_name = column_name
+
+
+@dataclass
+class RawSubmission:
+    """What a reader makes of a file: text cells by column, or the findings why not."""
+
+    format: str
+    frame: pl.DataFrame | None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def readable(self) -> bool:
+        return self.frame is not None
+
+
+def format_of(file_name: str) -> str | None:
+    """`csv`, `xlsx` or `json` for a file the inbox takes, None for one it ignores."""
+    if file_name.startswith("."):
+        return None
+    suffix = "." + file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
+    return FORMATS.get(suffix)
+
+
+def read_submission(content: bytes, file_format: str, limits: Limits) -> RawSubmission:
+    """Parse one file's bytes; never raises for bad content."""
+    try:
+        if len(content) > limits.max_file_bytes:
+            raise Unreadable(
+                f"the file is {len(content):,} bytes; the limit is {limits.max_file_bytes:,} bytes"
+            )
+        reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json": _read_json}[file_format]
+        header, rows = reader(content, limits)
+        frame = _to_frame(header, rows, limits)
+    except Unreadable as problem:
+        finding = Finding(
+            "unreadable", "error", f"cannot be read as {file_format.upper()}: {problem}",
+            problem.row_number, problem.column_name,
+        )
+        return RawSubmission(file_format, None, [finding])
+    if frame.height == 0:
+        return RawSubmission(file_format, None, [Finding("empty", "error", "the file has no data row")])
+    return RawSubmission(file_format, frame)
+
+
+def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]], limits: Limits) -> pl.DataFrame:
+    """Columns named by the header (trimmed, lower case); blank rows dropped."""
+    names = [name.strip().lower() for name in header]
+    seen: set[str] = set()
+    for position, name in enumerate(names):
+        if name and name in seen:
+            raise Unreadable(f"the column '{name}' appears twice in the header", 1, name)
+        seen.add(name)
+    kept = [(number, cells) for number, cells in rows if any(c is not None for c in cells)]
+    if len(kept) > limits.max_rows:
+        raise Unreadable(f"the file has {len(kept):,} data rows; the limit is {limits.max_rows:,}")
+    columns: dict[str, list[str | None]] = {ROW_NUMBER: [number for number, _ in kept]}  # type: ignore[dict-item]
+    for position, name in enumerate(names):
+        values = [cells[position] if position < len(cells) else None for _, cells in kept]
+        if not name:
+            if any(v is not None for v in values):
+                name = f"(column {position + 1} without a name)"
+            else:
+                continue
+        columns[name] = values
+    schema = {name: (pl.Int64 if name == ROW_NUMBER else pl.String) for name in columns}
+    return pl.DataFrame(columns, schema=schema)
+
+
+def _cell_text(text: str) -> str | None:
+    return text if text.strip() else None
+
+
+# --------------------------------------------------------------------- CSV
+def _read_csv(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
+    if b"\x00" in content:
+        raise Unreadable("it holds binary content (NUL bytes), not UTF-8 text")
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as problem:
+        line = content[: problem.start].count(b"\n") + 1
+        raise Unreadable(
+            f"it is not UTF-8 text (byte {problem.start + 1}, on line {line}); save it as CSV UTF-8"
+        ) from None
+    records = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(records, None)
+        if header is None or not any(h.strip() for h in header):
+            raise Unreadable("there is no header row", 1)
+        rows = []
+        for index, record in enumerate(records, start=2):
+            cells = [_cell_text(c) for c in record]
+            extra = [c for c in cells[len(header):] if c is not None]
+            if extra:
+                raise Unreadable(
+                    f"row {index} has {len(record)} cells but the header names {len(header)} columns",
+                    index,
+                )
+            rows.append((index, cells[: len(header)]))
+    except csv.Error as problem:
+        raise Unreadable(f"broken CSV near line {records.line_num}: {problem}", records.line_num) from None
+    return header, rows
+
+
+# -------------------------------------------------------------------- XLSX
+def _read_xlsx(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            inflated = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise Unreadable("it is not an Excel workbook (.xlsx)") from None
+    if inflated > limits.max_xlsx_uncompressed_bytes:
+        raise Unreadable(
+            f"the workbook inflates to {inflated:,} bytes; the limit is "
+            f"{limits.max_xlsx_uncompressed_bytes:,} bytes"
+        )
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
+        sheet_names = {name.strip().lower(): name for name in workbook.sheet_names}
+        if XLSX_SHEET not in sheet_names:
+            listed = ", ".join(repr(n) for n in workbook.sheet_names) or "none"
+            raise Unreadable(f"it has no sheet named '{XLSX_SHEET}' (sheets: {listed})")
+        grid = workbook.get_sheet_by_name(sheet_names[XLSX_SHEET]).to_python(skip_empty_area=False)
+    except Unreadable:
+        raise
+    except (CalamineError, Exception) as problem:  # calamine raises several types for corrupt parts
+        raise Unreadable(f"the workbook is damaged ({type(problem).__name__}: {problem})") from None
+    numbered = [(index, [_xlsx_cell(c) for c in cells]) for index, cells in enumerate(grid, start=1)]
+    filled = [(number, cells) for number, cells in numbered if any(c is not None for c in cells)]
+    if not filled:
+        raise Unreadable("the sheet 'data' is empty; it needs a header row", 1)
+    header_number, header_cells = filled[0]
+    header = [c or "" for c in header_cells]
+    return header, [(number, cells) for number, cells in numbered if number > header_number]
+
+
+def _xlsx_cell(value: object) -> str | None:
+    """A cell as the text a person would type: 78.0 is '78', a date is its month."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        return f"{value.year:04d}-{value.month:02d}" if value.time() == time() and value.day == 1 else value.isoformat()
+    if isinstance(value, date):
+        return f"{value.year:04d}-{value.month:02d}" if value.day == 1 else value.isoformat()
+    if isinstance(value, (time, timedelta)):
+        return str(value)
+    text = str(value)
+    return text if text.strip() else None
+
+
+# -------------------------------------------------------------------- JSON
+def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as problem:
+        raise Unreadable(f"it is not UTF-8 text (byte {problem.start + 1})") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as problem:
+        raise Unreadable(
+            f"it is not valid JSON (line {problem.lineno}, column {problem.colno}: {problem.msg})"
+        ) from None
+    except RecursionError:
+        raise Unreadable("it is nested too deeply to be a table of observations") from None
+    if not isinstance(document, dict) or not isinstance(document.get("observations"), list):
+        raise Unreadable('it must be an object with a list "observations"')
+    file_reporter = _json_cell(document.get("reporter"))
+    header: list[str] = []
+    positions: dict[str, int] = {}
+    records: list[tuple[int, dict[str, str | None]]] = []
+    for number, observation in enumerate(document["observations"], start=1):
+        if not isinstance(observation, dict):
+            raise Unreadable(f"observation {number} is not an object of column: value", number)
+        cells = {}
+        for key, value in observation.items():
+            name = str(key).strip().lower()
+            if name not in positions:
+                positions[name] = len(header)
+                header.append(name)
+            cells[name] = _json_cell(value)
+        records.append((number, cells))
+    if file_reporter is not None and "reporter" not in positions:
+        positions["reporter"] = len(header)
+        header.append("reporter")
+    rows = []
+    for number, cells in records:
+        if file_reporter is not None and cells.get("reporter") is None:
+            cells["reporter"] = file_reporter
+        rows.append((number, [cells.get(name) for name in header]))
+    return header, rows
+
+
+def _json_cell(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    if isinstance(value, str):
+        return value if value.strip() else None
+    return json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,219 @@
+"""Row rules of the contract, judged for every submission of a run in one pass.
+
+`validate` takes the normalised frame of all new submissions, derives the columns
+the expectations need, runs the Great Expectations suites once per frame and turns
+each failed row into a finding a ministry clerk can act on: the row, the column,
+the value found and what was expected.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import polars as pl
+
+from schemas.registry import TOTAL, Registry
+from transforms.expectations import (
+    ROW_INDEX,
+    key_columns_for_uniqueness,
+    parts_suite,
+    row_suite,
+    run_suite,
+)
+from transforms.findings import FINDINGS_SCHEMA
+from transforms.parts import parts_against_totals
+
+
+def validate(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame:
+    """Error findings of the row rules (and `provisional` warnings) for every submission."""
+    if observations.height == 0:
+        return pl.DataFrame(schema=FINDINGS_SCHEMA)
+    rows = _judged_rows(observations, registry)
+    findings = []
+    for failure in run_suite("rows", _to_pandas(rows, registry), row_suite(registry)):
+        flagged = rows.filter(pl.col(ROW_INDEX).is_in(failure.rows))
+        findings.extend(_row_findings(failure.rule, failure.column, flagged, rows, registry))
+
+    settable = observations.filter(pl.col("keyed") & (pl.col("action") == "I") & pl.col("value").is_not_null())
+    checks = parts_against_totals(settable, registry).with_row_index(ROW_INDEX)
+    for complete in (True, False):
+        subset = checks.filter(pl.col("complete") == complete)
+        for failure in run_suite(
+            "complete_parts" if complete else "partial_parts", _parts_pandas(subset), parts_suite(complete)
+        ):
+            flagged = subset.filter(pl.col(ROW_INDEX).is_in(failure.rows))
+            findings.extend(_parts_finding(failure.rule, check, registry) for check in flagged.iter_rows(named=True))
+    findings.extend(_provisional_findings(observations))
+    return pl.DataFrame(findings, schema=FINDINGS_SCHEMA, orient="row")
+
+
+def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame:
+    """The observations with the derived columns the row suite judges."""
+    areas = pl.DataFrame(
+        {
+            "area": list(registry.areas),
+            "area_first_year": [a.first_year for a in registry.areas.values()],
+            "area_last_year": [a.last_year for a in registry.areas.values()],
+        },
+        schema={"area": pl.String, "area_first_year": pl.Int64, "area_last_year": pl.Int64},
+    )
+    reporter_given = pl.when(pl.col("reporter") != "").then(pl.col("reporter"))
+    return (
+        observations.join(areas, on="area", how="left")
+        .sort("submission_id", "row_number")
+        .with_row_index(ROW_INDEX)
+        .with_columns(
+            reporter_given.alias("reporter_given"),
+            reporter_given.drop_nulls().first().over("submission_id").alias("file_reporter"),
+            pl.col("row_number").filter(reporter_given.is_not_null()).first().over("submission_id")
+            .alias("file_reporter_row"),
+            pl.when(pl.col("reporter").is_in(list(registry.reporters))).then(pl.col("reporter")).alias("reporter_known"),
+            pl.when(pl.col("indicator").is_in(list(registry.indicators))).then(pl.col("indicator")).alias("indicator_known"),
+            pl.coalesce("period", pl.col("period_text").fill_null("")).alias("period_key"),
+            *[(pl.col(name) != TOTAL).alias(f"{name}_cut") for name in registry.dimension_names],
+        )
+    )
+
+
+def _to_pandas(rows: pl.DataFrame, registry: Registry) -> pd.DataFrame:
+    judged = [
+        ROW_INDEX, "submission_id", "reporter", "indicator", "area", "status", "action", "period",
+        "period_year", "area_first_year", "area_last_year", "reporter_known", "indicator_known",
+        "value", "value_given", "judged_on", "period_start", "keyed", "reporter_given", "file_reporter",
+        *registry.dimension_names, *key_columns_for_uniqueness(registry),
+        *[f"{name}_cut" for name in registry.dimension_names],
+    ]
+    frame = rows.select(list(dict.fromkeys(judged)))
+    return frame.to_pandas()
+
+
+def _parts_pandas(checks: pl.DataFrame) -> pd.DataFrame:
+    """Totals and sums as Python integers: a sum of 64-bit parts may not fit 64 bits."""
+    return pd.DataFrame(
+        {
+            ROW_INDEX: checks[ROW_INDEX].to_list(),
+            "parent_value": pd.Series(checks["parent_value"].to_list(), dtype=object),
+            "parts_sum": pd.Series(checks["parts_sum"].to_list(), dtype=object),
+        }
+    )
+
+
+# ------------------------------------------------------------------ messages
+def _label(registry: Registry, column: str, code: str) -> str:
+    dimension = registry.dimensions.get(column)
+    label = dimension.labels.get(code) if dimension else None
+    return f"{code} ({label})" if label else code
+
+
+def _codes_hint(codes: list[str], limit: int = 12) -> str:
+    return ", ".join(codes) if len(codes) <= limit else ", ".join(codes[:limit]) + f" ... ({len(codes)} codes)"
+
+
+def _row_findings(rule: str, column: str, flagged: pl.DataFrame, rows: pl.DataFrame, registry: Registry):
+    severity = registry.rule(rule).severity
+    if rule == "duplicate_key":
+        yield from _duplicate_findings(flagged, registry, severity)
+        return
+    for row in flagged.iter_rows(named=True):
+        yield (
+            row["submission_id"], severity, rule, row["row_number"], column,
+            f"row {row['row_number']}, column {column}: {_describe(rule, column, row, registry)}",
+        )
+
+
+def _describe(rule: str, column: str, row: dict, registry: Registry) -> str:
+    if rule == "unknown_code" and column == "period":
+        text = row["period_text"]
+        if not text:
+            return "the period is blank; give one such as 2019, 2019-S1, 2019-Q1, 2019-01 or 2019-01/2019-10"
+        return f"'{text}' is not a period; use 2019, 2019-S1, 2019-Q1, 2019-01 or 2019-01/2019-10"
+    if rule == "unknown_code" and column == "area" and row["area"] in registry.areas:
+        area = registry.areas[row["area"]]
+        span = (
+            f"exists from {area.first_year}" if area.first_year and row["period_year"] < area.first_year
+            else f"exists until {area.last_year}"
+        )
+        return f"area {area.code} ({area.name}) {span}, so it cannot report for {row['period']}"
+    if rule == "unknown_code":
+        found = row[column]
+        if found == "":
+            return f"the {column} is blank"
+        codes = {
+            "reporter": list(registry.reporters), "indicator": list(registry.indicators),
+            "area": list(registry.areas), "status": list(registry.statuses), "action": list(registry.actions),
+        }.get(column) or list(registry.dimensions[column].codes)
+        return f"'{found}' is not a known {column} code; expected one of {_codes_hint(codes)}"
+    if rule == "not_allowed" and column == "indicator":
+        allowed = sorted(registry.reporters[row["reporter"]].indicators)
+        return (
+            f"{row['reporter']} may not report {row['indicator']}; "
+            f"{row['reporter']} reports {', '.join(allowed)}"
+        )
+    if rule == "not_allowed":
+        cuts = registry.indicators[row["indicator"]].dimensions
+        return (
+            f"{row['indicator']} is not cut by {column}, so {column} must be {TOTAL} (found '{row[column]}'); "
+            f"{row['indicator']} may be cut by {', '.join(cuts) or 'no dimension'}"
+        )
+    if rule == "bad_value":
+        return (
+            f"'{row['value_text']}' is not a whole number from 0 to {registry.limits.max_value:,} "
+            "(digits only: no signs, decimals, spaces or thousands separators)"
+        )
+    if rule == "future_period":
+        return f"the period {row['period']} has not begun (it starts on {row['period_start']}, judged on {row['judged_on']})"
+    if rule == "mixed_reporters":
+        return (
+            f"reporter {row['reporter']} differs from {row['file_reporter']}, the reporter of row "
+            f"{row['file_reporter_row']}; a file holds the figures of one reporter"
+        )
+    raise ValueError(f"no message for rule {rule} on {column}")
+
+
+def _duplicate_findings(flagged: pl.DataFrame, registry: Registry, severity: str):
+    key = ["submission_id", *key_columns_for_uniqueness(registry)]
+    for group in flagged.sort("row_number").group_by(key, maintain_order=True).agg("row_number").iter_rows(named=True):
+        numbers = group["row_number"]
+        for number in numbers[1:]:
+            cut = ", ".join(f"{d}={group[d]}" for d in registry.dimension_names if group[d] != TOTAL) or "no cut"
+            yield (
+                group["submission_id"], severity, "duplicate_key", number, None,
+                f"row {number} repeats the key of row {numbers[0]} ({group['indicator']} {group['period_key']} "
+                f"{group['area']}, {cut}); a key may appear once in a file",
+            )
+
+
+def _parts_finding(rule: str, check: dict, registry: Registry) -> tuple:
+    dimension = registry.dimensions[check["dimension"]]
+    parts = ", ".join(
+        f"{_label(registry, dimension.name, code)} {value:,} (row {row})"
+        for code, value, row in zip(check["part_codes"], check["part_values"], check["part_rows"])
+    )
+    parent = "total" if check["parent_code"] == TOTAL else _label(registry, dimension.name, check["parent_code"])
+    where = f"{check['indicator']} for {check['period']} in {check['area']}"
+    if rule == "parts_differ_from_total":
+        message = (
+            f"row {check['parent_row']}: the {dimension.parts_label} of {where} add up to {check['parts_sum']:,} "
+            f"({parts}), but their {parent} is {check['parent_value']:,}; all {dimension.parts_label} are given, "
+            "so they must add up to it exactly"
+        )
+    else:
+        message = (
+            f"row {check['parent_row']}: the {dimension.parts_label} of {where} add up to {check['parts_sum']:,} "
+            f"({parts}), more than their {parent} of {check['parent_value']:,}"
+        )
+    return (check["submission_id"], registry.rule(rule).severity, rule, check["parent_row"], "value", message)
+
+
+def _provisional_findings(observations: pl.DataFrame):
+    """One warning per submission and period that has begun but not ended."""
+    pending = (
+        observations.filter(pl.col("provisional") & pl.col("keyed"))
+        .group_by("submission_id", "period", maintain_order=True)
+        .agg(pl.col("row_number").min(), pl.col("period_end").first(), pl.col("judged_on").first())
+    )
+    for row in pending.iter_rows(named=True):
+        yield (
+            row["submission_id"], "warning", "provisional", row["row_number"], "period",
+            f"row {row['row_number']}: the period {row['period']} has not ended (it ends before "
+            f"{row['period_end']}); its figures are loaded as provisional (status P) unless marked E",
+        )
