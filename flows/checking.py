@@ -1,0 +1,55 @@
+"""`ctip validate`: the run's reading and validation on files a ministry is about to send.
+
+Nothing is archived or written; the warehouse, when there is one, is only read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from flows import steps
+from flows.settings import Settings
+from schemas.registry import Registry
+from transforms.findings import Finding, findings_frame
+from transforms.read import format_of
+from warehouse.archive import sha256_of
+from warehouse.store import Receipt
+
+
+def check_files(files: list[Path], settings: Settings, registry: Registry, now: datetime) -> list[dict]:
+    """One report per file: its findings (row, column, rule, message) and their counts."""
+    receipts, contents, unsupported = [], {}, {}
+    first: dict[str, int] = {}
+    for sequence, path in enumerate(files, start=1):
+        file_format = format_of(path.name)
+        content = path.read_bytes()
+        submission_id = sha256_of(content)
+        if file_format is None:
+            unsupported[sequence] = Finding(
+                "unreadable", "error", f"{path.name} is not a .csv, .xlsx or .json file, so the inbox would ignore it"
+            )
+            continue
+        contents[submission_id] = content
+        first.setdefault(submission_id, sequence)
+        receipts.append(Receipt(sequence, submission_id, path.name, file_format, len(content), now, now))
+    prepared = steps.prepare(receipts, contents, first, {}, registry, settings.zone)
+    reports = []
+    for sequence, path in enumerate(files, start=1):
+        if sequence in unsupported:
+            found = findings_frame("", [unsupported[sequence]])
+        else:
+            submission_id = next(r.submission_id for r in receipts if r.sequence == sequence)
+            found = prepared.findings.filter(pl.col("submission_id") == submission_id)
+        rows = found.sort("row_number", nulls_last=False).to_dicts()
+        reports.append(
+            {
+                "file": str(path),
+                "errors": sum(1 for f in rows if f["severity"] == "error"),
+                "warnings": sum(1 for f in rows if f["severity"] == "warning"),
+                "findings": [{k: v for k, v in f.items() if k != "submission_id"} for f in rows],
+            }
+        )
+    return reports

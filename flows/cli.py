@@ -1,0 +1,207 @@
+"""The `ctip` command line. Exit statuses follow the warehouse contract."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows.settings import Settings, from_environment, quiet_orchestrator_defaults
+from schemas import load_registry
+from schemas.registry import TOTAL
+
+_registry = load_registry()
+_rules = ", ".join(_registry.rules)
+app = typer.Typer(
+    name="ctip",
+    help=(
+        "ctip: counter-trafficking statistics. Archives every submission from the reporting institutions "
+        f"({', '.join(_registry.reporters)}), validates it against the contract, loads it into a DuckDB "
+        "warehouse and builds period-comparison tables."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+InboxOption = Annotated[
+    Optional[Path], typer.Option("--inbox", help="Folder of submissions (default data/inbox/, or CTIP_INBOX).")
+]
+WarehouseOption = Annotated[
+    Optional[Path],
+    typer.Option("--warehouse", help="The DuckDB file analysts open (default warehouse/ctip.duckdb, or CTIP_WAREHOUSE)."),
+]
+
+
+def _settings(inbox: Path | None = None, warehouse: Path | None = None) -> Settings:
+    return from_environment().with_overrides(inbox, warehouse)
+
+
+def _canonical_period(text: str, option: str) -> str:
+    from transforms.periods import parse_period
+
+    period = parse_period(text)
+    if period is None:
+        raise typer.BadParameter(
+            f"'{text}' is not a period; use 2019, 2019-S1, 2019-Q1, 2019-01 or 2019-01/2019-10", param_hint=option
+        )
+    return period.code
+
+
+@app.command()
+def run(inbox: InboxOption = None, warehouse: WarehouseOption = None) -> None:
+    """The nightly job: archive, validate and load every new file in the inbox, then update the comparisons.
+
+    Exit 0 when the run completed (also when submissions were rejected), 1 when the run itself failed.
+    """
+    settings = _settings(inbox, warehouse)
+    quiet_orchestrator_defaults()
+    try:
+        from flows.nightly import run_nightly
+
+        summary = run_nightly(settings)
+    except Exception as problem:  # the run failed; say why, in one line
+        errors.print(f"[bold red]ctip run failed:[/] {type(problem).__name__}: {problem}")
+        raise typer.Exit(1) from None
+    _print_summary(summary, settings)
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="Submission files (.csv, .xlsx, .json).")],
+    warehouse: WarehouseOption = None,
+    output: Annotated[str, typer.Option("--format", help="table (for people) or json (for machines).")] = "table",
+) -> None:
+    """Dry run before sending: every problem in each file, with row and column. Writes nothing.
+
+    Exit 0 when every file is valid (warnings allowed), 1 when any file has an error.
+    """
+    from flows.checking import check_files
+
+    settings = _settings(warehouse=warehouse)
+    report = check_files(files, settings, _registry, datetime.now(timezone.utc))
+    if output == "json":
+        console.print_json(json.dumps(report, default=str))
+    else:
+        for item in report:
+            _print_file_report(item)
+    raise typer.Exit(1 if any(item["errors"] for item in report) else 0)
+
+
+@app.command()
+def compare(
+    period: Annotated[str, typer.Argument(help="Period to compare, such as 2019-S1.")],
+    base: Annotated[Optional[str], typer.Option("--base", help="Period to compare with (default: a year before).")] = None,
+    reporter: Annotated[Optional[str], typer.Option("--reporter", help="Only this reporter's figures.")] = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Print the comparison table of PERIOD against the same period a year before (or --base).
+
+    Exit 0, or 1 when nothing is there to compare.
+    """
+    import duckdb
+
+    from transforms.periods import base_period_code
+    from warehouse.queries import comparison
+
+    settings = _settings(warehouse=warehouse)
+    period_code = _canonical_period(period, "PERIOD")
+    base_code = _canonical_period(base, "--base") if base else base_period_code(period_code)
+    if not settings.warehouse.exists():
+        errors.print(f"No warehouse at {settings.warehouse}; run `ctip run` first.")
+        raise typer.Exit(1)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        rows = comparison(
+            con, _registry, period_code, base_code, reporter.strip().upper() if reporter else None,
+            default_base=base_period_code(period_code),
+        )
+    if rows.height == 0:
+        errors.print(f"Nothing to compare: no figures for {period_code}" + (f" from {reporter}" if reporter else "") + ".")
+        raise typer.Exit(1)
+    _print_comparison(rows, period_code, base_code)
+    if rows["base_value"].null_count() == rows.height:
+        errors.print(f"Nothing to compare: no figures for {base_code} match those of {period_code}.")
+        raise typer.Exit(1)
+
+
+# ------------------------------------------------------------------ printing
+def _cut(row: dict) -> str:
+    parts = [f"{d}={row[d]}" for d in _registry.dimension_names if row[d] != TOTAL]
+    return ", ".join(parts) or "total"
+
+
+def _number(value) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def _print_comparison(rows, period: str, base: str) -> None:
+    table = Table(title=f"{period} against {base}", title_justify="left")
+    for name, justify in [("Reporter", "left"), ("Area", "left"), ("Indicator", "left"), ("Cut", "left"),
+                          (base, "right"), (period, "right"), ("Change", "right"), ("Change %", "right")]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in rows.iter_rows(named=True):
+        pct = row["change_pct"]
+        table.add_row(
+            row["reporter"], row["area"], row["indicator"], _cut(row), _number(row["base_value"]),
+            _number(row["value"]) + (f" {row['status']}" if row["status"] != "A" else ""),
+            "—" if row["change"] is None else f"{row['change']:+,}",
+            "—" if pct is None else f"{pct:+.1f}%",
+        )
+    console.print(table)
+
+
+def _print_summary(summary, settings: Settings) -> None:
+    table = Table(title=f"ctip run: {settings.inbox} → {settings.warehouse}", title_justify="left")
+    for name in ("#", "File", "Reporter", "Status", "Errors", "Warnings", "First reasons"):
+        table.add_column(name)
+    by_submission: dict[str, list[dict]] = {}
+    for finding in summary.findings:
+        by_submission.setdefault(finding["submission_id"], []).append(finding)
+    colours = {"loaded": "green", "rejected": "red", "duplicate": "yellow"}
+    for item in summary.submissions:
+        found = [] if item["status"] == "duplicate" else by_submission.get(item["submission_id"], [])
+        errors_found = [f for f in found if f["severity"] == "error"]
+        warnings_found = [f for f in found if f["severity"] == "warning"]
+        shown = errors_found[:3] if errors_found else warnings_found[:2]
+        reasons = "\n".join(f"[{f['rule']}] {f['message']}" for f in shown)
+        if len(found) > len(shown):
+            reasons += f"\n… {len(found) - len(shown)} more in audit.findings"
+        if item["status"] == "duplicate":
+            reasons = f"same bytes as {item['original'] or item['submission_id'][:12]}"
+        table.add_row(
+            str(item["sequence"]), item["file_name"], item["reporter"] or "—",
+            f"[{colours[item['status']]}]{item['status']}[/]", str(len(errors_found)), str(len(warnings_found)), reasons,
+        )
+    if summary.submissions:
+        console.print(table)
+    console.print(
+        f"Loaded {summary.count('loaded')}, rejected {summary.count('rejected')}, "
+        f"duplicates {summary.count('duplicate')}, warnings {summary.warnings}, "
+        f"already done {summary.unchanged}, ignored {len(summary.ignored)}, still being written {len(summary.in_progress)}."
+    )
+    if summary.ignored:
+        console.print("Ignored (not .csv, .xlsx or .json, or hidden): " + ", ".join(summary.ignored))
+    if summary.in_progress:
+        console.print("Left for the next run (changing while read): " + ", ".join(summary.in_progress))
+
+
+def _print_file_report(item: dict) -> None:
+    verdict = "[red]invalid[/]" if item["errors"] else "[green]valid[/]"
+    console.print(f"{item['file']}: {verdict} ({item['errors']} errors, {item['warnings']} warnings)")
+    if item["findings"]:
+        table = Table(show_header=True)
+        for name in ("Row", "Column", "Rule", "Severity", "Message"):
+            table.add_column(name)
+        for f in item["findings"]:
+            table.add_row(
+                "" if f["row_number"] is None else str(f["row_number"]), f["column_name"] or "",
+                f["rule"], f["severity"], f["message"],
+            )
+        console.print(table)

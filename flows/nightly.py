@@ -1,0 +1,64 @@
+"""The nightly flow: discover, archive, read and validate, load, summarise.
+
+Each step is a Prefect task so that it shows in the Prefect UI when a server is
+configured; without one, Prefect runs the flow on a temporary local server.
+DuckDB connections never cross a task boundary: each task opens the warehouse
+it needs by path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows import steps
+from flows.settings import Settings
+from schemas import load_registry
+from warehouse.archive import Archive
+from warehouse.store import Warehouse
+
+
+@task(name="discover", cache_policy=NO_CACHE)
+def discover_inbox(inbox: Path) -> steps.Discovery:
+    return steps.discover(inbox)
+
+
+@task(name="archive", cache_policy=NO_CACHE)
+def archive_new_files(discovery: steps.Discovery, warehouse_path: Path) -> steps.Taken:
+    with Warehouse.open(warehouse_path, load_registry()) as warehouse:
+        return steps.take(discovery, warehouse, Archive.beside(warehouse_path), steps.now_utc())
+
+
+@task(name="read-and-validate", cache_policy=NO_CACHE)
+def read_and_validate(warehouse_path: Path, timezone: str) -> steps.Prepared:
+    settings = Settings(inbox=Path("."), warehouse=warehouse_path, timezone=timezone)
+    with Warehouse.open(warehouse_path, load_registry()) as warehouse:
+        return steps.prepare_pending(warehouse, Archive.beside(warehouse_path), load_registry(), settings.zone)
+
+
+@task(name="load-and-build-marts", cache_policy=NO_CACHE)
+def load(prepared: steps.Prepared, warehouse_path: Path):
+    with Warehouse.open(warehouse_path, load_registry()) as warehouse:
+        return warehouse.publish(prepared.decisions, prepared.observations, prepared.findings)
+
+
+@task(name="summarise", cache_policy=NO_CACHE)
+def summarise(prepared: steps.Prepared, findings, discovery: steps.Discovery, taken: steps.Taken) -> steps.RunSummary:
+    return steps.summarise(prepared.decisions, findings, discovery, taken)
+
+
+@flow(name="ctip-nightly", log_prints=True)
+def nightly(inbox: str, warehouse: str, timezone: str = "Asia/Phnom_Penh") -> steps.RunSummary:
+    """Every new file in the inbox archived, validated, loaded; comparison tables brought up to date."""
+    warehouse_path = Path(warehouse)
+    discovery = discover_inbox(Path(inbox))
+    taken = archive_new_files(discovery, warehouse_path)
+    prepared = read_and_validate(warehouse_path, timezone)
+    findings = load(prepared, warehouse_path)
+    return summarise(prepared, findings, discovery, taken)
+
+
+def run_nightly(settings: Settings) -> steps.RunSummary:
+    return nightly(inbox=str(settings.inbox), warehouse=str(settings.warehouse), timezone=settings.timezone)

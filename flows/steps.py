@@ -1,0 +1,226 @@
+"""The steps of a run as plain functions: discover, take, prepare, publish, summarise.
+
+The Prefect flow in `flows/nightly.py` wires them; tests call them directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from schemas.registry import Registry
+from transforms.findings import empty_findings, findings_frame
+from transforms.normalise import conform, normalise
+from transforms.read import format_of, read_submission
+from transforms.validate import validate
+from warehouse.archive import Archive, sha256_of
+from warehouse.store import Decision, Receipt, Warehouse
+
+LOAD_COLUMNS = [
+    "submission_id", "row_number", "reporter", "area", "period", "period_type", "period_start", "period_end",
+    "base_period", "indicator", "sex", "age", "citizenship", "referral", "offence", "country",
+    "value", "status", "comment", "action",
+]
+
+
+@dataclass(frozen=True)
+class InboxFile:
+    path: Path
+    format: str
+
+
+@dataclass
+class Discovery:
+    candidates: list[InboxFile]
+    ignored: list[str]
+
+
+@dataclass
+class Taken:
+    receipts: list[Receipt]
+    unchanged: int
+    in_progress: list[str]
+
+
+@dataclass
+class Prepared:
+    decisions: list[Decision]
+    observations: pl.DataFrame
+    findings: pl.DataFrame
+
+
+@dataclass
+class RunSummary:
+    submissions: list[dict] = field(default_factory=list)  # one per decision, in order
+    findings: list[dict] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    in_progress: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.submissions if s["status"] == status)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f["severity"] == "warning")
+
+
+def discover(inbox: Path) -> Discovery:
+    """Files at the top of the inbox, in the order they are applied: modification time, then name."""
+    candidates, ignored = [], []
+    for entry in sorted(inbox.iterdir()) if inbox.is_dir() else []:
+        file_format = format_of(entry.name) if entry.is_file() else None
+        if file_format is None:
+            ignored.append(entry.name)
+        else:
+            candidates.append(InboxFile(entry, file_format))
+    candidates.sort(key=lambda f: (f.path.stat().st_mtime_ns, f.path.name))
+    return Discovery(candidates, ignored)
+
+
+def _read_stable(path: Path) -> bytes | None:
+    """The file's bytes, or None when it changed while being read (it is still being written)."""
+    before = path.stat()
+    content = path.read_bytes()
+    after = path.stat()
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(content) != after.st_size:
+        return None
+    return content
+
+
+def take(discovery: Discovery, warehouse: Warehouse, archive: Archive, now: datetime) -> Taken:
+    """Archive every new file before anything else, then give it a receipt."""
+    received = warehouse.received()
+    files, unchanged, in_progress = [], 0, []
+    for candidate in discovery.candidates:
+        content = _read_stable(candidate.path)
+        if content is None:
+            in_progress.append(candidate.path.name)
+            continue
+        submission_id = sha256_of(content)
+        if (candidate.path.name, submission_id) in received:
+            unchanged += 1
+            continue
+        archive.put(content)
+        modified = datetime.fromtimestamp(candidate.path.stat().st_mtime, tz=timezone.utc)
+        files.append(
+            {
+                "submission_id": submission_id,
+                "file_name": candidate.path.name,
+                "format": candidate.format,
+                "size_bytes": len(content),
+                "modified_at": modified,
+            }
+        )
+    return Taken(warehouse.record_receipts(files, now), unchanged, in_progress)
+
+
+def prepare(
+    receipts: list[Receipt],
+    contents: dict[str, bytes],
+    first_receipts: dict[str, int],
+    known_reporters: dict[str, str | None],
+    registry: Registry,
+    zone: ZoneInfo,
+) -> Prepared:
+    """Read, normalise and validate every receipt's file together, and decide each one's fate.
+
+    `contents` maps submission id to bytes (from the archive); `first_receipts` the
+    sequence under which each content was first taken, which tells duplicates apart.
+    """
+    originals = [r for r in receipts if first_receipts.get(r.submission_id, r.sequence) >= r.sequence]
+    file_findings, frames = [], []
+    for receipt in originals:
+        raw = read_submission(contents[receipt.submission_id], receipt.format, registry.limits)
+        found = list(raw.findings)
+        if raw.readable:
+            conformed, column_findings = conform(raw.frame, registry)
+            found += column_findings
+            if conformed is not None:
+                judged_on = receipt.received_at.astimezone(zone).date()
+                frames.append(
+                    conformed.with_columns(
+                        pl.lit(receipt.submission_id).alias("submission_id"), pl.lit(judged_on).alias("judged_on")
+                    )
+                )
+        file_findings.append(findings_frame(receipt.submission_id, found))
+    observations = normalise(pl.concat(frames, how="vertical"), registry) if frames else None
+    row_findings = [validate(observations, registry)] if observations is not None else []
+    findings = pl.concat([empty_findings(), *file_findings, *row_findings], how="vertical")
+
+    rejected = set(findings.filter(pl.col("severity") == "error")["submission_id"].to_list())
+    reporters = dict(known_reporters)
+    if observations is not None:
+        reporters.update(
+            observations.filter(pl.col("reporter") != "").group_by("submission_id").agg(pl.col("reporter").first()).iter_rows()
+        )
+    decisions = []
+    for receipt in receipts:
+        if receipt not in originals:
+            status = "duplicate"
+        else:
+            status = "rejected" if receipt.submission_id in rejected else "loaded"
+        decisions.append(Decision(receipt, status, reporters.get(receipt.submission_id)))
+    loaded = [d.receipt.submission_id for d in decisions if d.status == "loaded"]
+    if observations is None:
+        load_rows = pl.DataFrame(schema={c: pl.String for c in LOAD_COLUMNS})
+    else:
+        load_rows = observations.filter(pl.col("submission_id").is_in(loaded) & pl.col("keyed")).select(LOAD_COLUMNS)
+    return Prepared(decisions, load_rows, findings)
+
+
+def run_once(inbox: Path, warehouse_path: Path, registry: Registry, zone: ZoneInfo, now: datetime) -> RunSummary:
+    """The nightly job without an orchestrator: every step in order."""
+    discovery = discover(inbox)
+    archive = Archive.beside(warehouse_path)
+    with Warehouse.open(warehouse_path, registry) as warehouse:
+        taken = take(discovery, warehouse, archive, now)
+        return process_pending(warehouse, archive, registry, zone, discovery, taken)
+
+
+def process_pending(
+    warehouse: Warehouse, archive: Archive, registry: Registry, zone: ZoneInfo, discovery: Discovery, taken: Taken
+) -> RunSummary:
+    """Prepare and publish every receipt still without a final status (this run's and any left over)."""
+    prepared = prepare_pending(warehouse, archive, registry, zone)
+    findings = warehouse.publish(prepared.decisions, prepared.observations, prepared.findings)
+    return summarise(prepared.decisions, findings, discovery, taken)
+
+
+def prepare_pending(warehouse: Warehouse, archive: Archive, registry: Registry, zone: ZoneInfo) -> Prepared:
+    """`prepare` for every receipt without a final status, its bytes read back from the archive."""
+    pending = warehouse.pending_receipts()
+    first = warehouse.first_receipts()
+    contents = {r.submission_id: archive.get(r.submission_id) for r in pending if first[r.submission_id] == r.sequence}
+    known = warehouse.reporters_of([r.submission_id for r in pending])
+    return prepare(pending, contents, first, known, registry, zone)
+
+
+def summarise(decisions: list[Decision], findings: pl.DataFrame, discovery: Discovery, taken: Taken) -> RunSummary:
+    names = {d.receipt.submission_id: d.receipt.file_name for d in decisions if d.status != "duplicate"}
+    return RunSummary(
+        submissions=[
+            {
+                "file_name": d.receipt.file_name,
+                "submission_id": d.receipt.submission_id,
+                "sequence": d.receipt.sequence,
+                "status": d.status,
+                "reporter": d.reporter,
+                "original": names.get(d.receipt.submission_id) if d.status == "duplicate" else None,
+            }
+            for d in decisions
+        ],
+        findings=findings.sort("submission_id", "row_number", nulls_last=False).to_dicts(),
+        ignored=discovery.ignored,
+        in_progress=taken.in_progress,
+        unchanged=taken.unchanged,
+    )
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+

@@ -1,0 +1,18 @@
+-- The contract's code lists, copied from the registry (schemas/) on every load.
+create table if not exists core.reporters (
+    reporter varchar primary key, name varchar not null
+);
+create table if not exists core.reporter_indicators (
+    reporter varchar not null, indicator varchar not null, primary key (reporter, indicator)
+);
+create table if not exists core.indicators (
+    indicator varchar primary key, label varchar not null, unit varchar not null, dimensions varchar[] not null
+);
+create table if not exists core.codes (
+    dimension varchar not null, code varchar not null, label varchar, is_leaf boolean not null,
+    aggregate varchar,                 -- the aggregate code that stands for this leaf, if any
+    primary key (dimension, code)
+);
+create table if not exists core.areas (
+    area varchar primary key, name varchar not null, first_year integer, last_year integer
+);

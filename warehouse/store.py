@@ -1,0 +1,326 @@
+"""Loading and publishing: receipts, revisions, audit rows and marts, in DuckDB.
+
+Write-audit-publish: every submission of a run is applied inside one transaction
+(stage its rows, apply its revisions, record its outcome), then the result is
+audited (codes against the registry, one current version per key) and the marts
+rebuilt; only then is it committed. A process killed part way leaves the
+warehouse as it was before the run.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import polars as pl
+
+from schemas.registry import TOTAL, Registry
+
+SQL_DIR = Path(__file__).parent / "sql"
+ONE_TICK = timedelta(microseconds=1)
+FINDING_COLUMNS = ["submission_id", "file_name", "severity", "rule", "row_number", "column_name", "message"]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A file taken from the inbox: its place in the order and when it was taken."""
+
+    sequence: int
+    submission_id: str
+    file_name: str
+    format: str
+    size_bytes: int
+    modified_at: datetime
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What becomes of one receipt: `loaded`, `rejected` or `duplicate`."""
+
+    receipt: Receipt
+    status: str
+    reporter: str | None
+
+
+class PublishAuditFailed(RuntimeError):
+    """The staged result broke an invariant; nothing was published."""
+
+
+def sql_text(*parts: str) -> str:
+    return (SQL_DIR.joinpath(*parts)).read_text(encoding="utf-8")
+
+
+class Warehouse:
+    def __init__(self, con: duckdb.DuckDBPyConnection, registry: Registry):
+        self.con = con
+        self.registry = registry
+
+    @classmethod
+    @contextmanager
+    def open(cls, path: Path, registry: Registry, read_only: bool = False) -> Iterator[Warehouse]:
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path), read_only=read_only)
+        try:
+            con.execute("set TimeZone = 'UTC'")
+            warehouse = cls(con, registry)
+            if not read_only:
+                warehouse.ensure_schema()
+            yield warehouse
+        finally:
+            con.close()
+
+    def ensure_schema(self) -> None:
+        for ddl in sorted((SQL_DIR / "ddl").glob("*.sql")):
+            self.con.execute(ddl.read_text(encoding="utf-8"))
+
+    # -------------------------------------------------------------- receipts
+    def received(self) -> set[tuple[str, str]]:
+        """(file name, submission id) of every file already taken."""
+        return set(self.con.sql("select file_name, submission_id from pipeline.receipts").fetchall())
+
+    def record_receipts(self, files: list[dict], now: datetime) -> list[Receipt]:
+        """Give each archived file its sequence and receipt time, in one transaction.
+
+        `files` are dicts with submission_id, file_name, format, size_bytes and
+        modified_at, already in the order they are to be applied.
+        """
+        if not files:
+            return []
+        last_sequence, last_received = self.con.sql(
+            "select coalesce(max(sequence), 0), max(received_at) from pipeline.receipts"
+        ).fetchall()[0]
+        receipts = []
+        received_at = now.astimezone(timezone.utc)
+        for offset, item in enumerate(files, start=1):
+            if last_received is not None and received_at <= last_received:
+                received_at = last_received + ONE_TICK
+            receipts.append(Receipt(sequence=last_sequence + offset, received_at=received_at, **item))
+            last_received = received_at
+        self._insert("pipeline.receipts", pl.DataFrame([r.__dict__ for r in receipts]), transaction=True)
+        return receipts
+
+    def pending_receipts(self) -> list[Receipt]:
+        """Receipts without a final status, in the order they were taken."""
+        rows = self.con.sql(
+            """select r.sequence, r.submission_id, r.file_name, r.format, r.size_bytes, r.modified_at, r.received_at
+               from pipeline.receipts r anti join audit.submissions s using (sequence)
+               order by r.sequence"""
+        ).fetchall()
+        return [Receipt(*row) for row in rows]
+
+    def first_receipts(self) -> dict[str, int]:
+        """The sequence under which each distinct content was first taken."""
+        return dict(self.con.sql("select submission_id, min(sequence) from pipeline.receipts group by all").fetchall())
+
+    def reporters_of(self, submission_ids: list[str]) -> dict[str, str | None]:
+        rows = self.con.sql(
+            "select submission_id, any_value(reporter) from audit.submissions "
+            "where submission_id in (select unnest($ids)) and status <> 'duplicate' group by all",
+            params={"ids": submission_ids},
+        ).fetchall()
+        return dict(rows)
+
+    # ------------------------------------------------------------ publishing
+    def publish(self, decisions: list[Decision], observations: pl.DataFrame, findings: pl.DataFrame) -> pl.DataFrame:
+        """Apply every decision in order and rebuild the marts, in one transaction.
+
+        `observations` holds the rows of the submissions to load (key, period_type,
+        value, status, comment, action, row_number, submission_id); `findings` the
+        validation findings of every submission. Returns every finding recorded,
+        the load-time warnings (restatements) included.
+        """
+        if not decisions:
+            return findings
+        con = self.con
+        con.register("incoming_all", observations)
+        con.execute("begin transaction")
+        try:
+            self._refresh_reference()
+            con.execute(
+                "insert or ignore into core.periods select distinct period, period_type, period_start, "
+                "period_end, base_period from incoming_all"
+            )
+            recorded = [findings]
+            for decision in sorted(decisions, key=lambda d: d.receipt.sequence):
+                if decision.status == "loaded":
+                    recorded.append(self._apply(decision.receipt))
+            all_findings = pl.concat(recorded, how="vertical_relaxed")
+            self._record_outcomes(decisions, observations, all_findings)
+            self._audit(observations)
+            con.execute(f"create or replace table marts.period_comparison as {sql_text('marts', 'period_comparison.sql')}")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        finally:
+            con.unregister("incoming_all")
+        return all_findings
+
+    def _insert(self, table: str, frame: pl.DataFrame, transaction: bool = False) -> None:
+        """Bulk insert of a frame by column name (through Arrow, never row by row)."""
+        self.con.register("_rows", frame)
+        try:
+            if transaction:
+                self.con.execute("begin transaction")
+            self.con.execute(f"insert into {table} by name select * from _rows")
+            if transaction:
+                self.con.execute("commit")
+        finally:
+            self.con.unregister("_rows")
+
+    def _key_match(self, left: str, right: str) -> str:
+        return " and ".join(f"{left}.{c} = {right}.{c}" for c in self.registry.key_columns)
+
+    def _apply(self, receipt: Receipt) -> pl.DataFrame:
+        """Set and withdraw the keys of one submission; return its restatement warnings."""
+        con = self.con
+        con.execute(
+            "create or replace temp table incoming as select * from incoming_all where submission_id = ?",
+            [receipt.submission_id],
+        )
+        match = self._key_match("h", "i")
+        dims = self.registry.dimension_names
+        restated = con.sql(
+            f"""select i.row_number, i.indicator, i.period, i.area, {", ".join(f"i.{d}" for d in dims)},
+                       i.value as new_value, h.value as held_value, h.valid_from
+                from incoming i join core.observation_history h on {match} and h.valid_to is null
+                where i.action = 'I' and h.value <> i.value order by i.row_number"""
+        ).pl()
+        con.execute(
+            f"""update core.observation_history as h set valid_to = ?
+                from incoming as i
+                where h.valid_to is null and {match}
+                  and (i.action = 'D' or h.value is distinct from i.value
+                       or h.status is distinct from i.status or h.comment is distinct from i.comment)""",
+            [receipt.received_at],
+        )
+        columns = ", ".join((*self.registry.key_columns, "period_type", "value", "status", "comment"))
+        con.execute(
+            f"""insert into core.observation_history ({columns}, submission_id, row_number, valid_from, valid_to)
+                select {", ".join(f"i.{c}" for c in columns.split(", "))}, i.submission_id, i.row_number, ?, null
+                from incoming as i
+                where i.action = 'I'
+                  and not exists (select 1 from core.observation_history h where h.valid_to is null and {match})""",
+            [receipt.received_at],
+        )
+        return pl.DataFrame(
+            [
+                (
+                    receipt.submission_id, "warning", "restatement", row["row_number"], "value",
+                    f"row {row['row_number']}: {row['indicator']} for {row['period']} in {row['area']}"
+                    f"{_cut_text(row, dims)} was {row['held_value']:,} (held since "
+                    f"{row['valid_from']:%Y-%m-%d %H:%M} UTC); this file restates it as {row['new_value']:,}",
+                )
+                for row in restated.iter_rows(named=True)
+            ],
+            schema=["submission_id", "severity", "rule", "row_number", "column_name", "message"],
+            orient="row",
+        )
+
+    def _record_outcomes(self, decisions: list[Decision], observations: pl.DataFrame, findings: pl.DataFrame) -> None:
+        counts = {
+            (sid, severity): n
+            for sid, severity, n in findings.group_by("submission_id", "severity").len().iter_rows()
+        }
+        keyed = dict(observations.group_by("submission_id").len().iter_rows())
+        submissions = pl.DataFrame(
+            [
+                {
+                    "submission_id": d.receipt.submission_id,
+                    "file_name": d.receipt.file_name,
+                    "format": d.receipt.format,
+                    "reporter": d.reporter,
+                    "sequence": d.receipt.sequence,
+                    "received_at": d.receipt.received_at,
+                    "status": d.status,
+                    "errors": 0 if d.status == "duplicate" else counts.get((d.receipt.submission_id, "error"), 0),
+                    "warnings": 0 if d.status == "duplicate" else counts.get((d.receipt.submission_id, "warning"), 0),
+                    "observations": keyed.get(d.receipt.submission_id, 0) if d.status == "loaded" else 0,
+                    "size_bytes": d.receipt.size_bytes,
+                }
+                for d in decisions
+            ],
+            schema_overrides={"reporter": pl.String},
+        )
+        names = {d.receipt.submission_id: d.receipt.file_name for d in decisions if d.status != "duplicate"}
+        named_findings = findings.with_columns(
+            pl.col("submission_id").replace_strict(names, default=None).alias("file_name")
+        ).select(FINDING_COLUMNS)
+        self._insert("audit.submissions", submissions)
+        self._insert("audit.findings", named_findings)
+
+    def _refresh_reference(self) -> None:
+        """Copy the registry's code lists into the warehouse, where analysts and the audit read them."""
+        registry = self.registry
+        tables = {
+            "core.reporters": pl.DataFrame(
+                {"reporter": list(registry.reporters), "name": [r.name for r in registry.reporters.values()]}
+            ),
+            "core.reporter_indicators": pl.DataFrame(
+                sorted(registry.allowed_pairs()), schema=["reporter", "indicator"], orient="row"
+            ),
+            "core.indicators": pl.DataFrame(
+                {
+                    "indicator": list(registry.indicators),
+                    "label": [i.label for i in registry.indicators.values()],
+                    "unit": [i.unit for i in registry.indicators.values()],
+                    "dimensions": [list(i.dimensions) for i in registry.indicators.values()],
+                },
+                schema_overrides={"dimensions": pl.List(pl.String)},
+            ),
+            "core.codes": pl.DataFrame(
+                [
+                    (name, code, dim.labels.get(code), code in dim.leaves, dim.aggregate_of().get(code))
+                    for name, dim in registry.dimensions.items()
+                    for code in dim.codes
+                ],
+                schema=["dimension", "code", "label", "is_leaf", "aggregate"],
+                orient="row",
+            ),
+            "core.areas": pl.DataFrame(
+                [(a.code, a.name, a.first_year, a.last_year) for a in registry.areas.values()],
+                schema={"area": pl.String, "name": pl.String, "first_year": pl.Int32, "last_year": pl.Int32},
+                orient="row",
+            ),
+        }
+        for table, frame in tables.items():
+            self.con.execute(f"delete from {table}")
+            self._insert(table, frame)
+
+    def _audit(self, observations: pl.DataFrame) -> None:
+        """Invariants checked before commit; a failure here is a defect, and nothing is published."""
+        if observations.height == 0:
+            return
+        problems = []
+        unknown = [f"i.reporter not in (select reporter from core.reporters)",
+                   f"i.indicator not in (select indicator from core.indicators)",
+                   f"i.area not in (select area from core.areas)"]
+        unknown += [
+            f"i.{d} not in (select code from core.codes where dimension = '{d}')"
+            for d in self.registry.dimension_names
+        ]
+        bad_codes = self.con.sql(f"select count(*) from incoming_all i where {' or '.join(unknown)}").fetchall()[0][0]
+        if bad_codes:
+            problems.append(f"{bad_codes} staged rows carry codes the registry does not know")
+        keys = ", ".join(self.registry.key_columns)
+        doubled = self.con.sql(
+            f"""select count(*) from (
+                    select {keys} from core.observation_history
+                    where valid_to is null and ({keys}) in (select ({keys}) from incoming_all)
+                    group by all having count(*) > 1)"""
+        ).fetchall()[0][0]
+        if doubled:
+            problems.append(f"{doubled} keys would have more than one current version")
+        if problems:
+            raise PublishAuditFailed("; ".join(problems))
+
+
+def _cut_text(row: dict, dimensions: tuple[str, ...]) -> str:
+    cut = ", ".join(f"{d}={row[d]}" for d in dimensions if row[d] != TOTAL)
+    return f" ({cut})" if cut else ""
