@@ -28,8 +28,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
+_WIDE = 160  # when printing to a file or pipe, where there is no terminal width to follow
+console = Console(width=None if Console().is_terminal else _WIDE)
+errors = Console(stderr=True, width=None if Console(stderr=True).is_terminal else _WIDE)
 
 InboxOption = Annotated[
     Optional[Path], typer.Option("--inbox", help="Folder of submissions (default data/inbox/, or CTIP_INBOX).")
@@ -159,8 +160,9 @@ def _print_comparison(rows, period: str, base: str) -> None:
 
 def _print_summary(summary, settings: Settings) -> None:
     table = Table(title=f"ctip run: {settings.inbox} → {settings.warehouse}", title_justify="left")
-    for name in ("#", "File", "Reporter", "Status", "Errors", "Warnings", "First reasons"):
-        table.add_column(name)
+    for name in ("#", "File", "Reporter", "Status", "Errors", "Warnings"):
+        table.add_column(name, no_wrap=name != "File")
+    reasons_by_file: list[tuple[str, str, list[str]]] = []
     by_submission: dict[str, list[dict]] = {}
     for finding in summary.findings:
         by_submission.setdefault(finding["submission_id"], []).append(finding)
@@ -169,18 +171,24 @@ def _print_summary(summary, settings: Settings) -> None:
         found = [] if item["status"] == "duplicate" else by_submission.get(item["submission_id"], [])
         errors_found = [f for f in found if f["severity"] == "error"]
         warnings_found = [f for f in found if f["severity"] == "warning"]
-        shown = errors_found[:3] if errors_found else warnings_found[:2]
-        reasons = "\n".join(f"[{f['rule']}] {f['message']}" for f in shown)
+        shown = errors_found[:3] if errors_found else warnings_found[:3]
+        reasons = [f"{f['rule']}: {f['message']}" for f in shown]
         if len(found) > len(shown):
-            reasons += f"\n… {len(found) - len(shown)} more in audit.findings"
+            reasons.append(f"… and {len(found) - len(shown)} more findings in audit.findings")
         if item["status"] == "duplicate":
-            reasons = f"same bytes as {item['original'] or item['submission_id'][:12]}"
+            reasons = [f"same bytes as {item['original'] or 'submission ' + item['submission_id'][:12]}"]
+        if reasons:
+            reasons_by_file.append((item["file_name"], item["status"], reasons))
         table.add_row(
             str(item["sequence"]), item["file_name"], item["reporter"] or "—",
-            f"[{colours[item['status']]}]{item['status']}[/]", str(len(errors_found)), str(len(warnings_found)), reasons,
+            f"[{colours[item['status']]}]{item['status']}[/]", str(len(errors_found)), str(len(warnings_found)),
         )
     if summary.submissions:
         console.print(table)
+    for file_name, status, reasons in reasons_by_file:
+        console.print(f"[bold]{file_name}[/] ({status}):", highlight=False)
+        for reason in reasons:
+            console.print(f"  • {reason}", highlight=False, markup=False)
     console.print(
         f"Loaded {summary.count('loaded')}, rejected {summary.count('rejected')}, "
         f"duplicates {summary.count('duplicate')}, warnings {summary.warnings}, "

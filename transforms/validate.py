@@ -185,7 +185,7 @@ def _duplicate_findings(flagged: pl.DataFrame, registry: Registry, severity: str
 def _parts_finding(rule: str, check: dict, registry: Registry) -> tuple:
     dimension = registry.dimensions[check["dimension"]]
     parts = ", ".join(
-        f"{_label(registry, dimension.name, code)} {value:,} (row {row})"
+        f"{code} = {value:,} (row {row})"
         for code, value, row in zip(check["part_codes"], check["part_values"], check["part_rows"])
     )
     parent = "total" if check["parent_code"] == TOTAL else _label(registry, dimension.name, check["parent_code"])

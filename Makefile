@@ -1,0 +1,33 @@
+# Two commands set everything up: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PERIOD ?= 2019-S1
+
+.PHONY: run test bench install install-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+
+## Install, run the nightly job on data/inbox/ and print the comparison table.
+run: install
+	$(BIN)/ctip run
+	$(BIN)/ctip compare $(PERIOD)
+
+## Install with the test extras and run the whole suite.
+test: install-test
+	$(BIN)/python -m pytest -q
+
+## Scale benchmarks (not part of `make test`).
+bench: install-test
+	$(BIN)/python -m pytest -q -m bench -s
+
+clean:
+	rm -rf $(VENV) warehouse/ctip.duckdb warehouse/ctip.duckdb.*
