@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from flows import steps
@@ -16,7 +17,25 @@ from schemas.registry import Registry
 from transforms.findings import Finding, findings_frame
 from transforms.read import format_of
 from warehouse.archive import sha256_of
+from warehouse.judgement import FINDING_SCHEMA, judge
 from warehouse.store import Receipt
+
+
+def _warehouse_warnings(prepared: steps.Prepared, settings: Settings, registry: Registry) -> pl.DataFrame:
+    """Restatements, disagreements and outliers against the warehouse as it stands, read-only."""
+    frames = [pl.DataFrame(schema=FINDING_SCHEMA)]
+    if not settings.warehouse.exists():
+        return frames[0]
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        con.execute("set TimeZone = 'UTC'")
+        for decision in prepared.decisions:
+            if decision.status != "loaded":
+                continue
+            submission_id = decision.receipt.submission_id
+            con.register("incoming", prepared.observations.filter(pl.col("submission_id") == submission_id))
+            frames.append(judge(con, registry, submission_id))
+            con.unregister("incoming")
+    return pl.concat(frames, how="vertical")
 
 
 def check_files(files: list[Path], settings: Settings, registry: Registry, now: datetime) -> list[dict]:
@@ -36,13 +55,14 @@ def check_files(files: list[Path], settings: Settings, registry: Registry, now: 
         first.setdefault(submission_id, sequence)
         receipts.append(Receipt(sequence, submission_id, path.name, file_format, len(content), now, now))
     prepared = steps.prepare(receipts, contents, first, {}, registry, settings.zone)
+    findings = pl.concat([prepared.findings, _warehouse_warnings(prepared, settings, registry)], how="vertical_relaxed")
     reports = []
     for sequence, path in enumerate(files, start=1):
         if sequence in unsupported:
             found = findings_frame("", [unsupported[sequence]])
         else:
             submission_id = next(r.submission_id for r in receipts if r.sequence == sequence)
-            found = prepared.findings.filter(pl.col("submission_id") == submission_id)
+            found = findings.filter(pl.col("submission_id") == submission_id)
         rows = found.sort("row_number", nulls_last=False).to_dicts()
         reports.append(
             {

@@ -23,6 +23,7 @@ class Reporter:
     code: str
     name: str
     indicators: frozenset[str]
+    consolidates: bool = False  # national figures that the ministries' are compared with
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,10 @@ class Registry:
         """(reporter, indicator) pairs the contract permits."""
         return {(r.code, i) for r in self.reporters.values() for i in r.indicators}
 
+    @property
+    def consolidating_reporters(self) -> tuple[str, ...]:
+        return tuple(code for code, r in self.reporters.items() if r.consolidates)
+
     def rule(self, rule_id: str) -> Rule:
         return self.rules[rule_id]
 
@@ -155,6 +160,7 @@ def load_registry(folder: Path = _HERE) -> Registry:
             code,
             spec["name"],
             frozenset(indicators if spec["indicators"] == "*" else spec["indicators"]),
+            bool(spec.get("consolidates", False)),
         )
         for code, spec in data["reporters"].items()
     }

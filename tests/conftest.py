@@ -1,7 +1,8 @@
-"""Shared fixtures: the registry and the real files in tests/files/."""
+"""Shared fixtures: the registry, the real files in tests/files/, paths for a run, a Prefect harness."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -21,3 +22,28 @@ def registry():
 def seed_files() -> dict[str, Path]:
     """The seed report (NCCT, 2019-S1 with 2018-S1 restated) in each format."""
     return {fmt: SEED / f"ncct_2019-S1.{fmt}" for fmt in ("csv", "json", "xlsx")}
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> tuple[Path, Path]:
+    return tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory):
+    """One temporary Prefect server for the whole session, heartbeat off."""
+    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        with prefect_test_harness():
+            yield
+
+
+@pytest.fixture(autouse=True)
+def _no_project_warehouse(tmp_path, monkeypatch):
+    """A command run without --warehouse or --inbox never touches the project's own files."""
+    monkeypatch.setenv("CTIP_WAREHOUSE", str(tmp_path / "default-warehouse" / "ctip.duckdb"))
+    monkeypatch.setenv("CTIP_INBOX", str(tmp_path / "default-inbox"))

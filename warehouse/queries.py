@@ -6,7 +6,7 @@ import duckdb
 import polars as pl
 
 from schemas.registry import TOTAL, Registry
-from warehouse.store import sql_text
+from warehouse.sqlfiles import sql_text
 
 
 def comparison(

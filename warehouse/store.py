@@ -18,9 +18,10 @@ from typing import Iterator
 import duckdb
 import polars as pl
 
-from schemas.registry import TOTAL, Registry
+from schemas.registry import Registry
+from warehouse.judgement import judge
+from warehouse.sqlfiles import SQL_DIR, sql_text
 
-SQL_DIR = Path(__file__).parent / "sql"
 ONE_TICK = timedelta(microseconds=1)
 FINDING_COLUMNS = ["submission_id", "file_name", "severity", "rule", "row_number", "column_name", "message"]
 
@@ -51,10 +52,6 @@ class PublishAuditFailed(RuntimeError):
     """The staged result broke an invariant; nothing was published."""
 
 
-def sql_text(*parts: str) -> str:
-    return (SQL_DIR.joinpath(*parts)).read_text(encoding="utf-8")
-
-
 class Warehouse:
     def __init__(self, con: duckdb.DuckDBPyConnection, registry: Registry):
         self.con = con
@@ -76,8 +73,10 @@ class Warehouse:
             con.close()
 
     def ensure_schema(self) -> None:
+        """Tables and views, from warehouse/sql/ddl/ in order, then the views of marts/."""
         for ddl in sorted((SQL_DIR / "ddl").glob("*.sql")):
             self.con.execute(ddl.read_text(encoding="utf-8"))
+        self.con.execute(sql_text("marts", "reporter_disagreements.sql"))
 
     # -------------------------------------------------------------- receipts
     def received(self) -> set[tuple[str, str]]:
@@ -178,20 +177,14 @@ class Warehouse:
         return " and ".join(f"{left}.{c} = {right}.{c}" for c in self.registry.key_columns)
 
     def _apply(self, receipt: Receipt) -> pl.DataFrame:
-        """Set and withdraw the keys of one submission; return its restatement warnings."""
+        """Set and withdraw the keys of one submission; return its warnings against the warehouse."""
         con = self.con
         con.execute(
             "create or replace temp table incoming as select * from incoming_all where submission_id = ?",
             [receipt.submission_id],
         )
+        warnings = judge(con, self.registry, receipt.submission_id)
         match = self._key_match("h", "i")
-        dims = self.registry.dimension_names
-        restated = con.sql(
-            f"""select i.row_number, i.indicator, i.period, i.area, {", ".join(f"i.{d}" for d in dims)},
-                       i.value as new_value, h.value as held_value, h.valid_from
-                from incoming i join core.observation_history h on {match} and h.valid_to is null
-                where i.action = 'I' and h.value <> i.value order by i.row_number"""
-        ).pl()
         con.execute(
             f"""update core.observation_history as h set valid_to = ?
                 from incoming as i
@@ -209,19 +202,7 @@ class Warehouse:
                   and not exists (select 1 from core.observation_history h where h.valid_to is null and {match})""",
             [receipt.received_at],
         )
-        return pl.DataFrame(
-            [
-                (
-                    receipt.submission_id, "warning", "restatement", row["row_number"], "value",
-                    f"row {row['row_number']}: {row['indicator']} for {row['period']} in {row['area']}"
-                    f"{_cut_text(row, dims)} was {row['held_value']:,} (held since "
-                    f"{row['valid_from']:%Y-%m-%d %H:%M} UTC); this file restates it as {row['new_value']:,}",
-                )
-                for row in restated.iter_rows(named=True)
-            ],
-            schema=["submission_id", "severity", "rule", "row_number", "column_name", "message"],
-            orient="row",
-        )
+        return warnings
 
     def _record_outcomes(self, decisions: list[Decision], observations: pl.DataFrame, findings: pl.DataFrame) -> None:
         counts = {
@@ -260,7 +241,11 @@ class Warehouse:
         registry = self.registry
         tables = {
             "core.reporters": pl.DataFrame(
-                {"reporter": list(registry.reporters), "name": [r.name for r in registry.reporters.values()]}
+                {
+                    "reporter": list(registry.reporters),
+                    "name": [r.name for r in registry.reporters.values()],
+                    "consolidates": [r.consolidates for r in registry.reporters.values()],
+                }
             ),
             "core.reporter_indicators": pl.DataFrame(
                 sorted(registry.allowed_pairs()), schema=["reporter", "indicator"], orient="row"
@@ -319,8 +304,3 @@ class Warehouse:
             problems.append(f"{doubled} keys would have more than one current version")
         if problems:
             raise PublishAuditFailed("; ".join(problems))
-
-
-def _cut_text(row: dict, dimensions: tuple[str, ...]) -> str:
-    cut = ", ".join(f"{d}={row[d]}" for d in dimensions if row[d] != TOTAL)
-    return f" ({cut})" if cut else ""

@@ -1,4 +1,4 @@
-"""Fixtures for running the pipeline: inboxes on disk, a warehouse path, a Prefect harness."""
+"""Helpers for running the pipeline on inboxes written by the tests, and reading the result."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
-import pytest
 
 from flows import steps
 from schemas import load_registry
@@ -33,21 +32,3 @@ def run(inbox: Path, warehouse: Path, now: datetime = NOW) -> steps.RunSummary:
 def query(warehouse: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.sql(sql).fetchall()
-
-
-@pytest.fixture
-def paths(tmp_path: Path) -> tuple[Path, Path]:
-    return tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb"
-
-
-@pytest.fixture(scope="session")
-def prefect_harness(tmp_path_factory):
-    """One temporary Prefect server for the whole session, heartbeat off."""
-    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
-
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        with prefect_test_harness():
-            yield

@@ -76,13 +76,14 @@ def test_every_command_answers_help(command):
 
 
 def test_cli_validate_good_and_bad_files(tmp_path):
-    good = runner.invoke(app, ["validate", str(SEED / "ncct_2019-S1.xlsx"), str(SEED / "ncct_2019-S1.json")])
+    nowhere = ["--warehouse", str(tmp_path / "none.duckdb")]
+    good = runner.invoke(app, ["validate", str(SEED / "ncct_2019-S1.xlsx"), str(SEED / "ncct_2019-S1.json"), *nowhere])
     assert good.exit_code == 0, good.output
     assert good.output.count("valid (0 errors") == 2
 
     bad = tmp_path / "bad.csv"
     bad.write_text("reporter,period,indicator,value\nMOI,2019-S1,cases,12\nMOI,2019-S1,persons_convicted,3\n")
-    result = runner.invoke(app, ["validate", str(bad), "--format", "json"])
+    result = runner.invoke(app, ["validate", str(bad), "--format", "json", *nowhere])
     assert result.exit_code == 1
     assert '"rule": "not_allowed"' in result.output and '"row_number": 3' in result.output
     assert '"column_name": "indicator"' in result.output

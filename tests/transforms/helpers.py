@@ -1,8 +1,10 @@
 """Building observation frames for tests from CSV text, through the real reader,
-conformer and normaliser, the way a run prepares a submission."""
+conformer and normaliser, the way a run prepares its submissions."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 
 import polars as pl
@@ -14,17 +16,56 @@ from transforms.validate import validate
 
 JUDGED_ON = date(2026, 11, 28)
 
+# The columns of the seed files, in their order (no action column).
 HEADER = "reporter,period,indicator,area,sex,age,citizenship,referral,offence,country,value,status,comment"
 
+FIELDS = (
+    "reporter", "period", "indicator", "area", "sex", "age", "citizenship", "referral", "offence", "country",
+    "value", "status", "action", "comment",
+)
 
-def conformed(csv_text: str, submission_id: str = "s1", judged_on: date = JUDGED_ON) -> pl.DataFrame:
-    """The conformed frame of one CSV file with its submission id and judging date."""
+
+def rows(*lines: str, header: str = HEADER) -> str:
+    """CSV text: the header, then one line per row (the first line is row 2)."""
+    return "\n".join([header, *lines]) + "\n"
+
+
+def line(value: object = "", **fields: object) -> dict[str, str]:
+    """One row: NCCT, 2019-S1, victims_rescued, KH, every dimension _T, status A, action I, unless given."""
+    row = {
+        "reporter": "NCCT", "period": "2019-S1", "indicator": "victims_rescued", "area": "KH",
+        "sex": "_T", "age": "_T", "citizenship": "_T", "referral": "_T", "offence": "_T", "country": "_T",
+        "value": value, "status": "A", "action": "I", "comment": "",
+    }
+    unknown = set(fields) - set(FIELDS)
+    assert not unknown, unknown
+    row.update(fields)
+    return {name: str(cell) for name, cell in row.items()}
+
+
+def csv_of(*lines: dict[str, str]) -> str:
+    """CSV text with every column of the contract, one line per `line()`; the first is row 2."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(lines)
+    return buffer.getvalue()
+
+
+def conformed_file(
+    content: bytes, file_format: str, submission_id: str = "s1", judged_on: date = JUDGED_ON
+) -> pl.DataFrame:
+    """One file read and conformed, with its submission id and judging date, as a run prepares it."""
     registry = load_registry()
-    raw = read_submission(csv_text.encode("utf-8"), "csv", registry.limits)
+    raw = read_submission(content, file_format, registry.limits)
     assert raw.readable, raw.findings
     frame, findings = conform(raw.frame, registry)
     assert frame is not None, findings
     return frame.with_columns(pl.lit(submission_id).alias("submission_id"), pl.lit(judged_on).alias("judged_on"))
+
+
+def conformed(csv_text: str, submission_id: str = "s1", judged_on: date = JUDGED_ON) -> pl.DataFrame:
+    return conformed_file(csv_text.encode("utf-8"), "csv", submission_id, judged_on)
 
 
 def observations(csv_text: str, submission_id: str = "s1", judged_on: date = JUDGED_ON) -> pl.DataFrame:
@@ -32,8 +73,15 @@ def observations(csv_text: str, submission_id: str = "s1", judged_on: date = JUD
     return normalise(conformed(csv_text, submission_id, judged_on), load_registry())
 
 
+def observations_from_file(
+    content: bytes, file_format: str, submission_id: str = "s1", judged_on: date = JUDGED_ON
+) -> pl.DataFrame:
+    """The normalised observations of one file's bytes in any format."""
+    return normalise(conformed_file(content, file_format, submission_id, judged_on), load_registry())
+
+
 def observations_of(*files: tuple[str, str], judged_on: date = JUDGED_ON) -> pl.DataFrame:
-    """The normalised observations of several CSV files, given as (submission_id, csv_text)."""
+    """The normalised observations of several CSV files judged together, given as (submission_id, csv_text)."""
     frames = [conformed(text, submission_id, judged_on) for submission_id, text in files]
     return normalise(pl.concat(frames, how="vertical"), load_registry())
 
@@ -43,15 +91,11 @@ def findings_of(csv_text: str, submission_id: str = "s1", judged_on: date = JUDG
     return validate(observations(csv_text, submission_id, judged_on), load_registry())
 
 
-def rows(*lines: str, header: str = HEADER) -> str:
-    """CSV text: the header, then one line per row."""
-    return "\n".join([header, *lines]) + "\n"
-
-
 def of_rule(findings: pl.DataFrame, rule: str) -> list[dict]:
-    """The findings of one rule, as dicts."""
-    return findings.filter(pl.col("rule") == rule).to_dicts()
+    """The findings of one rule, as dicts in row order."""
+    return findings.filter(pl.col("rule") == rule).sort("row_number").to_dicts()
 
 
 def errors(findings: pl.DataFrame) -> list[dict]:
+    """The error findings, as dicts."""
     return findings.filter(pl.col("severity") == "error").to_dicts()

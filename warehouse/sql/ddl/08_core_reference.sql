@@ -1,7 +1,9 @@
 -- The contract's code lists, copied from the registry (schemas/) on every load.
 create table if not exists core.reporters (
-    reporter varchar primary key, name varchar not null
+    reporter varchar primary key, name varchar not null,
+    consolidates boolean not null default false   -- national figures the ministries' are compared with
 );
+alter table core.reporters add column if not exists consolidates boolean default false;
 create table if not exists core.reporter_indicators (
     reporter varchar not null, indicator varchar not null, primary key (reporter, indicator)
 );

@@ -1,0 +1,204 @@
+"""conform fits a file's columns to the contract; normalise types the cells."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from transforms.normalise import conform
+from transforms.read import read_submission
+
+from tests.transforms.helpers import JUDGED_ON, observations, rows
+
+SHORT_HEADER = "reporter,period,indicator,value"
+
+
+def raw_frame(csv_text: str, registry) -> pl.DataFrame:
+    raw = read_submission(csv_text.encode("utf-8"), "csv", registry.limits)
+    assert raw.readable, raw.findings
+    return raw.frame
+
+
+def one(csv_text: str, judged_on: date = JUDGED_ON) -> dict:
+    frame = observations(csv_text, judged_on=judged_on)
+    assert frame.height == 1
+    return frame.row(0, named=True)
+
+
+# ----------------------------------------------------------------- conform
+@pytest.mark.parametrize("absent", ["reporter", "period", "indicator", "value"])
+def test_missing_required_column(registry, absent):
+    columns = [c for c in SHORT_HEADER.split(",") if c != absent]
+    text = ",".join(columns) + "\n" + ",".join("x" for _ in columns) + "\n"
+    frame, findings = conform(raw_frame(text, registry), registry)
+    assert frame is None
+    assert [(f.rule, f.severity, f.column_name) for f in findings] == [("missing_column", "error", absent)]
+    assert f"'{absent}'" in findings[0].message
+
+
+def test_unknown_column_warned_and_dropped(registry):
+    text = SHORT_HEADER + ",remarks\nNCCT,2019,cases,1,hello\n"
+    frame, findings = conform(raw_frame(text, registry), registry)
+    assert [(f.rule, f.severity, f.column_name) for f in findings] == [("unknown_column", "warning", "remarks")]
+    assert "'remarks'" in findings[0].message
+    assert "remarks" not in frame.columns
+    assert frame.height == 1
+
+
+def test_conform_gives_contract_columns_in_order(registry):
+    frame, findings = conform(raw_frame("value,indicator,period,reporter\n1,cases,2019,NCCT\n", registry), registry)
+    assert findings == []
+    assert frame.columns == ["row_number", *registry.known_columns]
+    assert frame.row(0, named=True)["sex"] is None
+
+
+def test_absent_optional_columns_get_defaults(registry):
+    row = one(SHORT_HEADER + "\nNCCT,2019,cases,1\n")
+    assert row["area"] == "KH"
+    assert row["status"] == "A"
+    assert row["action"] == "I"
+    for name in registry.dimension_names:
+        assert row[name] == "_T", name
+    assert row["comment"] is None
+
+
+def test_blank_optional_cells_get_defaults():
+    row = one(rows("NCCT,2019,cases, , , ,,,,,1, ,  "))
+    assert (row["area"], row["sex"], row["age"], row["status"]) == ("KH", "_T", "_T", "A")
+    assert row["comment"] is None
+
+
+# --------------------------------------------------------------- normalise
+def test_codes_trimmed_and_upper_cased():
+    row = one(rows(" ncct ,2019-S1, Victims_Rescued ,kh-25, f ,y_lt15,cn,family,ht,_t,5,e,"))
+    assert row["reporter"] == "NCCT"
+    assert row["indicator"] == "victims_rescued"
+    assert row["area"] == "KH-25"
+    assert (row["sex"], row["age"], row["citizenship"], row["referral"], row["offence"], row["country"]) == (
+        "F", "Y_LT15", "CN", "FAMILY", "HT", "_T",
+    )
+    assert row["status"] == "E"
+
+
+def test_value_parsed():
+    row = one(rows("NCCT,2019,cases,,,,,,,,78,,"))
+    assert row["value"] == 78
+    assert row["value_given"] is True
+    assert row["keyed"] is True
+
+
+def test_khmer_digits_in_value():
+    row = one(rows("NCCT,2019,cases,,,,,,,,៧៨,,"))
+    assert row["value"] == 78
+    assert row["value_text"] == "78"
+
+
+def test_khmer_digits_in_period():
+    row = one(rows("NCCT,២០១៩-S1,cases,,,,,,,,1,,"))
+    assert row["period"] == "2019-S1"
+    assert row["period_type"] == "half"
+    assert row["period_start"] == date(2019, 1, 1)
+    assert row["period_end"] == date(2019, 7, 1)
+    assert row["base_period"] == "2018-S1"
+    assert row["period_year"] == 2019
+
+
+def test_dhis2_period_made_canonical():
+    frame = observations(rows("NCCT,2019s1,cases,,,,,,,,1,,", "NCCT,201903,cases,,,,,,,,1,,"))
+    assert frame.sort("row_number")["period"].to_list() == ["2019-S1", "2019-03"]
+
+
+def test_empty_value_is_not_reported_never_zero():
+    row = one(rows("NCCT,2019,cases,,,,,,,,,,"))
+    assert row["value_given"] is False
+    assert row["value"] is None
+    assert row["keyed"] is False
+
+
+def test_zero_is_reported():
+    row = one(rows("NCCT,2019,cases,,,,,,,,0,,"))
+    assert row["value_given"] is True
+    assert row["value"] == 0
+
+
+def test_withdrawal_without_value_is_keyed():
+    frame = observations(
+        "reporter,period,indicator,value,action\nNCCT,2019,cases,,D\n"
+    )
+    row = frame.row(0, named=True)
+    assert row["action"] == "D"
+    assert row["value_given"] is False
+    assert row["keyed"] is True
+
+
+@pytest.mark.parametrize("text", ["1.5", "-3", "1,009", "abc", "12345678901234567890"])
+def test_not_whole_value_left_null_but_given(text):
+    row = one(rows(f'NCCT,2019,cases,,,,,,,,"{text}",,'))
+    assert row["value_given"] is True
+    assert row["value"] is None
+    assert row["value_text"] == text
+
+
+def test_largest_value_kept():
+    row = one(rows(f"NCCT,2019,cases,,,,,,,,{2**63 - 1},,"))
+    assert row["value"] == 2**63 - 1
+
+
+def test_period_not_ended_is_provisional():
+    row = one(rows("NCCT,2026-S2,cases,,,,,,,,5,,"), judged_on=date(2026, 11, 28))
+    assert row["provisional"] is True
+    assert row["status"] == "P"
+
+
+def test_estimated_status_kept_while_provisional():
+    row = one(rows("NCCT,2026-S2,cases,,,,,,,,5,E,"), judged_on=date(2026, 11, 28))
+    assert row["provisional"] is True
+    assert row["status"] == "E"
+
+
+def test_period_ended_is_not_provisional():
+    row = one(rows("NCCT,2026-S1,cases,,,,,,,,5,,"), judged_on=date(2026, 11, 28))
+    assert row["provisional"] is False
+    assert row["status"] == "A"
+
+
+@pytest.mark.parametrize(
+    ("judged_on", "provisional"),
+    [(date(2026, 10, 31), False), (date(2026, 11, 1), True), (date(2026, 11, 30), True), (date(2026, 12, 1), False)],
+)
+def test_provisional_edges(judged_on, provisional):
+    row = one(rows("NCCT,2026-11,cases,,,,,,,,5,,"), judged_on=judged_on)
+    assert row["provisional"] is provisional
+    if provisional:
+        assert row["status"] == "P"
+
+
+def test_future_period_not_provisional():
+    row = one(rows("NCCT,2027-S1,cases,,,,,,,,5,,"), judged_on=date(2026, 11, 28))
+    assert row["provisional"] is False
+    assert row["period_start"] > date(2026, 11, 28)
+
+
+def test_bad_period_has_null_span():
+    row = one(rows("NCCT,2019-S3,cases,,,,,,,,5,,"))
+    assert row["period"] is None
+    assert row["period_text"] == "2019-S3"
+    assert row["provisional"] is False
+
+
+def test_comment_kept_exactly():
+    comment = "  ស្ត្រី =HYPERLINK(\"x\") "
+    row = one(rows('NCCT,2019,cases,,,,,,,,5,,"' + comment.replace('"', '""') + '"'))
+    assert row["comment"] == comment
+
+
+def test_several_submissions_keep_their_ids():
+    from tests.transforms.helpers import observations_of
+
+    frame = observations_of(
+        ("a", rows("NCCT,2019,cases,,,,,,,,5,,")),
+        ("b", rows("MOJ,2019,persons_convicted,,,,,,,,6,,", "MOJ,2019,suspects_to_court,,,,,,,,7,,")),
+    )
+    assert frame.group_by("submission_id").len().sort("submission_id").rows() == [("a", 1), ("b", 2)]

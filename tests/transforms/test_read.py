@@ -1,0 +1,344 @@
+"""Readers: CSV, JSON and XLSX bytes to text cells with the row numbers a person sees."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from datetime import date, datetime
+
+import pytest
+from openpyxl import Workbook
+
+from transforms.read import format_of, read_submission
+
+SEED_ROWS = 16
+HEADER = "reporter,period,indicator,value,comment"
+COMMENTS = ("ស្ត្រី និង កុមារ", '=HYPERLINK("http://example.org","x")', "   three leading spaces", "tab\tinside  ")
+
+
+@pytest.fixture(scope="module")
+def limits(registry):
+    return registry.limits
+
+
+def read_csv(text: str | bytes, limits):
+    content = text.encode("utf-8") if isinstance(text, str) else text
+    return read_submission(content, "csv", limits)
+
+
+def read_json(document, limits):
+    content = document if isinstance(document, bytes) else json.dumps(document).encode("utf-8")
+    return read_submission(content, "json", limits)
+
+
+def xlsx_bytes(rows: list[list], title: str = "data", extra_sheets: tuple[str, ...] = ()) -> bytes:
+    workbook = Workbook()
+    for name in extra_sheets:
+        workbook.create_sheet(name)
+    sheet = workbook.active
+    sheet.title = title
+    for row in rows:
+        sheet.append(row)
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, never a formula
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def only_finding(raw, rule: str):
+    assert raw.frame is None
+    assert not raw.readable
+    assert [f.rule for f in raw.findings] == [rule]
+    finding = raw.findings[0]
+    assert finding.severity == "error"
+    return finding
+
+
+# -------------------------------------------------------------------- seed
+@pytest.mark.parametrize(("fmt", "first_row"), [("csv", 2), ("json", 1), ("xlsx", 2)])
+def test_seed_reads_to_sixteen_rows(seed_files, limits, fmt, first_row):
+    raw = read_submission(seed_files[fmt].read_bytes(), fmt, limits)
+    assert raw.findings == []
+    assert raw.readable
+    frame = raw.frame
+    assert frame.height == SEED_ROWS
+    assert frame["row_number"].to_list() == list(range(first_row, first_row + SEED_ROWS))
+    assert set(frame["reporter"].to_list()) == {"NCCT"}
+    first = frame.row(0, named=True)
+    assert first["period"] == "2019-S1"
+    assert first["indicator"] == "cases"
+    assert first["value"] == "78"
+    assert frame["value"].to_list()[-1] == "1009"
+
+
+def test_seed_formats_agree(seed_files, limits):
+    values = [
+        read_submission(seed_files[fmt].read_bytes(), fmt, limits).frame["value"].to_list()
+        for fmt in ("csv", "json", "xlsx")
+    ]
+    assert values[0] == values[1] == values[2]
+
+
+def test_format_of():
+    assert format_of("ncct_2019-S1.CSV") == "csv"
+    assert format_of("report.xlsx") == "xlsx"
+    assert format_of("report.json") == "json"
+    assert format_of("report.xls") is None
+    assert format_of(".hidden.csv") is None
+    assert format_of("README") is None
+
+
+# --------------------------------------------------------------------- CSV
+def test_csv_with_byte_order_mark(limits):
+    raw = read_csv("\ufeff" + HEADER + "\nNCCT,2019,cases,1,\n", limits)
+    assert raw.findings == []
+    assert raw.frame.columns[:2] == ["row_number", "reporter"]
+    assert raw.frame["reporter"].to_list() == ["NCCT"]
+
+
+def test_csv_header_is_trimmed_and_lower_cased(limits):
+    raw = read_csv(" Reporter ,PERIOD,Indicator,Value\nNCCT,2019,cases,1\n", limits)
+    assert raw.frame.columns == ["row_number", "reporter", "period", "indicator", "value"]
+
+
+def test_csv_blank_rows_skipped_numbering_kept(limits):
+    raw = read_csv(HEADER + "\n\nNCCT,2019,cases,1,\n,,,,\nNCCT,2019,cases,2,\n", limits)
+    assert raw.findings == []
+    assert raw.frame["row_number"].to_list() == [3, 5]
+    assert raw.frame["value"].to_list() == ["1", "2"]
+
+
+def test_csv_empty_cells_are_null(limits):
+    raw = read_csv(HEADER + "\nNCCT,2019,cases,  ,\n", limits)
+    assert raw.frame["value"].to_list() == [None]
+    assert raw.frame["comment"].to_list() == [None]
+
+
+def test_csv_short_row_padded(limits):
+    raw = read_csv(HEADER + "\nNCCT,2019\n", limits)
+    assert raw.frame.row(0, named=True)["indicator"] is None
+
+
+def test_csv_ragged_row_with_extra_cells(limits):
+    raw = read_csv(HEADER + "\nNCCT,2019,cases,1,\nNCCT,2019,cases,1,,surplus\n", limits)
+    finding = only_finding(raw, "unreadable")
+    assert finding.row_number == 3
+    assert "row 3" in finding.message
+    assert "6 cells" in finding.message
+
+
+def test_csv_trailing_empty_cells_are_not_ragged(limits):
+    raw = read_csv(HEADER + "\nNCCT,2019,cases,1,,,\n", limits)
+    assert raw.readable
+    assert raw.frame.height == 1
+
+
+def test_csv_utf16_is_unreadable(limits):
+    finding = only_finding(read_csv((HEADER + "\nNCCT,2019,cases,1,\n").encode("utf-16"), limits), "unreadable")
+    assert "CSV" in finding.message
+
+
+def test_csv_latin1_is_unreadable(limits):
+    content = (HEADER + "\nNCCT,2019,cases,1,café\n").encode("latin-1")
+    finding = only_finding(read_csv(content, limits), "unreadable")
+    assert "UTF-8" in finding.message
+    assert "line 2" in finding.message
+
+
+def test_csv_nul_bytes_are_unreadable(limits):
+    finding = only_finding(read_csv((HEADER + "\nNCCT,2019,cases,1\x00,\n").encode(), limits), "unreadable")
+    assert "NUL" in finding.message
+
+
+def test_csv_broken_quoting_is_unreadable(limits):
+    finding = only_finding(read_csv(HEADER + '\n"NCCT,2019,cases,1,\n', limits), "unreadable")
+    assert finding.row_number is not None
+
+
+def test_csv_header_only_is_empty(limits):
+    finding = only_finding(read_csv(HEADER + "\n", limits), "empty")
+    assert "no data row" in finding.message
+
+
+def test_csv_header_and_blank_rows_is_empty(limits):
+    only_finding(read_csv(HEADER + "\n\n,,,,\n", limits), "empty")
+
+
+def test_csv_without_header_is_unreadable(limits):
+    finding = only_finding(read_csv(b"", limits), "unreadable")
+    assert finding.row_number == 1
+
+
+def test_csv_repeated_column_is_unreadable(limits):
+    finding = only_finding(read_csv("reporter,period,indicator,value,Value\nNCCT,2019,cases,1,2\n", limits), "unreadable")
+    assert finding.column_name == "value"
+    assert "twice" in finding.message
+
+
+@pytest.mark.parametrize("comment", COMMENTS)
+def test_csv_comment_kept_byte_exact(limits, comment):
+    quoted = '"' + comment.replace('"', '""') + '"'
+    raw = read_csv(f"{HEADER}\nNCCT,2019,cases,1,{quoted}\n", limits)
+    assert raw.frame["comment"].to_list() == [comment]
+    assert raw.frame["comment"][0].encode("utf-8") == comment.encode("utf-8")
+
+
+# -------------------------------------------------------------------- JSON
+def test_json_not_an_object_is_unreadable(limits):
+    finding = only_finding(read_json([{"reporter": "NCCT"}], limits), "unreadable")
+    assert "observations" in finding.message
+
+
+@pytest.mark.parametrize("document", [{"reporter": "NCCT"}, {"reporter": "NCCT", "observations": {"a": 1}}])
+def test_json_without_observations_list_is_unreadable(limits, document):
+    finding = only_finding(read_json(document, limits), "unreadable")
+    assert '"observations"' in finding.message
+
+
+def test_json_deeply_nested_is_unreadable(limits):
+    finding = only_finding(read_json(b"[" * 100_000, limits), "unreadable")
+    assert "JSON" in finding.message
+
+
+def test_json_syntax_error_is_unreadable(limits):
+    finding = only_finding(read_json(b'{"observations": [', limits), "unreadable")
+    assert "line 1" in finding.message
+
+
+def test_json_observation_not_an_object(limits):
+    finding = only_finding(read_json({"observations": [{"value": 1}, [1, 2]]}, limits), "unreadable")
+    assert finding.row_number == 2
+    assert "observation 2" in finding.message
+
+
+def test_json_empty_observations_is_empty(limits):
+    only_finding(read_json({"reporter": "NCCT", "observations": []}, limits), "empty")
+
+
+def test_json_top_level_reporter_applies_to_observations(limits):
+    document = {
+        "reporter": "NCCT",
+        "observations": [
+            {"period": "2019", "indicator": "cases", "value": 1},
+            {"period": "2019", "indicator": "cases", "value": 2, "reporter": "MOJ"},
+            {"period": "2019", "indicator": "cases", "value": 3, "reporter": None},
+        ],
+    }
+    raw = read_json(document, limits)
+    assert raw.findings == []
+    assert raw.frame["row_number"].to_list() == [1, 2, 3]
+    assert raw.frame["reporter"].to_list() == ["NCCT", "MOJ", "NCCT"]
+
+
+@pytest.mark.parametrize(("value", "text"), [(78, "78"), (78.0, "78"), (78.5, "78.5"), ("78", "78"), (None, None)])
+def test_json_values_as_text(limits, value, text):
+    raw = read_json({"reporter": "NCCT", "observations": [{"period": "2019", "value": value}]}, limits)
+    assert raw.frame["value"].to_list() == [text]
+
+
+def test_json_large_integer_kept_exactly(limits):
+    raw = read_json({"observations": [{"value": 2**63}]}, limits)
+    assert raw.frame["value"].to_list() == [str(2**63)]
+
+
+@pytest.mark.parametrize("comment", COMMENTS)
+def test_json_comment_kept_byte_exact(limits, comment):
+    raw = read_json({"reporter": "NCCT", "observations": [{"value": 1, "comment": comment}]}, limits)
+    assert raw.frame["comment"].to_list() == [comment]
+
+
+# -------------------------------------------------------------------- XLSX
+XLSX_HEADER = ["reporter", "period", "indicator", "value", "comment"]
+
+
+def test_xlsx_rows_numbered_as_in_the_sheet(limits):
+    content = xlsx_bytes([XLSX_HEADER, ["NCCT", "2019", "cases", 1], [], ["NCCT", "2019", "cases", 2]])
+    raw = read_submission(content, "xlsx", limits)
+    assert raw.findings == []
+    assert raw.frame["row_number"].to_list() == [2, 4]
+    assert raw.frame["value"].to_list() == ["1", "2"]
+
+
+def test_xlsx_header_below_blank_rows(limits):
+    content = xlsx_bytes([[], XLSX_HEADER, ["NCCT", "2019", "cases", 1]])
+    raw = read_submission(content, "xlsx", limits)
+    assert raw.frame["row_number"].to_list() == [3]
+
+
+def test_xlsx_sheet_name_any_case_among_others(limits):
+    content = xlsx_bytes([XLSX_HEADER, ["NCCT", "2019", "cases", 1]], title="Data", extra_sheets=("README",))
+    raw = read_submission(content, "xlsx", limits)
+    assert raw.frame["reporter"].to_list() == ["NCCT"]
+
+
+def test_xlsx_without_data_sheet_is_unreadable(limits):
+    content = xlsx_bytes([XLSX_HEADER, ["NCCT", "2019", "cases", 1]], title="Sheet1")
+    finding = only_finding(read_submission(content, "xlsx", limits), "unreadable")
+    assert "'data'" in finding.message
+    assert "Sheet1" in finding.message
+
+
+def test_xlsx_numbers_and_dates_as_text(limits):
+    content = xlsx_bytes(
+        [
+            XLSX_HEADER,
+            ["NCCT", 2019, "cases", 78.0],
+            ["NCCT", datetime(2019, 3, 1), "cases", 78],
+            ["NCCT", date(2019, 4, 1), "cases", 78.5],
+            ["NCCT", 201905, "cases", 0],
+        ]
+    )
+    raw = read_submission(content, "xlsx", limits)
+    assert raw.findings == []
+    assert raw.frame["period"].to_list() == ["2019", "2019-03", "2019-04", "201905"]
+    assert raw.frame["value"].to_list() == ["78", "78", "78.5", "0"]
+
+
+def test_xlsx_comment_kept_byte_exact(limits):
+    content = xlsx_bytes([XLSX_HEADER, *[["NCCT", "2019", "cases", 1, comment] for comment in COMMENTS]])
+    raw = read_submission(content, "xlsx", limits)
+    assert raw.frame["comment"].to_list() == list(COMMENTS)
+
+
+def test_xlsx_corrupt_bytes_are_unreadable(limits):
+    finding = only_finding(read_submission(b"PK\x03\x04 not really a workbook", "xlsx", limits), "unreadable")
+    assert "XLSX" in finding.message
+
+
+def test_xlsx_truncated_is_unreadable(limits):
+    content = xlsx_bytes([XLSX_HEADER, ["NCCT", "2019", "cases", 1]])
+    only_finding(read_submission(content[: len(content) // 2], "xlsx", limits), "unreadable")
+
+
+def test_xlsx_over_inflated_limit_is_unreadable(limits):
+    content = xlsx_bytes([XLSX_HEADER, ["NCCT", "2019", "cases", 1]])
+    tight = dataclasses.replace(limits, max_xlsx_uncompressed_bytes=1_000)
+    finding = only_finding(read_submission(content, "xlsx", tight), "unreadable")
+    assert "1,000 bytes" in finding.message
+
+
+# ------------------------------------------------------------------ limits
+@pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
+def test_file_over_size_limit_is_unreadable(seed_files, limits, fmt):
+    content = seed_files[fmt].read_bytes()
+    tight = dataclasses.replace(limits, max_file_bytes=100)
+    finding = only_finding(read_submission(content, fmt, tight), "unreadable")
+    assert "100 bytes" in finding.message
+    assert f"{len(content):,}" in finding.message
+
+
+def test_file_at_size_limit_is_read(seed_files, limits):
+    content = seed_files["csv"].read_bytes()
+    exact = dataclasses.replace(limits, max_file_bytes=len(content))
+    assert read_submission(content, "csv", exact).readable
+
+
+def test_too_many_rows_is_unreadable(seed_files, limits):
+    tight = dataclasses.replace(limits, max_rows=SEED_ROWS - 1)
+    finding = only_finding(read_submission(seed_files["csv"].read_bytes(), "csv", tight), "unreadable")
+    assert f"{SEED_ROWS - 1:,}" in finding.message
+    assert read_submission(seed_files["csv"].read_bytes(), "csv", dataclasses.replace(limits, max_rows=SEED_ROWS)).readable

@@ -1,0 +1,93 @@
+"""Warnings judged against the warehouse: disagreement, outlier, and the reconciliation view."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from tests.flows.conftest import NOW, query, run, write_inbox
+
+NCCT_CASES = 159
+POLICE_CASES = 151
+BASE = 62
+OUTLIER = BASE * 5  # +400%, above the 300% threshold
+NOT_OUTLIER = BASE * 4  # +300% exactly, not more than 300%
+SMALL_BASE = 9  # below the minimum base of 10
+
+
+def _file(reporter: str, rows: list[tuple[str, str, int]]) -> str:
+    return "reporter,period,indicator,value\n" + "".join(f"{reporter},{p},{i},{v}\n" for p, i, v in rows)
+
+
+def test_ministry_figure_that_differs_from_the_committee_is_a_disagreement(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {
+        "ncct.csv": _file("NCCT", [("2018", "cases", NCCT_CASES), ("2018", "suspects_arrested", 40)]),
+        "moi.csv": _file("MOI", [("2018", "cases", POLICE_CASES), ("2018", "suspects_arrested", 40)]),
+    })
+    summary = run(inbox, warehouse)
+    assert summary.count("loaded") == 2
+    warnings = [f for f in summary.findings if f["rule"] == "disagreement"]
+    assert len(warnings) == 1  # belongs to the later submission, and equal figures do not disagree
+    assert warnings[0]["row_number"] == 2 and warnings[0]["column_name"] == "value"
+    assert str(POLICE_CASES) in warnings[0]["message"] and str(NCCT_CASES) in warnings[0]["message"]
+    assert query(warehouse, "select errors, warnings from audit.submissions where file_name = 'moi.csv'") == [(0, 1)]
+    assert query(
+        warehouse,
+        "select indicator, period, consolidated_value, reporter, reporter_value, difference from marts.reporter_disagreements",
+    ) == [("cases", "2018", NCCT_CASES, "MOI", POLICE_CASES, POLICE_CASES - NCCT_CASES)]
+
+
+def test_ministries_are_not_compared_with_each_other(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {
+        "moi.csv": _file("MOI", [("2018", "suspects_to_court", 10)]),
+        "moj.csv": _file("MOJ", [("2018", "suspects_to_court", 12)]),
+    })
+    summary = run(inbox, warehouse)
+    assert [f for f in summary.findings if f["rule"] == "disagreement"] == []
+
+
+@pytest.mark.parametrize(
+    ("base", "value", "flagged"),
+    [(BASE, OUTLIER, True), (BASE, NOT_OUTLIER, False), (SMALL_BASE, SMALL_BASE * 10, False), (BASE, 0, False)],
+)
+def test_outlier_against_the_year_before(paths, base, value, flagged):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"ncct.csv": _file("NCCT", [("2018-S1", "cases", base), ("2019-S1", "cases", value)])})
+    summary = run(inbox, warehouse)
+    outliers = [f for f in summary.findings if f["rule"] == "outlier"]
+    assert summary.count("loaded") == 1
+    assert [(f["row_number"], f["severity"]) for f in outliers] == ([(3, "warning")] if flagged else [])
+    if flagged:
+        assert "+400.0%" in outliers[0]["message"] and f"{base}" in outliers[0]["message"]
+
+
+def test_outlier_raised_by_a_later_restated_base(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"a.csv": _file("NCCT", [("2018-S1", "cases", BASE), ("2019-S1", "cases", NOT_OUTLIER)])})
+    run(inbox, warehouse)
+    write_inbox(inbox, {"b.csv": _file("NCCT", [("2018-S1", "cases", 20)])}, start_mtime=1_800_000_000)
+    summary = run(inbox, warehouse, NOW + timedelta(hours=1))
+    rules = sorted(f["rule"] for f in summary.findings)
+    assert rules == ["outlier", "restatement"]
+    outlier = next(f for f in summary.findings if f["rule"] == "outlier")
+    assert outlier["row_number"] == 2 and "2019-S1" in outlier["message"]
+
+
+def test_validate_reports_warehouse_warnings_without_writing(paths, tmp_path):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"ncct.csv": _file("NCCT", [("2018", "cases", NCCT_CASES)])})
+    run(inbox, warehouse)
+    before = query(warehouse, "select count(*) from audit.submissions")
+    candidate = tmp_path / "moi.csv"
+    candidate.write_text(_file("MOI", [("2018", "cases", POLICE_CASES)]))
+    corrected = tmp_path / "ncct_v2.csv"
+    corrected.write_text(_file("NCCT", [("2018", "cases", NCCT_CASES + 1)]))
+    result = CliRunner().invoke(app, ["validate", str(candidate), str(corrected), "--warehouse", str(warehouse), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert '"rule": "disagreement"' in result.output and '"rule": "restatement"' in result.output
+    assert query(warehouse, "select count(*) from audit.submissions") == before
