@@ -9,8 +9,10 @@ it needs by path.
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from prefect import flow, task
+from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows import steps
@@ -33,9 +35,8 @@ def archive_new_files(discovery: steps.Discovery, warehouse_path: Path) -> steps
 
 @task(name="read-and-validate", cache_policy=NO_CACHE)
 def read_and_validate(warehouse_path: Path, timezone: str) -> steps.Prepared:
-    settings = Settings(inbox=Path("."), warehouse=warehouse_path, timezone=timezone)
     with Warehouse.open(warehouse_path, load_registry()) as warehouse:
-        return steps.prepare_pending(warehouse, Archive.beside(warehouse_path), load_registry(), settings.zone)
+        return steps.prepare_pending(warehouse, warehouse_path, load_registry(), ZoneInfo(timezone))
 
 
 @task(name="load-and-build-marts", cache_policy=NO_CACHE)
@@ -44,9 +45,22 @@ def load(prepared: steps.Prepared, warehouse_path: Path):
         return warehouse.publish(prepared.decisions, prepared.observations, prepared.findings)
 
 
+OUTCOMES_ARTIFACT = "ctip-submission-outcomes"
+
+
 @task(name="summarise", cache_policy=NO_CACHE)
 def summarise(prepared: steps.Prepared, findings, discovery: steps.Discovery, taken: steps.Taken) -> steps.RunSummary:
-    return steps.summarise(prepared.decisions, findings, discovery, taken)
+    """The run's summary, also published as a Prefect table artifact (one row per submission)."""
+    summary = steps.summarise(prepared.decisions, findings, discovery, taken)
+    create_table_artifact(
+        key=OUTCOMES_ARTIFACT,
+        table=steps.outcome_rows(summary),
+        description=(
+            f"Loaded {summary.count('loaded')}, rejected {summary.count('rejected')}, "
+            f"duplicates {summary.count('duplicate')}, warnings {summary.warnings}"
+        ),
+    )
+    return summary
 
 
 @flow(name="ctip-nightly", log_prints=True)

@@ -16,6 +16,7 @@ from schemas.registry import Registry
 from transforms.findings import empty_findings, findings_frame
 from transforms.normalise import conform, normalise
 from transforms.read import format_of, read_submission
+from transforms.expectations import SuiteRunner
 from transforms.validate import validate
 from warehouse.archive import Archive, sha256_of
 from warehouse.store import Decision, Receipt, Warehouse
@@ -126,11 +127,13 @@ def prepare(
     known_reporters: dict[str, str | None],
     registry: Registry,
     zone: ZoneInfo,
+    docs_dir: Path | None = None,
 ) -> Prepared:
     """Read, normalise and validate every receipt's file together, and decide each one's fate.
 
     `contents` maps submission id to bytes (from the archive); `first_receipts` the
     sequence under which each content was first taken, which tells duplicates apart.
+    With `docs_dir`, the validation also renders its Great Expectations Data Docs there.
     """
     originals = [r for r in receipts if first_receipts.get(r.submission_id, r.sequence) >= r.sequence]
     file_findings, frames = [], []
@@ -149,7 +152,9 @@ def prepare(
                 )
         file_findings.append(findings_frame(receipt.submission_id, found))
     observations = normalise(pl.concat(frames, how="vertical"), registry) if frames else None
-    row_findings = [validate(observations, registry)] if observations is not None else []
+    row_findings = (
+        [validate(observations, registry, SuiteRunner(docs_dir))] if observations is not None else []
+    )
     findings = pl.concat([empty_findings(), *file_findings, *row_findings], how="vertical")
 
     rejected = set(findings.filter(pl.col("severity") == "error")["submission_id"].to_list())
@@ -179,25 +184,34 @@ def run_once(inbox: Path, warehouse_path: Path, registry: Registry, zone: ZoneIn
     archive = Archive.beside(warehouse_path)
     with Warehouse.open(warehouse_path, registry) as warehouse:
         taken = take(discovery, warehouse, archive, now)
-        return process_pending(warehouse, archive, registry, zone, discovery, taken)
+        return process_pending(warehouse, warehouse_path, registry, zone, discovery, taken)
 
 
 def process_pending(
-    warehouse: Warehouse, archive: Archive, registry: Registry, zone: ZoneInfo, discovery: Discovery, taken: Taken
+    warehouse: Warehouse, warehouse_path: Path, registry: Registry, zone: ZoneInfo, discovery: Discovery, taken: Taken
 ) -> RunSummary:
     """Prepare and publish every receipt still without a final status (this run's and any left over)."""
-    prepared = prepare_pending(warehouse, archive, registry, zone)
+    prepared = prepare_pending(warehouse, warehouse_path, registry, zone)
     findings = warehouse.publish(prepared.decisions, prepared.observations, prepared.findings)
     return summarise(prepared.decisions, findings, discovery, taken)
 
 
-def prepare_pending(warehouse: Warehouse, archive: Archive, registry: Registry, zone: ZoneInfo) -> Prepared:
-    """`prepare` for every receipt without a final status, its bytes read back from the archive."""
+def prepare_pending(warehouse: Warehouse, warehouse_path: Path, registry: Registry, zone: ZoneInfo) -> Prepared:
+    """`prepare` for every receipt without a final status, its bytes read back from the archive.
+
+    The Data Docs of the validation go beside the warehouse, in `<warehouse>.docs/`.
+    """
+    archive = Archive.beside(warehouse_path)
     pending = warehouse.pending_receipts()
     first = warehouse.first_receipts()
     contents = {r.submission_id: archive.get(r.submission_id) for r in pending if first[r.submission_id] == r.sequence}
     known = warehouse.reporters_of([r.submission_id for r in pending])
-    return prepare(pending, contents, first, known, registry, zone)
+    return prepare(pending, contents, first, known, registry, zone, docs_dir_of(warehouse_path))
+
+
+def docs_dir_of(warehouse_path: Path) -> Path:
+    """Where the run's Great Expectations Data Docs site is written: beside the warehouse file."""
+    return warehouse_path.with_name(warehouse_path.name + ".docs")
 
 
 def summarise(decisions: list[Decision], findings: pl.DataFrame, discovery: Discovery, taken: Taken) -> RunSummary:
@@ -219,6 +233,28 @@ def summarise(decisions: list[Decision], findings: pl.DataFrame, discovery: Disc
         in_progress=taken.in_progress,
         unchanged=taken.unchanged,
     )
+
+
+def outcome_rows(summary: RunSummary) -> list[dict]:
+    """One plain row per submission: file, reporter, status, error and warning counts, first problem."""
+    rows = []
+    for item in summary.submissions:
+        found = [] if item["status"] == "duplicate" else [
+            f for f in summary.findings if f["submission_id"] == item["submission_id"]
+        ]
+        errors = [f for f in found if f["severity"] == "error"]
+        rows.append(
+            {
+                "sequence": int(item["sequence"]),
+                "file": item["file_name"],
+                "reporter": item["reporter"] or "",
+                "status": item["status"],
+                "errors": len(errors),
+                "warnings": len(found) - len(errors),
+                "first_problem": (errors or found or [{"message": ""}])[0]["message"],
+            }
+        )
+    return rows
 
 
 def now_utc() -> datetime:

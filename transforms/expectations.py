@@ -8,12 +8,12 @@ its `meta`, so a failure becomes findings without guessing.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
-from schemas.registry import TOTAL, Registry
+from schemas.registry import Registry
 
 ROW_INDEX = "_row"
 
@@ -30,7 +30,6 @@ def row_suite(registry: Registry):
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
-    _context()
     suite = gx.ExpectationSuite(name="rows")
 
     def add(expectation, rule: str, column: str) -> None:
@@ -114,7 +113,6 @@ def parts_suite(complete: bool):
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
-    _context()
     suite = gx.ExpectationSuite(name="complete_parts" if complete else "partial_parts")
     if complete:
         expectation = gxe.ExpectColumnPairValuesToBeEqual(column_A="parent_value", column_B="parts_sum")
@@ -132,51 +130,65 @@ class ExpectationError(RuntimeError):
     """An expectation could not be evaluated: a defect of ctip, never a verdict on data."""
 
 
-@functools.cache
-def _context():
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+class SuiteRunner:
+    """A Great Expectations context for one validation pass, with Data Docs where asked.
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return context
+    Build the runner first: suites must be created while its context is current.
+    With `docs_dir`, every validation also renders the Data Docs site there
+    (index, expectation suites, validation results) as static HTML.
+    """
 
+    def __init__(self, docs_dir: Path | None = None):
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
 
-def _batch(name: str, frame: pd.DataFrame):
-    context = _context()
-    try:
-        source = context.data_sources.get("ctip")
-    except (KeyError, ValueError):
-        source = context.data_sources.add_pandas("ctip")
-    asset_names = {asset.name for asset in source.assets}
-    asset = source.get_asset(name) if name in asset_names else source.add_dataframe_asset(name)
-    definitions = {d.name for d in asset.batch_definitions}
-    definition = (
-        asset.get_batch_definition("whole") if "whole" in definitions else asset.add_batch_definition_whole_dataframe("whole")
-    )
-    return definition.get_batch(batch_parameters={"dataframe": frame})
-
-
-def run_suite(name: str, frame: pd.DataFrame, suite) -> list[Failure]:
-    """Validate `frame` (which has a ROW_INDEX column) and list each failed expectation's rows."""
-    if frame.empty:
-        return []
-    result = _batch(name, frame).validate(
-        suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW_INDEX]}
-    )
-    failures = []
-    for outcome in result.results:
-        exception = outcome.exception_info or {}
-        if exception.get("raised_exception"):
-            raise ExpectationError(
-                f"{outcome.expectation_config.type} could not run: {exception.get('exception_message')}"
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self.site_names: list[str] = []
+        if docs_dir is not None:
+            self.context.add_data_docs_site(
+                site_name="ctip",
+                site_config={
+                    "class_name": "SiteBuilder",
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                },
             )
-        if outcome.success:
-            continue
-        meta = outcome.expectation_config.meta
-        rows = [int(item[ROW_INDEX]) for item in outcome.result.get("unexpected_index_list") or []]
-        failures.append(Failure(meta["rule"], meta["column"], rows))
-    return failures
+            self.site_names = ["ctip"]
+        self.source = self.context.data_sources.add_pandas("ctip")
+
+    def run(self, name: str, frame: pd.DataFrame, suite) -> list[Failure]:
+        """Validate `frame` (which has a ROW_INDEX column) and list each failed expectation's rows."""
+        if frame.empty:
+            return []
+        import great_expectations as gx
+        from great_expectations.checkpoint import UpdateDataDocsAction
+
+        definition = self.source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole")
+        suite = self.context.suites.add(suite)
+        validation = self.context.validation_definitions.add(gx.ValidationDefinition(data=definition, suite=suite, name=name))
+        actions = [UpdateDataDocsAction(name="data-docs", site_names=self.site_names)] if self.site_names else []
+        checkpoint = self.context.checkpoints.add(
+            gx.Checkpoint(
+                name=name, validation_definitions=[validation], actions=actions,
+                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW_INDEX]},
+            )
+        )
+        result = checkpoint.run(batch_parameters={"dataframe": frame})
+        failures = []
+        for suite_result in result.run_results.values():
+            for outcome in suite_result.results:
+                exception = outcome.exception_info or {}
+                if exception.get("raised_exception"):
+                    raise ExpectationError(
+                        f"{outcome.expectation_config.type} could not run: {exception.get('exception_message')}"
+                    )
+                if outcome.success:
+                    continue
+                meta = outcome.expectation_config.meta
+                rows = [int(item[ROW_INDEX]) for item in outcome.result.get("unexpected_index_list") or []]
+                failures.append(Failure(meta["rule"], meta["column"], rows))
+        return failures
 
 
-__all__ = ["Failure", "row_suite", "parts_suite", "run_suite", "ROW_INDEX", "TOTAL"]
+__all__ = ["Failure", "SuiteRunner", "row_suite", "parts_suite", "ROW_INDEX"]

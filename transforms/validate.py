@@ -14,22 +14,27 @@ import polars as pl
 from schemas.registry import TOTAL, Registry
 from transforms.expectations import (
     ROW_INDEX,
+    SuiteRunner,
     key_columns_for_uniqueness,
     parts_suite,
     row_suite,
-    run_suite,
 )
 from transforms.findings import FINDINGS_SCHEMA
 from transforms.parts import parts_against_totals
 
 
-def validate(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame:
-    """Error findings of the row rules (and `provisional` warnings) for every submission."""
+def validate(observations: pl.DataFrame, registry: Registry, runner: SuiteRunner | None = None) -> pl.DataFrame:
+    """Error findings of the row rules (and `provisional` warnings) for every submission.
+
+    `runner` carries the Great Expectations context (and where Data Docs go); by
+    default a fresh one without Data Docs.
+    """
     if observations.height == 0:
         return pl.DataFrame(schema=FINDINGS_SCHEMA)
+    runner = runner or SuiteRunner()
     rows = _judged_rows(observations, registry)
     findings = []
-    for failure in run_suite("rows", _to_pandas(rows, registry), row_suite(registry)):
+    for failure in runner.run("rows", _to_pandas(rows, registry), row_suite(registry)):
         flagged = rows.filter(pl.col(ROW_INDEX).is_in(failure.rows))
         findings.extend(_row_findings(failure.rule, failure.column, flagged, rows, registry))
 
@@ -37,7 +42,7 @@ def validate(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame:
     checks = parts_against_totals(settable, registry).with_row_index(ROW_INDEX)
     for complete in (True, False):
         subset = checks.filter(pl.col("complete") == complete)
-        for failure in run_suite(
+        for failure in runner.run(
             "complete_parts" if complete else "partial_parts", _parts_pandas(subset), parts_suite(complete)
         ):
             flagged = subset.filter(pl.col(ROW_INDEX).is_in(failure.rows))

@@ -32,6 +32,23 @@ def test_flow_on_the_seed_in_each_format(prefect_harness, tmp_path, file_format)
     assert query(warehouse, "select format, reporter, status from audit.submissions") == [(file_format, "NCCT", "loaded")]
 
 
+def test_flow_publishes_data_docs_and_an_outcome_artifact(prefect_harness, tmp_path):
+    from prefect.artifacts import Artifact
+
+    from flows.nightly import OUTCOMES_ARTIFACT
+
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    write_inbox(inbox, {"ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes(), "bad.csv": "reporter,period,indicator,value\nMOI,2019,cases,x\n"})
+    nightly(inbox=str(inbox), warehouse=str(warehouse))
+    docs = tmp_path / "w" / "ctip.duckdb.docs"
+    assert (docs / "index.html").is_file()
+    assert any((docs / "validations").rglob("*.html"))
+    artifact = Artifact.get(OUTCOMES_ARTIFACT)
+    assert artifact is not None and artifact.type == "table"
+    assert "bad.csv" in str(artifact.data) and "rejected" in str(artifact.data) and "bad_value" not in str(artifact.data)
+    assert "is not a whole number" in str(artifact.data)
+
+
 def test_cli_run_then_compare(prefect_harness, tmp_path):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
     inbox.mkdir()
