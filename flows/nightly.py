@@ -1,4 +1,4 @@
-"""The nightly flow: discover, archive, read and validate, load, summarise.
+"""The nightly flow: discover, archive, read and validate, load, publish, summarise.
 
 Each step is a Prefect task so that it shows in the Prefect UI when a server is
 configured; without one, Prefect runs the flow on a temporary local server.
@@ -19,6 +19,7 @@ from flows import steps
 from flows.settings import Settings
 from schemas import load_registry
 from warehouse.archive import Archive
+from warehouse.layout import WarehouseFiles
 from warehouse.store import Warehouse
 
 
@@ -28,21 +29,28 @@ def discover_inbox(inbox: Path) -> steps.Discovery:
 
 
 @task(name="archive", cache_policy=NO_CACHE)
-def archive_new_files(discovery: steps.Discovery, warehouse_path: Path) -> steps.Taken:
-    with Warehouse.open(warehouse_path, load_registry()) as warehouse:
-        return steps.take(discovery, warehouse, Archive.beside(warehouse_path), steps.now_utc())
+def archive_new_files(discovery: steps.Discovery, files: WarehouseFiles) -> steps.Taken:
+    with Warehouse.open(files, load_registry()) as warehouse:
+        warehouse.publish_analyst_file(steps.now_utc())  # mends a run killed after loading, before publishing
+        return steps.take(discovery, warehouse, Archive(files.archive_dir), steps.now_utc())
 
 
 @task(name="read-and-validate", cache_policy=NO_CACHE)
-def read_and_validate(warehouse_path: Path, timezone: str) -> steps.Prepared:
-    with Warehouse.open(warehouse_path, load_registry()) as warehouse:
-        return steps.prepare_pending(warehouse, warehouse_path, load_registry(), ZoneInfo(timezone))
+def read_and_validate(files: WarehouseFiles, timezone: str) -> steps.Prepared:
+    with Warehouse.open(files, load_registry()) as warehouse:
+        return steps.prepare_pending(warehouse, load_registry(), ZoneInfo(timezone))
 
 
-@task(name="load-and-build-marts", cache_policy=NO_CACHE)
-def load(prepared: steps.Prepared, warehouse_path: Path):
-    with Warehouse.open(warehouse_path, load_registry()) as warehouse:
-        return warehouse.publish(prepared.decisions, prepared.observations, prepared.findings)
+@task(name="load", cache_policy=NO_CACHE)
+def load(prepared: steps.Prepared, files: WarehouseFiles):
+    with Warehouse.open(files, load_registry()) as warehouse:
+        return warehouse.apply(prepared.decisions, prepared.observations, prepared.findings)
+
+
+@task(name="publish", cache_policy=NO_CACHE)
+def publish(files: WarehouseFiles) -> int:
+    with Warehouse.open(files, load_registry()) as warehouse:
+        return warehouse.publish_analyst_file(steps.now_utc())
 
 
 OUTCOMES_ARTIFACT = "ctip-submission-outcomes"
@@ -66,11 +74,12 @@ def summarise(prepared: steps.Prepared, findings, discovery: steps.Discovery, ta
 @flow(name="ctip-nightly", log_prints=True)
 def nightly(inbox: str, warehouse: str, timezone: str = "Asia/Phnom_Penh") -> steps.RunSummary:
     """Every new file in the inbox archived, validated, loaded; comparison tables brought up to date."""
-    warehouse_path = Path(warehouse)
+    files = WarehouseFiles(Path(warehouse))
     discovery = discover_inbox(Path(inbox))
-    taken = archive_new_files(discovery, warehouse_path)
-    prepared = read_and_validate(warehouse_path, timezone)
-    findings = load(prepared, warehouse_path)
+    taken = archive_new_files(discovery, files)
+    prepared = read_and_validate(files, timezone)
+    findings = load(prepared, files)
+    publish(files)
     return summarise(prepared, findings, discovery, taken)
 
 

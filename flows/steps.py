@@ -19,6 +19,7 @@ from transforms.read import format_of, read_submission
 from transforms.expectations import SuiteRunner
 from transforms.validate import validate
 from warehouse.archive import Archive, sha256_of
+from warehouse.layout import WarehouseFiles
 from warehouse.store import Decision, Receipt, Warehouse
 
 LOAD_COLUMNS = [
@@ -181,37 +182,27 @@ def prepare(
 def run_once(inbox: Path, warehouse_path: Path, registry: Registry, zone: ZoneInfo, now: datetime) -> RunSummary:
     """The nightly job without an orchestrator: every step in order."""
     discovery = discover(inbox)
-    archive = Archive.beside(warehouse_path)
-    with Warehouse.open(warehouse_path, registry) as warehouse:
-        taken = take(discovery, warehouse, archive, now)
-        return process_pending(warehouse, warehouse_path, registry, zone, discovery, taken)
+    files = WarehouseFiles(warehouse_path)
+    with Warehouse.open(files, registry) as warehouse:
+        warehouse.publish_analyst_file(now)  # mends a run killed after loading, before publishing
+        taken = take(discovery, warehouse, Archive(files.archive_dir), now)
+        prepared = prepare_pending(warehouse, registry, zone)
+        findings = warehouse.apply(prepared.decisions, prepared.observations, prepared.findings)
+        warehouse.publish_analyst_file(now)
+        return summarise(prepared.decisions, findings, discovery, taken)
 
 
-def process_pending(
-    warehouse: Warehouse, warehouse_path: Path, registry: Registry, zone: ZoneInfo, discovery: Discovery, taken: Taken
-) -> RunSummary:
-    """Prepare and publish every receipt still without a final status (this run's and any left over)."""
-    prepared = prepare_pending(warehouse, warehouse_path, registry, zone)
-    findings = warehouse.publish(prepared.decisions, prepared.observations, prepared.findings)
-    return summarise(prepared.decisions, findings, discovery, taken)
-
-
-def prepare_pending(warehouse: Warehouse, warehouse_path: Path, registry: Registry, zone: ZoneInfo) -> Prepared:
+def prepare_pending(warehouse: Warehouse, registry: Registry, zone: ZoneInfo) -> Prepared:
     """`prepare` for every receipt without a final status, its bytes read back from the archive.
 
-    The Data Docs of the validation go beside the warehouse, in `<warehouse>.docs/`.
+    The Data Docs of the validation go beside the warehouse (`WarehouseFiles.docs_dir`).
     """
-    archive = Archive.beside(warehouse_path)
+    archive = Archive(warehouse.files.archive_dir)
     pending = warehouse.pending_receipts()
     first = warehouse.first_receipts()
     contents = {r.submission_id: archive.get(r.submission_id) for r in pending if first[r.submission_id] == r.sequence}
     known = warehouse.reporters_of([r.submission_id for r in pending])
-    return prepare(pending, contents, first, known, registry, zone, docs_dir_of(warehouse_path))
-
-
-def docs_dir_of(warehouse_path: Path) -> Path:
-    """Where the run's Great Expectations Data Docs site is written: beside the warehouse file."""
-    return warehouse_path.with_name(warehouse_path.name + ".docs")
+    return prepare(pending, contents, first, known, registry, zone, warehouse.files.docs_dir)
 
 
 def summarise(decisions: list[Decision], findings: pl.DataFrame, discovery: Discovery, taken: Taken) -> RunSummary:

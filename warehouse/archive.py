@@ -1,6 +1,6 @@
 """The archive: every file taken from the inbox, byte for byte, under its SHA-256.
 
-It lives beside the warehouse file and belongs to it. A file is written to a
+It lives beside the warehouse file, in `WarehouseFiles.archive_dir`. A file is written to a
 temporary name, flushed to disk and renamed, so a crash never leaves half a file
 under a final name.
 """
@@ -23,10 +23,6 @@ class ArchiveCorrupted(RuntimeError):
 class Archive:
     def __init__(self, root: Path):
         self.root = root
-
-    @classmethod
-    def beside(cls, warehouse_file: Path) -> Archive:
-        return cls(warehouse_file.with_name(warehouse_file.name + ".archive"))
 
     def path_of(self, submission_id: str) -> Path:
         return self.root / submission_id[:2] / submission_id

@@ -1,10 +1,10 @@
-"""Loading and publishing: receipts, revisions, audit rows and marts, in DuckDB.
+"""Loading: receipts, revisions and audit rows, in the writer's DuckDB database.
 
 Write-audit-publish: every submission of a run is applied inside one transaction
 (stage its rows, apply its revisions, record its outcome), then the result is
-audited (codes against the registry, one current version per key) and the marts
-rebuilt; only then is it committed. A process killed part way leaves the
-warehouse as it was before the run.
+audited (codes against the registry, one current version per key); only then is
+it committed, and then published to the analyst file (`warehouse/publication.py`).
+A process killed part way leaves the warehouse as it was before the run.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Iterator
 
 import duckdb
 import polars as pl
 
 from schemas.registry import Registry
+from warehouse import publication
 from warehouse.judgement import judge
+from warehouse.layout import WarehouseFiles
 from warehouse.sqlfiles import SQL_DIR, sql_text
 
 ONE_TICK = timedelta(microseconds=1)
@@ -53,24 +54,28 @@ class PublishAuditFailed(RuntimeError):
 
 
 class Warehouse:
-    def __init__(self, con: duckdb.DuckDBPyConnection, registry: Registry):
+    def __init__(self, con: duckdb.DuckDBPyConnection, registry: Registry, files: WarehouseFiles):
         self.con = con
         self.registry = registry
+        self.files = files
 
     @classmethod
     @contextmanager
-    def open(cls, path: Path, registry: Registry, read_only: bool = False) -> Iterator[Warehouse]:
-        if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path), read_only=read_only)
+    def open(cls, files: WarehouseFiles, registry: Registry) -> Iterator[Warehouse]:
+        """The writer's database of the warehouse whose analyst file is `files.analyst_file`."""
+        files.home.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(files.state_db))
         try:
             con.execute("set TimeZone = 'UTC'")
-            warehouse = cls(con, registry)
-            if not read_only:
-                warehouse.ensure_schema()
+            warehouse = cls(con, registry, files)
+            warehouse.ensure_schema()
             yield warehouse
         finally:
             con.close()
+
+    def publish_analyst_file(self, now: datetime, force_full: bool = False) -> int:
+        """Make the analyst file show everything committed; see `warehouse/publication.py`."""
+        return publication.publish(self.con, self.files, self.registry.key_columns, now, force_full)
 
     def ensure_schema(self) -> None:
         """Tables and views, from warehouse/sql/ddl/ in order, then the views of marts/."""
@@ -126,8 +131,8 @@ class Warehouse:
         return dict(rows)
 
     # ------------------------------------------------------------ publishing
-    def publish(self, decisions: list[Decision], observations: pl.DataFrame, findings: pl.DataFrame) -> pl.DataFrame:
-        """Apply every decision in order and rebuild the marts, in one transaction.
+    def apply(self, decisions: list[Decision], observations: pl.DataFrame, findings: pl.DataFrame) -> pl.DataFrame:
+        """Apply every decision in order, in one transaction.
 
         `observations` holds the rows of the submissions to load (key, period_type,
         value, status, comment, action, row_number, submission_id); `findings` the
@@ -152,7 +157,6 @@ class Warehouse:
             all_findings = pl.concat(recorded, how="vertical_relaxed")
             self._record_outcomes(decisions, observations, all_findings)
             self._audit(observations)
-            con.execute(f"create or replace table marts.period_comparison as {sql_text('marts', 'period_comparison.sql')}")
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

@@ -40,7 +40,7 @@ def test_flow_publishes_data_docs_and_an_outcome_artifact(prefect_harness, tmp_p
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
     write_inbox(inbox, {"ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes(), "bad.csv": "reporter,period,indicator,value\nMOI,2019,cases,x\n"})
     nightly(inbox=str(inbox), warehouse=str(warehouse))
-    docs = tmp_path / "w" / "ctip.duckdb.docs"
+    docs = tmp_path / "w" / "ctip.duckdb.ctip" / "docs"
     assert (docs / "index.html").is_file()
     assert any((docs / "validations").rglob("*.html"))
     artifact = Artifact.get(OUTCOMES_ARTIFACT)

@@ -12,6 +12,7 @@ from flows import steps
 from tests.conftest import SEED
 from tests.flows.conftest import NOW, query, run, write_inbox
 from warehouse.archive import Archive, sha256_of
+from warehouse.layout import WarehouseFiles
 
 SEED_CSV = (SEED / "ncct_2019-S1.csv").read_text(encoding="utf-8")
 HEADER = "reporter,period,indicator,sex,value,comment\n"
@@ -143,7 +144,7 @@ def test_archive_first_and_inbox_untouched(paths):
     summary = run(inbox, warehouse)
     assert sorted(summary.ignored) == [".hidden.csv", "notes.txt", "partial.csv.part"]
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in inbox.iterdir()} == before
-    archived = Archive.beside(warehouse).get(sha256_of(SEED_CSV.encode()))
+    archived = Archive(WarehouseFiles(warehouse).archive_dir).get(sha256_of(SEED_CSV.encode()))
     assert archived == SEED_CSV.encode()
 
 
@@ -222,4 +223,4 @@ def test_unreadable_file_is_rejected_and_kept(paths):
     summary = run(inbox, warehouse)
     assert summary.count("rejected") == 1
     assert summary.findings[0]["rule"] == "unreadable"
-    assert Archive.beside(warehouse).get(sha256_of(content)) == content
+    assert Archive(WarehouseFiles(warehouse).archive_dir).get(sha256_of(content)) == content

@@ -1,0 +1,98 @@
+"""The analyst file: swapped in whole, never blocking the writer, cheap per run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+
+from tests.conftest import SEED
+from tests.flows.conftest import NOW, query, run, write_inbox
+from warehouse import publication
+from warehouse.layout import WarehouseFiles
+
+SEED_CSV = (SEED / "ncct_2019-S1.csv").read_text(encoding="utf-8")
+FIRST = 1009
+SECOND = 1010
+
+
+def _marriages(value: int) -> str:
+    return f"reporter,period,indicator,value\nMFAIC,2019-S1,marriage_applications,{value}\n"
+
+
+ANALYST = textwrap.dedent(
+    """
+    import sys, duckdb
+    con = duckdb.connect(sys.argv[1], read_only=True)
+    q = "select value from core.observations where indicator = 'marriage_applications'"
+    print("before", con.sql(q).fetchall()[0][0], flush=True)
+    sys.stdin.readline()
+    print("after", con.sql(q).fetchall()[0][0], flush=True)
+    """
+)
+
+
+def test_an_analyst_holding_the_file_open_does_not_block_the_run(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"a.csv": _marriages(FIRST)})
+    run(inbox, warehouse)
+    analyst = subprocess.Popen(
+        [sys.executable, "-c", ANALYST, str(warehouse)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert analyst.stdout.readline().split() == ["before", str(FIRST)]
+        write_inbox(inbox, {"b.csv": _marriages(SECOND)}, start_mtime=1_800_000_000)
+        summary = run(inbox, warehouse, NOW + timedelta(hours=1))
+        assert summary.count("loaded") == 1
+        # the open session keeps the consistent state it opened; a new one sees the new state
+        out, _ = analyst.communicate("go\n", timeout=30)
+        assert out.split() == ["after", str(FIRST)]
+    finally:
+        analyst.kill()
+    assert query(warehouse, "select value from core.observations where indicator = 'marriage_applications'") == [(SECOND,)]
+
+
+def test_a_run_publishes_only_its_changes(paths):
+    inbox, warehouse = paths
+    files = WarehouseFiles(warehouse)
+    write_inbox(inbox, {"seed.csv": SEED_CSV})
+    run(inbox, warehouse)
+    write_inbox(inbox, {"b.csv": _marriages(SECOND)}, start_mtime=1_800_000_000)
+    run(inbox, warehouse, NOW + timedelta(hours=1))
+    history_segments = sorted((files.segments_dir / "g0001" / "history").glob("*.parquet"))
+    sizes = [query(warehouse, f"select count(*) from read_parquet('{segment}')")[0][0] for segment in history_segments]
+    # an empty first publication (the new warehouse), the seed, then only the one new version
+    assert sizes == [0, 16, 1]
+    assert query(warehouse, "select count(*) from core.observation_history") == [(17,)]
+    assert query(warehouse, "select number from audit.publication") == [(3,)]
+
+
+def test_too_many_segments_are_compacted_into_a_new_generation(paths, monkeypatch):
+    inbox, warehouse = paths
+    monkeypatch.setattr(publication, "MAX_SEGMENTS", 2)
+    files = WarehouseFiles(warehouse)
+    for step, value in enumerate([100, 101, 102, 103]):
+        write_inbox(inbox, {f"f{step}.csv": _marriages(value)}, start_mtime=1_700_000_000 + step * 100)
+        run(inbox, warehouse, NOW + timedelta(hours=step))
+    generations = sorted(p.name for p in files.segments_dir.iterdir())
+    assert generations == ["g0002", "g0003"]  # compacted twice; only the previous generation is kept
+    versions = query(
+        warehouse,
+        "select value, valid_to is null from core.observation_history where indicator = 'marriage_applications' order by valid_from",
+    )
+    assert versions == [(100, False), (101, False), (102, False), (103, True)]
+    assert query(warehouse, "select count(*) from audit.submissions") == [(4,)]
+
+
+def test_observations_as_of_gives_what_was_known_then(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"a.csv": _marriages(FIRST)})
+    run(inbox, warehouse)
+    write_inbox(inbox, {"b.csv": _marriages(SECOND)}, start_mtime=1_800_000_000)
+    run(inbox, warehouse, NOW + timedelta(days=1))
+    first, second = [r[0] for r in query(warehouse, "select received_at from audit.submissions order by sequence")]
+    between = first + (second - first) / 2
+    assert query(warehouse, f"select value from core.observations_as_of('{between.isoformat()}')") == [(FIRST,)]
+    assert query(warehouse, f"select value from core.observations_as_of('{second.isoformat()}')") == [(SECOND,)]
+    assert query(warehouse, "select value from core.observations_as_of('2000-01-01 00:00:00')") == []

@@ -1,0 +1,184 @@
+"""Publication of the analyst file: what analysts open, swapped in whole.
+
+The writer keeps its own database (`state.duckdb`). After each load, the changes
+since the last publication are written as immutable Parquet segments, and a small
+new analyst file is built — views over the segments, the code lists as tables —
+and renamed over the old one. The rename is atomic: an analyst who holds the old
+file open keeps a consistent old state, the next one to open it sees the new one,
+and nobody ever blocks the writer or sees a half-published state. A run costs the
+size of its changes, not a copy of the warehouse; when the segments grow too many,
+one full publication compacts them into a new generation.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from warehouse.layout import WarehouseFiles
+from warehouse.sqlfiles import sql_text
+
+MAX_SEGMENTS = 32  # history segments in a generation before a full publication compacts them
+STATE_CATALOG = "state"
+ANALYST_CATALOG = "analyst"
+SMALL_TABLES = (
+    "core.periods", "core.reporters", "core.reporter_indicators", "core.indicators", "core.codes", "core.areas",
+)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _segment_queries(watermark: datetime | None, last_sequence: int, full: bool, keys: str) -> dict[str, str]:
+    if full:
+        return {
+            "history": "select * from core.observation_history",
+            "closures": f"select {keys}, valid_from, valid_to from core.observation_history where false",
+            "submissions": "select * from audit.submissions",
+            "findings": "select * from audit.findings",
+        }
+    since = f"{_quote(watermark.isoformat())}::timestamptz" if watermark else "'-infinity'::timestamptz"
+    new_submissions = f"select submission_id from audit.submissions where sequence > {last_sequence} and status <> 'duplicate'"
+    return {
+        "history": f"select * from core.observation_history where valid_from > {since}",
+        "closures": (
+            f"select {keys}, valid_from, valid_to from core.observation_history "
+            f"where valid_to > {since} and valid_from <= {since}"
+        ),
+        "submissions": f"select * from audit.submissions where sequence > {last_sequence}",
+        "findings": f"select * from audit.findings where submission_id in ({new_submissions})",
+    }
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def publish(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, key_columns: tuple[str, ...], now: datetime,
+            force_full: bool = False) -> int:
+    """Publish what the writer's database holds beyond the last publication; return its number.
+
+    Does nothing new when nothing changed, but always makes sure the analyst file
+    shows the latest publication (a run killed between the two is mended here).
+    """
+    last = con.sql(
+        "select number, generation, watermark, last_sequence from pipeline.publications order by number desc limit 1"
+    ).fetchall()
+    watermark, last_sequence = con.sql(
+        "select max(received_at), coalesce(max(sequence), 0) from audit.submissions"
+    ).fetchall()[0]
+    if last and not force_full and (last[0][2], last[0][3]) == (watermark, last_sequence):
+        number, generation = last[0][0], last[0][1]
+    else:
+        number, generation = _write_segments(con, files, key_columns, now, last[0] if last else None,
+                                             watermark, last_sequence, force_full)
+    if _published_number(files) != number or not files.analyst_file.exists():
+        _write_analyst_file(con, files, generation, number)
+    return number
+
+
+def _write_segments(con, files, key_columns, now, last, watermark, last_sequence, force_full) -> tuple[int, int]:
+    number = (last[0] + 1) if last else 1
+    history_segments = 0
+    if last:
+        history_segments = con.sql(
+            f"select count(*) from pipeline.segments where generation = {last[1]} and relation = 'history'"
+        ).fetchall()[0][0]
+    full = force_full or last is None or history_segments >= MAX_SEGMENTS
+    generation = (last[1] + 1) if (last and full) else (last[1] if last else 1)
+    queries = _segment_queries(last[2] if last else None, last[3] if last else 0, full, ", ".join(key_columns))
+    written = []
+    for relation, query in queries.items():
+        if not full and con.sql(f"select count(*) from ({query})").fetchall()[0][0] == 0:
+            continue
+        relative = f"g{generation:04d}/{relation}/{number:08d}.parquet"
+        target = files.segments_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        con.execute(f"copy ({query}) to {_quote(str(temporary))} (format parquet)")
+        _fsync(temporary)
+        os.replace(temporary, target)
+        written.append((generation, relation, relative, number))
+    con.execute("begin transaction")
+    for row in written:
+        con.execute("insert into pipeline.segments values (?, ?, ?, ?)", list(row))
+    con.execute(
+        "insert into pipeline.publications values (?, ?, ?, ?, ?, ?)",
+        [number, generation, watermark, last_sequence, full, now],
+    )
+    con.execute("commit")
+    if full:
+        _drop_old_generations(con, files, keep_from=generation - 1)
+    return number, generation
+
+
+def _drop_old_generations(con, files: WarehouseFiles, keep_from: int) -> None:
+    """Delete the segments of generations before the previous one.
+
+    The previous generation stays, for an analyst who still has the analyst file
+    of before the compaction open.
+    """
+    con.execute(f"delete from pipeline.segments where generation < {keep_from}")
+    for folder in files.segments_dir.glob("g*"):
+        if folder.is_dir() and folder.name[1:].isdigit() and int(folder.name[1:]) < keep_from:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _published_number(files: WarehouseFiles) -> int | None:
+    try:
+        return int(files.published_marker.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _file_list(con, files: WarehouseFiles, generation: int, relation: str) -> str:
+    rows = con.sql(
+        f"select file from pipeline.segments where generation = {generation} and relation = {_quote(relation)} "
+        "order by publication"
+    ).fetchall()
+    return "[" + ", ".join(_quote(str(files.segments_dir / file)) for (file,) in rows) + "]"
+
+
+def _write_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, generation: int, number: int) -> None:
+    """Build the analyst file under a temporary name, then rename it over the old one."""
+    target = files.analyst_file
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    lists = {r: _file_list(con, files, generation, r) for r in ("history", "closures", "submissions", "findings")}
+    con.execute(f"attach {_quote(str(temporary))} as {ANALYST_CATALOG}")
+    try:
+        con.execute(f"use {ANALYST_CATALOG}")
+        for schema in ("core", "audit", "marts"):
+            con.execute(f"create schema if not exists {schema}")
+        for table in SMALL_TABLES:
+            con.execute(f"create table {table} as select * from {STATE_CATALOG}.{table}")
+        con.execute(sql_text("analyst", "observation_history.sql").format(
+            history=lists["history"], closures=lists["closures"]))
+        con.execute(sql_text("ddl", "06_core_observations.sql"))
+        con.execute(sql_text("analyst", "observations_as_of.sql"))
+        con.execute(f"create view audit.submissions as select * from read_parquet({lists['submissions']}, union_by_name = true)")
+        con.execute(f"create view audit.findings as select * from read_parquet({lists['findings']}, union_by_name = true)")
+        con.execute(f"create view marts.period_comparison as {sql_text('marts', 'period_comparison.sql')}")
+        con.execute(sql_text("marts", "reporter_disagreements.sql"))
+        con.execute(
+            f"create table audit.publication as select number, generation, watermark, published_at "
+            f"from {STATE_CATALOG}.pipeline.publications where number = {number}"
+        )
+    finally:
+        con.execute(f"use {STATE_CATALOG}")
+        con.execute(f"detach {ANALYST_CATALOG}")
+    _fsync(temporary)
+    os.replace(temporary, target)
+    _fsync(target.parent)
+    marker = files.published_marker.with_suffix(".tmp")
+    marker.write_text(str(number))
+    os.replace(marker, files.published_marker)
