@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import duckdb
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -20,6 +21,7 @@ from flows.settings import Settings
 from schemas import load_registry
 from warehouse.archive import Archive
 from warehouse.layout import WarehouseFiles
+from warehouse.lock import WriterLock
 from warehouse.store import Warehouse
 
 
@@ -28,26 +30,40 @@ def discover_inbox(inbox: Path) -> steps.Discovery:
     return steps.discover(inbox)
 
 
-@task(name="archive", cache_policy=NO_CACHE)
+def _briefly_locked(task, task_run, state) -> bool:
+    """Retry only when the database file was briefly held by another process; nothing else heals by waiting."""
+    try:
+        state.result()
+    except duckdb.IOException as problem:
+        return "lock" in str(problem).lower()
+    except Exception:
+        return False
+    return False
+
+
+_TRANSIENT = {"retries": 3, "retry_delay_seconds": [2, 10, 30], "retry_condition_fn": _briefly_locked}
+
+
+@task(name="archive", cache_policy=NO_CACHE, **_TRANSIENT)
 def archive_new_files(discovery: steps.Discovery, files: WarehouseFiles) -> steps.Taken:
     with Warehouse.open(files, load_registry()) as warehouse:
         warehouse.publish_analyst_file(steps.now_utc())  # mends a run killed after loading, before publishing
         return steps.take(discovery, warehouse, Archive(files.archive_dir), steps.now_utc())
 
 
-@task(name="read-and-validate", cache_policy=NO_CACHE)
+@task(name="read-and-validate", cache_policy=NO_CACHE, **_TRANSIENT)
 def read_and_validate(files: WarehouseFiles, timezone: str) -> steps.Prepared:
     with Warehouse.open(files, load_registry()) as warehouse:
         return steps.prepare_pending(warehouse, load_registry(), ZoneInfo(timezone))
 
 
-@task(name="load", cache_policy=NO_CACHE)
+@task(name="load", cache_policy=NO_CACHE, **_TRANSIENT)
 def load(prepared: steps.Prepared, files: WarehouseFiles):
     with Warehouse.open(files, load_registry()) as warehouse:
         return warehouse.apply(prepared.decisions, prepared.observations, prepared.findings)
 
 
-@task(name="publish", cache_policy=NO_CACHE)
+@task(name="publish", cache_policy=NO_CACHE, **_TRANSIENT)
 def publish(files: WarehouseFiles) -> int:
     with Warehouse.open(files, load_registry()) as warehouse:
         return warehouse.publish_analyst_file(steps.now_utc())
@@ -72,16 +88,22 @@ def summarise(prepared: steps.Prepared, findings, discovery: steps.Discovery, ta
 
 
 @flow(name="ctip-nightly", log_prints=True)
-def nightly(inbox: str, warehouse: str, timezone: str = "Asia/Phnom_Penh") -> steps.RunSummary:
+def nightly(
+    inbox: str, warehouse: str, timezone: str = "Asia/Phnom_Penh", lock_timeout_seconds: float = 600.0
+) -> steps.RunSummary:
     """Every new file in the inbox archived, validated, loaded; comparison tables brought up to date."""
     files = WarehouseFiles(Path(warehouse))
-    discovery = discover_inbox(Path(inbox))
-    taken = archive_new_files(discovery, files)
-    prepared = read_and_validate(files, timezone)
-    findings = load(prepared, files)
-    publish(files)
-    return summarise(prepared, findings, discovery, taken)
+    with WriterLock(files.lock_file, lock_timeout_seconds, purpose="ctip nightly run"):
+        discovery = discover_inbox(Path(inbox))
+        taken = archive_new_files(discovery, files)
+        prepared = read_and_validate(files, timezone)
+        findings = load(prepared, files)
+        publish(files)
+        return summarise(prepared, findings, discovery, taken)
 
 
 def run_nightly(settings: Settings) -> steps.RunSummary:
-    return nightly(inbox=str(settings.inbox), warehouse=str(settings.warehouse), timezone=settings.timezone)
+    return nightly(
+        inbox=str(settings.inbox), warehouse=str(settings.warehouse), timezone=settings.timezone,
+        lock_timeout_seconds=settings.lock_timeout_seconds,
+    )

@@ -20,6 +20,7 @@ from transforms.expectations import SuiteRunner
 from transforms.validate import validate
 from warehouse.archive import Archive, sha256_of
 from warehouse.layout import WarehouseFiles
+from warehouse.lock import WriterLock
 from warehouse.store import Decision, Receipt, Warehouse
 
 LOAD_COLUMNS = [
@@ -179,11 +180,14 @@ def prepare(
     return Prepared(decisions, load_rows, findings)
 
 
-def run_once(inbox: Path, warehouse_path: Path, registry: Registry, zone: ZoneInfo, now: datetime) -> RunSummary:
-    """The nightly job without an orchestrator: every step in order."""
+def run_once(
+    inbox: Path, warehouse_path: Path, registry: Registry, zone: ZoneInfo, now: datetime,
+    lock_timeout_seconds: float = 600.0,
+) -> RunSummary:
+    """The nightly job without an orchestrator: every step in order, as the one writer."""
     discovery = discover(inbox)
     files = WarehouseFiles(warehouse_path)
-    with Warehouse.open(files, registry) as warehouse:
+    with WriterLock(files.lock_file, lock_timeout_seconds), Warehouse.open(files, registry) as warehouse:
         warehouse.publish_analyst_file(now)  # mends a run killed after loading, before publishing
         taken = take(discovery, warehouse, Archive(files.archive_dir), now)
         prepared = prepare_pending(warehouse, registry, zone)
