@@ -33,7 +33,7 @@ def _warehouse_warnings(prepared: steps.Prepared, settings: Settings, registry: 
                 continue
             submission_id = decision.receipt.submission_id
             con.register("incoming", prepared.observations.filter(pl.col("submission_id") == submission_id))
-            frames.append(judge(con, registry, submission_id))
+            frames.append(judge(con, registry, submission_id, decision.receipt.received_at))
             con.unregister("incoming")
     return pl.concat(frames, how="vertical")
 

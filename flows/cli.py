@@ -75,6 +75,41 @@ def run(inbox: InboxOption = None, warehouse: WarehouseOption = None) -> None:
 
 
 @app.command()
+def backfill(
+    first: Annotated[str, typer.Option("--from", help="First period of the range, such as 2019-S1.")],
+    last: Annotated[str, typer.Option("--to", help="Last period of the range, such as 2019-S2.")],
+    reporter: Annotated[Optional[str], typer.Option("--reporter", help="Only this reporter's submissions.")] = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Re-process the archived submissions that touch --from..--to, in their original order, under today's rules.
+
+    Exit 0 when the backfill completed, 1 when it failed.
+    """
+    settings = _settings(warehouse=warehouse)
+    first_code, last_code = _canonical_period(first, "--from"), _canonical_period(last, "--to")
+    quiet_orchestrator_defaults()
+    try:
+        from flows.backfill import backfill as backfill_flow
+
+        summary = backfill_flow(
+            first_period=first_code, last_period=last_code, warehouse=str(settings.warehouse),
+            reporter=reporter.strip().upper() if reporter else None, timezone=settings.timezone,
+            lock_timeout_seconds=settings.lock_timeout_seconds,
+        )
+    except Exception as problem:
+        errors.print(f"[bold red]ctip backfill failed:[/] {type(problem).__name__}: {problem}")
+        raise typer.Exit(1) from None
+    if not summary.replayed:
+        console.print(f"No archived submission touches {first_code}..{last_code}; nothing to replay.")
+        return
+    console.print(
+        f"Replayed {len(summary.replayed)} submissions received from {summary.since:%Y-%m-%d %H:%M:%S} UTC on: "
+        f"loaded {summary.count('loaded')}, rejected {summary.count('rejected')}, "
+        f"warnings {sum(1 for f in summary.findings if f['severity'] == 'warning')}."
+    )
+
+
+@app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="Submission files (.csv, .xlsx, .json).")],
     warehouse: WarehouseOption = None,

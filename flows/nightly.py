@@ -60,7 +60,7 @@ def read_and_validate(files: WarehouseFiles, timezone: str) -> steps.Prepared:
 @task(name="load", cache_policy=NO_CACHE, **_TRANSIENT)
 def load(prepared: steps.Prepared, files: WarehouseFiles):
     with Warehouse.open(files, load_registry()) as warehouse:
-        return warehouse.apply(prepared.decisions, prepared.observations, prepared.findings)
+        return warehouse.apply(prepared.decisions, prepared.observations, prepared.findings, prepared.periods)
 
 
 @task(name="publish", cache_policy=NO_CACHE, **_TRANSIENT)

@@ -54,6 +54,7 @@ class Prepared:
     decisions: list[Decision]
     observations: pl.DataFrame
     findings: pl.DataFrame
+    periods: pl.DataFrame  # submission_id, period, period_start, period_end: what each file names
 
 
 @dataclass
@@ -175,9 +176,13 @@ def prepare(
     loaded = [d.receipt.submission_id for d in decisions if d.status == "loaded"]
     if observations is None:
         load_rows = pl.DataFrame(schema={c: pl.String for c in LOAD_COLUMNS})
+        periods = pl.DataFrame(schema={"submission_id": pl.String, "period": pl.String, "period_start": pl.Date, "period_end": pl.Date})
     else:
         load_rows = observations.filter(pl.col("submission_id").is_in(loaded) & pl.col("keyed")).select(LOAD_COLUMNS)
-    return Prepared(decisions, load_rows, findings)
+        periods = observations.filter(pl.col("period").is_not_null()).select(
+            "submission_id", "period", "period_start", "period_end"
+        ).unique(maintain_order=True)
+    return Prepared(decisions, load_rows, findings, periods)
 
 
 def run_once(
@@ -191,7 +196,7 @@ def run_once(
         warehouse.publish_analyst_file(now)  # mends a run killed after loading, before publishing
         taken = take(discovery, warehouse, Archive(files.archive_dir), now)
         prepared = prepare_pending(warehouse, registry, zone)
-        findings = warehouse.apply(prepared.decisions, prepared.observations, prepared.findings)
+        findings = warehouse.apply(prepared.decisions, prepared.observations, prepared.findings, prepared.periods)
         warehouse.publish_analyst_file(now)
         return summarise(prepared.decisions, findings, discovery, taken)
 

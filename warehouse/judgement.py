@@ -9,6 +9,8 @@ the load (inside its transaction, before the rows are applied) and `ctip validat
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import duckdb
 import polars as pl
 
@@ -26,9 +28,16 @@ FINDING_SCHEMA = {
 }
 
 
+AS_OF = (
+    "(select * from core.observation_history "
+    "where valid_from <= $as_of and (valid_to is null or valid_to > $as_of))"
+)
+
+
 def _sql(registry: Registry, name: str) -> str:
     dims = registry.dimension_names
     return sql_text(SQL, f"{name}.sql").format(
+        observations=AS_OF,
         dims=", ".join(dims),
         dims_i=", ".join(f"i.{d}" for d in dims),
         dims_o=", ".join(f"o.{d}" for d in dims),
@@ -44,12 +53,16 @@ def _where(row: dict, registry: Registry) -> str:
     return f"{row['indicator']} for {row['period']} in {row['area']}" + (f" ({cut})" if cut else "")
 
 
-def judge(con: duckdb.DuckDBPyConnection, registry: Registry, submission_id: str) -> pl.DataFrame:
-    """The warnings of the submission whose rows are in `incoming`, against the current warehouse."""
+def judge(con: duckdb.DuckDBPyConnection, registry: Registry, submission_id: str, as_of: datetime) -> pl.DataFrame:
+    """The warnings of the submission whose rows are in `incoming`, against the warehouse as known at `as_of`.
+
+    For a load, `as_of` is the submission's receipt, which is the state after every
+    submission applied before it; a backfill replays with the original receipt times.
+    """
     findings = []
     severity = {rule_id: rule.severity for rule_id, rule in registry.rules.items()}
 
-    for row in con.sql(_sql(registry, "restatement")).pl().iter_rows(named=True):
+    for row in con.sql(_sql(registry, "restatement"), params={"as_of": as_of}).pl().iter_rows(named=True):
         findings.append((
             submission_id, severity["restatement"], "restatement", row["row_number"], "value",
             f"row {row['row_number']}: {_where(row, registry)} was {row['held_value']:,} (held since "
@@ -57,7 +70,8 @@ def judge(con: duckdb.DuckDBPyConnection, registry: Registry, submission_id: str
         ))
 
     consolidating = list(registry.consolidating_reporters)
-    for row in con.sql(_sql(registry, "disagreement"), params={"consolidating": consolidating}).pl().iter_rows(named=True):
+    disagreeing = con.sql(_sql(registry, "disagreement"), params={"consolidating": consolidating, "as_of": as_of}).pl()
+    for row in disagreeing.iter_rows(named=True):
         findings.append((
             submission_id, severity["disagreement"], "disagreement", row["row_number"], "value",
             f"row {row['row_number']}: {row['reporter']} gives {_where(row, registry)} as {row['value']:,}; "
@@ -67,7 +81,7 @@ def judge(con: duckdb.DuckDBPyConnection, registry: Registry, submission_id: str
     outlier = registry.rule("outlier").params
     pairs = con.sql(
         _sql(registry, "outlier"),
-        params={"threshold_pct": int(outlier["threshold_pct"]), "min_base": int(outlier["min_base"])},
+        params={"threshold_pct": int(outlier["threshold_pct"]), "min_base": int(outlier["min_base"]), "as_of": as_of},
     ).pl()
     for row in pairs.iter_rows(named=True):
         pct = 100 * (row["value"] - row["base_value"]) / row["base_value"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Iterator
 
 import duckdb
@@ -47,6 +47,15 @@ class Decision:
     receipt: Receipt
     status: str
     reporter: str | None
+
+
+@dataclass(frozen=True)
+class Rewind:
+    """What a backfill undoes before replaying: every effect from `since` on (of `reporter`, if given)."""
+
+    since: datetime
+    reporter: str | None
+    sequences: tuple[int, ...]  # the receipts replayed
 
 
 class PublishAuditFailed(RuntimeError):
@@ -118,6 +127,23 @@ class Warehouse:
         ).fetchall()
         return [Receipt(*row) for row in rows]
 
+    def receipts_by_sequence(self, sequences: list[int]) -> list[Receipt]:
+        rows = self.con.sql(
+            """select sequence, submission_id, file_name, format, size_bytes, modified_at, received_at
+               from pipeline.receipts where sequence in (select unnest($sequences)) order by sequence""",
+            params={"sequences": sequences},
+        ).fetchall()
+        return [Receipt(*row) for row in rows]
+
+    def periods_of(self, submission_ids: list[str]) -> dict[str, list[str]]:
+        """The periods each submission names, as recorded when it was received."""
+        rows = self.con.sql(
+            "select submission_id, list(period order by period) from pipeline.submission_periods "
+            "where submission_id in (select unnest($ids)) group by all",
+            params={"ids": submission_ids},
+        ).fetchall()
+        return dict(rows)
+
     def first_receipts(self) -> dict[str, int]:
         """The sequence under which each distinct content was first taken."""
         return dict(self.con.sql("select submission_id, min(sequence) from pipeline.receipts group by all").fetchall())
@@ -131,8 +157,15 @@ class Warehouse:
         return dict(rows)
 
     # ------------------------------------------------------------ publishing
-    def apply(self, decisions: list[Decision], observations: pl.DataFrame, findings: pl.DataFrame) -> pl.DataFrame:
+    def apply(
+        self, decisions: list[Decision], observations: pl.DataFrame, findings: pl.DataFrame,
+        periods: pl.DataFrame | None = None, rewind: Rewind | None = None,
+    ) -> pl.DataFrame:
         """Apply every decision in order, in one transaction.
+
+        `periods` records which periods each submission names (for backfills);
+        `rewind`, given by a backfill, first undoes what the replayed submissions did,
+        in the same transaction.
 
         `observations` holds the rows of the submissions to load (key, period_type,
         value, status, comment, action, row_number, submission_id); `findings` the
@@ -145,6 +178,10 @@ class Warehouse:
         con.register("incoming_all", observations)
         con.execute("begin transaction")
         try:
+            if rewind is not None:
+                self._rewind(rewind)
+            if periods is not None and periods.height:
+                self._insert("pipeline.submission_periods", periods, or_ignore=True)
             self._refresh_reference()
             con.execute(
                 "insert or ignore into core.periods select distinct period, period_type, period_start, "
@@ -165,17 +202,56 @@ class Warehouse:
             con.unregister("incoming_all")
         return all_findings
 
-    def _insert(self, table: str, frame: pl.DataFrame, transaction: bool = False) -> None:
+    def _insert(self, table: str, frame: pl.DataFrame, transaction: bool = False, or_ignore: bool = False) -> None:
         """Bulk insert of a frame by column name (through Arrow, never row by row)."""
         self.con.register("_rows", frame)
         try:
             if transaction:
                 self.con.execute("begin transaction")
-            self.con.execute(f"insert into {table} by name select * from _rows")
+            self.con.execute(f"insert {'or ignore ' if or_ignore else ''}into {table} by name select * from _rows")
             if transaction:
                 self.con.execute("commit")
         finally:
             self.con.unregister("_rows")
+
+    def _rewind(self, rewind: Rewind) -> None:
+        """Undo the history and audit rows of the submissions about to be replayed."""
+        con = self.con
+        only = "and reporter = $reporter" if rewind.reporter else ""
+        params = {"since": rewind.since, **({"reporter": rewind.reporter} if rewind.reporter else {})}
+        con.execute(f"delete from core.observation_history where valid_from >= $since {only}", params)
+        con.execute(f"update core.observation_history set valid_to = null where valid_to >= $since {only}", params)
+        sequences = {"sequences": list(rewind.sequences)}
+        replayed = "select submission_id from audit.submissions where sequence in (select unnest($sequences))"
+        con.execute(f"delete from audit.findings where submission_id in ({replayed}) ", sequences)
+        con.execute("delete from audit.submissions where sequence in (select unnest($sequences))", sequences)
+
+    def backfill_receipts(self, first: date, last_end: date, reporter: str | None) -> tuple[datetime, list[Receipt]] | None:
+        """The receipts a backfill replays, and the receipt time from which it rewrites history.
+
+        The submissions touching the range (periods starting on or after `first` and
+        ending on or before `last_end`) fix where history is rewritten from; every
+        submission received from then on (of `reporter`, if given) is replayed.
+        """
+        touching = self.con.sql(
+            """select min(s.sequence) from audit.submissions s
+               join pipeline.submission_periods p using (submission_id)
+               where s.status <> 'duplicate' and p.period_start >= $first and p.period_end <= $last_end
+                 and ($reporter is null or s.reporter = $reporter)""",
+            params={"first": first, "last_end": last_end, "reporter": reporter},
+        ).fetchall()[0][0]
+        if touching is None:
+            return None
+        rows = self.con.sql(
+            """select r.sequence, r.submission_id, r.file_name, r.format, r.size_bytes, r.modified_at, r.received_at
+               from pipeline.receipts r join audit.submissions s using (sequence)
+               where s.status <> 'duplicate' and r.sequence >= $since
+                 and ($reporter is null or s.reporter = $reporter)
+               order by r.sequence""",
+            params={"since": touching, "reporter": reporter},
+        ).fetchall()
+        receipts = [Receipt(*row) for row in rows]
+        return receipts[0].received_at, receipts
 
     def _key_match(self, left: str, right: str) -> str:
         return " and ".join(f"{left}.{c} = {right}.{c}" for c in self.registry.key_columns)
@@ -187,7 +263,7 @@ class Warehouse:
             "create or replace temp table incoming as select * from incoming_all where submission_id = ?",
             [receipt.submission_id],
         )
-        warnings = judge(con, self.registry, receipt.submission_id)
+        warnings = judge(con, self.registry, receipt.submission_id, receipt.received_at)
         match = self._key_match("h", "i")
         con.execute(
             f"""update core.observation_history as h set valid_to = ?

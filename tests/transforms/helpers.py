@@ -80,9 +80,12 @@ def observations_from_file(
     return normalise(conformed_file(content, file_format, submission_id, judged_on), load_registry())
 
 
-def observations_of(*files: tuple[str, str], judged_on: date = JUDGED_ON) -> pl.DataFrame:
-    """The normalised observations of several CSV files judged together, given as (submission_id, csv_text)."""
-    frames = [conformed(text, submission_id, judged_on) for submission_id, text in files]
+def observations_of(*files: tuple, judged_on: date = JUDGED_ON) -> pl.DataFrame:
+    """The normalised observations of several CSV files judged together.
+
+    Each file is (submission_id, csv_text) or (submission_id, csv_text, its own judging date).
+    """
+    frames = [conformed(file[1], file[0], file[2] if len(file) > 2 else judged_on) for file in files]
     return normalise(pl.concat(frames, how="vertical"), load_registry())
 
 

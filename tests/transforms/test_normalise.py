@@ -10,7 +10,7 @@ import pytest
 from transforms.normalise import conform
 from transforms.read import read_submission
 
-from tests.transforms.helpers import JUDGED_ON, observations, rows
+from tests.transforms.helpers import JUDGED_ON, observations, observations_of, rows
 
 SHORT_HEADER = "reporter,period,indicator,value"
 
@@ -195,8 +195,6 @@ def test_comment_kept_exactly():
 
 
 def test_several_submissions_keep_their_ids():
-    from tests.transforms.helpers import observations_of
-
     frame = observations_of(
         ("a", rows("NCCT,2019,cases,,,,,,,,5,,")),
         ("b", rows("MOJ,2019,persons_convicted,,,,,,,,6,,", "MOJ,2019,suspects_to_court,,,,,,,,7,,")),

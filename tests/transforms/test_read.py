@@ -342,3 +342,101 @@ def test_too_many_rows_is_unreadable(seed_files, limits):
     finding = only_finding(read_submission(seed_files["csv"].read_bytes(), "csv", tight), "unreadable")
     assert f"{SEED_ROWS - 1:,}" in finding.message
     assert read_submission(seed_files["csv"].read_bytes(), "csv", dataclasses.replace(limits, max_rows=SEED_ROWS)).readable
+
+
+def test_csv_bytes_named_xlsx_are_unreadable(seed_files, limits):
+    finding = only_finding(read_submission(seed_files["csv"].read_bytes(), "xlsx", limits), "unreadable")
+    assert "XLSX" in finding.message
+
+
+def test_csv_multiline_comment_is_one_row(limits):
+    raw = read_csv(HEADER + '\nNCCT,2019,cases,1,"first line\nsecond line"\nNCCT,2019,cases,abc,\n', limits)
+    assert raw.frame["row_number"].to_list() == [2, 3]
+    assert raw.frame["comment"].to_list() == ["first line\nsecond line", None]
+    assert raw.frame["value"].to_list() == ["1", "abc"]
+
+
+def test_json_blank_observation_skipped_numbering_kept(limits):
+    document = {"observations": [{"reporter": "NCCT", "value": 1}, {}, {"value": None}, {"reporter": "NCCT", "value": 2}]}
+    raw = read_json(document, limits)
+    assert raw.frame["row_number"].to_list() == [1, 4]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="read._read_json fills the top-level reporter into blank observations, so a blank "
+    "observation becomes a row (with blank period and indicator) instead of being skipped",
+)
+def test_json_blank_observation_skipped_with_top_level_reporter(limits):
+    document = {"reporter": "NCCT", "observations": [{"value": 1}, {}, {"value": None}, {"value": 2}]}
+    raw = read_json(document, limits)
+    assert raw.frame["row_number"].to_list() == [1, 4]
+
+
+# ------------------------------------- a column that the reader itself uses
+@pytest.mark.xfail(
+    strict=True,
+    reason="read._to_frame lets a file's column named row_number overwrite the row numbers: "
+    "read_submission raises TypeError for text in it",
+)
+def test_csv_column_named_row_number_does_not_raise(limits):
+    raw = read_csv("reporter,period,indicator,value,row_number\nNCCT,2019,cases,1,abc\n", limits)
+    assert raw.frame["row_number"].to_list() == [2]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="read._to_frame lets a file's empty column named Row_Number replace the row numbers with nulls",
+)
+def test_csv_empty_column_named_row_number_keeps_numbering(limits):
+    raw = read_csv("reporter,period,indicator,value,Row_Number\nNCCT,2019,cases,1,\nNCCT,2019,cases,2,\n", limits)
+    assert raw.frame["row_number"].to_list() == [2, 3]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="read._to_frame lets an observation key row_number overwrite the positions: "
+    "read_submission raises TypeError",
+)
+def test_json_key_row_number_does_not_raise(limits):
+    raw = read_json({"reporter": "NCCT", "observations": [{"value": 1, "row_number": "7"}]}, limits)
+    assert raw.frame["row_number"].to_list() == [1]
+
+
+# ------------------------------------------------------ a far cell in XLSX
+FAR_CELL_READER = """
+import resource, sys
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))
+from schemas import load_registry
+from transforms.read import read_submission
+raw = read_submission(Path(sys.argv[1]).read_bytes(), "xlsx", load_registry().limits)
+print(",".join(f.rule for f in raw.findings))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="read._read_xlsx builds the whole grid up to the farthest cell before any limit is checked: "
+    "a 5 kB workbook with one cell at XFD1048576 aborts the process (memory) instead of being unreadable",
+)
+def test_xlsx_far_cell_is_unreadable_not_fatal(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "data"
+    sheet.append(XLSX_HEADER)
+    sheet.append(["NCCT", "2019", "cases", 1])
+    sheet["XFD1048576"] = "x"
+    path = tmp_path / "far.xlsx"
+    workbook.save(path)
+    assert path.stat().st_size < 10_000
+    done = subprocess.run(
+        [sys.executable, "-c", FAR_CELL_READER, str(path)],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.strip() == "unreadable"

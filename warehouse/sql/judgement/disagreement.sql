@@ -4,7 +4,7 @@
 select i.row_number, i.reporter, i.indicator, i.period, i.area, {dims_i},
        i.value, o.reporter as other_reporter, o.value as other_value
 from incoming as i
-join core.observations as o on {cut_match}
+join {observations} as o on {cut_match}
 where i.action = 'I'
   and o.value <> i.value
   and list_contains($consolidating, i.reporter) <> list_contains($consolidating, o.reporter)

@@ -19,7 +19,7 @@ related_periods as (
 
 held as (
     select o.reporter, o.area, o.period, o.indicator, {dims_o}, o.value
-    from core.observations as o
+    from {observations} as o
     where o.period in (select period from related_periods)
       and not exists (select 1 from incoming as i where {key_match})
 ),
