@@ -83,6 +83,7 @@ class Rule:
 class Limits:
     max_file_bytes: int
     max_xlsx_uncompressed_bytes: int
+    max_xlsx_cells: int
     max_rows: int
     max_value: int
 

@@ -13,6 +13,9 @@ import csv
 import io
 import json
 import math
+import re
+import posixpath
+import xml.etree.ElementTree as ElementTree
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -25,6 +28,9 @@ from transforms.findings import Finding
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
 XLSX_SHEET = "data"
 ROW_NUMBER = "row_number"
+FILE_ROW_NUMBER = "row_number (a column of the file)"
+XLSX_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
+XLSX_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
 
 
 class Unreadable(Exception):
@@ -81,6 +87,7 @@ def read_submission(content: bytes, file_format: str, limits: Limits) -> RawSubm
 def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]], limits: Limits) -> pl.DataFrame:
     """Columns named by the header (trimmed, lower case); blank rows dropped."""
     names = [name.strip().lower() for name in header]
+    names = [FILE_ROW_NUMBER if name == ROW_NUMBER else name for name in names]  # the file's own, not ours
     seen: set[str] = set()
     for position, name in enumerate(names):
         if name and name in seen:
@@ -151,6 +158,12 @@ def _read_xlsx(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
             f"the workbook inflates to {inflated:,} bytes; the limit is "
             f"{limits.max_xlsx_uncompressed_bytes:,} bytes"
         )
+    cells = _sheet_extent(content)
+    if cells > limits.max_xlsx_cells:
+        raise Unreadable(
+            f"the sheet '{XLSX_SHEET}' spans {cells:,} cells (from A1 to its last cell); the limit is "
+            f"{limits.max_xlsx_cells:,}: delete the empty rows and columns after the table"
+        )
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
         sheet_names = {name.strip().lower(): name for name in workbook.sheet_names}
@@ -169,6 +182,58 @@ def _read_xlsx(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
     header_number, header_cells = filled[0]
     header = [c or "" for c in header_cells]
     return header, [(number, cells) for number, cells in numbered if number > header_number]
+
+
+def _sheet_extent(content: bytes) -> int:
+    """How many cells the reader would allocate for the sheet `data`, found without building it.
+
+    A workbook of a few kilobytes can name a cell at XFD1048576, and readers size
+    their grid from A1 to the last cell; this streams the sheet's XML (already
+    known to inflate within the limit) and takes the farthest row and column.
+    Returns 0 when the sheet cannot be located; the reader then reports it.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            path = _sheet_path(archive)
+            if path is None:
+                return 0
+            last_row = last_column = tags = 0
+            tail = b""
+            with archive.open(path) as stream:
+                while chunk := stream.read(1 << 20):
+                    window = tail + chunk
+                    for letters, digits in XLSX_CELL.findall(window):
+                        last_row = max(last_row, int(digits))
+                        last_column = max(last_column, _column_number(letters))
+                    tags += len(XLSX_CELL_TAG.findall(chunk))
+                    tail = window[-64:]
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, ElementTree.ParseError):
+        return 0
+    return max(last_row * last_column, tags)
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + (letter - 64)
+    return number
+
+
+def _sheet_path(archive: zipfile.ZipFile) -> str | None:
+    """The zip path of the worksheet named `data` (any case), from the workbook and its relations."""
+    relations_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    target_id = None
+    for sheet in workbook.iter():
+        if sheet.tag.endswith("}sheet") and (sheet.get("name") or "").strip().lower() == XLSX_SHEET:
+            target_id = sheet.get(relations_ns)
+    if target_id is None:
+        return None
+    for relation in ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels")).iter():
+        if relation.get("Id") == target_id:
+            target = relation.get("Target") or ""
+            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+    return None
 
 
 def _xlsx_cell(value: object) -> str | None:
@@ -229,7 +294,8 @@ def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
         header.append("reporter")
     rows = []
     for number, cells in records:
-        if file_reporter is not None and cells.get("reporter") is None:
+        blank = all(value is None for value in cells.values())
+        if file_reporter is not None and cells.get("reporter") is None and not blank:
             cells["reporter"] = file_reporter
         rows.append((number, [cells.get(name) for name in header]))
     return header, rows

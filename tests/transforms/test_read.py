@@ -362,11 +362,6 @@ def test_json_blank_observation_skipped_numbering_kept(limits):
     assert raw.frame["row_number"].to_list() == [1, 4]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read._read_json fills the top-level reporter into blank observations, so a blank "
-    "observation becomes a row (with blank period and indicator) instead of being skipped",
-)
 def test_json_blank_observation_skipped_with_top_level_reporter(limits):
     document = {"reporter": "NCCT", "observations": [{"value": 1}, {}, {"value": None}, {"value": 2}]}
     raw = read_json(document, limits)
@@ -374,30 +369,16 @@ def test_json_blank_observation_skipped_with_top_level_reporter(limits):
 
 
 # ------------------------------------- a column that the reader itself uses
-@pytest.mark.xfail(
-    strict=True,
-    reason="read._to_frame lets a file's column named row_number overwrite the row numbers: "
-    "read_submission raises TypeError for text in it",
-)
 def test_csv_column_named_row_number_does_not_raise(limits):
     raw = read_csv("reporter,period,indicator,value,row_number\nNCCT,2019,cases,1,abc\n", limits)
     assert raw.frame["row_number"].to_list() == [2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read._to_frame lets a file's empty column named Row_Number replace the row numbers with nulls",
-)
 def test_csv_empty_column_named_row_number_keeps_numbering(limits):
     raw = read_csv("reporter,period,indicator,value,Row_Number\nNCCT,2019,cases,1,\nNCCT,2019,cases,2,\n", limits)
     assert raw.frame["row_number"].to_list() == [2, 3]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read._to_frame lets an observation key row_number overwrite the positions: "
-    "read_submission raises TypeError",
-)
 def test_json_key_row_number_does_not_raise(limits):
     raw = read_json({"reporter": "NCCT", "observations": [{"value": 1, "row_number": "7"}]}, limits)
     assert raw.frame["row_number"].to_list() == [1]
@@ -415,11 +396,6 @@ print(",".join(f.rule for f in raw.findings))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read._read_xlsx builds the whole grid up to the farthest cell before any limit is checked: "
-    "a 5 kB workbook with one cell at XFD1048576 aborts the process (memory) instead of being unreadable",
-)
 def test_xlsx_far_cell_is_unreadable_not_fatal(tmp_path):
     import subprocess
     import sys
