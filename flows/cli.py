@@ -75,6 +75,28 @@ def run(inbox: InboxOption = None, warehouse: WarehouseOption = None) -> None:
 
 
 @app.command()
+def serve(
+    inbox: InboxOption = None,
+    warehouse: WarehouseOption = None,
+    interval: Annotated[
+        Optional[float], typer.Option("--interval", help="Run every N seconds instead of the nightly cron schedule.")
+    ] = None,
+) -> None:
+    """Schedule `run` nightly with Prefect (02:00 Asia/Phnom_Penh by default) and keep serving it.
+
+    The schedule is CTIP_SCHEDULE (cron) in CTIP_TIMEZONE. Uses the Prefect server at PREFECT_API_URL,
+    or starts one on 127.0.0.1 for as long as it serves. Runs until stopped (Ctrl-C).
+    """
+    from flows.serve import serve as serve_nightly
+
+    quiet_orchestrator_defaults()
+    try:
+        serve_nightly(_settings(inbox, warehouse), interval)
+    except KeyboardInterrupt:
+        console.print("ctip serve stopped.")
+
+
+@app.command()
 def backfill(
     first: Annotated[str, typer.Option("--from", help="First period of the range, such as 2019-S1.")],
     last: Annotated[str, typer.Option("--to", help="Last period of the range, such as 2019-S2.")],
