@@ -67,11 +67,18 @@ def run(inbox: InboxOption = None, warehouse: WarehouseOption = None) -> None:
     try:
         from flows.nightly import run_nightly
 
-        summary = run_nightly(settings)
+        summary = run_nightly(settings, on_fallback=_orchestrator_warning)
     except Exception as problem:  # the run failed; say why, in one line
         errors.print(f"[bold red]ctip run failed:[/] {type(problem).__name__}: {problem}")
         raise typer.Exit(1) from None
     _print_summary(summary, settings)
+
+
+def _orchestrator_warning(problem: BaseException) -> None:
+    errors.print(
+        f"[yellow]The orchestrator failed ({type(problem).__name__}: {str(problem)[:200]}); "
+        "running the nightly steps without it.[/]"
+    )
 
 
 @app.command()

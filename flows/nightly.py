@@ -8,6 +8,7 @@ it needs by path.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -93,6 +94,7 @@ def nightly(
 ) -> steps.RunSummary:
     """Every new file in the inbox archived, validated, loaded; comparison tables brought up to date."""
     files = WarehouseFiles(Path(warehouse))
+    _body_started.set()
     with WriterLock(files.lock_file, lock_timeout_seconds, purpose="ctip nightly run"):
         discovery = discover_inbox(Path(inbox))
         taken = archive_new_files(discovery, files)
@@ -102,8 +104,36 @@ def nightly(
         return summarise(prepared, findings, discovery, taken)
 
 
-def run_nightly(settings: Settings) -> steps.RunSummary:
-    return nightly(
-        inbox=str(settings.inbox), warehouse=str(settings.warehouse), timezone=settings.timezone,
-        lock_timeout_seconds=settings.lock_timeout_seconds,
-    )
+_ORCHESTRATOR_PACKAGES = {"prefect", "httpx", "httpcore", "sqlalchemy", "sqlite3", "uvicorn", "alembic", "anyio"}
+_body_started = threading.Event()
+
+
+def _orchestrator_failed(problem: BaseException) -> bool:
+    """True when the orchestrator, not the run's own work, failed."""
+    if not _body_started.is_set():
+        return True  # the flow never began: the orchestrator could not start it
+    return type(problem).__module__.split(".")[0] in _ORCHESTRATOR_PACKAGES
+
+
+def run_nightly(settings: Settings, on_fallback=None) -> steps.RunSummary:
+    """The nightly flow; if the orchestrator itself fails (its state left broken by a killed run, say),
+    the same steps run without it, so a broken orchestrator never stops the night's work.
+
+    The steps are idempotent and each load is one transaction, so running them after a
+    partial flow run is safe.
+    """
+    _body_started.clear()
+    try:
+        return nightly(
+            inbox=str(settings.inbox), warehouse=str(settings.warehouse), timezone=settings.timezone,
+            lock_timeout_seconds=settings.lock_timeout_seconds,
+        )
+    except Exception as problem:
+        if not _orchestrator_failed(problem):
+            raise
+        if on_fallback is not None:
+            on_fallback(problem)
+        return steps.run_once(
+            settings.inbox, settings.warehouse, load_registry(), settings.zone, steps.now_utc(),
+            settings.lock_timeout_seconds,
+        )

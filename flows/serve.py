@@ -34,7 +34,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _healthy(api_url: str) -> bool:
+def is_healthy(api_url: str) -> bool:
     try:
         return httpx.get(f"{api_url}/health", timeout=2.0).status_code == 200
     except httpx.HTTPError:
@@ -57,7 +57,7 @@ def prefect_server(environ: dict[str, str]) -> Iterator[str]:
     )
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
-        while not _healthy(api_url):
+        while not is_healthy(api_url):
             if server.poll() is not None:
                 raise ServerDidNotStart(f"`prefect server start` exited with status {server.returncode}")
             if time.monotonic() > deadline:

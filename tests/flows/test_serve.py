@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from flows.serve import _healthy
+from flows.serve import is_healthy
 
 from tests.conftest import SEED
 
@@ -56,4 +56,4 @@ def test_serve_starts_a_server_and_a_scheduled_run_loads_the_inbox(tmp_path):
     api_url = re.search(r"Prefect API at (http://127\.0\.0\.1:\d+/api)", output)
     assert api_url, output
     assert "ctip-nightly" in output
-    assert not _healthy(api_url[1])  # the server ctip started is stopped with it
+    assert not is_healthy(api_url[1])  # the server ctip started is stopped with it

@@ -1,0 +1,157 @@
+"""A run killed with SIGKILL at any moment, then run again, ends as an uninterrupted run does."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SEED
+from tests.flows.conftest import query, run, write_inbox
+
+SEED_CSV = (SEED / "ncct_2019-S1.csv").read_text(encoding="utf-8")
+INBOX = {
+    "ncct.csv": SEED_CSV,
+    "moi.csv": "reporter,period,indicator,value\nMOI,2019-S1,cases,75\nMOI,2018-S1,cases,60\n",
+    "bad.csv": "reporter,period,indicator,value\nMOI,2019-S1,cases,x\n",
+    "ncct copy.csv": SEED_CSV,
+    "ncct.json": (SEED / "ncct_2019-S1.json").read_bytes(),
+}
+RUN = textwrap.dedent(
+    """
+    import importlib, os, signal, sys
+    from datetime import datetime, timezone
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    def kill_at(module, owner, name, when, nth):
+        # SIGKILL this process before or after the nth call of module.owner.name
+        target = importlib.import_module(module)
+        holder = getattr(target, owner) if owner else target
+        original = getattr(holder, name)
+        calls = [0]
+        def wrapper(*args, **kwargs):
+            calls[0] += 1
+            if calls[0] == nth and when == "before":
+                os.kill(os.getpid(), signal.SIGKILL)
+            result = original(*args, **kwargs)
+            if calls[0] == nth and when == "after":
+                os.kill(os.getpid(), signal.SIGKILL)
+            return result
+        setattr(holder, name, wrapper)
+
+    if len(sys.argv) > 3:
+        module, owner, name, when, nth = sys.argv[3:8]
+        kill_at(module, owner, name, when, int(nth))
+    from flows import steps
+    from schemas import load_registry
+    steps.run_once(Path(sys.argv[1]), Path(sys.argv[2]), load_registry(), ZoneInfo("Asia/Phnom_Penh"),
+                   datetime.now(timezone.utc))
+    print("done", flush=True)
+    """
+)
+# Each step where a kill could leave something half done: (module, class or "", function, before/after, nth call).
+KILL_POINTS = {
+    "before anything is archived": ("warehouse.archive", "Archive", "put", "before", 1),
+    "one file archived, no receipt": ("warehouse.archive", "Archive", "put", "after", 2),
+    "archived file written, not renamed": ("os", "", "fsync", "after", 1),  # the first fsync is the archive's
+    "all archived, no receipt": ("warehouse.store", "Warehouse", "record_receipts", "before", 1),
+    "receipts, nothing validated": ("warehouse.store", "Warehouse", "record_receipts", "after", 1),
+    "load under way, not committed": ("warehouse.store", "Warehouse", "_audit", "before", 1),
+    "loaded, nothing published": ("warehouse.store", "Warehouse", "publish_analyst_file", "before", 2),
+    "segment written, not recorded": ("warehouse.publication", "", "_fsync", "after", 1),
+    "segments recorded, analyst file not swapped": ("warehouse.publication", "", "_write_analyst_file", "before", 2),
+}
+# Kills at moments of an uninterrupted run, as a share of its duration.
+KILL_TIMES = (0.3, 0.6, 0.8, 0.9)
+
+
+def _outcome(warehouse: Path) -> dict[str, list[tuple]]:
+    """The warehouse without the times, which differ from run to run."""
+    return {
+        "submissions": sorted(query(warehouse, "select file_name, format, reporter, sequence, status, errors, warnings, "
+                                               "observations, submission_id from audit.submissions")),
+        "findings": sorted(query(warehouse, "select submission_id, file_name, severity, rule, row_number, column_name "
+                                            "from audit.findings")),
+        "history": sorted(query(warehouse, "select * exclude (valid_from, valid_to), valid_to is null "
+                                           "from core.observation_history"), key=repr),
+        "comparison": sorted(query(warehouse, "select * from marts.period_comparison"), key=repr),
+    }
+
+
+def _start(inbox: Path, warehouse: Path, *kill_point) -> subprocess.Popen:
+    arguments = [str(a) for a in kill_point]
+    return subprocess.Popen(
+        [sys.executable, "-c", RUN, str(inbox), str(warehouse), *arguments], stdout=subprocess.PIPE, text=True
+    )
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    """An uninterrupted run in a process of its own: its outcome and its duration."""
+    root = tmp_path_factory.mktemp("clean")
+    write_inbox(root / "inbox", INBOX)
+    started = time.monotonic()
+    process = _start(root / "inbox", root / "w" / "ctip.duckdb")
+    assert process.communicate(timeout=120)[0].strip() == "done"
+    return _outcome(root / "w" / "ctip.duckdb"), time.monotonic() - started
+
+
+def _rerun_and_compare(inbox: Path, warehouse: Path, expected, before) -> None:
+    run(inbox, warehouse)
+    assert _outcome(warehouse) == expected
+    assert run(inbox, warehouse).submissions == []  # and a further run finds nothing left to do
+    assert {p.name: p.read_bytes() for p in inbox.iterdir()} == before  # the inbox is only read
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_killed_at_each_step_then_rerun_converges_to_the_clean_result(clean, tmp_path, point):
+    expected, _ = clean
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    write_inbox(inbox, INBOX)
+    before = {p.name: p.read_bytes() for p in inbox.iterdir()}
+    process = _start(inbox, warehouse, *KILL_POINTS[point])
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == -signal.SIGKILL and "done" not in output
+    _rerun_and_compare(inbox, warehouse, expected, before)
+
+
+@pytest.mark.parametrize("share", KILL_TIMES)
+def test_killed_at_a_moment_then_rerun_converges_to_the_clean_result(clean, tmp_path, share):
+    expected, duration = clean
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    write_inbox(inbox, INBOX)
+    before = {p.name: p.read_bytes() for p in inbox.iterdir()}
+    process = _start(inbox, warehouse)
+    time.sleep(duration * share)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    _rerun_and_compare(inbox, warehouse, expected, before)
+
+
+def test_killed_orchestrated_run_leaves_nothing_that_fails_the_next(tmp_path):
+    """A real `ctip run`, Prefect and all, killed mid-way; the next `ctip run` completes."""
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    write_inbox(inbox, INBOX)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    ctip = str(Path(sys.executable).with_name("ctip"))
+    command = [ctip, "run", "--inbox", str(inbox), "--warehouse", str(warehouse)]
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    for line in first.stdout:  # kill it once the flow is under way
+        if "Task run 'archive" in line or time.monotonic() > deadline:
+            break
+    first.kill()
+    first.wait()
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stdout + second.stderr
+    statuses = sorted(query(warehouse, "select file_name, status from audit.submissions"))
+    assert statuses == [("bad.csv", "rejected"), ("moi.csv", "loaded"), ("ncct copy.csv", "duplicate"),
+                        ("ncct.csv", "loaded"), ("ncct.json", "loaded")]
