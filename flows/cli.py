@@ -165,6 +165,10 @@ def compare(
     period: Annotated[str, typer.Argument(help="Period to compare, such as 2019-S1.")],
     base: Annotated[Optional[str], typer.Option("--base", help="Period to compare with (default: a year before).")] = None,
     reporter: Annotated[Optional[str], typer.Option("--reporter", help="Only this reporter's figures.")] = None,
+    as_of: Annotated[
+        Optional[str],
+        typer.Option("--as-of", help="Show the figures as known at this time (ISO 8601; without a zone, UTC)."),
+    ] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Print the comparison table of PERIOD against the same period a year before (or --base).
@@ -177,6 +181,7 @@ def compare(
     from warehouse.queries import comparison
 
     settings = _settings(warehouse=warehouse)
+    known_at = _timestamp(as_of) if as_of else None
     period_code = _canonical_period(period, "PERIOD")
     base_code = _canonical_period(base, "--base") if base else base_period_code(period_code)
     if not settings.warehouse.exists():
@@ -185,15 +190,24 @@ def compare(
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         rows = comparison(
             con, _registry, period_code, base_code, reporter.strip().upper() if reporter else None,
-            default_base=base_period_code(period_code),
+            default_base=base_period_code(period_code), as_of=known_at,
         )
     if rows.height == 0:
         errors.print(f"Nothing to compare: no figures for {period_code}" + (f" from {reporter}" if reporter else "") + ".")
         raise typer.Exit(1)
-    _print_comparison(rows, period_code, base_code)
+    _print_comparison(rows, period_code, base_code, known_at)
     if rows["base_value"].null_count() == rows.height:
         errors.print(f"Nothing to compare: no figures for {base_code} match those of {period_code}.")
         raise typer.Exit(1)
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not a time such as 2026-11-01 or 2026-11-01T08:00:00+07:00",
+                                 param_hint="--as-of") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 # ------------------------------------------------------------------ printing
@@ -206,8 +220,9 @@ def _number(value) -> str:
     return "—" if value is None else f"{value:,}"
 
 
-def _print_comparison(rows, period: str, base: str) -> None:
-    table = Table(title=f"{period} against {base}", title_justify="left")
+def _print_comparison(rows, period: str, base: str, known_at: datetime | None = None) -> None:
+    title = f"{period} against {base}" + (f", as known at {known_at:%Y-%m-%d %H:%M:%S} UTC" if known_at else "")
+    table = Table(title=title, title_justify="left")
     for name, justify in [("Reporter", "left"), ("Area", "left"), ("Indicator", "left"), ("Cut", "left"),
                           (base, "right"), (period, "right"), ("Change", "right"), ("Change %", "right")]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import duckdb
 import polars as pl
 
@@ -11,14 +13,15 @@ from warehouse.sqlfiles import sql_text
 
 def comparison(
     con: duckdb.DuckDBPyConnection, registry: Registry, period: str, base_period: str | None = None,
-    reporter: str | None = None, default_base: str | None = None,
+    reporter: str | None = None, default_base: str | None = None, as_of: datetime | None = None,
 ) -> pl.DataFrame:
     """Rows of the comparison table for `period`, headline figures (no cut) first.
 
-    Without `base_period` (or with the year before) the rows come from
-    `marts.period_comparison` as analysts see it.
+    Without `base_period` (or with the year before) and `as_of`, the rows come from
+    `marts.period_comparison` as analysts see it; with `as_of`, from what the
+    warehouse knew at that time (`core.observation_history`).
     """
-    if base_period is None or base_period == default_base:
+    if as_of is None and (base_period is None or base_period == default_base):
         frame = con.sql(
             "select * from marts.period_comparison where period = $period and ($reporter is null or reporter = $reporter)",
             params={"period": period, "reporter": reporter},
@@ -26,7 +29,10 @@ def comparison(
     else:
         frame = con.sql(
             sql_text("marts", "compare_with_base.sql"),
-            params={"period": period, "base_period": base_period, "reporter": reporter},
+            params={
+                "period": period, "base_period": base_period or default_base, "reporter": reporter,
+                "as_of": as_of or "infinity",
+            },
         ).pl()
     dims = list(registry.dimension_names)
     cut_size = pl.sum_horizontal([(pl.col(d) != TOTAL).cast(pl.Int8) for d in dims])

@@ -104,3 +104,25 @@ def test_cli_validate_good_and_bad_files(tmp_path):
     assert result.exit_code == 1
     assert '"rule": "not_allowed"' in result.output and '"row_number": 3' in result.output
     assert '"column_name": "indicator"' in result.output
+
+
+def test_cli_compare_as_of_shows_what_was_known_then(tmp_path):
+    from datetime import timedelta, timezone
+
+    from tests.flows.conftest import NOW, run
+
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    seed = (SEED / "ncct_2019-S1.csv").read_text()
+    write_inbox(inbox, {"ncct.csv": seed})
+    run(inbox, warehouse)
+    write_inbox(inbox, {"ncct.csv": seed.replace(",78,", ",93,")}, start_mtime=1_800_000_000)
+    run(inbox, warehouse, NOW + timedelta(days=2))
+    first_received = query(warehouse, "select min(received_at) from audit.submissions")[0][0]
+    an_hour_later_utc = (first_received + timedelta(hours=1)).astimezone(timezone.utc).replace(tzinfo=None)
+    then = runner.invoke(app, ["compare", "2019-S1", "--as-of", an_hour_later_utc.isoformat(),  # no zone: UTC
+                               "--warehouse", str(warehouse)])
+    assert then.exit_code == 0, then.output
+    assert "+25.8%" in then.output and "as known at" in then.output
+    now = runner.invoke(app, ["compare", "2019-S1", "--warehouse", str(warehouse)])
+    assert f"{100 * (93 - 62) / 62:+.1f}%" in now.output and "+25.8%" not in now.output
+    assert runner.invoke(app, ["compare", "2019-S1", "--as-of", "yesterday"]).exit_code == 2

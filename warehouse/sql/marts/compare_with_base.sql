@@ -1,18 +1,23 @@
--- The comparison of one period against any base period, read from the current
--- observations; with the year-before base it equals marts.period_comparison.
--- Parameters: $period, $base_period, $reporter (null for every reporter).
-with current_observations as (
-    select * from core.observations
+-- The comparison of one period against any base period, as known at $as_of
+-- ('infinity' for now); now and with the year-before base it equals
+-- marts.period_comparison. Parameters: $period, $base_period, $reporter (null for
+-- every reporter), $as_of.
+with known as (
+    select * from core.observations_as_of($as_of)
+),
+
+current_observations as (
+    select * from known
     where period = $period and ($reporter is null or reporter = $reporter)
 ),
 
 base_observations as (
-    select * from core.observations where period = $base_period
+    select * from known where period = $base_period
 )
 
 select
     c.reporter, c.area, c.indicator, c.sex, c.age, c.citizenship, c.referral, c.offence, c.country,
-    c.period, c.period_type, c.value, $base_period as base_period, b.value as base_value,
+    c.period, c.period_type, c.value, $base_period::varchar as base_period, b.value as base_value,
     c.value - b.value as change,
     case when b.value is null or b.value = 0 then null
          else 100.0 * (c.value - b.value) / b.value end as change_pct,
