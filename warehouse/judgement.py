@@ -1,4 +1,4 @@
-"""Warnings that need the warehouse: restatement, disagreement, outlier.
+"""Warnings that need the warehouse: restatement, disagreement, outlier, derived_mismatch.
 
 Each submission is judged against the warehouse as it stands after every
 submission applied before it; the queries read the incoming rows (a relation
@@ -38,6 +38,10 @@ def _sql(registry: Registry, name: str) -> str:
     dims = registry.dimension_names
     return sql_text(SQL, f"{name}.sql").format(
         observations=AS_OF,
+        derived=sql_text("marts", "derived_figures.sql").format(source="effective"),
+        dims_d=", ".join(f"d.{d}" for d in dims),
+        dims_match_s=" and ".join(f"s.{d} = d.{d}" for d in dims),
+        dims_match_r=" and ".join(f"r.{d} = d.{d}" for d in dims),
         dims=", ".join(dims),
         dims_i=", ".join(f"i.{d}" for d in dims),
         dims_o=", ".join(f"o.{d}" for d in dims),
@@ -99,5 +103,13 @@ def judge(con: duckdb.DuckDBPyConnection, registry: Registry, submission_id: str
             submission_id, severity["outlier"], "outlier", row["row_number"], "value",
             f"{text}; more than {outlier['threshold_pct']}% from a base of at least {outlier['min_base']}: "
             "check for a typing error",
+        ))
+    mismatches = con.sql(_sql(registry, "derived_mismatch"), params={"as_of": as_of}).pl()
+    for row in mismatches.iter_rows(named=True):
+        parts = ", ".join(row["derived_from"])
+        findings.append((
+            submission_id, severity["derived_mismatch"], "derived_mismatch", row["row_number"], "value",
+            f"row {row['row_number']}: {_where(row, registry)} is reported as {row['reported_value']:,}, but its "
+            f"parts ({parts}) add up to {row['parts_value']:,}",
         ))
     return pl.DataFrame(findings, schema=FINDING_SCHEMA, orient="row")

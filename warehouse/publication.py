@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.layout import WarehouseFiles
+from warehouse.marts import period_comparison_sql
 from warehouse.sqlfiles import sql_text
 
 MAX_SEGMENTS = 32  # history segments in a generation before a full publication compacts them
@@ -167,7 +168,8 @@ def _write_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, g
         con.execute(sql_text("analyst", "observations_as_of.sql"))
         con.execute(f"create view audit.submissions as select * from read_parquet({lists['submissions']}, union_by_name = true)")
         con.execute(f"create view audit.findings as select * from read_parquet({lists['findings']}, union_by_name = true)")
-        con.execute(f"create view marts.period_comparison as {sql_text('marts', 'period_comparison.sql')}")
+        con.execute(sql_text("ddl", "11_core_period_macros.sql"))
+        con.execute(f"create view marts.period_comparison as {period_comparison_sql()}")
         con.execute(sql_text("marts", "reporter_disagreements.sql"))
         con.execute(
             f"create table audit.publication as select number, generation, watermark, published_at "

@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from schemas.registry import TOTAL, Registry
-from warehouse.sqlfiles import sql_text
+from warehouse.marts import compare_with_base_sql
 
 
 def comparison(
@@ -28,7 +28,7 @@ def comparison(
         ).pl()
     else:
         frame = con.sql(
-            sql_text("marts", "compare_with_base.sql"),
+            compare_with_base_sql(),
             params={
                 "period": period, "base_period": base_period or default_base, "reporter": reporter,
                 "as_of": as_of or "infinity",

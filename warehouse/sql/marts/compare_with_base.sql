@@ -1,18 +1,8 @@
--- The comparison of one period against any base period, as known at $as_of
--- ('infinity' for now); now and with the year-before base it equals
--- marts.period_comparison. Parameters: $period, $base_period, $reporter (null for
--- every reporter), $as_of.
-with known as (
-    select * from core.observations_as_of($as_of)
-),
-
-current_observations as (
-    select * from known
-    where period = $period and ($reporter is null or reporter = $reporter)
-),
-
-base_observations as (
-    select * from known where period = $base_period
+-- The comparison of one period against any base period: figures.sql over the
+-- observations as known at $as_of ('infinity' for now). Parameters: $period,
+-- $base_period, $reporter (null for every reporter), $as_of.
+with figures as (
+    {figures}
 )
 
 select
@@ -21,9 +11,11 @@ select
     c.value - b.value as change,
     case when b.value is null or b.value = 0 then null
          else 100.0 * (c.value - b.value) / b.value end as change_pct,
-    c.status, b.status as base_status
-from current_observations as c
-left join base_observations as b
+    c.status, b.status as base_status, c.is_derived
+from figures as c
+left join figures as b
     on  b.reporter = c.reporter and b.area = c.area and b.indicator = c.indicator
     and b.sex = c.sex and b.age = c.age and b.citizenship = c.citizenship
     and b.referral = c.referral and b.offence = c.offence and b.country = c.country
+    and b.period = $base_period
+where c.period = $period and ($reporter is null or c.reporter = $reporter)

@@ -1,0 +1,150 @@
+"""marts.period_comparison: the year before, the period before, and figures derived from shorter periods."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.flows.conftest import NOW, query, run, write_inbox
+from transforms.periods import _make, base_period_code
+from warehouse.sqlfiles import sql_text
+
+H1, H2 = 40, 38
+YEAR_BEFORE = 70
+Q = (9, 11, 10, 12)
+MONTHS = (3, 2, 4, 5, 1, 6)
+
+
+def _csv(rows: list[tuple[str, str, str, int]]) -> str:
+    return "reporter,period,indicator,value\n" + "".join(f"{r},{p},{i},{v}\n" for r, p, i, v in rows)
+
+
+def _mart(warehouse, where: str) -> list[tuple]:
+    return query(
+        warehouse,
+        "select reporter, period, period_type, value, base_value, previous_period, previous_value, is_derived "
+        f"from marts.period_comparison where {where} order by reporter, period",
+    )
+
+
+def test_previous_period_of_the_same_type(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"moi.csv": _csv([("MOI", "2019-S1", "cases", H1), ("MOI", "2019-S2", "cases", H2)])})
+    run(inbox, warehouse)
+    row = query(
+        warehouse,
+        "select previous_period, previous_value, previous_change, previous_change_pct from marts.period_comparison "
+        "where period = '2019-S2'",
+    )
+    assert row == [("2019-S1", H1, H2 - H1, pytest.approx(100 * (H2 - H1) / H1))]
+
+
+def test_a_year_is_derived_from_its_two_halves_and_compared(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"moi.csv": _csv([
+        ("MOI", "2019-S1", "cases", H1), ("MOI", "2019-S2", "cases", H2), ("MOI", "2018", "cases", YEAR_BEFORE),
+        ("MOI", "2017-S1", "cases", 5),  # one half only: no 2017
+    ])})
+    run(inbox, warehouse)
+    assert _mart(warehouse, "period_type = 'year'") == [
+        ("MOI", "2018", "year", YEAR_BEFORE, None, "2017", None, False),
+        ("MOI", "2019", "year", H1 + H2, YEAR_BEFORE, "2018", YEAR_BEFORE, True),
+    ]
+
+
+def test_a_reported_figure_is_never_replaced_by_a_derived_one(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"moi.csv": _csv([
+        ("MOI", "2019-S1", "cases", H1), ("MOI", "2019-S2", "cases", H2), ("MOI", "2019", "cases", H1 + H2 + 1),
+    ])})
+    summary = run(inbox, warehouse)
+    assert _mart(warehouse, "period = '2019'") == [("MOI", "2019", "year", H1 + H2 + 1, None, "2018", None, False)]
+    assert [f["rule"] for f in summary.findings] == ["derived_mismatch"]
+
+
+def test_halves_quarters_and_year_to_date_from_shorter_periods(paths):
+    inbox, warehouse = paths
+    quarters = [("MOSVY", f"2019-Q{i + 1}", "victims_rescued", v) for i, v in enumerate(Q)]
+    months = [("MOSVY", f"2019-{m + 1:02d}", "victims_rescued", v) for m, v in enumerate(MONTHS)]
+    write_inbox(inbox, {"q.csv": _csv(quarters), "m.csv": _csv(months)})
+    run(inbox, warehouse)
+    derived = dict(query(warehouse, "select period, value from marts.period_comparison where is_derived"))
+    assert derived["2019-S1"] == Q[0] + Q[1]  # from the quarters, which come before the months
+    assert derived["2019-S2"] == Q[2] + Q[3]
+    assert "2019" not in derived  # a year comes from reported halves only, not from derived ones
+    assert "2019-Q1" not in derived  # reported
+    assert derived["2019-01/2019-06"] == sum(MONTHS)
+    assert derived["2019-01/2019-02"] == MONTHS[0] + MONTHS[1]
+    assert "2019-01/2019-07" not in derived  # July is not held
+
+
+def test_parts_from_another_reporter_do_not_complete_a_set(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {
+        "moi.csv": _csv([("MOI", "2019-S1", "cases", H1)]),
+        "ncct.csv": _csv([("NCCT", "2019-S2", "cases", H2)]),
+    })
+    run(inbox, warehouse)
+    assert query(warehouse, "select count(*) from marts.period_comparison where is_derived") == [(0,)]
+
+
+def test_a_part_that_no_longer_adds_up_to_its_reported_total_is_a_warning(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"a.csv": _csv([("MOI", "2019-S1", "cases", H1), ("MOI", "2019", "cases", H1 + H2)])})
+    assert run(inbox, warehouse).findings == []
+    write_inbox(inbox, {"b.csv": _csv([("MOI", "2019-S2", "cases", H2 + 3)])}, start_mtime=1_800_000_000)
+    summary = run(inbox, warehouse, NOW + timedelta(hours=1))
+    assert [(f["rule"], f["row_number"]) for f in summary.findings] == [("derived_mismatch", 2)]
+    assert f"{H1 + H2 + 3}" in summary.findings[0]["message"] and f"{H1 + H2}" in summary.findings[0]["message"]
+
+
+PERIODS = st.one_of(
+    st.builds(lambda y: _make(y, "year"), st.integers(1901, 2998)),
+    st.builds(lambda y, i: _make(y, "half", i), st.integers(1901, 2998), st.integers(1, 2)),
+    st.builds(lambda y, i: _make(y, "quarter", i), st.integers(1901, 2998), st.integers(1, 4)),
+    st.builds(lambda y, i: _make(y, "month", i), st.integers(1901, 2998), st.integers(1, 12)),
+    st.builds(lambda y, m: _make(y, "ytd", last_month=m), st.integers(1901, 2998), st.integers(1, 12)),
+)
+
+
+def _previous(period) -> str:
+    """The period of the same type just before, computed from the calendar."""
+    from transforms.periods import parse_period
+
+    if period.type == "ytd":
+        year, last_month = period.start.year, (period.end - timedelta(days=1)).month
+        if last_month == 1:  # January alone: the previous is the whole year before
+            return f"{year - 1:04d}-01/{year - 1:04d}-12"
+        return f"{year:04d}-01/{year:04d}-{last_month - 1:02d}"
+    day_before = period.start - timedelta(days=1)
+    candidates = {
+        "year": f"{day_before.year:04d}",
+        "half": f"{day_before.year:04d}-S{(day_before.month + 5) // 6}",
+        "quarter": f"{day_before.year:04d}-Q{(day_before.month + 2) // 3}",
+        "month": f"{day_before.year:04d}-{day_before.month:02d}",
+    }
+    previous = parse_period(candidates[period.type])
+    return previous.code
+
+
+@pytest.fixture(scope="module")
+def macros():
+    con = duckdb.connect()
+    con.execute("create schema core")
+    con.execute(sql_text("ddl", "11_core_period_macros.sql"))
+    yield con
+    con.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(period=PERIODS)
+def test_sql_period_arithmetic_agrees_with_the_calendar(macros, period):
+    base, previous = macros.execute(
+        "select core.base_period($p, $t), core.previous_period($p, $t)", {"p": period.code, "t": period.type}
+    ).fetchall()[0]
+    assert base == base_period_code(period.code)
+    assert previous == _previous(period)
