@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -33,10 +33,10 @@ console = Console(width=None if Console().is_terminal else _WIDE)
 errors = Console(stderr=True, width=None if Console(stderr=True).is_terminal else _WIDE)
 
 InboxOption = Annotated[
-    Optional[Path], typer.Option("--inbox", help="Folder of submissions (default data/inbox/, or CTIP_INBOX).")
+    Path | None, typer.Option("--inbox", help="Folder of submissions (default data/inbox/, or CTIP_INBOX).")
 ]
 WarehouseOption = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--warehouse", help="The DuckDB file analysts open (default warehouse/ctip.duckdb, or CTIP_WAREHOUSE)."),
 ]
 
@@ -86,7 +86,7 @@ def serve(
     inbox: InboxOption = None,
     warehouse: WarehouseOption = None,
     interval: Annotated[
-        Optional[float], typer.Option("--interval", help="Run every N seconds instead of the nightly cron schedule.")
+        float | None, typer.Option("--interval", help="Run every N seconds instead of the nightly cron schedule.")
     ] = None,
 ) -> None:
     """Schedule `run` nightly with Prefect (02:00 Asia/Phnom_Penh by default) and keep serving it.
@@ -107,7 +107,7 @@ def serve(
 def backfill(
     first: Annotated[str, typer.Option("--from", help="First period of the range, such as 2019-S1.")],
     last: Annotated[str, typer.Option("--to", help="Last period of the range, such as 2019-S2.")],
-    reporter: Annotated[Optional[str], typer.Option("--reporter", help="Only this reporter's submissions.")] = None,
+    reporter: Annotated[str | None, typer.Option("--reporter", help="Only this reporter's submissions.")] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Re-process the archived submissions that touch --from..--to, in their original order, under today's rules.
@@ -151,7 +151,7 @@ def validate(
     from flows.checking import check_files
 
     settings = _settings(warehouse=warehouse)
-    report = check_files(files, settings, _registry, datetime.now(timezone.utc))
+    report = check_files(files, settings, _registry, datetime.now(UTC))
     if output == "json":
         console.print_json(json.dumps(report, default=str))
     else:
@@ -163,10 +163,10 @@ def validate(
 @app.command()
 def compare(
     period: Annotated[str, typer.Argument(help="Period to compare, such as 2019-S1.")],
-    base: Annotated[Optional[str], typer.Option("--base", help="Period to compare with (default: a year before).")] = None,
-    reporter: Annotated[Optional[str], typer.Option("--reporter", help="Only this reporter's figures.")] = None,
+    base: Annotated[str | None, typer.Option("--base", help="Period to compare with (default: a year before).")] = None,
+    reporter: Annotated[str | None, typer.Option("--reporter", help="Only this reporter's figures.")] = None,
     as_of: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--as-of", help="Show the figures as known at this time (ISO 8601; without a zone, UTC)."),
     ] = None,
     warehouse: WarehouseOption = None,
@@ -207,7 +207,7 @@ def _timestamp(text: str) -> datetime:
     except ValueError:
         raise typer.BadParameter(f"'{text}' is not a time such as 2026-11-01 or 2026-11-01T08:00:00+07:00",
                                  param_hint="--as-of") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # ------------------------------------------------------------------ printing
@@ -292,3 +292,6 @@ def _print_file_report(item: dict) -> None:
                 f["rule"], f["severity"], f["message"],
             )
         console.print(table)
+
+
+from flows import claims as _claims_command, describe as _describe_command  # noqa: E402,F401 - they register their commands

@@ -14,7 +14,7 @@ import sys
 import time
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 

@@ -6,7 +6,7 @@ The Prefect flow in `flows/nightly.py` wires them; tests call them directly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -110,7 +110,7 @@ def take(discovery: Discovery, warehouse: Warehouse, archive: Archive, now: date
             unchanged += 1
             continue
         archive.put(content)
-        modified = datetime.fromtimestamp(candidate.path.stat().st_mtime, tz=timezone.utc)
+        modified = datetime.fromtimestamp(candidate.path.stat().st_mtime, tz=UTC)
         files.append(
             {
                 "submission_id": submission_id,
@@ -258,5 +258,5 @@ def outcome_rows(summary: RunSummary) -> list[dict]:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 

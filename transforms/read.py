@@ -89,7 +89,7 @@ def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]], limit
     names = [name.strip().lower() for name in header]
     names = [FILE_ROW_NUMBER if name == ROW_NUMBER else name for name in names]  # the file's own, not ours
     seen: set[str] = set()
-    for position, name in enumerate(names):
+    for name in names:
         if name and name in seen:
             raise Unreadable(f"the column '{name}' appears twice in the header", 1, name)
         seen.add(name)

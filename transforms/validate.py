@@ -191,7 +191,7 @@ def _parts_finding(rule: str, check: dict, registry: Registry) -> tuple:
     dimension = registry.dimensions[check["dimension"]]
     parts = ", ".join(
         f"{code} = {value:,} (row {row})"
-        for code, value, row in zip(check["part_codes"], check["part_values"], check["part_rows"])
+        for code, value, row in zip(check["part_codes"], check["part_values"], check["part_rows"], strict=True)
     )
     parent = "total" if check["parent_code"] == TOTAL else _label(registry, dimension.name, check["parent_code"])
     where = f"{check['indicator']} for {check['period']} in {check['area']}"

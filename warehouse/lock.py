@@ -15,7 +15,7 @@ import os
 import socket
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 
@@ -80,7 +80,7 @@ class WriterLock:
         handle.truncate()
         handle.write(json.dumps({
             "pid": os.getpid(), "host": socket.gethostname(), "command": self.purpose,
-            "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "since": datetime.now(UTC).isoformat(timespec="seconds"),
         }))
         handle.flush()
         self._handle = handle

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Iterator
+from datetime import date, datetime, timedelta, UTC
+from collections.abc import Iterator
 
 import duckdb
 import polars as pl
@@ -109,7 +109,7 @@ class Warehouse:
             "select coalesce(max(sequence), 0), max(received_at) from pipeline.receipts"
         ).fetchall()[0]
         receipts = []
-        received_at = now.astimezone(timezone.utc)
+        received_at = now.astimezone(UTC)
         for offset, item in enumerate(files, start=1):
             if last_received is not None and received_at <= last_received:
                 received_at = last_received + ONE_TICK
@@ -363,9 +363,9 @@ class Warehouse:
         if observations.height == 0:
             return
         problems = []
-        unknown = [f"i.reporter not in (select reporter from core.reporters)",
-                   f"i.indicator not in (select indicator from core.indicators)",
-                   f"i.area not in (select area from core.areas)"]
+        unknown = ["i.reporter not in (select reporter from core.reporters)",
+                   "i.indicator not in (select indicator from core.indicators)",
+                   "i.area not in (select area from core.areas)"]
         unknown += [
             f"i.{d} not in (select code from core.codes where dimension = '{d}')"
             for d in self.registry.dimension_names
