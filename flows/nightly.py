@@ -1,4 +1,4 @@
-"""The nightly flow: discover, archive, read and validate, load, publish, summarise.
+"""The nightly flow: discover, archive, collect, read and validate, load, publish, summarise.
 
 Each step is a Prefect task so that it shows in the Prefect UI when a server is
 configured; without one, Prefect runs the flow on a temporary local server.
@@ -8,7 +8,6 @@ it needs by path.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -52,10 +51,15 @@ def archive_new_files(discovery: steps.Discovery, files: WarehouseFiles) -> step
         return steps.take(discovery, warehouse, Archive(files.archive_dir), steps.now_utc())
 
 
-@task(name="read-and-validate", cache_policy=NO_CACHE, **_TRANSIENT)
-def read_and_validate(files: WarehouseFiles, timezone: str) -> steps.Prepared:
+@task(name="collect", cache_policy=NO_CACHE, **_TRANSIENT)
+def collect(files: WarehouseFiles) -> steps.Pending:
     with Warehouse.open(files, load_registry()) as warehouse:
-        return steps.prepare_pending(warehouse, load_registry(), ZoneInfo(timezone))
+        return steps.collect_pending(warehouse)
+
+
+# One chunk of the new files, read and validated as one frame; runs on a Dask worker when
+# fanned out. Made from a plain function of `steps`, which workers import by reference.
+read_and_validate = task(steps.prepare_chunk_on_worker, name="read-and-validate", cache_policy=NO_CACHE)
 
 
 @task(name="load", cache_policy=NO_CACHE, **_TRANSIENT)
@@ -90,43 +94,73 @@ def summarise(prepared: steps.Prepared, findings, discovery: steps.Discovery, ta
 
 @flow(name="ctip-nightly", log_prints=True)
 def nightly(
-    inbox: str, warehouse: str, timezone: str = "Asia/Phnom_Penh", lock_timeout_seconds: float = 600.0
+    inbox: str, warehouse: str, timezone: str = "Asia/Phnom_Penh", lock_timeout_seconds: float = 600.0,
+    chunks: int = 1,
 ) -> steps.RunSummary:
-    """Every new file in the inbox archived, validated, loaded; comparison tables brought up to date."""
+    """Every new file in the inbox archived, validated, loaded; comparison tables brought up to date.
+
+    With `chunks` > 1 the new files are read and validated in that many parts, in
+    parallel on the flow's task runner (Dask workers with `--workers` or a scheduler
+    address); loading stays in this process, the one writer.
+    """
     files = WarehouseFiles(Path(warehouse))
-    _body_started.set()
+    _progress["body_started"] = True
     with WriterLock(files.lock_file, lock_timeout_seconds, purpose="ctip nightly run"):
         discovery = discover_inbox(Path(inbox))
         taken = archive_new_files(discovery, files)
-        prepared = read_and_validate(files, timezone)
+        pending = collect(files)
+        pieces = pending.original_chunks(chunks)
+        docs_dir = files.docs_dir if len(pieces) == 1 else None  # one Data Docs site per run, not one per chunk
+        futures = [read_and_validate.submit(pending, piece, timezone, docs_dir) for piece in pieces]
+        prepared = steps.merge_prepared(pending, [future.result() for future in futures], load_registry())
         findings = load(prepared, files)
         publish(files)
         return summarise(prepared, findings, discovery, taken)
 
 
-_ORCHESTRATOR_PACKAGES = {"prefect", "httpx", "httpcore", "sqlalchemy", "sqlite3", "uvicorn", "alembic", "anyio"}
-_body_started = threading.Event()
+_ORCHESTRATOR_PACKAGES = {
+    "prefect", "prefect_dask", "dask", "distributed", "httpx", "httpcore", "sqlalchemy", "sqlite3", "uvicorn",
+    "alembic", "anyio",
+}
+# Whether the flow's own body began; a plain dict (not a threading.Event, which holds a
+# lock) because the flow's function is pickled with its globals when tasks go to Dask.
+_progress = {"body_started": False}
 
 
 def _orchestrator_failed(problem: BaseException) -> bool:
     """True when the orchestrator, not the run's own work, failed."""
-    if not _body_started.is_set():
+    if not _progress["body_started"]:
         return True  # the flow never began: the orchestrator could not start it
     return type(problem).__module__.split(".")[0] in _ORCHESTRATOR_PACKAGES
 
 
-def run_nightly(settings: Settings, on_fallback=None) -> steps.RunSummary:
+def _with_task_runner(workers: int | None, scheduler: str | None):
+    """The nightly flow, fanned out on Dask when asked: a local cluster of `workers`, or a scheduler address."""
+    if not workers and not scheduler:
+        return nightly
+    from prefect_dask import DaskTaskRunner
+
+    runner = (
+        DaskTaskRunner(address=scheduler)
+        if scheduler
+        else DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True})
+    )
+    return nightly.with_options(task_runner=runner)
+
+
+def run_nightly(settings: Settings, on_fallback=None, workers: int | None = None,
+                scheduler: str | None = None) -> steps.RunSummary:
     """The nightly flow; if the orchestrator itself fails (its state left broken by a killed run, say),
     the same steps run without it, so a broken orchestrator never stops the night's work.
 
     The steps are idempotent and each load is one transaction, so running them after a
     partial flow run is safe.
     """
-    _body_started.clear()
+    _progress["body_started"] = False
     try:
-        return nightly(
+        return _with_task_runner(workers, scheduler)(
             inbox=str(settings.inbox), warehouse=str(settings.warehouse), timezone=settings.timezone,
-            lock_timeout_seconds=settings.lock_timeout_seconds,
+            lock_timeout_seconds=settings.lock_timeout_seconds, chunks=max(1, workers or (4 if scheduler else 1)),
         )
     except Exception as problem:
         if not _orchestrator_failed(problem):

@@ -201,17 +201,77 @@ def run_once(
         return summarise(prepared.decisions, findings, discovery, taken)
 
 
-def prepare_pending(warehouse: Warehouse, registry: Registry, zone: ZoneInfo) -> Prepared:
-    """`prepare` for every receipt without a final status, its bytes read back from the archive.
+@dataclass
+class Pending:
+    """What a run has to prepare: receipts in order, the bytes of the originals, what tells duplicates apart."""
 
-    The Data Docs of the validation go beside the warehouse (`WarehouseFiles.docs_dir`).
-    """
+    receipts: list[Receipt]
+    contents: dict[str, bytes]
+    first_receipts: dict[str, int]
+    known_reporters: dict[str, str | None]
+
+    def original_chunks(self, chunks: int) -> list[list[Receipt]]:
+        """The originals (not duplicates) in order, cut into at most `chunks` runs of consecutive receipts."""
+        originals = [r for r in self.receipts if self.first_receipts[r.submission_id] == r.sequence]
+        size = max(1, -(-len(originals) // max(1, chunks)))
+        return [originals[i:i + size] for i in range(0, len(originals), size)]
+
+
+def collect_pending(warehouse: Warehouse) -> Pending:
+    """Every receipt without a final status, with the bytes of its original read back from the archive."""
     archive = Archive(warehouse.files.archive_dir)
     pending = warehouse.pending_receipts()
     first = warehouse.first_receipts()
     contents = {r.submission_id: archive.get(r.submission_id) for r in pending if first[r.submission_id] == r.sequence}
     known = warehouse.reporters_of([r.submission_id for r in pending])
-    return prepare(pending, contents, first, known, registry, zone, warehouse.files.docs_dir)
+    return Pending(pending, contents, first, known)
+
+
+def prepare_chunk(pending: Pending, chunk: list[Receipt], registry: Registry, zone: ZoneInfo,
+                  docs_dir: Path | None = None) -> Prepared:
+    """`prepare` for one run of original receipts; chunks can be prepared apart (on other workers)."""
+    contents = {r.submission_id: pending.contents[r.submission_id] for r in chunk}
+    return prepare(chunk, contents, pending.first_receipts, pending.known_reporters, registry, zone, docs_dir)
+
+
+def prepare_chunk_on_worker(pending: Pending, chunk: list[Receipt], timezone: str, docs_dir: Path | None) -> Prepared:
+    """`prepare_chunk` with only plain arguments, for a task that may run in another process."""
+    from schemas import load_registry
+
+    return prepare_chunk(pending, chunk, load_registry(), ZoneInfo(timezone), docs_dir)
+
+
+def merge_prepared(pending: Pending, parts: list[Prepared], registry: Registry) -> Prepared:
+    """The prepared chunks as one, with the duplicates decided in receipt order."""
+    decided = {d.receipt.sequence: d for part in parts for d in part.decisions}
+    reporters = {**pending.known_reporters, **{d.receipt.submission_id: d.reporter for d in decided.values()}}
+    decisions = [
+        decided.get(r.sequence) or Decision(r, "duplicate", reporters.get(r.submission_id)) for r in pending.receipts
+    ]
+
+    def stack(frames: list[pl.DataFrame], empty: pl.DataFrame) -> pl.DataFrame:
+        filled = [f for f in frames if f.height]
+        return pl.concat(filled, how="vertical") if filled else empty
+
+    empty = prepare([], {}, {}, {}, registry, ZoneInfo("UTC"))  # the frames' shapes, empty
+    return Prepared(
+        decisions=decisions,
+        observations=stack([p.observations for p in parts], empty.observations),
+        findings=stack([p.findings for p in parts], empty.findings),
+        periods=stack([p.periods for p in parts], empty.periods),
+    )
+
+
+def prepare_pending(warehouse: Warehouse, registry: Registry, zone: ZoneInfo) -> Prepared:
+    """`prepare` for every receipt without a final status, its bytes read back from the archive.
+
+    The Data Docs of the validation go beside the warehouse (`WarehouseFiles.docs_dir`).
+    """
+    pending = collect_pending(warehouse)
+    return prepare(
+        pending.receipts, pending.contents, pending.first_receipts, pending.known_reporters, registry, zone,
+        warehouse.files.docs_dir,
+    )
 
 
 def summarise(decisions: list[Decision], findings: pl.DataFrame, discovery: Discovery, taken: Taken) -> RunSummary:
