@@ -13,17 +13,18 @@ import polars as pl
 
 from flows import steps
 from flows.settings import Settings
+from schemas.findings import FINDINGS_SCHEMA
 from schemas.registry import Registry
 from transforms.findings import Finding, findings_frame
 from transforms.read import format_of
 from warehouse.archive import sha256_of
-from warehouse.judgement import FINDING_SCHEMA, judge
+from warehouse.judgement import judge
 from warehouse.store import Receipt
 
 
 def _warehouse_warnings(prepared: steps.Prepared, settings: Settings, registry: Registry) -> pl.DataFrame:
     """Restatements, disagreements and outliers against the warehouse as it stands, read-only."""
-    frames = [pl.DataFrame(schema=FINDING_SCHEMA)]
+    frames = [pl.DataFrame(schema=FINDINGS_SCHEMA)]
     if not settings.warehouse.exists():
         return frames[0]
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:

@@ -6,14 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-FINDINGS_SCHEMA = {
-    "submission_id": pl.String,
-    "severity": pl.String,
-    "rule": pl.String,
-    "row_number": pl.Int64,
-    "column_name": pl.String,
-    "message": pl.String,
-}
+from schemas.findings import FINDINGS_SCHEMA
 
 
 @dataclass(frozen=True)

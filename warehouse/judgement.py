@@ -14,18 +14,11 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
+from schemas.findings import FINDINGS_SCHEMA
 from schemas.registry import TOTAL, Registry
 from warehouse.sqlfiles import sql_text
 
 SQL = "judgement"
-FINDING_SCHEMA = {
-    "submission_id": pl.String,
-    "severity": pl.String,
-    "rule": pl.String,
-    "row_number": pl.Int64,
-    "column_name": pl.String,
-    "message": pl.String,
-}
 
 
 AS_OF = (
@@ -112,4 +105,4 @@ def judge(con: duckdb.DuckDBPyConnection, registry: Registry, submission_id: str
             f"row {row['row_number']}: {_where(row, registry)} is reported as {row['reported_value']:,}, but its "
             f"parts ({parts}) add up to {row['parts_value']:,}",
         ))
-    return pl.DataFrame(findings, schema=FINDING_SCHEMA, orient="row")
+    return pl.DataFrame(findings, schema=FINDINGS_SCHEMA, orient="row")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SEED
-from tests.flows.conftest import query, run, write_inbox
+from tests.flows.conftest import outcome, query, run, write_inbox
 
 SEED_CSV = (SEED / "ncct_2019-S1.csv").read_text(encoding="utf-8")
 INBOX = {
@@ -72,19 +72,6 @@ KILL_POINTS = {
 KILL_TIMES = (0.3, 0.6, 0.8, 0.9)
 
 
-def _outcome(warehouse: Path) -> dict[str, list[tuple]]:
-    """The warehouse without the times, which differ from run to run."""
-    return {
-        "submissions": sorted(query(warehouse, "select file_name, format, reporter, sequence, status, errors, warnings, "
-                                               "observations, submission_id from audit.submissions")),
-        "findings": sorted(query(warehouse, "select submission_id, file_name, severity, rule, row_number, column_name "
-                                            "from audit.findings")),
-        "history": sorted(query(warehouse, "select * exclude (valid_from, valid_to), valid_to is null "
-                                           "from core.observation_history"), key=repr),
-        "comparison": sorted(query(warehouse, "select * from marts.period_comparison"), key=repr),
-    }
-
-
 def _start(inbox: Path, warehouse: Path, *kill_point) -> subprocess.Popen:
     arguments = [str(a) for a in kill_point]
     return subprocess.Popen(
@@ -100,12 +87,12 @@ def clean(tmp_path_factory):
     started = time.monotonic()
     process = _start(root / "inbox", root / "w" / "ctip.duckdb")
     assert process.communicate(timeout=120)[0].strip() == "done"
-    return _outcome(root / "w" / "ctip.duckdb"), time.monotonic() - started
+    return outcome(root / "w" / "ctip.duckdb"), time.monotonic() - started
 
 
 def _rerun_and_compare(inbox: Path, warehouse: Path, expected, before) -> None:
     run(inbox, warehouse)
-    assert _outcome(warehouse) == expected
+    assert outcome(warehouse) == expected
     assert run(inbox, warehouse).submissions == []  # and a further run finds nothing left to do
     assert {p.name: p.read_bytes() for p in inbox.iterdir()} == before  # the inbox is only read
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from flows.nightly import run_nightly
 from flows.settings import Settings
 from tests.conftest import SEED
-from tests.flows.conftest import query, write_inbox
+from tests.flows.conftest import outcome, write_inbox
 
 SEED_CSV = (SEED / "ncct_2019-S1.csv").read_text(encoding="utf-8")
 INBOX = {
@@ -20,18 +19,6 @@ INBOX = {
 }
 
 
-def _outcome(warehouse: Path) -> dict[str, list[tuple]]:
-    return {
-        "submissions": sorted(query(warehouse, "select file_name, sequence, status, errors, warnings, reporter "
-                                               "from audit.submissions")),
-        "findings": sorted(query(warehouse, "select file_name, severity, rule, row_number, column_name, message "
-                                            "from audit.findings where rule <> 'restatement'")),
-        "history": sorted(query(warehouse, "select * exclude (valid_from, valid_to) from core.observation_history"),
-                          key=repr),
-        "comparison": sorted(query(warehouse, "select * from marts.period_comparison"), key=repr),
-    }
-
-
 def test_a_local_dask_cluster_gives_the_same_warehouse_as_one_process(prefect_harness, tmp_path):
     results = {}
     for mode, workers in (("single", None), ("dask", 3)):
@@ -42,5 +29,5 @@ def test_a_local_dask_cluster_gives_the_same_warehouse_as_one_process(prefect_ha
         summary = run_nightly(settings, on_fallback=fell_back.append, workers=workers)
         assert fell_back == []  # the cluster itself ran the work
         assert summary.count("loaded") == 4 and summary.count("rejected") == 1 and summary.count("duplicate") == 1
-        results[mode] = _outcome(warehouse)
+        results[mode] = outcome(warehouse)
     assert results["dask"] == results["single"]
