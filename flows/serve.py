@@ -8,6 +8,7 @@ its database in PREFECT_HOME), waited for until healthy, and stopped on exit.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -65,12 +66,21 @@ def prefect_server(environ: dict[str, str]) -> Iterator[str]:
             time.sleep(0.5)
         yield api_url
     finally:
-        server.terminate()
+        _stop_group(server)
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """Stop the server and the worker processes it started (its whole process group)."""
+    for sig, wait_seconds in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
         try:
-            server.wait(timeout=20)
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=wait_seconds)
+            break
         except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            continue
 
 
 def serve(settings: Settings, interval_seconds: float | None = None) -> None:

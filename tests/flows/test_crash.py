@@ -130,12 +130,14 @@ def test_killed_orchestrated_run_leaves_nothing_that_fails_the_next(tmp_path):
     env.update(PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     ctip = str(Path(sys.executable).with_name("ctip"))
     command = [ctip, "run", "--inbox", str(inbox), "--warehouse", str(warehouse)]
-    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     deadline = time.monotonic() + 60
     for line in first.stdout:  # kill it once the flow is under way
         if "Task run 'archive" in line or time.monotonic() > deadline:
             break
-    first.kill()
+    os.killpg(first.pid, signal.SIGKILL)  # the run and the temporary Prefect server it started
     first.wait()
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stdout + second.stderr
