@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PERIOD ?= 2019-S1
 
-.PHONY: run test bench install install-test clean
+.PHONY: run test bench docs install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,6 +28,14 @@ test: install-test
 ## Scale benchmarks (not part of `make test`).
 bench: install-test
 	$(BIN)/python -m pytest -q -m bench -s
+
+## Regenerate docs/data_dictionary.md: `ctip describe` of an empty warehouse built in a temporary folder.
+docs: install
+	@tmp=$$(mktemp -d) && \
+	$(BIN)/ctip describe --format markdown --warehouse "$$tmp/ctip.duckdb" > "$$tmp/data_dictionary.md"; \
+	status=$$?; \
+	if [ $$status -eq 0 ]; then mkdir -p docs && cp "$$tmp/data_dictionary.md" docs/data_dictionary.md; fi; \
+	rm -rf "$$tmp"; exit $$status
 
 clean:
 	rm -rf $(VENV) warehouse/ctip.duckdb warehouse/ctip.duckdb.*

@@ -16,7 +16,9 @@ from schemas import load_registry
 from schemas.registry import TOTAL
 
 _registry = load_registry()
-_rules = ", ".join(_registry.rules)
+_errors = ", ".join(r.id for r in _registry.rules.values() if r.severity == "error")
+_warnings = ", ".join(r.id for r in _registry.rules.values() if r.severity == "warning")
+_reporter_help = f"Only this reporter's figures ({', '.join(_registry.reporters)})."
 app = typer.Typer(
     name="ctip",
     help=(
@@ -57,7 +59,16 @@ def _canonical_period(text: str, option: str) -> str:
 
 
 @app.command()
-def run(inbox: InboxOption = None, warehouse: WarehouseOption = None) -> None:
+def run(
+    inbox: InboxOption = None,
+    warehouse: WarehouseOption = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Read and validate on a local Dask cluster of N processes.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Read and validate on the Dask cluster at this scheduler address.")
+    ] = None,
+) -> None:
     """The nightly job: archive, validate and load every new file in the inbox, then update the comparisons.
 
     Exit 0 when the run completed (also when submissions were rejected), 1 when the run itself failed.
@@ -67,7 +78,7 @@ def run(inbox: InboxOption = None, warehouse: WarehouseOption = None) -> None:
     try:
         from flows.nightly import run_nightly
 
-        summary = run_nightly(settings, on_fallback=_orchestrator_warning)
+        summary = run_nightly(settings, on_fallback=_orchestrator_warning, workers=workers, scheduler=scheduler)
     except Exception as problem:  # the run failed; say why, in one line
         errors.print(f"[bold red]ctip run failed:[/] {type(problem).__name__}: {problem}")
         raise typer.Exit(1) from None
@@ -107,7 +118,9 @@ def serve(
 def backfill(
     first: Annotated[str, typer.Option("--from", help="First period of the range, such as 2019-S1.")],
     last: Annotated[str, typer.Option("--to", help="Last period of the range, such as 2019-S2.")],
-    reporter: Annotated[str | None, typer.Option("--reporter", help="Only this reporter's submissions.")] = None,
+    reporter: Annotated[
+        str | None, typer.Option("--reporter", help=f"Only this reporter's submissions ({', '.join(_registry.reporters)}).")
+    ] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Re-process the archived submissions that touch --from..--to, in their original order, under today's rules.
@@ -115,6 +128,7 @@ def backfill(
     Exit 0 when the backfill completed, 1 when it failed.
     """
     settings = _settings(warehouse=warehouse)
+    _known_reporter(reporter)
     first_code, last_code = _canonical_period(first, "--from"), _canonical_period(last, "--to")
     quiet_orchestrator_defaults()
     try:
@@ -138,7 +152,13 @@ def backfill(
     )
 
 
-@app.command()
+@app.command(
+    help=(
+        "Dry run before sending: every problem in each file, with row and column. Writes nothing.\n\n"
+        f"Errors (the file would be rejected): {_errors}. Warnings (it would load): {_warnings}.\n\n"
+        "Exit 0 when every file is valid (warnings allowed), 1 when any file has an error."
+    )
+)
 def validate(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="Submission files (.csv, .xlsx, .json).")],
     warehouse: WarehouseOption = None,
@@ -164,7 +184,7 @@ def validate(
 def compare(
     period: Annotated[str, typer.Argument(help="Period to compare, such as 2019-S1.")],
     base: Annotated[str | None, typer.Option("--base", help="Period to compare with (default: a year before).")] = None,
-    reporter: Annotated[str | None, typer.Option("--reporter", help="Only this reporter's figures.")] = None,
+    reporter: Annotated[str | None, typer.Option("--reporter", help=_reporter_help)] = None,
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", help="Show the figures as known at this time (ISO 8601; without a zone, UTC)."),
@@ -181,6 +201,7 @@ def compare(
     from warehouse.queries import comparison
 
     settings = _settings(warehouse=warehouse)
+    _known_reporter(reporter)
     known_at = _timestamp(as_of) if as_of else None
     period_code = _canonical_period(period, "PERIOD")
     base_code = _canonical_period(base, "--base") if base else base_period_code(period_code)
@@ -199,6 +220,13 @@ def compare(
     if rows["base_value"].null_count() == rows.height:
         errors.print(f"Nothing to compare: no figures for {base_code} match those of {period_code}.")
         raise typer.Exit(1)
+
+
+def _known_reporter(code: str | None) -> None:
+    if code and code.strip().upper() not in _registry.reporters:
+        raise typer.BadParameter(
+            f"'{code}' is not a reporter; use one of {', '.join(_registry.reporters)}", param_hint="--reporter"
+        )
 
 
 def _timestamp(text: str) -> datetime:
@@ -295,3 +323,6 @@ def _print_file_report(item: dict) -> None:
 
 
 from flows import claims as _claims_command, describe as _describe_command  # noqa: E402,F401 - they register their commands
+from flows import export as _export_command  # noqa: E402,F401 - registers its command
+from flows import report as _report_command  # noqa: E402,F401 - registers its command
+from flows import generate as _generate_command  # noqa: E402,F401 - registers its command

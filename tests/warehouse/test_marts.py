@@ -148,3 +148,17 @@ def test_sql_period_arithmetic_agrees_with_the_calendar(macros, period):
     ).fetchall()[0]
     assert base == base_period_code(period.code)
     assert previous == _previous(period)
+
+
+def test_year_to_date_is_compared_with_the_same_months_a_year_before(paths):
+    inbox, warehouse = paths
+    this_year, last_year = 120, 96
+    write_inbox(inbox, {"ncct.csv": _csv([
+        ("NCCT", "2019-01/2019-10", "cases", this_year), ("NCCT", "2018-01/2018-10", "cases", last_year),
+    ])})
+    run(inbox, warehouse)
+    assert query(
+        warehouse,
+        "select period_type, base_period, base_value, round(change_pct, 1) from marts.period_comparison "
+        "where period = '2019-01/2019-10'",
+    ) == [("ytd", "2018-01/2018-10", last_year, round(100 * (this_year - last_year) / last_year, 1))]

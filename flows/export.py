@@ -1,0 +1,106 @@
+"""`ctip export --public DIR`: the comparison table for publication, small counts suppressed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from flows.cli import WarehouseOption, _registry, _settings, app, console, errors
+from schemas.registry import TOTAL
+from transforms.disclosure import DEFAULT_MIN_CELL, PRIMARY, PUBLIC_COLUMNS, SECONDARY, protect_comparison
+
+PUBLIC_NAME = "period_comparison"
+# A spreadsheet evaluates a cell that begins with one of these as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would evaluate, prefixed with `'`; numbers untouched."""
+
+    def formula(name: str) -> pl.Expr:
+        return pl.any_horizontal(pl.col(name).str.starts_with(prefix) for prefix in FORMULA_PREFIXES).fill_null(False)
+
+    return frame.with_columns(
+        pl.when(formula(name)).then(pl.lit("'") + pl.col(name)).otherwise(pl.col(name)).alias(name)
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String
+    )
+
+
+def write_public(frame: pl.DataFrame, directory: Path) -> tuple[Path, Path]:
+    """Write `frame` as DIR/period_comparison.parquet and .csv, each replacing the old file whole."""
+    directory.mkdir(parents=True, exist_ok=True)
+    parquet, csv = directory / f"{PUBLIC_NAME}.parquet", directory / f"{PUBLIC_NAME}.csv"
+    for target, write in (
+        (parquet, lambda path: frame.write_parquet(path)),
+        (csv, lambda path: neutralise_text(frame).write_csv(path)),
+    ):
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            write(temporary)
+            os.replace(temporary, target)
+        finally:
+            temporary.unlink(missing_ok=True)
+    return parquet, csv
+
+
+def _read_comparison(warehouse: Path) -> pl.DataFrame | None:
+    import duckdb
+
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return con.sql(f"select {', '.join(PUBLIC_COLUMNS)} from marts.period_comparison").pl()
+    except duckdb.Error as problem:
+        errors.print(f"Cannot read marts.period_comparison from {warehouse}: {str(problem).splitlines()[0]}")
+        return None
+
+
+@app.command()
+def export(
+    public: Annotated[
+        Path,
+        typer.Option(
+            "--public", file_okay=False, help="Folder for period_comparison.parquet and .csv (made if missing)."
+        ),
+    ],
+    min_cell: Annotated[
+        int, typer.Option("--min-cell", min=1, help="K: counts from 1 to K-1 are suppressed (0 is published).")
+    ] = DEFAULT_MIN_CELL,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Write the comparison table for publication, as Parquet and CSV, with small counts suppressed.
+
+    Every row of marts.period_comparison: counts from 1 to K-1 are suppressed (C), then enough others (D) that none
+    can be worked out from a published total; value_conf and base_value_conf give each count's status (F free).
+
+    Exit 0 when written, 1 when there is nothing to export.
+    """
+    settings = _settings(warehouse=warehouse)
+    if not settings.warehouse.exists():
+        errors.print(f"No warehouse at {settings.warehouse}; run `ctip run` first.")
+        raise typer.Exit(1)
+    comparison = _read_comparison(settings.warehouse)
+    if comparison is None:
+        raise typer.Exit(1)
+    if comparison.height == 0:
+        errors.print(f"Nothing to export: {settings.warehouse} holds no comparison rows.")
+        raise typer.Exit(1)
+    dims = list(_registry.dimension_names)
+    cut_size = pl.sum_horizontal([(pl.col(d) != TOTAL).cast(pl.Int8) for d in dims])
+    published = (
+        protect_comparison(comparison, _registry, min_cell)
+        .with_columns(cut_size.alias("_cut_size"))
+        .sort("reporter", "area", "indicator", "period", "_cut_size", *dims)
+        .drop("_cut_size")
+    )
+    parquet, csv = write_public(published, public.resolve())
+    statuses = pl.concat([published["value_conf"], published["base_value_conf"]]).drop_nulls()
+    console.print(
+        f"Wrote {published.height} rows to {parquet} and {csv.name} (K = {min_cell}). Cells suppressed: "
+        f"{(statuses == PRIMARY).sum()} small counts (C), {(statuses == SECONDARY).sum()} to protect them (D).",
+        highlight=False,
+    )

@@ -1,0 +1,110 @@
+"""`ctip claims` on the seed: the news article's percentages judged against the warehouse."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from tests.conftest import FILES, SEED
+from tests.flows.conftest import run, write_inbox
+
+SEED_CLAIMS = FILES / "claims" / "seed_claims.csv"
+HEADER = "reporter,indicator,period,base_period,claimed_change_pct"
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory) -> Path:
+    """A warehouse holding the seed: NCCT 2018-S1 and 2019-S1."""
+    folder = tmp_path_factory.mktemp("claims")
+    write_inbox(folder / "inbox", {"ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes()})
+    run(folder / "inbox", folder / "w" / "ctip.duckdb")
+    return folder / "w" / "ctip.duckdb"
+
+
+def claims(path: Path, warehouse: Path, *options: str):
+    return runner.invoke(app, ["claims", str(path), "--warehouse", str(warehouse), *options])
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "claims.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_articles_claims_are_rounded_or_truncated(seeded):
+    result = claims(SEED_CLAIMS, seeded, "--format", "json")
+    assert result.exit_code == 0, result.output
+    judged = {item["indicator"]: item for item in json.loads(result.stdout)}
+    assert {name: item["verdict"] for name, item in judged.items()} == {
+        "cases": "truncated", "victims_rescued": "rounded", "suspects_to_court": "rounded",
+    }
+    cases = judged["cases"]
+    assert (cases["base_value"], cases["value"], cases["change"]) == (62, 78, 16)
+    assert cases["change_pct"] == pytest.approx(25.806, abs=1e-3)
+    assert (cases["claimed_change_pct"], cases["rounded"], cases["truncated"]) == ("25", "26", "25")
+    assert (judged["victims_rescued"]["rounded"], judged["suspects_to_court"]["rounded"]) == ("148", "14")
+    assert judged["victims_rescued"]["base_period"] == "2018-S1"  # the default: a year before
+
+
+def test_the_table_shows_each_verdict_and_the_computed_change(seeded):
+    result = claims(SEED_CLAIMS, seeded)
+    assert result.exit_code == 0, result.output
+    cases_line = next(line for line in result.stdout.splitlines() if "NCCT cases" in line)
+    assert "truncated" in cases_line and "+25.8" in cases_line and "+26" in cases_line
+    assert result.stdout.count("rounded") >= 2
+    assert "3 claims: rounded 2, truncated 1" in result.stdout
+
+
+def test_other_verdicts_fail_the_check(seeded, tmp_path):
+    path = write(tmp_path, "\n".join([
+        HEADER,
+        "NCCT,cases,2019-S1,,21",  # 100 * 16 / 78 = 20.5: over the current value
+        "NCCT,cases,2019-S1,,30",
+        "NCCT,persons_convicted,2019-S1,,10",
+        "NCCT,victims_rescued,2019-S1,,148",
+        "NCCT,cases,2019-S1,2017-S1,5",
+    ]) + "\n")
+    result = claims(path, seeded, "--format", "json")
+    assert result.exit_code == 1, result.output
+    judged = json.loads(result.stdout)
+    assert [item["verdict"] for item in judged] == ["wrong_base", "no_match", "not_found", "rounded", "not_found"]
+    assert "divided by the 2019-S1 value 78, not by the 2018-S1 base 62" in judged[0]["detail"]
+    assert judged[2]["detail"] == "the warehouse holds no value for 2019-S1 and no base value for 2018-S1"
+    assert judged[4]["detail"] == "the warehouse holds no base value for 2017-S1"
+    assert judged[3]["claim"] == "NCCT victims_rescued 2019-S1 against 2018-S1"
+
+
+def test_cuts_and_case_folding(seeded, tmp_path):
+    path = write(tmp_path, "reporter,indicator,period,claimed_change_pct,age, Sex \n"
+                           " ncct ,VICTIMS_RESCUED,2019s1,148.1,,\n"
+                           "ncct,victims_rescued,2019-S1,0,y_lt15,\n")
+    result = claims(path, seeded, "--format", "json")
+    judged = json.loads(result.stdout)
+    assert [item["verdict"] for item in judged] == ["rounded", "not_found"]
+    assert judged[1]["age"] == "Y_LT15" and judged[1]["value"] == 70 and judged[1]["base_value"] is None
+    assert "no base value for 2018-S1" in judged[1]["detail"] and result.exit_code == 1
+
+
+def test_usage_errors_exit_2(seeded, tmp_path):
+    assert claims(tmp_path / "missing.csv", seeded).exit_code == 2
+    no_column = claims(write(tmp_path, "reporter,indicator,period\nNCCT,cases,2019-S1\n"), seeded)
+    assert no_column.exit_code == 2 and "no column 'claimed_change_pct'" in no_column.output
+    bad_cell = claims(write(tmp_path, f"{HEADER}\nNCCT,cases,2019-S1,,twenty\n"), seeded)
+    assert bad_cell.exit_code == 2 and "row 2, column claimed_change_pct" in bad_cell.output
+    assert claims(SEED_CLAIMS, seeded, "--format", "xml").exit_code == 2
+
+
+def test_without_a_warehouse_it_says_so(tmp_path):
+    result = claims(SEED_CLAIMS, tmp_path / "none" / "ctip.duckdb")
+    assert result.exit_code == 1 and "No warehouse" in result.output
+
+
+def test_help():
+    result = runner.invoke(app, ["claims", "--help"])
+    assert result.exit_code == 0 and "--warehouse" in result.output and "claimed_change_pct" in result.output

@@ -1,0 +1,157 @@
+"""`ctip export --public DIR`: the seed's comparison table published with small counts suppressed."""
+
+from __future__ import annotations
+
+import csv
+
+import duckdb
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.export import neutralise_text, write_public
+from tests.conftest import SEED
+from tests.flows.conftest import query, run, write_inbox
+from tests.transforms.test_disclosure import assert_protected, published_figures
+from transforms.disclosure import PUBLIC_COLUMNS
+
+runner = CliRunner()
+COLUMNS = [*PUBLIC_COLUMNS, "value_conf", "base_value_conf"]
+TYPES = {"value": pl.Int64, "base_value": pl.Int64, "change": pl.Int64, "change_pct": pl.Float64}
+CUT = {"sex": "_T", "age": "_T", "citizenship": "_T", "referral": "_T", "offence": "_T", "country": "_T"}
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    """A warehouse holding the seed (NCCT, 2019-S1 and 2018-S1), and its comparison table."""
+    root = tmp_path_factory.mktemp("seeded")
+    inbox, warehouse = root / "inbox", root / "warehouse" / "ctip.duckdb"
+    write_inbox(inbox, {"ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes()})
+    assert [s["status"] for s in run(inbox, warehouse).submissions] == ["loaded"]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        original = con.sql("select * from marts.period_comparison").pl()
+    return warehouse, original
+
+
+def export(warehouse, public, *options: str):
+    return runner.invoke(app, ["export", "--public", str(public), "--warehouse", str(warehouse), *options])
+
+
+def row(table: pl.DataFrame, period: str = "2019-S1", indicator: str = "suspects_to_court", **cut: str) -> dict:
+    wanted = {"period": period, "indicator": indicator, **CUT, **cut}
+    found = table.filter(pl.all_horizontal(pl.col(c) == v for c, v in wanted.items()))
+    assert found.height == 1, wanted
+    return found.row(0, named=True)
+
+
+def read_both(public) -> tuple[pl.DataFrame, list[dict[str, str]]]:
+    parquet = pl.read_parquet(public / "period_comparison.parquet")
+    with (public / "period_comparison.csv").open(newline="", encoding="utf-8") as handle:
+        return parquet, list(csv.DictReader(handle))
+
+
+def test_export_with_k_10_suppresses_two_americans_and_the_chinese_beside_them(seeded, tmp_path):
+    warehouse, original = seeded
+    public = tmp_path / "public"
+    result = export(warehouse, public, "--min-cell", "10")
+    assert result.exit_code == 0, result.output
+    assert "Cells suppressed: 1 small counts (C), 1 to protect them (D)" in " ".join(result.output.split())
+    table, text = read_both(public)
+    assert table.columns == COLUMNS and list(text[0]) == COLUMNS
+    assert {name: table.schema[name] for name in TYPES} == TYPES
+    assert table.height == original.height == len(text)
+    us, cn, foreign = (row(table, citizenship=c) for c in ("US", "CN", "FOREIGN"))
+    assert (us["value"], us["value_conf"]) == (None, "C")
+    assert (cn["value"], cn["value_conf"]) == (None, "D")  # else 14 foreigners - 12 Chinese = 2 Americans
+    assert (foreign["value"], foreign["value_conf"]) == (14, "F")
+    headline = row(table, indicator="cases")
+    assert (headline["value"], headline["base_value"], headline["change"], headline["value_conf"]) == (78, 62, 16, "F")
+    assert round(headline["change_pct"], 1) == 25.8
+    assert not table["value"].is_between(1, 9).any() and not table["base_value"].is_between(1, 9).any()
+    assert_protected(published_figures(original, table), 10)
+    csv_us = next(r for r in text if r["indicator"] == "suspects_to_court" and r["citizenship"] == "US")
+    assert (csv_us["value"], csv_us["value_conf"], csv_us["change"]) == ("", "C", "")
+
+
+def test_export_with_k_100_and_the_default_k(seeded, tmp_path):
+    warehouse, original = seeded
+    result = export(warehouse, tmp_path / "k100", "--min-cell", "100")
+    assert result.exit_code == 0, result.output
+    table, text = read_both(tmp_path / "k100")
+    assert not table["value"].is_between(1, 99).any() and not table["base_value"].is_between(1, 99).any()
+    cases = row(table, indicator="cases")
+    assert (cases["value_conf"], cases["base_value_conf"]) == ("C", "C")
+    assert (cases["value"], cases["base_value"], cases["change"], cases["change_pct"]) == (None, None, None, None)
+    victims = row(table, indicator="victims_rescued")
+    assert (victims["value"], victims["base_value"], victims["change"]) == (263, 106, 157)
+    family = row(table, indicator="victims_rescued", referral="FAMILY")
+    assert (family["value"], family["value_conf"]) == (None, "D")  # else 263 - 191 = 72 handed to Social Affairs
+    assert row(table, indicator="victims_rescued", referral="SOCIAL_AFFAIRS")["value_conf"] == "C"
+    assert row(table, indicator="marriage_applications")["value"] == 1009
+    assert_protected(published_figures(original, table), 100)
+    assert pl.DataFrame(text)["value_conf"].to_list() == table["value_conf"].to_list()
+
+    default = export(warehouse, tmp_path / "default")
+    assert default.exit_code == 0, default.output
+    assert export(warehouse, tmp_path / "k10", "--min-cell", "10").exit_code == 0
+    assert read_both(tmp_path / "default")[0].equals(read_both(tmp_path / "k10")[0])
+    assert query(warehouse, "select count(*) from marts.period_comparison") == [(original.height,)]
+
+
+def test_nothing_to_export_exits_1(seeded, tmp_path):
+    warehouse, _ = seeded
+    missing = export(tmp_path / "nowhere.duckdb", tmp_path / "public")
+    assert missing.exit_code == 1 and "No warehouse" in missing.output
+    empty = tmp_path / "empty.duckdb"
+    with duckdb.connect(str(empty)) as con:
+        con.execute(f"attach '{warehouse}' as seed (read_only)")
+        con.execute("create schema marts")
+        con.execute("create table marts.period_comparison as select * from seed.marts.period_comparison limit 0")
+    result = export(empty, tmp_path / "public")
+    assert result.exit_code == 1 and "Nothing to export" in result.output
+    other = tmp_path / "other.duckdb"
+    duckdb.connect(str(other)).close()
+    assert export(other, tmp_path / "public").exit_code == 1
+    not_duckdb = tmp_path / "notes.duckdb"
+    not_duckdb.write_text("not a database")
+    assert export(not_duckdb, tmp_path / "public").exit_code == 1
+    assert not (tmp_path / "public").exists()
+
+
+def test_usage_errors_exit_2(seeded, tmp_path):
+    warehouse, _ = seeded
+    assert runner.invoke(app, ["export", "--warehouse", str(warehouse)]).exit_code == 2
+    assert export(warehouse, tmp_path / "public", "--min-cell", "0").exit_code == 2
+    assert export(warehouse, tmp_path / "public", "--min-cell", "ten").exit_code == 2
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    assert export(warehouse, a_file).exit_code == 2
+    assert runner.invoke(app, ["export", "--help"]).exit_code == 0
+
+
+def test_csv_neutralises_formulas_and_keeps_numbers(tmp_path):
+    frame = pl.DataFrame(
+        {
+            "reporter": ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "NCCT", None],
+            "area": ["KH", "KH", "KH", "KH", "a=b", "KH"],
+            "value": [None, 12, 0, 40, 15, 7],
+            "base_value": [None, 17, 40, 37, None, 7],
+            "change": [None, -5, -40, 3, None, 0],
+            "change_pct": [None, -29.4, -100.0, 8.1, None, 0.0],
+        },
+        schema={"reporter": pl.String, "area": pl.String, **TYPES},
+    )
+    parquet, csv_file = write_public(frame, tmp_path / "out")
+    with csv_file.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2+3", "'@SUM(A1)", "NCCT", ""]
+    assert [r[1] for r in rows[1:]] == ["KH", "KH", "KH", "KH", "a=b", "KH"]
+    assert [r[4] for r in rows[1:]] == ["", "-5", "-40", "3", "", "0"]
+    assert [r[5] for r in rows[1:]] == ["", "-29.4", "-100.0", "8.1", "", "0.0"]
+    assert not any(cell.startswith("'") for r in rows for cell in r[2:])
+    back = pl.read_parquet(parquet)
+    assert back.equals(frame) and back.schema["change"] == pl.Int64 and back.schema["change_pct"] == pl.Float64
+    assert neutralise_text(frame).schema == frame.schema
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["period_comparison.csv", "period_comparison.parquet"]
