@@ -29,8 +29,17 @@ FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
 XLSX_SHEET = "data"
 ROW_NUMBER = "row_number"
 FILE_ROW_NUMBER = "row_number (a column of the file)"
-XLSX_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
+_QUOTE = rb"""["']"""
+XLSX_CELL = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br\s*=\s*" + _QUOTE + rb"([A-Za-z]{1,3})([0-9]{1,7})" + _QUOTE)
+XLSX_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br\s*=\s*" + _QUOTE + rb"([0-9]{1,7})" + _QUOTE)
 XLSX_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
+XLSX_ERROR_CELL = re.compile(
+    rb"(<(?:\w+:)?c\b[^>]*?\bt\s*=\s*" + _QUOTE + rb"e" + _QUOTE + rb"[^>]*>)(.*?)</(?:\w+:)?c>", re.DOTALL
+)
+XLSX_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
+XLSX_SHARED_STRING = re.compile(rb"<(?:\w+:)?si[\s>/]")
+XLSX_ERROR_TEXT = "{error} (a formula error in the workbook)"
+_CARRY_LIMIT = 1 << 20
 
 
 class Unreadable(Exception):
@@ -158,11 +167,16 @@ def _read_xlsx(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
             f"the workbook inflates to {inflated:,} bytes; the limit is "
             f"{limits.max_xlsx_uncompressed_bytes:,} bytes"
         )
-    cells = _sheet_extent(content)
-    if cells > limits.max_xlsx_cells:
+    scan = _scan_workbook(content)
+    if scan.cells > limits.max_xlsx_cells:
         raise Unreadable(
-            f"the sheet '{XLSX_SHEET}' spans {cells:,} cells (from A1 to its last cell); the limit is "
+            f"the sheet '{XLSX_SHEET}' spans {scan.cells:,} cells (from A1 to its last cell); the limit is "
             f"{limits.max_xlsx_cells:,}: delete the empty rows and columns after the table"
+        )
+    if scan.shared_strings > limits.max_xlsx_cells:
+        raise Unreadable(
+            f"the workbook's table of texts holds {scan.shared_strings:,} entries; the limit is "
+            f"{limits.max_xlsx_cells:,}"
         )
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
@@ -175,6 +189,9 @@ def _read_xlsx(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
         raise
     except (CalamineError, Exception) as problem:  # calamine raises several types for corrupt parts
         raise Unreadable(f"the workbook is damaged ({type(problem).__name__}: {problem})") from None
+    for (row, column), error in scan.error_cells.items():  # the reader gives '' for them: "not reported"
+        if row <= len(grid) and column <= len(grid[row - 1]):
+            grid[row - 1][column - 1] = XLSX_ERROR_TEXT.format(error=error)
     numbered = [(index, [_xlsx_cell(c) for c in cells]) for index, cells in enumerate(grid, start=1)]
     filled = [(number, cells) for number, cells in numbered if any(c is not None for c in cells)]
     if not filled:
@@ -184,32 +201,60 @@ def _read_xlsx(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
     return header, [(number, cells) for number, cells in numbered if number > header_number]
 
 
-def _sheet_extent(content: bytes) -> int:
-    """How many cells the reader would allocate for the sheet `data`, found without building it.
+@dataclass
+class _WorkbookScan:
+    cells: int = 0  # the grid a reader would allocate for the sheet, A1 to its farthest cell
+    shared_strings: int = 0
+    error_cells: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column) -> Excel's error text
 
-    A workbook of a few kilobytes can name a cell at XFD1048576, and readers size
-    their grid from A1 to the last cell; this streams the sheet's XML (already
-    known to inflate within the limit) and takes the farthest row and column.
-    Returns 0 when the sheet cannot be located; the reader then reports it.
+
+def _stream(archive: zipfile.ZipFile, path: str):
+    """The part's bytes in windows that never cut a tag: each window starts where the last one's last tag began."""
+    tail = b""
+    with archive.open(path) as stream:
+        while chunk := stream.read(1 << 20):
+            window = tail + chunk
+            cut = window.rfind(b"<")
+            tail = window[cut:] if cut >= 0 and len(window) - cut <= _CARRY_LIMIT else b""
+            yield window, chunk
+
+
+def _scan_workbook(content: bytes) -> _WorkbookScan:
+    """What reading the sheet `data` would cost, and where its formula errors are, found without building it.
+
+    A workbook of a few kilobytes can name a cell at XFD1048576 (readers size their
+    grid from A1 to the last cell) or hold millions of shared strings; this streams
+    the XML (already known to inflate within the limit) and measures both.
+    A sheet that cannot be located scans as empty; the reader then reports it.
     """
+    scan = _WorkbookScan()
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            names = set(archive.namelist())
+            for name in names:
+                if name.lower().endswith("sharedstrings.xml"):
+                    scan.shared_strings += sum(len(XLSX_SHARED_STRING.findall(c)) for _, c in _stream(archive, name))
             path = _sheet_path(archive)
-            if path is None:
-                return 0
+            if path is None or path not in names:
+                return scan
             last_row = last_column = tags = 0
-            tail = b""
-            with archive.open(path) as stream:
-                while chunk := stream.read(1 << 20):
-                    window = tail + chunk
-                    for letters, digits in XLSX_CELL.findall(window):
-                        last_row = max(last_row, int(digits))
-                        last_column = max(last_column, _column_number(letters))
-                    tags += len(XLSX_CELL_TAG.findall(chunk))
-                    tail = window[-64:]
+            for window, chunk in _stream(archive, path):
+                for letters, digits in XLSX_CELL.findall(window):
+                    last_row = max(last_row, int(digits))
+                    last_column = max(last_column, _column_number(letters.upper()))
+                for digits in XLSX_ROW.findall(window):
+                    last_row = max(last_row, int(digits))
+                for tag, inner in XLSX_ERROR_CELL.findall(window):
+                    reference = XLSX_CELL.match(tag)
+                    if reference:
+                        shown = XLSX_VALUE.search(inner)
+                        text = shown[1].decode("utf-8", "replace") if shown else "#ERROR"
+                        scan.error_cells[(int(reference[2]), _column_number(reference[1].upper()))] = text
+                tags += len(XLSX_CELL_TAG.findall(chunk))
+            scan.cells = max(last_row * max(last_column, 1), tags)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, ElementTree.ParseError):
-        return 0
-    return max(last_row * last_column, tags)
+        return scan
+    return scan
 
 
 def _column_number(letters: bytes) -> int:
@@ -265,13 +310,15 @@ def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
     except UnicodeDecodeError as problem:
         raise Unreadable(f"it is not UTF-8 text (byte {problem.start + 1})") from None
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_int=str)  # whole numbers stay digits, however long
     except json.JSONDecodeError as problem:
         raise Unreadable(
             f"it is not valid JSON (line {problem.lineno}, column {problem.colno}: {problem.msg})"
         ) from None
     except RecursionError:
         raise Unreadable("it is nested too deeply to be a table of observations") from None
+    except ValueError as problem:
+        raise Unreadable(f"it is not valid JSON ({problem})") from None
     if not isinstance(document, dict) or not isinstance(document.get("observations"), list):
         raise Unreadable('it must be an object with a list "observations"')
     file_reporter = _json_cell(document.get("reporter"))

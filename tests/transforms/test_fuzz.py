@@ -1,9 +1,9 @@
 """Random submissions through the reader and the whole preparation of a run.
 
 Whatever the bytes, a submission is loaded or rejected with findings of the contract's
-rules, and nothing raises. Known crashes are kept out of the strategies here and
-pinned as strict xfails in tests/flows/test_bad_files.py: a column or JSON key named
-`row_number`, and a JSON number of more than 4,300 digits.
+rules, and nothing raises. Workbooks whose far cells make the sheet's grid too large to
+build are refused before reading (tests/flows/test_bad_files.py); here cell references
+stay within the first rows of columns A to Z, so that examples stay fast.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ FORMATS = ("csv", "json", "xlsx")
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Examples that reach the Great Expectations suites take a few tenths of a second each.
 SLOW = settings(
-    max_examples=20, deadline=None,
+    max_examples=15, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 
@@ -105,14 +105,11 @@ ODD_TEXT = st.text(
 )
 
 
-def _not_row_number(name: str) -> bool:
-    return name.strip().lower() != "row_number"  # a known crash, see the module's docstring
-
-
 COLUMN_NAME = weighted(
     (3, st.sampled_from(KNOWN)),
     (1, st.sampled_from(KNOWN).map(lambda n: f" {n.upper()} ")),
-    (1, ODD_TEXT.filter(_not_row_number)),
+    (1, st.sampled_from(["row_number", "submission_id", "_row", "value_text", "judged_on"])),
+    (1, ODD_TEXT),
 )
 
 # Cells a clerk would type (valid after trimming and case folding) and cells that break a rule.
@@ -312,9 +309,10 @@ def json_documents(draw) -> bytes:
             observations.insert(draw(st.integers(0, len(observations))), draw(JSON_VALUES))
         document = {"observations": observations}
         if "reporter" in header and draw(st.booleans()):  # the reporter once, for the whole file
-            document["reporter"] = observations[0].pop("reporter", None) if observations else "NCCT"
-            for observation in observations[1:]:
-                if isinstance(observation, dict) and draw(st.integers(0, 3)):
+            objects = [o for o in observations if isinstance(o, dict)]
+            document["reporter"] = objects[0].pop("reporter", None) if objects else "NCCT"
+            for observation in objects[1:]:
+                if draw(st.integers(0, 3)):
                     observation.pop("reporter", None)
         if kind == 1:
             document.update(draw(st.dictionaries(ODD_TEXT.filter(lambda k: k != "observations"), JSON_VALUES, max_size=2)))
@@ -446,7 +444,7 @@ def test_random_workbooks_through_prepare(submissions):
     prepared_verdicts([("xlsx", content) for content in submissions])
 
 
-@SLOW
+@settings(SLOW, max_examples=10)
 @given(
     submissions=st.lists(
         st.one_of(

@@ -1,0 +1,464 @@
+"""(Re)create the corpus of hostile and broken submissions in this folder.
+
+Every file here is rejected by the contract; its name says what is wrong with it,
+and tests/flows/test_bad_files.py lists what ctip must report for each. The output
+is deterministic (fixed seeds and fixed zip timestamps), so running this again
+changes nothing unless the script changed:
+
+    .venv/bin/python tests/files/bad/make_bad_files.py
+
+The tests read the files kept in the repository; they do not run this script.
+Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import struct
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+HERE = Path(__file__).resolve().parent
+
+COLUMNS = [
+    "reporter", "period", "indicator", "area", "sex", "age", "citizenship", "referral", "offence", "country",
+    "value", "status", "comment",
+]
+WITH_ACTION = [*COLUMNS[:-1], "action", "comment"]
+BASE = {
+    "reporter": "NCCT", "period": "2019-S1", "indicator": "cases", "area": "KH",
+    "sex": "_T", "age": "_T", "citizenship": "_T", "referral": "_T", "offence": "_T", "country": "_T",
+    "value": "78", "status": "A", "action": "I", "comment": "",
+}
+MAX_VALUE = 9_223_372_036_854_775_807
+ZIP_TIME = (2019, 7, 1, 0, 0, 0)
+BOMB_BYTES = 2**30          # the sheet of zip_bomb.xlsx inflates to 1 GiB
+LYING_BOMB_BYTES = 64 * 2**20  # the sheet of zip_bomb_declared_small.xlsx, which claims 1,000 bytes
+SHARED_STRINGS_BYTES = 128 * 2**20  # shared_strings_bomb.xlsx: within the inflated limit of 256 MiB
+CHUNK = 2**20
+
+
+# ------------------------------------------------------------------ builders
+def row(**changes: object) -> dict[str, str]:
+    return {**BASE, **{k: str(v) for k, v in changes.items()}}
+
+
+def csv_bytes(rows: list[dict[str, str]], columns: list[str] = COLUMNS) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for item in rows:
+        writer.writerow([item.get(c, "") for c in columns])
+    return buffer.getvalue().encode("utf-8")
+
+
+def json_bytes(document: object) -> bytes:
+    return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def _zip_info(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    # The compression level of an entry opened for writing by ZipInfo (3.11 and 3.12 name it
+    # _compresslevel, later versions compress_level).
+    for attribute in ("compress_level", "_compresslevel"):
+        try:
+            setattr(info, attribute, 9)
+        except AttributeError:
+            pass
+    return info
+
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    "</Types>"
+)
+PACKAGE_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    f'<Relationships xmlns="{PKG_REL_NS}">'
+    f'<Relationship Id="rId1" Type="{REL_NS}/officeDocument" Target="xl/workbook.xml"/>'
+    "</Relationships>"
+)
+WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    f'<Relationships xmlns="{PKG_REL_NS}">'
+    f'<Relationship Id="rId1" Type="{REL_NS}/worksheet" Target="worksheets/sheet1.xml"/>'
+    "</Relationships>"
+)
+SHEET_PATH = "xl/worksheets/sheet1.xml"
+
+
+def _workbook(sheet_name: str) -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
+        f'<sheets><sheet name="{escape(sheet_name)}" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    )
+
+
+def _column_letters(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
+def _cell(reference: str, value: object) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f'<c r="{reference}"><v>{value!r}</v></c>'
+    return f'<c r="{reference}" t="inlineStr"><is><t xml:space="preserve">{escape(str(value))}</t></is></c>'
+
+
+def sheet_xml(rows: list[list[object]], first_row: int = 1, tail: str = "") -> str:
+    """A worksheet of inline strings and numbers; an empty cell ("" or None) is left out."""
+    lines = []
+    for number, cells in enumerate(rows, start=first_row):
+        filled = "".join(
+            _cell(f"{_column_letters(i)}{number}", v) for i, v in enumerate(cells) if v not in ("", None)
+        )
+        lines.append(f'<row r="{number}">{filled}</row>')
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<worksheet xmlns="{MAIN_NS}"><sheetData>{"".join(lines)}{tail}</sheetData></worksheet>'
+    )
+
+
+def _package(archive: zipfile.ZipFile, sheet_name: str) -> None:
+    for name, text in [
+        ("[Content_Types].xml", CONTENT_TYPES),
+        ("_rels/.rels", PACKAGE_RELS),
+        ("xl/workbook.xml", _workbook(sheet_name)),
+        ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS),
+    ]:
+        archive.writestr(_zip_info(name), text.encode("utf-8"))
+
+
+def xlsx_bytes(sheet: str | bytes, sheet_name: str = "data") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        _package(archive, sheet_name)
+        archive.writestr(_zip_info(SHEET_PATH), sheet.encode("utf-8") if isinstance(sheet, str) else sheet)
+    return buffer.getvalue()
+
+
+def table(rows: list[dict[str, str]], columns: list[str] = COLUMNS) -> list[list[object]]:
+    return [list(columns), *[[item.get(c, "") for c in columns] for item in rows]]
+
+
+def valid_xlsx() -> bytes:
+    return xlsx_bytes(sheet_xml(table([row(), row(period="2018-S1", value="62")])))
+
+
+SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    f'<worksheet xmlns="{MAIN_NS}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>'
+).encode("utf-8")
+SHEET_TAIL = b"reporter</t></is></c></row></sheetData></worksheet>"
+
+
+def _stream_spaces(archive: zipfile.ZipFile, total: int, force_zip64: bool) -> None:
+    """A sheet entry of `total` bytes, mostly spaces (XML white space), written in chunks."""
+    with archive.open(_zip_info(SHEET_PATH), "w", force_zip64=force_zip64) as entry:
+        entry.write(SHEET_HEAD)
+        remaining = total - len(SHEET_HEAD) - len(SHEET_TAIL)
+        chunk = b" " * CHUNK
+        while remaining > 0:
+            piece = chunk if remaining >= CHUNK else chunk[:remaining]
+            entry.write(piece)
+            remaining -= len(piece)
+        entry.write(SHEET_TAIL)
+
+
+def zip_bomb(path: Path) -> None:
+    """A workbook whose sheet inflates to 1 GiB: a few hundred times its size on disk."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        _package(archive, "data")
+        _stream_spaces(archive, BOMB_BYTES, force_zip64=True)
+
+
+def lying_zip_bomb(path: Path) -> None:
+    """A workbook whose sheet claims (in both zip headers) 1,000 bytes but inflates to 64 MiB."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        _package(archive, "data")
+        _stream_spaces(archive, LYING_BOMB_BYTES, force_zip64=False)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        local = archive.getinfo(SHEET_PATH).header_offset
+    assert data[local:local + 4] == b"PK\x03\x04"
+    struct.pack_into("<I", data, local + 22, 1_000)  # uncompressed size, local header
+    central = data.find(b"PK\x01\x02")
+    while central != -1:
+        name_length = struct.unpack_from("<H", data, central + 28)[0]
+        if bytes(data[central + 46:central + 46 + name_length]) == SHEET_PATH.encode():
+            struct.pack_into("<I", data, central + 24, 1_000)  # uncompressed size, central directory
+        central = data.find(b"PK\x01\x02", central + 4)
+    path.write_bytes(bytes(data))
+
+
+def grid_bombs() -> dict[str, bytes]:
+    """Tiny workbooks with a cell in the last column (XFD) of the last row (1048576): read as a dense
+    grid from A1, that is 16,384 x 1,048,576 cells. The same far cell, written in the ways XML and the
+    sheet format allow."""
+    table_xml = sheet_xml(table([row()]))
+    text = '<is><t>x</t></is>'
+
+    def with_rows(rows: str) -> bytes:
+        return xlsx_bytes(table_xml.replace("</sheetData>", rows + "</sheetData>"))
+
+    bombs = {
+        "grid_bomb_far_cell.xlsx": with_rows(f'<row r="1048576"><c r="XFD1048576" t="inlineStr">{text}</c></row>'),
+        "grid_bomb_single_quoted_reference.xlsx": with_rows(
+            f"<row r='1048576'><c r='XFD1048576' t='inlineStr'>{text}</c></row>"
+        ),
+        "grid_bomb_spaces_around_equals.xlsx": with_rows(
+            f'<row r="1048576"><c r = "XFD1048576" t="inlineStr">{text}</c></row>'
+        ),
+        "grid_bomb_lower_case_reference.xlsx": with_rows(
+            f'<row r="1048576"><c r="xfd1048576" t="inlineStr">{text}</c></row>'
+        ),
+        # The last column named by one cell of row 2, the last row by a cell without a reference.
+        "grid_bomb_cell_without_reference.xlsx": with_rows(
+            f'<row r="2"><c r="XFD2" t="inlineStr">{text}</c></row><row r="1048576"><c t="inlineStr">{text}</c></row>'
+        ),
+    }
+    # The far cell's tag starts 100 bytes before the sheet's first MiB ends, and its reference comes
+    # after 200 spaces (white space inside a tag is allowed), so the two lie in different MiBs.
+    start = table_xml.split("</sheetData>")[0].encode("utf-8") + b'<row r="1048576">'
+    at = 2**20 - 100
+    sheet = (
+        start + b"<!--" + b" " * (at - len(start) - 7) + b"-->"
+        + b"<c" + b" " * 200 + f'r="XFD1048576" t="inlineStr">{text}</c></row></sheetData></worksheet>'.encode()
+    )
+    assert sheet.index(b"<c" + b" " * 200) == at
+    bombs["grid_bomb_tag_across_a_mib_boundary.xlsx"] = xlsx_bytes(sheet)
+    return bombs
+
+
+def shared_strings_bomb(path: Path) -> None:
+    """A valid one-row workbook whose shared strings table holds 26 million empty strings (128 MiB of
+    `<si/>`): within the limit on inflated bytes, but each entry costs far more once read."""
+    content_types = CONTENT_TYPES.replace(
+        "</Types>",
+        '<Override PartName="/xl/sharedStrings.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+    )
+    relations = WORKBOOK_RELS.replace(
+        "</Relationships>",
+        f'<Relationship Id="rId2" Type="{REL_NS}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, text in [
+            ("[Content_Types].xml", content_types),
+            ("_rels/.rels", PACKAGE_RELS),
+            ("xl/workbook.xml", _workbook("data")),
+            ("xl/_rels/workbook.xml.rels", relations),
+            (SHEET_PATH, sheet_xml(table([row()]))),
+        ]:
+            archive.writestr(_zip_info(name), text.encode("utf-8"))
+        with archive.open(_zip_info("xl/sharedStrings.xml"), "w") as entry:
+            entry.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{MAIN_NS}">'.encode())
+            chunk = b"<si/>" * (CHUNK // 5)
+            written = 0
+            while written < SHARED_STRINGS_BYTES:
+                entry.write(chunk)
+                written += len(chunk)
+            entry.write(b"</sst>")
+
+
+# -------------------------------------------------------------------- corpus
+def corpus() -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    valid_csv = csv_bytes([row(), row(period="2018-S1", value="62")])
+
+    # ------------------------------------------------ unreadable as the format says
+    files["empty.csv"] = b""
+    files["header_only.csv"] = csv_bytes([])
+    files["header_and_blank_rows.csv"] = csv_bytes([]) + b"\n,,,,\n   \n\n"
+    noise = bytearray(random.Random(20191).randbytes(2048))
+    noise[100] = noise[777] = 0
+    files["binary.csv"] = bytes(noise)
+    files["utf16.csv"] = valid_csv.decode("utf-8").encode("utf-16")
+    files["latin1.csv"] = csv_bytes([row(comment="café")]).decode("utf-8").encode("latin-1")
+    files["xlsx_named_csv.csv"] = valid_xlsx()
+    files["csv_named_xlsx.xlsx"] = valid_csv
+    whole = valid_xlsx()
+    files["truncated.xlsx"] = whole[: len(whole) // 2]
+    files["corrupt.xlsx"] = xlsx_bytes(b"<worksheet><sheetData><row r=\"1\"><c r=\"A1\" t=\"s\"><v>\x01\xff\xfe garbage <<<")
+    files["no_data_sheet.xlsx"] = xlsx_bytes(sheet_xml(table([row()])), sheet_name="Sheet1")
+    files["xlsx_empty_sheet.xlsx"] = xlsx_bytes(sheet_xml([]))
+    files["xlsx_header_only.xlsx"] = xlsx_bytes(sheet_xml(table([])))
+    files.update(grid_bombs())
+    files["ragged_row.csv"] = csv_bytes([row()]) + b"NCCT,2018-S1,cases,KH,_T,_T,_T,_T,_T,_T,62,A,,surplus\n"
+    files["broken_quote.csv"] = csv_bytes([]) + b'NCCT,2019-S1,cases,KH,_T,_T,_T,_T,_T,_T,78,A,"quoted"text\n'
+    files["repeated_column.csv"] = (
+        b"reporter,period,indicator,value,Value\nNCCT,2019-S1,cases,78,79\n"
+    )
+    files["semicolon_separated.csv"] = valid_csv.replace(b",", b";")
+    files["double_bom.csv"] = "\ufeff".encode("utf-8") * 2 + valid_csv
+    files["missing_value_column.csv"] = csv_bytes([row()], [c for c in COLUMNS if c != "value"])
+    # A column the contract does not know, named like the reader's own row number column.
+    files["row_number_column.csv"] = csv_bytes(
+        [{**row(), "row_number": "99"}, {**row(period="2018-S1", value="x"), "row_number": "100"}],
+        [*COLUMNS, "row_number"],
+    )
+
+    # ------------------------------------------------------------- JSON
+    files["deeply_nested.json"] = b'{"reporter": "NCCT", "observations": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    seed_like = json_bytes(
+        {"reporter": "NCCT", "observations": [
+            {"period": "2019-S1", "indicator": "cases", "value": 78},
+            {"period": "2018-S1", "indicator": "cases", "value": 62},
+        ]}
+    )
+    files["truncated.json"] = seed_like[: len(seed_like) // 2]
+    files["json_not_object.json"] = json_bytes([{"reporter": "NCCT", "period": "2019-S1", "indicator": "cases", "value": 78}])
+    files["json_no_observations.json"] = json_bytes({"reporter": "NCCT", "observations": []})
+    files["json_observation_not_object.json"] = json_bytes(
+        {"reporter": "NCCT", "observations": [{"period": "2019-S1", "indicator": "cases", "value": 78}, 42]}
+    )
+    files["json_value_fractional.json"] = json_bytes(
+        {"reporter": "NCCT", "observations": [
+            {"period": "2019-S1", "indicator": "cases", "value": 78},
+            {"period": "2018-S1", "indicator": "cases", "value": 62.5},
+        ]}
+    )
+    files["json_bad_value_after_blank_observation.json"] = json_bytes(
+        {"reporter": "NCCT", "observations": [
+            {},
+            {"period": "2019-S1", "indicator": "cases", "value": 78},
+            {"period": "2018-S1", "indicator": "cases", "value": "x"},
+        ]}
+    )
+    files["json_bad_value_in_third_observation.json"] = json_bytes(
+        {"reporter": "NCCT", "observations": [
+            {"period": "2019-S1", "indicator": "cases", "value": 78},
+            {"period": "2019-S1", "indicator": "marriage_applications", "value": 1009},
+            {"period": "2018-S1", "indicator": "cases", "value": "x"},
+        ]}
+    )
+    files["json_value_huge_integer.json"] = (
+        b'{"reporter": "NCCT", "observations": [{"period": "2019-S1", "indicator": "cases", "value": '
+        + b"9" * 5000 + b"}]}\n"
+    )
+    files["json_two_reporters.json"] = json_bytes(
+        {"reporter": "NCCT", "observations": [
+            {"period": "2019-S1", "indicator": "cases", "value": 78},
+            {"period": "2019-S1", "indicator": "cases", "value": 61, "reporter": "MOI"},
+        ]}
+    )
+    files["json_row_number_key.json"] = json_bytes(
+        {"reporter": "NCCT", "observations": [
+            {"period": "2019-S1", "indicator": "cases", "value": 78, "row_number": 7},
+            {"period": "2018-S1", "indicator": "cases", "value": "x", "row_number": 8},
+        ]}
+    )
+
+    # ------------------------------------------------------------ values
+    files["value_fractional.csv"] = csv_bytes([row(value="78.5")])
+    files["value_negative.csv"] = csv_bytes([row(value="-5")])
+    files["value_text.csv"] = csv_bytes([row(value="seventy-eight")])
+    files["value_thousands_separator.csv"] = csv_bytes([row(indicator="marriage_applications", value="1,009")])
+    files["value_beyond_64_bits.csv"] = csv_bytes([row(value=str(MAX_VALUE + 1))])
+    files["value_other_forms.csv"] = csv_bytes(
+        [
+            row(period="2019-S1", value="+78"),
+            row(period="2018-S1", value="6.2e1"),
+            row(period="2017-S1", value="\u0667\u0668"),  # Arabic-Indic digits 78
+            row(period="2016-S1", value="1 009"),
+        ]
+    )
+    files["multiline_comment_then_bad_value.csv"] = csv_bytes(
+        [row(comment="first line\nsecond line\nthird line"), row(period="2018-S1", value="x")]
+    )
+    # Row 3's value is a formula whose result is an error, as Excel saves it (t="e").
+    earlier = row(period="2018-S1")
+    error_row = "".join(
+        f'<c r="{_column_letters(i)}3" t="e"><f>1/0</f><v>#DIV/0!</v></c>' if column == "value"
+        else _cell(f"{_column_letters(i)}3", earlier[column])
+        for i, column in enumerate(COLUMNS)
+        if earlier[column]
+    )
+    files["xlsx_formula_error_value.xlsx"] = xlsx_bytes(
+        sheet_xml(table([row()]), tail=f'<row r="3">{error_row}</row>')
+    )
+    files["xlsx_bad_value.xlsx"] = xlsx_bytes(
+        sheet_xml(table([row(value=78), row(period="2018-S1", value="seventy")]), first_row=2)
+    )
+
+    # ------------------------------------------------------------- codes
+    files["unknown_reporter.csv"] = csv_bytes([row(reporter="NCCTX")])
+    files["unknown_indicator.csv"] = csv_bytes([row(indicator="trafficking")])
+    files["unknown_area.csv"] = csv_bytes([row(area="KH-26")])
+    files["unknown_sex.csv"] = csv_bytes([row(indicator="victims_rescued", sex="X")])
+    files["unknown_age.csv"] = csv_bytes([row(indicator="victims_rescued", age="Y_LT10")])
+    files["unknown_citizenship.csv"] = csv_bytes([row(indicator="suspects_to_court", citizenship="ZZ")])
+    files["unknown_referral.csv"] = csv_bytes([row(indicator="victims_rescued", referral="POLICE")])
+    files["unknown_offence.csv"] = csv_bytes([row(offence="_U")])  # offences have no unknown code
+    files["unknown_country.csv"] = csv_bytes([row(indicator="victims_repatriated", country="XX")])
+    files["unknown_status.csv"] = csv_bytes([row(status="Z")])
+    files["unknown_action.csv"] = csv_bytes([row(action="U")], WITH_ACTION)
+    files["blank_reporter_and_indicator.csv"] = csv_bytes([row(reporter=" ", indicator="")])
+    files["area_before_it_existed.csv"] = csv_bytes([row(period="2013", area="KH-25")])
+    files["period_does_not_exist.csv"] = csv_bytes([row(period="2019-S3"), row(period="2019-13")])
+    files["period_not_begun.csv"] = csv_bytes([row(period="2099")])
+    files["not_allowed_indicator.csv"] = csv_bytes([row(reporter="MOJ", indicator="cases")])
+    files["not_allowed_cut.csv"] = csv_bytes([row(indicator="marriage_applications", sex="F", value="5")])
+
+    # ------------------------------------------------- rows of one file together
+    files["two_reporters.csv"] = csv_bytes([row(), row(reporter="MOI", value="61")])
+    files["duplicate_key.csv"] = csv_bytes([row(), row(value="80")])
+    files["duplicate_key_after_folding.csv"] = csv_bytes(
+        [row(), {**{c: "" for c in COLUMNS}, "reporter": " ncct ", "period": "2019s1", "indicator": "CASES",
+                 "area": "kh", "value": "80", "status": "a"}]
+    )
+    rescued = dict(indicator="victims_rescued")
+    files["parts_above_total.csv"] = csv_bytes(
+        [row(**rescued, value=263), row(**rescued, referral="FAMILY", value=191),
+         row(**rescued, referral="SOCIAL_AFFAIRS", value=100)]
+    )
+    files["incomplete_sum.csv"] = csv_bytes(
+        [row(**rescued, value=263), row(**rescued, age="Y_LT15", value=70),
+         row(**rescued, age="Y15T17", value=31), row(**rescued, age="Y_GE18", value=100)]
+    )
+    court = dict(indicator="suspects_to_court")
+    files["cross_cut_above_total.csv"] = csv_bytes(
+        [row(**court, value=97), row(**court, offence="HT", value=40), row(**court, offence="HT", sex="F", value=45)]
+    )
+    files["aggregate_above_its_codes.csv"] = csv_bytes(
+        [row(**court, value=97), row(**court, citizenship="FOREIGN", value=14),
+         row(**court, citizenship="CN", value=12), row(**court, citizenship="US", value=5)]
+    )
+    files["parts_sum_beyond_64_bits.csv"] = csv_bytes(
+        [row(**rescued, value=MAX_VALUE), row(**rescued, referral="FAMILY", value=MAX_VALUE),
+         row(**rescued, referral="SOCIAL_AFFAIRS", value=MAX_VALUE)]
+    )
+    return files
+
+
+def main() -> None:
+    for name, content in corpus().items():
+        (HERE / name).write_bytes(content)
+    zip_bomb(HERE / "zip_bomb.xlsx")
+    lying_zip_bomb(HERE / "zip_bomb_declared_small.xlsx")
+    shared_strings_bomb(HERE / "shared_strings_bomb.xlsx")
+
+
+if __name__ == "__main__":
+    main()

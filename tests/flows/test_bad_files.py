@@ -1,0 +1,441 @@
+"""Hostile and broken submissions: each is rejected with the right rule, row, column and words.
+
+The corpus lives in tests/files/bad/ (made by make_bad_files.py there); EXPECTED below
+says, for every file, which error findings `ctip validate` must report. The files are
+also dropped together, with the seed report, into one inbox for a nightly run.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from typer.testing import CliRunner
+
+from flows.checking import check_files
+from flows.cli import app
+from flows.settings import Settings
+from tests.conftest import FILES, SEED
+from tests.flows.conftest import NOW, query, run, write_inbox
+
+BAD = FILES / "bad"
+PROJECT = Path(__file__).resolve().parents[2]
+FORMATS = (".csv", ".xlsx", ".json")
+SEED_NAMES = ("ncct_2019-S1.csv", "ncct_2019-S1.json", "ncct_2019-S1.xlsx")
+SEED_OBSERVATIONS = 16
+MAX_VALUE_TEXT = "9,223,372,036,854,775,807"
+BAD_VALUE = "is not a whole number from 0 to " + MAX_VALUE_TEXT
+
+
+@dataclass(frozen=True)
+class Expect:
+    """One error finding a file must produce: its rule, row, column and words of its message."""
+
+    rule: str
+    row: int | None = None
+    column: str | None = None
+    phrases: tuple[str, ...] = ()
+
+
+def _e(rule: str, row: int | None = None, column: str | None = None, *phrases: str) -> Expect:
+    return Expect(rule, row, column, phrases)
+
+
+EXPECTED: dict[str, list[Expect]] = {
+    # ------------------------------------------------ unreadable as the format says
+    "empty.csv": [_e("unreadable", 1, None, "no header row")],
+    "header_only.csv": [_e("empty", None, None, "no data row")],
+    "header_and_blank_rows.csv": [_e("empty", None, None, "no data row")],
+    "binary.csv": [_e("unreadable", None, None, "NUL", "not UTF-8")],
+    "utf16.csv": [_e("unreadable", None, None, "not UTF-8")],
+    "latin1.csv": [_e("unreadable", None, None, "not UTF-8", "line 2")],
+    "xlsx_named_csv.csv": [_e("unreadable", None, None, "CSV", "NUL")],
+    "csv_named_xlsx.xlsx": [_e("unreadable", None, None, "not an Excel workbook")],
+    "truncated.xlsx": [_e("unreadable", None, None, "not an Excel workbook")],
+    "corrupt.xlsx": [_e("unreadable", None, None, "damaged")],
+    "no_data_sheet.xlsx": [_e("unreadable", None, None, "no sheet named 'data'", "'Sheet1'")],
+    "xlsx_empty_sheet.xlsx": [_e("unreadable", 1, None, "sheet 'data' is empty")],
+    "xlsx_header_only.xlsx": [_e("empty", None, None, "no data row")],
+    **{
+        name: [_e("unreadable", None, None, "spans 17,179,869,184 cells")]
+        for name in (
+            "grid_bomb_far_cell.xlsx", "grid_bomb_single_quoted_reference.xlsx", "grid_bomb_spaces_around_equals.xlsx",
+            "grid_bomb_lower_case_reference.xlsx", "grid_bomb_cell_without_reference.xlsx",
+            "grid_bomb_tag_across_a_mib_boundary.xlsx",
+        )
+    },
+    "zip_bomb.xlsx": [_e("unreadable", None, None, "inflates to 1,073,743,257 bytes", "268,435,456 bytes")],
+    "zip_bomb_declared_small.xlsx": [_e("unreadable", None, None, "damaged")],
+    "shared_strings_bomb.xlsx": [_e("unreadable", None, None, "XLSX")],
+    "ragged_row.csv": [_e("unreadable", 3, None, "row 3 has 14 cells", "13 columns")],
+    "broken_quote.csv": [_e("unreadable", 2, None, "broken CSV")],
+    "repeated_column.csv": [_e("unreadable", 1, "value", "'value' appears twice")],
+    "semicolon_separated.csv": [
+        _e("missing_column", None, name, f"'{name}'") for name in ("reporter", "period", "indicator", "value")
+    ],
+    "double_bom.csv": [_e("missing_column", None, "reporter", "'reporter'")],
+    "missing_value_column.csv": [_e("missing_column", None, "value", "'value'")],
+    "row_number_column.csv": [_e("bad_value", 3, "value", "'x'", BAD_VALUE)],
+    "multiline_comment_then_bad_value.csv": [_e("bad_value", 3, "value", "row 3", "'x'")],
+    # ------------------------------------------------------------------ JSON
+    "deeply_nested.json": [_e("unreadable", None, None, "nested too deeply")],
+    "truncated.json": [_e("unreadable", None, None, "not valid JSON", "line 7")],
+    "json_not_object.json": [_e("unreadable", None, None, 'list "observations"')],
+    "json_no_observations.json": [_e("empty", None, None, "no data row")],
+    "json_observation_not_object.json": [_e("unreadable", 2, None, "observation 2")],
+    "json_value_fractional.json": [_e("bad_value", 2, "value", "'62.5'", BAD_VALUE)],
+    "json_bad_value_after_blank_observation.json": [_e("bad_value", 3, "value", "row 3", "'x'")],
+    "json_bad_value_in_third_observation.json": [_e("bad_value", 3, "value", "row 3", "'x'")],
+    "json_value_huge_integer.json": [_e("bad_value", 1, "value", "99999999999999999999")],
+    "json_two_reporters.json": [_e("mixed_reporters", 2, "reporter", "MOI", "NCCT", "row 1")],
+    "json_row_number_key.json": [_e("bad_value", 2, "value", "'x'")],
+    # ---------------------------------------------------------------- values
+    "value_fractional.csv": [_e("bad_value", 2, "value", "'78.5'", BAD_VALUE)],
+    "value_negative.csv": [_e("bad_value", 2, "value", "'-5'")],
+    "value_text.csv": [_e("bad_value", 2, "value", "'seventy-eight'")],
+    "value_thousands_separator.csv": [_e("bad_value", 2, "value", "'1,009'", "thousands separators")],
+    "value_beyond_64_bits.csv": [_e("bad_value", 2, "value", "'9223372036854775808'", MAX_VALUE_TEXT)],
+    "value_other_forms.csv": [
+        _e("bad_value", 2, "value", "'+78'"),
+        _e("bad_value", 3, "value", "'6.2e1'"),
+        _e("bad_value", 4, "value", "'\u0667\u0668'"),
+        _e("bad_value", 5, "value", "'1 009'"),
+    ],
+    "xlsx_bad_value.xlsx": [_e("bad_value", 4, "value", "row 4", "'seventy'")],
+    "xlsx_formula_error_value.xlsx": [_e("bad_value", 3, "value", "#DIV/0!")],
+    # ----------------------------------------------------------------- codes
+    "unknown_reporter.csv": [_e("unknown_code", 2, "reporter", "'NCCTX'", "NCCT, MOI, MOJ")],
+    "unknown_indicator.csv": [_e("unknown_code", 2, "indicator", "'trafficking'", "victims_rescued")],
+    "unknown_area.csv": [_e("unknown_code", 2, "area", "'KH-26'")],
+    "unknown_sex.csv": [_e("unknown_code", 2, "sex", "'X'", "F, M")],
+    "unknown_age.csv": [_e("unknown_code", 2, "age", "'Y_LT10'", "Y_LT15")],
+    "unknown_citizenship.csv": [_e("unknown_code", 2, "citizenship", "'ZZ'")],
+    "unknown_referral.csv": [_e("unknown_code", 2, "referral", "'POLICE'", "FAMILY")],
+    "unknown_offence.csv": [_e("unknown_code", 2, "offence", "'_U'", "HT, SE")],
+    "unknown_country.csv": [_e("unknown_code", 2, "country", "'XX'")],
+    "unknown_status.csv": [_e("unknown_code", 2, "status", "'Z'", "A, P, E")],
+    "unknown_action.csv": [_e("unknown_code", 2, "action", "'U'", "I, D")],
+    "blank_reporter_and_indicator.csv": [
+        _e("unknown_code", 2, "reporter", "reporter is blank"),
+        _e("unknown_code", 2, "indicator", "indicator is blank"),
+    ],
+    "area_before_it_existed.csv": [_e("unknown_code", 2, "area", "KH-25", "exists from 2014", "2013")],
+    "period_does_not_exist.csv": [
+        _e("unknown_code", 2, "period", "'2019-S3' is not a period"),
+        _e("unknown_code", 3, "period", "'2019-13' is not a period"),
+    ],
+    "period_not_begun.csv": [_e("future_period", 2, "period", "2099", "has not begun")],
+    "not_allowed_indicator.csv": [_e("not_allowed", 2, "indicator", "MOJ may not report cases")],
+    "not_allowed_cut.csv": [_e("not_allowed", 2, "sex", "marriage_applications is not cut by sex", "'F'")],
+    # --------------------------------------------------- rows of one file together
+    "two_reporters.csv": [_e("mixed_reporters", 3, "reporter", "MOI", "NCCT", "row 2")],
+    "duplicate_key.csv": [_e("duplicate_key", 3, None, "row 3 repeats the key of row 2")],
+    "duplicate_key_after_folding.csv": [_e("duplicate_key", 3, None, "row 3 repeats the key of row 2")],
+    "parts_above_total.csv": [_e("parts_exceed_total", 2, "value", "291", "FAMILY = 191 (row 3)", "263")],
+    "incomplete_sum.csv": [_e("parts_differ_from_total", 2, "value", "add up to 201", "total is 263")],
+    "cross_cut_above_total.csv": [_e("parts_exceed_total", 3, "value", "F = 45 (row 4)", "total of 40")],
+    "aggregate_above_its_codes.csv": [_e("parts_exceed_total", 3, "value", "add up to 17", "FOREIGN", "14")],
+    "parts_sum_beyond_64_bits.csv": [
+        _e("parts_exceed_total", 2, "value", "18,446,744,073,709,551,614", MAX_VALUE_TEXT)
+    ],
+}
+
+# Files on which ctip itself would fail (name -> the reason); their tests are strict xfails. None today.
+BUGS: dict[str, str] = {}
+# Files that may end the whole process rather than raise: they are only ever read in a child process.
+ISOLATED = {name for name in EXPECTED if name.startswith("grid_bomb_")} | {"shared_strings_bomb.xlsx"}
+
+
+def corpus_names() -> list[str]:
+    return sorted(p.name for p in BAD.iterdir() if p.is_file() and p.suffix in FORMATS)
+
+
+def _params(names) -> list:
+    return [
+        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=BUGS[name])) if name in BUGS else name
+        for name in names
+    ]
+
+
+def settings_for(tmp_path: Path) -> Settings:
+    return Settings(inbox=tmp_path, warehouse=tmp_path / "w.duckdb")
+
+
+def _limit_memory() -> None:
+    """Run in a child before it starts: at most 4 GiB of address space, so no bomb takes the machine."""
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+
+def _child(code: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=PROJECT, capture_output=True, text=True, timeout=timeout,
+        preexec_fn=_limit_memory, env={**os.environ, "PYTHONPATH": str(PROJECT)},
+    )
+
+
+CHECK_IN_CHILD = """
+import json, sys
+from datetime import datetime
+from pathlib import Path
+from flows.checking import check_files
+from flows.settings import Settings
+from schemas import load_registry
+path, folder = Path(sys.argv[1]), Path(sys.argv[2])
+reports = check_files([path], Settings(inbox=folder, warehouse=folder / "w.duckdb"), load_registry(),
+                      datetime.fromisoformat(sys.argv[3]))
+print(json.dumps(reports, default=str))
+"""
+
+
+def report_of(name: str, tmp_path: Path, registry) -> dict:
+    path = BAD / name
+    if name in ISOLATED:
+        child = _child(CHECK_IN_CHILD, str(path), str(tmp_path), NOW.isoformat())
+        assert child.returncode == 0, f"exit {child.returncode}: {child.stderr[-2000:]}"
+        [report] = json.loads(child.stdout)
+        return report
+    [report] = check_files([path], settings_for(tmp_path), registry, NOW)
+    return report
+
+
+def _matches(finding: dict, expect: Expect) -> bool:
+    return (
+        finding["severity"] == "error"
+        and finding["rule"] == expect.rule
+        and finding["row_number"] == expect.row
+        and finding["column_name"] == expect.column
+        and all(phrase in finding["message"] for phrase in expect.phrases)
+    )
+
+
+def assert_reported(findings: list[dict], expected: list[Expect], name: str) -> None:
+    errors = [f for f in findings if f["severity"] == "error"]
+    for expect in expected:
+        assert any(_matches(f, expect) for f in errors), f"{name}: no finding like {expect} in {errors}"
+    assert len(errors) == len(expected), f"{name}: expected {len(expected)} errors, got {errors}"
+
+
+# ------------------------------------------------------------------- the corpus
+def test_every_corpus_file_has_an_expectation():
+    names = corpus_names()
+    assert len(names) >= 32
+    assert set(names) == set(EXPECTED), set(names) ^ set(EXPECTED)
+    assert set(BUGS) <= set(EXPECTED) and ISOLATED <= set(EXPECTED)
+    assert all(EXPECTED[name] for name in names)
+
+
+def test_corpus_files_are_distinct():
+    """Two files with the same bytes would be a duplicate, not a rejection, in one inbox."""
+    contents = [(BAD / name).read_bytes() for name in corpus_names()]
+    assert len(set(contents)) == len(contents)
+
+
+@pytest.mark.parametrize("name", _params(corpus_names()))
+def test_check_files_names_the_problem(name, tmp_path, registry):
+    report = report_of(name, tmp_path, registry)
+    assert report["file"] == str(BAD / name)
+    assert report["errors"] == len([f for f in report["findings"] if f["severity"] == "error"]) >= 1
+    assert_reported(report["findings"], EXPECTED[name], name)
+    assert {f["rule"] for f in report["findings"]} <= set(registry.rules)
+
+
+CLI_IN_CHILD = "import sys; from flows.cli import app; app(sys.argv[1:], prog_name='ctip')"
+
+
+@pytest.mark.parametrize("name", _params(corpus_names()))
+def test_cli_validate_exits_1_without_traceback(name, tmp_path):
+    path = BAD / name
+    arguments = ["validate", str(path), "--format", "json"]
+    if name in ISOLATED:
+        child = _child(CLI_IN_CHILD, *arguments, "--warehouse", str(tmp_path / "w.duckdb"))
+        exit_code, stdout, output, failure = child.returncode, child.stdout, child.stdout + child.stderr, None
+    else:
+        result = CliRunner().invoke(app, [*arguments, "--warehouse", str(tmp_path / "w.duckdb")])
+        exit_code, stdout, output = result.exit_code, result.stdout, result.output
+        failure = None if result.exception is None or isinstance(result.exception, SystemExit) else result.exception
+    assert failure is None, f"{type(failure).__name__}: {failure}"
+    assert "Traceback" not in output
+    assert exit_code == 1, output[-2000:]
+    [report] = json.loads(stdout)
+    assert report["errors"] >= 1
+    assert {f["rule"] for f in report["findings"] if f["severity"] == "error"} == {e.rule for e in EXPECTED[name]}
+
+
+# ------------------------------------------------------------------ zip bomb
+BOMB_IN_CHILD = """
+import json, resource, sys, time
+from datetime import datetime, timezone
+from pathlib import Path
+import python_calamine  # loaded before the baseline, like every other library the check uses
+from flows.checking import check_files
+from flows.settings import Settings
+from schemas import load_registry
+registry = load_registry()
+path, folder = Path(sys.argv[1]), Path(sys.argv[2])
+settings = Settings(inbox=folder, warehouse=folder / "w.duckdb")
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+[report] = check_files([path], settings, registry, datetime.now(timezone.utc))
+seconds = time.perf_counter() - start
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": seconds, "extra_kib": after - before, "report": report}, default=str))
+"""
+BOMB_SECONDS = 5
+BOMB_EXTRA_KIB = 300 * 1024  # ru_maxrss is in KiB on Linux
+
+
+@pytest.mark.parametrize("name", _params(["zip_bomb.xlsx", "zip_bomb_declared_small.xlsx", "shared_strings_bomb.xlsx"]))
+def test_zip_bomb_refused_quickly_and_in_little_memory(name, tmp_path):
+    child = _child(BOMB_IN_CHILD, str(BAD / name), str(tmp_path), timeout=120)
+    assert child.returncode == 0, child.stderr[-2000:]
+    outcome = json.loads(child.stdout)
+    assert [f["rule"] for f in outcome["report"]["findings"]] == ["unreadable"]
+    assert outcome["seconds"] < BOMB_SECONDS
+    assert outcome["extra_kib"] < BOMB_EXTRA_KIB, f"peak grew by {outcome['extra_kib'] / 1024:.0f} MiB"
+
+
+def test_zip_bomb_really_inflates_to_a_gigabyte():
+    """The bomb is what its name says: small on disk, 1 GiB declared and real once inflated."""
+    import zipfile
+
+    path = BAD / "zip_bomb.xlsx"
+    assert path.stat().st_size < 1_500_000
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        assert {"[Content_Types].xml", "xl/workbook.xml", "xl/worksheets/sheet1.xml"} <= names
+        sheet = archive.getinfo("xl/worksheets/sheet1.xml")
+        assert sheet.file_size >= 2**30
+        with archive.open(sheet) as entry:  # inflate a little only
+            assert entry.read(64).startswith(b"<?xml")
+
+
+# ---------------------------------------------------------- comments kept as sent
+COMMENTS = [
+    '=HYPERLINK("http://x","y")',
+    "+1",
+    "-2",
+    "@SUM(A1)",
+    "ករណីជួញដូរមនុស្ស",
+    "ករណីជួញដូរមនុស្ស =1+1 ស្ត្រី និង កុមារ",
+    "  two leading spaces, tab\tinside",
+    'quotes "inside", and a comma',
+]
+COMMENT_COLUMNS = ["reporter", "period", "indicator", "area", "value", "comment"]
+
+
+def _comment_rows() -> list[list]:
+    return [["NCCT", "2019-S1", "cases", f"KH-{number}", number, comment] for number, comment in enumerate(COMMENTS, 1)]
+
+
+def _comments_csv() -> bytes:
+    import csv
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COMMENT_COLUMNS)
+    writer.writerows(_comment_rows())
+    return buffer.getvalue().encode("utf-8")
+
+
+def _comments_xlsx() -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "data"
+    for cells in [COMMENT_COLUMNS, *_comment_rows()]:
+        sheet.append(cells)
+    for cells in sheet.iter_rows():
+        for cell in cells:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text as typed, never a formula
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _comments_json() -> bytes:
+    observations = [dict(zip(COMMENT_COLUMNS[1:], cells[1:])) for cells in _comment_rows()]
+    return json.dumps({"reporter": "NCCT", "observations": observations}, ensure_ascii=False).encode("utf-8")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
+def test_formula_like_and_khmer_comments_load_byte_exact(fmt, paths):
+    inbox, warehouse = paths
+    content = {"csv": _comments_csv, "xlsx": _comments_xlsx, "json": _comments_json}[fmt]()
+    write_inbox(inbox, {f"ncct_comments.{fmt}": content})
+    summary = run(inbox, warehouse)
+    assert [s["status"] for s in summary.submissions] == ["loaded"]
+    assert [f for f in summary.findings if f["severity"] == "error"] == []
+    assert query(warehouse, "select status from audit.submissions") == [("loaded",)]
+    stored = dict(query(warehouse, "select area, comment from core.observations"))
+    expected = {f"KH-{number}": comment for number, comment in enumerate(COMMENTS, 1)}
+    assert stored == expected
+    for area, comment in expected.items():
+        assert stored[area].encode("utf-8") == comment.encode("utf-8")
+
+
+# --------------------------------------------------------------- a mixed inbox
+def _mixed_inbox(inbox: Path, names: list[str]) -> None:
+    files: dict[str, bytes] = {name: (BAD / name).read_bytes() for name in names}
+    files.update({name: (SEED / name).read_bytes() for name in SEED_NAMES})
+    write_inbox(inbox, files)
+
+
+def test_mixed_inbox_rejects_every_bad_file_and_loads_the_seed(paths):
+    inbox, warehouse = paths
+    names = [name for name in corpus_names() if name not in BUGS]
+    _mixed_inbox(inbox, names)
+    summary = run(inbox, warehouse)
+
+    statuses = dict(query(warehouse, "select file_name, status from audit.submissions"))
+    assert statuses == {**{name: "rejected" for name in names}, **{name: "loaded" for name in SEED_NAMES}}
+    assert {s["file_name"]: s["status"] for s in summary.submissions} == statuses
+    assert summary.ignored == [] and summary.in_progress == []
+    assert query(warehouse, "select count(*) from core.observations") == [(SEED_OBSERVATIONS,)]
+    # The JSON and XLSX copies restate the CSV's figures unchanged: no second version of any key.
+    assert query(warehouse, "select count(*) from core.observation_history") == [(SEED_OBSERVATIONS,)]
+    assert query(warehouse, "select count(distinct submission_id) from core.observations") == [(1,)]
+
+    # Judged together in one frame, each file still gets its own findings and only those.
+    findings = query(
+        warehouse,
+        "select file_name, severity, rule, row_number, column_name, message from audit.findings",
+    )
+    by_file: dict[str, list[dict]] = {}
+    for file_name, severity, rule, row_number, column_name, message in findings:
+        by_file.setdefault(file_name, []).append(
+            {"severity": severity, "rule": rule, "row_number": row_number, "column_name": column_name,
+             "message": message}
+        )
+    for name in names:
+        assert_reported(by_file.get(name, []), EXPECTED[name], name)
+    for name in SEED_NAMES:
+        assert [f for f in by_file.get(name, []) if f["severity"] == "error"] == []
+
+
+MIXED_RUN_IN_CHILD = """
+import json, sys
+from pathlib import Path
+from tests.flows.conftest import query, run
+inbox, warehouse = Path(sys.argv[1]), Path(sys.argv[2])
+run(inbox, warehouse)
+print(json.dumps(dict(query(warehouse, "select file_name, status from audit.submissions"))))
+"""
+
+
+def test_mixed_inbox_with_every_file_survives(tmp_path):
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb"
+    names = corpus_names()
+    _mixed_inbox(inbox, names)
+    child = _child(MIXED_RUN_IN_CHILD, str(inbox), str(warehouse))
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert json.loads(child.stdout) == {
+        **{name: "rejected" for name in names}, **{name: "loaded" for name in SEED_NAMES}
+    }
