@@ -18,7 +18,6 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import polars as pl
 from prefect import flow
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -61,20 +60,6 @@ def _prepare(receipts: list[Receipt], files: WarehouseFiles, registry, zone: Zon
     return steps.prepare(receipts, contents, first, {}, registry, zone)
 
 
-def _stack(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    filled = [f for f in frames if f.height]
-    return pl.concat(filled, how="vertical") if filled else frames[0]
-
-
-def _merge(parts: list[steps.Prepared]) -> steps.Prepared:
-    return steps.Prepared(
-        decisions=[d for p in parts for d in p.decisions],
-        observations=_stack([p.observations for p in parts]),
-        findings=_stack([p.findings for p in parts]),
-        periods=_stack([p.periods for p in parts]),
-    )
-
-
 @flow(name="ctip-backfill", log_prints=True)
 def backfill(
     first_period: str, last_period: str, warehouse: str, reporter: str | None = None,
@@ -107,7 +92,8 @@ def backfill(
                 progress.update(bar, description=f"replaying {shown}")
                 parts.append(replay_chunk(str(files.analyst_file), [r.sequence for r in chunk], timezone))
                 progress.advance(bar, len(chunk))
-        prepared = _merge(parts)
+        order = steps.Pending(receipts, {}, {r.submission_id: r.sequence for r in receipts}, {})
+        prepared = steps.merge_prepared(order, parts, registry)
         rewind = Rewind(since=since, reporter=reporter, sequences=tuple(r.sequence for r in receipts))
         with Warehouse.open(files, registry) as opened:
             findings = opened.apply(prepared.decisions, prepared.observations, prepared.findings, prepared.periods, rewind)
