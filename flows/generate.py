@@ -3,7 +3,7 @@
 The figures and defects come from `transforms/generate.py`; this module lays each
 submission out as its reporter would (CSV mostly, some JSON and XLSX), writes the
 files with modification times in the order they would have arrived, and records
-what it wrote, and which files are invalid and why, in `_manifest.json`.
+what it wrote, and which files are invalid and why, in `.manifest.json` (a hidden file, which the inbox ignores).
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import os
 import re
 import zipfile
 from collections import Counter
+from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Annotated, Iterable, Optional
+from typing import Annotated, Optional
 from xml.sax.saxutils import escape
 
 import polars as pl
@@ -26,9 +27,10 @@ from flows.cli import app, console
 from flows.settings import from_environment
 from schemas import load_registry
 from schemas.registry import TOTAL, Registry
-from transforms.generate import STYLES, Generated, Planned, Style, generate as generate_submissions, parse_years
+from transforms.generate import STYLES, Generated, Planned, Style, parse_years
+from transforms.generate import generate as generate_submissions
 
-MANIFEST = "_manifest.json"
+MANIFEST = ".manifest.json"  # hidden, so the inbox ignores it
 WHOLE_NUMBER = re.compile(r"^[0-9]+$")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same workbook is the same bytes
 
@@ -73,7 +75,7 @@ def _json(table: pl.DataFrame, reporter: str) -> bytes:
             cells[column] = int(cell) if column == "value" and WHOLE_NUMBER.match(cell) else cell
         lines.append("    " + json.dumps(cells, ensure_ascii=False))
     body = ",\n".join(lines)
-    return f'{{\n  "reporter": {json.dumps(reporter)},\n  "observations": [\n{body}\n  ]\n}}\n'.encode("utf-8")
+    return f'{{\n  "reporter": {json.dumps(reporter)},\n  "observations": [\n{body}\n  ]\n}}\n'.encode()
 
 
 def _column_letters(index: int) -> str:
@@ -172,7 +174,7 @@ def manifest_entry(item: Generated, rows: int) -> dict:
 
 def write_files(out: Path, items: Iterable[Generated], registry: Registry, settings: dict,
                 manifest: Path | None = None) -> dict:
-    """Write every generated submission into `out` and the manifest (by default `out/_manifest.json`);
+    """Write every generated submission into `out` and the manifest (by default `out/.manifest.json`);
     return the manifest."""
     out.mkdir(parents=True, exist_ok=True)
     entries = []
@@ -243,10 +245,10 @@ def generate(
     ] = None,
 ) -> None:
     """Write realistic synthetic submissions: every reporter, the national total and the provinces,
-    one file per reporter, area and month, with a share of invalid files listed in DIR/_manifest.json.
+    one file per reporter, area and month, with a share of invalid files listed in DIR/.manifest.json.
 
-    Only months that have ended (in CTIP_TIMEZONE) are written. The manifest sits in the folder it
-    describes: move it away before using the folder as an inbox, or `ctip run` rejects it as a submission.
+    Only months that have ended (in CTIP_TIMEZONE) are written. The manifest is a hidden file, so the
+    folder can be used as an inbox as it is.
     """
     registry = load_registry()
     try:
