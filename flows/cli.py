@@ -258,7 +258,8 @@ def _print_comparison(rows, period: str, base: str, known_at: datetime | None = 
         pct = row["change_pct"]
         table.add_row(
             row["reporter"], row["area"], row["indicator"], _cut(row), _number(row["base_value"]),
-            _number(row["value"]) + (f" {row['status']}" if row["status"] != "A" else ""),
+            _number(row["value"]) + (f" {row['status']}" if row["status"] != "A" else "")
+            + (" (derived)" if row.get("is_derived") else ""),
             "—" if row["change"] is None else f"{row['change']:+,}",
             "—" if pct is None else f"{pct:+.1f}%",
         )

@@ -45,5 +45,5 @@ class WarehouseFiles:
 
     @property
     def published_marker(self) -> Path:
-        """The number of the publication the analyst file shows."""
+        """The number of the publication the analyst file shows, and the digest of its definitions."""
         return self.home / "published"

@@ -12,6 +12,7 @@ one full publication compacts them into a new generation.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from datetime import datetime
@@ -21,7 +22,7 @@ import duckdb
 
 from warehouse.layout import WarehouseFiles
 from warehouse.marts import period_comparison_sql
-from warehouse.sqlfiles import sql_text
+from warehouse.sqlfiles import SQL_DIR, sql_text
 
 MAX_SEGMENTS = 32  # history segments in a generation before a full publication compacts them
 STATE_CATALOG = "state"
@@ -82,9 +83,21 @@ def publish(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, key_columns: 
     else:
         number, generation = _write_segments(con, files, key_columns, now, last[0] if last else None,
                                              watermark, last_sequence, force_full)
-    if _published_number(files) != number or not files.analyst_file.exists():
+    if _published_marker(files) != _marker(number) or not files.analyst_file.exists():
         _write_analyst_file(con, files, generation, number)
     return number
+
+
+def _definitions_digest() -> str:
+    """A digest of the SQL the analyst file is built from, so a new version of ctip rebuilds it."""
+    digest = hashlib.sha256(repr(SMALL_TABLES).encode())
+    for path in sorted(SQL_DIR.glob("*/*.sql")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _marker(number: int) -> str:
+    return f"{number} {_definitions_digest()}"
 
 
 def _write_segments(con, files, key_columns, now, last, watermark, last_sequence, force_full) -> tuple[int, int]:
@@ -134,10 +147,11 @@ def _drop_old_generations(con, files: WarehouseFiles, keep_from: int) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _published_number(files: WarehouseFiles) -> int | None:
+def _published_marker(files: WarehouseFiles) -> str | None:
+    """The publication number and definitions digest the analyst file was built with."""
     try:
-        return int(files.published_marker.read_text().strip())
-    except (FileNotFoundError, ValueError):
+        return files.published_marker.read_text().strip()
+    except FileNotFoundError:
         return None
 
 
@@ -182,5 +196,5 @@ def _write_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, g
     os.replace(temporary, target)
     _fsync(target.parent)
     marker = files.published_marker.with_suffix(".tmp")
-    marker.write_text(str(number))
+    marker.write_text(_marker(number))
     os.replace(marker, files.published_marker)

@@ -96,3 +96,19 @@ def test_observations_as_of_gives_what_was_known_then(paths):
     assert query(warehouse, f"select value from core.observations_as_of('{between.isoformat()}')") == [(FIRST,)]
     assert query(warehouse, f"select value from core.observations_as_of('{second.isoformat()}')") == [(SECOND,)]
     assert query(warehouse, "select value from core.observations_as_of('2000-01-01 00:00:00')") == []
+
+
+def test_a_new_version_of_the_definitions_rebuilds_the_analyst_file(paths):
+    inbox, warehouse = paths
+    files = WarehouseFiles(warehouse)
+    write_inbox(inbox, {"a.csv": _marriages(FIRST)})
+    run(inbox, warehouse)
+    number, digest = files.published_marker.read_text().split()
+    built = warehouse.stat().st_ino
+    run(inbox, warehouse)  # nothing new, same definitions: the file is left as it is
+    assert warehouse.stat().st_ino == built
+    files.published_marker.write_text(f"{number} {'0' * len(digest)}")  # built by another version of ctip
+    run(inbox, warehouse)
+    assert warehouse.stat().st_ino != built
+    assert files.published_marker.read_text().split() == [number, digest]
+    assert query(warehouse, "select value from core.observations") == [(FIRST,)]
