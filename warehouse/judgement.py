@@ -21,6 +21,8 @@ from warehouse.sqlfiles import sql_text
 SQL = "judgement"
 
 
+# (longer, shorter) period types that sql/marts/derived_figures.sql derives one from the other.
+DERIVATIONS = (("year", "half"), ("half", "quarter"), ("half", "month"), ("quarter", "month"), ("ytd", "month"))
 AS_OF = (
     "(select * from core.observation_history "
     "where valid_from <= $as_of and (valid_to is null or valid_to > $as_of))"
@@ -97,6 +99,9 @@ def judge(con: duckdb.DuckDBPyConnection, registry: Registry, submission_id: str
             f"{text}; more than {outlier['threshold_pct']}% from a base of at least {outlier['min_base']}: "
             "check for a typing error",
         ))
+    held_types = {t for (t,) in con.sql(_sql(registry, "period_types"), params={"as_of": as_of}).fetchall()}
+    if not any({longer, shorter} <= held_types for longer, shorter in DERIVATIONS):
+        return pl.DataFrame(findings, schema=FINDINGS_SCHEMA, orient="row")  # nothing can be derived
     mismatches = con.sql(_sql(registry, "derived_mismatch"), params={"as_of": as_of}).pl()
     for row in mismatches.iter_rows(named=True):
         parts = ", ".join(row["derived_from"])
