@@ -28,7 +28,7 @@ from transforms.periods import parse_period
 from warehouse.archive import Archive
 from warehouse.layout import WarehouseFiles
 from warehouse.lock import WriterLock
-from warehouse.store import Decision, Receipt, Rewind, Warehouse
+from warehouse.store import Decision, Rewind, Warehouse
 
 CHUNK = 200  # submissions read and validated together in one child flow run
 
@@ -50,14 +50,12 @@ def replay_chunk(warehouse: str, sequences: list[int], timezone: str) -> steps.P
     registry = load_registry()
     with Warehouse.open(files, registry) as opened:
         receipts = opened.receipts_by_sequence(sequences)
-    return _prepare(receipts, files, registry, ZoneInfo(timezone))
-
-
-def _prepare(receipts: list[Receipt], files: WarehouseFiles, registry, zone: ZoneInfo) -> steps.Prepared:
     archive = Archive(files.archive_dir)
-    first = {r.submission_id: r.sequence for r in reversed(receipts)}
-    contents = {r.submission_id: archive.get(r.submission_id) for r in receipts}
-    return steps.prepare(receipts, contents, first, {}, registry, zone)
+    chunk = steps.Pending(
+        receipts, {r.submission_id: archive.get(r.submission_id) for r in receipts},
+        {r.submission_id: r.sequence for r in receipts}, {},
+    )
+    return steps.prepare_chunk(chunk, receipts, registry, ZoneInfo(timezone))
 
 
 @flow(name="ctip-backfill", log_prints=True)

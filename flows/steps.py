@@ -195,7 +195,9 @@ def run_once(
     with WriterLock(files.lock_file, lock_timeout_seconds), Warehouse.open(files, registry) as warehouse:
         warehouse.publish_analyst_file(now)  # mends a run killed after loading, before publishing
         taken = take(discovery, warehouse, Archive(files.archive_dir), now)
-        prepared = prepare_pending(warehouse, registry, zone)
+        pending = collect_pending(warehouse)  # the same steps as the flow's, in one chunk
+        parts = [prepare_chunk(pending, piece, registry, zone, files.docs_dir) for piece in pending.original_chunks(1)]
+        prepared = merge_prepared(pending, parts, registry)
         findings = warehouse.apply(prepared.decisions, prepared.observations, prepared.findings, prepared.periods)
         warehouse.publish_analyst_file(now)
         return summarise(prepared.decisions, findings, discovery, taken)
@@ -259,18 +261,6 @@ def merge_prepared(pending: Pending, parts: list[Prepared], registry: Registry) 
         observations=stack([p.observations for p in parts], empty.observations),
         findings=stack([p.findings for p in parts], empty.findings),
         periods=stack([p.periods for p in parts], empty.periods),
-    )
-
-
-def prepare_pending(warehouse: Warehouse, registry: Registry, zone: ZoneInfo) -> Prepared:
-    """`prepare` for every receipt without a final status, its bytes read back from the archive.
-
-    The Data Docs of the validation go beside the warehouse (`WarehouseFiles.docs_dir`).
-    """
-    pending = collect_pending(warehouse)
-    return prepare(
-        pending.receipts, pending.contents, pending.first_receipts, pending.known_reporters, registry, zone,
-        warehouse.files.docs_dir,
     )
 
 

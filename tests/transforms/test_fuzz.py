@@ -183,14 +183,7 @@ def random_tables(draw) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-PART_CODES = {
-    "sex": ["F", "M", "_U"],
-    "age": ["Y_LT15", "Y15T17", "Y_GE18", "Y_LT18", "_U"],
-    "citizenship": ["KH", "CN", "US", "FOREIGN", "STLS", "_U"],
-    "referral": ["FAMILY", "SOCIAL_AFFAIRS", "_O", "_U"],
-    "offence": ["HT", "SE"],
-    "country": ["TH", "MY", "_U"],
-}
+PART_CODES = {name: VALID[name] for name in REGISTRY.dimension_names}
 ENDED_PERIODS = ["2019-S1", "2018-S1", "2019", "2019-Q2", "2019-01/2019-06", "2019-03", "2015", "2026-S2"]
 
 
