@@ -18,12 +18,12 @@ from schemas.registry import Registry
 from transforms.findings import Finding, findings_frame
 from transforms.read import format_of
 from warehouse.archive import sha256_of
-from warehouse.judgement import judge
+from warehouse.judgement import judge_run, versions_sql, what_if_sql
 from warehouse.store import Receipt
 
 
 def _warehouse_warnings(prepared: steps.Prepared, settings: Settings, registry: Registry) -> pl.DataFrame:
-    """Restatements, disagreements and outliers against the warehouse as it stands, read-only."""
+    """Restatements, disagreements and outliers of each file as if it came alone now; read-only."""
     frames = [pl.DataFrame(schema=FINDINGS_SCHEMA)]
     if not settings.warehouse.exists():
         return frames[0]
@@ -32,9 +32,15 @@ def _warehouse_warnings(prepared: steps.Prepared, settings: Settings, registry: 
         for decision in prepared.decisions:
             if decision.status != "loaded":
                 continue
-            submission_id = decision.receipt.submission_id
-            con.register("incoming", prepared.observations.filter(pl.col("submission_id") == submission_id))
-            frames.append(judge(con, registry, submission_id, decision.receipt.received_at))
+            receipt = decision.receipt
+            rows = prepared.observations.filter(pl.col("submission_id") == receipt.submission_id).with_columns(
+                pl.lit(receipt.sequence).alias("sequence"), pl.lit(receipt.received_at).alias("received_at")
+            )
+            con.register("incoming", rows)
+            con.execute("create or replace temp table run_rows as select * from incoming")
+            con.execute(versions_sql(registry, "core.observation_history"))
+            con.execute(f"create or replace temp view what_if as {what_if_sql(registry, 'core.observation_history')}")
+            frames.append(judge_run(con, registry, {receipt.submission_id: receipt.sequence}, history="what_if"))
             con.unregister("incoming")
     return pl.concat(frames, how="vertical")
 

@@ -166,9 +166,9 @@ def prepare(
         reporters.update(
             observations.filter(pl.col("reporter") != "").group_by("submission_id").agg(pl.col("reporter").first()).iter_rows()
         )
-    decisions = []
+    decisions, original_sequences = [], {r.sequence for r in originals}
     for receipt in receipts:
-        if receipt not in originals:
+        if receipt.sequence not in original_sequences:
             status = "duplicate"
         else:
             status = "rejected" if receipt.submission_id in rejected else "loaded"

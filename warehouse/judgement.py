@@ -1,15 +1,19 @@
 """Warnings that need the warehouse: restatement, disagreement, outlier, derived_mismatch.
 
-Each submission is judged against the warehouse as it stands after every
-submission applied before it; the queries read the incoming rows (a relation
-named `incoming`) beside the current observations, so the same judgement serves
-the load (inside its transaction, before the rows are applied) and `ctip validate`
-(on a read-only connection).
+Every submission of a run is judged against the warehouse as it stood once the
+submissions before it, and then itself, were applied. The run's versions are
+written first (`warehouse/sql/load/versions.sql`); then each rule is one query
+over all the run's rows (`run_rows`, with each row's receipt time `received_at`) beside
+every version (`history`): the state just before a submission is the versions
+current at an instant before its receipt, the state once it is applied the
+versions current at its receipt. So a run of thousands of files is judged in four
+queries, and each file exactly as if it had come alone after the ones before it.
+
+`ctip validate` uses the same queries on a read-only connection, over a view of
+the held versions with one file's versions laid over them (`what_if_sql`).
 """
 
 from __future__ import annotations
-
-from datetime import datetime
 
 import duckdb
 import polars as pl
@@ -18,33 +22,62 @@ from schemas.findings import FINDINGS_SCHEMA
 from schemas.registry import TOTAL, Registry
 from warehouse.sqlfiles import sql_text
 
-SQL = "judgement"
-
-
 # (longer, shorter) period types that sql/marts/derived_figures.sql derives one from the other.
 DERIVATIONS = (("year", "half"), ("half", "quarter"), ("half", "month"), ("quarter", "month"), ("ytd", "month"))
-AS_OF = (
-    "(select * from core.observation_history "
-    "where valid_from <= $as_of and (valid_to is null or valid_to > $as_of))"
-)
+RULES = ("restatement", "disagreement", "outlier", "derived_mismatch")
 
 
-def _sql(registry: Registry, name: str) -> str:
+def _held(version: str, row: str, once_applied: bool) -> str:
+    """The versions current just before (or once) the submission of `row` was applied."""
+    if once_applied:
+        return f"({version}.valid_from <= {row}.received_at and ({version}.valid_to is null or {version}.valid_to > {row}.received_at))"
+    return f"({version}.valid_from < {row}.received_at and ({version}.valid_to is null or {version}.valid_to >= {row}.received_at))"
+
+
+def _match(columns, left: str, right: str) -> str:
+    return " and ".join(f"{left}.{c} = {right}.{c}" for c in columns)
+
+
+def _sql(registry: Registry, name: str, history: str) -> str:
     dims = registry.dimension_names
-    return sql_text(SQL, f"{name}.sql").format(
-        observations=AS_OF,
-        derived=sql_text("marts", "derived_figures.sql").format(source="effective"),
-        dims_d=", ".join(f"d.{d}" for d in dims),
-        dims_match_s=" and ".join(f"s.{d} = d.{d}" for d in dims),
-        dims_match_r=" and ".join(f"r.{d} = d.{d}" for d in dims),
-        dims=", ".join(dims),
-        dims_i=", ".join(f"i.{d}" for d in dims),
-        dims_o=", ".join(f"o.{d}" for d in dims),
-        dims_c=", ".join(f"c.{d}" for d in dims),
-        dims_match=" and ".join(f"b.{d} = c.{d}" for d in dims),
-        key_match=" and ".join(f"i.{c} = o.{c}" for c in registry.key_columns),
-        cut_match=" and ".join(f"i.{c} = o.{c}" for c in registry.key_columns if c != "reporter"),
+    keys = registry.key_columns
+    cut = [c for c in keys if c != "reporter"]
+    cell = [c for c in keys if c != "period"]
+    derivable = " or ".join(
+        f"(bool_or(period_type = '{longer}') and bool_or(period_type = '{shorter}'))" for longer, shorter in DERIVATIONS
     )
+    fragments = {
+        "history": history,
+        "derived": sql_text("marts", "derived_figures.sql").format(source="effective", by="judged, "),
+        "derivable": derivable,
+        **{f"dims_{alias}": ", ".join(f"{alias}.{d}" for d in dims) for alias in "icod"},
+        **{f"key_match_{a}{b}": _match(keys, a, b) for a, b in ("io", "sb", "sc", "so")},
+        "cut_match_io": _match(cut, "i", "o"),
+        **{f"cell_match_{a}{b}": _match(cell, a, b) for a, b in ("ib", "ic", "co", "sd", "rd", "pd")},
+        "held_before_o": _held("o", "i", once_applied=False),
+        **{f"held_after_{v}": _held(v, "i", once_applied=True) for v in "obc"},
+        "held_after_oc": _held("o", "c", once_applied=True),
+    }
+    return sql_text("judgement", f"{name}.sql").format(**fragments)
+
+
+def versions_sql(registry: Registry, history: str) -> str:
+    """The statement that computes the run's versions into the temp table `run_versions`."""
+    return sql_text("load", "versions.sql").format(history=history, keys=", ".join(registry.key_columns))
+
+
+def what_if_sql(registry: Registry, history: str) -> str:
+    """A view of `history` with the versions in `run_versions` laid over it, written nowhere."""
+    keys = registry.key_columns
+    return f"""
+        select h.* replace (coalesce(v.ends, h.valid_to) as valid_to)
+        from {history} as h
+        left join (select {", ".join(keys)}, ends from run_versions where sequence = 0 and ends is not null) as v
+            on {_match(keys, "h", "v")} and h.valid_to is null
+        union all by name
+        select {", ".join(keys)}, period_type, value, status, comment, submission_id, row_number,
+               received_at as valid_from, ends as valid_to
+        from run_versions where sequence > 0 and present"""
 
 
 def _where(row: dict, registry: Registry) -> str:
@@ -52,37 +85,39 @@ def _where(row: dict, registry: Registry) -> str:
     return f"{row['indicator']} for {row['period']} in {row['area']}" + (f" ({cut})" if cut else "")
 
 
-def judge(con: duckdb.DuckDBPyConnection, registry: Registry, submission_id: str, as_of: datetime) -> pl.DataFrame:
-    """The warnings of the submission whose rows are in `incoming`, against the warehouse as known at `as_of`.
+def judge_run(
+    con: duckdb.DuckDBPyConnection, registry: Registry, order: dict[str, int], history: str = "core.observation_history"
+) -> pl.DataFrame:
+    """The warnings of every submission in `run_rows`, each against the warehouse as known at its receipt.
 
-    For a load, `as_of` is the submission's receipt, which is the state after every
-    submission applied before it; a backfill replays with the original receipt times.
+    `history` already holds the run's own versions; `order` gives each submission's
+    sequence, so the warnings come out submission by submission, rule by rule, row by row.
     """
-    findings = []
     severity = {rule_id: rule.severity for rule_id, rule in registry.rules.items()}
+    found: list[tuple] = []
 
-    for row in con.sql(_sql(registry, "restatement"), params={"as_of": as_of}).pl().iter_rows(named=True):
-        findings.append((
-            submission_id, severity["restatement"], "restatement", row["row_number"], "value",
+    def add(rule: str, row: dict, text: str) -> None:
+        found.append((order[row["submission_id"]], RULES.index(rule), row["row_number"], row["submission_id"],
+                      severity[rule], rule, row["row_number"], "value", text))
+
+    for row in con.sql(_sql(registry, "restatement", history)).pl().iter_rows(named=True):
+        add("restatement", row,
             f"row {row['row_number']}: {_where(row, registry)} was {row['held_value']:,} (held since "
-            f"{row['valid_from']:%Y-%m-%d %H:%M} UTC); this file restates it as {row['new_value']:,}",
-        ))
+            f"{row['valid_from']:%Y-%m-%d %H:%M} UTC); this file restates it as {row['new_value']:,}")
 
     consolidating = list(registry.consolidating_reporters)
-    disagreeing = con.sql(_sql(registry, "disagreement"), params={"consolidating": consolidating, "as_of": as_of}).pl()
-    for row in disagreeing.iter_rows(named=True):
-        findings.append((
-            submission_id, severity["disagreement"], "disagreement", row["row_number"], "value",
+    disagreeing = con.sql(_sql(registry, "disagreement", history), params={"consolidating": consolidating}).pl()
+    for row in disagreeing.sort("other_reporter").iter_rows(named=True):
+        add("disagreement", row,
             f"row {row['row_number']}: {row['reporter']} gives {_where(row, registry)} as {row['value']:,}; "
-            f"{row['other_reporter']} holds {row['other_value']:,} (difference {row['value'] - row['other_value']:+,})",
-        ))
+            f"{row['other_reporter']} holds {row['other_value']:,} (difference {row['value'] - row['other_value']:+,})")
 
     outlier = registry.rule("outlier").params
     pairs = con.sql(
-        _sql(registry, "outlier"),
-        params={"threshold_pct": int(outlier["threshold_pct"]), "min_base": int(outlier["min_base"]), "as_of": as_of},
+        _sql(registry, "outlier", history),
+        params={"threshold_pct": int(outlier["threshold_pct"]), "min_base": int(outlier["min_base"])},
     ).pl()
-    for row in pairs.iter_rows(named=True):
+    for row in pairs.sort("period", "base_period").iter_rows(named=True):
         pct = 100 * (row["value"] - row["base_value"]) / row["base_value"]
         if row["row_is_base"]:
             text = (
@@ -94,20 +129,14 @@ def judge(con: duckdb.DuckDBPyConnection, registry: Registry, submission_id: str
                 f"row {row['row_number']}: {_where(row, registry)} is {row['value']:,}, a change of {pct:+.1f}% "
                 f"against {row['base_value']:,} in {row['base_period']}"
             )
-        findings.append((
-            submission_id, severity["outlier"], "outlier", row["row_number"], "value",
+        add("outlier", row,
             f"{text}; more than {outlier['threshold_pct']}% from a base of at least {outlier['min_base']}: "
-            "check for a typing error",
-        ))
-    held_types = {t for (t,) in con.sql(_sql(registry, "period_types"), params={"as_of": as_of}).fetchall()}
-    if not any({longer, shorter} <= held_types for longer, shorter in DERIVATIONS):
-        return pl.DataFrame(findings, schema=FINDINGS_SCHEMA, orient="row")  # nothing can be derived
-    mismatches = con.sql(_sql(registry, "derived_mismatch"), params={"as_of": as_of}).pl()
-    for row in mismatches.iter_rows(named=True):
-        parts = ", ".join(row["derived_from"])
-        findings.append((
-            submission_id, severity["derived_mismatch"], "derived_mismatch", row["row_number"], "value",
+            "check for a typing error")
+
+    for row in con.sql(_sql(registry, "derived_mismatch", history)).pl().sort("period").iter_rows(named=True):
+        add("derived_mismatch", row,
             f"row {row['row_number']}: {_where(row, registry)} is reported as {row['reported_value']:,}, but its "
-            f"parts ({parts}) add up to {row['parts_value']:,}",
-        ))
-    return pl.DataFrame(findings, schema=FINDINGS_SCHEMA, orient="row")
+            f"parts ({', '.join(row['derived_from'])}) add up to {row['parts_value']:,}")
+
+    found.sort(key=lambda f: f[:3])
+    return pl.DataFrame([f[3:] for f in found], schema=FINDINGS_SCHEMA, orient="row")

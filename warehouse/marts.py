@@ -10,7 +10,7 @@ AS_OF = "core.observations_as_of($as_of)"
 
 def figures_sql(source: str = CURRENT) -> str:
     """Reported and derived figures (figures.sql) over `source`."""
-    derived = sql_text("marts", "derived_figures.sql").format(source=source)
+    derived = sql_text("marts", "derived_figures.sql").format(source=source, by="")
     return sql_text("marts", "figures.sql").format(source=source, derived=derived)
 
 

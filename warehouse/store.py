@@ -1,8 +1,9 @@
 """Loading: receipts, revisions and audit rows, in the writer's DuckDB database.
 
-Write-audit-publish: every submission of a run is applied inside one transaction
-(stage its rows, apply its revisions, record its outcome), then the result is
-audited (codes against the registry, one current version per key); only then is
+Write-audit-publish: all the submissions of a run are applied inside one transaction
+(their versions computed for every key at once, in receipt order, then judged
+against the warehouse as known at each receipt, then their outcomes recorded),
+then the result is audited (codes against the registry, one current version per key); only then is
 it committed, and then published to the analyst file (`warehouse/publication.py`).
 A process killed part way leaves the warehouse as it was before the run.
 """
@@ -19,7 +20,7 @@ import polars as pl
 
 from schemas.registry import Registry
 from warehouse import publication
-from warehouse.judgement import judge
+from warehouse.judgement import judge_run, versions_sql
 from warehouse.layout import WarehouseFiles
 from warehouse.sqlfiles import SQL_DIR, sql_text
 
@@ -175,7 +176,14 @@ class Warehouse:
         if not decisions:
             return findings
         con = self.con
+        loaded = [d.receipt for d in decisions if d.status == "loaded"]
+        order = pl.DataFrame(
+            {"submission_id": [r.submission_id for r in loaded], "sequence": [r.sequence for r in loaded],
+             "received_at": [r.received_at for r in loaded]},
+            schema={"submission_id": pl.String, "sequence": pl.Int64, "received_at": pl.Datetime("us", "UTC")},
+        )
         con.register("incoming_all", observations)
+        con.register("run_order", order)
         con.execute("begin transaction")
         try:
             if rewind is not None:
@@ -187,11 +195,17 @@ class Warehouse:
                 "insert or ignore into core.periods select distinct period, period_type, period_start, "
                 "period_end, base_period from incoming_all"
             )
-            recorded = [findings]
-            for decision in sorted(decisions, key=lambda d: d.receipt.sequence):
-                if decision.status == "loaded":
-                    recorded.append(self._apply(decision.receipt))
-            all_findings = pl.concat(recorded, how="vertical_relaxed")
+            all_findings = findings
+            if observations.height:
+                con.execute(
+                    "create or replace temp table run_rows as select i.*, o.sequence, o.received_at "
+                    "from incoming_all as i join run_order as o using (submission_id)"
+                )
+                self._write_versions()
+                warnings = judge_run(con, self.registry, {r.submission_id: r.sequence for r in loaded})
+                all_findings = pl.concat([findings, warnings], how="vertical_relaxed")
+                con.execute("drop table run_rows")
+                con.execute("drop table run_versions")
             self._record_outcomes(decisions, observations, all_findings)
             self._audit(observations)
             con.execute("commit")
@@ -200,7 +214,24 @@ class Warehouse:
             raise
         finally:
             con.unregister("incoming_all")
+            con.unregister("run_order")
         return all_findings
+
+    def _write_versions(self) -> None:
+        """Close the versions the run replaces and add the ones it starts, all keys at once."""
+        con = self.con
+        keys = self.registry.key_columns
+        con.execute(versions_sql(self.registry, "core.observation_history"))
+        con.execute(
+            f"""update core.observation_history as h set valid_to = v.ends
+                from run_versions as v
+                where v.sequence = 0 and v.ends is not null and h.valid_to is null and {self._key_match("h", "v")}"""
+        )
+        columns = ", ".join((*keys, "period_type", "value", "status", "comment", "submission_id", "row_number"))
+        con.execute(
+            f"""insert into core.observation_history ({columns}, valid_from, valid_to)
+                select {columns}, received_at, ends from run_versions where sequence > 0 and present"""
+        )
 
     def _insert(self, table: str, frame: pl.DataFrame, transaction: bool = False, or_ignore: bool = False) -> None:
         """Bulk insert of a frame by column name (through Arrow, never row by row)."""
@@ -255,34 +286,6 @@ class Warehouse:
 
     def _key_match(self, left: str, right: str) -> str:
         return " and ".join(f"{left}.{c} = {right}.{c}" for c in self.registry.key_columns)
-
-    def _apply(self, receipt: Receipt) -> pl.DataFrame:
-        """Set and withdraw the keys of one submission; return its warnings against the warehouse."""
-        con = self.con
-        con.execute(
-            "create or replace temp table incoming as select * from incoming_all where submission_id = ?",
-            [receipt.submission_id],
-        )
-        warnings = judge(con, self.registry, receipt.submission_id, receipt.received_at)
-        match = self._key_match("h", "i")
-        con.execute(
-            f"""update core.observation_history as h set valid_to = ?
-                from incoming as i
-                where h.valid_to is null and {match}
-                  and (i.action = 'D' or h.value is distinct from i.value
-                       or h.status is distinct from i.status or h.comment is distinct from i.comment)""",
-            [receipt.received_at],
-        )
-        columns = ", ".join((*self.registry.key_columns, "period_type", "value", "status", "comment"))
-        con.execute(
-            f"""insert into core.observation_history ({columns}, submission_id, row_number, valid_from, valid_to)
-                select {", ".join(f"i.{c}" for c in columns.split(", "))}, i.submission_id, i.row_number, ?, null
-                from incoming as i
-                where i.action = 'I'
-                  and not exists (select 1 from core.observation_history h where h.valid_to is null and {match})""",
-            [receipt.received_at],
-        )
-        return warnings
 
     def _record_outcomes(self, decisions: list[Decision], observations: pl.DataFrame, findings: pl.DataFrame) -> None:
         counts = {

@@ -1,49 +1,37 @@
--- Figures that change by more than $threshold_pct per cent against the same period
--- a year before, with a base of at least $min_base, once the incoming submission
--- is applied. Either side of the pair may be the incoming row.
-with periods as (
-    select period, base_period from core.periods
-    union
-    select distinct period, base_period from incoming
+-- Figures that change by more than $threshold_pct per cent against the same period a
+-- year before, with a base of at least $min_base, once the row's submission is applied
+-- ({history} as known at its receipt). Either side of a pair may be a row of the
+-- submission: as the current figure, or as the base of a held one it does not set.
+with set_rows as (
+    select * from run_rows where action = 'I'
 ),
 
-set_rows as (
-    select * from incoming where action = 'I'
+as_current as (
+    select i.submission_id, i.row_number as current_row, s.row_number as base_row,
+           i.reporter, i.area, i.indicator, {dims_i}, i.period, i.value,
+           b.period as base_period, b.value as base_value
+    from set_rows as i
+    join {history} as b on {cell_match_ib} and b.period = i.base_period and {held_after_b}
+    left join set_rows as s on s.submission_id = i.submission_id and {key_match_sb}
 ),
 
-related_periods as (
-    select base_period as period from set_rows
-    union
-    select p.period from periods as p where p.base_period in (select period from set_rows)
-),
-
-held as (
-    select o.reporter, o.area, o.period, o.indicator, {dims_o}, o.value
-    from {observations} as o
-    where o.period in (select period from related_periods)
-      and not exists (select 1 from incoming as i where {key_match})
-),
-
-effective as (
-    select reporter, area, period, indicator, {dims}, value, row_number from set_rows
-    union all
-    select reporter, area, period, indicator, {dims}, value, null as row_number from held
+as_base as (
+    select i.submission_id, null::bigint as current_row, i.row_number as base_row,
+           c.reporter, c.area, c.indicator, {dims_c}, c.period, c.value,
+           i.period as base_period, i.value as base_value
+    from set_rows as i
+    join core.periods as p on p.base_period = i.period
+    join {history} as c on {cell_match_ic} and c.period = p.period and {held_after_c}
+    anti join set_rows as s on s.submission_id = i.submission_id and {key_match_sc}
 ),
 
 pairs as (
-    select c.row_number as current_row, b.row_number as base_row,
-           c.reporter, c.area, c.indicator, {dims_c},
-           c.period, c.value, b.period as base_period, b.value as base_value
-    from effective as c
-    join periods as p on p.period = c.period
-    join effective as b
-        on b.period = p.base_period and b.reporter = c.reporter and b.area = c.area
-        and b.indicator = c.indicator and {dims_match}
-    where c.row_number is not null or b.row_number is not null
+    select * from as_current
+    union all
+    select * from as_base
 )
 
 select coalesce(current_row, base_row) as row_number, current_row is null as row_is_base, *
 from pairs
 where base_value >= $min_base
   and abs(value::hugeint - base_value) * 100 > $threshold_pct::hugeint * base_value
-order by row_number

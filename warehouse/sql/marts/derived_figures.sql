@@ -1,7 +1,9 @@
 -- Figures derived from shorter periods of the same reporter, key and cut: a year
 -- from its two halves, a half from its quarters (or else its months), a quarter
 -- from its months, a year-to-date from its months; only where every part is held.
--- The source has the columns of core.observations. One row per derived key and period.
+-- The source has the columns of core.observations. One row per derived key and period
+-- (the template's `by` prefix names further columns to keep apart, such as the submission a
+-- judgement is for).
 with parts as (
     select *,
         cast(substr(period, 1, 4) as integer) as part_year,
@@ -31,7 +33,7 @@ candidates as (
 
 sums as (
     select
-        reporter, area, indicator, sex, age, citizenship, referral, offence, country,
+        {by}reporter, area, indicator, sex, age, citizenship, referral, offence, country,
         target as period, target_type as period_type, preference, needed,
         count(distinct period) as parts_held,
         try_cast(sum(value) as bigint) as value,
@@ -42,11 +44,11 @@ sums as (
 )
 
 select
-    reporter, area, period, period_type, indicator, sex, age, citizenship, referral, offence, country,
+    {by}reporter, area, period, period_type, indicator, sex, age, citizenship, referral, offence, country,
     value, status, derived_from
 from sums
 where parts_held = needed and value is not null
 qualify row_number() over (
-    partition by reporter, area, indicator, sex, age, citizenship, referral, offence, country, period
+    partition by {by}reporter, area, indicator, sex, age, citizenship, referral, offence, country, period
     order by preference
 ) = 1
