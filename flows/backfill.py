@@ -5,10 +5,12 @@ today's rules, judged as of its original receipt and keeping its `received_at`.
 History from the first replayed submission on is rewritten to what today's rules
 would have published then; with unchanged rules the warehouse comes out the same.
 
-The parent flow plans the replay, reads and validates the submissions in child
-flow runs (one per chunk, in order, so the Prefect UI shows the progress), then
-rewinds and re-applies everything in one transaction and publishes a fresh
-generation of the analyst file.
+The parent flow plans the replay and opens one transaction, in which it rewinds
+and then, chunk by chunk in receipt order, has a child flow run read and validate
+the chunk's submissions (so the Prefect UI shows the progress) and applies them
+right away; only one chunk's rows are held at a time, whatever the size of the
+archive. It commits once every chunk is in, then publishes a fresh generation of
+the analyst file.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from transforms.periods import parse_period
 from warehouse.archive import Archive
 from warehouse.layout import WarehouseFiles
 from warehouse.lock import WriterLock
-from warehouse.store import Decision, Rewind, Warehouse
+from warehouse.store import Decision, Receipt, Rewind, Warehouse
 
-CHUNK = 200  # submissions read and validated together in one child flow run
+CHUNK = 200  # submissions read and validated together in one child flow run, at most ...
+CHUNK_BYTES = 8 * 1024 * 1024  # ... and about this many bytes of them (one file may be larger)
 
 
 @dataclass
@@ -44,18 +47,29 @@ class BackfillSummary:
 
 
 @flow(name="ctip-backfill-chunk")
-def replay_chunk(warehouse: str, sequences: list[int], timezone: str) -> steps.Prepared:
+def replay_chunk(warehouse: str, receipts: list[dict], timezone: str) -> steps.Prepared:
     """Read and validate one chunk of the replayed submissions, judged as of their receipts."""
     files = WarehouseFiles(Path(warehouse))
-    registry = load_registry()
-    with Warehouse.open(files, registry) as opened:
-        receipts = opened.receipts_by_sequence(sequences)
+    chunk = [Receipt(**r) for r in receipts]
     archive = Archive(files.archive_dir)
-    chunk = steps.Pending(
-        receipts, {r.submission_id: archive.get(r.submission_id) for r in receipts},
-        {r.submission_id: r.sequence for r in receipts}, {},
+    pending = steps.Pending(
+        chunk, {r.submission_id: archive.get(r.submission_id) for r in chunk},
+        {r.submission_id: r.sequence for r in chunk}, {},
     )
-    return steps.prepare_chunk(chunk, receipts, registry, ZoneInfo(timezone))
+    return steps.prepare_chunk(pending, chunk, load_registry(), ZoneInfo(timezone))
+
+
+def chunked(receipts: list[Receipt]) -> list[list[Receipt]]:
+    """Consecutive receipts in chunks of at most CHUNK files and about CHUNK_BYTES bytes."""
+    chunks: list[list[Receipt]] = []
+    size = 0
+    for receipt in receipts:
+        if not chunks or len(chunks[-1]) >= CHUNK or size + receipt.size_bytes > CHUNK_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(receipt)
+        size += receipt.size_bytes
+    return chunks
 
 
 @flow(name="ctip-backfill", log_prints=True)
@@ -76,30 +90,29 @@ def backfill(
                 return BackfillSummary([], None, [])
             since, receipts = plan
             periods_of = opened.periods_of([r.submission_id for r in receipts])
-        chunks = [receipts[i:i + CHUNK] for i in range(0, len(receipts), CHUNK)]
-        parts = []
-        progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            console=Console(stderr=True), disable=not show_progress,
-        )
-        with progress:
-            bar = progress.add_task(f"replaying {first.code}..{last.code}", total=len(receipts))
-            for chunk in chunks:
-                named = sorted({p for r in chunk for p in periods_of.get(r.submission_id, [])})
-                shown = f"{named[0]}..{named[-1]}" if named else "files without a readable period"
-                progress.update(bar, description=f"replaying {shown}")
-                parts.append(replay_chunk(str(files.analyst_file), [r.sequence for r in chunk], timezone))
-                progress.advance(bar, len(chunk))
-        order = steps.Pending(receipts, {}, {r.submission_id: r.sequence for r in receipts}, {})
-        prepared = steps.merge_prepared(order, parts, registry)
-        rewind = Rewind(since=since, reporter=reporter, sequences=tuple(r.sequence for r in receipts))
-        with Warehouse.open(files, registry) as opened:
-            findings = opened.apply(prepared.decisions, prepared.observations, prepared.findings, prepared.periods, rewind)
+            progress = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                console=Console(stderr=True), disable=not show_progress,
+            )
+            decisions, findings = [], []
+            rewind = Rewind(since=since, reporter=reporter, sequences=tuple(r.sequence for r in receipts))
+            with progress, opened.loading(rewind):
+                bar = progress.add_task(f"replaying {first.code}..{last.code}", total=len(receipts))
+                for chunk in chunked(receipts):
+                    named = sorted({p for r in chunk for p in periods_of.get(r.submission_id, [])})
+                    shown = f"{named[0]}..{named[-1]}" if named else "files without a readable period"
+                    progress.update(bar, description=f"replaying {shown}")
+                    prepared = replay_chunk(str(files.analyst_file), [r.__dict__ for r in chunk], timezone)
+                    decisions += prepared.decisions
+                    findings.append(opened.load_part(
+                        prepared.decisions, prepared.observations, prepared.findings, prepared.periods
+                    ))
+                    progress.advance(bar, len(chunk))
             opened.publish_analyst_file(steps.now_utc(), force_full=True)
     return BackfillSummary(
-        replayed=[_outcome(d) for d in prepared.decisions],
+        replayed=[_outcome(d) for d in decisions],
         since=since,
-        findings=findings.to_dicts(),
+        findings=[f for frame in findings for f in frame.to_dicts()],
     )
 
 

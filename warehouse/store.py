@@ -162,19 +162,45 @@ class Warehouse:
         self, decisions: list[Decision], observations: pl.DataFrame, findings: pl.DataFrame,
         periods: pl.DataFrame | None = None, rewind: Rewind | None = None,
     ) -> pl.DataFrame:
-        """Apply every decision in order, in one transaction.
+        """Apply every decision in order, in one transaction; see `loading` and `load_part`.
 
-        `periods` records which periods each submission names (for backfills);
-        `rewind`, given by a backfill, first undoes what the replayed submissions did,
-        in the same transaction.
-
-        `observations` holds the rows of the submissions to load (key, period_type,
-        value, status, comment, action, row_number, submission_id); `findings` the
-        validation findings of every submission. Returns every finding recorded,
-        the load-time warnings (restatements) included.
+        Returns every finding recorded, the load-time warnings included.
         """
         if not decisions:
             return findings
+        with self.loading(rewind):
+            return self.load_part(decisions, observations, findings, periods)
+
+    @contextmanager
+    def loading(self, rewind: Rewind | None = None) -> Iterator[None]:
+        """One transaction for a run or a backfill; its parts go in with `load_part`, in receipt order.
+
+        `rewind`, given by a backfill, first undoes what the replayed submissions did.
+        Nothing is committed unless every part went in and passed its audit.
+        """
+        self.con.execute("begin transaction")
+        try:
+            if rewind is not None:
+                self._rewind(rewind)
+            self._refresh_reference()
+            yield
+            self.con.execute("commit")
+        except BaseException:
+            self.con.execute("rollback")
+            raise
+
+    def load_part(
+        self, decisions: list[Decision], observations: pl.DataFrame, findings: pl.DataFrame,
+        periods: pl.DataFrame | None = None,
+    ) -> pl.DataFrame:
+        """Apply the decisions of consecutive receipts, inside `loading`: versions, warnings, outcomes, audit.
+
+        `observations` holds the rows of the submissions to load (key, period_type,
+        value, status, comment, action, row_number, submission_id); `findings` the
+        validation findings of every submission; `periods` which periods each
+        submission names (kept so a backfill finds what touches a range). Returns
+        every finding recorded, the load-time warnings included.
+        """
         con = self.con
         loaded = [d.receipt for d in decisions if d.status == "loaded"]
         order = pl.DataFrame(
@@ -184,19 +210,15 @@ class Warehouse:
         )
         con.register("incoming_all", observations)
         con.register("run_order", order)
-        con.execute("begin transaction")
         try:
-            if rewind is not None:
-                self._rewind(rewind)
             if periods is not None and periods.height:
                 self._insert("pipeline.submission_periods", periods, or_ignore=True)
-            self._refresh_reference()
-            con.execute(
-                "insert or ignore into core.periods select distinct period, period_type, period_start, "
-                "period_end, base_period from incoming_all"
-            )
             all_findings = findings
             if observations.height:
+                con.execute(
+                    "insert or ignore into core.periods select distinct period, period_type, period_start, "
+                    "period_end, base_period from incoming_all"
+                )
                 con.execute(
                     "create or replace temp table run_rows as select i.*, o.sequence, o.received_at "
                     "from incoming_all as i join run_order as o using (submission_id)"
@@ -208,10 +230,6 @@ class Warehouse:
                 con.execute("drop table run_versions")
             self._record_outcomes(decisions, observations, all_findings)
             self._audit(observations)
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
         finally:
             con.unregister("incoming_all")
             con.unregister("run_order")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from typer.testing import CliRunner
 
-from flows.backfill import backfill
+from flows import backfill as backfill_module
+from flows.backfill import backfill, chunked
 from flows.cli import app
 from tests.conftest import SEED
 from tests.flows.conftest import NOW, query, run, write_inbox
+from warehouse.store import Receipt
 
 SEED_CSV = (SEED / "ncct_2019-S1.csv").read_text(encoding="utf-8")
 RELATIONS = [
@@ -43,7 +46,9 @@ def _history_of_runs(inbox, warehouse) -> None:
     run(inbox, warehouse, NOW + timedelta(days=3))
 
 
-def test_replaying_the_whole_archive_reproduces_the_warehouse(prefect_harness, paths):
+@pytest.mark.parametrize("chunk", [200, 1], ids=["one chunk", "a chunk per file"])
+def test_replaying_the_whole_archive_reproduces_the_warehouse(prefect_harness, paths, monkeypatch, chunk):
+    monkeypatch.setattr(backfill_module, "CHUNK", chunk)  # chunks go into the one transaction in order
     inbox, warehouse = paths
     _history_of_runs(inbox, warehouse)
     before = _snapshot(warehouse)
@@ -51,6 +56,14 @@ def test_replaying_the_whole_archive_reproduces_the_warehouse(prefect_harness, p
     summary = backfill(first_period="1900", last_period="2999", warehouse=str(warehouse), show_progress=False)
     assert summary.count("loaded") == 5 and summary.count("rejected") == 1  # the duplicate is not replayed
     assert _snapshot(warehouse) == before
+
+
+def test_chunks_keep_the_order_and_stay_under_the_size(monkeypatch):
+    monkeypatch.setattr(backfill_module, "CHUNK_BYTES", 100)
+    receipts = [Receipt(n, f"s{n}", f"f{n}.csv", "csv", size, NOW, NOW) for n, size in enumerate([60, 30, 20, 150, 10], 1)]
+    assert [[r.sequence for r in chunk] for chunk in chunked(receipts)] == [[1, 2], [3], [4], [5]]
+    monkeypatch.setattr(backfill_module, "CHUNK", 1)
+    assert [[r.sequence for r in chunk] for chunk in chunked(receipts)] == [[1], [2], [3], [4], [5]]
 
 
 def test_a_range_replays_from_its_first_touching_submission_on(prefect_harness, paths):
