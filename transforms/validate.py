@@ -13,6 +13,7 @@ import polars as pl
 
 from schemas.registry import TOTAL, Registry
 from transforms.expectations import (
+    PAIR_SEPARATOR,
     ROW_INDEX,
     SuiteRunner,
     key_columns_for_uniqueness,
@@ -62,6 +63,8 @@ def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame
         schema={"area": pl.String, "area_first_year": pl.Int64, "area_last_year": pl.Int64},
     )
     reporter_given = pl.when(pl.col("reporter") != "").then(pl.col("reporter"))
+    reporter_known = pl.when(pl.col("reporter").is_in(list(registry.reporters))).then(pl.col("reporter"))
+    indicator_known = pl.when(pl.col("indicator").is_in(list(registry.indicators))).then(pl.col("indicator"))
     return (
         observations.join(areas, on="area", how="left")
         .sort("submission_id", "row_number")
@@ -71,10 +74,12 @@ def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame
             reporter_given.drop_nulls().first().over("submission_id").alias("file_reporter"),
             pl.col("row_number").filter(reporter_given.is_not_null()).first().over("submission_id")
             .alias("file_reporter_row"),
-            pl.when(pl.col("reporter").is_in(list(registry.reporters))).then(pl.col("reporter")).alias("reporter_known"),
-            pl.when(pl.col("indicator").is_in(list(registry.indicators))).then(pl.col("indicator")).alias("indicator_known"),
+            pl.concat_str(reporter_known, indicator_known, separator=PAIR_SEPARATOR).alias("reporter_indicator"),
             pl.coalesce("period", pl.col("period_text").fill_null("")).alias("period_key"),
-            *[(pl.col(name) != TOTAL).alias(f"{name}_cut") for name in registry.dimension_names],
+            *[
+                pl.when(pl.col(name) != TOTAL).then(indicator_known).alias(f"indicator_cut_by_{name}")
+                for name in registry.dimension_names
+            ],
         )
     )
 
@@ -82,10 +87,10 @@ def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame
 def _to_pandas(rows: pl.DataFrame, registry: Registry) -> pd.DataFrame:
     judged = [
         ROW_INDEX, "submission_id", "reporter", "indicator", "area", "status", "action", "period",
-        "period_year", "area_first_year", "area_last_year", "reporter_known", "indicator_known",
+        "period_year", "area_first_year", "area_last_year", "reporter_indicator",
         "value", "value_given", "judged_on", "period_start", "keyed", "reporter_given", "file_reporter",
         *registry.dimension_names, *key_columns_for_uniqueness(registry),
-        *[f"{name}_cut" for name in registry.dimension_names],
+        *[f"indicator_cut_by_{name}" for name in registry.dimension_names],
     ]
     frame = rows.select(list(dict.fromkeys(judged)))
     return frame.to_pandas()

@@ -228,6 +228,17 @@ SCENARIOS = {
         [anchor(), line(5, period="2026-12")], judged_on=date(2026, 11, 30),
         expected=[("future_period", 3, "period", ("row 3", "2026-12"))],
     ),
+    # pairs of codes, judged only where both codes are known
+    "unknown reporter not judged with its indicator": Scenario(
+        [line(5, reporter="XYZ")], [("unknown_code", 2, "reporter", ("'XYZ'",))]
+    ),
+    "unknown indicator not judged with its cuts": Scenario(
+        [line(5, indicator="victims", sex="F")], [("unknown_code", 2, "indicator", ("'victims'",))]
+    ),
+    "unknown code cuts an indicator not cut by it": Scenario(
+        [line(5, indicator="cases", sex="X")],
+        [("not_allowed", 2, "sex", ("cases is not cut by sex", "'X'")), ("unknown_code", 2, "sex", ("'X'",))],
+    ),
     # duplicate keys
     "duplicate key": Scenario(
         [anchor(), line(5, indicator="cases"), line(6, indicator="cases", period="2019s1", reporter="ncct", area="kh")],
@@ -392,6 +403,12 @@ def test_scenario(judged, name):
         assert finding["severity"] == ("warning" if rule == "provisional" else "error")
         for text in texts:
             assert text in finding["message"], (text, finding["message"])
+
+
+def test_findings_of_a_row_in_the_order_of_the_suite(registry):
+    row = line("1.5", reporter="MOJ", indicator="victims_rescued")
+    findings = validate(observations(csv_of(anchor(), row)), registry)
+    assert findings["rule"].to_list() == ["not_allowed", "mixed_reporters", "bad_value"]
 
 
 # ------------------------------------------------- several submissions
