@@ -27,13 +27,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from flows import steps
 from schemas import load_registry
 from transforms.periods import parse_period
-from warehouse.archive import Archive
 from warehouse.layout import WarehouseFiles
 from warehouse.lock import WriterLock
 from warehouse.store import Decision, Receipt, Rewind, Warehouse
 
 CHUNK = 200  # submissions read and validated together in one child flow run, at most ...
-CHUNK_BYTES = 8 * 1024 * 1024  # ... and about this many bytes of them (one file may be larger)
+CHUNK_BYTES = steps.CHUNK_BYTES  # ... and about this many bytes of them (one file may be larger)
 
 
 @dataclass
@@ -51,12 +50,8 @@ def replay_chunk(warehouse: str, receipts: list[dict], timezone: str) -> steps.P
     """Read and validate one chunk of the replayed submissions, judged as of their receipts."""
     files = WarehouseFiles(Path(warehouse))
     chunk = [Receipt(**r) for r in receipts]
-    archive = Archive(files.archive_dir)
-    pending = steps.Pending(
-        chunk, {r.submission_id: archive.get(r.submission_id) for r in chunk},
-        {r.submission_id: r.sequence for r in chunk}, {},
-    )
-    return steps.prepare_chunk(pending, chunk, load_registry(), ZoneInfo(timezone))
+    pending = steps.Pending(chunk, {r.submission_id: r.sequence for r in chunk}, {})
+    return steps.prepare_chunk(pending, chunk, steps.read_contents(files, chunk), load_registry(), ZoneInfo(timezone))
 
 
 def chunked(receipts: list[Receipt]) -> list[list[Receipt]]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
+import polars as pl
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -19,10 +20,11 @@ from prefect.cache_policies import NO_CACHE
 from flows import steps
 from flows.settings import Settings
 from schemas import load_registry
+from transforms.findings import empty_findings
 from warehouse.archive import Archive
 from warehouse.layout import WarehouseFiles
 from warehouse.lock import WriterLock
-from warehouse.store import Warehouse
+from warehouse.store import Decision, Warehouse
 
 
 @task(name="discover", cache_policy=NO_CACHE)
@@ -78,9 +80,11 @@ OUTCOMES_ARTIFACT = "ctip-submission-outcomes"
 
 
 @task(name="summarise", cache_policy=NO_CACHE)
-def summarise(prepared: steps.Prepared, findings, discovery: steps.Discovery, taken: steps.Taken) -> steps.RunSummary:
+def summarise(
+    decisions: list[Decision], findings: list[pl.DataFrame], discovery: steps.Discovery, taken: steps.Taken
+) -> steps.RunSummary:
     """The run's summary, also published as a Prefect table artifact (one row per submission)."""
-    summary = steps.summarise(prepared.decisions, findings, discovery, taken)
+    summary = steps.summarise(decisions, pl.concat([empty_findings(), *findings], how="vertical_relaxed"), discovery, taken)
     create_table_artifact(
         key=OUTCOMES_ARTIFACT,
         table=steps.outcome_rows(summary),
@@ -99,24 +103,34 @@ def nightly(
 ) -> steps.RunSummary:
     """Every new file in the inbox archived, validated, loaded; comparison tables brought up to date.
 
-    With `chunks` > 1 the new files are read and validated in that many parts, in
-    parallel on the flow's task runner (Dask workers with `--workers` or a scheduler
-    address); loading stays in this process, the one writer.
+    The new files go in batches of consecutive receipts of about `chunks` x
+    `steps.CHUNK_BYTES`, so memory stays bounded whatever the inbox holds: each batch
+    is read and validated, then loaded in one transaction; analysts see the run
+    when it is published, once, at the end. With `chunks` > 1 a batch is read and
+    validated in that many parts, in parallel on the flow's task runner (Dask
+    workers with `--workers` or a scheduler address); loading stays in this
+    process, the one writer.
     """
     files = WarehouseFiles(Path(warehouse))
     _progress["body_started"] = True
     with WriterLock(files.lock_file, lock_timeout_seconds, purpose="ctip nightly run"):
         discovery = discover_inbox(Path(inbox))
         taken = archive_new_files(discovery, files)
-        pending = collect(files)
-        pieces = pending.original_chunks(chunks)
-        docs_dir = files.docs_dir if len(pieces) == 1 else None  # one Data Docs site per run, not one per chunk
-        futures = [read_and_validate.submit(pending, piece, timezone, docs_dir) for piece in pieces]
-        prepared = steps.merge_prepared(pending, [future.result() for future in futures], load_registry())
-        findings = load(prepared, files)
+        decisions, findings = [], []
+        batches = collect(files).batches(chunks)
+        for batch in batches:
+            batch.learn(decisions)
+            pieces = batch.original_chunks(chunks)
+            docs_dir = files.docs_dir if len(batches) == len(pieces) == 1 else None  # one Data Docs site per run
+            futures = [
+                read_and_validate.submit(batch, piece, steps.read_contents(files, piece), timezone, docs_dir)
+                for piece in pieces
+            ]
+            prepared = steps.merge_prepared(batch, [future.result() for future in futures], load_registry())
+            findings.append(load(prepared, files))
+            decisions += prepared.decisions
         publish(files)
-        return summarise(prepared, findings, discovery, taken)
-
+        return summarise(decisions, findings, discovery, taken)
 
 _ORCHESTRATOR_PACKAGES = {
     "prefect", "prefect_dask", "dask", "distributed", "httpx", "httpcore", "sqlalchemy", "sqlite3", "uvicorn",

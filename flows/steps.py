@@ -195,52 +195,87 @@ def run_once(
     with WriterLock(files.lock_file, lock_timeout_seconds), Warehouse.open(files, registry) as warehouse:
         warehouse.publish_analyst_file(now)  # mends a run killed after loading, before publishing
         taken = take(discovery, warehouse, Archive(files.archive_dir), now)
-        pending = collect_pending(warehouse)  # the same steps as the flow's, in one chunk
-        parts = [prepare_chunk(pending, piece, registry, zone, files.docs_dir) for piece in pending.original_chunks(1)]
-        prepared = merge_prepared(pending, parts, registry)
-        findings = warehouse.apply(prepared.decisions, prepared.observations, prepared.findings, prepared.periods)
+        decisions, findings = [], []
+        batches = collect_pending(warehouse).batches(1)  # the same steps as the flow's, one chunk per batch
+        for batch in batches:
+            batch.learn(decisions)
+            docs_dir = files.docs_dir if len(batches) == 1 else None  # one Data Docs site per run
+            parts = [
+                prepare_chunk(batch, piece, read_contents(files, piece), registry, zone, docs_dir)
+                for piece in batch.original_chunks(1)
+            ]
+            prepared = merge_prepared(batch, parts, registry)
+            findings.append(warehouse.apply(prepared.decisions, prepared.observations, prepared.findings, prepared.periods))
+            decisions += prepared.decisions
         warehouse.publish_analyst_file(now)
-        return summarise(prepared.decisions, findings, discovery, taken)
+        return summarise(decisions, pl.concat([empty_findings(), *findings], how="vertical_relaxed"), discovery, taken)
+
+
+# The new files' bytes read and validated together, at most (a single file may be larger):
+# what bounds a run's memory, whatever the size of the inbox.
+CHUNK_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
 class Pending:
-    """What a run has to prepare: receipts in order, the bytes of the originals, what tells duplicates apart."""
+    """What a run has to prepare: receipts in order, and what tells duplicates apart and names their reporters."""
 
     receipts: list[Receipt]
-    contents: dict[str, bytes]
     first_receipts: dict[str, int]
     known_reporters: dict[str, str | None]
 
+    def is_original(self, receipt: Receipt) -> bool:
+        return self.first_receipts[receipt.submission_id] == receipt.sequence
+
+    def batches(self, chunks: int) -> list[Pending]:
+        """Consecutive receipts whose originals come to about `chunks` x CHUNK_BYTES: each loaded in its own transaction."""
+        batches: list[list[Receipt]] = [[]]
+        size = 0
+        for receipt in self.receipts:
+            if self.is_original(receipt):
+                if size and size + receipt.size_bytes > chunks * CHUNK_BYTES:
+                    batches.append([])
+                    size = 0
+                size += receipt.size_bytes
+            batches[-1].append(receipt)
+        return [Pending(batch, self.first_receipts, dict(self.known_reporters)) for batch in batches if batch]
+
+    def learn(self, decisions: list[Decision]) -> None:
+        """The reporters of originals decided in earlier batches, for their duplicates in this one."""
+        self.known_reporters.update({d.receipt.submission_id: d.reporter for d in decisions if d.status != "duplicate"})
+
     def original_chunks(self, chunks: int) -> list[list[Receipt]]:
         """The originals (not duplicates) in order, cut into at most `chunks` runs of consecutive receipts."""
-        originals = [r for r in self.receipts if self.first_receipts[r.submission_id] == r.sequence]
+        originals = [r for r in self.receipts if self.is_original(r)]
         size = max(1, -(-len(originals) // max(1, chunks)))
         return [originals[i:i + size] for i in range(0, len(originals), size)]
 
 
 def collect_pending(warehouse: Warehouse) -> Pending:
-    """Every receipt without a final status, with the bytes of its original read back from the archive."""
-    archive = Archive(warehouse.files.archive_dir)
+    """Every receipt without a final status, in order."""
     pending = warehouse.pending_receipts()
-    first = warehouse.first_receipts()
-    contents = {r.submission_id: archive.get(r.submission_id) for r in pending if first[r.submission_id] == r.sequence}
     known = warehouse.reporters_of([r.submission_id for r in pending])
-    return Pending(pending, contents, first, known)
+    return Pending(pending, warehouse.first_receipts(), known)
 
 
-def prepare_chunk(pending: Pending, chunk: list[Receipt], registry: Registry, zone: ZoneInfo,
-                  docs_dir: Path | None = None) -> Prepared:
-    """`prepare` for one run of original receipts; chunks can be prepared apart (on other workers)."""
-    contents = {r.submission_id: pending.contents[r.submission_id] for r in chunk}
+def read_contents(files: WarehouseFiles, receipts: list[Receipt]) -> dict[str, bytes]:
+    """The archived bytes of these receipts, by submission id."""
+    archive = Archive(files.archive_dir)
+    return {r.submission_id: archive.get(r.submission_id) for r in receipts}
+
+
+def prepare_chunk(pending: Pending, chunk: list[Receipt], contents: dict[str, bytes], registry: Registry,
+                  zone: ZoneInfo, docs_dir: Path | None = None) -> Prepared:
+    """`prepare` for one run of original receipts, given their bytes; chunks can be prepared apart (on other workers)."""
     return prepare(chunk, contents, pending.first_receipts, pending.known_reporters, registry, zone, docs_dir)
 
 
-def prepare_chunk_on_worker(pending: Pending, chunk: list[Receipt], timezone: str, docs_dir: Path | None) -> Prepared:
-    """`prepare_chunk` with only plain arguments, for a task that may run in another process."""
+def prepare_chunk_on_worker(pending: Pending, chunk: list[Receipt], contents: dict[str, bytes], timezone: str,
+                            docs_dir: Path | None) -> Prepared:
+    """`prepare_chunk` with only plain arguments (the bytes travel along), for a task that may run in another process."""
     from schemas import load_registry
 
-    return prepare_chunk(pending, chunk, load_registry(), ZoneInfo(timezone), docs_dir)
+    return prepare_chunk(pending, chunk, contents, load_registry(), ZoneInfo(timezone), docs_dir)
 
 
 def merge_prepared(pending: Pending, parts: list[Prepared], registry: Registry) -> Prepared:
