@@ -111,6 +111,13 @@ elif job == "prefect-ctip":
     from flows.nightly import nightly
     summary = nightly(inbox=spec["inbox"], warehouse=spec["warehouse"], timezone=spec["timezone"])
     result = {"seconds": time.perf_counter() - t0, **summary_counts(summary)}
+elif job == "prefect-backfill":
+    t0 = time.perf_counter()
+    from flows.backfill import backfill
+    replayed = backfill(first_period="1900", last_period="2999", warehouse=spec["warehouse"], timezone=spec["timezone"],
+                        show_progress=False)
+    result = {"seconds": time.perf_counter() - t0, "loaded": replayed.count("loaded"),
+              "rejected": replayed.count("rejected"), "findings": len(replayed.findings)}
 elif job == "baseline":
     import duckdb
     t0 = time.perf_counter()
