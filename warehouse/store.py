@@ -25,6 +25,9 @@ from warehouse.layout import WarehouseFiles
 from warehouse.sqlfiles import SQL_DIR, sql_text
 
 ONE_TICK = timedelta(microseconds=1)
+# The writer's DuckDB keeps at most this much in memory and spills the rest to disk beside
+# the database, so a load or a backfill of any size fits the machine with Python's share.
+MEMORY_LIMIT = "1GB"
 FINDING_COLUMNS = ["submission_id", "file_name", "severity", "rule", "row_number", "column_name", "message"]
 
 
@@ -77,6 +80,7 @@ class Warehouse:
         con = duckdb.connect(str(files.state_db))
         try:
             con.execute("set TimeZone = 'UTC'")
+            con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
             warehouse = cls(con, registry, files)
             warehouse.ensure_schema()
             yield warehouse

@@ -283,9 +283,9 @@ def _write_profile(root: Path, files: int, rows: int, result: dict, one_new: dic
     PROFILE_FILE.write_text("\n".join(text).rstrip() + "\n", encoding="utf-8")
 
 
-def _row(label: str, files, rows, seconds, process, peak) -> str:
+def _row(label: str, files, rows, seconds, process, peak, width: int = 44) -> str:
     rate = f"{rows / seconds:,.0f}" if rows and seconds else "-"
-    return (f"{label:<44} {files if files is not None else '-':>6} {rows if rows is not None else '-':>8} "
+    return (f"{label:<{width}} {files if files is not None else '-':>6} {rows if rows is not None else '-':>8} "
             f"{seconds:>9.2f} {process:>9.2f} {rate:>10} {peak:>8.0f}")
 
 

@@ -77,7 +77,7 @@ def test_bench_ten_million(tmp_path: Path):
     ratio_job = one_new["seconds"] / again["seconds"]
     ratio_process = one_new["process"] / again["process"]
     ratio_prefect = prefect_one_new["process"] / prefect_again["process"]
-    header = f"{'job':<48} {'files':>6} {'rows':>10} {'job s':>9} {'process s':>9} {'rows/s':>10} {'peak MB':>8}"
+    header = f"{'job':<46} {'files':>6} {'rows':>8} {'job s':>9} {'process s':>9} {'rows/s':>10} {'peak MB':>8}"
     total_rows = written["rows"]
     lines = [
         "",
@@ -85,15 +85,15 @@ def test_bench_ten_million(tmp_path: Path):
         f"{rows_per_file(registry):,} rows ({megabytes:,.0f} MB), written in {generated:.1f} s",
         header,
         "-" * len(header),
-        _row("ctip run_once, new warehouse", files, total_rows, load["seconds"], load["process"], load["peak_mb"]),
-        _row("ctip run_once, nothing new", files, 0, again["seconds"], again["process"], again["peak_mb"]),
-        _row("ctip run_once, one new file", 1, rows_new, one_new["seconds"], one_new["process"], one_new["peak_mb"]),
+        _row("ctip run_once, new warehouse", files, total_rows, load["seconds"], load["process"], load["peak_mb"], 46),
+        _row("ctip run_once, nothing new", files, 0, again["seconds"], again["process"], again["peak_mb"], 46),
+        _row("ctip run_once, one new file", 1, rows_new, one_new["seconds"], one_new["process"], one_new["peak_mb"], 46),
         _row("Prefect flow ctip-nightly, nothing new", files, 0, prefect_again["seconds"], prefect_again["process"],
-             prefect_again["peak_mb"]),
+             prefect_again["peak_mb"], 46),
         _row("Prefect flow ctip-nightly, one new file", 1, rows_new, prefect_one_new["seconds"],
-             prefect_one_new["process"], prefect_one_new["peak_mb"]),
+             prefect_one_new["process"], prefect_one_new["peak_mb"], 46),
         _row("Prefect flow ctip-backfill, the whole archive", files + 2, total_rows + 2 * rows_new,
-             backfill["seconds"], backfill["process"], backfill["peak_mb"]),
+             backfill["seconds"], backfill["process"], backfill["peak_mb"], 46),
         "",
         f"repeated runs, process s: nothing new {_list(again['all_process'])}; "
         f"through Prefect {_list(prefect_again['all_process'])}",
