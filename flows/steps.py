@@ -6,17 +6,17 @@ The Prefect flow in `flows/nightly.py` wires them; tests call them directly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from schemas.registry import Registry
+from transforms.expectations import SuiteRunner
 from transforms.findings import empty_findings, findings_frame
 from transforms.normalise import conform, normalise
 from transforms.read import format_of, read_submission
-from transforms.expectations import SuiteRunner
 from transforms.validate import validate
 from warehouse.archive import Archive, sha256_of
 from warehouse.layout import WarehouseFiles

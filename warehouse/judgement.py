@@ -29,9 +29,10 @@ RULES = ("restatement", "disagreement", "outlier", "derived_mismatch")
 
 def _held(version: str, row: str, once_applied: bool) -> str:
     """The versions current just before (or once) the submission of `row` was applied."""
+    at, v = f"{row}.received_at", version
     if once_applied:
-        return f"({version}.valid_from <= {row}.received_at and ({version}.valid_to is null or {version}.valid_to > {row}.received_at))"
-    return f"({version}.valid_from < {row}.received_at and ({version}.valid_to is null or {version}.valid_to >= {row}.received_at))"
+        return f"({v}.valid_from <= {at} and ({v}.valid_to is null or {v}.valid_to > {at}))"
+    return f"({v}.valid_from < {at} and ({v}.valid_to is null or {v}.valid_to >= {at}))"
 
 
 def _match(columns, left: str, right: str) -> str:

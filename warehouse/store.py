@@ -10,10 +10,10 @@ A process killed part way leaves the warehouse as it was before the run.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, UTC
-from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import polars as pl

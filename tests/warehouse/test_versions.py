@@ -7,7 +7,7 @@ against the plainest reading: apply the submissions one at a time.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import polars as pl
@@ -20,7 +20,7 @@ from transforms.periods import base_period_code, parse_period
 from warehouse.layout import WarehouseFiles
 from warehouse.store import Decision, Receipt, Warehouse
 
-NOW = datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 TICK = timedelta(microseconds=1)
 PERIODS = ["2017", "2018", "2017-S1", "2018-S1", "2018-S2"]
 VALUES = [0, 10, 12, 20, 50, 60]  # 10 -> 50 is +400%: an outlier; 12 + 50 = 62 against a year of 60 or 62
