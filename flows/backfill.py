@@ -5,21 +5,24 @@ today's rules, judged as of its original receipt and keeping its `received_at`.
 History from the first replayed submission on is rewritten to what today's rules
 would have published then; with unchanged rules the warehouse comes out the same.
 
-The parent flow plans the replay and opens one transaction, in which it rewinds
-and then, chunk by chunk in receipt order, has a child flow run read and validate
-the chunk's submissions (so the Prefect UI shows the progress) and applies them
-right away; only one chunk's rows are held at a time, whatever the size of the
-archive. It commits once every chunk is in, then publishes a fresh generation of
-the analyst file.
+The parent flow plans the replay; chunk by chunk in receipt order, a child flow
+run reads and validates the chunk's submissions (so the Prefect UI shows the
+progress) and the parent stages its rows in the writer's database
+(`pipeline.staged_rows`), so only one chunk's rows are in memory at a time,
+whatever the size of the archive. Then one transaction rewinds and applies every
+staged row at once, each submission judged as of its receipt, and a fresh
+generation of the analyst file is published.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import polars as pl
 from prefect import flow
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -29,10 +32,10 @@ from schemas import load_registry
 from transforms.periods import parse_period
 from warehouse.layout import WarehouseFiles
 from warehouse.lock import WriterLock
-from warehouse.store import Decision, Receipt, Rewind, Warehouse
+from warehouse.store import STAGED_ROWS, Decision, Receipt, Rewind, Warehouse
 
 CHUNK = 200  # submissions read and validated together in one child flow run, at most ...
-CHUNK_BYTES = steps.CHUNK_BYTES  # ... and about this many bytes of them (one file may be larger)
+CHUNK_BYTES = steps.CHUNK_BYTES // 2  # ... and about this many bytes of them (one file may be larger)
 
 
 @dataclass
@@ -46,12 +49,17 @@ class BackfillSummary:
 
 
 @flow(name="ctip-backfill-chunk")
-def replay_chunk(warehouse: str, receipts: list[dict], timezone: str) -> steps.Prepared:
-    """Read and validate one chunk of the replayed submissions, judged as of their receipts."""
+def replay_chunk(warehouse: str, receipts: list[dict], timezone: str) -> steps.Stashed:
+    """Read and validate one chunk of the replayed submissions, judged as of their receipts.
+
+    The result waits in the warehouse's scratch folder: Prefect keeps every child
+    flow's result until the parent ends, which must not mean every chunk's rows.
+    """
     files = WarehouseFiles(Path(warehouse))
     chunk = [Receipt(**r) for r in receipts]
     pending = steps.Pending(chunk, {r.submission_id: r.sequence for r in chunk}, {})
-    return steps.prepare_chunk(pending, chunk, steps.read_contents(files, chunk), load_registry(), ZoneInfo(timezone))
+    prepared = steps.prepare_chunk(pending, chunk, steps.read_contents(files, chunk), load_registry(), ZoneInfo(timezone))
+    return steps.stash(prepared, files.scratch_dir / f"chunk-{chunk[0].sequence}")
 
 
 def chunked(receipts: list[Receipt]) -> list[list[Receipt]]:
@@ -89,25 +97,37 @@ def backfill(
                 TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                 console=Console(stderr=True), disable=not show_progress,
             )
-            decisions, findings = [], []
-            rewind = Rewind(since=since, reporter=reporter, sequences=tuple(r.sequence for r in receipts))
-            with progress, opened.loading(rewind):
+            decisions, findings, periods = [], [], []
+            shutil.rmtree(files.scratch_dir, ignore_errors=True)  # what a killed backfill left
+            opened.clear_staged()
+            with progress:
                 bar = progress.add_task(f"replaying {first.code}..{last.code}", total=len(receipts))
                 for chunk in chunked(receipts):
                     named = sorted({p for r in chunk for p in periods_of.get(r.submission_id, [])})
                     shown = f"{named[0]}..{named[-1]}" if named else "files without a readable period"
                     progress.update(bar, description=f"replaying {shown}")
-                    prepared = replay_chunk(str(files.analyst_file), [r.__dict__ for r in chunk], timezone)
+                    prepared = steps.unstash(
+                        replay_chunk(str(files.analyst_file), [r.__dict__ for r in chunk], timezone)
+                    )
+                    opened.stage(prepared.observations)
                     decisions += prepared.decisions
-                    findings.append(opened.load_part(
-                        prepared.decisions, prepared.observations, prepared.findings, prepared.periods
-                    ))
+                    findings.append(prepared.findings)
+                    periods.append(prepared.periods)
                     progress.advance(bar, len(chunk))
+            rewind = Rewind(since=since, reporter=reporter, sequences=tuple(r.sequence for r in receipts))
+            try:
+                with opened.loading(rewind):
+                    recorded = opened.load_part(
+                        decisions, STAGED_ROWS, pl.concat(findings, how="vertical_relaxed"),
+                        pl.concat(periods, how="vertical_relaxed"),
+                    )
+            finally:
+                opened.clear_staged()
             opened.publish_analyst_file(steps.now_utc(), force_full=True)
     return BackfillSummary(
         replayed=[_outcome(d) for d in decisions],
         since=since,
-        findings=[f for frame in findings for f in frame.to_dicts()],
+        findings=recorded.to_dicts(),
     )
 
 

@@ -36,12 +36,12 @@ def _warehouse_warnings(prepared: steps.Prepared, settings: Settings, registry: 
             rows = prepared.observations.filter(pl.col("submission_id") == receipt.submission_id).with_columns(
                 pl.lit(receipt.sequence).alias("sequence"), pl.lit(receipt.received_at).alias("received_at")
             )
-            con.register("incoming", rows)
-            con.execute("create or replace temp table run_rows as select * from incoming")
-            con.execute(versions_sql(registry, "core.observation_history"))
+            con.register("run_rows", rows)
+            con.register("run_versions", con.sql(versions_sql(registry, "core.observation_history")).pl())
             con.execute(f"create or replace temp view what_if as {what_if_sql(registry, 'core.observation_history')}")
             frames.append(judge_run(con, registry, {receipt.submission_id: receipt.sequence}, history="what_if"))
-            con.unregister("incoming")
+            con.unregister("run_rows")
+            con.unregister("run_versions")
     return pl.concat(frames, how="vertical")
 
 

@@ -63,7 +63,7 @@ def _sql(registry: Registry, name: str, history: str) -> str:
 
 
 def versions_sql(registry: Registry, history: str) -> str:
-    """The statement that computes the run's versions into the temp table `run_versions`."""
+    """The query of the run's versions (`run_versions`), from `run_rows` beside `history`."""
     return sql_text("load", "versions.sql").format(history=history, keys=", ".join(registry.key_columns))
 
 

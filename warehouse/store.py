@@ -26,8 +26,9 @@ from warehouse.sqlfiles import SQL_DIR, sql_text
 
 ONE_TICK = timedelta(microseconds=1)
 # The writer's DuckDB keeps at most this much in memory and spills the rest to disk beside
-# the database, so a load or a backfill of any size fits the machine with Python's share.
-MEMORY_LIMIT = "1GB"
+# the database, so a load or a backfill of any size fits in 2 GB with Python's share.
+MEMORY_LIMIT = "512MB"
+STAGED_ROWS = "pipeline.staged_rows"
 FINDING_COLUMNS = ["submission_id", "file_name", "severity", "rule", "row_number", "column_name", "message"]
 
 
@@ -194,16 +195,17 @@ class Warehouse:
             raise
 
     def load_part(
-        self, decisions: list[Decision], observations: pl.DataFrame, findings: pl.DataFrame,
+        self, decisions: list[Decision], observations: pl.DataFrame | str, findings: pl.DataFrame,
         periods: pl.DataFrame | None = None,
     ) -> pl.DataFrame:
         """Apply the decisions of consecutive receipts, inside `loading`: versions, warnings, outcomes, audit.
 
         `observations` holds the rows of the submissions to load (key, period_type,
-        value, status, comment, action, row_number, submission_id); `findings` the
-        validation findings of every submission; `periods` which periods each
-        submission names (kept so a backfill finds what touches a range). Returns
-        every finding recorded, the load-time warnings included.
+        value, status, comment, action, row_number, submission_id): a frame, or the
+        name of a table they were staged in (`stage`); `findings` the validation
+        findings of every submission; `periods` which periods each submission names
+        (kept so a backfill finds what touches a range). Returns every finding
+        recorded, the load-time warnings included.
         """
         con = self.con
         loaded = [d.receipt for d in decisions if d.status == "loaded"]
@@ -212,47 +214,65 @@ class Warehouse:
              "received_at": [r.received_at for r in loaded]},
             schema={"submission_id": pl.String, "sequence": pl.Int64, "received_at": pl.Datetime("us", "UTC")},
         )
-        con.register("incoming_all", observations)
+        # Each step is one statement over all the rows: DuckDB holds the appends of an open
+        # transaction in memory, so many small statements would cost more than a few large ones.
+        if isinstance(observations, str):
+            con.execute(f"create or replace temp view incoming_all as select * from {observations}")
+        else:
+            con.register("incoming_all", observations)
         con.register("run_order", order)
         try:
             if periods is not None and periods.height:
                 self._insert("pipeline.submission_periods", periods, or_ignore=True)
             all_findings = findings
-            if observations.height:
+            rows = con.sql("select count(*) from incoming_all").fetchall()[0][0]
+            if rows:
                 con.execute(
                     "insert or ignore into core.periods select distinct period, period_type, period_start, "
                     "period_end, base_period from incoming_all"
                 )
                 con.execute(
-                    "create or replace temp table run_rows as select i.*, o.sequence, o.received_at "
+                    "create or replace temp view run_rows as select i.*, o.sequence, o.received_at "
                     "from incoming_all as i join run_order as o using (submission_id)"
                 )
                 self._write_versions()
                 warnings = judge_run(con, self.registry, {r.submission_id: r.sequence for r in loaded})
                 all_findings = pl.concat([findings, warnings], how="vertical_relaxed")
-                con.execute("drop table run_rows")
-                con.execute("drop table run_versions")
-            self._record_outcomes(decisions, observations, all_findings)
-            self._audit(observations)
+                con.execute("drop view run_rows")
+                con.execute("drop table pipeline.run_versions")
+            self._record_outcomes(decisions, all_findings)
+            if rows:
+                self._audit()
         finally:
-            con.unregister("incoming_all")
+            if isinstance(observations, str):
+                con.execute("drop view incoming_all")
+            else:
+                con.unregister("incoming_all")
             con.unregister("run_order")
         return all_findings
+
+    def stage(self, observations: pl.DataFrame) -> None:
+        """Keep rows to load later (a backfill's chunks) in `pipeline.staged_rows`, committed at once."""
+        self._insert(STAGED_ROWS, observations)
+
+    def clear_staged(self) -> None:
+        self.con.execute(f"delete from {STAGED_ROWS}")
 
     def _write_versions(self) -> None:
         """Close the versions the run replaces and add the ones it starts, all keys at once."""
         con = self.con
         keys = self.registry.key_columns
-        con.execute(versions_sql(self.registry, "core.observation_history"))
+        # a table of the database, not a temporary one: DuckDB can write a large one to disk as it goes
+        con.execute(f"create or replace table pipeline.run_versions as {versions_sql(self.registry, 'core.observation_history')}")
         con.execute(
             f"""update core.observation_history as h set valid_to = v.ends
-                from run_versions as v
+                from pipeline.run_versions as v
                 where v.sequence = 0 and v.ends is not null and h.valid_to is null and {self._key_match("h", "v")}"""
         )
         columns = ", ".join((*keys, "period_type", "value", "status", "comment", "submission_id", "row_number"))
         con.execute(
             f"""insert into core.observation_history ({columns}, valid_from, valid_to)
-                select {columns}, received_at, ends from run_versions where sequence > 0 and present"""
+                select {columns}, received_at, ends from pipeline.run_versions where sequence > 0 and present"""
         )
 
     def _insert(self, table: str, frame: pl.DataFrame, transaction: bool = False, or_ignore: bool = False) -> None:
@@ -309,12 +329,12 @@ class Warehouse:
     def _key_match(self, left: str, right: str) -> str:
         return " and ".join(f"{left}.{c} = {right}.{c}" for c in self.registry.key_columns)
 
-    def _record_outcomes(self, decisions: list[Decision], observations: pl.DataFrame, findings: pl.DataFrame) -> None:
+    def _record_outcomes(self, decisions: list[Decision], findings: pl.DataFrame) -> None:
         counts = {
             (sid, severity): n
             for sid, severity, n in findings.group_by("submission_id", "severity").len().iter_rows()
         }
-        keyed = dict(observations.group_by("submission_id").len().iter_rows())
+        keyed = dict(self.con.sql("select submission_id, count(*) from incoming_all group by all").fetchall())
         submissions = pl.DataFrame(
             [
                 {
@@ -383,10 +403,8 @@ class Warehouse:
             self.con.execute(f"delete from {table}")
             self._insert(table, frame)
 
-    def _audit(self, observations: pl.DataFrame) -> None:
-        """Invariants checked before commit; a failure here is a defect, and nothing is published."""
-        if observations.height == 0:
-            return
+    def _audit(self) -> None:
+        """Invariants of the rows in `incoming_all`, checked before commit; a failure is a defect, nothing is published."""
         problems = []
         unknown = ["i.reporter not in (select reporter from core.reporters)",
                    "i.indicator not in (select indicator from core.indicators)",
@@ -402,7 +420,8 @@ class Warehouse:
         doubled = self.con.sql(
             f"""select count(*) from (
                     select {keys} from core.observation_history
-                    where valid_to is null and ({keys}) in (select ({keys}) from incoming_all)
+                    semi join (select distinct {keys} from incoming_all) using ({keys})
+                    where valid_to is null
                     group by all having count(*) > 1)"""
         ).fetchall()[0][0]
         if doubled:

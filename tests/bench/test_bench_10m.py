@@ -28,6 +28,7 @@ from tests.bench.test_bench import TIMEZONE, Bench, _list, _row
 pytestmark = pytest.mark.bench
 
 FIRST_YEAR = 2015
+NEW_FILES_YEAR = 2025  # after every year of the inbox, before today
 MEMORY_TARGET_MB = 2048
 ONE_NEW_TARGET_RATIO = 2.0
 
@@ -56,10 +57,12 @@ def test_bench_ten_million(tmp_path: Path):
     prefect_again = bench.repeated(3, "prefect-ctip", inbox=str(inbox), warehouse=str(warehouse), **common)
     assert prefect_again["loaded"] == 0 and prefect_again["unchanged"] == files, prefect_again
 
-    # one new file each time: a month of one reporter and area, years after the inbox's last
+    assert FIRST_YEAR + years_needed <= NEW_FILES_YEAR, "more observations than the years before NEW_FILES_YEAR hold"
+
+    # one new file each time: a month of one reporter and area, after the inbox's last
     def add_one(offset: int) -> None:
         extra = tmp_path / "extra"
-        write_bulk_inbox(extra, registry, [FIRST_YEAR + years_needed + 5], limit=offset + 1)
+        write_bulk_inbox(extra, registry, [NEW_FILES_YEAR], limit=offset + 1)
         newest = max(extra.iterdir(), key=lambda p: p.stat().st_mtime)  # the file written last
         (inbox / newest.name).write_bytes(newest.read_bytes())
 

@@ -4,8 +4,8 @@
 -- now (sequence 0) and then the run's rows in receipt order: 'I' sets a value, 'D'
 -- withdraws it. An event that leaves the key as it was changes nothing; every other
 -- event ends the version before it (its `ends`) and, unless it withdraws, starts one.
--- One row per change, plus one per held version (sequence 0; its ends, if any, closes it).
-create or replace temp table run_versions as
+-- One row per change, plus one per held version (sequence 0; its ends, if any, closes it):
+-- the relation `run_versions` of the load and of `what_if_sql`.
 with touched as (
     select distinct {keys} from run_rows
 ),
