@@ -11,7 +11,7 @@ A process killed part way leaves the warehouse as it was before the run.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -27,7 +27,7 @@ from warehouse.sqlfiles import SQL_DIR, sql_text
 ONE_TICK = timedelta(microseconds=1)
 # The writer's DuckDB keeps at most this much in memory and spills the rest to disk beside
 # the database, so a load or a backfill of any size fits in 2 GB with Python's share.
-MEMORY_LIMIT = "512MB"
+MEMORY_LIMIT = "1GB"
 STAGED_ROWS = "pipeline.staged_rows"
 FINDING_COLUMNS = ["submission_id", "file_name", "severity", "rule", "row_number", "column_name", "message"]
 
@@ -243,13 +243,19 @@ class Warehouse:
             self._record_outcomes(decisions, all_findings)
             if rows:
                 self._audit()
-        finally:
-            if isinstance(observations, str):
-                con.execute("drop view incoming_all")
-            else:
-                con.unregister("incoming_all")
-            con.unregister("run_order")
+        except BaseException:
+            with suppress(duckdb.Error):  # the transaction is failing: its rollback takes these away
+                self._forget_incoming(observations)
+            raise
+        self._forget_incoming(observations)
         return all_findings
+
+    def _forget_incoming(self, observations: pl.DataFrame | str) -> None:
+        if isinstance(observations, str):
+            self.con.execute("drop view incoming_all")
+        else:
+            self.con.unregister("incoming_all")
+        self.con.unregister("run_order")
 
     def stage(self, observations: pl.DataFrame) -> None:
         """Keep rows to load later (a backfill's chunks) in `pipeline.staged_rows`, committed at once."""
@@ -416,12 +422,19 @@ class Warehouse:
         bad_codes = self.con.sql(f"select count(*) from incoming_all i where {' or '.join(unknown)}").fetchall()[0][0]
         if bad_codes:
             problems.append(f"{bad_codes} staged rows carry codes the registry does not know")
+        # keys compared by their hash first (one number each, so ten million fit in little memory),
+        # then exactly among the few hashes held more than once
         keys = ", ".join(self.registry.key_columns)
         doubled = self.con.sql(
-            f"""select count(*) from (
+            f"""with touched as (select distinct hash({keys}) as key_hash from incoming_all),
+                current as (
+                    select hash({keys}) as key_hash from core.observation_history
+                    where valid_to is null and hash({keys}) in (select key_hash from touched)
+                ),
+                suspects as (select key_hash from current group by all having count(*) > 1)
+                select count(*) from (
                     select {keys} from core.observation_history
-                    semi join (select distinct {keys} from incoming_all) using ({keys})
-                    where valid_to is null
+                    where valid_to is null and hash({keys}) in (select key_hash from suspects)
                     group by all having count(*) > 1)"""
         ).fetchall()[0][0]
         if doubled:

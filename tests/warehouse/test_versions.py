@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import duckdb
+import pytest
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,7 +19,8 @@ from flows.steps import LOAD_COLUMNS
 from schemas.findings import FINDINGS_SCHEMA
 from transforms.periods import base_period_code, parse_period
 from warehouse.layout import WarehouseFiles
-from warehouse.store import Decision, Receipt, Warehouse
+from warehouse.judgement import versions_sql
+from warehouse.store import Decision, PublishAuditFailed, Receipt, Warehouse
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 TICK = timedelta(microseconds=1)
@@ -102,3 +104,22 @@ def test_the_properties_see_warnings(registry, tmp_path):
         ("s03", "disagreement", 2),  # MOI's 2018 = 20 against NCCT's 60
     ]
     assert current == [("2017-S1", 12), ("2018", 20), ("2018", 60), ("2018-S1", 50)]  # 2018-S2 withdrawn
+
+
+def test_a_key_left_with_two_current_versions_fails_the_audit_and_nothing_is_committed(registry, tmp_path, monkeypatch):
+    files = WarehouseFiles(tmp_path / "ctip.duckdb")
+    with Warehouse.open(files, registry) as warehouse:
+        _load(warehouse, [[(1, "NCCT", {"2018": ("I", 10, "A")})]])
+
+        def versions_without_closing(self) -> None:  # a defect: the replaced version stays current
+            self.con.execute(f"create or replace table pipeline.run_versions as "
+                             f"{versions_sql(self.registry, 'core.observation_history')}")
+            self.con.execute("insert into core.observation_history by name select * exclude (sequence, present, "
+                             "received_at, ends), received_at as valid_from, ends as valid_to "
+                             "from pipeline.run_versions where sequence > 0 and present")
+
+        monkeypatch.setattr(Warehouse, "_write_versions", versions_without_closing)
+        with pytest.raises(PublishAuditFailed, match="^1 keys would have more than one current version$"):
+            _load(warehouse, [[(2, "NCCT", {"2018": ("I", 20, "A"), "2017": ("I", 5, "A")})]])
+        assert warehouse.con.sql("select submission_id from audit.submissions").fetchall() == [("s01",)]
+        assert warehouse.con.sql("select period, value from core.observation_history").fetchall() == [("2018", 10)]
