@@ -16,6 +16,7 @@ generation of the analyst file is published.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -48,12 +49,17 @@ class BackfillSummary:
 
 
 @flow(name="ctip-backfill-chunk")
-def replay_chunk(warehouse: str, receipts: list[dict], timezone: str) -> steps.Prepared:
-    """Read and validate one chunk of the replayed submissions, judged as of their receipts."""
+def replay_chunk(warehouse: str, receipts: list[dict], timezone: str) -> steps.Stashed:
+    """Read and validate one chunk of the replayed submissions, judged as of their receipts.
+
+    The result waits in the warehouse's scratch folder: Prefect keeps every child
+    flow's result until the parent ends, which must not mean every chunk's rows.
+    """
     files = WarehouseFiles(Path(warehouse))
     chunk = [Receipt(**r) for r in receipts]
     pending = steps.Pending(chunk, {r.submission_id: r.sequence for r in chunk}, {})
-    return steps.prepare_chunk(pending, chunk, steps.read_contents(files, chunk), load_registry(), ZoneInfo(timezone))
+    prepared = steps.prepare_chunk(pending, chunk, steps.read_contents(files, chunk), load_registry(), ZoneInfo(timezone))
+    return steps.stash(prepared, files.scratch_dir / f"chunk-{chunk[0].sequence}")
 
 
 def chunked(receipts: list[Receipt]) -> list[list[Receipt]]:
@@ -92,14 +98,17 @@ def backfill(
                 console=Console(stderr=True), disable=not show_progress,
             )
             decisions, findings, periods = [], [], []
-            opened.clear_staged()  # what a killed backfill left
+            shutil.rmtree(files.scratch_dir, ignore_errors=True)  # what a killed backfill left
+            opened.clear_staged()
             with progress:
                 bar = progress.add_task(f"replaying {first.code}..{last.code}", total=len(receipts))
                 for chunk in chunked(receipts):
                     named = sorted({p for r in chunk for p in periods_of.get(r.submission_id, [])})
                     shown = f"{named[0]}..{named[-1]}" if named else "files without a readable period"
                     progress.update(bar, description=f"replaying {shown}")
-                    prepared = replay_chunk(str(files.analyst_file), [r.__dict__ for r in chunk], timezone)
+                    prepared = steps.unstash(
+                        replay_chunk(str(files.analyst_file), [r.__dict__ for r in chunk], timezone)
+                    )
                     opened.stage(prepared.observations)
                     decisions += prepared.decisions
                     findings.append(prepared.findings)

@@ -5,6 +5,7 @@ The Prefect flow in `flows/nightly.py` wires them; tests call them directly.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -276,6 +277,30 @@ def prepare_chunk_on_worker(pending: Pending, chunk: list[Receipt], contents: di
     from schemas import load_registry
 
     return prepare_chunk(pending, chunk, contents, load_registry(), ZoneInfo(timezone), docs_dir)
+
+
+@dataclass(frozen=True)
+class Stashed:
+    """A prepared chunk kept on disk (Arrow IPC files in `folder`) until it is applied; only its decisions in memory."""
+
+    decisions: list[Decision]
+    folder: Path
+
+
+def stash(prepared: Prepared, folder: Path) -> Stashed:
+    """Write a prepared chunk's frames to `folder`, so that holding on to its result costs no memory."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("observations", "findings", "periods"):
+        getattr(prepared, name).write_ipc(folder / f"{name}.arrow")
+    return Stashed(prepared.decisions, folder)
+
+
+def unstash(stashed: Stashed) -> Prepared:
+    """The prepared chunk back from its files, which are removed."""
+    frames = {name: pl.read_ipc(stashed.folder / f"{name}.arrow")
+              for name in ("observations", "findings", "periods")}
+    shutil.rmtree(stashed.folder)
+    return Prepared(stashed.decisions, **frames)
 
 
 def merge_prepared(pending: Pending, parts: list[Prepared], registry: Registry) -> Prepared:
