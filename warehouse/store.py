@@ -1,11 +1,12 @@
 """Loading: receipts, revisions and audit rows, in the writer's DuckDB database.
 
-Write-audit-publish: all the submissions of a run are applied inside one transaction
-(their versions computed for every key at once, in receipt order, then judged
-against the warehouse as known at each receipt, then their outcomes recorded),
-then the result is audited (codes against the registry, one current version per key); only then is
-it committed, and then published to the analyst file (`warehouse/publication.py`).
-A process killed part way leaves the warehouse as it was before the run.
+Write-audit-publish: the submissions of a run (or of one batch of it) are applied
+inside one transaction (their versions computed for every key at once, in receipt
+order, then judged against the warehouse as known at each receipt, then their
+outcomes recorded), then the result is audited (codes against the registry, one
+current version per key); only then is it committed, and then published to the
+analyst file (`warehouse/publication.py`). A process killed part way leaves the
+warehouse as it was before the transaction.
 """
 
 from __future__ import annotations
@@ -269,7 +270,8 @@ class Warehouse:
         con = self.con
         keys = self.registry.key_columns
         # a table of the database, not a temporary one: DuckDB can write a large one to disk as it goes
-        con.execute(f"create or replace table pipeline.run_versions as {versions_sql(self.registry, 'core.observation_history')}")
+        versions = versions_sql(self.registry, "core.observation_history")
+        con.execute(f"create or replace table pipeline.run_versions as {versions}")
         con.execute(
             f"""update core.observation_history as h set valid_to = v.ends
                 from pipeline.run_versions as v
@@ -410,7 +412,7 @@ class Warehouse:
             self._insert(table, frame)
 
     def _audit(self) -> None:
-        """Invariants of the rows in `incoming_all`, checked before commit; a failure is a defect, nothing is published."""
+        """Invariants of the rows in `incoming_all`, checked before commit: a failure is a defect, nothing is published."""
         problems = []
         unknown = ["i.reporter not in (select reporter from core.reporters)",
                    "i.indicator not in (select indicator from core.indicators)",
