@@ -64,15 +64,7 @@ def replay_chunk(warehouse: str, receipts: list[dict], timezone: str) -> steps.S
 
 def chunked(receipts: list[Receipt]) -> list[list[Receipt]]:
     """Consecutive receipts in chunks of at most CHUNK files and about CHUNK_BYTES bytes."""
-    chunks: list[list[Receipt]] = []
-    size = 0
-    for receipt in receipts:
-        if not chunks or len(chunks[-1]) >= CHUNK or size + receipt.size_bytes > CHUNK_BYTES:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(receipt)
-        size += receipt.size_bytes
-    return chunks
+    return steps.consecutive_runs(receipts, CHUNK_BYTES, max_files=CHUNK)
 
 
 @flow(name="ctip-backfill", log_prints=True)

@@ -230,16 +230,8 @@ class Pending:
 
     def batches(self, chunks: int) -> list[Pending]:
         """Consecutive receipts whose originals come to about `chunks` x CHUNK_BYTES: each loaded in its own transaction."""
-        batches: list[list[Receipt]] = [[]]
-        size = 0
-        for receipt in self.receipts:
-            if self.is_original(receipt):
-                if size and size + receipt.size_bytes > chunks * CHUNK_BYTES:
-                    batches.append([])
-                    size = 0
-                size += receipt.size_bytes
-            batches[-1].append(receipt)
-        return [Pending(batch, self.first_receipts, dict(self.known_reporters)) for batch in batches if batch]
+        runs = consecutive_runs(self.receipts, chunks * CHUNK_BYTES, counted=self.is_original)
+        return [Pending(run, self.first_receipts, dict(self.known_reporters)) for run in runs]
 
     def learn(self, decisions: list[Decision]) -> None:
         """The reporters of originals decided in earlier batches, for their duplicates in this one."""
@@ -250,6 +242,26 @@ class Pending:
         originals = [r for r in self.receipts if self.is_original(r)]
         size = max(1, -(-len(originals) // max(1, chunks)))
         return [originals[i:i + size] for i in range(0, len(originals), size)]
+
+
+def consecutive_runs(
+    receipts: list[Receipt], max_bytes: int, max_files: int | None = None, counted=lambda receipt: True
+) -> list[list[Receipt]]:
+    """Receipts in order, cut where the `counted` ones would pass `max_bytes` or `max_files`.
+
+    A file larger than `max_bytes` goes alone; receipts not counted (duplicates) stay where they fall.
+    """
+    runs: list[list[Receipt]] = [[]]
+    size = files = 0
+    for receipt in receipts:
+        if counted(receipt):
+            if files and (size + receipt.size_bytes > max_bytes or (max_files is not None and files >= max_files)):
+                runs.append([])
+                size = files = 0
+            size += receipt.size_bytes
+            files += 1
+        runs[-1].append(receipt)
+    return [run for run in runs if run]
 
 
 def collect_pending(warehouse: Warehouse) -> Pending:

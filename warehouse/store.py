@@ -30,6 +30,7 @@ ONE_TICK = timedelta(microseconds=1)
 # the database, so a load or a backfill of any size fits in 2 GB with Python's share.
 MEMORY_LIMIT = "1GB"
 STAGED_ROWS = "pipeline.staged_rows"
+RECEIPT_COLUMNS = "r.sequence, r.submission_id, r.file_name, r.format, r.size_bytes, r.modified_at, r.received_at"
 FINDING_COLUMNS = ["submission_id", "file_name", "severity", "rule", "row_number", "column_name", "message"]
 
 
@@ -128,17 +129,9 @@ class Warehouse:
     def pending_receipts(self) -> list[Receipt]:
         """Receipts without a final status, in the order they were taken."""
         rows = self.con.sql(
-            """select r.sequence, r.submission_id, r.file_name, r.format, r.size_bytes, r.modified_at, r.received_at
+            f"""select {RECEIPT_COLUMNS}
                from pipeline.receipts r anti join audit.submissions s using (sequence)
                order by r.sequence"""
-        ).fetchall()
-        return [Receipt(*row) for row in rows]
-
-    def receipts_by_sequence(self, sequences: list[int]) -> list[Receipt]:
-        rows = self.con.sql(
-            """select sequence, submission_id, file_name, format, size_bytes, modified_at, received_at
-               from pipeline.receipts where sequence in (select unnest($sequences)) order by sequence""",
-            params={"sequences": sequences},
         ).fetchall()
         return [Receipt(*row) for row in rows]
 
@@ -324,7 +317,7 @@ class Warehouse:
         if touching is None:
             return None
         rows = self.con.sql(
-            """select r.sequence, r.submission_id, r.file_name, r.format, r.size_bytes, r.modified_at, r.received_at
+            f"""select {RECEIPT_COLUMNS}
                from pipeline.receipts r join audit.submissions s using (sequence)
                where s.status <> 'duplicate' and r.sequence >= $since
                  and ($reporter is null or s.reporter = $reporter)
