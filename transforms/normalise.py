@@ -12,11 +12,9 @@ import polars as pl
 
 from schemas.registry import Registry
 from transforms.findings import Finding
-from transforms.periods import periods_frame
+from transforms.periods import ASCII_DIGITS, KHMER_DIGITS, periods_frame
 from transforms.read import ROW_NUMBER
 
-KHMER_DIGITS = [chr(0x17E0 + d) for d in range(10)]
-ASCII_DIGITS = [str(d) for d in range(10)]
 LOWER_CASE_CODES = ("indicator",)
 
 

@@ -15,11 +15,17 @@ import polars as pl
 FIRST_YEAR = 1900
 LAST_YEAR = 2999
 
-_YEAR = re.compile(r"^(\d{4})$")
-_HALF = re.compile(r"^(\d{4})-?S([12])$")
-_QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-?(\d{2})$")
-_YTD = re.compile(r"^(\d{4})-(\d{2})/(\d{4})-(\d{2})$")
+# The one digit rule of periods and values: ASCII digits, and Khmer digits read as ASCII ones.
+# Other Unicode digits (fullwidth, Arabic-Indic, mathematical...) are no digits.
+KHMER_DIGITS = [chr(0x17E0 + d) for d in range(10)]
+ASCII_DIGITS = [str(d) for d in range(10)]
+_TO_ASCII = str.maketrans(dict(zip(KHMER_DIGITS, ASCII_DIGITS)))
+
+_YEAR = re.compile(r"^([0-9]{4})$")
+_HALF = re.compile(r"^([0-9]{4})-?S([12])$")
+_QUARTER = re.compile(r"^([0-9]{4})-?Q([1-4])$")
+_MONTH = re.compile(r"^([0-9]{4})-?([0-9]{2})$")
+_YTD = re.compile(r"^([0-9]{4})-([0-9]{2})/([0-9]{4})-([0-9]{2})$")
 
 PERIOD_TYPES = ("year", "half", "quarter", "month", "ytd")
 
@@ -72,11 +78,11 @@ def parse_period(text: str | None) -> Period | None:
     """The period a cell names, or None when it names none.
 
     Accepts the canonical forms and the DHIS2 forms of the contract, any case,
-    spaces around ignored.
+    spaces around ignored, written with ASCII or Khmer digits.
     """
     if text is None:
         return None
-    text = text.strip().upper()
+    text = text.strip().upper().translate(_TO_ASCII)
     if match := _YEAR.match(text):
         return _make(int(match[1]), "year")
     if match := _HALF.match(text):

@@ -20,10 +20,9 @@ import polars as pl
 
 from schemas.findings import FINDINGS_SCHEMA
 from schemas.registry import TOTAL, Registry
+from warehouse.marts import tilings_sql
 from warehouse.sqlfiles import sql_text
 
-# (longer, shorter) period types that sql/marts/derived_figures.sql derives one from the other.
-DERIVATIONS = (("year", "half"), ("half", "quarter"), ("half", "month"), ("quarter", "month"), ("ytd", "month"))
 RULES = ("restatement", "disagreement", "outlier", "derived_mismatch")
 
 
@@ -44,17 +43,14 @@ def _sql(registry: Registry, name: str, history: str) -> str:
     keys = registry.key_columns
     cut = [c for c in keys if c != "reporter"]
     cell = [c for c in keys if c != "period"]
-    derivable = " or ".join(
-        f"(bool_or(period_type = '{longer}') and bool_or(period_type = '{shorter}'))" for longer, shorter in DERIVATIONS
-    )
     fragments = {
         "history": history,
-        "derived": sql_text("marts", "derived_figures.sql").format(source="effective", by="judged, "),
-        "derivable": derivable,
-        **{f"dims_{alias}": ", ".join(f"{alias}.{d}" for d in dims) for alias in "icod"},
+        "tilings": tilings_sql("effective", by=("judged",), row="row_number"),
+        "dims_plain": ", ".join(dims),
+        **{f"dims_{alias}": ", ".join(f"{alias}.{d}" for d in dims) for alias in "icodf"},
         **{f"key_match_{a}{b}": _match(keys, a, b) for a, b in ("io", "sb", "sc", "so")},
         "cut_match_io": _match(cut, "i", "o"),
-        **{f"cell_match_{a}{b}": _match(cell, a, b) for a, b in ("ib", "ic", "co", "sd", "rd", "pd")},
+        **{f"cell_match_{a}{b}": _match(cell, a, b) for a, b in ("ib", "ic", "co", "ft")},
         "held_before_o": _held("o", "i", once_applied=False),
         **{f"held_after_{v}": _held(v, "i", once_applied=True) for v in "obc"},
         "held_after_oc": _held("o", "c", once_applied=True),
@@ -135,9 +131,12 @@ def judge_run(
             "check for a typing error")
 
     for row in con.sql(_sql(registry, "derived_mismatch", history)).pl().sort("period").iter_rows(named=True):
+        parts = row["derived_from"]
+        given = (f"its parts ({', '.join(parts)}) add up to" if len(parts) > 1
+                 else f"{parts[0]}, the same months, is")
         add("derived_mismatch", row,
-            f"row {row['row_number']}: {_where(row, registry)} is reported as {row['reported_value']:,}, but its "
-            f"parts ({', '.join(row['derived_from'])}) add up to {row['parts_value']:,}")
+            f"row {row['row_number']}: {_where(row, registry)} is reported as {row['reported_value']:,}, but "
+            f"{given} {row['parts_value']:,}")
 
     found.sort(key=lambda f: f[:3])
     return pl.DataFrame([f[3:] for f in found], schema=FINDINGS_SCHEMA, orient="row")

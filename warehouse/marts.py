@@ -8,10 +8,29 @@ CURRENT = "core.observations"
 AS_OF = "core.observations_as_of($as_of)"
 
 
-def figures_sql(source: str = CURRENT) -> str:
+def _by(by: tuple[str, ...], alias: str = "") -> str:
+    """The `by` prefix of a template's column lists: further columns to keep apart, each with a comma."""
+    return "".join(f"{alias}{column}, " for column in by)
+
+
+def _by_match(by: tuple[str, ...], left: str, right: str) -> str:
+    return "".join(f"{left}.{column} = {right}.{column} and " for column in by)
+
+
+def tilings_sql(source: str = CURRENT, by: tuple[str, ...] = (), row: str = "null::bigint") -> str:
+    """Every chain of figures making up a span of months of one year (tilings.sql) over `source`."""
+    return sql_text("marts", "tilings.sql").format(
+        source=source, by=_by(by), by_c=_by(by, "c."), by_match=_by_match(by, "p", "c"), row=row
+    )
+
+
+def figures_sql(source: str = CURRENT, by: tuple[str, ...] = ()) -> str:
     """Reported and derived figures (figures.sql) over `source`."""
-    derived = sql_text("marts", "derived_figures.sql").format(source=source, by="")
-    return sql_text("marts", "figures.sql").format(source=source, derived=derived)
+    derived = sql_text("marts", "derived_figures.sql").format(source=source, by=_by(by))
+    return sql_text("marts", "figures.sql").format(
+        source=source, derived=derived, tilings=tilings_sql(source, by), by=_by(by), by_d=_by(by, "d."),
+        by_match_xd=_by_match(by, "x", "d"),
+    )
 
 
 def period_comparison_sql(source: str = CURRENT) -> str:

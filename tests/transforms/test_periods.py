@@ -40,10 +40,17 @@ def test_valid_forms(text, code, kind, start, end):
 @pytest.mark.parametrize(
     "text",
     ["2019-S3", "2019-S0", "2019-Q5", "2019-13", "2019-00", "201913", "2018-02/2018-10", "2018-01/2019-02",
-     "2018-01/2018-13", "", "   ", "19", "2019-1", "S1-2019", "2019-W01", "1899", "3000", "abc"],
+     "2018-01/2018-13", "", "   ", "19", "2019-1", "S1-2019", "2019-W01", "1899", "3000", "abc",
+     # digits other than ASCII and Khmer: fullwidth, Arabic-Indic, Devanagari, mathematical double-struck
+     "２０１９-S1", "٢٠١٩-S1", "२०१९", "𝟚𝟘𝟙𝟡", "2019-Q４", "2019-０1"],
 )
 def test_invalid_forms(text):
     assert parse_period(text) is None
+
+
+def test_khmer_digits_are_digits_as_in_values():
+    assert parse_period("២០១៩-S1") == parse_period("2019-S1")
+    assert parse_period("២០១៨-០១/២០១៨-១០").code == "2018-01/2018-10"
 
 
 def test_none_is_no_period():

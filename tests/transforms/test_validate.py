@@ -105,6 +105,12 @@ ROW_CASES = [
     ("period ytd", {"period": "2018-02/2018-10"}, {"period": "2018-01/2018-10"}, "unknown_code", "period",
      "'2018-02/2018-10'"),
     ("period blank", {"period": ""}, {"period": "2019"}, "unknown_code", "period", "blank"),
+    # one digit rule for periods and values: ASCII and Khmer digits only
+    ("period fullwidth digits", {"period": "２０１９-S1"}, {"period": "២០១៩-S1"}, "unknown_code", "period",
+     "'２０１９-S1'"),
+    ("period Arabic-Indic digits", {"period": "٢٠١٩-S1"}, {"period": "២០១៩-s1"}, "unknown_code", "period",
+     "'٢٠١٩-S1'"),
+    ("period mathematical digits", {"period": "𝟚𝟘𝟙𝟡"}, {"period": "២០១៩"}, "unknown_code", "period", "'𝟚𝟘𝟙𝟡'"),
     ("area", {"area": "KH-99"}, {"area": "kh-12"}, "unknown_code", "area", "'KH-99'"),
     ("area before its years", {"area": "KH-25", "period": "2013-S1"}, {"area": "KH-25", "period": "2014-S1"},
      "unknown_code", "area", "KH-25"),

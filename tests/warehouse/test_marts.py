@@ -16,7 +16,7 @@ from warehouse.sqlfiles import sql_text
 H1, H2 = 40, 38
 YEAR_BEFORE = 70
 Q = (9, 11, 10, 12)
-MONTHS = (3, 2, 4, 5, 1, 6)
+MONTHS = (3, 2, 4, 5, 1, 5)  # add up to the quarters Q[0] and Q[1]
 
 
 def _csv(rows: list[tuple[str, str, str, int]]) -> str:
@@ -80,6 +80,69 @@ def test_halves_quarters_and_year_to_date_from_shorter_periods(paths):
     assert derived["2019-01/2019-06"] == sum(MONTHS)
     assert derived["2019-01/2019-02"] == MONTHS[0] + MONTHS[1]
     assert "2019-01/2019-07" not in derived  # July is not held
+
+
+def _mismatches(summary) -> list[tuple[int, str]]:
+    return [(f["row_number"], f["message"]) for f in summary.findings if f["rule"] == "derived_mismatch"]
+
+
+def test_a_year_against_its_quarters_is_checked_and_no_contradicting_half_is_derived(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"ncct.csv": _csv(
+        [("NCCT", "2019", "cases", 100)] + [("NCCT", f"2019-Q{q}", "cases", 10) for q in range(1, 5)]
+    )})
+    summary = run(inbox, warehouse)
+    assert _mismatches(summary) == [(2, "row 2: cases for 2019 in KH is reported as 100, but its parts "
+                                        "(2019-Q1, 2019-Q2, 2019-Q3, 2019-Q4) add up to 40")]
+    assert query(warehouse, "select period, value, is_derived from marts.period_comparison "
+                            "where period like '2019%' order by period") == [
+        ("2019", 100, False), ("2019-Q1", 10, False), ("2019-Q2", 10, False), ("2019-Q3", 10, False),
+        ("2019-Q4", 10, False),
+    ]  # no derived 2019-S1 = 20 or 2019-S2 = 20 beside the year of 100
+
+
+def test_a_year_against_its_months_is_checked_and_nothing_contradicting_is_derived(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"ncct.csv": _csv(
+        [("NCCT", "2019", "victims_rescued", 100)] + [("NCCT", f"2019-{m:02d}", "victims_rescued", 1) for m in range(1, 13)]
+    )})
+    summary = run(inbox, warehouse)
+    months = ", ".join(f"2019-{m:02d}" for m in range(1, 13))
+    assert _mismatches(summary) == [
+        (2, f"row 2: victims_rescued for 2019 in KH is reported as 100, but its parts ({months}) add up to 12")
+    ]
+    assert query(warehouse, "select count(*) from marts.period_comparison where is_derived") == [(0,)]
+
+
+def test_a_year_to_december_against_its_year(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"ncct.csv": _csv([("NCCT", "2019", "cases", 100), ("NCCT", "2019-01/2019-12", "cases", 90)])})
+    summary = run(inbox, warehouse)
+    assert _mismatches(summary) == [
+        (3, "row 3: cases for 2019-01/2019-12 in KH is reported as 90, but 2019, the same months, is 100")
+    ]
+
+
+def test_a_year_against_halves_and_quarters_together(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"ncct.csv": _csv([
+        ("NCCT", "2019", "cases", 100), ("NCCT", "2019-S1", "cases", 10),
+        ("NCCT", "2019-Q3", "cases", 10), ("NCCT", "2019-Q4", "cases", 10),
+    ])})
+    summary = run(inbox, warehouse)
+    assert _mismatches(summary) == [(2, "row 2: cases for 2019 in KH is reported as 100, but its parts "
+                                        "(2019-S1, 2019-Q3, 2019-Q4) add up to 30")]
+    assert query(warehouse, "select count(*) from marts.period_comparison where is_derived") == [(0,)]  # no S2 = 20
+
+
+def test_figures_that_agree_raise_nothing_and_are_derived(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"ncct.csv": _csv([
+        ("NCCT", "2019", "cases", 40), ("NCCT", "2019-S1", "cases", 20), ("NCCT", "2019-01/2019-12", "cases", 40),
+        ("NCCT", "2019-Q3", "cases", 10), ("NCCT", "2019-Q4", "cases", 10),
+    ])})
+    assert _mismatches(run(inbox, warehouse)) == []
+    assert query(warehouse, "select period, value from marts.period_comparison where is_derived") == [("2019-S2", 20)]
 
 
 def test_parts_from_another_reporter_do_not_complete_a_set(paths):

@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
 
 from tests.conftest import SEED
 from tests.flows.conftest import NOW, query, run, write_inbox
@@ -112,3 +116,41 @@ def test_a_new_version_of_the_definitions_rebuilds_the_analyst_file(paths):
     assert warehouse.stat().st_ino != built
     assert files.published_marker.read_text().split() == [number, digest]
     assert query(warehouse, "select value from core.observations") == [(FIRST,)]
+
+
+# The README's as-of queries, word for word (the test checks the README still holds them).
+README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+AS_OF_FIRST_LOAD = (
+    "select * from core.observations_as_of((select min(received_at) from audit.submissions where status = 'loaded'));"
+)
+AS_OF_NO_ZONE = "select * from core.observations_as_of('2026-11-29 13:02:50');"
+AS_OF_OFFSET = "select * from core.observations_as_of('2026-11-29 20:02:50+07:00');"
+AS_OF_BY_HAND = """select * from core.observation_history
+where valid_from <= timestamptz '2026-11-29 13:02:50+00'
+  and (valid_to is null or valid_to > timestamptz '2026-11-29 13:02:50+00');"""
+# received between 13:02:50 in Phnom Penh (06:02:50 UTC) and 13:02:50 UTC, so the two readings differ
+SECOND_RECEIVED = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Phnom_Penh"])
+def test_as_of_reads_a_time_without_zone_as_utc_in_every_session_zone(paths, zone):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"a.csv": _marriages(FIRST)})
+    run(inbox, warehouse)
+    write_inbox(inbox, {"b.csv": _marriages(SECOND)}, start_mtime=1_800_000_000)
+    run(inbox, warehouse, SECOND_RECEIVED)
+    for documented in (AS_OF_FIRST_LOAD, AS_OF_NO_ZONE, AS_OF_OFFSET, AS_OF_BY_HAND):
+        assert documented in README
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute(f"set TimeZone = '{zone}'")
+
+        def values(sql: str) -> list[int]:
+            return [row[0] for row in con.sql(f"select value from ({sql.rstrip(';')})").fetchall()]
+
+        assert values(AS_OF_FIRST_LOAD) == [FIRST]  # works on a warehouse loaded today
+        assert values(AS_OF_NO_ZONE) == [SECOND]  # 13:02:50 UTC, after the second receipt at 08:00 UTC
+        assert values(AS_OF_OFFSET) == [SECOND]
+        assert values(AS_OF_BY_HAND) == [SECOND]
+        assert values("select * from core.observations_as_of('2026-11-29 07:59:59')") == [FIRST]
+        assert values("select * from core.observations_as_of(timestamp '2026-11-29 08:00:00')") == [SECOND]
+        assert values("select * from core.observations_as_of('2026-11-29T14:02:50+07')") == [FIRST]

@@ -1,0 +1,49 @@
+-- Every way to make up a span of months of one year from figures of the same reporter,
+-- area, indicator and cut: a chain of figures, each starting where the one before ends
+-- (2019-S1, 2019-Q3, 2019-10, 2019-11, 2019-12 make up 2019). One row per chain, with
+-- the months it spans [first_month, end_month) counted from 0, its sum and its figures
+-- in order; `part_row` is the least {row} among them. Only the years in which a
+-- reporter's cut holds figures of at least two period types can disagree, so only those
+-- are chained. The source has the columns of core.observations (and the `by` prefix names
+-- further columns to keep apart, such as the submission a judgement is for).
+with recursive pieces as (
+    select
+        {by}reporter, area, indicator, sex, age, citizenship, referral, offence, country,
+        substr(period, 1, 4) as year, period, period_type, value::hugeint as value, {row} as part_row,
+        case period_type
+            when 'half' then 6 * (cast(substr(period, 7, 1) as integer) - 1)
+            when 'quarter' then 3 * (cast(substr(period, 7, 1) as integer) - 1)
+            when 'month' then cast(substr(period, 6, 2) as integer) - 1
+            else 0
+        end as first_month,
+        case period_type
+            when 'year' then 12
+            when 'half' then 6 * cast(substr(period, 7, 1) as integer)
+            when 'quarter' then 3 * cast(substr(period, 7, 1) as integer)
+            when 'month' then cast(substr(period, 6, 2) as integer)
+            when 'ytd' then cast(substr(period, 14, 2) as integer)
+        end as end_month
+    from {source}
+    window cell_year as (
+        partition by {by}reporter, area, indicator, sex, age, citizenship, referral, offence, country,
+                     substr(period, 1, 4)
+    )
+    qualify min(period_type) over cell_year <> max(period_type) over cell_year
+),
+
+chains as (
+    select {by}reporter, area, indicator, sex, age, citizenship, referral, offence, country, year,
+           first_month, end_month, value, [period] as parts, part_row
+    from pieces
+    union all
+    select {by_c}c.reporter, c.area, c.indicator, c.sex, c.age, c.citizenship, c.referral, c.offence, c.country,
+           c.year, c.first_month, p.end_month, c.value + p.value, list_append(c.parts, p.period),
+           least(c.part_row, p.part_row)
+    from chains as c
+    join pieces as p
+        on {by_match}p.reporter = c.reporter and p.area = c.area and p.indicator = c.indicator
+        and p.sex = c.sex and p.age = c.age and p.citizenship = c.citizenship and p.referral = c.referral
+        and p.offence = c.offence and p.country = c.country and p.year = c.year and p.first_month = c.end_month
+)
+
+select * from chains
