@@ -20,7 +20,7 @@ import polars as pl
 
 from schemas.findings import FINDINGS_SCHEMA
 from schemas.registry import TOTAL, Registry
-from warehouse.marts import tilings_sql
+from warehouse.marts import figures_sql, tilings_sql
 from warehouse.sqlfiles import sql_text
 
 RULES = ("restatement", "disagreement", "outlier", "derived_mismatch")
@@ -45,15 +45,17 @@ def _sql(registry: Registry, name: str, history: str) -> str:
     cell = [c for c in keys if c != "period"]
     fragments = {
         "history": history,
-        "tilings": tilings_sql("effective", by=("judged",), row="row_number"),
+        "tilings": tilings_sql("effective", by=("judged",), row="o.row_number"),
         "dims_plain": ", ".join(dims),
         **{f"dims_{alias}": ", ".join(f"{alias}.{d}" for d in dims) for alias in "icodf"},
         **{f"key_match_{a}{b}": _match(keys, a, b) for a, b in ("io", "sb", "sc", "so")},
         "cut_match_io": _match(cut, "i", "o"),
-        **{f"cell_match_{a}{b}": _match(cell, a, b) for a, b in ("ib", "ic", "co", "ft")},
+        **{f"cell_match_{a}{b}": _match(cell, a, b) for a, b in ("ib", "ic", "co", "ft", "cb", "yo", "id", "cd")},
+        "figures": figures_sql("effective", by=("judged",)),
         "held_before_o": _held("o", "i", once_applied=False),
         **{f"held_after_{v}": _held(v, "i", once_applied=True) for v in "obc"},
         "held_after_oc": _held("o", "c", once_applied=True),
+        "held_after_oy": _held("o", "y", once_applied=True),
     }
     return sql_text("judgement", f"{name}.sql").format(**fragments)
 
@@ -116,15 +118,19 @@ def judge_run(
     ).pl()
     for row in pairs.sort("period", "base_period").iter_rows(named=True):
         pct = 100 * (row["value"] - row["base_value"]) / row["base_value"]
+        parts = row["base_derived_from"]
         if row["row_is_base"]:
+            base = (f"adds up to {row['base_value']:,} ({', '.join(parts)})" if parts
+                    else f"is {row['base_value']:,}")
             text = (
-                f"row {row['row_number']}: {row['indicator']} for {row['base_period']} is {row['base_value']:,}; "
+                f"row {row['row_number']}: {row['indicator']} for {row['base_period']} {base}; "
                 f"against it the held {row['period']} figure {row['value']:,} is a change of {pct:+.1f}%"
             )
         else:
             text = (
                 f"row {row['row_number']}: {_where(row, registry)} is {row['value']:,}, a change of {pct:+.1f}% "
                 f"against {row['base_value']:,} in {row['base_period']}"
+                + (f" (derived: {', '.join(parts)} add up to it)" if parts else "")
             )
         add("outlier", row,
             f"{text}; more than {outlier['threshold_pct']}% from a base of at least {outlier['min_base']}: "

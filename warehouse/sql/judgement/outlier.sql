@@ -1,15 +1,17 @@
 -- Figures that change by more than $threshold_pct per cent against the same period a
 -- year before, with a base of at least $min_base, once the row's submission is applied
--- ({history} as known at its receipt). Either side of a pair may be a row of the
--- submission: as the current figure, or as the base of a held one it does not set.
+-- ({history} as known at its receipt). The base is the one the comparison table shows:
+-- the reported figure or, where none is reported, the figure derived from shorter
+-- periods (figures.sql). The current figure is a reported one. A row of the submission
+-- may be the current figure, its base, or one of the figures a derived base adds up.
 with set_rows as (
-    select * from run_rows where action = 'I'
+    select *, substr(period, 1, 4) as year from run_rows where action = 'I'
 ),
 
 as_current as (
     select i.submission_id, i.row_number as current_row, s.row_number as base_row,
            i.reporter, i.area, i.indicator, {dims_i}, i.period, i.value,
-           b.period as base_period, b.value as base_value
+           b.period as base_period, b.value as base_value, null::varchar[] as base_derived_from
     from set_rows as i
     join {history} as b on {cell_match_ib} and b.period = i.base_period and {held_after_b}
     left join set_rows as s on s.submission_id = i.submission_id and {key_match_sb}
@@ -18,17 +20,82 @@ as_current as (
 as_base as (
     select i.submission_id, null::bigint as current_row, i.row_number as base_row,
            c.reporter, c.area, c.indicator, {dims_c}, c.period, c.value,
-           i.period as base_period, i.value as base_value
+           i.period as base_period, i.value as base_value, null::varchar[] as base_derived_from
     from set_rows as i
     join core.periods as p on p.base_period = i.period
     join {history} as c on {cell_match_ic} and c.period = p.period and {held_after_c}
     anti join set_rows as s on s.submission_id = i.submission_id and {key_match_sc}
 ),
 
+-- reported figures of the submission whose base no one reported: the base may be derived
+current_without_base as (
+    select i.* from set_rows as i
+    anti join {history} as b on {cell_match_ib} and b.period = i.base_period and {held_after_b}
+    where i.period_type <> 'month'
+),
+
+-- held reported figures a year after a row of the submission whose base no one reported:
+-- the row may be one of the figures that base adds up
+held_without_base as (
+    select i.submission_id, i.received_at, i.row_number, i.period as part, c.reporter, c.area, c.indicator,
+           {dims_c}, c.period, c.value, core.base_period(c.period, c.period_type) as base_period
+    from set_rows as i
+    join {history} as c
+        on {cell_match_ic} and substr(c.period, 1, 4) = printf('%04d', cast(i.year as integer) + 1)
+        and c.period_type <> 'month' and c.period_type <> i.period_type and {held_after_c}
+    anti join set_rows as s on s.submission_id = i.submission_id and {key_match_sc}
+    anti join {history} as b
+        on {cell_match_cb} and b.period = core.base_period(c.period, c.period_type) and {held_after_b}
+),
+
+-- the submission's cells in the years of those bases, as known once it is applied
+years as (
+    select distinct submission_id, received_at, reporter, area, indicator, {dims_plain},
+           substr(base_period, 1, 4) as year
+    from current_without_base
+    union
+    select distinct submission_id, received_at, reporter, area, indicator, {dims_plain}, substr(part, 1, 4)
+    from held_without_base
+),
+
+effective as (
+    select y.submission_id as judged, o.reporter, o.area, o.period, o.period_type, o.indicator, {dims_o},
+           o.value, o.status
+    from years as y
+    join {history} as o on {cell_match_yo} and substr(o.period, 1, 4) = y.year and {held_after_oy}
+),
+
+derived as (
+    select * from ({figures}) where is_derived
+),
+
+as_current_derived as (
+    select i.submission_id, i.row_number as current_row, null::bigint as base_row,
+           i.reporter, i.area, i.indicator, {dims_i}, i.period, i.value,
+           d.period as base_period, d.value as base_value, d.derived_from as base_derived_from
+    from current_without_base as i
+    join derived as d on d.judged = i.submission_id and {cell_match_id} and d.period = i.base_period
+),
+
+as_part_of_base as (
+    select c.submission_id, null::bigint as current_row, min(c.row_number) as base_row,
+           c.reporter, c.area, c.indicator, {dims_c}, c.period, c.value,
+           d.period as base_period, d.value as base_value, d.derived_from as base_derived_from
+    from held_without_base as c
+    join derived as d
+        on d.judged = c.submission_id and {cell_match_cd} and d.period = c.base_period
+        and list_contains(d.derived_from, c.part)
+    group by all
+),
+
 pairs as (
     select * from as_current
     union all
     select * from as_base
+    union all
+    select * from as_current_derived
+    union all
+    select * from as_part_of_base
 )
 
 select coalesce(current_row, base_row) as row_number, current_row is null as row_is_base, *

@@ -6,29 +6,36 @@
 -- reporter's cut holds figures of at least two period types can disagree, so only those
 -- are chained. The source has the columns of core.observations (and the `by` prefix names
 -- further columns to keep apart, such as the submission a judgement is for).
-with recursive pieces as (
+with recursive mixed as (
+    select {by}reporter, area, indicator, sex, age, citizenship, referral, offence, country,
+           substr(period, 1, 4) as year
+    from {source}
+    group by all
+    having min(period_type) <> max(period_type)
+),
+
+pieces as (
     select
-        {by}reporter, area, indicator, sex, age, citizenship, referral, offence, country,
-        substr(period, 1, 4) as year, period, period_type, value::hugeint as value, {row} as part_row,
-        case period_type
-            when 'half' then 6 * (cast(substr(period, 7, 1) as integer) - 1)
-            when 'quarter' then 3 * (cast(substr(period, 7, 1) as integer) - 1)
-            when 'month' then cast(substr(period, 6, 2) as integer) - 1
+        {by_o}o.reporter, o.area, o.indicator, o.sex, o.age, o.citizenship, o.referral, o.offence, o.country,
+        m.year, o.period, o.period_type, o.value::hugeint as value, {row} as part_row,
+        case o.period_type
+            when 'half' then 6 * (cast(substr(o.period, 7, 1) as integer) - 1)
+            when 'quarter' then 3 * (cast(substr(o.period, 7, 1) as integer) - 1)
+            when 'month' then cast(substr(o.period, 6, 2) as integer) - 1
             else 0
         end as first_month,
-        case period_type
+        case o.period_type
             when 'year' then 12
-            when 'half' then 6 * cast(substr(period, 7, 1) as integer)
-            when 'quarter' then 3 * cast(substr(period, 7, 1) as integer)
-            when 'month' then cast(substr(period, 6, 2) as integer)
-            when 'ytd' then cast(substr(period, 14, 2) as integer)
+            when 'half' then 6 * cast(substr(o.period, 7, 1) as integer)
+            when 'quarter' then 3 * cast(substr(o.period, 7, 1) as integer)
+            when 'month' then cast(substr(o.period, 6, 2) as integer)
+            when 'ytd' then cast(substr(o.period, 14, 2) as integer)
         end as end_month
-    from {source}
-    window cell_year as (
-        partition by {by}reporter, area, indicator, sex, age, citizenship, referral, offence, country,
-                     substr(period, 1, 4)
-    )
-    qualify min(period_type) over cell_year <> max(period_type) over cell_year
+    from {source} as o
+    join mixed as m
+        on {by_match_mo}m.reporter = o.reporter and m.area = o.area and m.indicator = o.indicator
+        and m.sex = o.sex and m.age = o.age and m.citizenship = o.citizenship and m.referral = o.referral
+        and m.offence = o.offence and m.country = o.country and m.year = substr(o.period, 1, 4)
 ),
 
 chains as (
