@@ -135,6 +135,7 @@ ROW_CASES = [
     ("negative", {"value": "-3"}, {"value": "3"}, "bad_value", "value", "'-3'"),
     ("thousands separator", {"value": "1,009"}, {"value": "1009"}, "bad_value", "value", "'1,009'"),
     ("letters", {"value": "abc"}, {"value": "៧៨"}, "bad_value", "value", "'abc'"),
+    ("value fullwidth digits", {"value": "７８"}, {"value": "៧៨"}, "bad_value", "value", "'７８'"),
     ("twenty digits", {"value": "12345678901234567890"}, {"value": "1234567890123456789"}, "bad_value", "value",
      "'12345678901234567890'"),
     ("above 2^63-1", {"value": str(2**63)}, {"value": str(2**63 - 1)}, "bad_value", "value", f"'{2**63}'"),

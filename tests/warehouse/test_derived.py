@@ -51,7 +51,7 @@ def _complete_sets(period: str, figures: dict[str, int]) -> list[tuple[list[str]
             if len(parts) > 1 or "/" in period]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(submission, min_size=1, max_size=4))
 def test_every_published_figure_agrees_with_its_shorter_ones_or_is_named(registry, tmp_path_factory, submissions):
     runs = [[(number, "NCCT", {p: (a, _months(p)[1] - _months(p)[0] if v == AGREE else v, s)
