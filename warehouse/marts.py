@@ -18,7 +18,10 @@ def _by_match(by: tuple[str, ...], left: str, right: str) -> str:
 
 
 def tilings_sql(source: str = CURRENT, by: tuple[str, ...] = (), row: str = "null::bigint") -> str:
-    """Every chain of figures making up a span of months of one year (tilings.sql) over `source`."""
+    """Every chain of figures making up a span of months of one year (tilings.sql) over `source`.
+
+    `row` is the expression (over the source as `o`) of a figure's row in the judged submission.
+    """
     return sql_text("marts", "tilings.sql").format(
         source=source, by=_by(by), by_o=_by(by, "o."), by_c=_by(by, "c."), by_match=_by_match(by, "p", "c"),
         by_match_mo=_by_match(by, "m", "o"), row=row,

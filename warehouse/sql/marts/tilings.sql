@@ -2,7 +2,8 @@
 -- area, indicator and cut: a chain of figures, each starting where the one before ends
 -- (2019-S1, 2019-Q3, 2019-10, 2019-11, 2019-12 make up 2019). One row per chain, with
 -- the months it spans [first_month, end_month) counted from 0, its sum and its figures
--- in order; `part_row` is the least {row} among them. Only the years in which a
+-- in order; `part_row` is the least of their rows in the judged submission (null for
+-- the marts, which judge no submission). Only the years in which a
 -- reporter's cut holds figures of at least two period types can disagree, so only those
 -- are chained. The source has the columns of core.observations (and the `by` prefix names
 -- further columns to keep apart, such as the submission a judgement is for).
