@@ -136,7 +136,8 @@ def judge_run(
             f"{text}; more than {outlier['threshold_pct']}% from a base of at least {outlier['min_base']}: "
             "check for a typing error")
 
-    for row in con.sql(_sql(registry, "derived_mismatch", history)).pl().sort("period").iter_rows(named=True):
+    mismatches = con.sql(_sql(registry, "derived_mismatch", history)).pl()
+    for row in mismatches.sort("period", "parts_value").iter_rows(named=True):
         parts = row["derived_from"]
         given = (f"its parts ({', '.join(parts)}) add up to" if len(parts) > 1
                  else f"{parts[0]}, the same months, is")

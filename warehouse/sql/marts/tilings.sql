@@ -15,7 +15,7 @@ with recursive mixed as (
     having min(period_type) <> max(period_type)
 ),
 
-pieces as (
+pieces as materialized (
     select
         {by_o}o.reporter, o.area, o.indicator, o.sex, o.age, o.citizenship, o.referral, o.offence, o.country,
         m.year, o.period, o.period_type, o.value::hugeint as value, {row} as part_row,
