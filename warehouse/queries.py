@@ -15,7 +15,7 @@ def comparison(
     con: duckdb.DuckDBPyConnection, registry: Registry, period: str, base_period: str | None = None,
     reporter: str | None = None, default_base: str | None = None, as_of: datetime | None = None,
 ) -> pl.DataFrame:
-    """Rows of the comparison table for `period`, headline figures (no cut) first.
+    """Rows of the comparison table for `period`, headline figures (no cut) first, areas in the registry's order.
 
     Without `base_period` (or with the year before) and `as_of`, the rows come from
     `marts.period_comparison` as analysts see it; with `as_of`, from what the
@@ -36,6 +36,8 @@ def comparison(
         ).pl()
     dims = list(registry.dimension_names)
     cut_size = pl.sum_horizontal([(pl.col(d) != TOTAL).cast(pl.Int8) for d in dims])
-    return frame.with_columns(cut_size.alias("_cut_size")).sort(
-        "reporter", "area", "indicator", "_cut_size", *dims
-    ).drop("_cut_size")
+    ranks = {code: registry.area_rank(code) for code in registry.areas}
+    area_rank = pl.col("area").replace_strict(ranks, default=len(ranks), return_dtype=pl.Int64)
+    return frame.with_columns(cut_size.alias("_cut_size"), area_rank.alias("_area_rank")).sort(
+        "reporter", "_area_rank", "area", "indicator", "_cut_size", *dims
+    ).drop("_cut_size", "_area_rank")
