@@ -15,7 +15,9 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from flows.cli import WarehouseOption, _registry, _settings, app, console, errors
+from flows.cli import (
+    TableOrJson, WarehouseOption, _registry, _settings, app, console, errors, format_option, readable_warehouse,
+)
 from transforms.claims import (
     ACCEPTED,
     VERDICTS,
@@ -26,7 +28,6 @@ from transforms.claims import (
     signed,
 )
 
-FORMATS = ("table", "json")
 _COLOURS = {"rounded": "green", "truncated": "green", "wrong_base": "red", "no_match": "red", "not_found": "yellow"}
 
 
@@ -40,16 +41,15 @@ def claims(
         ),
     ],
     warehouse: WarehouseOption = None,
-    output: Annotated[str, typer.Option("--format", help="table (for people) or json (for machines).")] = "table",
+    output: Annotated[TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")] = TableOrJson.table,
 ) -> None:
     """Check the percentage changes quoted in statements against the warehouse.
 
     Each claim is judged to as many decimals as it shows: rounded, truncated, wrong_base, no_match or not_found.
 
-    Exit 0 when every claim is rounded or truncated, 1 otherwise, 2 for a claims file that cannot be read.
+    Exit 0 when every claim is rounded or truncated, 1 otherwise, 2 for wrong usage (a claims file that cannot be
+    read, a warehouse that is not a ctip warehouse).
     """
-    if output not in FORMATS:
-        raise typer.BadParameter(f"'{output}' is not one of {', '.join(FORMATS)}", param_hint="--format")
     try:
         text = file.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -61,9 +61,7 @@ def claims(
             errors.print(f"{file.name}: {problem}", highlight=False, markup=False)
         raise typer.Exit(2)
     settings = _settings(warehouse=warehouse)
-    if not settings.warehouse.exists():
-        errors.print(f"No warehouse at {settings.warehouse}; run `ctip run` first.")
-        raise typer.Exit(1)
+    readable_warehouse(settings)
     try:
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
             figures = lookup(con, parsed.claims)
@@ -74,7 +72,7 @@ def claims(
         (claim, judge(claim, figures.get(claim.key(claim.period)), figures.get(claim.key(claim.base_period))))
         for claim in parsed.claims
     ]
-    if output == "json":
+    if output is TableOrJson.json:
         console.print_json(json.dumps([_record(claim, judgement, figures) for claim, judgement in judged]))
     else:
         _print_table(file.name, judged)

@@ -132,13 +132,10 @@ def _not_a_warehouse(path: Path, open_it: bool) -> str | None:
 
     try:
         with duckdb.connect(str(path), read_only=True) as con:
-            found = con.sql(
-                "select count(*) from duckdb_views() where database_name = current_database() "
-                "and schema_name = 'audit' and view_name = 'submissions'"
-            ).fetchone()[0] + con.sql(
-                "select count(*) from duckdb_tables() where database_name = current_database() "
-                "and schema_name = 'audit' and table_name = 'submissions'"
-            ).fetchone()[0]
+            found = con.execute(
+                "select count(*) from information_schema.tables where table_catalog = current_database() "
+                "and table_schema = 'audit' and table_name = 'submissions'"
+            ).fetchall()[0][0]
     except duckdb.Error as problem:
         return f"it cannot be opened ({str(problem).splitlines()[0]})"
     return None if found else "it is a DuckDB file without ctip's relations (no audit.submissions)"
@@ -438,7 +435,7 @@ def _base_period(text: str, period_code: str) -> str:
 
 def _known_then(con, known_at: datetime) -> None:
     """Exit 1, saying so, when --as-of comes before the warehouse received its first submission."""
-    first = con.sql("select min(received_at) from audit.submissions").fetchone()[0]
+    first = con.execute("select min(received_at) from audit.submissions").fetchall()[0][0]
     if first is None or known_at < first:
         errors.print(
             f"Nothing was known at {_moment(known_at)}: "

@@ -9,7 +9,7 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from flows.cli import WarehouseOption, _registry, _settings, app, console, errors
+from flows.cli import WarehouseOption, _registry, _settings, app, console, errors, readable_warehouse
 from schemas.registry import TOTAL
 from transforms.disclosure import DEFAULT_MIN_CELL, PRIMARY, PUBLIC_COLUMNS, SECONDARY, protect_comparison
 
@@ -77,12 +77,10 @@ def export(
     Every row of marts.period_comparison: counts from 1 to K-1 are suppressed (C), then enough others (D) that none
     can be worked out from a published total; value_conf and base_value_conf give each count's status (F free).
 
-    Exit 0 when written, 1 when there is nothing to export.
+    Exit 0 when written, 1 when there is nothing to export, 2 for wrong usage.
     """
     settings = _settings(warehouse=warehouse)
-    if not settings.warehouse.exists():
-        errors.print(f"No warehouse at {settings.warehouse}; run `ctip run` first.")
-        raise typer.Exit(1)
+    readable_warehouse(settings)
     comparison = _read_comparison(settings.warehouse)
     if comparison is None:
         raise typer.Exit(1)
