@@ -461,6 +461,122 @@ def _timestamp(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+# ------------------------------------------------------- daily operation
+class SubmissionStatus(str, Enum):
+    loaded = "loaded"
+    rejected = "rejected"
+    duplicate = "duplicate"
+
+
+class Severity(str, Enum):
+    error = "error"
+    warning = "warning"
+
+
+ReporterFilter = Annotated[
+    str | None, typer.Option("--reporter", metavar="CODE", help=f"Only this reporter's files ({', '.join(_registry.reporters)}).")
+]
+StatusFilter = Annotated[
+    SubmissionStatus | None,
+    typer.Option("--status", case_sensitive=False, metavar="loaded|rejected|duplicate", help="Only files of this status."),
+]
+FileFilter = Annotated[str | None, typer.Option("--file", metavar="NAME", help="Only the file of this name (as it was in the inbox).")]
+
+
+def _limit_option(what: str):
+    return typer.Option("--limit", min=1, metavar="N", help=f"At most N {what}.")
+
+
+@app.command()
+def submissions(
+    reporter: ReporterFilter = None,
+    status: StatusFilter = None,
+    file: FileFilter = None,
+    limit: Annotated[int, _limit_option("files, the latest first")] = 20,
+    warehouse: WarehouseOption = None,
+    output: Annotated[TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")] = TableOrJson.table,
+) -> None:
+    """List the latest files received: when, from whom, loaded, rejected or duplicate, with their counts of findings.
+
+    Read from audit.submissions of the analyst file. Exit 0, 2 for wrong usage.
+    """
+    import duckdb
+
+    from warehouse.queries import recent_submissions
+
+    settings = _settings(warehouse=warehouse)
+    _known_reporter(reporter)
+    readable_warehouse(settings)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        rows = recent_submissions(con, _reporter_code(reporter), status.value if status else None, file, limit)
+    if output is TableOrJson.json:
+        typer.echo(json.dumps(rows.to_dicts(), default=str, ensure_ascii=False, indent=1))
+        return
+    table = Table(title=f"Latest {counted(rows.height, 'file')} received", title_justify="left")
+    for name, justify in [("#", "right"), ("Received (UTC)", "left"), ("File", "left"), ("Reporter", "left"),
+                          ("Status", "left"), ("Errors", "right"), ("Warnings", "right"), ("Rows", "right")]:
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    colours = {"loaded": "green", "rejected": "red", "duplicate": "yellow"}
+    for row in rows.iter_rows(named=True):
+        table.add_row(
+            str(row["sequence"]), f"{row['received_at'].astimezone(UTC):%Y-%m-%d %H:%M:%S}", escape(row["file_name"]),
+            escape(row["reporter"] or "—"), f"[{colours.get(row['status'], 'default')}]{escape(row['status'])}[/]",
+            f"{row['errors']:,}", f"{row['warnings']:,}", f"{row['observations']:,}",
+        )
+    console.print(table, highlight=False)
+
+
+@app.command()
+def findings(
+    reporter: ReporterFilter = None,
+    status: StatusFilter = None,
+    rule: Annotated[str | None, typer.Option("--rule", metavar="RULE", help=f"Only this rule ({_errors}, {_warnings}).")] = None,
+    severity: Annotated[
+        Severity | None, typer.Option("--severity", case_sensitive=False, metavar="error|warning", help="Only errors or only warnings.")
+    ] = None,
+    file: FileFilter = None,
+    limit: Annotated[int, _limit_option("findings, of the latest files first")] = 50,
+    warehouse: WarehouseOption = None,
+    output: Annotated[TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")] = TableOrJson.table,
+) -> None:
+    """List the findings of the latest files: file, row, column, rule and message.
+
+    Read from audit.findings of the analyst file. Exit 0, 2 for wrong usage (such as a rule the contract does not have).
+    """
+    import duckdb
+
+    from warehouse.queries import recent_findings
+
+    settings = _settings(warehouse=warehouse)
+    _known_reporter(reporter)
+    if rule is not None and rule.strip() not in _registry.rules:
+        raise typer.BadParameter(f"'{rule}' is not a rule; use one of {_errors}, {_warnings}", param_hint="--rule")
+    readable_warehouse(settings)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        rows = recent_findings(
+            con, _reporter_code(reporter), status.value if status else None, rule.strip() if rule else None,
+            severity.value if severity else None, file, limit,
+        )
+    if output is TableOrJson.json:
+        typer.echo(json.dumps(rows.to_dicts(), default=str, ensure_ascii=False, indent=1))
+        return
+    table = Table(title=f"{counted(rows.height, 'finding')} of the latest files", title_justify="left")
+    for name, justify in [("File", "left"), ("Status", "left"), ("Row", "right"), ("Column", "left"),
+                          ("Rule", "left"), ("Message", "left")]:
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for row in rows.iter_rows(named=True):
+        colour = "red" if row["severity"] == "error" else "yellow"
+        table.add_row(
+            escape(row["file_name"]), escape(row["status"]), "" if row["row_number"] is None else str(row["row_number"]),
+            escape(row["column_name"] or ""), f"[{colour}]{escape(row['rule'])}[/]", escape(row["message"]),
+        )
+    console.print(table, highlight=False)
+
+
+def _reporter_code(text: str | None) -> str | None:
+    return text.strip().upper() if text else None
+
+
 # ------------------------------------------------------------------ printing
 def counted(count: int, noun: str, plural: str | None = None) -> str:
     """"1 error", "2 errors": a count with its noun in the right number."""
