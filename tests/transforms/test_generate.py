@@ -66,6 +66,7 @@ def test_the_manifest_describes_the_inbox(inbox):
     assert manifest["files"] == len(entries) == 5 * 24 * 4 - 5 * 12
     assert manifest["invalid"] == round(0.1 * manifest["files"])
     assert set(manifest["defects"]) == set(DEFECTS)
+    assert set(manifest["defects"]) <= set(load_registry().rules)  # each defect named by the rule it breaks
     assert set(manifest["formats"]) == {"csv", "json", "xlsx"}
     assert manifest["formats"]["csv"] > manifest["files"] / 2  # CSV mostly
     assert manifest["rows"] == sum(e["rows"] for e in entries)
