@@ -510,7 +510,7 @@ def submissions(
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         rows = recent_submissions(con, _reporter_code(reporter), status.value if status else None, file, limit)
     if output is TableOrJson.json:
-        typer.echo(json.dumps(rows.to_dicts(), default=str, ensure_ascii=False, indent=1))
+        typer.echo(json.dumps(rows.to_dicts(), default=_json_value, ensure_ascii=False, indent=1))
         return
     table = Table(title=f"Latest {counted(rows.height, 'file')} received", title_justify="left")
     for name, justify in [("#", "right"), ("Received (UTC)", "left"), ("File", "left"), ("Reporter", "left"),
@@ -558,7 +558,7 @@ def findings(
             severity.value if severity else None, file, limit,
         )
     if output is TableOrJson.json:
-        typer.echo(json.dumps(rows.to_dicts(), default=str, ensure_ascii=False, indent=1))
+        typer.echo(json.dumps(rows.to_dicts(), default=_json_value, ensure_ascii=False, indent=1))
         return
     table = Table(title=f"{counted(rows.height, 'finding')} of the latest files", title_justify="left")
     for name, justify in [("File", "left"), ("Status", "left"), ("Row", "right"), ("Column", "left"),
@@ -571,6 +571,11 @@ def findings(
             escape(row["column_name"] or ""), f"[{colour}]{escape(row['rule'])}[/]", escape(row["message"]),
         )
     console.print(table, highlight=False)
+
+
+def _json_value(value) -> str:
+    """Times as ISO 8601 (with their offset); anything else JSON does not know as its text."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def _reporter_code(text: str | None) -> str | None:
@@ -665,14 +670,12 @@ EXAMPLES = 3  # examples shown under each rule of the warnings
 LISTED = 10  # names listed of duplicates, ignored files and files left for later, unless --verbose
 
 
-def _where(finding: dict, file_name: str | None = None) -> str:
-    """Where a finding is: "file.csv, row 3, column value" (the parts it has)."""
-    parts = [file_name] if file_name else []
-    if finding.get("row_number") is not None:
-        parts.append(f"row {finding['row_number']}")
-    if finding.get("column_name"):
-        parts.append(f"column {finding['column_name']}")
-    return ", ".join(parts)
+def _located(finding: dict) -> str:
+    """A finding's message, led by its row when the message does not already say it."""
+    message = finding["message"]
+    if finding.get("row_number") is not None and not message.startswith("row "):
+        return f"row {finding['row_number']}: {message}"
+    return message
 
 
 def _names(names: list[str], verbose: bool) -> str:
@@ -711,11 +714,7 @@ def _print_summary(summary, settings: Settings, verbose: bool = False) -> None:
             highlight=False,
         )
         for finding in errors_found[:FIRST_FINDINGS]:
-            where = _where(finding)
-            console.print(
-                f"    • {escape(finding['rule'])}: " + (f"{escape(where)}: " if where else "") + escape(finding["message"]),
-                highlight=False,
-            )
+            console.print(f"    • {escape(finding['rule'])}: {escape(_located(finding))}", highlight=False)
         more = len(found) - min(len(errors_found), FIRST_FINDINGS)
         if more:
             console.print(
@@ -736,10 +735,7 @@ def _print_summary(summary, settings: Settings, verbose: bool = False) -> None:
             highlight=False,
         )
         for finding in found[:EXAMPLES]:
-            console.print(
-                f"    • {escape(_where(finding, names[finding['submission_id']]))}: {escape(finding['message'])}",
-                highlight=False,
-            )
+            console.print(f"    • {escape(names[finding['submission_id']])}: {escape(_located(finding))}", highlight=False)
     duplicates = [item for item in summary.submissions if item["status"] == "duplicate"]
     if duplicates:
         shown = [

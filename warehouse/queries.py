@@ -54,12 +54,12 @@ def recent_submissions(
     file_name: str | None = None, limit: int = 20,
 ) -> pl.DataFrame:
     """The latest files received (`audit.submissions`), newest first, of a reporter, status or file name if given."""
-    return con.execute(
+    return con.sql(
         f"""select {', '.join(SUBMISSION_COLUMNS)} from audit.submissions
             where ($reporter is null or reporter = $reporter) and ($status is null or status = $status)
               and ($file_name is null or file_name = $file_name)
             order by sequence desc limit $limit""",
-        {"reporter": reporter, "status": status, "file_name": file_name, "limit": limit},
+        params={"reporter": reporter, "status": status, "file_name": file_name, "limit": limit},
     ).pl()
 
 
@@ -69,7 +69,7 @@ def recent_findings(
 ) -> pl.DataFrame:
     """The findings of the latest files (`audit.findings` with the file's receipt), newest file first, each file's
     findings in row order; of a reporter, submission status, rule, severity or file name if given."""
-    return con.execute(
+    return con.sql(
         f"""select {', '.join('s.' + c if c in ('sequence', 'received_at', 'file_name', 'reporter', 'status')
                                else 'f.' + c for c in FINDING_COLUMNS)}
             from audit.findings as f
@@ -79,6 +79,6 @@ def recent_findings(
               and ($file_name is null or s.file_name = $file_name)
             order by s.sequence desc, f.row_number nulls first, f.column_name nulls first, f.rule
             limit $limit""",
-        {"reporter": reporter, "status": status, "rule": rule, "severity": severity, "file_name": file_name,
+        params={"reporter": reporter, "status": status, "rule": rule, "severity": severity, "file_name": file_name,
          "limit": limit},
     ).pl()
