@@ -165,3 +165,12 @@ def test_a_bad_setting_is_found_before_anything_is_taken(variable, value, phrase
 @pytest.mark.parametrize("command", [["compare", "2019-S1"], ["validate", str(SEED / "ncct_2019-S1.csv")], ["describe"]])
 def test_every_command_checks_the_settings(command):
     assert_wrong_usage(invoke(*command, env={"CTIP_TIMEZONE": "Nowhere/Town"}), "CTIP_TIMEZONE")
+
+
+def test_serve_checks_its_inbox_and_settings_before_starting(tmp_path):
+    warehouse = str(tmp_path / "w" / "ctip.duckdb")
+    assert_wrong_usage(invoke("serve", "--inbox", str(tmp_path / "nowhere"), "--warehouse", warehouse), "does not exist")
+    (tmp_path / "inbox").mkdir()
+    result = invoke("serve", "--inbox", str(tmp_path / "inbox"), "--warehouse", warehouse, env={"CTIP_SCHEDULE": "0 2 * *"})
+    assert_wrong_usage(result, "CTIP_SCHEDULE is '0 2 * *', which is not a cron schedule")
+    assert not (tmp_path / "w").exists()
