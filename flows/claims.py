@@ -13,6 +13,7 @@ from typing import Annotated
 import duckdb
 import polars as pl
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from flows.cli import (
@@ -53,7 +54,7 @@ def claims(
     try:
         text = file.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
-        errors.print(f"{file.name} is not UTF-8 text; save it as CSV UTF-8.", highlight=False)
+        errors.print(f"{escape(file.name)} is not UTF-8 text; save it as CSV UTF-8.", highlight=False)
         raise typer.Exit(2) from None
     parsed = parse_claims(text, _registry)
     if parsed.problems:
@@ -119,7 +120,7 @@ def _record(claim: Claim, judgement: Judgement, figures: dict[tuple[str, ...], i
 
 
 def _print_table(file_name: str, judged: list[tuple[Claim, Judgement]]) -> None:
-    table = Table(title=f"Claims of {file_name} against the warehouse", title_justify="left")
+    table = Table(title=f"Claims of {escape(file_name)} against the warehouse", title_justify="left")
     for name, justify in [("Row", "right"), ("Claim", "left"), ("Claimed %", "right"), ("Computed change %", "right"),
                           ("Verdict", "left"), ("Detail", "left")]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
@@ -127,10 +128,10 @@ def _print_table(file_name: str, judged: list[tuple[Claim, Judgement]]) -> None:
     for claim, judgement in judged:
         colour = _COLOURS[judgement.verdict]
         table.add_row(
-            str(claim.row_number), claim.label(national), signed(claim.claimed), signed(judgement.computed),
-            f"[{colour}]{judgement.verdict}[/]", judgement.detail,
+            str(claim.row_number), escape(claim.label(national)), signed(claim.claimed), signed(judgement.computed),
+            f"[{colour}]{judgement.verdict}[/]", escape(judgement.detail),
         )
-    console.print(table)
+    console.print(table, highlight=False)
     counts = {verdict: sum(1 for _, j in judged if j.verdict == verdict) for verdict in VERDICTS}
     console.print(
         f"{len(judged)} claims: " + ", ".join(f"{verdict} {count}" for verdict, count in counts.items()) + ".",

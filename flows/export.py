@@ -55,7 +55,8 @@ def _read_comparison(warehouse: Path) -> pl.DataFrame | None:
         with duckdb.connect(str(warehouse), read_only=True) as con:
             return con.sql(f"select {', '.join(PUBLIC_COLUMNS)} from marts.period_comparison").pl()
     except duckdb.Error as problem:
-        errors.print(f"Cannot read marts.period_comparison from {warehouse}: {str(problem).splitlines()[0]}")
+        errors.print(f"Cannot read marts.period_comparison from {warehouse}: {str(problem).splitlines()[0]}",
+                     highlight=False, markup=False)
         return None
 
 
@@ -85,7 +86,7 @@ def export(
     if comparison is None:
         raise typer.Exit(1)
     if comparison.height == 0:
-        errors.print(f"Nothing to export: {settings.warehouse} holds no comparison rows.")
+        errors.print(f"Nothing to export: {settings.warehouse} holds no comparison rows.", highlight=False, markup=False)
         raise typer.Exit(1)
     dims = list(_registry.dimension_names)
     cut_size = pl.sum_horizontal([(pl.col(d) != TOTAL).cast(pl.Int8) for d in dims])
@@ -100,5 +101,5 @@ def export(
     console.print(
         f"Wrote {published.height} rows to {parquet} and {csv.name} (K = {min_cell}). Cells suppressed: "
         f"{(statuses == PRIMARY).sum()} small counts (C), {(statuses == SECONDARY).sum()} to protect them (D).",
-        highlight=False,
+        highlight=False, markup=False,
     )

@@ -275,5 +275,5 @@ def generate(
         f"Wrote {manifest['files']:,} submissions ({manifest['rows']:,} rows; {formats}) to {out}: "
         f"{manifest['valid']:,} valid, {manifest['invalid']:,} invalid ({defects}). "
         f"Manifest: {out / MANIFEST}",
-        highlight=False,
+        highlight=False, markup=False,
     )

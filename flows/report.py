@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from flows.cli import (
     WarehouseOption, _base_period, _canonical_period, _registry, _settings, app, console, errors, readable_warehouse,
@@ -59,7 +60,8 @@ def report(
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
             data = _read(con, period_code, base_code, period_type, reporter_code)
     except duckdb.Error as problem:
-        errors.print(f"[bold red]ctip report failed:[/] cannot read {settings.warehouse}: {type(problem).__name__}: {problem}")
+        errors.print(f"[bold red]ctip report failed:[/] cannot read {escape(str(settings.warehouse))}: "
+                     f"{type(problem).__name__}: {escape(str(problem))}", highlight=False)
         raise typer.Exit(1) from None
     if data["rows"].height == 0:
         errors.print(f"Nothing to report: no figures for {period_code}" + (f" from {reporter_code}" if reporter_code else "") + ".")
@@ -68,9 +70,10 @@ def report(
     try:
         _write(out, page)
     except OSError as problem:
-        errors.print(f"[bold red]ctip report failed:[/] cannot write {out}: {problem}")
+        errors.print(f"[bold red]ctip report failed:[/] cannot write {escape(str(out))}: {escape(str(problem))}",
+                     highlight=False)
         raise typer.Exit(1) from None
-    console.print(f"Wrote {out}: {period_code} against {base_code}.", highlight=False)
+    console.print(f"Wrote {out}: {period_code} against {base_code}.", highlight=False, markup=False)
 
 
 def _read(con, period: str, base: str | None, period_type: str, reporter: str | None) -> dict:
