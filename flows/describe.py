@@ -3,7 +3,7 @@
 Lists every relation analysts may query (schemas core, audit and marts) with its
 grain, its description and its columns and types, and the code lists of the
 contract. Columns and types come from an actual analyst file (an empty one built in
-a temporary folder when `--warehouse` names none); grains and descriptions from
+a temporary folder when the default warehouse does not exist yet); grains and descriptions from
 `warehouse/sql/relations.toml`; code lists from the registry. The output has no
 time and no path in it, so docs/data_dictionary.md is this command's output.
 """
