@@ -32,7 +32,7 @@ bench: install-test
 ## Regenerate docs/data_dictionary.md: `ctip describe` of an empty warehouse built in a temporary folder.
 docs: install
 	@tmp=$$(mktemp -d) && \
-	$(BIN)/ctip describe --format markdown --warehouse "$$tmp/ctip.duckdb" > "$$tmp/data_dictionary.md"; \
+	CTIP_WAREHOUSE="$$tmp/ctip.duckdb" $(BIN)/ctip describe --format markdown > "$$tmp/data_dictionary.md"; \
 	status=$$?; \
 	if [ $$status -eq 0 ]; then mkdir -p docs && cp "$$tmp/data_dictionary.md" docs/data_dictionary.md; fi; \
 	rm -rf "$$tmp"; exit $$status

@@ -24,8 +24,6 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 from prefect import flow
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from flows import steps
 from schemas import load_registry
@@ -85,10 +83,7 @@ def backfill(
                 return BackfillSummary([], None, [])
             since, receipts = plan
             periods_of = opened.periods_of([r.submission_id for r in receipts])
-            progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                console=Console(stderr=True), disable=not show_progress,
-            )
+            progress = steps.progress_bar(show_progress)
             decisions, findings, periods = [], [], []
             shutil.rmtree(files.scratch_dir, ignore_errors=True)  # what a killed backfill left
             opened.clear_staged()

@@ -13,9 +13,12 @@ from typing import Annotated
 import duckdb
 import polars as pl
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from flows.cli import WarehouseOption, _registry, _settings, app, console, errors
+from flows.cli import (
+    TableOrJson, WarehouseOption, _registry, _settings, app, console, errors, format_option, readable_warehouse,
+)
 from transforms.claims import (
     ACCEPTED,
     VERDICTS,
@@ -26,7 +29,6 @@ from transforms.claims import (
     signed,
 )
 
-FORMATS = ("table", "json")
 _COLOURS = {"rounded": "green", "truncated": "green", "wrong_base": "red", "no_match": "red", "not_found": "yellow"}
 
 
@@ -40,20 +42,19 @@ def claims(
         ),
     ],
     warehouse: WarehouseOption = None,
-    output: Annotated[str, typer.Option("--format", help="table (for people) or json (for machines).")] = "table",
+    output: Annotated[TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")] = TableOrJson.table,
 ) -> None:
     """Check the percentage changes quoted in statements against the warehouse.
 
     Each claim is judged to as many decimals as it shows: rounded, truncated, wrong_base, no_match or not_found.
 
-    Exit 0 when every claim is rounded or truncated, 1 otherwise, 2 for a claims file that cannot be read.
+    Exit 0 when every claim is rounded or truncated, 1 otherwise, 2 for wrong usage (a claims file that cannot be
+    read, a warehouse that is not a ctip warehouse).
     """
-    if output not in FORMATS:
-        raise typer.BadParameter(f"'{output}' is not one of {', '.join(FORMATS)}", param_hint="--format")
     try:
         text = file.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
-        errors.print(f"{file.name} is not UTF-8 text; save it as CSV UTF-8.", highlight=False)
+        errors.print(f"{escape(file.name)} is not UTF-8 text; save it as CSV UTF-8.", highlight=False)
         raise typer.Exit(2) from None
     parsed = parse_claims(text, _registry)
     if parsed.problems:
@@ -61,9 +62,7 @@ def claims(
             errors.print(f"{file.name}: {problem}", highlight=False, markup=False)
         raise typer.Exit(2)
     settings = _settings(warehouse=warehouse)
-    if not settings.warehouse.exists():
-        errors.print(f"No warehouse at {settings.warehouse}; run `ctip run` first.")
-        raise typer.Exit(1)
+    readable_warehouse(settings)
     try:
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
             figures = lookup(con, parsed.claims)
@@ -74,7 +73,7 @@ def claims(
         (claim, judge(claim, figures.get(claim.key(claim.period)), figures.get(claim.key(claim.base_period))))
         for claim in parsed.claims
     ]
-    if output == "json":
+    if output is TableOrJson.json:
         console.print_json(json.dumps([_record(claim, judgement, figures) for claim, judgement in judged]))
     else:
         _print_table(file.name, judged)
@@ -121,7 +120,7 @@ def _record(claim: Claim, judgement: Judgement, figures: dict[tuple[str, ...], i
 
 
 def _print_table(file_name: str, judged: list[tuple[Claim, Judgement]]) -> None:
-    table = Table(title=f"Claims of {file_name} against the warehouse", title_justify="left")
+    table = Table(title=f"Claims of {escape(file_name)} against the warehouse", title_justify="left")
     for name, justify in [("Row", "right"), ("Claim", "left"), ("Claimed %", "right"), ("Computed change %", "right"),
                           ("Verdict", "left"), ("Detail", "left")]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
@@ -129,10 +128,10 @@ def _print_table(file_name: str, judged: list[tuple[Claim, Judgement]]) -> None:
     for claim, judgement in judged:
         colour = _COLOURS[judgement.verdict]
         table.add_row(
-            str(claim.row_number), claim.label(national), signed(claim.claimed), signed(judgement.computed),
-            f"[{colour}]{judgement.verdict}[/]", judgement.detail,
+            str(claim.row_number), escape(claim.label(national)), signed(claim.claimed), signed(judgement.computed),
+            f"[{colour}]{judgement.verdict}[/]", escape(judgement.detail),
         )
-    console.print(table)
+    console.print(table, highlight=False)
     counts = {verdict: sum(1 for _, j in judged if j.verdict == verdict) for verdict in VERDICTS}
     console.print(
         f"{len(judged)} claims: " + ", ".join(f"{verdict} {count}" for verdict, count in counts.items()) + ".",

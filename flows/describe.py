@@ -3,7 +3,7 @@
 Lists every relation analysts may query (schemas core, audit and marts) with its
 grain, its description and its columns and types, and the code lists of the
 contract. Columns and types come from an actual analyst file (an empty one built in
-a temporary folder when `--warehouse` names none); grains and descriptions from
+a temporary folder when the default warehouse does not exist yet); grains and descriptions from
 `warehouse/sql/relations.toml`; code lists from the registry. The output has no
 time and no path in it, so docs/data_dictionary.md is this command's output.
 """
@@ -22,46 +22,48 @@ from typing import Annotated
 import duckdb
 import typer
 
-from flows.cli import WarehouseOption, _registry, _settings, app, errors
+from flows.cli import MarkdownOrJson, WarehouseOption, _registry, _settings, app, errors, format_option, readable_warehouse
 from flows.settings import Settings
 from schemas.registry import TOTAL, UNKNOWN, Registry
 from warehouse.sqlfiles import SQL_DIR
 
 RELATIONS_FILE = SQL_DIR / "relations.toml"
 SCHEMAS = ("core", "audit", "marts")
-FORMATS = ("markdown", "json")
 
 
 @app.command()
 def describe(
     warehouse: WarehouseOption = None,
-    output: Annotated[str, typer.Option("--format", help="markdown (the data dictionary page) or json.")] = "markdown",
+    output: Annotated[
+        MarkdownOrJson, format_option(MarkdownOrJson, "markdown (the data dictionary page) or json.")
+    ] = MarkdownOrJson.markdown,
 ) -> None:
     """Print the data dictionary: every relation analysts may query, its grain and columns, and the code lists.
 
-    Without an analyst file at --warehouse, describes an empty one built in a temporary folder.
+    Without a warehouse at the default place (or CTIP_WAREHOUSE), describes an empty one built in a temporary
+    folder. Exit 0, 2 for wrong usage (a --warehouse that names nothing or a file that is not a ctip warehouse).
     """
-    if output not in FORMATS:
-        raise typer.BadParameter(f"'{output}' is not one of {', '.join(FORMATS)}", param_hint="--format")
     settings = _settings(warehouse=warehouse)
+    readable_warehouse(settings, missing_ok=True)
     try:
         with _analyst_file(settings) as analyst_file, duckdb.connect(str(analyst_file), read_only=True) as con:
             data = dictionary(con, _registry)
     except duckdb.Error as problem:
         errors.print(f"Cannot describe {settings.warehouse}: {problem}", highlight=False, markup=False)
         raise typer.Exit(1) from None
-    typer.echo(markdown(data) if output == "markdown" else json.dumps(data, indent=2, ensure_ascii=False), nl=False)
+    text = markdown(data) if output is MarkdownOrJson.markdown else json.dumps(data, indent=2, ensure_ascii=False)
+    typer.echo(text, nl=False)
 
 
 @contextmanager
 def _analyst_file(settings: Settings) -> Iterator[Path]:
-    """The analyst file at --warehouse, or an empty one built by a run on an empty inbox."""
+    """The analyst file at the warehouse's place, or an empty one built by a run on an empty inbox."""
     if settings.warehouse.exists():
         yield settings.warehouse
         return
     from flows.steps import run_once
 
-    errors.print(f"No analyst file at {settings.warehouse}; describing an empty one.", highlight=False)
+    errors.print(f"No warehouse at {settings.warehouse}; describing an empty one.", highlight=False, markup=False)
     with tempfile.TemporaryDirectory(prefix="ctip-describe-") as folder:
         inbox, analyst_file = Path(folder) / "inbox", Path(folder) / "warehouse" / "ctip.duckdb"
         inbox.mkdir()

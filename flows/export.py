@@ -9,7 +9,7 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from flows.cli import WarehouseOption, _registry, _settings, app, console, errors
+from flows.cli import WarehouseOption, _registry, _settings, app, console, errors, readable_warehouse
 from schemas.registry import TOTAL
 from transforms.disclosure import DEFAULT_MIN_CELL, PRIMARY, PUBLIC_COLUMNS, SECONDARY, protect_comparison
 
@@ -55,7 +55,8 @@ def _read_comparison(warehouse: Path) -> pl.DataFrame | None:
         with duckdb.connect(str(warehouse), read_only=True) as con:
             return con.sql(f"select {', '.join(PUBLIC_COLUMNS)} from marts.period_comparison").pl()
     except duckdb.Error as problem:
-        errors.print(f"Cannot read marts.period_comparison from {warehouse}: {str(problem).splitlines()[0]}")
+        errors.print(f"Cannot read marts.period_comparison from {warehouse}: {str(problem).splitlines()[0]}",
+                     highlight=False, markup=False)
         return None
 
 
@@ -77,17 +78,15 @@ def export(
     Every row of marts.period_comparison: counts from 1 to K-1 are suppressed (C), then enough others (D) that none
     can be worked out from a published total; value_conf and base_value_conf give each count's status (F free).
 
-    Exit 0 when written, 1 when there is nothing to export.
+    Exit 0 when written, 1 when there is nothing to export, 2 for wrong usage.
     """
     settings = _settings(warehouse=warehouse)
-    if not settings.warehouse.exists():
-        errors.print(f"No warehouse at {settings.warehouse}; run `ctip run` first.")
-        raise typer.Exit(1)
+    readable_warehouse(settings)
     comparison = _read_comparison(settings.warehouse)
     if comparison is None:
         raise typer.Exit(1)
     if comparison.height == 0:
-        errors.print(f"Nothing to export: {settings.warehouse} holds no comparison rows.")
+        errors.print(f"Nothing to export: {settings.warehouse} holds no comparison rows.", highlight=False, markup=False)
         raise typer.Exit(1)
     dims = list(_registry.dimension_names)
     cut_size = pl.sum_horizontal([(pl.col(d) != TOTAL).cast(pl.Int8) for d in dims])
@@ -102,5 +101,5 @@ def export(
     console.print(
         f"Wrote {published.height} rows to {parquet} and {csv.name} (K = {min_cell}). Cells suppressed: "
         f"{(statuses == PRIMARY).sum()} small counts (C), {(statuses == SECONDARY).sum()} to protect them (D).",
-        highlight=False,
+        highlight=False, markup=False,
     )

@@ -23,8 +23,7 @@ from xml.sax.saxutils import escape
 import polars as pl
 import typer
 
-from flows.cli import app, console
-from flows.settings import from_environment
+from flows.cli import _settings, app, console
 from schemas import load_registry
 from schemas.registry import TOTAL, Registry
 from transforms.generate import STYLES, Generated, Planned, Style, parse_years
@@ -268,7 +267,7 @@ def generate(
             )
         chosen = list(dict.fromkeys(chosen))
     areas = None if provinces == "all" else [registry.defaults["area"]]
-    today = datetime.now(from_environment().zone).date()
+    today = datetime.now(_settings().zone).date()
     manifest = write_inbox(out, year_list, seed, invalid_share, areas, chosen, today, registry=registry)
     defects = ", ".join(f"{name} {count}" for name, count in manifest["defects"].items()) or "none"
     formats = ", ".join(f"{name} {count}" for name, count in manifest["formats"].items())
@@ -276,5 +275,5 @@ def generate(
         f"Wrote {manifest['files']:,} submissions ({manifest['rows']:,} rows; {formats}) to {out}: "
         f"{manifest['valid']:,} valid, {manifest['invalid']:,} invalid ({defects}). "
         f"Manifest: {out / MANIFEST}",
-        highlight=False,
+        highlight=False, markup=False,
     )

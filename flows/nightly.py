@@ -98,7 +98,7 @@ def summarise(
 @flow(name="ctip-nightly", log_prints=True)
 def nightly(
     inbox: str, warehouse: str, timezone: str = "Asia/Phnom_Penh", lock_timeout_seconds: float = 600.0,
-    chunks: int = 1,
+    chunks: int = 1, show_progress: bool = False,
 ) -> steps.RunSummary:
     """Every new file in the inbox archived, validated, loaded; comparison tables brought up to date.
 
@@ -117,17 +117,26 @@ def nightly(
         taken = archive_new_files(discovery, files)
         decisions, findings = [], []
         batches = collect(files).batches(chunks)
-        for batch in batches:
-            batch.learn(decisions)
-            pieces = batch.original_chunks(chunks)
-            docs_dir = files.docs_dir if len(batches) == len(pieces) == 1 else None  # one Data Docs site per run
-            futures = [
-                read_and_validate.submit(batch, piece, steps.read_contents(files, piece), timezone, docs_dir)
-                for piece in pieces
-            ]
-            prepared = steps.merge_prepared(batch, [future.result() for future in futures], load_registry())
-            findings.append(load(prepared, files))
-            decisions += prepared.decisions
+        with steps.progress_bar(show_progress) as progress:
+            originals = sum(1 for b in batches for r in b.receipts if b.is_original(r))
+            reading = progress.add_task("reading and validating", total=originals)
+            loading = progress.add_task("loading", total=sum(len(b.receipts) for b in batches))
+            for batch in batches:
+                batch.learn(decisions)
+                pieces = batch.original_chunks(chunks)
+                docs_dir = files.docs_dir if len(batches) == len(pieces) == 1 else None  # one Data Docs site per run
+                futures = [
+                    read_and_validate.submit(batch, piece, steps.read_contents(files, piece), timezone, docs_dir)
+                    for piece in pieces
+                ]
+                parts = []
+                for piece, future in zip(pieces, futures):
+                    parts.append(future.result())
+                    progress.advance(reading, len(piece))
+                prepared = steps.merge_prepared(batch, parts, load_registry())
+                findings.append(load(prepared, files))
+                progress.advance(loading, len(batch.receipts))
+                decisions += prepared.decisions
         publish(files)
         return summarise(decisions, findings, discovery, taken)
 
@@ -162,7 +171,7 @@ def _with_task_runner(workers: int | None, scheduler: str | None):
 
 
 def run_nightly(settings: Settings, on_fallback=None, workers: int | None = None,
-                scheduler: str | None = None) -> steps.RunSummary:
+                scheduler: str | None = None, show_progress: bool = False) -> steps.RunSummary:
     """The nightly flow; if the orchestrator itself fails (its state left broken by a killed run, say),
     the same steps run without it, so a broken orchestrator never stops the night's work.
 
@@ -174,6 +183,7 @@ def run_nightly(settings: Settings, on_fallback=None, workers: int | None = None
         return _with_task_runner(workers, scheduler)(
             inbox=str(settings.inbox), warehouse=str(settings.warehouse), timezone=settings.timezone,
             lock_timeout_seconds=settings.lock_timeout_seconds, chunks=max(1, workers or (4 if scheduler else 1)),
+            show_progress=show_progress,
         )
     except Exception as problem:
         if not _orchestrator_failed(problem):

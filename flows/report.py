@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
-from flows.cli import WarehouseOption, _canonical_period, _registry, _settings, app, console, errors
+from flows.cli import (
+    WarehouseOption, _base_period, _canonical_period, _registry, _settings, app, console, errors, readable_warehouse,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE = "report.html.j2"
@@ -36,7 +39,7 @@ def report(
     """Write one self-contained HTML report of PERIOD: headlines, breakdowns, charts and open warnings.
 
     The file opens offline in any browser (inline CSS and SVG, no script, no external reference).
-    Exit 0 when written, 1 when there is nothing to report for the period.
+    Exit 0 when written, 1 when there is nothing to report for the period, 2 for wrong usage.
     """
     import duckdb
 
@@ -44,22 +47,21 @@ def report(
 
     settings = _settings(warehouse=warehouse)
     period_code = _canonical_period(period, "PERIOD")
-    base_code = _canonical_period(base, "--base") if base else base_period_code(period_code)
+    base_code = _base_period(base, period_code) if base else base_period_code(period_code)
     reporter_code = reporter.strip().upper() if reporter else None
     if reporter_code is not None and reporter_code not in _registry.reporters:
         raise typer.BadParameter(f"'{reporter}' is not a reporter; use one of {', '.join(_registry.reporters)}",
                                  param_hint="--reporter")
     if out.suffix.lower() not in SUFFIXES:
         raise typer.BadParameter(f"'{out}' does not end in .html", param_hint="--out")
-    if not settings.warehouse.exists():
-        errors.print(f"No warehouse at {settings.warehouse}; run `ctip run` first.")
-        raise typer.Exit(1)
+    readable_warehouse(settings)
     period_type = parse_period(period_code).type
     try:
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
             data = _read(con, period_code, base_code, period_type, reporter_code)
     except duckdb.Error as problem:
-        errors.print(f"[bold red]ctip report failed:[/] cannot read {settings.warehouse}: {type(problem).__name__}: {problem}")
+        errors.print(f"[bold red]ctip report failed:[/] cannot read {escape(str(settings.warehouse))}: "
+                     f"{type(problem).__name__}: {escape(str(problem))}", highlight=False)
         raise typer.Exit(1) from None
     if data["rows"].height == 0:
         errors.print(f"Nothing to report: no figures for {period_code}" + (f" from {reporter_code}" if reporter_code else "") + ".")
@@ -68,9 +70,10 @@ def report(
     try:
         _write(out, page)
     except OSError as problem:
-        errors.print(f"[bold red]ctip report failed:[/] cannot write {out}: {problem}")
+        errors.print(f"[bold red]ctip report failed:[/] cannot write {escape(str(out))}: {escape(str(problem))}",
+                     highlight=False)
         raise typer.Exit(1) from None
-    console.print(f"Wrote {out}: {period_code} against {base_code}.", highlight=False)
+    console.print(f"Wrote {out}: {period_code} against {base_code}.", highlight=False, markup=False)
 
 
 def _read(con, period: str, base: str | None, period_type: str, reporter: str | None) -> dict:

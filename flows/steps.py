@@ -382,3 +382,14 @@ def outcome_rows(summary: RunSummary) -> list[dict]:
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
+
+def progress_bar(show: bool):
+    """A Rich progress display on stderr (a bar per stage, files done of all); without `show`, it shows nothing."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), disable=not show, transient=False,
+    )
+

@@ -136,6 +136,16 @@ class Registry:
     def rule(self, rule_id: str) -> Rule:
         return self.rules[rule_id]
 
+    def area_rank(self, code: str) -> int:
+        """Where an area sorts: in the order of areas.csv (the country, then the provinces by number,
+        so KH-2 before KH-10); a code the registry does not know after them."""
+        return _area_ranks(tuple(self.areas)).get(code, len(self.areas))
+
+
+@functools.cache
+def _area_ranks(codes: tuple[str, ...]) -> dict[str, int]:
+    return {code: rank for rank, code in enumerate(codes)}
+
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:

@@ -111,14 +111,14 @@ STYLES = {
     "MFAIC": Style(skip=("age",)),
 }
 
-# The defects an invalid file carries (one each), and the rule each one breaks.
+# The defects an invalid file carries (one each), named by the rule each one breaks.
 DEFECTS = {
-    "parts_above_total": "parts_exceed_total",
+    "parts_exceed_total": "parts_exceed_total",
     "unknown_code": "unknown_code",
     "bad_value": "bad_value",
     "duplicate_key": "duplicate_key",
     "future_period": "future_period",
-    "two_reporters": "mixed_reporters",
+    "mixed_reporters": "mixed_reporters",
 }
 UNKNOWN_CODES = (  # column, a code a clerk might type that the contract does not know
     ("citizenship", "UK"), ("country", "UK"), ("sex", "W"), ("age", "Y18T24"), ("referral", "POLICE"),
@@ -437,12 +437,12 @@ def with_defect(frame: pl.DataFrame, planned: Planned, defect: str, registry: Re
     rng = rng_for(seed, "defect", defect, planned.reporter, planned.area, planned.year, planned.month)
     rows = frame.to_dicts()
     index, detail = {
-        "parts_above_total": _parts_above_total,
+        "parts_exceed_total": _parts_exceed_total,
         "unknown_code": _unknown_code,
         "bad_value": _bad_value,
         "duplicate_key": _duplicate_key,
         "future_period": _future_period,
-        "two_reporters": _two_reporters,
+        "mixed_reporters": _mixed_reporters,
     }[defect](rows, rng, registry)
     broken = pl.DataFrame(rows, schema=frame.schema, orient="row")
     return broken, Defect(defect, DEFECTS[defect], row_number_of(index, planned.format), detail)
@@ -462,7 +462,7 @@ def _cut_only_by(row: dict, name: str, registry: Registry) -> bool:
     return row[name] != TOTAL and all(row[d] == TOTAL for d in registry.dimension_names if d != name)
 
 
-def _parts_above_total(rows: list[dict], rng, registry: Registry) -> tuple[int, str]:
+def _parts_exceed_total(rows: list[dict], rng, registry: Registry) -> tuple[int, str]:
     """Foreign citizenships above FOREIGN, or countries above the total: an incomplete set over its total.
 
     These parts are parents of nothing, so raising one breaks that one set and no other.
@@ -542,7 +542,7 @@ def _future_period(rows: list[dict], rng, registry: Registry) -> tuple[int, str]
     return at, f"period {rows[at]['period']} instead of {was}"
 
 
-def _two_reporters(rows: list[dict], rng, registry: Registry) -> tuple[int, str]:
+def _mixed_reporters(rows: list[dict], rng, registry: Registry) -> tuple[int, str]:
     """One row (not the first) under another reporter that may report its indicator."""
     mine = rows[0]["reporter"]
     options = [

@@ -24,6 +24,9 @@ def conform(raw: pl.DataFrame, registry: Registry) -> tuple[pl.DataFrame | None,
     A missing required column makes every row meaningless, so the frame is then None.
     """
     known = registry.known_columns
+    separator = _wrong_separator(raw, registry)
+    if separator is not None:
+        return None, [separator]
     findings = [
         Finding("unknown_column", "warning", f"the column '{name}' is not in the contract and was ignored", None, name)
         for name in raw.columns
@@ -40,6 +43,28 @@ def conform(raw: pl.DataFrame, registry: Registry) -> tuple[pl.DataFrame | None,
         pl.col(name) if name in raw.columns else pl.lit(None, pl.String).alias(name) for name in known
     ]
     return raw.select(columns), findings
+
+
+SEPARATORS = {";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
+
+
+def _wrong_separator(raw: pl.DataFrame, registry: Registry) -> Finding | None:
+    """One finding that names the separator when the header is one column that another separator would split
+    into the contract's columns (a CSV saved by a spreadsheet set for another region), instead of a missing
+    column error for each of them."""
+    header = [name for name in raw.columns if name != ROW_NUMBER]
+    if len(header) != 1:
+        return None
+    for separator, name in SEPARATORS.items():
+        columns = [part.strip().lower() for part in header[0].split(separator)]
+        if len(columns) > 1 and set(registry.required_columns) <= set(columns):
+            return Finding(
+                "missing_column", "error",
+                f"the columns are separated by {name}, not commas, so the header is read as one column "
+                f"'{header[0][:80]}'; save the file as CSV UTF-8 (comma delimited)",
+                1, None,
+            )
+    return None
 
 
 def _code(name: str, registry: Registry) -> pl.Expr:

@@ -74,6 +74,8 @@ def format_of(file_name: str) -> str | None:
 
 def read_submission(content: bytes, file_format: str, limits: Limits) -> RawSubmission:
     """Parse one file's bytes; never raises for bad content."""
+    if not content.strip():  # nothing at all, or only blank lines and spaces
+        return RawSubmission(file_format, None, [Finding("empty", "error", "the file is empty: it has no header and no data row")])
     try:
         if len(content) > limits.max_file_bytes:
             raise Unreadable(

@@ -184,7 +184,7 @@ def breakdowns(rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | 
             **_figures(row, registry),
         }
         order = (reporter_rank.get(row["reporter"], len(reporter_rank)), indicator_rank.get(row["indicator"], 99),
-                 row["area"] != country, row["area"])
+                 row["area"] != country, registry.area_rank(row["area"]), row["area"])
         if not cut:
             provinces.append({**entry, "code": row["area"], "code_text": area_label(registry, row["area"]),
                               "_order": order})

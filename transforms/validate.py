@@ -165,10 +165,14 @@ def _describe(rule: str, column: str, row: dict, registry: Registry) -> str:
             f"{row['indicator']} may be cut by {', '.join(cuts) or 'no dimension'}"
         )
     if rule == "bad_value":
-        return (
-            f"'{row['value_text']}' is not a whole number from 0 to {registry.limits.max_value:,} "
-            "(digits only: no signs, decimals, spaces or thousands separators)"
-        )
+        text = row["value_text"] or ""
+        if text.isascii() and text.isdigit():  # digits, but more than a count can hold
+            largest = registry.limits.max_value
+            return (
+                f"'{text}' is too large to be a count: the largest value a file may hold is about "
+                f"{_in_words(largest)} ({len(str(largest))} digits)"
+            )
+        return f"'{text}' is not a whole number (digits only: no signs, decimals, spaces or thousands separators)"
     if rule == "future_period":
         return f"the period {row['period']} has not begun (it starts on {row['period_start']}, judged on {row['judged_on']})"
     if rule == "mixed_reporters":
@@ -177,6 +181,15 @@ def _describe(rule: str, column: str, row: dict, registry: Registry) -> str:
             f"{row['file_reporter_row']}; a file holds the figures of one reporter"
         )
     raise ValueError(f"no message for rule {rule} on {column}")
+
+
+def _in_words(number: int) -> str:
+    """A large number as people say it: 9223372036854775807 is "9.2 quintillion"."""
+    names = ((10**18, "quintillion"), (10**15, "quadrillion"), (10**12, "trillion"), (10**9, "billion"), (10**6, "million"))
+    for size, name in names:
+        if number >= size:
+            return f"{number / size:.1f} {name}"
+    return f"{number:,}"
 
 
 def _duplicate_findings(flagged: pl.DataFrame, registry: Registry, severity: str):

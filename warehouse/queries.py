@@ -15,7 +15,7 @@ def comparison(
     con: duckdb.DuckDBPyConnection, registry: Registry, period: str, base_period: str | None = None,
     reporter: str | None = None, default_base: str | None = None, as_of: datetime | None = None,
 ) -> pl.DataFrame:
-    """Rows of the comparison table for `period`, headline figures (no cut) first.
+    """Rows of the comparison table for `period`, headline figures (no cut) first, areas in the registry's order.
 
     Without `base_period` (or with the year before) and `as_of`, the rows come from
     `marts.period_comparison` as analysts see it; with `as_of`, from what the
@@ -36,6 +36,49 @@ def comparison(
         ).pl()
     dims = list(registry.dimension_names)
     cut_size = pl.sum_horizontal([(pl.col(d) != TOTAL).cast(pl.Int8) for d in dims])
-    return frame.with_columns(cut_size.alias("_cut_size")).sort(
-        "reporter", "area", "indicator", "_cut_size", *dims
-    ).drop("_cut_size")
+    ranks = {code: registry.area_rank(code) for code in registry.areas}
+    area_rank = pl.col("area").replace_strict(ranks, default=len(ranks), return_dtype=pl.Int64)
+    return frame.with_columns(cut_size.alias("_cut_size"), area_rank.alias("_area_rank")).sort(
+        "reporter", "_area_rank", "area", "indicator", "_cut_size", *dims
+    ).drop("_cut_size", "_area_rank")
+
+
+SUBMISSION_COLUMNS = ("sequence", "received_at", "file_name", "format", "reporter", "status", "errors", "warnings",
+                      "observations", "submission_id")
+FINDING_COLUMNS = ("sequence", "received_at", "file_name", "reporter", "status", "severity", "rule", "row_number",
+                   "column_name", "message")
+
+
+def recent_submissions(
+    con: duckdb.DuckDBPyConnection, reporter: str | None = None, status: str | None = None,
+    file_name: str | None = None, limit: int = 20,
+) -> pl.DataFrame:
+    """The latest files received (`audit.submissions`), newest first, of a reporter, status or file name if given."""
+    return con.sql(
+        f"""select {', '.join(SUBMISSION_COLUMNS)} from audit.submissions
+            where ($reporter is null or reporter = $reporter) and ($status is null or status = $status)
+              and ($file_name is null or file_name = $file_name)
+            order by sequence desc limit $limit""",
+        params={"reporter": reporter, "status": status, "file_name": file_name, "limit": limit},
+    ).pl()
+
+
+def recent_findings(
+    con: duckdb.DuckDBPyConnection, reporter: str | None = None, status: str | None = None, rule: str | None = None,
+    severity: str | None = None, file_name: str | None = None, limit: int = 50,
+) -> pl.DataFrame:
+    """The findings of the latest files (`audit.findings` with the file's receipt), newest file first, each file's
+    findings in row order; of a reporter, submission status, rule, severity or file name if given."""
+    return con.sql(
+        f"""select {', '.join('s.' + c if c in ('sequence', 'received_at', 'file_name', 'reporter', 'status')
+                               else 'f.' + c for c in FINDING_COLUMNS)}
+            from audit.findings as f
+            join audit.submissions as s on s.submission_id = f.submission_id and s.file_name = f.file_name
+            where ($reporter is null or s.reporter = $reporter) and ($status is null or s.status = $status)
+              and ($rule is null or f.rule = $rule) and ($severity is null or f.severity = $severity)
+              and ($file_name is null or s.file_name = $file_name)
+            order by s.sequence desc, f.row_number nulls first, f.column_name nulls first, f.rule
+            limit $limit""",
+        params={"reporter": reporter, "status": status, "rule": rule, "severity": severity, "file_name": file_name,
+         "limit": limit},
+    ).pl()

@@ -87,7 +87,7 @@ def test_cli_backfill(prefect_harness, paths):
     run(inbox, warehouse)
     result = CliRunner().invoke(app, ["backfill", "--from", "2018-S1", "--to", "2019-S1", "--warehouse", str(warehouse)])
     assert result.exit_code == 0, result.output
-    assert "Replayed 1 submissions" in result.output and "loaded 1" in result.output
+    assert "Replayed 1 submission received" in result.output and "loaded 1" in result.output
     nothing = CliRunner().invoke(app, ["backfill", "--from", "2010", "--to", "2010", "--warehouse", str(warehouse)])
     assert nothing.exit_code == 0 and "nothing to replay" in nothing.output
     assert CliRunner().invoke(app, ["backfill", "--from", "2019-S9", "--to", "2019"]).exit_code == 2

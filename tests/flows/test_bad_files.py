@@ -32,7 +32,7 @@ FORMATS = (".csv", ".xlsx", ".json")
 SEED_NAMES = ("ncct_2019-S1.csv", "ncct_2019-S1.json", "ncct_2019-S1.xlsx")
 SEED_OBSERVATIONS = 16
 MAX_VALUE_TEXT = "9,223,372,036,854,775,807"
-BAD_VALUE = "is not a whole number from 0 to " + MAX_VALUE_TEXT
+BAD_VALUE = "is not a whole number (digits only"
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def _e(rule: str, row: int | None = None, column: str | None = None, *phrases: s
 
 EXPECTED: dict[str, list[Expect]] = {
     # ------------------------------------------------ unreadable as the format says
-    "empty.csv": [_e("unreadable", 1, None, "no header row")],
+    "empty.csv": [_e("empty", None, None, "the file is empty")],
     "header_only.csv": [_e("empty", None, None, "no data row")],
     "header_and_blank_rows.csv": [_e("empty", None, None, "no data row")],
     "binary.csv": [_e("unreadable", None, None, "NUL", "not UTF-8")],
@@ -78,9 +78,7 @@ EXPECTED: dict[str, list[Expect]] = {
     "ragged_row.csv": [_e("unreadable", 3, None, "row 3 has 14 cells", "13 columns")],
     "broken_quote.csv": [_e("unreadable", 2, None, "broken CSV")],
     "repeated_column.csv": [_e("unreadable", 1, "value", "'value' appears twice")],
-    "semicolon_separated.csv": [
-        _e("missing_column", None, name, f"'{name}'") for name in ("reporter", "period", "indicator", "value")
-    ],
+    "semicolon_separated.csv": [_e("missing_column", 1, None, "separated by semicolons (;), not commas", "CSV UTF-8")],
     "double_bom.csv": [_e("missing_column", None, "reporter", "'reporter'")],
     "missing_value_column.csv": [_e("missing_column", None, "value", "'value'")],
     "row_number_column.csv": [_e("bad_value", 3, "value", "'x'", BAD_VALUE)],
@@ -102,7 +100,7 @@ EXPECTED: dict[str, list[Expect]] = {
     "value_negative.csv": [_e("bad_value", 2, "value", "'-5'")],
     "value_text.csv": [_e("bad_value", 2, "value", "'seventy-eight'")],
     "value_thousands_separator.csv": [_e("bad_value", 2, "value", "'1,009'", "thousands separators")],
-    "value_beyond_64_bits.csv": [_e("bad_value", 2, "value", "'9223372036854775808'", MAX_VALUE_TEXT)],
+    "value_beyond_64_bits.csv": [_e("bad_value", 2, "value", "'9223372036854775808'", "too large to be a count")],
     "value_other_forms.csv": [
         _e("bad_value", 2, "value", "'+78'"),
         _e("bad_value", 3, "value", "'6.2e1'"),
@@ -255,10 +253,10 @@ def test_cli_validate_exits_1_without_traceback(name, tmp_path):
     path = BAD / name
     arguments = ["validate", str(path), "--format", "json"]
     if name in ISOLATED:
-        child = _child(CLI_IN_CHILD, *arguments, "--warehouse", str(tmp_path / "w.duckdb"))
+        child = _child(CLI_IN_CHILD, *arguments)  # the default warehouse of the tests does not exist: judged without
         exit_code, stdout, output, failure = child.returncode, child.stdout, child.stdout + child.stderr, None
     else:
-        result = CliRunner().invoke(app, [*arguments, "--warehouse", str(tmp_path / "w.duckdb")])
+        result = CliRunner().invoke(app, arguments)
         exit_code, stdout, output = result.exit_code, result.stdout, result.output
         failure = None if result.exception is None or isinstance(result.exception, SystemExit) else result.exception
     assert failure is None, f"{type(failure).__name__}: {failure}"

@@ -102,7 +102,7 @@ def test_usage_errors_exit_2(seeded, tmp_path):
 
 def test_without_a_warehouse_it_says_so(tmp_path):
     result = claims(SEED_CLAIMS, tmp_path / "none" / "ctip.duckdb")
-    assert result.exit_code == 1 and "No warehouse" in result.output
+    assert result.exit_code == 2 and "no warehouse there" in result.output
 
 
 def test_help():

@@ -46,7 +46,7 @@ def test_every_relation_has_a_grain_and_every_grain_a_relation(empty_warehouse):
 
 
 def test_the_committed_page_is_what_describe_prints_now(tmp_path):
-    result = describe("--format", "markdown", "--warehouse", str(tmp_path / "none" / "ctip.duckdb"))
+    result = describe("--format", "markdown")  # the default warehouse of the tests does not exist: an empty one
     assert result.exit_code == 0, result.output
     assert DATA_DICTIONARY.read_text(encoding="utf-8") == result.stdout, (
         "docs/data_dictionary.md is stale: regenerate it with `make docs` and commit it"
@@ -99,7 +99,10 @@ def test_usage_and_unreadable_warehouse(tmp_path):
     not_duckdb = tmp_path / "notes.duckdb"
     not_duckdb.write_text("not a database")
     result = describe("--warehouse", str(not_duckdb))
-    assert result.exit_code == 1 and "Cannot describe" in result.output
+    assert result.exit_code == 2 and "not a ctip warehouse" in result.output
+    named_nothing = describe("--warehouse", str(tmp_path / "none" / "ctip.duckdb"))
+    assert named_nothing.exit_code == 2 and "no warehouse there" in named_nothing.output
+    assert "Traceback" not in result.output + named_nothing.output
 
 
 def test_help():

@@ -99,23 +99,24 @@ def test_export_with_k_100_and_the_default_k(seeded, tmp_path):
     assert query(warehouse, "select count(*) from marts.period_comparison") == [(original.height,)]
 
 
-def test_nothing_to_export_exits_1(seeded, tmp_path):
-    warehouse, _ = seeded
-    missing = export(tmp_path / "nowhere.duckdb", tmp_path / "public")
-    assert missing.exit_code == 1 and "No warehouse" in missing.output
-    empty = tmp_path / "empty.duckdb"
-    with duckdb.connect(str(empty)) as con:
-        con.execute(f"attach '{warehouse}' as seed (read_only)")
-        con.execute("create schema marts")
-        con.execute("create table marts.period_comparison as select * from seed.marts.period_comparison limit 0")
+def test_nothing_to_export_exits_1(tmp_path):
+    (tmp_path / "inbox").mkdir()
+    empty = tmp_path / "empty" / "ctip.duckdb"
+    run(tmp_path / "inbox", empty)
     result = export(empty, tmp_path / "public")
     assert result.exit_code == 1 and "Nothing to export" in result.output
+    assert not (tmp_path / "public").exists()
+
+
+def test_a_warehouse_that_is_none_exits_2(tmp_path):
+    missing = export(tmp_path / "nowhere.duckdb", tmp_path / "public")
+    assert missing.exit_code == 2 and "no warehouse there" in missing.output
     other = tmp_path / "other.duckdb"
     duckdb.connect(str(other)).close()
-    assert export(other, tmp_path / "public").exit_code == 1
+    assert export(other, tmp_path / "public").exit_code == 2
     not_duckdb = tmp_path / "notes.duckdb"
     not_duckdb.write_text("not a database")
-    assert export(not_duckdb, tmp_path / "public").exit_code == 1
+    assert export(not_duckdb, tmp_path / "public").exit_code == 2
     assert not (tmp_path / "public").exists()
 
 

@@ -200,3 +200,13 @@ def test_several_submissions_keep_their_ids():
         ("b", rows("MOJ,2019,persons_convicted,,,,,,,,6,,", "MOJ,2019,suspects_to_court,,,,,,,,7,,")),
     )
     assert frame.group_by("submission_id").len().sort("submission_id").rows() == [("a", 1), ("b", 2)]
+
+
+@pytest.mark.parametrize(("separator", "named"), [(";", "semicolons (;)"), ("\t", "tabs"), ("|", "vertical bars (|)")])
+def test_another_separator_is_one_finding_that_names_it(separator, named, registry):
+    text = "reporter,period,indicator,area,value\nNCCT,2019-S1,cases,KH,78\n".replace(",", separator)
+    raw = read_submission(text.encode("utf-8"), "csv", registry.limits)
+    frame, findings = conform(raw.frame, registry)
+    assert frame is None
+    assert [(f.rule, f.severity, f.row_number) for f in findings] == [("missing_column", "error", 1)]
+    assert f"separated by {named}, not commas" in findings[0].message and "CSV UTF-8" in findings[0].message

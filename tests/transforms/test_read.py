@@ -169,8 +169,15 @@ def test_csv_header_and_blank_rows_is_empty(limits):
 
 
 def test_csv_without_header_is_unreadable(limits):
-    finding = only_finding(read_csv(b"", limits), "unreadable")
+    finding = only_finding(read_csv(b",,,\n1,2,3\n", limits), "unreadable")
     assert finding.row_number == 1
+
+
+@pytest.mark.parametrize("content", [b"", b"\n", b"  \r\n\n"])
+@pytest.mark.parametrize("file_format", ["csv", "json", "xlsx"])
+def test_a_file_with_nothing_in_it_is_empty(content, file_format, limits):
+    raw = read_submission(content, file_format, limits)
+    assert [(f.rule, f.severity) for f in raw.findings] == [("empty", "error")] and not raw.readable
 
 
 def test_csv_repeated_column_is_unreadable(limits):

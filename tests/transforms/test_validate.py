@@ -487,3 +487,13 @@ def test_referrals_without_other_exceed_iff_sum_above_total(registry, cases):
     found = judge(files, registry)
     for sid, rules in expected.items():
         assert rules_rows(found[sid]) == rules  # never parts_differ_from_total: _O is missing
+
+
+def test_a_bad_value_is_explained_in_plain_words(registry):
+    from tests.transforms.helpers import csv_of, findings_of, line, of_rule
+
+    found = of_rule(findings_of(csv_of(line("9223372036854775808"), line("12.5", period="2018-S1"))), "bad_value")
+    messages = [f["message"] for f in found]
+    assert "too large to be a count" in messages[0] and "9.2 quintillion (19 digits)" in messages[0]
+    assert "is not a whole number (digits only" in messages[1]
+    assert not any("9,223,372,036,854,775,807" in m or "9223372036854775807" in m for m in messages)
