@@ -99,17 +99,26 @@ def serve(
     interval: Annotated[
         float | None, typer.Option("--interval", help="Run every N seconds instead of the nightly cron schedule.")
     ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", min=1, max=65535,
+                     help="Port of the Prefect server (UI and API) started on 127.0.0.1 (default 4200, or CTIP_SERVE_PORT)."),
+    ] = None,
 ) -> None:
     """Schedule `run` nightly with Prefect (02:00 Asia/Phnom_Penh by default) and keep serving it.
 
-    The schedule is CTIP_SCHEDULE (cron) in CTIP_TIMEZONE. Uses the Prefect server at PREFECT_API_URL,
-    or starts one on 127.0.0.1 for as long as it serves. Runs until stopped (Ctrl-C).
+    The schedule is CTIP_SCHEDULE (cron) in CTIP_TIMEZONE. Uses the Prefect server at PREFECT_API_URL, or starts
+    one on 127.0.0.1 at --port for as long as it serves, its UI at http://127.0.0.1:PORT, its home in
+    <warehouse>.ctip/prefect/ (unless PREFECT_HOME is set) and its API closed to anyone without the key
+    written there. Runs until stopped (Ctrl-C); exit 1 when the server cannot start.
     """
-    from flows.serve import serve as serve_nightly
+    from flows.serve import ServerDidNotStart, serve as serve_nightly
 
-    quiet_orchestrator_defaults()
     try:
-        serve_nightly(_settings(inbox, warehouse), interval)
+        serve_nightly(_settings(inbox, warehouse).with_overrides(serve_port=port), interval)
+    except ServerDidNotStart as problem:
+        errors.print(f"ctip serve could not start its Prefect server: {problem}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         console.print("ctip serve stopped.")
 

@@ -131,6 +131,20 @@ def nightly(
         publish(files)
         return summarise(decisions, findings, discovery, taken)
 
+@flow(name="ctip-nightly", log_prints=True)
+def served_nightly() -> steps.RunSummary:
+    """The nightly flow as `ctip serve` schedules it, with no parameters: the inbox, warehouse, zone
+    and lock timeout are ctip's own settings (those `ctip serve` was started with, which its flow
+    runs inherit), so whoever can reach the orchestrator cannot point a run at other paths."""
+    from flows.settings import from_environment
+
+    settings = from_environment()
+    return nightly.fn(
+        inbox=str(settings.inbox), warehouse=str(settings.warehouse), timezone=settings.timezone,
+        lock_timeout_seconds=settings.lock_timeout_seconds,
+    )
+
+
 _ORCHESTRATOR_PACKAGES = {
     "prefect", "prefect_dask", "dask", "distributed", "httpx", "httpcore", "sqlalchemy", "sqlite3", "uvicorn",
     "alembic", "anyio",
