@@ -315,6 +315,8 @@ def _print_summary(summary, settings: Settings) -> None:
         console.print("Ignored (not .csv, .xlsx or .json, or hidden): " + ", ".join(summary.ignored))
     if summary.in_progress:
         console.print("Left for the next run (changing while read): " + ", ".join(summary.in_progress))
+    if summary.docs:
+        console.print(f"Validation pages: {summary.docs}", markup=False, highlight=False)
 
 
 def _print_file_report(item: dict) -> None:

@@ -16,7 +16,7 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows import steps
+from flows import datadocs, steps
 from flows.settings import Settings
 from schemas import load_registry
 from transforms.findings import empty_findings
@@ -80,10 +80,12 @@ OUTCOMES_ARTIFACT = "ctip-submission-outcomes"
 
 @task(name="summarise", cache_policy=NO_CACHE)
 def summarise(
-    decisions: list[Decision], findings: list[pl.DataFrame], discovery: steps.Discovery, taken: steps.Taken
+    decisions: list[Decision], findings: list[pl.DataFrame], discovery: steps.Discovery, taken: steps.Taken,
+    docs: Path | None = None,
 ) -> steps.RunSummary:
     """The run's summary, also published as a Prefect table artifact (one row per submission)."""
-    summary = steps.summarise(decisions, pl.concat([empty_findings(), *findings], how="vertical_relaxed"), discovery, taken)
+    summary = steps.summarise(decisions, pl.concat([empty_findings(), *findings], how="vertical_relaxed"), discovery,
+                              taken, docs)
     create_table_artifact(
         key=OUTCOMES_ARTIFACT,
         table=steps.outcome_rows(summary),
@@ -111,25 +113,25 @@ def nightly(
     process, the one writer.
     """
     files = WarehouseFiles(Path(warehouse))
+    started = steps.now_utc()
     _progress["body_started"] = True
     with WriterLock(files.lock_file, lock_timeout_seconds, purpose="ctip nightly run"):
         discovery = discover_inbox(Path(inbox))
         taken = archive_new_files(discovery, files)
-        decisions, findings = [], []
-        batches = collect(files).batches(chunks)
-        for batch in batches:
+        decisions, findings, validations = [], [], []
+        for batch in collect(files).batches(chunks):
             batch.learn(decisions)
-            pieces = batch.original_chunks(chunks)
-            docs_dir = files.docs_dir if len(batches) == len(pieces) == 1 else None  # one Data Docs site per run
             futures = [
-                read_and_validate.submit(batch, piece, steps.read_contents(files, piece), timezone, docs_dir)
-                for piece in pieces
+                read_and_validate.submit(batch, piece, steps.read_contents(files, piece), timezone)
+                for piece in batch.original_chunks(chunks)
             ]
             prepared = steps.merge_prepared(batch, [future.result() for future in futures], load_registry())
             findings.append(load(prepared, files))
             decisions += prepared.decisions
+            validations.append(datadocs.validation(prepared, findings[-1]))
         publish(files)
-        return summarise(decisions, findings, discovery, taken)
+        docs = datadocs.write_site(files.docs_dir, started, validations)
+        return summarise(decisions, findings, discovery, taken, docs)
 
 @flow(name="ctip-nightly", log_prints=True)
 def served_nightly() -> steps.RunSummary:
