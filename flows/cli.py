@@ -47,6 +47,17 @@ def _settings(inbox: Path | None = None, warehouse: Path | None = None) -> Setti
     return from_environment().with_overrides(inbox, warehouse)
 
 
+def _open_analyst(path: Path):
+    """A read-only connection to the analyst file; a live file moved away from its .ctip folder is exit 1, in words."""
+    from warehouse.queries import DetachedAnalystFile, open_analyst_file
+
+    try:
+        return open_analyst_file(path)
+    except DetachedAnalystFile as problem:
+        errors.print(str(problem), markup=False, highlight=False)
+        raise typer.Exit(1) from None
+
+
 def _canonical_period(text: str, option: str) -> str:
     from transforms.periods import parse_period
 
@@ -204,8 +215,6 @@ def compare(
 
     Exit 0, or 1 when nothing is there to compare.
     """
-    import duckdb
-
     from transforms.periods import base_period_code
     from warehouse.queries import comparison
 
@@ -217,7 +226,7 @@ def compare(
     if not settings.warehouse.exists():
         errors.print(f"No warehouse at {settings.warehouse}; run `ctip run` first.")
         raise typer.Exit(1)
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    with _open_analyst(settings.warehouse) as con:
         rows = comparison(
             con, _registry, period_code, base_code, reporter.strip().upper() if reporter else None,
             default_base=base_period_code(period_code), as_of=known_at,

@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from flows.cli import WarehouseOption, _canonical_period, _registry, _settings, app, console, errors
+from flows.cli import WarehouseOption, _canonical_period, _open_analyst, _registry, _settings, app, console, errors
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE = "report.html.j2"
@@ -56,7 +56,7 @@ def report(
         raise typer.Exit(1)
     period_type = parse_period(period_code).type
     try:
-        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        with _open_analyst(settings.warehouse) as con:
             data = _read(con, period_code, base_code, period_type, reporter_code)
     except duckdb.Error as problem:
         errors.print(f"[bold red]ctip report failed:[/] cannot read {settings.warehouse}: {type(problem).__name__}: {problem}")

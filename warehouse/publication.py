@@ -198,3 +198,38 @@ def _write_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, g
     marker = files.published_marker.with_suffix(".tmp")
     marker.write_text(_marker(number))
     os.replace(marker, files.published_marker)
+
+
+def export_self_contained(analyst_file: Path, target: Path) -> list[str]:
+    """Copy every relation of the analyst file into `target` as a table, with its macros: a DuckDB file
+    that reads nothing outside itself, so it works wherever it is copied. Returns the relations copied.
+
+    Written under a temporary name and renamed over `target`, so a reader never sees it half written.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    source = "live"
+    try:
+        with duckdb.connect(str(temporary)) as con:
+            con.execute(f"attach {_quote(str(analyst_file))} as {source} (read_only)")
+            relations = con.sql(
+                "select schema_name, table_name from duckdb_tables() where database_name = $db "
+                "union all select schema_name, view_name from duckdb_views() where database_name = $db and not internal "
+                "order by 1, 2",
+                params={"db": source},
+            ).fetchall()
+            for schema in sorted({schema for schema, _ in relations}):
+                con.execute(f"create schema if not exists {schema}")
+            for schema, name in relations:
+                con.execute(f"create table {schema}.{name} as select * from {source}.{schema}.{name}")
+            con.execute(f"detach {source}")
+            con.execute(sql_text("ddl", "11_core_period_macros.sql"))
+            con.execute(sql_text("analyst", "observations_as_of.sql"))
+            con.execute("checkpoint")
+        _fsync(temporary)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    _fsync(target.parent)
+    return [f"{schema}.{name}" for schema, name in relations]
