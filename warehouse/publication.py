@@ -30,6 +30,8 @@ ANALYST_CATALOG = "analyst"
 SMALL_TABLES = (
     "core.periods", "core.reporters", "core.reporter_indicators", "core.indicators", "core.codes", "core.areas",
 )
+# Small tables of the writer's database that the analyst file holds under another name.
+COPIED_AS = {"audit.submission_periods": "pipeline.submission_periods"}
 
 
 def _quote(text: str) -> str:
@@ -90,7 +92,7 @@ def publish(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, key_columns: 
 
 def _definitions_digest() -> str:
     """A digest of the SQL the analyst file is built from, so a new version of ctip rebuilds it."""
-    digest = hashlib.sha256(repr(SMALL_TABLES).encode())
+    digest = hashlib.sha256(repr((SMALL_TABLES, COPIED_AS)).encode())
     for path in sorted(SQL_DIR.glob("*/*.sql")):
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
@@ -176,6 +178,8 @@ def _write_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, g
             con.execute(f"create schema if not exists {schema}")
         for table in SMALL_TABLES:
             con.execute(f"create table {table} as select * from {STATE_CATALOG}.{table}")
+        for table, source in COPIED_AS.items():
+            con.execute(f"create table {table} as select * from {STATE_CATALOG}.{source}")
         con.execute(sql_text("analyst", "observation_history.sql").format(
             history=lists["history"], closures=lists["closures"]))
         con.execute(sql_text("ddl", "06_core_observations.sql"))
