@@ -14,7 +14,7 @@ install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test,analyst]"
 
 ## Install, run the nightly job on data/inbox/ and print the comparison table.
 run: install

@@ -175,6 +175,17 @@ def writable_warehouse(settings: Settings) -> Path:
     return path
 
 
+def _open_analyst(path: Path):
+    """A read-only connection to the analyst file; a live file moved away from its .ctip folder is exit 1, in words."""
+    from warehouse.queries import DetachedAnalystFile, open_analyst_file
+
+    try:
+        return open_analyst_file(path)
+    except DetachedAnalystFile as problem:
+        errors.print(str(problem), markup=False, highlight=False)
+        raise typer.Exit(1) from None
+
+
 def _canonical_period(text: str, option: str) -> str:
     from transforms.periods import parse_period
 
@@ -242,21 +253,31 @@ def serve(
         float | None,
         typer.Option("--interval", min=1, metavar="SECONDS", help="Run every N seconds instead of the nightly cron schedule."),
     ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", min=1, max=65535,
+                     help="Port of the Prefect server (UI and API) started on 127.0.0.1 (default 4200, or CTIP_SERVE_PORT)."),
+    ] = None,
 ) -> None:
     """Schedule `run` nightly with Prefect (02:00 Asia/Phnom_Penh by default) and keep serving it.
 
-    The schedule is CTIP_SCHEDULE (cron) in CTIP_TIMEZONE. Uses the Prefect server at PREFECT_API_URL,
-    or starts one on 127.0.0.1 for as long as it serves. Runs until stopped (Ctrl-C).
-    Exit 2 for wrong usage (an inbox that is not a folder, a warehouse that is not a ctip warehouse, a bad setting).
+    The schedule is CTIP_SCHEDULE (cron) in CTIP_TIMEZONE. Uses the Prefect server at PREFECT_API_URL, or starts
+    one on 127.0.0.1 at --port for as long as it serves, its UI at http://127.0.0.1:PORT, its home in
+    <warehouse>.ctip/prefect/ (unless PREFECT_HOME is set) and its API closed to anyone without the key
+    written there. Runs until stopped (Ctrl-C); exit 1 when the server cannot start, 2 for wrong usage
+    (an inbox that is not a folder, a warehouse that is not a ctip warehouse, a bad setting).
     """
-    from flows.serve import serve as serve_nightly
+    from flows.serve import ServerDidNotStart, serve as serve_nightly
 
-    settings = _settings(inbox, warehouse)
+    settings = _settings(inbox, warehouse).with_overrides(serve_port=port)
     inbox_folder(settings)
     writable_warehouse(settings)
     quiet_orchestrator_defaults()
     try:
         serve_nightly(settings, interval)
+    except ServerDidNotStart as problem:
+        errors.print(f"ctip serve could not start its Prefect server: {problem}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         console.print("ctip serve stopped.")
 
@@ -367,8 +388,6 @@ def compare(
     (a period that does not parse, a --base that is not an earlier period of the same length, a warehouse
     that is not a ctip warehouse).
     """
-    import duckdb
-
     from transforms.periods import base_period_code
     from warehouse.queries import comparison
 
@@ -378,7 +397,7 @@ def compare(
     period_code = _canonical_period(period, "PERIOD")
     base_code = _base_period(base, period_code) if base else base_period_code(period_code)
     readable_warehouse(settings)
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    with _open_analyst(settings.warehouse) as con:
         if known_at is not None:
             _known_then(con, known_at)
         rows = comparison(
@@ -500,14 +519,12 @@ def submissions(
 
     Read from audit.submissions of the analyst file. Exit 0, 2 for wrong usage.
     """
-    import duckdb
-
     from warehouse.queries import recent_submissions
 
     settings = _settings(warehouse=warehouse)
     _known_reporter(reporter)
     readable_warehouse(settings)
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    with _open_analyst(settings.warehouse) as con:
         rows = recent_submissions(con, _reporter_code(reporter), status.value if status else None, file, limit)
     if output is TableOrJson.json:
         typer.echo(json.dumps(rows.to_dicts(), default=_json_value, ensure_ascii=False, indent=1))
@@ -543,8 +560,6 @@ def findings(
 
     Read from audit.findings of the analyst file. Exit 0, 2 for wrong usage (such as a rule the contract does not have).
     """
-    import duckdb
-
     from warehouse.queries import recent_findings
 
     settings = _settings(warehouse=warehouse)
@@ -552,7 +567,7 @@ def findings(
     if rule is not None and rule.strip() not in _registry.rules:
         raise typer.BadParameter(f"'{rule}' is not a rule; use one of {_errors}, {_warnings}", param_hint="--rule")
     readable_warehouse(settings)
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    with _open_analyst(settings.warehouse) as con:
         rows = recent_findings(
             con, _reporter_code(reporter), status.value if status else None, rule.strip() if rule else None,
             severity.value if severity else None, file, limit,
@@ -748,6 +763,8 @@ def _print_summary(summary, settings: Settings, verbose: bool = False) -> None:
     if summary.in_progress:
         console.print("Left for the next run (changing while read): " + _names(summary.in_progress, verbose),
                       highlight=False)
+    if summary.docs:
+        console.print(f"Validation pages: {summary.docs}", markup=False, highlight=False)
 
 
 def _shell_word(text: str) -> str:

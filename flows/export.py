@@ -51,29 +51,68 @@ def write_public(frame: pl.DataFrame, directory: Path) -> tuple[Path, Path]:
 def _read_comparison(warehouse: Path) -> pl.DataFrame | None:
     import duckdb
 
+    from warehouse.queries import DetachedAnalystFile, open_analyst_file
+
     try:
-        with duckdb.connect(str(warehouse), read_only=True) as con:
+        with open_analyst_file(warehouse) as con:
             return con.sql(f"select {', '.join(PUBLIC_COLUMNS)} from marts.period_comparison").pl()
+    except DetachedAnalystFile as problem:
+        errors.print(str(problem), markup=False, highlight=False)
+        return None
     except duckdb.Error as problem:
         errors.print(f"Cannot read marts.period_comparison from {warehouse}: {str(problem).splitlines()[0]}",
                      highlight=False, markup=False)
         return None
 
 
+def _export_duckdb(warehouse: Path, target: Path) -> None:
+    """`--duckdb FILE`: every relation of the analyst file as a table, with the macros, in one portable file."""
+    import duckdb
+
+    from warehouse.publication import export_self_contained
+    from warehouse.queries import DetachedAnalystFile, open_analyst_file
+
+    if target.resolve() == warehouse.resolve():
+        raise typer.BadParameter("names the warehouse itself; give another file", param_hint="--duckdb")
+    try:
+        open_analyst_file(warehouse).close()
+        relations = export_self_contained(warehouse, target.resolve())
+    except DetachedAnalystFile as problem:
+        errors.print(str(problem), markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    except (duckdb.Error, OSError) as problem:
+        errors.print(f"Cannot export {warehouse} to {target}: {str(problem).splitlines()[0]}", markup=False,
+                     highlight=False)
+        raise typer.Exit(1) from None
+    console.print(
+        f"Wrote {target}: {len(relations)} relations as tables, with the macros; it needs nothing beside it.",
+        highlight=False, markup=False,
+    )
+
+
 @app.command()
 def export(
     public: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--public", file_okay=False, help="Folder for period_comparison.parquet and .csv (made if missing)."
         ),
-    ],
+    ] = None,
     min_cell: Annotated[
         int, typer.Option("--min-cell", min=1, help="K: counts from 1 to K-1 are suppressed (0 is published).")
     ] = DEFAULT_MIN_CELL,
     warehouse: WarehouseOption = None,
+    duckdb_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--duckdb", dir_okay=False,
+            help="Write a self-contained copy of the analyst file here (every relation as a table, with the macros), "
+                 "to open anywhere.",
+        ),
+    ] = None,
 ) -> None:
-    """Write the comparison table for publication, as Parquet and CSV, with small counts suppressed.
+    """Write the comparison table for publication, as Parquet and CSV, with small counts suppressed;
+    or (--duckdb FILE) a self-contained copy of the analyst file that works wherever it is copied.
 
     Every row of marts.period_comparison: counts from 1 to K-1 are suppressed (C), then enough others (D) that none
     can be worked out from a published total; value_conf and base_value_conf give each count's status (F free).
@@ -81,7 +120,13 @@ def export(
     Exit 0 when written, 1 when there is nothing to export, 2 for wrong usage.
     """
     settings = _settings(warehouse=warehouse)
+    if public is None and duckdb_file is None:
+        raise typer.BadParameter("give --public DIR, --duckdb FILE or both", param_hint="--public / --duckdb")
     readable_warehouse(settings)
+    if duckdb_file is not None:
+        _export_duckdb(settings.warehouse, duckdb_file)
+        if public is None:
+            return
     comparison = _read_comparison(settings.warehouse)
     if comparison is None:
         raise typer.Exit(1)

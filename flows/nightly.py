@@ -16,7 +16,7 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows import steps
+from flows import datadocs, steps
 from flows.settings import Settings
 from schemas import load_registry
 from transforms.findings import empty_findings
@@ -80,10 +80,12 @@ OUTCOMES_ARTIFACT = "ctip-submission-outcomes"
 
 @task(name="summarise", cache_policy=NO_CACHE)
 def summarise(
-    decisions: list[Decision], findings: list[pl.DataFrame], discovery: steps.Discovery, taken: steps.Taken
+    decisions: list[Decision], findings: list[pl.DataFrame], discovery: steps.Discovery, taken: steps.Taken,
+    docs: Path | None = None,
 ) -> steps.RunSummary:
     """The run's summary, also published as a Prefect table artifact (one row per submission)."""
-    summary = steps.summarise(decisions, pl.concat([empty_findings(), *findings], how="vertical_relaxed"), discovery, taken)
+    summary = steps.summarise(decisions, pl.concat([empty_findings(), *findings], how="vertical_relaxed"), discovery,
+                              taken, docs)
     create_table_artifact(
         key=OUTCOMES_ARTIFACT,
         table=steps.outcome_rows(summary),
@@ -111,11 +113,12 @@ def nightly(
     process, the one writer.
     """
     files = WarehouseFiles(Path(warehouse))
+    started = steps.now_utc()
     _progress["body_started"] = True
     with WriterLock(files.lock_file, lock_timeout_seconds, purpose="ctip nightly run"):
         discovery = discover_inbox(Path(inbox))
         taken = archive_new_files(discovery, files)
-        decisions, findings = [], []
+        decisions, findings, validations = [], [], []
         batches = collect(files).batches(chunks)
         with steps.progress_bar(show_progress) as progress:
             originals = sum(1 for b in batches for r in b.receipts if b.is_original(r))
@@ -124,9 +127,8 @@ def nightly(
             for batch in batches:
                 batch.learn(decisions)
                 pieces = batch.original_chunks(chunks)
-                docs_dir = files.docs_dir if len(batches) == len(pieces) == 1 else None  # one Data Docs site per run
                 futures = [
-                    read_and_validate.submit(batch, piece, steps.read_contents(files, piece), timezone, docs_dir)
+                    read_and_validate.submit(batch, piece, steps.read_contents(files, piece), timezone)
                     for piece in pieces
                 ]
                 parts = []
@@ -137,8 +139,24 @@ def nightly(
                 findings.append(load(prepared, files))
                 progress.advance(loading, len(batch.receipts))
                 decisions += prepared.decisions
+                validations.append(datadocs.validation(prepared, findings[-1]))
         publish(files)
-        return summarise(decisions, findings, discovery, taken)
+        docs = datadocs.write_site(files.docs_dir, started, validations)
+        return summarise(decisions, findings, discovery, taken, docs)
+
+@flow(name="ctip-nightly", log_prints=True)
+def served_nightly() -> steps.RunSummary:
+    """The nightly flow as `ctip serve` schedules it, with no parameters: the inbox, warehouse, zone
+    and lock timeout are ctip's own settings (those `ctip serve` was started with, which its flow
+    runs inherit), so whoever can reach the orchestrator cannot point a run at other paths."""
+    from flows.settings import from_environment
+
+    settings = from_environment()
+    return nightly.fn(
+        inbox=str(settings.inbox), warehouse=str(settings.warehouse), timezone=settings.timezone,
+        lock_timeout_seconds=settings.lock_timeout_seconds,
+    )
+
 
 _ORCHESTRATOR_PACKAGES = {
     "prefect", "prefect_dask", "dask", "distributed", "httpx", "httpcore", "sqlalchemy", "sqlite3", "uvicorn",

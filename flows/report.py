@@ -18,7 +18,8 @@ import typer
 from rich.markup import escape
 
 from flows.cli import (
-    WarehouseOption, _base_period, _canonical_period, _registry, _settings, app, console, errors, readable_warehouse,
+    WarehouseOption, _base_period, _canonical_period, _open_analyst, _registry, _settings, app, console, errors,
+    readable_warehouse,
 )
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -57,7 +58,7 @@ def report(
     readable_warehouse(settings)
     period_type = parse_period(period_code).type
     try:
-        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        with _open_analyst(settings.warehouse) as con:
             data = _read(con, period_code, base_code, period_type, reporter_code)
     except duckdb.Error as problem:
         errors.print(f"[bold red]ctip report failed:[/] cannot read {escape(str(settings.warehouse))}: "
@@ -97,6 +98,19 @@ def _read(con, period: str, base: str | None, period_type: str, reporter: str | 
             params=params,
         ).pl(),
         "findings": con.sql("select * from audit.findings where severity = 'warning'").pl(),
+        "disagreements": con.sql(
+            "select * from marts.reporter_disagreements where period = $period", params={"period": period}
+        ).pl(),
+        "rejected": con.sql(
+            "select s.* from audit.submissions s where s.status = 'rejected' "
+            "and ($reporter is null or s.reporter = $reporter) and s.submission_id in "
+            "(select submission_id from audit.submission_periods where period = $period)",
+            params=params,
+        ).pl(),
+        "rejected_findings": con.sql(
+            "select * from audit.findings where severity = 'error' and submission_id in (select submission_id "
+            "from audit.submission_periods where period = $period)", params={"period": period},
+        ).pl(),
         "submissions": con.sql("select submission_id, file_name, reporter, sequence, status from audit.submissions").pl(),
         "publication": publication[0] if publication else None,
     }
@@ -110,7 +124,8 @@ def build_context(data: dict, period: str, base: str | None, period_type: str, r
     from transforms import report as shape
     from transforms.charts import bar_chart
 
-    headlines = shape.headlines(data["rows"], _registry, data["comments"])
+    notes = shape.disagreement_notes(data["disagreements"], _registry)
+    headlines = shape.headlines(data["rows"], _registry, data["comments"], notes)
     series = shape.series(data["history"], _registry, period_type)
     type_name = shape.period_type_name(period_type)
     charts = []
@@ -118,11 +133,11 @@ def build_context(data: dict, period: str, base: str | None, period_type: str, r
         figures = []
         for row in group["rows"]:
             points = series.get((group["reporter"], row["indicator"]), [])
-            notes = {p["period"]: p["status"] for p in points if p["status"] not in (None, _registry.defaults["status"])}
+            marks = {p["period"]: p["status"] for p in points if p["status"] not in (None, _registry.defaults["status"])}
             title = f"{group['reporter']}: {shape.noun(row['indicator'])}, every {type_name} held"
             svg = bar_chart([(p["period"], p["value"]) for p in points], title=title, x_label=type_name,
                             y_label=row["unit"] + "s" if row["unit"] else row["indicator"], highlight=[period],
-                            notes=notes)
+                            notes=marks, derived=[p["period"] for p in points if p["derived"]])
             figures.append({"indicator": row["indicator"], "label": row["label"], "periods": len(points),
                             "svg": Markup(svg)})  # bar_chart escapes every text it writes
         charts.append({"reporter": group["reporter"], "name": group["name"], "figures": figures})
@@ -136,7 +151,8 @@ def build_context(data: dict, period: str, base: str | None, period_type: str, r
         "publication": number,
         "watermark": f"{watermark.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC" if watermark else None,
         "headlines": headlines,
-        "breakdowns": shape.breakdowns(data["rows"], _registry, data["comments"]),
+        "breakdowns": shape.breakdowns(data["rows"], _registry, data["comments"], notes),
+        "rejected": shape.rejected_submissions(data["rejected"], data["rejected_findings"]),
         "charts": charts,
         "warnings": shape.open_warnings(data["findings"], data["submissions"], reporter),
         "statuses": {code: meaning for code, meaning in _registry.statuses.items()

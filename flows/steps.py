@@ -56,6 +56,7 @@ class Prepared:
     observations: pl.DataFrame
     findings: pl.DataFrame
     periods: pl.DataFrame  # submission_id, period, period_start, period_end: what each file names
+    checks: list[dict] = field(default_factory=list)  # every expectation run on the chunk (SuiteRunner.checks)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class RunSummary:
     ignored: list[str] = field(default_factory=list)
     in_progress: list[str] = field(default_factory=list)
     unchanged: int = 0
+    docs: str | None = None  # the index of the validation pages, when the run validated anything
 
     def count(self, status: str) -> int:
         return sum(1 for s in self.submissions if s["status"] == status)
@@ -131,13 +133,12 @@ def prepare(
     known_reporters: dict[str, str | None],
     registry: Registry,
     zone: ZoneInfo,
-    docs_dir: Path | None = None,
 ) -> Prepared:
     """Read, normalise and validate every receipt's file together, and decide each one's fate.
 
     `contents` maps submission id to bytes (from the archive); `first_receipts` the
     sequence under which each content was first taken, which tells duplicates apart.
-    With `docs_dir`, the validation also renders its Great Expectations Data Docs there.
+    Every expectation run is kept in the result's `checks`, for the validation pages.
     """
     originals = [r for r in receipts if first_receipts.get(r.submission_id, r.sequence) >= r.sequence]
     file_findings, frames = [], []
@@ -156,9 +157,8 @@ def prepare(
                 )
         file_findings.append(findings_frame(receipt.submission_id, found))
     observations = normalise(pl.concat(frames, how="vertical"), registry) if frames else None
-    row_findings = (
-        [validate(observations, registry, SuiteRunner(docs_dir))] if observations is not None else []
-    )
+    runner = SuiteRunner() if observations is not None else None
+    row_findings = [validate(observations, registry, runner)] if runner is not None else []
     findings = pl.concat([empty_findings(), *file_findings, *row_findings], how="vertical")
 
     rejected = set(findings.filter(pl.col("severity") == "error")["submission_id"].to_list())
@@ -183,7 +183,7 @@ def prepare(
         periods = observations.filter(pl.col("period").is_not_null()).select(
             "submission_id", "period", "period_start", "period_end"
         ).unique(maintain_order=True)
-    return Prepared(decisions, load_rows, findings, periods)
+    return Prepared(decisions, load_rows, findings, periods, runner.checks if runner is not None else [])
 
 
 def run_once(
@@ -191,25 +191,29 @@ def run_once(
     lock_timeout_seconds: float = 600.0,
 ) -> RunSummary:
     """The nightly job without an orchestrator: every step in order, as the one writer."""
+    from flows import datadocs
+
     discovery = discover(inbox)
     files = WarehouseFiles(warehouse_path)
     with WriterLock(files.lock_file, lock_timeout_seconds), Warehouse.open(files, registry) as warehouse:
         warehouse.publish_analyst_file(now)  # mends a run killed after loading, before publishing
         taken = take(discovery, warehouse, Archive(files.archive_dir), now)
-        decisions, findings = [], []
+        decisions, findings, validations = [], [], []
         batches = collect_pending(warehouse).batches(1)  # the same steps as the flow's, one chunk per batch
         for batch in batches:
             batch.learn(decisions)
-            docs_dir = files.docs_dir if len(batches) == 1 else None  # one Data Docs site per run
             parts = [
-                prepare_chunk(batch, piece, read_contents(files, piece), registry, zone, docs_dir)
+                prepare_chunk(batch, piece, read_contents(files, piece), registry, zone)
                 for piece in batch.original_chunks(1)
             ]
             prepared = merge_prepared(batch, parts, registry)
             findings.append(warehouse.apply(prepared.decisions, prepared.observations, prepared.findings, prepared.periods))
             decisions += prepared.decisions
+            validations.append(datadocs.validation(prepared, findings[-1]))
         warehouse.publish_analyst_file(now)
-        return summarise(decisions, pl.concat([empty_findings(), *findings], how="vertical_relaxed"), discovery, taken)
+        docs = datadocs.write_site(files.docs_dir, now, validations)
+        return summarise(decisions, pl.concat([empty_findings(), *findings], how="vertical_relaxed"), discovery, taken,
+                         docs)
 
 
 # The new files' bytes read and validated together, at most (a single file may be larger):
@@ -278,17 +282,17 @@ def read_contents(files: WarehouseFiles, receipts: list[Receipt]) -> dict[str, b
 
 
 def prepare_chunk(pending: Pending, chunk: list[Receipt], contents: dict[str, bytes], registry: Registry,
-                  zone: ZoneInfo, docs_dir: Path | None = None) -> Prepared:
+                  zone: ZoneInfo) -> Prepared:
     """`prepare` for one run of original receipts, given their bytes; chunks can be prepared apart (on other workers)."""
-    return prepare(chunk, contents, pending.first_receipts, pending.known_reporters, registry, zone, docs_dir)
+    return prepare(chunk, contents, pending.first_receipts, pending.known_reporters, registry, zone)
 
 
-def prepare_chunk_on_worker(pending: Pending, chunk: list[Receipt], contents: dict[str, bytes], timezone: str,
-                            docs_dir: Path | None) -> Prepared:
+def prepare_chunk_on_worker(pending: Pending, chunk: list[Receipt], contents: dict[str, bytes],
+                            timezone: str) -> Prepared:
     """`prepare_chunk` with only plain arguments (the bytes travel along), for a task that may run in another process."""
     from schemas import load_registry
 
-    return prepare_chunk(pending, chunk, contents, load_registry(), ZoneInfo(timezone), docs_dir)
+    return prepare_chunk(pending, chunk, contents, load_registry(), ZoneInfo(timezone))
 
 
 @dataclass(frozen=True)
@@ -333,10 +337,12 @@ def merge_prepared(pending: Pending, parts: list[Prepared], registry: Registry) 
         observations=stack([p.observations for p in parts], empty.observations),
         findings=stack([p.findings for p in parts], empty.findings),
         periods=stack([p.periods for p in parts], empty.periods),
+        checks=[check for part in parts for check in part.checks],
     )
 
 
-def summarise(decisions: list[Decision], findings: pl.DataFrame, discovery: Discovery, taken: Taken) -> RunSummary:
+def summarise(decisions: list[Decision], findings: pl.DataFrame, discovery: Discovery, taken: Taken,
+              docs: Path | None = None) -> RunSummary:
     names = {d.receipt.submission_id: d.receipt.file_name for d in decisions if d.status != "duplicate"}
     return RunSummary(
         submissions=[
@@ -354,6 +360,7 @@ def summarise(decisions: list[Decision], findings: pl.DataFrame, discovery: Disc
         ignored=discovery.ignored,
         in_progress=taken.in_progress,
         unchanged=taken.unchanged,
+        docs=str(docs) if docs else None,
     )
 
 

@@ -15,8 +15,6 @@ columns against a set of pairs row by row, more than ten times slower.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-
 import pandas as pd
 
 from schemas.registry import Registry
@@ -135,31 +133,22 @@ class ExpectationError(RuntimeError):
 
 
 class SuiteRunner:
-    """A Great Expectations context for one validation pass, with Data Docs where asked.
+    """A Great Expectations context for one validation pass.
 
     Build the runner first: suites must be created while its context is current.
-    With `docs_dir`, every validation also renders the Data Docs site there
-    (index, expectation suites, validation results) as static HTML.
+    Every expectation run is also kept in `checks` (suite, expectation, rule,
+    columns, rows checked and failed, a few values that failed), for the
+    validation pages a run writes.
     """
 
-    def __init__(self, docs_dir: Path | None = None):
+    def __init__(self):
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self.site_names: list[str] = []
-        if docs_dir is not None:
-            self.context.add_data_docs_site(
-                site_name="ctip",
-                site_config={
-                    "class_name": "SiteBuilder",
-                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-                },
-            )
-            self.site_names = ["ctip"]
         self.source = self.context.data_sources.add_pandas("ctip")
+        self.checks: list[dict] = []
 
     def run(self, name: str, frame: pd.DataFrame, suite) -> list[Failure]:
         """Validate `frame` (which has a ROW_INDEX column) and list each failed expectation's rows,
@@ -167,16 +156,14 @@ class SuiteRunner:
         if frame.empty:
             return []
         import great_expectations as gx
-        from great_expectations.checkpoint import UpdateDataDocsAction
 
         definition = self.source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole")
         suite = self.context.suites.add(suite)
         position = {expectation.id: index for index, expectation in enumerate(suite.expectations)}
         validation = self.context.validation_definitions.add(gx.ValidationDefinition(data=definition, suite=suite, name=name))
-        actions = [UpdateDataDocsAction(name="data-docs", site_names=self.site_names)] if self.site_names else []
         checkpoint = self.context.checkpoints.add(
             gx.Checkpoint(
-                name=name, validation_definitions=[validation], actions=actions,
+                name=name, validation_definitions=[validation], actions=[],
                 result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW_INDEX]},
             )
         )
@@ -189,12 +176,38 @@ class SuiteRunner:
                     raise ExpectationError(
                         f"{outcome.expectation_config.type} could not run: {exception.get('exception_message')}"
                     )
+                meta = outcome.expectation_config.meta
+                self.checks.append(_check(name, outcome, meta))
                 if outcome.success:
                     continue
-                meta = outcome.expectation_config.meta
                 rows = [int(item[ROW_INDEX]) for item in outcome.result.get("unexpected_index_list") or []]
                 failures.append(Failure(meta["rule"], meta["column"], rows))
         return failures
+
+
+def _check(suite: str, outcome, meta: dict) -> dict:
+    """One expectation's outcome as plain values: what was checked and how many rows failed."""
+    config = outcome.expectation_config
+    kwargs = config.kwargs
+    columns = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)] + list(kwargs.get("column_list") or [])
+    result = outcome.result or {}
+    return {
+        "suite": suite,
+        "expectation": config.type,
+        "rule": meta.get("rule", ""),
+        "columns": [str(c) for c in columns if c != "submission_id"],
+        "success": bool(outcome.success),
+        "checked": int(result.get("element_count") or 0),
+        "failed": int(result.get("unexpected_count") or 0),
+        "examples": [_shown(value) for value in (result.get("partial_unexpected_list") or [])[:5]],
+    }
+
+
+def _shown(value) -> str:
+    """A value that failed, as text; a missing one as "(empty)" rather than pandas' nan or None."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "(empty)"
+    return str(value)
 
 
 __all__ = ["Failure", "SuiteRunner", "row_suite", "parts_suite", "ROW_INDEX"]

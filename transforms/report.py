@@ -108,9 +108,38 @@ def _with_comments(rows: pl.DataFrame, comments: pl.DataFrame | None, registry: 
     return rows.drop("comment", strict=False).join(picked, on=keys, how="left")
 
 
-def _figures(row: dict, registry: Registry) -> dict:
+def disagreement_notes(disagreements: pl.DataFrame | None, registry: Registry) -> dict[tuple, str]:
+    """(reporter, area, period, indicator, dimensions...) -> what the other side holds, from
+    marts.reporter_disagreements: "NCCT holds 78 (difference -3)" beside a ministry's figure, and
+    "MOI holds 75" beside the NCCT's."""
+    notes: dict[tuple, list[str]] = {}
+    if disagreements is None:
+        return {}
+    dims = list(registry.dimension_names)
+    for row in disagreements.iter_rows(named=True):
+        cut = tuple(row[d] for d in dims)
+        place = (row["area"], row["period"], row["indicator"], *cut)
+        notes.setdefault((row["reporter"], *place), []).append(
+            f"{row['consolidated_reporter']} holds {number(row['consolidated_value'])} "
+            f"(difference {signed(row['difference'])})"
+        )
+        notes.setdefault((row["consolidated_reporter"], *place), []).append(
+            f"{row['reporter']} holds {number(row['reporter_value'])}"
+        )
+    return {key: "; ".join(texts) for key, texts in notes.items()}
+
+
+def _disagreement(row: dict, registry: Registry, notes: dict[tuple, str] | None) -> str:
+    if not notes:
+        return ""
+    key = (row["reporter"], row["area"], row["period"], row["indicator"], *(row[d] for d in registry.dimension_names))
+    return notes.get(key, "")
+
+
+def _figures(row: dict, registry: Registry, notes: dict[tuple, str] | None = None) -> dict:
     status = row.get("status")
     return {
+        "disagreement": _disagreement(row, registry, notes),
         "value": row["value"],
         "base_value": row["base_value"],
         "change": row["change"],
@@ -127,7 +156,8 @@ def _figures(row: dict, registry: Registry) -> dict:
 
 
 # ------------------------------------------------------------------ the sections
-def headlines(rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | None = None) -> list[dict]:
+def headlines(rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | None = None,
+              notes: dict[tuple, str] | None = None) -> list[dict]:
     """Per reporter (the NCCT first), the headline row of each indicator, with its sentence.
 
     `rows` are comparison rows of one period (columns of marts.period_comparison);
@@ -145,7 +175,7 @@ def headlines(rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | N
             "base_period": row.get("base_period"),
             "sentence": headline_sentence(row["indicator"], row["value"], row["base_value"], row["change_pct"],
                                           row.get("base_period")),
-            **_figures(row, registry),
+            **_figures(row, registry, notes),
         })
     return [
         {
@@ -157,7 +187,8 @@ def headlines(rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | N
     ]
 
 
-def breakdowns(rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | None = None) -> list[dict]:
+def breakdowns(rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | None = None,
+               notes: dict[tuple, str] | None = None) -> list[dict]:
     """One table per dimension: the rows of the period cut by that dimension alone, with code labels.
 
     Every dimension of the registry gets a table (empty when nothing is cut by it),
@@ -181,7 +212,7 @@ def breakdowns(rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | 
             "indicator": row["indicator"],
             "area": row["area"],
             "area_text": area_label(registry, row["area"]) if row["area"] != country else row["area"],
-            **_figures(row, registry),
+            **_figures(row, registry, notes),
         }
         order = (reporter_rank.get(row["reporter"], len(reporter_rank)), indicator_rank.get(row["indicator"], 99),
                  row["area"] != country, registry.area_rank(row["area"]), row["area"])
@@ -248,6 +279,25 @@ def open_warnings(findings: pl.DataFrame, submissions: pl.DataFrame, reporter: s
         }
         for row in picked.iter_rows(named=True)
     ]
+
+
+def rejected_submissions(submissions: pl.DataFrame, findings: pl.DataFrame, first: int = 3) -> list[dict]:
+    """The rejected submissions given (those that name the period), in the order received, each with
+    its first errors (in row order) and how many findings it has in all."""
+    rows = []
+    errors = findings.filter(pl.col("severity") == "error").sort("row_number", nulls_last=False)
+    for item in submissions.sort("sequence").iter_rows(named=True):
+        own = errors.filter(pl.col("submission_id") == item["submission_id"])
+        rows.append({
+            "sequence": item["sequence"],
+            "file": item["file_name"],
+            "reporter": item["reporter"] or "",
+            "received": f"{item['received_at']:%Y-%m-%d %H:%M}" if item.get("received_at") else "",
+            "errors": own.height,
+            "first": [f"{f['rule']}: {f['message']}" for f in own.head(first).iter_rows(named=True)],
+            "more": max(0, own.height - first),
+        })
+    return rows
 
 
 def period_type_name(period_type: str) -> str:

@@ -3,7 +3,8 @@
 The file that `--warehouse` names is the one analysts open. Everything else ctip
 keeps for it lives in one folder beside it, `<file>.ctip/`, which belongs to that
 file alone: the writer's own database, the archive of every file received, the
-published Parquet segments, the Data Docs site, a scratch folder and the writer's lock.
+published Parquet segments, the Data Docs site, the served orchestrator's home, a scratch
+folder and the writer's lock.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ class WarehouseFiles:
     def docs_dir(self) -> Path:
         """The Great Expectations Data Docs site of the latest run."""
         return self.home / "docs"
+
+    @property
+    def prefect_home(self) -> Path:
+        """PREFECT_HOME of the Prefect server `ctip serve` starts: its database holds this warehouse's runs alone."""
+        return self.home / "prefect"
 
     @property
     def scratch_dir(self) -> Path:

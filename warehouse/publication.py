@@ -30,6 +30,8 @@ ANALYST_CATALOG = "analyst"
 SMALL_TABLES = (
     "core.periods", "core.reporters", "core.reporter_indicators", "core.indicators", "core.codes", "core.areas",
 )
+# Small tables of the writer's database that the analyst file holds under another name.
+COPIED_AS = {"audit.submission_periods": "pipeline.submission_periods"}
 
 
 def _quote(text: str) -> str:
@@ -90,7 +92,7 @@ def publish(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, key_columns: 
 
 def _definitions_digest() -> str:
     """A digest of the SQL the analyst file is built from, so a new version of ctip rebuilds it."""
-    digest = hashlib.sha256(repr(SMALL_TABLES).encode())
+    digest = hashlib.sha256(repr((SMALL_TABLES, COPIED_AS)).encode())
     for path in sorted(SQL_DIR.glob("*/*.sql")):
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
@@ -176,6 +178,8 @@ def _write_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, g
             con.execute(f"create schema if not exists {schema}")
         for table in SMALL_TABLES:
             con.execute(f"create table {table} as select * from {STATE_CATALOG}.{table}")
+        for table, source in COPIED_AS.items():
+            con.execute(f"create table {table} as select * from {STATE_CATALOG}.{source}")
         con.execute(sql_text("analyst", "observation_history.sql").format(
             history=lists["history"], closures=lists["closures"]))
         con.execute(sql_text("ddl", "06_core_observations.sql"))
@@ -198,3 +202,38 @@ def _write_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, g
     marker = files.published_marker.with_suffix(".tmp")
     marker.write_text(_marker(number))
     os.replace(marker, files.published_marker)
+
+
+def export_self_contained(analyst_file: Path, target: Path) -> list[str]:
+    """Copy every relation of the analyst file into `target` as a table, with its macros: a DuckDB file
+    that reads nothing outside itself, so it works wherever it is copied. Returns the relations copied.
+
+    Written under a temporary name and renamed over `target`, so a reader never sees it half written.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    source = "live"
+    try:
+        with duckdb.connect(str(temporary)) as con:
+            con.execute(f"attach {_quote(str(analyst_file))} as {source} (read_only)")
+            relations = con.sql(
+                "select schema_name, table_name from duckdb_tables() where database_name = $db "
+                "union all select schema_name, view_name from duckdb_views() where database_name = $db and not internal "
+                "order by 1, 2",
+                params={"db": source},
+            ).fetchall()
+            for schema in sorted({schema for schema, _ in relations}):
+                con.execute(f"create schema if not exists {schema}")
+            for schema, name in relations:
+                con.execute(f"create table {schema}.{name} as select * from {source}.{schema}.{name}")
+            con.execute(f"detach {source}")
+            con.execute(sql_text("ddl", "11_core_period_macros.sql"))
+            con.execute(sql_text("analyst", "observations_as_of.sql"))
+            con.execute("checkpoint")
+        _fsync(temporary)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    _fsync(target.parent)
+    return [f"{schema}.{name}" for schema, name in relations]

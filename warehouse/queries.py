@@ -2,13 +2,56 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from schemas.registry import TOTAL, Registry
+from warehouse.layout import WarehouseFiles
 from warehouse.marts import compare_with_base_sql
+
+# Relations of the live analyst file that read the Parquet segments in `<file>.ctip/segments/`.
+SEGMENT_VIEWS = ("core.observation_history", "audit.submissions", "audit.findings")
+
+
+class DetachedAnalystFile(RuntimeError):
+    """A live analyst file opened away from its `.ctip` folder, whose segments its views read."""
+
+
+def open_analyst_file(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to an analyst file, live or exported.
+
+    A live file's views read the Parquet segments of the `.ctip` folder beside the
+    place it was published at; opened anywhere else (moved, or copied without its
+    folder) it cannot answer, and this says so in words instead of DuckDB's "No files found".
+    """
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        for relation in SEGMENT_VIEWS:
+            con.sql(f"select * from {relation} limit 0").fetchall()
+    except duckdb.IOException as problem:
+        con.close()
+        if "no files found" not in str(problem).lower():
+            raise
+        raise DetachedAnalystFile(
+            f"{path} is a live analyst file moved or copied away from where ctip published it: its views read "
+            f"the Parquet segments of its .ctip folder by the paths they had there, and those are gone"
+            f"{_missing(problem)}. A live file works only where ctip writes it, beside its "
+            f".ctip folder (here that would be {WarehouseFiles(path).segments_dir}); for a copy that works "
+            "anywhere, ask for `ctip export --duckdb FILE`."
+        ) from None
+    except duckdb.CatalogException:
+        pass  # not a ctip analyst file at all: the caller's own query says what is missing
+    return con
+
+
+def _missing(problem: duckdb.Error) -> str:
+    """The first path DuckDB looked for, as ' (such as PATH)', or nothing."""
+    found = re.search(r'pattern "([^"]+)"', str(problem))
+    return f" (such as {found[1]})" if found else ""
 
 
 def comparison(
