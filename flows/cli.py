@@ -327,3 +327,8 @@ from flows import claims as _claims_command, describe as _describe_command  # no
 from flows import export as _export_command  # noqa: E402,F401 - registers its command
 from flows import report as _report_command  # noqa: E402,F401 - registers its command
 from flows import generate as _generate_command  # noqa: E402,F401 - registers its command
+
+
+from flows.accounts import accounts as _accounts  # noqa: E402  (a group of its own module)
+
+app.add_typer(_accounts, name="accounts")

@@ -45,6 +45,11 @@ class WarehouseFiles:
         return self.home / "scratch"
 
     @property
+    def accounts_db(self) -> Path:
+        """Who may send and see what (SQLite, WAL): the portal and `ctip accounts` write it, never the analyst file."""
+        return self.home / "accounts.sqlite"
+
+    @property
     def lock_file(self) -> Path:
         return self.home / "writer.lock"
 
