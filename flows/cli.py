@@ -332,3 +332,26 @@ from flows import generate as _generate_command  # noqa: E402,F401 - registers i
 from flows.accounts import accounts as _accounts  # noqa: E402  (a group of its own module)
 
 app.add_typer(_accounts, name="accounts")
+
+
+@app.command()
+def portal(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; keep 127.0.0.1 behind a TLS proxy.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8765,
+    inbox: InboxOption = None,
+    warehouse: WarehouseOption = None,
+    secure_cookies: Annotated[
+        bool, typer.Option("--secure-cookies", help="Mark cookies Secure: people reach the portal through HTTPS.")
+    ] = False,
+) -> None:
+    """The submission portal: clerks sign in, upload files and see every finding at once; a JSON API for scripts.
+
+    Uploads are archived and put in the inbox for the next run; the portal never writes the warehouse.
+    Runs until stopped (Ctrl-C).
+    """
+    from flows.portal.app import serve_portal
+
+    settings = _settings(inbox, warehouse)
+    if settings.inbox.exists() and not settings.inbox.is_dir():
+        raise typer.BadParameter(f"{settings.inbox} is not a folder", param_hint="--inbox")
+    serve_portal(settings, _registry, host, port, secure_cookies)

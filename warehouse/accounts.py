@@ -10,12 +10,10 @@ account is locked for `LOCK_MINUTES`; while locked even the right password is re
 
 from __future__ import annotations
 
-import os
+import hashlib
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,11 +21,13 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from warehouse import sqlite_store
+
 ROLES = ("sender", "reviewer")
 LANGUAGES = ("en", "km")
 MAX_FAILED_SIGN_INS = 5
 LOCK_MINUTES = 15
-BUSY_TIMEOUT_MS = 10_000
+SESSION_HOURS = 12  # a signed-in browser signs in again after a working day
 # Letters and digits a clerk cannot misread (no 0/O, 1/l/I): 16 of them carry about 90 bits.
 _PASSWORD_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
@@ -48,11 +48,18 @@ create table if not exists accounts (
     failed_sign_ins integer not null default 0,
     locked_until text
 );
+create table if not exists sessions (
+    token_sha256 text primary key,  -- the cookie's token is never stored, only its digest
+    user text not null collate nocase,
+    csrf_token text not null,
+    created_at text not null,
+    expires_at text not null
+);
 create table if not exists account_events (
     event_id integer primary key autoincrement,
     at text not null,
     user text not null,
-    event text not null,  -- added, password_reset, disabled, language_changed, signed_in, sign_in_failed
+    event text not null,  -- added, password_reset, disabled, language_changed, signed_in, sign_in_failed, signed_out
     source text not null,  -- command, portal, api
     detail text
 );
@@ -157,33 +164,11 @@ class AccountStore:
     def __init__(self, path: Path):
         self.path = path
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = not self.path.exists()
-        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        try:
-            if fresh:
-                os.chmod(self.path, 0o600)  # password hashes: for ctip's user alone
-            con.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
-            con.execute("pragma journal_mode = wal")
-            con.executescript(_SCHEMA)
-            con.row_factory = sqlite3.Row
-            yield con
-        finally:
-            con.close()
+    def _connect(self):
+        return sqlite_store.connect(self.path, _SCHEMA)
 
-    @contextmanager
-    def _change(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken at once so that two writers queue instead of deadlocking."""
-        with self._connect() as con:
-            con.execute("begin immediate")
-            try:
-                yield con
-            except BaseException:
-                con.execute("rollback")
-                raise
-            con.execute("commit")
+    def _change(self):
+        return sqlite_store.change(self.path, _SCHEMA)
 
     @staticmethod
     def _event(con: sqlite3.Connection, user: str, event: str, source: str, detail: str | None = None) -> None:
@@ -336,8 +321,46 @@ class AccountStore:
         return SignIn(self._account(current), "signed_in")
 
 
+    def open_session(self, account: Account, now: datetime | None = None) -> tuple[str, str]:
+        """A new browser session for a signed-in account: (cookie token, form token against forgery)."""
+        now = now or _now()
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        with self._change() as con:
+            con.execute("delete from sessions where expires_at < ?", (_text(now),))
+            con.execute(
+                "insert into sessions (token_sha256, user, csrf_token, created_at, expires_at) values (?, ?, ?, ?, ?)",
+                (_digest(token), account.user, csrf, _text(now), _text(now + timedelta(hours=SESSION_HOURS))),
+            )
+        return token, csrf
+
+    def session(self, token: str, now: datetime | None = None) -> tuple[Account, str] | None:
+        """The account and form token of a live session; None when unknown, expired or the account is disabled."""
+        if not token or not self.path.exists():
+            return None
+        with self._connect() as con:
+            row = con.execute(
+                "select a.*, s.csrf_token, s.expires_at from sessions s join accounts a on a.user = s.user "
+                "where s.token_sha256 = ?",
+                (_digest(token),),
+            ).fetchone()
+        if row is None or not row["enabled"] or _moment(row["expires_at"]) <= (now or _now()):
+            return None
+        return self._account(row), row["csrf_token"]
+
+    def close_session(self, token: str, source: str = "portal") -> None:
+        with self._change() as con:
+            row = con.execute("select user from sessions where token_sha256 = ?", (_digest(token),)).fetchone()
+            if row is not None:
+                con.execute("delete from sessions where token_sha256 = ?", (_digest(token),))
+                self._event(con, row["user"], "signed_out", source)
+
+
 def _verify(digest: str, password: str) -> bool:
     try:
         return _hasher.verify(digest, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
