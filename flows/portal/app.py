@@ -180,11 +180,14 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
         except Refused as refused:
             return page(request, "error.html", status_code=refused.status, account=account, csrf=csrf,
                         message=refused.message)
-        answer = receipts_for([upload])[0] if upload.verdict != "duplicate" else receipt(upload, None)
-        return page(request, "answer.html", account=account, csrf=csrf, receipt=answer, just_sent=True)
+        if visible(account, upload.submission_id) is None:  # the same bytes came in through the inbox folder
+            return page(request, "answer.html", account=account, csrf=csrf, receipt=receipt(upload, None), again=True)
+        # Post, then redirect: reloading the answer shows it again instead of sending the file twice.
+        again = "?again=1" if upload.verdict == "duplicate" else ""
+        return RedirectResponse(f"/submissions/{upload.submission_id}{again}", status_code=303)
 
     @app.get("/submissions/{submission_id}", response_class=HTMLResponse)
-    def submission_page(submission_id: str, request: Request):
+    def submission_page(submission_id: str, request: Request, again: bool = False):
         session = browser(request)
         if session is None:
             return to_sign_in()
@@ -194,7 +197,7 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
             return page(request, "error.html", status_code=404, account=account, csrf=csrf,
                         message="There is no such submission of yours.")
         return page(request, "answer.html", account=account, csrf=csrf, receipt=receipts_for([upload])[0],
-                    just_sent=False)
+                    again=again)
 
     @app.middleware("http")
     async def headers(request: Request, call_next) -> Response:

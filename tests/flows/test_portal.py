@@ -255,7 +255,8 @@ def test_forms_without_their_token_are_refused(portal):
     assert (forged.status_code, missing.status_code) == (403, 403)
     assert inbox_files(portal) == []
     sent = client.post("/upload", files={"file": ("mosvy.csv", FIXED)}, data={"csrf": page_token(client)})
-    assert sent.status_code == 200 and "Valid" in sent.text and inbox_files(portal) == ["mosvy.csv"]
+    assert sent.status_code == 303 and inbox_files(portal) == ["mosvy.csv"]
+    assert "Valid" in client.get(sent.headers["location"]).text
 
 
 def test_a_disabled_account_stops_at_once_and_sign_out_ends_the_session(portal):
@@ -275,8 +276,9 @@ def test_pages_escape_what_they_show(portal):
     user, password = portal.add("sokha", "MOSVY")
     client = signed_in(portal, user, password)
     hostile = b"reporter,period,indicator,value,comment\nMOSVY,2019-Q2,<script>alert(1)</script>,5,x\n"
-    page = client.post("/upload", files={"file": ("<img src=x onerror=alert(2)>.csv", hostile)},
-                       data={"csrf": page_token(client)}).text
+    sent = client.post("/upload", files={"file": ("<img src=x onerror=alert(2)>.csv", hostile)},
+                       data={"csrf": page_token(client)})
+    page = client.get(sent.headers["location"]).text
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the cell, quoted in the finding's message
     assert "_img src=x onerror=alert(2)_.csv" in page  # the name, made safe
@@ -324,3 +326,14 @@ def test_a_portal_killed_mid_upload_leaves_nothing_in_the_inbox(tmp_path):
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
+
+
+def test_a_duplicate_sent_from_the_page_says_so_and_reloading_sends_nothing(portal):
+    user, password = portal.add("sokha", "MOSVY")
+    client = signed_in(portal, user, password)
+    first = client.post("/upload", files={"file": ("mosvy.csv", FIXED)}, data={"csrf": page_token(client)})
+    again = client.post("/upload", files={"file": ("mosvy.csv", FIXED)}, data={"csrf": page_token(client)})
+    assert first.headers["location"] + "?again=1" == again.headers["location"]
+    assert "Already received" in client.get(again.headers["location"]).text
+    assert "Already received" not in client.get(first.headers["location"]).text
+    assert inbox_files(portal) == ["mosvy.csv"]
