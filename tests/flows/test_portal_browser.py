@@ -14,6 +14,8 @@ SAMPLE = Path(__file__).resolve().parents[2] / "data" / "inbox"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 
+TIMEOUT_MS = 120_000  # a judgement on a busy two-core machine may take a while; a broken page still fails
+
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (Debian's chromium)")
 
 
@@ -53,6 +55,7 @@ def test_a_clerk_sends_a_rejected_file_then_its_fix_and_another_ministry_sees_ne
     with running_portal(tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb", registry) as portal:
         clerk, other = portal.add("sokha", "MOSVY"), portal.add("dara", "MOI")
         page = browser.new_page(viewport={"width": 1000, "height": 800})
+        page.set_default_timeout(TIMEOUT_MS)
         sign_in(page, portal.url, *clerk)
 
         send(page, draft)
@@ -80,6 +83,7 @@ def test_a_clerk_sends_a_rejected_file_then_its_fix_and_another_ministry_sees_ne
         answer_url = page.locator("td.name a").first.get_attribute("href")
 
         elsewhere = browser.new_context().new_page()
+        elsewhere.set_default_timeout(TIMEOUT_MS)
         sign_in(elsewhere, portal.url, *other)
         assert elsewhere.locator("td.name").count() == 0
         assert "Nothing sent yet" in elsewhere.locator("main").inner_text()
