@@ -15,6 +15,7 @@ import base64
 import binascii
 import hmac
 import secrets
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -26,7 +27,9 @@ from starlette.concurrency import run_in_threadpool
 
 from flows.portal.intake import Intake, Refused, receipt
 from flows.settings import Settings
+from flows.template import write_template
 from schemas.registry import Registry
+from transforms.periods import parse_period
 from warehouse.accounts import Account, AccountStore
 from warehouse.layout import WarehouseFiles
 from warehouse.uploads import Upload
@@ -185,6 +188,23 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
         # Post, then redirect: reloading the answer shows it again instead of sending the file twice.
         again = "?again=1" if upload.verdict == "duplicate" else ""
         return RedirectResponse(f"/submissions/{upload.submission_id}{again}", status_code=303)
+
+    @app.get("/template")
+    def template_download(request: Request, period: str = ""):
+        session = browser(request)
+        if session is None:
+            return to_sign_in()
+        account, csrf = session
+        parsed = parse_period(period)
+        if parsed is None:
+            return page(request, "error.html", status_code=400, account=account, csrf=csrf,
+                        message=f"'{period}' is not a period: write it as 2019, 2019-S1, 2019-Q1 or 2019-01.")
+        with tempfile.TemporaryDirectory(dir=intake.files.upload_spool_dir.parent) as folder:
+            path = Path(folder) / f"{account.reporter.lower()}_{parsed.code}.xlsx"
+            write_template(path, registry, account.reporter, parsed.code, account.lang)
+            content = path.read_bytes()
+        return Response(content, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="{path.name}"'})
 
     @app.get("/submissions/{submission_id}", response_class=HTMLResponse)
     def submission_page(submission_id: str, request: Request, again: bool = False):

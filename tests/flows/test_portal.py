@@ -337,3 +337,22 @@ def test_a_duplicate_sent_from_the_page_says_so_and_reloading_sends_nothing(port
     assert "Already received" in client.get(again.headers["location"]).text
     assert "Already received" not in client.get(first.headers["location"]).text
     assert inbox_files(portal) == ["mosvy.csv"]
+
+
+def test_the_template_of_the_accounts_reporter_downloads_from_the_portal(portal):
+    import io
+
+    import openpyxl
+
+    user, password = portal.add("sokha", "MOSVY")
+    portal.accounts.set_language(user, "km")
+    client = signed_in(portal, user, password)
+    answer = client.get("/template", params={"period": "2019q2"})
+    assert answer.status_code == 200
+    assert answer.headers["content-disposition"] == 'attachment; filename="mosvy_2019-Q2.xlsx"'
+    workbook = openpyxl.load_workbook(io.BytesIO(answer.content))
+    rows = list(workbook["data"].iter_rows(min_row=2, values_only=True))
+    assert {row[0] for row in rows} == {"MOSVY"} and {row[1] for row in rows} == {"2019-Q2"}
+    assert "ក្រសួងសង្គមកិច្ច" in workbook["instructions"]["A1"].value  # the account's language
+    assert client.get("/template", params={"period": "2019-S9"}).status_code == 400
+    assert httpx.get(f"{portal.url}/template?period=2019-S1", follow_redirects=False).status_code == 303
