@@ -21,10 +21,10 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from schemas.registry import LANGUAGES
 from warehouse import sqlite_store
 
 ROLES = ("sender", "reviewer")
-LANGUAGES = ("en", "km")
 MAX_FAILED_SIGN_INS = 5
 LOCK_MINUTES = 15
 SESSION_HOURS = 12  # a signed-in browser signs in again after a working day

@@ -28,7 +28,8 @@ from starlette.concurrency import run_in_threadpool
 from flows.portal.intake import Intake, Refused, receipt
 from flows.settings import Settings
 from flows.template import write_template
-from schemas.registry import Registry
+from schemas.registry import LANGUAGES, Registry
+from schemas.texts import text
 from transforms.periods import parse_period
 from warehouse.accounts import Account, AccountStore
 from warehouse.layout import WarehouseFiles
@@ -37,6 +38,7 @@ from warehouse.uploads import Upload
 _HERE = Path(__file__).parent
 SESSION_COOKIE = "ctip_session"
 SIGN_IN_COOKIE = "ctip_sign_in"  # the token of the sign-in form, before there is a session
+LANGUAGE_COOKIE = "ctip_lang"  # the language chosen before signing in
 
 
 def create_app(settings: Settings, registry: Registry, secure_cookies: bool = False) -> FastAPI:
@@ -108,6 +110,12 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
 
     # ------------------------------------------------------------------ pages
     def page(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
+        """A page in the account's language (before sign-in, the one chosen on the sign-in page)."""
+        account = context.get("account")
+        lang = account.lang if account is not None else request.cookies.get(LANGUAGE_COOKIE, "en")
+        lang = lang if lang in LANGUAGES else "en"
+        context.update(lang=lang, other_lang="en" if lang == "km" else "km",
+                       t=lambda key, **values: text("portal", key, lang, **values))
         return templates.TemplateResponse(request, name, context, status_code=status_code)
 
     def browser(request: Request) -> tuple[Account, str] | None:
@@ -120,12 +128,28 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
         return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
 
     @app.get("/signin", response_class=HTMLResponse)
-    def sign_in_page(request: Request, failed: bool = False):
+    def sign_in_page(request: Request, failed: bool = False, lang: str | None = None):
+        if lang in LANGUAGES:  # the language link of the sign-in page: remembered for this browser
+            response = RedirectResponse("/signin", status_code=303)
+            response.set_cookie(LANGUAGE_COOKIE, lang, httponly=True, samesite="strict", secure=secure_cookies,
+                                max_age=365 * 24 * 3600)
+            return response
         token = secrets.token_urlsafe(32)
         response = page(request, "signin.html", status_code=401 if failed else 200, csrf=token, failed=failed,
                          account=None)
         response.set_cookie(SIGN_IN_COOKIE, token, httponly=True, samesite="strict", secure=secure_cookies)
         return response
+
+    @app.post("/language")
+    async def choose_language(request: Request):
+        session = browser(request)
+        form = await request.form(max_files=0, max_fields=4, max_part_size=4096)
+        if session is None:
+            return to_sign_in()
+        account, csrf = session
+        if same_token(form.get("csrf"), csrf) and form.get("lang") in LANGUAGES:
+            accounts.set_language(account.user, str(form.get("lang")))
+        return RedirectResponse("/", status_code=303)
 
     @app.post("/signin")
     async def sign_in(request: Request):

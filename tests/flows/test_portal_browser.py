@@ -42,7 +42,7 @@ def sign_in(page, url, user, password):
 
 def send(page, path: Path):
     page.set_input_files("#file", str(path))
-    page.click("text=Send and check")
+    page.click("form.drop button[type=submit]")
     page.wait_for_selector(".verdict-line")
 
 
@@ -69,7 +69,7 @@ def test_a_clerk_sends_a_rejected_file_then_its_fix_and_another_ministry_sees_ne
         assert cells[:4] == ["2", "value", "parts_differ_from_total", "error"]
         assert "add up to 141" in cells[4] and "their total is 143" in cells[4]
 
-        page.click("text=Send another file")
+        page.click("main p a[href=\"/\"]")
         send(page, fixed)
         assert page.locator(".verdict-line").inner_text().startswith("Valid")
         assert page.locator(".facts .state").inner_text() == "waiting"
@@ -90,3 +90,37 @@ def test_a_clerk_sends_a_rejected_file_then_its_fix_and_another_ministry_sees_ne
         response = elsewhere.goto(f"{portal.url}{answer_url}")
         assert response.status == 404
         assert "mosvy" not in elsewhere.content().lower()
+
+
+def platform_fonts(page, selector: str) -> dict[str, int]:
+    """The fonts Chromium really used to draw an element's text, with how many glyphs each drew."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    return {font["familyName"]: font["glyphCount"] for font in fonts}
+
+
+def test_a_khmer_account_reads_the_portal_in_khmer_drawn_with_a_khmer_font(tmp_path, registry, browser):
+    with running_portal(tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb", registry) as portal:
+        user, password = portal.add("sokha", "MOSVY")
+        portal.accounts.set_language(user, "km")
+        page = browser.new_page(viewport={"width": 1000, "height": 700})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(f"{portal.url}/signin?lang=km")
+        assert page.locator("html").get_attribute("lang") == "km"
+        assert page.locator("h1").inner_text() == "ចូលប្រើ"
+        sign_in(page, portal.url, user, password)
+        send(page, SAMPLE / "mosvy_2019-Q2_draft.csv")
+        verdict = page.locator(".verdict-line").inner_text()
+        assert verdict.startswith("មិនត្រឹមត្រូវ៖ កំហុស 1")
+        page.screenshot(path=str(tmp_path / "khmer.png"))
+        used = platform_fonts(page, ".verdict-line")
+        khmer = {family: glyphs for family, glyphs in used.items() if "khmer" in family.lower()}
+        assert khmer and sum(khmer.values()) >= 20, used  # shaped by a Khmer font, not boxes
+        page.click("header button[lang=en]")  # the switch on every page
+        page.wait_for_url(f"{portal.url}/")
+        assert page.locator("h1").inner_text() == "Send a file"
+        assert portal.accounts.get(user).lang == "en"
