@@ -811,3 +811,59 @@ from flows import claims as _claims_command, describe as _describe_command  # no
 from flows import export as _export_command  # noqa: E402,F401 - registers its command
 from flows import report as _report_command  # noqa: E402,F401 - registers its command
 from flows import generate as _generate_command  # noqa: E402,F401 - registers its command
+
+
+from flows.accounts import accounts as _accounts  # noqa: E402  (a group of its own module)
+
+app.add_typer(_accounts, name="accounts")
+
+
+@app.command()
+def template(
+    reporter: Annotated[str, typer.Option("--reporter", help="The institution the workbook is for.", show_default=False)],
+    period: Annotated[str, typer.Option("--period", help="The period it reports, such as 2019-S1.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", dir_okay=False, help="The .xlsx file to write.", show_default=False)],
+    lang: Annotated[str, typer.Option("--lang", help="Language of the instructions: en or km.")] = "en",
+) -> None:
+    """A blank workbook to fill in: the rows the reporter may report for the period, drop-down lists for codes,
+    a sheet of codes with English and Khmer labels and a sheet of instructions.
+
+    Exit 0 written, 2 wrong usage.
+    """
+    from flows.template import write_template
+
+    code = reporter.strip().upper()
+    if code not in _registry.reporters:
+        raise typer.BadParameter(f"'{reporter}' is not a reporter; use one of {', '.join(_registry.reporters)}",
+                                 param_hint="--reporter")
+    if lang not in ("en", "km"):
+        raise typer.BadParameter(f"'{lang}' is not a language; use en or km", param_hint="--lang")
+    if out.suffix.lower() != ".xlsx":
+        raise typer.BadParameter(f"{out.name} does not end in .xlsx", param_hint="--out")
+    if out.exists() and out.is_dir():
+        raise typer.BadParameter(f"{out} is a folder", param_hint="--out")
+    rows = write_template(out, _registry, code, _canonical_period(period, "--period"), lang)
+    console.print(f"Wrote {out} ({rows} rows to fill in for {code}, {_canonical_period(period, '--period')}).")
+
+
+@app.command()
+def portal(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; keep 127.0.0.1 behind a TLS proxy.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8765,
+    inbox: InboxOption = None,
+    warehouse: WarehouseOption = None,
+    secure_cookies: Annotated[
+        bool, typer.Option("--secure-cookies", help="Mark cookies Secure: people reach the portal through HTTPS.")
+    ] = False,
+) -> None:
+    """The submission portal: clerks sign in, upload files and see every finding at once; a JSON API for scripts.
+
+    Uploads are archived and put in the inbox for the next run; the portal never writes the warehouse.
+    Runs until stopped (Ctrl-C).
+    """
+    from flows.portal.app import serve_portal
+
+    settings = _settings(inbox, warehouse)
+    if settings.inbox.exists() and not settings.inbox.is_dir():
+        raise typer.BadParameter(f"{settings.inbox} is not a folder", param_hint="--inbox")
+    serve_portal(settings, _registry, host, port, secure_cookies)

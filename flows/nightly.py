@@ -24,6 +24,7 @@ from warehouse.archive import Archive
 from warehouse.layout import WarehouseFiles
 from warehouse.lock import WriterLock
 from warehouse.store import Decision, Warehouse
+from warehouse.uploads import UploadLedger
 
 
 @task(name="discover", cache_policy=NO_CACHE)
@@ -49,7 +50,7 @@ _TRANSIENT = {"retries": 3, "retry_delay_seconds": [2, 10, 30], "retry_condition
 def archive_new_files(discovery: steps.Discovery, files: WarehouseFiles) -> steps.Taken:
     with Warehouse.open(files, load_registry()) as warehouse:
         warehouse.publish_analyst_file(steps.now_utc())  # mends a run killed after loading, before publishing
-        return steps.take(discovery, warehouse, Archive(files.archive_dir), steps.now_utc())
+        return steps.take(discovery, warehouse, Archive(files.archive_dir), steps.now_utc(), UploadLedger(files.uploads_db))
 
 
 @task(name="collect", cache_policy=NO_CACHE, **_TRANSIENT)

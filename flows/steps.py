@@ -23,6 +23,7 @@ from warehouse.archive import Archive, sha256_of
 from warehouse.layout import WarehouseFiles
 from warehouse.lock import WriterLock
 from warehouse.store import Decision, Receipt, Warehouse
+from warehouse.uploads import UploadLedger
 
 LOAD_COLUMNS = [
     "submission_id", "row_number", "reporter", "area", "period", "period_type", "period_start", "period_end",
@@ -99,8 +100,9 @@ def _read_stable(path: Path) -> bytes | None:
     return content
 
 
-def take(discovery: Discovery, warehouse: Warehouse, archive: Archive, now: datetime) -> Taken:
-    """Archive every new file before anything else, then give it a receipt."""
+def take(discovery: Discovery, warehouse: Warehouse, archive: Archive, now: datetime,
+         uploads: UploadLedger | None = None) -> Taken:
+    """Archive every new file before anything else, then give it a receipt (with its uploader, if the portal sent it)."""
     received = warehouse.received()
     files, unchanged, in_progress = [], 0, []
     for candidate in discovery.candidates:
@@ -123,6 +125,9 @@ def take(discovery: Discovery, warehouse: Warehouse, archive: Archive, now: date
                 "modified_at": modified,
             }
         )
+    uploaded = uploads.by_inbox_name([(f["file_name"], f["submission_id"]) for f in files]) if uploads else {}
+    for item in files:
+        item["uploaded_by"], item["uploaded_at"] = uploaded.get((item["file_name"], item["submission_id"]), (None, None))
     return Taken(warehouse.record_receipts(files, now), unchanged, in_progress)
 
 
@@ -197,7 +202,7 @@ def run_once(
     files = WarehouseFiles(warehouse_path)
     with WriterLock(files.lock_file, lock_timeout_seconds), Warehouse.open(files, registry) as warehouse:
         warehouse.publish_analyst_file(now)  # mends a run killed after loading, before publishing
-        taken = take(discovery, warehouse, Archive(files.archive_dir), now)
+        taken = take(discovery, warehouse, Archive(files.archive_dir), now, UploadLedger(files.uploads_db))
         decisions, findings, validations = [], [], []
         batches = collect_pending(warehouse).batches(1)  # the same steps as the flow's, one chunk per batch
         for batch in batches:

@@ -103,6 +103,15 @@ class Registry:
     optional_columns: tuple[str, ...]
     limits: Limits
     countries: dict[str, str]
+    labels: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (kind, code) -> {lang: label}
+
+    def label(self, kind: str, code: str, lang: str = "en") -> str:
+        """The label of a code in a language (English where none is given, the code where there is no label).
+
+        Kinds: reporter, indicator, unit, dimension, code:<dimension>, area, country, status, action, rule.
+        """
+        known = self.labels.get((kind, code), {})
+        return known.get(lang) or known.get("en") or code
 
     @property
     def dimension_names(self) -> tuple[str, ...]:
@@ -208,7 +217,7 @@ def load_registry(folder: Path = _HERE) -> Registry:
             rule_id,
             spec["severity"],
             spec["description"],
-            {k: v for k, v in spec.items() if k not in ("severity", "description")},
+            {k: v for k, v in spec.items() if k not in ("severity", "description", "description_km")},
         )
         for rule_id, spec in data["rules"].items()
     }
@@ -226,4 +235,45 @@ def load_registry(folder: Path = _HERE) -> Registry:
         optional_columns=tuple(data["columns"]["optional"]),
         limits=Limits(**data["limits"]),
         countries=countries,
+        labels=_labels(data, dimensions, _read_csv(folder / "areas.csv"), _read_csv(folder / "countries.csv")),
     )
+
+
+LANGUAGES = ("en", "km")
+
+
+def _labels(data: dict, dimensions: dict[str, Dimension], areas: list[dict], countries: list[dict]) -> dict:
+    """Every label of the contract in English and Khmer, keyed by (kind, code)."""
+    labels: dict[tuple[str, str], dict[str, str]] = {}
+
+    def put(kind: str, code: str, en: str | None, km: str | None) -> None:
+        labels[(kind, code)] = {lang: text for lang, text in (("en", en), ("km", km)) if text}
+
+    for code, spec in data["reporters"].items():
+        put("reporter", code, spec["name"], spec.get("name_km"))
+    for code, spec in data["indicators"].items():
+        put("indicator", code, spec["label"], spec.get("label_km"))
+        put("unit", spec["unit"], spec["unit"], data.get("units_km", {}).get(spec["unit"]))
+    common, common_km = data.get("common_codes", {}), data.get("common_codes_km", {})
+    for name, spec in data["dimensions"].items():
+        put("dimension", name, spec["label"], spec.get("label_km"))
+        own, own_km = spec.get("labels", {}), spec.get("labels_km", {})
+        for code in dimensions[name].codes:
+            en = own.get(code) or common.get(code)
+            km = own_km.get(code) or common_km.get(code)
+            if spec.get("leaves_from_countries"):
+                country = next((row for row in countries if row["code"] == code), None)
+                if country is not None:
+                    en, km = en or country["name"], km or country.get("name_km")
+            put(f"code:{name}", code, en, km)
+    for row in areas:
+        put("area", row["code"], row["name"], row.get("name_km"))
+    for row in countries:
+        put("country", row["code"], row["name"], row.get("name_km"))
+    for code, text in data["statuses"].items():
+        put("status", code, text, data.get("statuses_km", {}).get(code))
+    for code, text in data["actions"].items():
+        put("action", code, text, data.get("actions_km", {}).get(code))
+    for code, spec in data["rules"].items():
+        put("rule", code, spec["description"], spec.get("description_km"))
+    return labels

@@ -51,6 +51,21 @@ class WarehouseFiles:
         return self.home / "scratch"
 
     @property
+    def accounts_db(self) -> Path:
+        """Who may send and see what (SQLite, WAL): the portal and `ctip accounts` write it, never the analyst file."""
+        return self.home / "accounts.sqlite"
+
+    @property
+    def uploads_db(self) -> Path:
+        """The portal's ledger of uploads: who sent which bytes, when, and the answer given."""
+        return self.home / "uploads.sqlite"
+
+    @property
+    def upload_spool_dir(self) -> Path:
+        """Uploads being received by the portal; a file leaves it for the archive and the inbox, or is removed."""
+        return self.home / "spool"
+
+    @property
     def lock_file(self) -> Path:
         return self.home / "writer.lock"
 

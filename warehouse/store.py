@@ -30,7 +30,11 @@ ONE_TICK = timedelta(microseconds=1)
 # the database, so a load or a backfill of any size fits in 2 GB with Python's share.
 MEMORY_LIMIT = "1GB"
 STAGED_ROWS = "pipeline.staged_rows"
-RECEIPT_COLUMNS = "r.sequence, r.submission_id, r.file_name, r.format, r.size_bytes, r.modified_at, r.received_at"
+RECEIPT_COLUMNS = (
+    "r.sequence, r.submission_id, r.file_name, r.format, r.size_bytes, r.modified_at, r.received_at, "
+    "r.uploaded_by, r.uploaded_at"
+)
+UPLOAD_TYPES = {"uploaded_by": pl.String, "uploaded_at": pl.Datetime("us", "UTC")}
 FINDING_COLUMNS = ["submission_id", "file_name", "severity", "rule", "row_number", "column_name", "message"]
 
 
@@ -45,6 +49,8 @@ class Receipt:
     size_bytes: int
     modified_at: datetime
     received_at: datetime
+    uploaded_by: str | None = None  # the portal account that sent it; None for a file put in the inbox folder
+    uploaded_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,8 @@ class Warehouse:
                 received_at = last_received + ONE_TICK
             receipts.append(Receipt(sequence=last_sequence + offset, received_at=received_at, **item))
             last_received = received_at
-        self._insert("pipeline.receipts", pl.DataFrame([r.__dict__ for r in receipts]), transaction=True)
+        self._insert("pipeline.receipts", pl.DataFrame([r.__dict__ for r in receipts], schema_overrides=UPLOAD_TYPES),
+                     transaction=True)
         return receipts
 
     def pending_receipts(self) -> list[Receipt]:
@@ -350,10 +357,12 @@ class Warehouse:
                     "warnings": 0 if d.status == "duplicate" else counts.get((d.receipt.submission_id, "warning"), 0),
                     "observations": keyed.get(d.receipt.submission_id, 0) if d.status == "loaded" else 0,
                     "size_bytes": d.receipt.size_bytes,
+                    "uploaded_by": d.receipt.uploaded_by,
+                    "uploaded_at": d.receipt.uploaded_at,
                 }
                 for d in decisions
             ],
-            schema_overrides={"reporter": pl.String},
+            schema_overrides={"reporter": pl.String, **UPLOAD_TYPES},
         )
         names = {d.receipt.submission_id: d.receipt.file_name for d in decisions if d.status != "duplicate"}
         named_findings = findings.with_columns(
