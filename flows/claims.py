@@ -15,6 +15,8 @@ import polars as pl
 import typer
 from rich.table import Table
 
+from flows.steps import display_name
+from warehouse.archive import NotRegularFile, read_regular
 from flows.cli import WarehouseOption, _registry, _settings, app, console, errors
 from transforms.claims import (
     ACCEPTED,
@@ -50,15 +52,26 @@ def claims(
     """
     if output not in FORMATS:
         raise typer.BadParameter(f"'{output}' is not one of {', '.join(FORMATS)}", param_hint="--format")
+    shown = display_name(file.name)
     try:
-        text = file.read_bytes().decode("utf-8-sig")
+        content = read_regular(file, _registry.limits.max_file_bytes)
+    except NotRegularFile:
+        errors.print(f"{shown} is not a regular file (a link, folder, device or pipe); give the claims file itself.",
+                     highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    if content is None:
+        errors.print(f"{shown} is larger than {_registry.limits.max_file_bytes:,} bytes, the limit of a file.",
+                     highlight=False, markup=False)
+        raise typer.Exit(2)
+    try:
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        errors.print(f"{file.name} is not UTF-8 text; save it as CSV UTF-8.", highlight=False)
+        errors.print(f"{shown} is not UTF-8 text; save it as CSV UTF-8.", highlight=False, markup=False)
         raise typer.Exit(2) from None
     parsed = parse_claims(text, _registry)
     if parsed.problems:
         for problem in parsed.problems:
-            errors.print(f"{file.name}: {problem}", highlight=False, markup=False)
+            errors.print(f"{shown}: {problem}", highlight=False, markup=False)
         raise typer.Exit(2)
     settings = _settings(warehouse=warehouse)
     if not settings.warehouse.exists():
