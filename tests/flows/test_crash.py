@@ -58,8 +58,9 @@ RUN = textwrap.dedent(
 )
 # Each step where a kill could leave something half done: (module, class or "", function, before/after, nth call).
 KILL_POINTS = {
-    "before anything is archived": ("warehouse.archive", "Archive", "put", "before", 1),
-    "one file archived, no receipt": ("warehouse.archive", "Archive", "put", "after", 2),
+    "before anything is archived": ("warehouse.archive", "Archive", "copy_in", "before", 1),
+    "one file copied in, not kept": ("warehouse.archive", "Archive", "copy_in", "after", 2),
+    "one file archived, no receipt": ("warehouse.archive", "Archive", "keep", "after", 2),
     "archived file written, not renamed": ("os", "", "fsync", "after", 1),  # the first fsync is the archive's
     "all archived, no receipt": ("warehouse.store", "Warehouse", "record_receipts", "before", 1),
     "receipts, nothing validated": ("warehouse.store", "Warehouse", "record_receipts", "after", 1),
