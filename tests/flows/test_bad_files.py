@@ -462,3 +462,23 @@ def test_mixed_inbox_with_every_file_survives(tmp_path):
     assert json.loads(child.stdout) == {
         **{name: "rejected" for name in names}, **{name: "loaded" for name in SEED_NAMES}
     }
+
+
+# ------------------------------------------------- what `ctip validate` refuses to open
+def test_validate_refuses_pipes_links_and_devices_without_waiting(tmp_path):
+    """A pipe that nobody writes, /dev/zero or a link is named as such at once, never read."""
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+    link = tmp_path / "link.csv"
+    link.symlink_to(SEED / "ncct_2019-S1.csv")
+    zero = tmp_path / "zero.csv"
+    zero.symlink_to("/dev/zero")
+    code = CLI_IN_CHILD
+    child = _child(code, "validate", str(pipe), str(link), str(zero), "--format", "json",
+                   "--warehouse", str(tmp_path / "w.duckdb"), timeout=120)
+    assert child.returncode == 1, child.stderr[-2000:]
+    reports = json.loads(child.stdout)
+    assert [r["errors"] for r in reports] == [1, 1, 1]
+    for report in reports:
+        [finding] = report["findings"]
+        assert finding["rule"] == "unreadable" and "not a regular file" in finding["message"]

@@ -112,3 +112,43 @@ def test_a_new_version_of_the_definitions_rebuilds_the_analyst_file(paths):
     assert warehouse.stat().st_ino != built
     assert files.published_marker.read_text().split() == [number, digest]
     assert query(warehouse, "select value from core.observations") == [(FIRST,)]
+
+
+DISK_FULL_PUBLISH = textwrap.dedent(
+    """
+    import resource, signal, sys
+    from pathlib import Path
+    from tests.flows.conftest import run
+    from warehouse.store import Warehouse
+    original = Warehouse.publish_analyst_file
+    calls = [0]
+    def publish(self, now, force_full=False):
+        calls[0] += 1
+        if calls[0] == 2:  # the run's own publication, after its load: the disk is now full
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (2048, resource.RLIM_INFINITY))
+        return original(self, now, force_full)
+    Warehouse.publish_analyst_file = publish
+    try:
+        run(Path(sys.argv[1]), Path(sys.argv[2]))
+    except Exception as problem:
+        print("failed:", type(problem).__name__, flush=True)
+    """
+)
+
+
+def test_a_publication_that_fails_on_a_full_disk_leaves_no_temporary_file(paths):
+    """No room left for a segment or the new analyst file: the run fails, and nothing half written stays."""
+    from tests.flows.test_crash import temporary_files
+
+    inbox, warehouse = paths
+    write_inbox(inbox, {"a.csv": SEED_CSV})
+    project = publication.Path(__file__).resolve().parents[2]
+    child = subprocess.run(
+        [sys.executable, "-c", DISK_FULL_PUBLISH, str(inbox), str(warehouse)], cwd=project, capture_output=True,
+        text=True, timeout=300, env={**__import__("os").environ, "PYTHONPATH": str(project)},
+    )
+    assert "failed:" in child.stdout, child.stdout + child.stderr[-2000:]
+    assert temporary_files(warehouse.parent) == []
+    run(inbox, warehouse)  # with room again, the next run publishes what was loaded
+    assert query(warehouse, "select count(*) from core.observations") == [(16,)]
