@@ -152,3 +152,22 @@ def test_a_publication_that_fails_on_a_full_disk_leaves_no_temporary_file(paths)
     assert temporary_files(warehouse.parent) == []
     run(inbox, warehouse)  # with room again, the next run publishes what was loaded
     assert query(warehouse, "select count(*) from core.observations") == [(16,)]
+
+
+def test_a_connection_opened_after_the_run_shows_the_new_state_once_the_process_holds_no_older_one(paths):
+    """As the README says: DuckDB shares one database per file within a process, so an open connection
+    makes a new one in the same process see the state it holds; once it is closed, a new one sees the run."""
+    import duckdb
+
+    inbox, warehouse = paths
+    write_inbox(inbox, {"a.csv": _marriages(FIRST)})
+    run(inbox, warehouse)
+    q = "select value from core.observations where indicator = 'marriage_applications'"
+    held = duckdb.connect(str(warehouse), read_only=True)
+    write_inbox(inbox, {"b.csv": _marriages(SECOND)}, start_mtime=1_800_000_000)
+    run(inbox, warehouse, NOW + timedelta(hours=1))
+    with duckdb.connect(str(warehouse), read_only=True) as same_process:
+        assert same_process.sql(q).fetchall() == [(FIRST,)]
+    held.close()
+    with duckdb.connect(str(warehouse), read_only=True) as fresh:
+        assert fresh.sql(q).fetchall() == [(SECOND,)]
