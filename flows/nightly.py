@@ -185,14 +185,11 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-SERVER_START_TIMEOUT_SECONDS = 90.0
-
-
 @contextmanager
 def temporary_server() -> Iterator[None]:
     """The run's own Prefect server on 127.0.0.1, unless PREFECT_API_URL names one: the one Prefect would
     start for the run, but it ends with the run even when the run is killed or aborts."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
 
     if PREFECT_API_URL.value():
         yield
@@ -211,7 +208,7 @@ def temporary_server() -> Iterator[None]:
         preexec_fn=_die_with_parent,
     )
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
+        deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
         while not is_healthy(api_url):
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the run's temporary Prefect server did not start (exit status {server.poll()})")

@@ -479,6 +479,22 @@ def _json_object(pairs: list[tuple[str, object]]) -> _JsonObject:
     return found
 
 
+def _json_objects_within(limits: Limits):
+    """The parser's hook for objects, which stops it as soon as the file holds more objects than rows
+    allowed, or an object more keys than columns allowed: the limits apply before the file is read whole."""
+    objects = [0]
+
+    def hook(pairs: list[tuple[str, object]]) -> _JsonObject:
+        objects[0] += 1
+        if objects[0] > limits.max_rows + 1:  # the observations, and the file's own object
+            raise Unreadable(f"the file has more than {limits.max_rows:,} observations; the limit is {limits.max_rows:,}")
+        if len(pairs) > limits.max_columns:
+            raise Unreadable(f"an object has {len(pairs):,} keys; the limit of columns is {limits.max_columns:,}")
+        return _json_object(pairs)
+
+    return hook
+
+
 def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
     try:
         text = content.decode("utf-8-sig")
@@ -487,7 +503,7 @@ def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
     try:
         # numbers stay as written, however long, so that 1e3 or 0.99999999999999999 is judged, not rounded
         document = json.loads(text, parse_int=_JsonNumber, parse_float=_JsonNumber, parse_constant=_JsonNumber,
-                              object_pairs_hook=_json_object)
+                              object_pairs_hook=_json_objects_within(limits))
     except json.JSONDecodeError as problem:
         raise Unreadable(
             f"it is not valid JSON (line {problem.lineno}, column {problem.colno}: {problem.msg})"

@@ -490,3 +490,19 @@ def test_xlsx_far_cell_is_unreadable_not_fatal(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-500:]
     assert done.stdout.strip() == "unreadable"
+
+
+def test_json_limits_stop_the_parser_before_the_file_is_read_whole(limits, monkeypatch):
+    """The objects are counted as they are parsed: past the limit of rows the parser stops, the rest unread."""
+    import dataclasses
+
+    import transforms.read as read
+
+    few = dataclasses.replace(limits, max_rows=3)
+    made = []
+    original = read._json_object
+    monkeypatch.setattr(read, "_json_object", lambda pairs: made.append(1) or original(pairs))
+    content = json.dumps({"observations": [{"value": n} for n in range(100)]}).encode()
+    finding = only_finding(read_submission(content, "json", few), "unreadable")
+    assert "more than 3 observations" in finding.message
+    assert len(made) <= 4
