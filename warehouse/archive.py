@@ -98,9 +98,6 @@ class Archive:
     def path_of(self, submission_id: str) -> Path:
         return self.root / submission_id[:2] / submission_id
 
-    def size_of(self, submission_id: str) -> int:
-        return self.path_of(submission_id).stat().st_size
-
     def copy_in(self, path: Path) -> Copied:
         """Copy a regular file of the inbox in, hashing it as it goes.
 
@@ -145,31 +142,11 @@ class Archive:
         _fsync_folder(target.parent)
         return copied.submission_id
 
-    def put(self, content: bytes) -> str:
-        """Store the bytes (once) and return their SHA-256."""
-        submission_id = sha256_of(content)
-        target = self.path_of(submission_id)
-        if target.exists() and target.stat().st_size == len(content):
-            return submission_id
-        _private_folder(target.parent)
-        temporary = target.with_name(f".{submission_id}.{os.getpid()}.part")
-        try:
-            with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE), "wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
-        _fsync_folder(target.parent)
-        return submission_id
-
     def clear_leftovers(self) -> None:
         """Remove copies a killed writer left under temporary names (only the writer, under its lock, calls this)."""
         if not self.root.is_dir():
             return
-        for leftover in [*self.root.glob(f"{_INCOMING}*.part"), *self.root.glob("*/.*.part")]:
+        for leftover in self.root.glob(f"{_INCOMING}*.part"):
             leftover.unlink(missing_ok=True)
 
     def get(self, submission_id: str) -> bytes:
