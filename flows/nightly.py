@@ -225,7 +225,7 @@ def temporary_server() -> Iterator[None]:
 
 
 class Terminated(SystemExit):
-    """SIGTERM arrived: the run stops where it is (the open transaction rolls back) and says so."""
+    """SIGTERM arrived: the run stops where it is (the open transaction rolls back), exit status 143."""
 
 
 @contextmanager
