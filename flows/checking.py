@@ -17,7 +17,7 @@ from schemas.findings import FINDINGS_SCHEMA
 from schemas.registry import Registry
 from transforms.findings import Finding, findings_frame
 from transforms.read import format_of
-from warehouse.archive import sha256_of
+from warehouse.archive import NotRegularFile, read_regular, sha256_of
 from warehouse.judgement import judge_run, versions_sql, what_if_sql
 from warehouse.store import Receipt
 
@@ -51,13 +51,29 @@ def check_files(files: list[Path], settings: Settings, registry: Registry, now: 
     first: dict[str, int] = {}
     for sequence, path in enumerate(files, start=1):
         file_format = format_of(path.name)
-        content = path.read_bytes()
-        submission_id = sha256_of(content)
+        shown = steps.display_name(path.name)
         if file_format is None:
             unsupported[sequence] = Finding(
-                "unreadable", "error", f"{path.name} is not a .csv, .xlsx or .json file, so the inbox would ignore it"
+                "unreadable", "error", f"{shown} is not a .csv, .xlsx or .json file, so the inbox would ignore it"
             )
             continue
+        try:
+            content = read_regular(path, registry.limits.max_file_bytes)
+        except NotRegularFile:
+            unsupported[sequence] = Finding(
+                "unreadable", "error",
+                f"{shown} is not a regular file (it is a link, folder, device or pipe), so the inbox would ignore it",
+            )
+            continue
+        if content is None:
+            size = path.stat().st_size
+            unsupported[sequence] = Finding(
+                "unreadable", "error",
+                f"cannot be read as {file_format.upper()}: the file is {size:,} bytes; "
+                f"the limit is {registry.limits.max_file_bytes:,} bytes",
+            )
+            continue
+        submission_id = sha256_of(content)
         contents[submission_id] = content
         first.setdefault(submission_id, sequence)
         receipts.append(Receipt(sequence, submission_id, path.name, file_format, len(content), now, now))
@@ -73,7 +89,7 @@ def check_files(files: list[Path], settings: Settings, registry: Registry, now: 
         rows = found.sort("row_number", nulls_last=False).to_dicts()
         reports.append(
             {
-                "file": str(path),
+                "file": steps.display_name(str(path)),
                 "errors": sum(1 for f in rows if f["severity"] == "error"),
                 "warnings": sum(1 for f in rows if f["severity"] == "warning"),
                 "findings": [{k: v for k, v in f.items() if k != "submission_id"} for f in rows],

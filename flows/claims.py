@@ -19,6 +19,8 @@ from rich.table import Table
 from flows.cli import (
     TableOrJson, WarehouseOption, _registry, _settings, app, console, errors, format_option, readable_warehouse,
 )
+from flows.steps import display_name
+from warehouse.archive import NotRegularFile, read_regular
 from transforms.claims import (
     ACCEPTED,
     VERDICTS,
@@ -51,15 +53,26 @@ def claims(
     Exit 0 when every claim is rounded or truncated, 1 otherwise, 2 for wrong usage (a claims file that cannot be
     read, a warehouse that is not a ctip warehouse).
     """
+    shown = display_name(file.name)
     try:
-        text = file.read_bytes().decode("utf-8-sig")
+        content = read_regular(file, _registry.limits.max_file_bytes)
+    except NotRegularFile:
+        errors.print(f"{shown} is not a regular file (a link, folder, device or pipe); give the claims file itself.",
+                     highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    if content is None:
+        errors.print(f"{shown} is larger than {_registry.limits.max_file_bytes:,} bytes, the limit of a file.",
+                     highlight=False, markup=False)
+        raise typer.Exit(2)
+    try:
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        errors.print(f"{escape(file.name)} is not UTF-8 text; save it as CSV UTF-8.", highlight=False)
+        errors.print(f"{shown} is not UTF-8 text; save it as CSV UTF-8.", highlight=False, markup=False)
         raise typer.Exit(2) from None
     parsed = parse_claims(text, _registry)
     if parsed.problems:
         for problem in parsed.problems:
-            errors.print(f"{file.name}: {problem}", highlight=False, markup=False)
+            errors.print(f"{shown}: {problem}", highlight=False, markup=False)
         raise typer.Exit(2)
     settings = _settings(warehouse=warehouse)
     readable_warehouse(settings)

@@ -8,6 +8,14 @@ it needs by path.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -64,10 +72,16 @@ def collect(files: WarehouseFiles) -> steps.Pending:
 read_and_validate = task(steps.prepare_chunk_on_worker, name="read-and-validate", cache_policy=NO_CACHE)
 
 
+@task(name="begin-batch", cache_policy=NO_CACHE, **_TRANSIENT)
+def begin_batch(batch: steps.Pending, files: WarehouseFiles) -> None:
+    with Warehouse.open(files, load_registry()) as warehouse:
+        steps.begin_batch(warehouse, batch)
+
+
 @task(name="load", cache_policy=NO_CACHE, **_TRANSIENT)
 def load(prepared: steps.Prepared, files: WarehouseFiles):
     with Warehouse.open(files, load_registry()) as warehouse:
-        return warehouse.apply(prepared.decisions, prepared.observations, prepared.findings, prepared.periods)
+        return steps.load_isolated(warehouse, prepared)
 
 
 @task(name="publish", cache_policy=NO_CACHE, **_TRANSIENT)
@@ -115,21 +129,24 @@ def nightly(
     """
     files = WarehouseFiles(Path(warehouse))
     started = steps.now_utc()
+    registry = load_registry()
     _progress["body_started"] = True
     with WriterLock(files.lock_file, lock_timeout_seconds, purpose="ctip nightly run"):
         discovery = discover_inbox(Path(inbox))
         taken = archive_new_files(discovery, files)
-        decisions, findings, validations = [], [], []
-        batches = collect(files).batches(chunks)
+        pending = collect(files)
+        decisions, findings, validations = list(pending.settled), [pending.settled_findings], []
+        batches = pending.batches(chunks)
         with steps.progress_bar(show_progress) as progress:
             originals = sum(1 for b in batches for r in b.receipts if b.is_original(r))
             reading = progress.add_task("reading and validating", total=originals)
             loading = progress.add_task("loading", total=sum(len(b.receipts) for b in batches))
             for batch in batches:
                 batch.learn(decisions)
+                begin_batch(batch, files)
                 pieces = batch.original_chunks(chunks)
                 futures = [
-                    read_and_validate.submit(batch, piece, steps.read_contents(files, piece), timezone)
+                    read_and_validate.submit(batch, piece, steps.read_contents(files, piece, registry), timezone)
                     for piece in pieces
                 ]
                 parts = []
@@ -189,6 +206,73 @@ def _with_task_runner(workers: int | None, scheduler: str | None):
     return nightly.with_options(task_runner=runner)
 
 
+def _die_with_parent() -> None:
+    """In a child before it starts: the kernel sends it SIGTERM when the process that started it ends, however."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@contextmanager
+def temporary_server() -> Iterator[None]:
+    """The run's own Prefect server on 127.0.0.1, unless PREFECT_API_URL names one: the one Prefect would
+    start for the run, but it ends with the run even when the run is killed or aborts."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    import prefect
+
+    from flows.serve import _free_port, is_healthy
+
+    port = _free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent), "--factory",
+         "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "error", "--lifespan", "on"],
+        env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"},
+        preexec_fn=_die_with_parent,
+    )
+    try:
+        deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+        while not is_healthy(api_url):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the run's temporary Prefect server did not start (exit status {server.poll()})")
+            time.sleep(0.1)
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            yield
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+class Terminated(SystemExit):
+    """SIGTERM arrived: the run stops where it is (the open transaction rolls back), exit status 143."""
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM ends the run as an exception would, so that its clean-up (transaction, server) runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _stop(signum, frame):
+        raise Terminated(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_nightly(settings: Settings, on_fallback=None, workers: int | None = None,
                 scheduler: str | None = None, show_progress: bool = False) -> steps.RunSummary:
     """The nightly flow; if the orchestrator itself fails (its state left broken by a killed run, say),
@@ -198,18 +282,25 @@ def run_nightly(settings: Settings, on_fallback=None, workers: int | None = None
     partial flow run is safe.
     """
     _progress["body_started"] = False
-    try:
-        return _with_task_runner(workers, scheduler)(
-            inbox=str(settings.inbox), warehouse=str(settings.warehouse), timezone=settings.timezone,
-            lock_timeout_seconds=settings.lock_timeout_seconds, chunks=max(1, workers or (4 if scheduler else 1)),
-            show_progress=show_progress,
-        )
-    except Exception as problem:
-        if not _orchestrator_failed(problem):
-            raise
-        if on_fallback is not None:
-            on_fallback(problem)
-        return steps.run_once(
-            settings.inbox, settings.warehouse, load_registry(), settings.zone, steps.now_utc(),
-            settings.lock_timeout_seconds,
-        )
+    with stop_on_sigterm():
+        try:
+            with temporary_server():
+                return _with_task_runner(workers, scheduler)(
+                    inbox=str(settings.inbox), warehouse=str(settings.warehouse), timezone=settings.timezone,
+                    lock_timeout_seconds=settings.lock_timeout_seconds,
+                    chunks=max(1, workers or (4 if scheduler else 1)), show_progress=show_progress,
+                )
+        except Exception as problem:
+            return _without_orchestrator(problem, settings, on_fallback)
+
+
+def _without_orchestrator(problem: Exception, settings: Settings, on_fallback) -> steps.RunSummary:
+    """The same steps without the orchestrator when it, not the run's own work, failed; else the failure."""
+    if not _orchestrator_failed(problem):
+        raise problem
+    if on_fallback is not None:
+        on_fallback(problem)
+    return steps.run_once(
+        settings.inbox, settings.warehouse, load_registry(), settings.zone, steps.now_utc(),
+        settings.lock_timeout_seconds,
+    )

@@ -85,6 +85,9 @@ class Limits:
     max_xlsx_uncompressed_bytes: int
     max_xlsx_cells: int
     max_rows: int
+    max_columns: int
+    max_text_chars: int
+    max_findings_per_rule: int
     max_value: int
 
 

@@ -115,7 +115,7 @@ def parse_claims(text: str, registry: Registry) -> ClaimsFile:
     dimension (default _T). Column names and codes are case-insensitive and trimmed;
     blank rows are skipped; other columns are ignored.
     """
-    records = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    records = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
     try:
         header = [name.strip().lower() for name in next(records, [])]
     except csv.Error as problem:
@@ -125,9 +125,19 @@ def parse_claims(text: str, registry: Registry) -> ClaimsFile:
         return ClaimsFile([], [
             f"the claims file has no column '{name}' (required: {', '.join(REQUIRED_COLUMNS)})" for name in missing
         ])
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
+    if repeated:
+        return ClaimsFile([], [f"row 1: the column '{name}' appears more than once in the header" for name in repeated])
     claims, problems = [], []
     try:
         for row_number, record in enumerate(records, start=2):
+            extra = [cell for cell in record[len(header):] if cell.strip()]
+            if extra:
+                problems.append(
+                    f"row {row_number} has {len(record)} cells but the header names {len(header)} columns "
+                    "(a number written with a decimal comma, such as 25,9, splits into two cells: write 25.9)"
+                )
+                continue
             cells = {name: (record[i] if i < len(record) else "") for i, name in enumerate(header)}
             if not any(cell.strip() for cell in cells.values()):
                 continue
@@ -137,6 +147,8 @@ def parse_claims(text: str, registry: Registry) -> ClaimsFile:
                 claims.append(claim)
     except csv.Error as problem:
         problems.append(f"the claims file is not CSV near line {records.line_num}: {problem}")
+    if not claims and not problems:
+        problems.append("the claims file holds no claim: add one row per claim under the header")
     return ClaimsFile(claims, problems)
 
 

@@ -20,7 +20,7 @@ from transforms.expectations import (
     parts_suite,
     row_suite,
 )
-from transforms.findings import FINDINGS_SCHEMA
+from schemas.findings import FINDINGS_SCHEMA, rest_finding
 from transforms.parts import parts_against_totals
 
 
@@ -35,8 +35,11 @@ def validate(observations: pl.DataFrame, registry: Registry, runner: SuiteRunner
     runner = runner or SuiteRunner()
     rows = _judged_rows(observations, registry)
     findings = []
+    cap = _Cap(registry.limits.max_findings_per_rule)
     for failure in runner.run("rows", _to_pandas(rows, registry), row_suite(registry)):
         flagged = rows.filter(pl.col(ROW_INDEX).is_in(failure.rows))
+        if failure.rule != "duplicate_key":  # its findings are fewer than its rows; capped with the others later
+            flagged = cap.within(flagged, failure.rule)
         findings.extend(_row_findings(failure.rule, failure.column, flagged, rows, registry))
 
     settable = observations.filter(pl.col("keyed") & (pl.col("action") == "I") & pl.col("value").is_not_null())
@@ -46,10 +49,38 @@ def validate(observations: pl.DataFrame, registry: Registry, runner: SuiteRunner
         for failure in runner.run(
             "complete_parts" if complete else "partial_parts", _parts_pandas(subset), parts_suite(complete)
         ):
-            flagged = subset.filter(pl.col(ROW_INDEX).is_in(failure.rows))
+            flagged = cap.within(subset.filter(pl.col(ROW_INDEX).is_in(failure.rows)), failure.rule)
             findings.extend(_parts_finding(failure.rule, check, registry) for check in flagged.iter_rows(named=True))
     findings.extend(_provisional_findings(observations))
+    findings.extend(
+        rest_finding(submission_id, registry.rule(rule).severity, rule, rest, cap.limit)
+        for (submission_id, rule), rest in cap.skipped.items()
+    )
     return pl.DataFrame(findings, schema=FINDINGS_SCHEMA, orient="row")
+
+
+class _Cap:
+    """Keeps at most `limit` flagged rows of one rule in one file, across the expectations of that rule,
+    and counts the rest, so that messages are written only for the findings that are kept."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.kept: dict[tuple[str, str], int] = {}
+        self.skipped: dict[tuple[str, str], int] = {}
+
+    def within(self, flagged: pl.DataFrame, rule: str) -> pl.DataFrame:
+        if flagged.height == 0:
+            return flagged
+        room = {}
+        for submission_id, count in flagged.group_by("submission_id").len().iter_rows():
+            key = (submission_id, rule)
+            room[submission_id] = max(0, self.limit - self.kept.get(key, 0))
+            taken = min(count, room[submission_id])
+            self.kept[key] = self.kept.get(key, 0) + taken
+            if count > taken:
+                self.skipped[key] = self.skipped.get(key, 0) + count - taken
+        position = pl.int_range(pl.len()).over("submission_id")
+        return flagged.filter(position < pl.col("submission_id").replace_strict(room, return_dtype=pl.Int64))
 
 
 def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame:

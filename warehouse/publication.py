@@ -74,6 +74,7 @@ def publish(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, key_columns: 
     Does nothing new when nothing changed, but always makes sure the analyst file
     shows the latest publication (a run killed between the two is mended here).
     """
+    _remove_leftovers(files)
     last = con.sql(
         "select number, generation, watermark, last_sequence from pipeline.publications order by number desc limit 1"
     ).fetchall()
@@ -88,6 +89,22 @@ def publish(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, key_columns: 
     if _published_marker(files) != _marker(number) or not files.analyst_file.exists():
         _write_analyst_file(con, files, generation, number)
     return number
+
+
+def _leftovers(files: WarehouseFiles) -> list[Path]:
+    """Files a publication writes under temporary names: none is left once it ends, however it ends."""
+    analyst = files.analyst_file
+    found = [*analyst.parent.glob(f".{analyst.name}.*.tmp"), *analyst.parent.glob(f".{analyst.name}.*.tmp.wal"),
+             files.published_marker.with_suffix(".tmp")]
+    if files.segments_dir.is_dir():
+        found += files.segments_dir.glob("g*/*/.*.tmp")
+    return [path for path in found if path.exists()]
+
+
+def _remove_leftovers(files: WarehouseFiles) -> None:
+    """Remove what a killed publication left (only the writer, under its lock, publishes)."""
+    for path in _leftovers(files):
+        path.unlink(missing_ok=True)
 
 
 def _definitions_digest() -> str:
@@ -120,9 +137,13 @@ def _write_segments(con, files, key_columns, now, last, watermark, last_sequence
         target = files.segments_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        con.execute(f"copy ({query}) to {_quote(str(temporary))} (format parquet)")
-        _fsync(temporary)
-        os.replace(temporary, target)
+        try:
+            con.execute(f"copy ({query}) to {_quote(str(temporary))} (format parquet)")
+            _fsync(temporary)
+            os.replace(temporary, target)
+        except BaseException:
+            temporary.unlink(missing_ok=True)  # a full disk, say: leave nothing half written behind
+            raise
         written.append((generation, relation, relative, number))
     con.execute("begin transaction")
     for row in written:
@@ -170,6 +191,26 @@ def _write_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, g
     target = files.analyst_file
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.unlink(missing_ok=True)
+    try:
+        _build_analyst_file(con, files, generation, number, temporary)
+        _fsync(temporary)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        temporary.with_name(temporary.name + ".wal").unlink(missing_ok=True)
+        raise
+    _fsync(target.parent)
+    marker = files.published_marker.with_suffix(".tmp")
+    try:
+        marker.write_text(_marker(number))
+        os.replace(marker, files.published_marker)
+    except BaseException:
+        marker.unlink(missing_ok=True)
+        raise
+
+
+def _build_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, generation: int, number: int,
+                        temporary: Path) -> None:
     lists = {r: _file_list(con, files, generation, r) for r in ("history", "closures", "submissions", "findings")}
     con.execute(f"attach {_quote(str(temporary))} as {ANALYST_CATALOG}")
     try:
@@ -196,12 +237,6 @@ def _write_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, g
     finally:
         con.execute(f"use {STATE_CATALOG}")
         con.execute(f"detach {ANALYST_CATALOG}")
-    _fsync(temporary)
-    os.replace(temporary, target)
-    _fsync(target.parent)
-    marker = files.published_marker.with_suffix(".tmp")
-    marker.write_text(_marker(number))
-    os.replace(marker, files.published_marker)
 
 
 def export_self_contained(analyst_file: Path, target: Path) -> list[str]:

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 import polars as pl
 
+from schemas.findings import cap_findings
 from schemas.registry import Registry
 from warehouse import publication
 from warehouse.judgement import judge_run, versions_sql
@@ -60,6 +61,7 @@ class Decision:
     receipt: Receipt
     status: str
     reporter: str | None
+    set_aside: bool = False  # rejected because ctip failed on it, not because of its content: received again, it is tried again
 
 
 @dataclass(frozen=True)
@@ -152,8 +154,27 @@ class Warehouse:
         return dict(rows)
 
     def first_receipts(self) -> dict[str, int]:
-        """The sequence under which each distinct content was first taken."""
-        return dict(self.con.sql("select submission_id, min(sequence) from pipeline.receipts group by all").fetchall())
+        """The sequence under which each distinct content was first taken (receipts set aside do not count)."""
+        return dict(self.con.sql(
+            "select submission_id, min(sequence) from pipeline.receipts "
+            "where sequence not in (select sequence from pipeline.set_aside) group by all"
+        ).fetchall())
+
+    def note_attempt(self, sequences: list[int]) -> None:
+        """Count one more run that began handling these receipts (kept until they have a final status)."""
+        if sequences:
+            self.con.execute(
+                "insert into pipeline.attempts select unnest($s), 1 "
+                "on conflict (sequence) do update set attempts = attempts + 1",
+                {"s": sequences},
+            )
+
+    def attempts_of(self, sequences: list[int]) -> dict[int, int]:
+        rows = self.con.sql(
+            "select sequence, attempts from pipeline.attempts where sequence in (select unnest($s))",
+            params={"s": sequences},
+        ).fetchall()
+        return dict(rows)
 
     def reporters_of(self, submission_ids: list[str]) -> dict[str, str | None]:
         rows = self.con.sql(
@@ -238,7 +259,9 @@ class Warehouse:
                 )
                 self._write_versions()
                 warnings = judge_run(con, self.registry, {r.submission_id: r.sequence for r in loaded})
-                all_findings = pl.concat([findings, warnings], how="vertical_relaxed")
+                all_findings = cap_findings(
+                    pl.concat([findings, warnings], how="vertical_relaxed"), self.registry.limits.max_findings_per_rule
+                )
                 con.execute("drop view run_rows")
                 con.execute("drop table pipeline.run_versions")
             self._record_outcomes(decisions, all_findings)
@@ -306,6 +329,7 @@ class Warehouse:
         replayed = "select submission_id from audit.submissions where sequence in (select unnest($sequences))"
         con.execute(f"delete from audit.findings where submission_id in ({replayed}) ", sequences)
         con.execute("delete from audit.submissions where sequence in (select unnest($sequences))", sequences)
+        con.execute("delete from pipeline.set_aside where sequence in (select unnest($sequences))", sequences)
 
     def backfill_receipts(self, first: date, last_end: date, reporter: str | None) -> tuple[datetime, list[Receipt]] | None:
         """The receipts a backfill replays, and the receipt time from which it rewrites history.
@@ -370,6 +394,14 @@ class Warehouse:
         ).select(FINDING_COLUMNS)
         self._insert("audit.submissions", submissions)
         self._insert("audit.findings", named_findings)
+        set_aside = [(d.receipt.sequence, d.receipt.submission_id) for d in decisions if d.set_aside]
+        if set_aside:
+            self._insert("pipeline.set_aside", pl.DataFrame(set_aside, schema=["sequence", "submission_id"], orient="row"),
+                         or_ignore=True)
+        self.con.execute(
+            "delete from pipeline.attempts where sequence in (select unnest($s))",
+            {"s": [d.receipt.sequence for d in decisions]},
+        )
 
     def _refresh_reference(self) -> None:
         """Copy the registry's code lists into the warehouse, where analysts and the audit read them."""

@@ -229,7 +229,7 @@ class Intake:
                 first = self.ledger.get(spooled.sha256)
                 if first is not None or self._received(spooled.sha256):
                     return self._duplicate(spooled, account, now, first), False
-                self.archive.put(content)
+                self.archive.keep(self.archive.copy_in(spooled.path))
                 report = self._judge(spooled)
                 inbox_name = self._hand_to_inbox(spooled)
                 upload = Upload(

@@ -24,6 +24,7 @@ from flows.checking import check_files
 from flows.cli import app
 from flows.settings import Settings
 from tests.conftest import FILES, SEED
+from tests.files.bad.make_bad_files import JSON_VALUE_FORMS
 from tests.flows.conftest import NOW, query, run, write_inbox
 
 BAD = FILES / "bad"
@@ -95,6 +96,23 @@ EXPECTED: dict[str, list[Expect]] = {
     "json_value_huge_integer.json": [_e("bad_value", 1, "value", "99999999999999999999")],
     "json_two_reporters.json": [_e("mixed_reporters", 2, "reporter", "MOI", "NCCT", "row 1")],
     "json_row_number_key.json": [_e("bad_value", 2, "value", "'x'")],
+    "json_lone_surrogate_in_value.json": [_e("unreadable", 1, "comment", "observation 1", "lone surrogate")],
+    "json_lone_surrogate_in_key.json": [_e("unreadable", 1, None, "observation 1", "a key", "lone surrogate")],
+    "json_repeated_key.json": [_e("unreadable", 1, "value", "observation 1", "'value' twice")],
+    "json_repeated_key_any_case.json": [_e("unreadable", 2, "value", "observation 2", "'value' and 'VALUE'")],
+    "json_repeated_reporter.json": [_e("unreadable", None, "reporter", "top-level", "'reporter' twice")],
+    "json_value_forms.json": [
+        _e("bad_value", row, "value", f"'{written}'", BAD_VALUE) for row, written in enumerate(JSON_VALUE_FORMS, 1)
+    ],
+    "xlsx_prefixed_grid_bomb.xlsx": [_e("unreadable", None, None, "spans 17,179,869,184 cells")],
+    "shared_string_long.xlsx": [_e("unreadable", None, None, "a text of 20,971,520 characters", "32,767")],
+    "shared_string_repeated.xlsx": [_e("unreadable", None, None, "repeat the workbook's texts", "268,435,456")],
+    "too_many_columns.csv": [_e("unreadable", 1, None, "5,013 columns", "1,000")],
+    "text_too_long.csv": [_e("unreadable", 3, "comment", "40,000 characters", "32,767")],
+    "many_bad_values.csv": [
+        *(_e("bad_value", row, "value", "'x'") for row in range(2, 1002)),
+        _e("bad_value", None, None, "and 1,500 more findings of the rule bad_value"),
+    ],
     # ---------------------------------------------------------------- values
     "value_fractional.csv": [_e("bad_value", 2, "value", "'78.5'", BAD_VALUE)],
     "value_negative.csv": [_e("bad_value", 2, "value", "'-5'")],
@@ -149,7 +167,9 @@ EXPECTED: dict[str, list[Expect]] = {
 # Files on which ctip itself would fail (name -> the reason); their tests are strict xfails. None today.
 BUGS: dict[str, str] = {}
 # Files that may end the whole process rather than raise: they are only ever read in a child process.
-ISOLATED = {name for name in EXPECTED if name.startswith("grid_bomb_")} | {"shared_strings_bomb.xlsx"}
+ISOLATED = {name for name in EXPECTED if name.startswith("grid_bomb_")} | {
+    "shared_strings_bomb.xlsx", "xlsx_prefixed_grid_bomb.xlsx", "shared_string_long.xlsx", "shared_string_repeated.xlsx",
+}
 
 
 def corpus_names() -> list[str]:
@@ -290,7 +310,10 @@ BOMB_SECONDS = 5
 BOMB_EXTRA_KIB = 300 * 1024  # ru_maxrss is in KiB on Linux
 
 
-@pytest.mark.parametrize("name", _params(["zip_bomb.xlsx", "zip_bomb_declared_small.xlsx", "shared_strings_bomb.xlsx"]))
+@pytest.mark.parametrize("name", _params([
+    "zip_bomb.xlsx", "zip_bomb_declared_small.xlsx", "shared_strings_bomb.xlsx", "shared_string_long.xlsx",
+    "shared_string_repeated.xlsx", "xlsx_prefixed_grid_bomb.xlsx",
+]))
 def test_zip_bomb_refused_quickly_and_in_little_memory(name, tmp_path):
     child = _child(BOMB_IN_CHILD, str(BAD / name), str(tmp_path), timeout=120)
     assert child.returncode == 0, child.stderr[-2000:]
@@ -437,3 +460,23 @@ def test_mixed_inbox_with_every_file_survives(tmp_path):
     assert json.loads(child.stdout) == {
         **{name: "rejected" for name in names}, **{name: "loaded" for name in SEED_NAMES}
     }
+
+
+# ------------------------------------------------- what `ctip validate` refuses to open
+def test_validate_refuses_pipes_links_and_devices_without_waiting(tmp_path):
+    """A pipe that nobody writes, /dev/zero or a link is named as such at once, never read."""
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+    link = tmp_path / "link.csv"
+    link.symlink_to(SEED / "ncct_2019-S1.csv")
+    zero = tmp_path / "zero.csv"
+    zero.symlink_to("/dev/zero")
+    code = CLI_IN_CHILD
+    child = _child(code, "validate", str(pipe), str(link), str(zero), "--format", "json",
+                   "--warehouse", str(tmp_path / "w.duckdb"), timeout=120)
+    assert child.returncode == 1, child.stderr[-2000:]
+    reports = json.loads(child.stdout)
+    assert [r["errors"] for r in reports] == [1, 1, 1]
+    for report in reports:
+        [finding] = report["findings"]
+        assert finding["rule"] == "unreadable" and "not a regular file" in finding["message"]

@@ -108,3 +108,33 @@ def test_without_a_warehouse_it_says_so(tmp_path):
 def test_help():
     result = runner.invoke(app, ["claims", "--help"])
     assert result.exit_code == 0 and "--warehouse" in result.output and "claimed_change_pct" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (f"{HEADER}\nNCCT,cases,2019-S1,2018-S1,25,9\n", "row 2 has 6 cells but the header names 5 columns"),
+        (f"{HEADER}\nNCCT,cases,2019-S1,2018-S1,25,,,x\n", "row 2 has 8 cells"),
+        (f"{HEADER},period\nNCCT,cases,2019-S1,2018-S1,25,2019-S1\n", "the column 'period' appears more than once"),
+        (f"{HEADER}\n", "holds no claim"),
+        (f"{HEADER}\n,,,,\n", "holds no claim"),
+    ],
+)
+def test_a_claims_file_of_the_wrong_shape_exits_2_and_says_why(seeded, tmp_path, text, says):
+    """A decimal comma splits 25,9 into a claim of 25 and a stray cell: never judged as 25."""
+    result = claims(write(tmp_path, text), seeded)
+    assert result.exit_code == 2, result.output
+    assert says in result.output and "Traceback" not in result.output
+
+
+def test_a_claims_file_that_is_a_pipe_or_a_link_exits_2(seeded, tmp_path):
+    import os
+
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+    result = claims(pipe, seeded)
+    assert result.exit_code == 2 and "not a regular file" in result.output
+    link = tmp_path / "link.csv"
+    link.symlink_to(SEED_CLAIMS)
+    result = claims(link, seeded)
+    assert result.exit_code == 2 and "not a regular file" in result.output

@@ -58,8 +58,9 @@ RUN = textwrap.dedent(
 )
 # Each step where a kill could leave something half done: (module, class or "", function, before/after, nth call).
 KILL_POINTS = {
-    "before anything is archived": ("warehouse.archive", "Archive", "put", "before", 1),
-    "one file archived, no receipt": ("warehouse.archive", "Archive", "put", "after", 2),
+    "before anything is archived": ("warehouse.archive", "Archive", "copy_in", "before", 1),
+    "one file copied in, not kept": ("warehouse.archive", "Archive", "copy_in", "after", 2),
+    "one file archived, no receipt": ("warehouse.archive", "Archive", "keep", "after", 2),
     "archived file written, not renamed": ("os", "", "fsync", "after", 1),  # the first fsync is the archive's
     "all archived, no receipt": ("warehouse.store", "Warehouse", "record_receipts", "before", 1),
     "receipts, nothing validated": ("warehouse.store", "Warehouse", "record_receipts", "after", 1),
@@ -90,9 +91,15 @@ def clean(tmp_path_factory):
     return outcome(root / "w" / "ctip.duckdb"), time.monotonic() - started
 
 
+def temporary_files(folder: Path) -> list[Path]:
+    """Files left under a temporary name (`.x.tmp`, `.x.part`, a half-built analyst file) below `folder`."""
+    return sorted(p for p in folder.rglob(".*") if p.is_file() and (".tmp" in p.name or p.name.endswith(".part")))
+
+
 def _rerun_and_compare(inbox: Path, warehouse: Path, expected, before) -> None:
     run(inbox, warehouse)
     assert outcome(warehouse) == expected
+    assert temporary_files(warehouse.parent) == []  # what the killed run left half written is gone
     assert run(inbox, warehouse).submissions == []  # and a further run finds nothing left to do
     assert {p.name: p.read_bytes() for p in inbox.iterdir()} == before  # the inbox is only read
 

@@ -163,21 +163,24 @@ def test_order_is_modification_time_then_name_and_receipt_times_increase(paths):
 
 
 def test_file_being_written_is_left_for_the_next_run(paths, monkeypatch):
+    import warehouse.archive as archive_module
+
     inbox, warehouse = paths
     write_inbox(inbox, {"growing.csv": SEED_CSV})
-    real_read = Path.read_bytes
+    real_open = archive_module.open_regular
 
-    def read_while_appending(path: Path) -> bytes:
-        content = real_read(path)
-        if path.name == "growing.csv":  # only the inbox file grows while it is read
+    def open_while_appending(path: Path):
+        opened = real_open(path)
+        if path.name == "growing.csv":  # the sender appends while ctip copies it
             with path.open("a") as handle:
                 handle.write("NCCT,2019-S1,cases,KH-1,_T,_T,_T,_T,_T,_T,1,A,\n")
-        return content
+        return opened
 
-    monkeypatch.setattr(Path, "read_bytes", read_while_appending)
+    monkeypatch.setattr(archive_module, "open_regular", open_while_appending)
     summary = run(inbox, warehouse)
     monkeypatch.undo()
     assert summary.in_progress == ["growing.csv"] and summary.submissions == []
+    assert not list(WarehouseFiles(warehouse).archive_dir.rglob("*.part"))  # the half copy is gone
     assert run(inbox, warehouse).count("loaded") == 1
 
 

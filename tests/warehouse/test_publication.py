@@ -154,3 +154,60 @@ def test_as_of_reads_a_time_without_zone_as_utc_in_every_session_zone(paths, zon
         assert values("select * from core.observations_as_of('2026-11-29 07:59:59')") == [FIRST]
         assert values("select * from core.observations_as_of(timestamp '2026-11-29 08:00:00')") == [SECOND]
         assert values("select * from core.observations_as_of('2026-11-29T14:02:50+07')") == [FIRST]
+DISK_FULL_PUBLISH = textwrap.dedent(
+    """
+    import resource, signal, sys
+    from pathlib import Path
+    from tests.flows.conftest import run
+    from warehouse.store import Warehouse
+    original = Warehouse.publish_analyst_file
+    calls = [0]
+    def publish(self, now, force_full=False):
+        calls[0] += 1
+        if calls[0] == 2:  # the run's own publication, after its load: the disk is now full
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (2048, resource.RLIM_INFINITY))
+        return original(self, now, force_full)
+    Warehouse.publish_analyst_file = publish
+    try:
+        run(Path(sys.argv[1]), Path(sys.argv[2]))
+    except Exception as problem:
+        print("failed:", type(problem).__name__, flush=True)
+    """
+)
+
+
+def test_a_publication_that_fails_on_a_full_disk_leaves_no_temporary_file(paths):
+    """No room left for a segment or the new analyst file: the run fails, and nothing half written stays."""
+    from tests.flows.test_crash import temporary_files
+
+    inbox, warehouse = paths
+    write_inbox(inbox, {"a.csv": SEED_CSV})
+    project = publication.Path(__file__).resolve().parents[2]
+    child = subprocess.run(
+        [sys.executable, "-c", DISK_FULL_PUBLISH, str(inbox), str(warehouse)], cwd=project, capture_output=True,
+        text=True, timeout=300, env={**__import__("os").environ, "PYTHONPATH": str(project)},
+    )
+    assert "failed:" in child.stdout, child.stdout + child.stderr[-2000:]
+    assert temporary_files(warehouse.parent) == []
+    run(inbox, warehouse)  # with room again, the next run publishes what was loaded
+    assert query(warehouse, "select count(*) from core.observations") == [(16,)]
+
+
+def test_a_connection_opened_after_the_run_shows_the_new_state_once_the_process_holds_no_older_one(paths):
+    """As the README says: DuckDB shares one database per file within a process, so an open connection
+    makes a new one in the same process see the state it holds; once it is closed, a new one sees the run."""
+    import duckdb
+
+    inbox, warehouse = paths
+    write_inbox(inbox, {"a.csv": _marriages(FIRST)})
+    run(inbox, warehouse)
+    q = "select value from core.observations where indicator = 'marriage_applications'"
+    held = duckdb.connect(str(warehouse), read_only=True)
+    write_inbox(inbox, {"b.csv": _marriages(SECOND)}, start_mtime=1_800_000_000)
+    run(inbox, warehouse, NOW + timedelta(hours=1))
+    with duckdb.connect(str(warehouse), read_only=True) as same_process:
+        assert same_process.sql(q).fetchall() == [(FIRST,)]
+    held.close()
+    with duckdb.connect(str(warehouse), read_only=True) as fresh:
+        assert fresh.sql(q).fetchall() == [(SECOND,)]
