@@ -263,7 +263,7 @@ def serve(
 
     The schedule is CTIP_SCHEDULE (cron) in CTIP_TIMEZONE. Uses the Prefect server at PREFECT_API_URL, or starts
     one on 127.0.0.1 at --port for as long as it serves, its UI at http://127.0.0.1:PORT, its home in
-    <warehouse>.ctip/prefect/ (unless PREFECT_HOME is set) and its API closed to anyone without the key
+    the prefect folder of the warehouse's .ctip folder (unless PREFECT_HOME is set) and its API closed to anyone without the key
     written there. Runs until stopped (Ctrl-C); exit 1 when the server cannot start, 2 for wrong usage
     (an inbox that is not a folder, a warehouse that is not a ctip warehouse, a bad setting).
     """

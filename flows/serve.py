@@ -45,6 +45,13 @@ def is_healthy(api_url: str) -> bool:
         return False
 
 
+def _free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on now (for a run's own temporary server)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _port_is_free(port: int) -> bool:
     with socket.socket() as probe:
         try:
