@@ -6,7 +6,7 @@ import math
 import os
 import re
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,8 +26,10 @@ class Settings:
     timezone: str = DEFAULT_TIMEZONE
     schedule: str = DEFAULT_SCHEDULE  # cron, in `timezone`
     lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS  # how long a writer waits for another
-    inbox_origin: str = "the default"  # where the inbox was named: the default, CTIP_INBOX or --inbox
-    warehouse_origin: str = "the default"  # the same for the warehouse: the default, CTIP_WAREHOUSE or --warehouse
+    # Where the inbox and the warehouse were named (the default, CTIP_INBOX or --inbox, ...), for messages:
+    # not part of the settings themselves, so two equal settings named in two ways are equal.
+    inbox_origin: str = field(default="the default", compare=False)
+    warehouse_origin: str = field(default="the default", compare=False)
     serve_port: int = DEFAULT_SERVE_PORT  # where `ctip serve` starts its Prefect server, on 127.0.0.1
 
     @property
