@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +17,9 @@ from schemas.registry import TOTAL
 from transforms.disclosure import DEFAULT_MIN_CELL, PRIMARY, PUBLIC_COLUMNS, SECONDARY, protect_comparison
 
 PUBLIC_NAME = "period_comparison"
+METADATA_NAME = "metadata.json"
+# Columns of marts.period_comparison published as they are beside the protected counts.
+CARRIED = ("status", "base_status", "is_derived")
 # A spreadsheet evaluates a cell that begins with one of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -48,14 +54,79 @@ def write_public(frame: pl.DataFrame, directory: Path) -> tuple[Path, Path]:
     return parquet, csv
 
 
-def _read_comparison(warehouse: Path) -> pl.DataFrame | None:
+def readable_columns(published: pl.DataFrame) -> pl.DataFrame:
+    """Beside the protected table: the change in per cent rounded to one decimal (half away from zero, as
+    quoted in reports; the exact one stays in change_pct) and the English label of every code."""
+    labelled = ["reporter", "area", "indicator", *_registry.dimension_names]
+    kinds = {name: (f"code:{name}" if name in _registry.dimensions else name) for name in labelled}
+    return published.with_columns(
+        pl.col("change_pct").round(1, mode="half_away_from_zero").alias("change_pct_rounded"),
+        *(
+            pl.col(name).replace_strict(
+                {code: _registry.label(kinds[name], code) for code in published[name].unique().to_list()},
+                return_dtype=pl.String,
+            ).alias(f"{name}_label")
+            for name in labelled
+        ),
+    )
+
+
+def write_metadata(directory: Path, files: list[Path], publication: dict, min_cell: int,
+                   published: pl.DataFrame) -> Path:
+    """DIR/metadata.json: where the table comes from, the rule that protected it, and the files with their SHA-256."""
+    statuses = pl.concat([published["value_conf"], published["base_value_conf"]]).drop_nulls()
+    document = {
+        "source": "ctip: marts.period_comparison of the warehouse's analyst file",
+        "publication": publication.get("number"),
+        "watermark": _iso(publication.get("watermark")),
+        "published_at": _iso(publication.get("published_at")),
+        "created_at": datetime.now(UTC).isoformat(),
+        "min_cell": min_cell,
+        "suppression": (
+            f"Counts from 1 to {min_cell - 1} are suppressed (status C); then more counts (status D) so that no "
+            "suppressed count can be worked out from a published total and its other parts, along any dimension, "
+            "aggregate, area or period. 0 is published. A suppressed count is empty, and so are change and "
+            "change_pct beside it; F marks a count published as it is."
+        ),
+        "suppressed": {"C": int((statuses == PRIMARY).sum()), "D": int((statuses == SECONDARY).sum())},
+        "rows": published.height,
+        "files": [
+            {"name": path.name, "sha256": sha256_of_file(path), "size": path.stat().st_size} for path in files
+        ],
+    }
+    target = directory / METADATA_NAME
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return target
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def sha256_of_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while window := handle.read(1 << 20):
+            digest.update(window)
+    return digest.hexdigest()
+
+
+def _read_comparison(warehouse: Path) -> tuple[pl.DataFrame, dict] | None:
+    """The comparison table and the publication it belongs to (number, watermark, published_at)."""
     import duckdb
 
     from warehouse.queries import DetachedAnalystFile, open_analyst_file
 
     try:
         with open_analyst_file(warehouse) as con:
-            return con.sql(f"select {', '.join(PUBLIC_COLUMNS)} from marts.period_comparison").pl()
+            comparison = con.sql(f"select {', '.join((*PUBLIC_COLUMNS, *CARRIED))} from marts.period_comparison").pl()
+            publication = con.sql("select number, watermark, published_at from audit.publication").pl().to_dicts()
+            return comparison, (publication[0] if publication else {})
     except DetachedAnalystFile as problem:
         errors.print(str(problem), markup=False, highlight=False)
         return None
@@ -127,21 +198,23 @@ def export(
         _export_duckdb(settings.warehouse, duckdb_file)
         if public is None:
             return
-    comparison = _read_comparison(settings.warehouse)
-    if comparison is None:
+    read = _read_comparison(settings.warehouse)
+    if read is None:
         raise typer.Exit(1)
+    comparison, publication = read
     if comparison.height == 0:
         errors.print(f"Nothing to export: {settings.warehouse} holds no comparison rows.", highlight=False, markup=False)
         raise typer.Exit(1)
     dims = list(_registry.dimension_names)
     cut_size = pl.sum_horizontal([(pl.col(d) != TOTAL).cast(pl.Int8) for d in dims])
-    published = (
-        protect_comparison(comparison, _registry, min_cell)
+    published = readable_columns(
+        protect_comparison(comparison, _registry, min_cell, CARRIED)
         .with_columns(cut_size.alias("_cut_size"))
         .sort("reporter", "area", "indicator", "period", "_cut_size", *dims)
         .drop("_cut_size")
     )
     parquet, csv = write_public(published, public.resolve())
+    write_metadata(public.resolve(), [parquet, csv], publication, min_cell, published)
     statuses = pl.concat([published["value_conf"], published["base_value_conf"]]).drop_nulls()
     console.print(
         f"Wrote {published.height} rows to {parquet} and {csv.name} (K = {min_cell}). Cells suppressed: "

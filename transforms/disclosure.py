@@ -76,8 +76,10 @@ def confidentiality(figures: pl.DataFrame, registry: Registry, min_cell: int = D
     return frame.join(conf, on="_row", how="left").sort("_row").drop("_row")
 
 
-def protect_comparison(comparison: pl.DataFrame, registry: Registry, min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
-    """The comparison table for publication: PUBLIC_COLUMNS plus `value_conf` and `base_value_conf`.
+def protect_comparison(comparison: pl.DataFrame, registry: Registry, min_cell: int = DEFAULT_MIN_CELL,
+                       carried: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The comparison table for publication: PUBLIC_COLUMNS plus `value_conf` and `base_value_conf`, and the
+    `carried` columns of `comparison` as they are (statuses, flags: nothing that is a count).
 
     Suppressed counts are null; `change` and `change_pct` are null when either of
     their counts is suppressed. A figure gets one status wherever it shows: the
@@ -86,7 +88,7 @@ def protect_comparison(comparison: pl.DataFrame, registry: Registry, min_cell: i
     """
     key = [*SLICE, *registry.dimension_names]
     base_key = ["base_period" if c == "period" else c for c in key]
-    rows = comparison.select(list(PUBLIC_COLUMNS)).with_columns(
+    rows = comparison.select(*PUBLIC_COLUMNS, *carried).with_columns(
         [pl.col(name).cast(dtype) for name, dtype in PUBLIC_TYPES.items()]
     )
     base = rows.select(*base_key, "base_value").rename({"base_period": "period", "base_value": "value"})
@@ -110,7 +112,7 @@ def protect_comparison(comparison: pl.DataFrame, registry: Registry, min_cell: i
         pl.when(hidden_base).then(None).otherwise(pl.col("base_value")).alias("base_value"),
         pl.when(either).then(None).otherwise(pl.col("change")).alias("change"),
         pl.when(either).then(None).otherwise(pl.col("change_pct")).alias("change_pct"),
-    ).select(*PUBLIC_COLUMNS, "value_conf", "base_value_conf")
+    ).select(*PUBLIC_COLUMNS, "value_conf", "base_value_conf", *carried)
 
 
 # ------------------------------------------------------------------ suppression

@@ -17,7 +17,9 @@ from tests.transforms.test_disclosure import assert_protected, published_figures
 from transforms.disclosure import PUBLIC_COLUMNS
 
 runner = CliRunner()
-COLUMNS = [*PUBLIC_COLUMNS, "value_conf", "base_value_conf"]
+LABELLED = ["reporter", "area", "indicator", "sex", "age", "citizenship", "referral", "offence", "country"]
+COLUMNS = [*PUBLIC_COLUMNS, "value_conf", "base_value_conf", "status", "base_status", "is_derived",
+           "change_pct_rounded", *(f"{name}_label" for name in LABELLED)]
 TYPES = {"value": pl.Int64, "base_value": pl.Int64, "change": pl.Int64, "change_pct": pl.Float64}
 CUT = {"sex": "_T", "age": "_T", "citizenship": "_T", "referral": "_T", "offence": "_T", "country": "_T"}
 
@@ -156,3 +158,33 @@ def test_csv_neutralises_formulas_and_keeps_numbers(tmp_path):
     assert neutralise_text(frame).schema == frame.schema
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == ["period_comparison.csv", "period_comparison.parquet"]
+
+
+def test_the_public_table_carries_statuses_labels_a_rounded_change_and_its_metadata(seeded, tmp_path):
+    import hashlib
+    import json
+
+    warehouse, original = seeded
+    public = tmp_path / "public"
+    assert export(warehouse, public).exit_code == 0
+    table, _ = read_both(public)
+    cases = row(table, indicator="cases")
+    assert (cases["status"], cases["base_status"], cases["is_derived"]) == ("A", "A", False)
+    assert (cases["change_pct"], cases["change_pct_rounded"]) == (100 * 16 / 62, 25.8)
+    assert (cases["reporter_label"], cases["area_label"], cases["indicator_label"]) == (
+        "National Committee for Counter Trafficking", "Cambodia", "trafficking cases cracked down")
+    women = row(table, sex="F")
+    assert (women["sex_label"], women["citizenship_label"]) == ("female", "total")
+    victims = row(table, indicator="victims_rescued")
+    assert victims["change_pct_rounded"] == 148.1  # 157 / 106 = 148.11...%
+    assert table.filter(pl.col("change_pct").is_null())["change_pct_rounded"].null_count() == table.filter(
+        pl.col("change_pct").is_null()).height
+    metadata = json.loads((public / "metadata.json").read_text(encoding="utf-8"))
+    (publication,) = query(warehouse, "select number, watermark from audit.publication")
+    assert (metadata["publication"], metadata["watermark"]) == (publication[0], publication[1].isoformat())
+    assert metadata["min_cell"] == 10 and "1 to 9" in metadata["suppression"]
+    assert metadata["suppressed"] == {"C": 1, "D": 1} and metadata["rows"] == original.height
+    assert [(f["name"], f["sha256"], f["size"]) for f in metadata["files"]] == [
+        (name, hashlib.sha256((public / name).read_bytes()).hexdigest(), (public / name).stat().st_size)
+        for name in ("period_comparison.parquet", "period_comparison.csv")
+    ]
