@@ -21,9 +21,9 @@ run: install
 	$(BIN)/ctip run
 	$(BIN)/ctip compare $(PERIOD)
 
-## Install with the test extras and run the whole suite.
+## Install with the test extras and run the whole suite, one worker per core (a test file stays on one worker).
 test: install-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 ## Scale benchmarks (not part of `make test`).
 bench: install-test
