@@ -16,10 +16,13 @@ import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from flows.steps import Prepared
+if TYPE_CHECKING:  # the steps call these pages, not the other way round
+    from flows.steps import Prepared
+
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGES = "validations"  # the folder of the pages (and of the facts the index is built from)

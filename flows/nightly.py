@@ -224,9 +224,9 @@ def temporary_server() -> Iterator[None]:
         return
     import prefect
 
-    from flows.serve import _free_port, is_healthy
+    from flows.local_server import free_port, is_healthy
 
-    port = _free_port()
+    port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent), "--factory",

@@ -24,8 +24,8 @@ from datetime import timedelta
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 
+from flows.local_server import is_healthy
 from flows.settings import Orchestrator, Settings, orchestrator
 from warehouse.layout import WarehouseFiles
 
@@ -36,20 +36,6 @@ KEY_FILE = "ui-key"  # in the served PREFECT_HOME: the key the UI asks for, read
 
 class ServerDidNotStart(RuntimeError):
     pass
-
-
-def is_healthy(api_url: str) -> bool:
-    try:
-        return httpx.get(f"{api_url}/health", timeout=2.0).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _free_port() -> int:
-    """A port of 127.0.0.1 that nothing listens on now (for a run's own temporary server)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _port_is_free(port: int) -> bool:
