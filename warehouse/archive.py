@@ -16,6 +16,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from warehouse.durable import fsync_path
+
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
 _WINDOW = 1 << 20
@@ -83,14 +85,6 @@ def _private_folder(folder: Path) -> None:
         os.chmod(folder, FOLDER_MODE)
 
 
-def _fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 class Archive:
     def __init__(self, root: Path):
         self.root = root
@@ -139,7 +133,7 @@ class Archive:
             copied.temporary.unlink(missing_ok=True)
             return copied.submission_id
         os.replace(copied.temporary, target)
-        _fsync_folder(target.parent)
+        fsync_path(target.parent)
         return copied.submission_id
 
     def clear_leftovers(self) -> None:

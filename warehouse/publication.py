@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.durable import fsync_path
 from warehouse.layout import WarehouseFiles
 from warehouse.marts import period_comparison_sql
 from warehouse.sqlfiles import SQL_DIR, sql_text
@@ -57,14 +58,6 @@ def _segment_queries(watermark: datetime | None, last_sequence: int, full: bool,
         "submissions": f"select * from audit.submissions where sequence > {last_sequence}",
         "findings": f"select * from audit.findings where submission_id in ({new_submissions})",
     }
-
-
-def _fsync(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def publish(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, key_columns: tuple[str, ...], now: datetime,
@@ -139,7 +132,7 @@ def _write_segments(con, files, key_columns, now, last, watermark, last_sequence
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
             con.execute(f"copy ({query}) to {_quote(str(temporary))} (format parquet)")
-            _fsync(temporary)
+            fsync_path(temporary)
             os.replace(temporary, target)
         except BaseException:
             temporary.unlink(missing_ok=True)  # a full disk, say: leave nothing half written behind
@@ -193,13 +186,13 @@ def _write_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, g
     temporary.unlink(missing_ok=True)
     try:
         _build_analyst_file(con, files, generation, number, temporary)
-        _fsync(temporary)
+        fsync_path(temporary)
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         temporary.with_name(temporary.name + ".wal").unlink(missing_ok=True)
         raise
-    _fsync(target.parent)
+    fsync_path(target.parent)
     marker = files.published_marker.with_suffix(".tmp")
     try:
         marker.write_text(_marker(number))
@@ -266,9 +259,9 @@ def export_self_contained(analyst_file: Path, target: Path) -> list[str]:
             con.execute(sql_text("ddl", "11_core_period_macros.sql"))
             con.execute(sql_text("analyst", "observations_as_of.sql"))
             con.execute("checkpoint")
-        _fsync(temporary)
+        fsync_path(temporary)
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
-    _fsync(target.parent)
+    fsync_path(target.parent)
     return [f"{schema}.{name}" for schema, name in relations]

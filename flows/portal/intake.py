@@ -29,6 +29,7 @@ from schemas.registry import Registry
 from transforms.read import ROW_NUMBER, format_of, read_submission
 from warehouse.accounts import Account
 from warehouse.archive import Archive
+from warehouse.durable import fsync_path
 from warehouse.layout import WarehouseFiles
 from warehouse.uploads import Upload, UploadLedger
 
@@ -282,11 +283,7 @@ class Intake:
             target.flush()
             os.fsync(target.fileno())
         os.replace(temporary, inbox / name)
-        folder = os.open(inbox, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+        fsync_path(inbox)
         return name
 
     def states(self, submission_ids: list[str], inbox_names: dict[str, str] | None = None) -> dict[str, State]:
