@@ -66,7 +66,7 @@ KILL_POINTS = {
     "receipts, nothing validated": ("warehouse.store", "Warehouse", "record_receipts", "after", 1),
     "load under way, not committed": ("warehouse.store", "Warehouse", "_audit", "before", 1),
     "loaded, nothing published": ("warehouse.store", "Warehouse", "publish_analyst_file", "before", 2),
-    "segment written, not recorded": ("warehouse.publication", "", "_fsync", "after", 1),
+    "segment written, not recorded": ("warehouse.publication", "", "fsync_path", "after", 1),
     "segments recorded, analyst file not swapped": ("warehouse.publication", "", "_write_analyst_file", "before", 2),
 }
 # Kills at moments of an uninterrupted run, as a share of its duration.
