@@ -40,10 +40,10 @@ class Dimension:
 
     name: str
     label: str
-    parts_label: str
     leaves: tuple[str, ...]
     aggregates: dict[str, frozenset[str]]
     unknown: bool
+    parts_label: str  # what its codes are called in prose ("age bands")
     labels: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -99,7 +99,6 @@ class Registry:
     areas: dict[str, Area]
     statuses: dict[str, str]
     actions: dict[str, str]
-    period_types: tuple[str, ...]
     rules: dict[str, Rule]
     defaults: dict[str, str]
     required_columns: tuple[str, ...]
@@ -231,7 +230,6 @@ def load_registry(folder: Path = _HERE) -> Registry:
         areas=areas,
         statuses=dict(data["statuses"]),
         actions=dict(data["actions"]),
-        period_types=tuple(data["period_types"]),
         rules=rules,
         defaults=dict(data["defaults"]),
         required_columns=tuple(data["columns"]["required"]),

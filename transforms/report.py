@@ -13,12 +13,12 @@ import polars as pl
 
 from schemas.registry import TOTAL, UNKNOWN, Registry
 from transforms.periods import parse_period
+from transforms.periods import period_type_name as period_type_name  # the prose name, for the page
 
 # The order the breakdowns are read in (victims by age band and where they were
 # handed over, then suspects by sex and citizenship); any other dimension follows,
 # in the order of the registry.
 BREAKDOWN_ORDER = ("age", "referral", "sex", "citizenship", "offence", "country")
-PERIOD_TYPE_NAMES = {"year": "year", "half": "half-year", "quarter": "quarter", "month": "month", "ytd": "year to date"}
 
 
 # ------------------------------------------------------------------ numbers
@@ -298,7 +298,3 @@ def rejected_submissions(submissions: pl.DataFrame, findings: pl.DataFrame, firs
             "more": max(0, own.height - first),
         })
     return rows
-
-
-def period_type_name(period_type: str) -> str:
-    return PERIOD_TYPE_NAMES.get(period_type, period_type)
