@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
 from tests.flows.conftest import NOW, query, run, write_inbox
+from warehouse import sqlfiles
+from warehouse.judgement import RULES
 
 NCCT_CASES = 159
 POLICE_CASES = 151
@@ -130,3 +133,47 @@ def test_no_outlier_against_a_base_the_table_does_not_show(paths):
     summary = run(inbox, warehouse)
     assert query(warehouse, "select count(*) from marts.period_comparison where is_derived") == [(0,)]
     assert [f["rule"] for f in summary.findings] == ["derived_mismatch"]
+
+
+# ------------------------------------------------------- each query read and run whole
+def _printed(capsys, *argv: str) -> str:
+    """What `python -m warehouse.sqlfiles ARGV...` prints: a template rendered whole."""
+    assert sqlfiles.main(list(argv)) == 0
+    return capsys.readouterr().out
+
+
+@pytest.fixture
+def bare(registry):
+    """A warehouse's tables from the DDL alone, with one held figure and a run that restates it."""
+    con = duckdb.connect()
+    for ddl in sorted((sqlfiles.SQL_DIR / "ddl").glob("*.sql")):
+        con.execute(ddl.read_text(encoding="utf-8"))
+    dims = ", ".join(f"'_T' as {d}" for d in registry.dimension_names)
+    figure = f"'NCCT' as reporter, 'KH' as area, '2019-S1' as period, 'half' as period_type, 'cases' as indicator, {dims}"
+    con.execute(f"insert into core.observation_history by name select {figure}, 40 as value, 'A' as status, "
+                "'aa' as submission_id, 2 as row_number, timestamptz '2026-01-01 00:00:00+00' as valid_from")
+    con.execute(f"create table run_rows as select {figure}, 70::bigint as value, 'A' as status, null as comment, "
+                "'bb' as submission_id, 3::bigint as row_number, 'I' as action, '2018-S1' as base_period, "
+                "1::bigint as sequence, timestamptz '2026-02-01 00:00:00+00' as received_at")
+    yield con
+    con.close()
+
+
+def test_every_judgement_reads_and_runs_alone(capsys, bare):
+    """Each judgement template, printed whole, runs in a plain DuckDB connection beside run_rows."""
+    params = {"consolidating": ["NCCT"], "threshold_pct": 300, "min_base": 10}
+    for rule in RULES:
+        text = _printed(capsys, f"judgement/{rule}.sql")
+        assert "{{" not in text and "{%" not in text
+        used = {name: value for name, value in params.items() if f"${name}" in text}
+        bare.execute(text, used).fetchall()
+    restated = bare.execute(_printed(capsys, "judgement/restatement.sql")).fetchall()
+    assert [(r[0], r[1], r[-3], r[-2]) for r in restated] == [("bb", 3, 70, 40)]
+
+
+def test_a_template_printed_with_what_it_names(capsys):
+    assert sqlfiles.main(["marts/tilings.sql", "source=effective", "by=judged"]) == 0
+    printed = capsys.readouterr().out
+    assert "from effective" in printed and "select judged, reporter, area" in printed
+    assert sqlfiles.main(["judgement/no_such_rule.sql"]) == 2
+    assert "no template judgement/no_such_rule.sql" in capsys.readouterr().err

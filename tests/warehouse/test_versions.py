@@ -10,16 +10,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import duckdb
-import pytest
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.steps import LOAD_COLUMNS
 from schemas.findings import FINDINGS_SCHEMA
 from transforms.periods import base_period_code, parse_period
-from warehouse.layout import WarehouseFiles
 from warehouse.judgement import versions_sql
+from warehouse.layout import WarehouseFiles
 from warehouse.store import Decision, PublishAuditFailed, Receipt, Warehouse
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
@@ -55,7 +55,7 @@ def _load(warehouse: Warehouse, runs: list[list[tuple[int, str, dict]]]) -> None
         ]
         warehouse.con.execute("insert into pipeline.receipts by name select * from (select unnest($r, recursive := true))",
                               {"r": [r.__dict__ for r in receipts]})
-        decisions = [Decision(r, "loaded", reporter) for r, (_, reporter, _) in zip(receipts, run)]
+        decisions = [Decision(r, "loaded", reporter) for r, (_, reporter, _) in zip(receipts, run, strict=True)]
         observations = pl.concat([_rows(number, reporter, rows) for number, reporter, rows in run])
         warehouse.apply(decisions, observations, pl.DataFrame(schema=FINDINGS_SCHEMA))
 
