@@ -1,6 +1,6 @@
 """A run's pending receipts cut into batches, a batch's originals into shards, and the prepared shards merged.
 
-A batch is consecutive pending receipts loaded in one transaction; a shard is the part
+A batch is consecutive pending receipts loaded in one transaction; a shard is the share
 of a batch's originals read and validated together as one frame, by one worker. The
 shards of a batch are merged before it is loaded.
 """

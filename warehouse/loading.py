@@ -5,7 +5,7 @@ one transaction (their versions computed for every key at once, in receipt order
 then judged against the warehouse as known at each receipt, then their outcomes
 recorded), then the result is audited (`warehouse/invariants.py`: codes against the
 registry, one current version per key); only then is it committed. Publishing it to
-the analyst file comes after (`warehouse/publication.py`). A process killed part way
+the analyst file comes after (`warehouse/publication.py`). A process killed before the commit
 leaves the warehouse as it was before the transaction.
 """
 
