@@ -72,6 +72,11 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
         con.unregister("_rows")
 
 
+def query_dict(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> dict:
+    """The rows of a query of two columns as a dict: each row's first value to its second."""
+    return dict(con.sql(sql, params=params).fetchall())
+
+
 def publish_analyst_file(writer: Writer, now: datetime, force_full: bool = False) -> int:
     """Make the analyst file show everything committed; see `warehouse/publication.py`."""
     return publication.publish(writer.con, writer.files, writer.registry.key_columns, now, force_full)

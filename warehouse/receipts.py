@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from schemas.shapes import Receipt
-from warehouse.database import insert_frame
+from warehouse.database import insert_frame, query_dict
 
 ONE_TICK = timedelta(microseconds=1)
 RECEIPT_COLUMNS = (
@@ -58,10 +58,11 @@ def pending_receipts(con: duckdb.DuckDBPyConnection) -> list[Receipt]:
 
 def original_sequences(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Submission id -> the sequence of its original: its first receipt not set aside."""
-    return dict(con.sql(
+    return query_dict(
+        con,
         "select submission_id, min(sequence) from pipeline.receipts "
-        "where sequence not in (select sequence from pipeline.set_aside) group by all"
-    ).fetchall())
+        "where sequence not in (select sequence from pipeline.set_aside) group by all",
+    )
 
 
 def note_attempt(con: duckdb.DuckDBPyConnection, sequences: list[int]) -> None:
@@ -76,18 +77,16 @@ def note_attempt(con: duckdb.DuckDBPyConnection, sequences: list[int]) -> None:
 
 def attempts_of(con: duckdb.DuckDBPyConnection, sequences: list[int]) -> dict[int, int]:
     """How many runs began handling each of these receipts without finishing it."""
-    rows = con.sql(
-        "select sequence, attempts from pipeline.attempts where sequence in (select unnest($s))",
-        params={"s": sequences},
-    ).fetchall()
-    return dict(rows)
+    return query_dict(
+        con, "select sequence, attempts from pipeline.attempts where sequence in (select unnest($s))", {"s": sequences}
+    )
 
 
 def reporters_of(con: duckdb.DuckDBPyConnection, submission_ids: list[str]) -> dict[str, str | None]:
     """The reporter of each of these submissions already decided (for the duplicates still pending)."""
-    rows = con.sql(
+    return query_dict(
+        con,
         "select submission_id, any_value(reporter) from audit.submissions "
         "where submission_id in (select unnest($ids)) and status <> 'duplicate' group by all",
-        params={"ids": submission_ids},
-    ).fetchall()
-    return dict(rows)
+        {"ids": submission_ids},
+    )

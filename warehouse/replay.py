@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from schemas.shapes import Receipt, Rewind
-from warehouse.database import insert_frame
+from warehouse.database import insert_frame, query_dict
 from warehouse.receipts import RECEIPT_COLUMNS
 
 STAGED_ROWS = "pipeline.staged_rows"
@@ -45,12 +45,12 @@ def receipts_to_replay(con: duckdb.DuckDBPyConnection, first: date, last_end: da
 
 def periods_of(con: duckdb.DuckDBPyConnection, submission_ids: list[str]) -> dict[str, list[str]]:
     """The periods each submission names, as recorded when it was received."""
-    rows = con.sql(
+    return query_dict(
+        con,
         "select submission_id, list(period order by period) from pipeline.submission_periods "
         "where submission_id in (select unnest($ids)) group by all",
-        params={"ids": submission_ids},
-    ).fetchall()
-    return dict(rows)
+        {"ids": submission_ids},
+    )
 
 
 def stage_rows(con: duckdb.DuckDBPyConnection, observations: pl.DataFrame) -> None:
