@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 
 from flows import batches as batches_module
-from schemas.shapes import Receipt
+from schemas.shapes import LOAD_COLUMNS, Receipt
 from tests.conftest import SEED
 from tests.flows.conftest import NOW, outcome, query, run, write_inbox
+from transforms.findings import empty_findings
 
 SEED_CSV = (SEED / "ncct_2019-S1.csv").read_text(encoding="utf-8")
 
@@ -27,6 +28,15 @@ def test_batches_cut_at_the_size_and_keep_duplicates_in_place(monkeypatch):
     assert [[r.sequence for r in b.receipts] for b in batches] == [[1, 2, 3], [4], [5], [6]]  # a file above the size goes alone
     assert [[r.sequence for r in b.original_shards(1)[0]] for b in batches] == [[1, 2], [4], [5], [6]]
     assert [[r.sequence for r in b.receipts] for b in pending.batches(2)] == [[1, 2, 3, 4], [5, 6]]
+
+
+def test_a_batch_of_duplicates_alone_merges_into_their_decisions_and_empty_frames_of_the_load_shapes():
+    receipts = [_receipt(3, "a", 60), _receipt(4, "b", 30)]
+    batch = batches_module.Pending(receipts, {"a": 1, "b": 2}, {"a": "NCCT", "b": None})
+    merged = batches_module.merge_prepared(batch, [])
+    assert [(d.status, d.reporter) for d in merged.decisions] == [("duplicate", "NCCT"), ("duplicate", None)]
+    assert merged.observations.columns == LOAD_COLUMNS and merged.observations.is_empty()
+    assert merged.findings.schema == empty_findings().schema and merged.periods.is_empty()
 
 
 def _inbox(inbox) -> None:
