@@ -15,11 +15,11 @@ from flows import steps
 from flows.settings import Settings
 from schemas.findings import FINDINGS_SCHEMA
 from schemas.registry import Registry
+from schemas.shapes import Receipt
 from transforms.findings import Finding, findings_frame
 from transforms.read import format_of
 from warehouse.archive import NotRegularFile, read_regular, sha256_of
 from warehouse.judgement import judge_run, versions_sql, what_if_sql
-from warehouse.store import Receipt
 
 
 def _warehouse_warnings(prepared: steps.Prepared, settings: Settings, registry: Registry) -> pl.DataFrame:

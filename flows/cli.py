@@ -714,7 +714,7 @@ def _print_summary(summary, settings: Settings, verbose: bool = False) -> None:
     console.print(
         f"Loaded {summary.count('loaded')}, rejected {summary.count('rejected')}, "
         f"duplicates {summary.count('duplicate')}, warnings {summary.warnings}, "
-        f"already done {summary.unchanged}, ignored {len(summary.ignored)}, still being written {len(summary.in_progress)}.",
+        f"already done {summary.already_received}, ignored {len(summary.ignored)}, still being written {len(summary.in_progress)}.",
         highlight=False,
     )
     rejected = [item for item in summary.submissions if item["status"] == "rejected"]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 if TYPE_CHECKING:  # the steps call these pages, not the other way round
-    from flows.steps import Prepared
+    from flows.batches import Prepared
 
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -1,7 +1,9 @@
-"""The nightly flow: discover, archive, collect, read and validate, load, publish, summarise.
+"""The nightly flow: the run loop (`flows/runloop.py`) with Prefect tasks for its steps.
 
-Each step is a Prefect task so that it shows in the Prefect UI when a server is
-configured; without one, Prefect runs the flow on a temporary local server.
+Discover, archive, collect, then batch by batch read and validate, load; then
+publish and summarise. Each step is a Prefect task so that it shows in the Prefect
+UI when a server is configured; without one, Prefect runs the flow on a temporary
+local server.
 DuckDB connections never cross a task boundary: each task opens the warehouse
 it needs by path.
 """
@@ -24,14 +26,15 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows import datadocs, steps
-from flows.settings import Settings
+from flows import runloop, steps
+from flows.batches import Pending, Prepared
+from flows.settings import Settings, validation_pages_wanted
 from schemas import load_registry
-from transforms.findings import empty_findings
+from schemas.shapes import Decision, Receipt
+from warehouse import database
 from warehouse.archive import Archive
 from warehouse.layout import WarehouseFiles
 from warehouse.lock import WriterLock
-from warehouse.store import Decision, Warehouse
 from warehouse.uploads import UploadLedger
 
 
@@ -55,39 +58,40 @@ _TRANSIENT = {"retries": 3, "retry_delay_seconds": [2, 10, 30], "retry_condition
 
 
 @task(name="archive", cache_policy=NO_CACHE, **_TRANSIENT)
-def archive_new_files(discovery: steps.Discovery, files: WarehouseFiles) -> steps.Taken:
-    with Warehouse.open(files, load_registry()) as warehouse:
-        warehouse.publish_analyst_file(steps.now_utc())  # mends a run killed after loading, before publishing
-        return steps.take(discovery, warehouse, Archive(files.archive_dir), steps.now_utc(), UploadLedger(files.uploads_db))
+def archive_new_files(discovery: steps.Discovery, files: WarehouseFiles) -> steps.Received:
+    with database.open_writer(files, load_registry()) as writer:
+        database.publish_analyst_file(writer, steps.now_utc())  # mends a run killed after loading, before publishing
+        return steps.receive(discovery, writer, Archive(files.archive_dir), steps.now_utc(),
+                             UploadLedger(files.uploads_db))
 
 
 @task(name="collect", cache_policy=NO_CACHE, **_TRANSIENT)
-def collect(files: WarehouseFiles) -> steps.Pending:
-    with Warehouse.open(files, load_registry()) as warehouse:
-        return steps.collect_pending(warehouse)
+def collect(files: WarehouseFiles) -> Pending:
+    with database.open_writer(files, load_registry()) as writer:
+        return steps.collect_pending(writer)
 
 
-# One chunk of the new files, read and validated as one frame; runs on a Dask worker when
+# One shard of a batch's originals, read and validated as one frame; runs on a Dask worker when
 # fanned out. Made from a plain function of `steps`, which workers import by reference.
-read_and_validate = task(steps.prepare_chunk_on_worker, name="read-and-validate", cache_policy=NO_CACHE)
+read_and_validate = task(steps.prepare_shard_in_any_process, name="read-and-validate", cache_policy=NO_CACHE)
 
 
 @task(name="begin-batch", cache_policy=NO_CACHE, **_TRANSIENT)
-def begin_batch(batch: steps.Pending, files: WarehouseFiles) -> None:
-    with Warehouse.open(files, load_registry()) as warehouse:
-        steps.begin_batch(warehouse, batch)
+def begin_batch(batch: Pending, files: WarehouseFiles) -> None:
+    with database.open_writer(files, load_registry()) as writer:
+        steps.begin_batch(writer, batch)
 
 
 @task(name="load", cache_policy=NO_CACHE, **_TRANSIENT)
-def load(prepared: steps.Prepared, files: WarehouseFiles):
-    with Warehouse.open(files, load_registry()) as warehouse:
-        return steps.load_isolated(warehouse, prepared)
+def load(prepared: Prepared, files: WarehouseFiles) -> pl.DataFrame:
+    with database.open_writer(files, load_registry()) as writer:
+        return steps.load_isolated(writer, prepared)
 
 
 @task(name="publish", cache_policy=NO_CACHE, **_TRANSIENT)
 def publish(files: WarehouseFiles) -> int:
-    with Warehouse.open(files, load_registry()) as warehouse:
-        return warehouse.publish_analyst_file(steps.now_utc())
+    with database.open_writer(files, load_registry()) as writer:
+        return database.publish_analyst_file(writer, steps.now_utc())
 
 
 OUTCOMES_ARTIFACT = "ctip-submission-outcomes"
@@ -95,12 +99,11 @@ OUTCOMES_ARTIFACT = "ctip-submission-outcomes"
 
 @task(name="summarise", cache_policy=NO_CACHE)
 def summarise(
-    decisions: list[Decision], findings: list[pl.DataFrame], discovery: steps.Discovery, taken: steps.Taken,
+    decisions: list[Decision], findings: pl.DataFrame, discovery: steps.Discovery, received: steps.Received,
     docs: Path | None = None,
 ) -> steps.RunSummary:
     """The run's summary, also published as a Prefect table artifact (one row per submission)."""
-    summary = steps.summarise(decisions, pl.concat([empty_findings(), *findings], how="vertical_relaxed"), discovery,
-                              taken, docs)
+    summary = steps.summarise(decisions, findings, discovery, received, docs)
     create_table_artifact(
         key=OUTCOMES_ARTIFACT,
         table=steps.outcome_rows(summary),
@@ -115,52 +118,48 @@ def summarise(
 @flow(name="ctip-nightly", log_prints=True)
 def nightly(
     inbox: str, warehouse: str, timezone: str = "Asia/Phnom_Penh", lock_timeout_seconds: float = 600.0,
-    chunks: int = 1, show_progress: bool = False,
+    shards: int = 1, show_progress: bool = False, validation_pages: bool | None = None,
 ) -> steps.RunSummary:
     """Every new file in the inbox archived, validated, loaded; comparison tables brought up to date.
 
-    The new files go in batches of consecutive receipts of about `chunks` x
-    `steps.CHUNK_BYTES`, so memory stays bounded whatever the inbox holds: each batch
-    is read and validated, then loaded in one transaction; analysts see the run
-    when it is published, once, at the end. With `chunks` > 1 a batch is read and
-    validated in that many parts, in parallel on the flow's task runner (Dask
-    workers with `--workers` or a scheduler address); loading stays in this
-    process, the one writer.
+    The new files go in batches of consecutive receipts of about `shards` x
+    `flows.batches.BATCH_BYTES`, so memory stays bounded whatever the inbox holds:
+    each batch is read and validated, then loaded in one transaction; analysts see
+    the run when it is published, once, at the end. With `shards` > 1 a batch's
+    originals are read and validated in that many shards, in parallel on the flow's
+    task runner (Dask workers with `--workers` or a scheduler address); loading
+    stays in this process, the one writer. `validation_pages` says whether the run
+    writes its validation pages; by default, as the settings say (CTIP_VALIDATION_PAGES).
     """
     files = WarehouseFiles(Path(warehouse))
     started = steps.now_utc()
     registry = load_registry()
+    if validation_pages is None:
+        validation_pages = validation_pages_wanted()
     _progress["body_started"] = True
+
+    def prepare_shards(batch: Pending, batch_shards: list[list[Receipt]]) -> Iterator[Prepared]:
+        futures = [
+            read_and_validate.submit(batch, shard, steps.read_contents(files, shard, registry), timezone)
+            for shard in batch_shards
+        ]
+        for future in futures:
+            yield future.result()
+
+    run_steps = runloop.RunSteps(
+        discover=lambda: discover_inbox(Path(inbox)),
+        receive=lambda discovery: archive_new_files(discovery, files),
+        collect=lambda: collect(files),
+        begin_batch=lambda batch: begin_batch(batch, files),
+        prepare_shards=prepare_shards,
+        load=lambda prepared: load(prepared, files),
+        publish=lambda: publish(files),
+        summarise=summarise,
+    )
     with WriterLock(files.lock_file, lock_timeout_seconds, purpose="ctip nightly run"):
-        discovery = discover_inbox(Path(inbox))
-        taken = archive_new_files(discovery, files)
-        pending = collect(files)
-        decisions, findings, validations = list(pending.settled), [pending.settled_findings], []
-        batches = pending.batches(chunks)
         with steps.progress_bar(show_progress) as progress:
-            originals = sum(1 for b in batches for r in b.receipts if b.is_original(r))
-            reading = progress.add_task("reading and validating", total=originals)
-            loading = progress.add_task("loading", total=sum(len(b.receipts) for b in batches))
-            for batch in batches:
-                batch.learn(decisions)
-                begin_batch(batch, files)
-                pieces = batch.original_chunks(chunks)
-                futures = [
-                    read_and_validate.submit(batch, piece, steps.read_contents(files, piece, registry), timezone)
-                    for piece in pieces
-                ]
-                parts = []
-                for piece, future in zip(pieces, futures):
-                    parts.append(future.result())
-                    progress.advance(reading, len(piece))
-                prepared = steps.merge_prepared(batch, parts, load_registry())
-                findings.append(load(prepared, files))
-                progress.advance(loading, len(batch.receipts))
-                decisions += prepared.decisions
-                validations.append(datadocs.validation(prepared, findings[-1]))
-        publish(files)
-        docs = datadocs.write_site(files.docs_dir, started, validations)
-        return summarise(decisions, findings, discovery, taken, docs)
+            return runloop.run_batches(run_steps, shards, started, files.docs_dir if validation_pages else None,
+                                       progress)
 
 @flow(name="ctip-nightly", log_prints=True)
 def served_nightly() -> steps.RunSummary:
@@ -172,7 +171,7 @@ def served_nightly() -> steps.RunSummary:
     settings = from_environment()
     return nightly.fn(
         inbox=str(settings.inbox), warehouse=str(settings.warehouse), timezone=settings.timezone,
-        lock_timeout_seconds=settings.lock_timeout_seconds,
+        lock_timeout_seconds=settings.lock_timeout_seconds, validation_pages=settings.validation_pages,
     )
 
 
@@ -288,7 +287,8 @@ def run_nightly(settings: Settings, on_fallback=None, workers: int | None = None
                 return _with_task_runner(workers, scheduler)(
                     inbox=str(settings.inbox), warehouse=str(settings.warehouse), timezone=settings.timezone,
                     lock_timeout_seconds=settings.lock_timeout_seconds,
-                    chunks=max(1, workers or (4 if scheduler else 1)), show_progress=show_progress,
+                    shards=max(1, workers or (4 if scheduler else 1)), show_progress=show_progress,
+                    validation_pages=settings.validation_pages,
                 )
         except Exception as problem:
             return _without_orchestrator(problem, settings, on_fallback)
@@ -302,5 +302,5 @@ def _without_orchestrator(problem: Exception, settings: Settings, on_fallback) -
         on_fallback(problem)
     return steps.run_once(
         settings.inbox, settings.warehouse, load_registry(), settings.zone, steps.now_utc(),
-        settings.lock_timeout_seconds,
+        settings.lock_timeout_seconds, validation_pages=settings.validation_pages,
     )

@@ -31,6 +31,7 @@ class Settings:
     inbox_origin: str = field(default="the default", compare=False)
     warehouse_origin: str = field(default="the default", compare=False)
     serve_port: int = DEFAULT_SERVE_PORT  # where `ctip serve` starts its Prefect server, on 127.0.0.1
+    validation_pages: bool = True  # whether a run writes its validation pages (`<warehouse>.ctip/docs/`)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -60,7 +61,8 @@ def quiet_orchestrator_defaults(environ: dict[str, str] | None = None) -> None:
 
 def from_environment(environ: dict[str, str] | None = None) -> Settings:
     """Defaults of the contract, overridden by CTIP_INBOX, CTIP_WAREHOUSE, CTIP_TIMEZONE, CTIP_SCHEDULE
-    CTIP_LOCK_TIMEOUT (seconds a writer waits for another) and CTIP_SERVE_PORT.
+    CTIP_LOCK_TIMEOUT (seconds a writer waits for another), CTIP_SERVE_PORT and CTIP_VALIDATION_PAGES
+    (whether a run writes its validation pages: on unless set to 0, false, no or off).
 
     Raises SettingsError for a value that cannot be used, before anything reads or writes a file.
     """
@@ -74,7 +76,26 @@ def from_environment(environ: dict[str, str] | None = None) -> Settings:
         inbox_origin="CTIP_INBOX" if env.get("CTIP_INBOX") else "the default",
         warehouse_origin="CTIP_WAREHOUSE" if env.get("CTIP_WAREHOUSE") else "the default",
         serve_port=_port(env.get("CTIP_SERVE_PORT") or str(DEFAULT_SERVE_PORT)),
+        validation_pages=validation_pages_wanted(env),
     )
+
+
+_ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def validation_pages_wanted(environ: dict[str, str] | None = None) -> bool:
+    """Whether a run writes its validation pages: CTIP_VALIDATION_PAGES, on when unset.
+
+    Raises SettingsError for a value that is neither on nor off.
+    """
+    env = os.environ if environ is None else environ
+    text = (env.get("CTIP_VALIDATION_PAGES") or "on").strip().lower()
+    if text not in _ON + _OFF:
+        raise SettingsError(
+            f"CTIP_VALIDATION_PAGES is '{env.get('CTIP_VALIDATION_PAGES')}', which is neither on nor off; "
+            f"use 1 or 0 (also true/false, yes/no, on/off)"
+        )
+    return text in _ON
 
 
 def _timezone(name: str) -> str:
@@ -127,6 +148,7 @@ def as_environment(settings: Settings) -> dict[str, str]:
         "CTIP_SCHEDULE": settings.schedule,
         "CTIP_LOCK_TIMEOUT": repr(settings.lock_timeout_seconds),
         "CTIP_SERVE_PORT": str(settings.serve_port),
+        "CTIP_VALIDATION_PAGES": "1" if settings.validation_pages else "0",
     }
 
 

@@ -1,13 +1,15 @@
-"""The steps of a run as plain functions: discover, take, prepare, publish, summarise.
+"""The steps of a run as plain functions: discover, receive, collect, prepare, load, publish, summarise.
 
-The Prefect flow in `flows/nightly.py` wires them; tests call them directly.
+The run loop (`flows/runloop.py`) calls them in order: `run_once` gives it these
+functions, the Prefect flow in `flows/nightly.py` the tasks made of them. Tests call
+them directly.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,24 +18,25 @@ from zoneinfo import ZoneInfo
 import duckdb
 import polars as pl
 
+from flows import runloop
+from flows.batches import Pending, Prepared
+from flows.settings import validation_pages_wanted
 from schemas.findings import cap_findings
 from schemas.registry import Registry
+from schemas.shapes import LOAD_COLUMNS, Decision, Receipt, empty_load_rows, empty_periods_named
+from transforms.decisions import decide, is_original
 from transforms.expectations import SuiteRunner
 from transforms.findings import Finding, empty_findings, findings_frame
 from transforms.normalise import conform, normalise
 from transforms.read import format_of, read_submission
 from transforms.validate import validate
+from warehouse import database, receipts
 from warehouse.archive import Archive, ChangedWhileRead, NotRegularFile
+from warehouse.database import Writer
 from warehouse.layout import WarehouseFiles
+from warehouse.loading import load_batch
 from warehouse.lock import WriterLock
-from warehouse.store import Decision, Receipt, Warehouse
 from warehouse.uploads import UploadLedger
-
-LOAD_COLUMNS = [
-    "submission_id", "row_number", "reporter", "area", "period", "period_type", "period_start", "period_end",
-    "base_period", "indicator", "sex", "age", "citizenship", "referral", "offence", "country",
-    "value", "status", "comment", "action",
-]
 
 
 @dataclass(frozen=True)
@@ -58,20 +61,13 @@ class Discovery:
 
 
 @dataclass
-class Taken:
-    receipts: list[Receipt]
-    unchanged: int
-    in_progress: list[str]
-    ignored: list[str] = field(default_factory=list)  # no longer a regular file when it was taken
+class Received:
+    """What `receive` did with the files discovered."""
 
-
-@dataclass
-class Prepared:
-    decisions: list[Decision]
-    observations: pl.DataFrame
-    findings: pl.DataFrame
-    periods: pl.DataFrame  # submission_id, period, period_start, period_end: what each file names
-    checks: list[dict] = field(default_factory=list)  # every expectation run on the chunk (SuiteRunner.checks)
+    receipts: list[Receipt]  # the new files' receipts, in order
+    already_received: int  # files whose name and bytes were received before: nothing to do
+    in_progress: list[str]  # changing while copied: left for the next run
+    ignored: list[str] = field(default_factory=list)  # no longer a regular file when it was received
 
 
 @dataclass
@@ -80,7 +76,7 @@ class RunSummary:
     findings: list[dict] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     in_progress: list[str] = field(default_factory=list)
-    unchanged: int = 0
+    already_received: int = 0
     docs: str | None = None  # the index of the validation pages, when the run validated anything
 
     def count(self, status: str) -> int:
@@ -109,17 +105,17 @@ def discover(inbox: Path) -> Discovery:
     return Discovery([candidate for _, _, candidate in found], ignored)
 
 
-def take(discovery: Discovery, warehouse: Warehouse, archive: Archive, now: datetime,
-         uploads: UploadLedger | None = None) -> Taken:
+def receive(discovery: Discovery, writer: Writer, archive: Archive, now: datetime,
+            uploads: UploadLedger | None = None) -> Received:
     """Archive every new file before anything else, then give it a receipt (with its uploader, if the portal sent it).
 
     Each file is copied in a window at a time, so its size costs no memory; one that
     changes while it is copied is left for the next run, one that is no longer a
     regular file is ignored.
     """
-    received = warehouse.received()
+    received = receipts.received_files(writer.con)
     archive.clear_leftovers()
-    files, unchanged, in_progress, ignored = [], 0, [], []
+    files, already_received, in_progress, ignored = [], 0, [], []
     for candidate in discovery.candidates:
         try:
             copied = archive.copy_in(candidate.path)
@@ -131,7 +127,7 @@ def take(discovery: Discovery, warehouse: Warehouse, archive: Archive, now: date
             continue
         if (candidate.name, copied.submission_id) in received:
             copied.temporary.unlink(missing_ok=True)
-            unchanged += 1
+            already_received += 1
             continue
         archive.keep(copied)
         files.append(
@@ -146,24 +142,24 @@ def take(discovery: Discovery, warehouse: Warehouse, archive: Archive, now: date
     uploaded = uploads.by_inbox_name([(f["file_name"], f["submission_id"]) for f in files]) if uploads else {}
     for item in files:
         item["uploaded_by"], item["uploaded_at"] = uploaded.get((item["file_name"], item["submission_id"]), (None, None))
-    return Taken(warehouse.record_receipts(files, now), unchanged, in_progress, ignored)
+    return Received(receipts.record_receipts(writer.con, files, now), already_received, in_progress, ignored)
 
 
 def prepare(
-    receipts: list[Receipt],
+    to_prepare: list[Receipt],
     contents: dict[str, bytes],
-    first_receipts: dict[str, int],
+    original_sequences: dict[str, int],
     known_reporters: dict[str, str | None],
     registry: Registry,
     zone: ZoneInfo,
 ) -> Prepared:
-    """Read, normalise and validate every receipt's file together, and decide each one's fate.
+    """Read, normalise and validate every original's file together, and decide on each receipt.
 
-    `contents` maps submission id to bytes (from the archive); `first_receipts` the
-    sequence under which each content was first taken, which tells duplicates apart.
+    `contents` maps submission id to bytes (from the archive); `original_sequences`
+    the sequence of each submission's original, which tells duplicates apart.
     Every expectation run is kept in the result's `checks`, for the validation pages.
     """
-    originals = [r for r in receipts if first_receipts.get(r.submission_id, r.sequence) >= r.sequence]
+    originals = [r for r in to_prepare if is_original(r, original_sequences)]
     file_findings, frames, set_aside = [], {}, set()
     for receipt in originals:
         try:
@@ -188,22 +184,12 @@ def prepare(
         reporters.update(
             observations.filter(pl.col("reporter") != "").group_by("submission_id").agg(pl.col("reporter").first()).iter_rows()
         )
-    decisions, original_sequences = [], {r.sequence for r in originals}
-    for receipt in receipts:
-        if receipt.sequence not in original_sequences:
-            status = "duplicate"
-        else:
-            status = "rejected" if receipt.submission_id in rejected else "loaded"
-        decisions.append(Decision(
-            receipt, status, reporters.get(receipt.submission_id),
-            set_aside=status == "rejected" and receipt.submission_id in set_aside,
-        ))
+    decisions = decide(to_prepare, original_sequences, rejected, set_aside, reporters)
     loaded = [d.receipt.submission_id for d in decisions if d.status == "loaded"]
     if observations is None:
-        load_rows = pl.DataFrame(schema={c: pl.String for c in LOAD_COLUMNS})
-        periods = pl.DataFrame(schema={"submission_id": pl.String, "period": pl.String, "period_start": pl.Date, "period_end": pl.Date})
+        load_rows, periods = empty_load_rows(), empty_periods_named()
     else:
-        load_rows = observations.filter(pl.col("submission_id").is_in(loaded) & pl.col("keyed")).select(LOAD_COLUMNS)
+        load_rows = observations.filter(pl.col("submission_id").is_in(loaded) & pl.col("loadable")).select(LOAD_COLUMNS)
         periods = observations.filter(pl.col("period").is_not_null()).select(
             "submission_id", "period", "period_start", "period_end"
         ).unique(maintain_order=True)
@@ -273,122 +259,56 @@ def _judge_rows(frames: dict[str, pl.DataFrame], registry: Registry):
 
 def run_once(
     inbox: Path, warehouse_path: Path, registry: Registry, zone: ZoneInfo, now: datetime,
-    lock_timeout_seconds: float = 600.0,
+    lock_timeout_seconds: float = 600.0, validation_pages: bool | None = None,
 ) -> RunSummary:
-    """The nightly job without an orchestrator: every step in order, as the one writer."""
-    from flows import datadocs
+    """The nightly job without an orchestrator: the run loop with these plain functions, as the one writer.
 
-    discovery = discover(inbox)
+    `validation_pages` says whether the run writes its validation pages; by default, as
+    the settings say (CTIP_VALIDATION_PAGES).
+    """
     files = WarehouseFiles(warehouse_path)
-    with WriterLock(files.lock_file, lock_timeout_seconds), Warehouse.open(files, registry) as warehouse:
-        warehouse.publish_analyst_file(now)  # mends a run killed after loading, before publishing
-        taken = take(discovery, warehouse, Archive(files.archive_dir), now, UploadLedger(files.uploads_db))
-        pending = collect_pending(warehouse)
-        decisions, findings, validations = list(pending.settled), [pending.settled_findings], []
-        batches = pending.batches(1)  # the same steps as the flow's, one chunk per batch
-        for batch in batches:
-            batch.learn(decisions)
-            begin_batch(warehouse, batch)
-            parts = [
-                prepare_chunk(batch, piece, read_contents(files, piece, registry), registry, zone)
-                for piece in batch.original_chunks(1)
-            ]
-            prepared = merge_prepared(batch, parts, registry)
-            findings.append(load_isolated(warehouse, prepared))
-            decisions += prepared.decisions
-            validations.append(datadocs.validation(prepared, findings[-1]))
-        warehouse.publish_analyst_file(now)
-        docs = datadocs.write_site(files.docs_dir, now, validations)
-        return summarise(decisions, pl.concat([empty_findings(), *findings], how="vertical_relaxed"), discovery, taken,
-                         docs)
+    if validation_pages is None:
+        validation_pages = validation_pages_wanted()
+    with WriterLock(files.lock_file, lock_timeout_seconds), database.open_writer(files, registry) as writer:
 
+        def receive_new(discovery: Discovery) -> Received:
+            database.publish_analyst_file(writer, now)  # mends a run killed after loading, before publishing
+            return receive(discovery, writer, Archive(files.archive_dir), now, UploadLedger(files.uploads_db))
 
-# The new files' bytes read and validated together, at most (a single file may be larger):
-# what bounds a run's memory, whatever the size of the inbox.
-CHUNK_BYTES = 8 * 1024 * 1024
+        def prepare_shards(batch: Pending, shards: list[list[Receipt]]) -> Iterator[Prepared]:
+            for shard in shards:
+                yield prepare_shard(batch, shard, read_contents(files, shard, registry), registry, zone)
+
+        steps = runloop.RunSteps(
+            discover=lambda: discover(inbox),
+            receive=receive_new,
+            collect=lambda: collect_pending(writer),
+            begin_batch=lambda batch: begin_batch(writer, batch),
+            prepare_shards=prepare_shards,
+            load=lambda prepared: load_isolated(writer, prepared),
+            publish=lambda: database.publish_analyst_file(writer, now),
+            summarise=summarise,
+        )
+        with progress_bar(False) as progress:
+            return runloop.run_batches(steps, 1, now, files.docs_dir if validation_pages else None, progress)
 
 
 # Runs that may begin handling a receipt without finishing it (the process was killed) before it is set aside.
 MAX_ATTEMPTS = 2
 
 
-@dataclass
-class Pending:
-    """What a run has to prepare: receipts in order, and what tells duplicates apart and names their reporters."""
-
-    receipts: list[Receipt]
-    first_receipts: dict[str, int]
-    known_reporters: dict[str, str | None]
-    tried: frozenset[int] = frozenset()  # receipts an earlier run began without finishing: each is handled alone
-    settled: list[Decision] = field(default_factory=list)  # set aside before this run began preparing
-    settled_findings: pl.DataFrame = field(default_factory=empty_findings)
-
-    def is_original(self, receipt: Receipt) -> bool:
-        return self.first_receipts[receipt.submission_id] == receipt.sequence
-
-    def batches(self, chunks: int) -> list[Pending]:
-        """Consecutive receipts whose originals come to about `chunks` x CHUNK_BYTES: each loaded in its own transaction.
-
-        A receipt an earlier run began without finishing goes alone, so that a file that
-        stops the process stops it alone, and only its own receipt is set aside.
-        """
-        runs = []
-        for run in consecutive_runs(self.receipts, chunks * CHUNK_BYTES, counted=self.is_original):
-            current: list[Receipt] = []
-            for receipt in run:
-                if receipt.sequence in self.tried and self.is_original(receipt):
-                    runs += [current, [receipt]] if current else [[receipt]]
-                    current = []
-                else:
-                    current.append(receipt)
-            if current:
-                runs.append(current)
-        return [Pending(run, self.first_receipts, dict(self.known_reporters), self.tried) for run in runs]
-
-    def learn(self, decisions: list[Decision]) -> None:
-        """The reporters of originals decided in earlier batches, for their duplicates in this one."""
-        self.known_reporters.update({d.receipt.submission_id: d.reporter for d in decisions if d.status != "duplicate"})
-
-    def originals(self) -> list[Receipt]:
-        return [r for r in self.receipts if self.is_original(r)]
-
-    def original_chunks(self, chunks: int) -> list[list[Receipt]]:
-        """The originals (not duplicates) in order, cut into at most `chunks` runs of consecutive receipts."""
-        originals = self.originals()
-        size = max(1, -(-len(originals) // max(1, chunks)))
-        return [originals[i:i + size] for i in range(0, len(originals), size)]
-
-
-def consecutive_runs(
-    receipts: list[Receipt], max_bytes: int, max_files: int | None = None, counted=lambda receipt: True
-) -> list[list[Receipt]]:
-    """Receipts in order, cut where the `counted` ones would pass `max_bytes` or `max_files`.
-
-    A file larger than `max_bytes` goes alone; receipts not counted (duplicates) stay where they fall.
-    """
-    runs: list[list[Receipt]] = [[]]
-    size = files = 0
-    for receipt in receipts:
-        if counted(receipt):
-            if files and (size + receipt.size_bytes > max_bytes or (max_files is not None and files >= max_files)):
-                runs.append([])
-                size = files = 0
-            size += receipt.size_bytes
-            files += 1
-        runs[-1].append(receipt)
-    return [run for run in runs if run]
-
-
-def collect_pending(warehouse: Warehouse) -> Pending:
+def collect_pending(writer: Writer) -> Pending:
     """Every receipt without a final status, in order; those that runs began MAX_ATTEMPTS times
     without finishing are set aside first (rejected, rule `unreadable`), so no file stops every run."""
-    pending = warehouse.pending_receipts()
-    first = warehouse.first_receipts()
-    attempts = warehouse.attempts_of([r.sequence for r in pending])
-    stuck = [r for r in pending if attempts.get(r.sequence, 0) >= MAX_ATTEMPTS and first[r.submission_id] == r.sequence]
+    con = writer.con
+    pending = receipts.pending_receipts(con)
+    originals = receipts.original_sequences(con)
+    attempts = receipts.attempts_of(con, [r.sequence for r in pending])
+    stuck = [r for r in pending if attempts.get(r.sequence, 0) >= MAX_ATTEMPTS and is_original(r, originals)]
     settled, settled_findings = [], empty_findings()
     if stuck:
-        settled = [Decision(r, "rejected", None, set_aside=True) for r in stuck]
+        stuck_ids = {r.submission_id for r in stuck}
+        settled = decide(stuck, originals, rejected=stuck_ids, set_aside=stuck_ids)
         settled_findings = pl.concat([
             findings_frame(r.submission_id, [Finding(
                 "unreadable", "error",
@@ -397,126 +317,78 @@ def collect_pending(warehouse: Warehouse) -> Pending:
             )])
             for r in stuck
         ])
-        settled_findings = warehouse.apply(settled, pl.DataFrame(schema={c: pl.String for c in LOAD_COLUMNS}),
-                                           settled_findings)
-        pending = warehouse.pending_receipts()
-        first = warehouse.first_receipts()
-    known = warehouse.reporters_of([r.submission_id for r in pending])
+        settled_findings = load_batch(writer, settled, empty_load_rows(), settled_findings)
+        pending = receipts.pending_receipts(con)
+        originals = receipts.original_sequences(con)
+    known = receipts.reporters_of(con, [r.submission_id for r in pending])
     tried = frozenset(r.sequence for r in pending if attempts.get(r.sequence, 0) > 0)
-    return Pending(pending, first, known, tried, settled, settled_findings)
+    return Pending(pending, originals, known, tried, settled, settled_findings)
 
 
-def begin_batch(warehouse: Warehouse, batch: Pending) -> None:
+def begin_batch(writer: Writer, batch: Pending) -> None:
     """Count this run's attempt at the batch's originals before anything reads them."""
-    warehouse.note_attempt([r.sequence for r in batch.originals()])
+    receipts.note_attempt(writer.con, [r.sequence for r in batch.originals()])
 
 
-def load_isolated(warehouse: Warehouse, prepared: Prepared) -> pl.DataFrame:
-    """Apply a prepared batch in one transaction; if that fails for a reason other than the disk or the lock,
-    apply its submissions one by one, so that the one ctip cannot load is set aside and the others load."""
+def load_isolated(writer: Writer, prepared: Prepared) -> pl.DataFrame:
+    """Load a prepared batch in one transaction; if that fails for a reason other than the disk or the lock,
+    load its submissions one by one, so that the one ctip cannot load is set aside and the others load."""
     try:
-        return warehouse.apply(prepared.decisions, prepared.observations, prepared.findings, prepared.periods)
+        return load_batch(writer, prepared.decisions, prepared.observations, prepared.findings, prepared.periods)
     except (OSError, duckdb.IOException):
         raise
     except Exception as problem:
         if len(prepared.decisions) == 1:
-            return _set_aside_on_load(warehouse, prepared.decisions[0], problem)
+            return _set_aside_on_load(writer, prepared.decisions[0], problem)
     recorded = []
     for decision in prepared.decisions:
-        mine = pl.col("submission_id") == decision.receipt.submission_id
-        own = (lambda frame: frame.filter(mine)) if decision.status != "duplicate" else (lambda frame: frame.clear())
+        frames = (prepared.observations, prepared.findings, prepared.periods)
+        if decision.status == "duplicate":  # a duplicate brings nothing of its own
+            own = [frame.clear() for frame in frames]
+        else:
+            own = [frame.filter(pl.col("submission_id") == decision.receipt.submission_id) for frame in frames]
         try:
-            recorded.append(warehouse.apply(
-                [decision], own(prepared.observations), own(prepared.findings), own(prepared.periods)
-            ))
+            recorded.append(load_batch(writer, [decision], *own))
         except (OSError, duckdb.IOException):
             raise
         except Exception as problem:
-            recorded.append(_set_aside_on_load(warehouse, decision, problem))
+            recorded.append(_set_aside_on_load(writer, decision, problem))
     return pl.concat([empty_findings(), *recorded], how="vertical_relaxed")
 
 
-def _set_aside_on_load(warehouse: Warehouse, decision: Decision, problem: Exception) -> pl.DataFrame:
-    rejected = Decision(decision.receipt, "rejected", decision.reporter, set_aside=True)
-    findings = findings_frame(decision.receipt.submission_id, [failure_finding("loading", problem)])
-    return warehouse.apply([rejected], pl.DataFrame(schema={c: pl.String for c in LOAD_COLUMNS}), findings)
+def _set_aside_on_load(writer: Writer, decision: Decision, problem: Exception) -> pl.DataFrame:
+    submission_id = decision.receipt.submission_id
+    [rejected] = decide([decision.receipt], {}, rejected={submission_id}, set_aside={submission_id},
+                        reporters={submission_id: decision.reporter})
+    findings = findings_frame(submission_id, [failure_finding("loading", problem)])
+    return load_batch(writer, [rejected], empty_load_rows(), findings)
 
 
-def read_contents(files: WarehouseFiles, receipts: list[Receipt], registry: Registry | None = None) -> dict[str, bytes]:
+def read_contents(files: WarehouseFiles, shard: list[Receipt], registry: Registry) -> dict[str, bytes]:
     """The archived bytes of these receipts, by submission id; a file beyond the size limit is not read
     (it is rejected by its size alone)."""
     archive = Archive(files.archive_dir)
-    limit = (registry or _registry()).limits.max_file_bytes
-    return {r.submission_id: archive.get(r.submission_id) for r in receipts if r.size_bytes <= limit}
+    limit = registry.limits.max_file_bytes
+    return {r.submission_id: archive.get(r.submission_id) for r in shard if r.size_bytes <= limit}
 
 
-def _registry() -> Registry:
-    from schemas import load_registry
-
-    return load_registry()
-
-
-def prepare_chunk(pending: Pending, chunk: list[Receipt], contents: dict[str, bytes], registry: Registry,
+def prepare_shard(batch: Pending, shard: list[Receipt], contents: dict[str, bytes], registry: Registry,
                   zone: ZoneInfo) -> Prepared:
-    """`prepare` for one run of original receipts, given their bytes; chunks can be prepared apart (on other workers)."""
-    return prepare(chunk, contents, pending.first_receipts, pending.known_reporters, registry, zone)
+    """`prepare` for one shard of a batch's originals, given their bytes; shards can be prepared apart (on other
+    workers)."""
+    return prepare(shard, contents, batch.original_sequences, batch.known_reporters, registry, zone)
 
 
-def prepare_chunk_on_worker(pending: Pending, chunk: list[Receipt], contents: dict[str, bytes],
-                            timezone: str) -> Prepared:
-    """`prepare_chunk` with only plain arguments (the bytes travel along), for a task that may run in another process."""
+def prepare_shard_in_any_process(batch: Pending, shard: list[Receipt], contents: dict[str, bytes],
+                                 timezone: str) -> Prepared:
+    """`prepare_shard` with only plain arguments (the bytes travel along, the registry is loaded where it runs),
+    for a task that may run on a worker in another process."""
     from schemas import load_registry
 
-    return prepare_chunk(pending, chunk, contents, load_registry(), ZoneInfo(timezone))
+    return prepare_shard(batch, shard, contents, load_registry(), ZoneInfo(timezone))
 
 
-@dataclass(frozen=True)
-class Stashed:
-    """A prepared chunk kept on disk (Arrow IPC files in `folder`) until it is applied; only its decisions in memory."""
-
-    decisions: list[Decision]
-    folder: Path
-
-
-def stash(prepared: Prepared, folder: Path) -> Stashed:
-    """Write a prepared chunk's frames to `folder`, so that holding on to its result costs no memory."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("observations", "findings", "periods"):
-        getattr(prepared, name).write_ipc(folder / f"{name}.arrow")
-    return Stashed(prepared.decisions, folder)
-
-
-def unstash(stashed: Stashed) -> Prepared:
-    """The prepared chunk back from its files, which are removed."""
-    frames = {name: pl.read_ipc(stashed.folder / f"{name}.arrow")
-              for name in ("observations", "findings", "periods")}
-    shutil.rmtree(stashed.folder)
-    return Prepared(stashed.decisions, **frames)
-
-
-def merge_prepared(pending: Pending, parts: list[Prepared], registry: Registry) -> Prepared:
-    """The prepared chunks as one, with the duplicates decided in receipt order."""
-    decided = {d.receipt.sequence: d for part in parts for d in part.decisions}
-    reporters = {**pending.known_reporters, **{d.receipt.submission_id: d.reporter for d in decided.values()}}
-    decisions = [
-        decided.get(r.sequence) or Decision(r, "duplicate", reporters.get(r.submission_id)) for r in pending.receipts
-    ]
-
-    def stack(frames: list[pl.DataFrame], empty: pl.DataFrame) -> pl.DataFrame:
-        filled = [f for f in frames if f.height]
-        return pl.concat(filled, how="vertical") if filled else empty
-
-    empty = prepare([], {}, {}, {}, registry, ZoneInfo("UTC"))  # the frames' shapes, empty
-    return Prepared(
-        decisions=decisions,
-        observations=stack([p.observations for p in parts], empty.observations),
-        findings=stack([p.findings for p in parts], empty.findings),
-        periods=stack([p.periods for p in parts], empty.periods),
-        checks=[check for part in parts for check in part.checks],
-    )
-
-
-def summarise(decisions: list[Decision], findings: pl.DataFrame, discovery: Discovery, taken: Taken,
+def summarise(decisions: list[Decision], findings: pl.DataFrame, discovery: Discovery, received: Received,
               docs: Path | None = None) -> RunSummary:
     names = {d.receipt.submission_id: d.receipt.file_name for d in decisions if d.status != "duplicate"}
     return RunSummary(
@@ -532,9 +404,9 @@ def summarise(decisions: list[Decision], findings: pl.DataFrame, discovery: Disc
             for d in decisions
         ],
         findings=findings.sort("submission_id", "row_number", nulls_last=False).to_dicts(),
-        ignored=[*discovery.ignored, *taken.ignored],
-        in_progress=taken.in_progress,
-        unchanged=taken.unchanged,
+        ignored=[*discovery.ignored, *received.ignored],
+        in_progress=received.in_progress,
+        already_received=received.already_received,
         docs=str(docs) if docs else None,
     )
 

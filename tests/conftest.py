@@ -44,6 +44,8 @@ def prefect_harness(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _no_project_warehouse(tmp_path, monkeypatch):
-    """A command run without --warehouse or --inbox never touches the project's own files."""
+    """A command run without --warehouse or --inbox never touches the project's own files; and a run writes
+    no validation pages unless its test asks for them (CTIP_VALIDATION_PAGES=1 or `validation_pages=True`)."""
     monkeypatch.setenv("CTIP_WAREHOUSE", str(tmp_path / "default-warehouse" / "ctip.duckdb"))
     monkeypatch.setenv("CTIP_INBOX", str(tmp_path / "default-inbox"))
+    monkeypatch.setenv("CTIP_VALIDATION_PAGES", "0")

@@ -83,7 +83,7 @@ def row_suite(registry: Registry):
     add(
         gxe.ExpectCompoundColumnsToBeUnique(
             column_list=["submission_id", *key_columns_for_uniqueness(registry)],
-            row_condition="keyed==True", condition_parser="pandas",
+            row_condition="loadable==True", condition_parser="pandas",
         ),
         "duplicate_key", "",
     )

@@ -101,7 +101,8 @@ def normalise(frame: pl.DataFrame, registry: Registry) -> pl.DataFrame:
     )
     not_ended = pl.col("period_end") > pl.col("judged_on")
     return typed.with_columns(
-        (value_given | (pl.col("action") == "D")).alias("keyed"),
+        # a figure given, or a withdrawal: the row states a version of its key and goes to the load
+        (value_given | (pl.col("action") == "D")).alias("loadable"),
         (not_ended & (pl.col("period_start") <= pl.col("judged_on"))).fill_null(False).alias("provisional"),
         pl.when(not_ended & (pl.col("status") == "A")).then(pl.lit("P")).otherwise(pl.col("status")).alias("status"),
         pl.col("period_start").dt.year().alias("period_year"),

@@ -42,7 +42,7 @@ def validate(observations: pl.DataFrame, registry: Registry, runner: SuiteRunner
             flagged = cap.within(flagged, failure.rule)
         findings.extend(_row_findings(failure.rule, failure.column, flagged, rows, registry))
 
-    settable = observations.filter(pl.col("keyed") & (pl.col("action") == "I") & pl.col("value").is_not_null())
+    settable = observations.filter(pl.col("loadable") & (pl.col("action") == "I") & pl.col("value").is_not_null())
     checks = parts_against_totals(settable, registry).with_row_index(ROW_INDEX)
     for complete in (True, False):
         subset = checks.filter(pl.col("complete") == complete)
@@ -119,7 +119,7 @@ def _to_pandas(rows: pl.DataFrame, registry: Registry) -> pd.DataFrame:
     judged = [
         ROW_INDEX, "submission_id", "reporter", "indicator", "area", "status", "action", "period",
         "period_year", "area_first_year", "area_last_year", "reporter_indicator",
-        "value", "value_given", "judged_on", "period_start", "keyed", "reporter_given", "file_reporter",
+        "value", "value_given", "judged_on", "period_start", "loadable", "reporter_given", "file_reporter",
         *registry.dimension_names, *key_columns_for_uniqueness(registry),
         *[f"indicator_cut_by_{name}" for name in registry.dimension_names],
     ]
@@ -261,7 +261,7 @@ def _parts_finding(rule: str, check: dict, registry: Registry) -> tuple:
 def _provisional_findings(observations: pl.DataFrame):
     """One warning per submission and period that has begun but not ended."""
     pending = (
-        observations.filter(pl.col("provisional") & pl.col("keyed"))
+        observations.filter(pl.col("provisional") & pl.col("loadable"))
         .group_by("submission_id", "period", maintain_order=True)
         .agg(pl.col("row_number").min(), pl.col("period_end").first(), pl.col("judged_on").first())
     )

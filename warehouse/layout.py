@@ -47,7 +47,7 @@ class WarehouseFiles:
 
     @property
     def scratch_dir(self) -> Path:
-        """Prepared chunks of a backfill waiting to be applied; empty between runs."""
+        """Prepared shards of a backfill waiting to be loaded; empty between runs."""
         return self.home / "scratch"
 
     @property

@@ -70,7 +70,7 @@ job = spec["job"]
 def summary_counts(summary):
     return {
         "loaded": summary.count("loaded"), "rejected": summary.count("rejected"),
-        "duplicates": summary.count("duplicate"), "unchanged": summary.unchanged, "ignored": len(summary.ignored),
+        "duplicates": summary.count("duplicate"), "unchanged": summary.already_received, "ignored": len(summary.ignored),
     }
 
 

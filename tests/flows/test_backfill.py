@@ -8,11 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from flows import backfill as backfill_module
-from flows.backfill import backfill, chunked
+from flows.backfill import backfill, replay_shards
 from flows.cli import app
+from schemas.shapes import Receipt
 from tests.conftest import SEED
 from tests.flows.conftest import NOW, query, run, write_inbox
-from warehouse.store import Receipt
 
 SEED_CSV = (SEED / "ncct_2019-S1.csv").read_text(encoding="utf-8")
 RELATIONS = [
@@ -46,9 +46,9 @@ def _history_of_runs(inbox, warehouse) -> None:
     run(inbox, warehouse, NOW + timedelta(days=3))
 
 
-@pytest.mark.parametrize("chunk", [200, 1], ids=["one chunk", "a chunk per file"])
-def test_replaying_the_whole_archive_reproduces_the_warehouse(prefect_harness, paths, monkeypatch, chunk):
-    monkeypatch.setattr(backfill_module, "CHUNK", chunk)  # chunks go into the one transaction in order
+@pytest.mark.parametrize("shard_files", [200, 1], ids=["one shard", "a shard per file"])
+def test_replaying_the_whole_archive_reproduces_the_warehouse(prefect_harness, paths, monkeypatch, shard_files):
+    monkeypatch.setattr(backfill_module, "SHARD_FILES", shard_files)  # shards go into the one transaction in order
     inbox, warehouse = paths
     _history_of_runs(inbox, warehouse)
     before = _snapshot(warehouse)
@@ -58,12 +58,12 @@ def test_replaying_the_whole_archive_reproduces_the_warehouse(prefect_harness, p
     assert _snapshot(warehouse) == before
 
 
-def test_chunks_keep_the_order_and_stay_under_the_size(monkeypatch):
-    monkeypatch.setattr(backfill_module, "CHUNK_BYTES", 100)
+def test_shards_keep_the_order_and_stay_under_the_size(monkeypatch):
+    monkeypatch.setattr(backfill_module, "SHARD_BYTES", 100)
     receipts = [Receipt(n, f"s{n}", f"f{n}.csv", "csv", size, NOW, NOW) for n, size in enumerate([60, 30, 20, 150, 10], 1)]
-    assert [[r.sequence for r in chunk] for chunk in chunked(receipts)] == [[1, 2], [3], [4], [5]]
-    monkeypatch.setattr(backfill_module, "CHUNK", 1)
-    assert [[r.sequence for r in chunk] for chunk in chunked(receipts)] == [[1], [2], [3], [4], [5]]
+    assert [[r.sequence for r in shard] for shard in replay_shards(receipts)] == [[1, 2], [3], [4], [5]]
+    monkeypatch.setattr(backfill_module, "SHARD_FILES", 1)
+    assert [[r.sequence for r in shard] for shard in replay_shards(receipts)] == [[1], [2], [3], [4], [5]]
 
 
 def test_a_range_replays_from_its_first_touching_submission_on(prefect_harness, paths):

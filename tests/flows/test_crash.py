@@ -62,10 +62,10 @@ KILL_POINTS = {
     "one file copied in, not kept": ("warehouse.archive", "Archive", "copy_in", "after", 2),
     "one file archived, no receipt": ("warehouse.archive", "Archive", "keep", "after", 2),
     "archived file written, not renamed": ("os", "", "fsync", "after", 1),  # the first fsync is the archive's
-    "all archived, no receipt": ("warehouse.store", "Warehouse", "record_receipts", "before", 1),
-    "receipts, nothing validated": ("warehouse.store", "Warehouse", "record_receipts", "after", 1),
-    "load under way, not committed": ("warehouse.store", "Warehouse", "_audit", "before", 1),
-    "loaded, nothing published": ("warehouse.store", "Warehouse", "publish_analyst_file", "before", 2),
+    "all archived, no receipt": ("warehouse.receipts", "", "record_receipts", "before", 1),
+    "receipts, nothing validated": ("warehouse.receipts", "", "record_receipts", "after", 1),
+    "load under way, not committed": ("warehouse.invariants", "", "audit_load", "before", 1),
+    "loaded, nothing published": ("warehouse.database", "", "publish_analyst_file", "before", 2),
     "segment written, not recorded": ("warehouse.publication", "", "fsync_path", "after", 1),
     "segments recorded, analyst file not swapped": ("warehouse.publication", "", "_write_analyst_file", "before", 2),
 }

@@ -6,8 +6,12 @@ import html
 import re
 from pathlib import Path
 
+import pytest
+
+from flows import steps
+from schemas import load_registry
 from tests.conftest import SEED
-from tests.flows.conftest import NOW, run, write_inbox
+from tests.flows.conftest import NOW, ZONE, run, write_inbox
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -25,8 +29,37 @@ MARKUP = {
 RAW_TAG = re.compile(r"<(b|img|script|iframe|svg)[\s>]", re.IGNORECASE)
 
 
+@pytest.fixture(autouse=True)
+def _validation_pages_on(monkeypatch):
+    """The suite turns the pages off; these tests are about them."""
+    monkeypatch.setenv("CTIP_VALIDATION_PAGES", "1")
+
+
 def _docs(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".ctip") / "docs"
+
+
+def test_a_run_asked_for_no_pages_writes_none(tmp_path, monkeypatch):
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    write_inbox(inbox, {"ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes()})
+    monkeypatch.setenv("CTIP_VALIDATION_PAGES", "off")
+    summary = run(inbox, warehouse)
+    assert summary.count("loaded") == 1 and summary.docs is None
+    assert not _docs(warehouse).exists()
+    write_inbox(inbox, {"moi.csv": "reporter,period,indicator,value\nMOI,2019-S1,cases,75\n"}, start_mtime=1_800_000_000)
+    asked = steps.run_once(inbox, warehouse, load_registry(), ZONE, NOW, validation_pages=True)  # the parameter wins
+    assert asked.docs == str(_docs(warehouse) / "index.html") and Path(asked.docs).is_file()
+
+
+def test_the_pages_setting_is_on_unless_turned_off_and_a_bad_value_is_named():
+    from flows.settings import SettingsError, as_environment, from_environment
+
+    assert from_environment({}).validation_pages is True  # on for operators: the run's summary names the pages
+    assert from_environment({"CTIP_VALIDATION_PAGES": " Off "}).validation_pages is False
+    settings = from_environment({"CTIP_VALIDATION_PAGES": "0"})
+    assert from_environment(as_environment(settings)) == settings  # a served flow run inherits it
+    with pytest.raises(SettingsError, match="^CTIP_VALIDATION_PAGES is 'sometimes', which is neither on nor off"):
+        from_environment({"CTIP_VALIDATION_PAGES": "sometimes"})
 
 
 def test_the_site_opens_offline_and_lists_each_validation(tmp_path):

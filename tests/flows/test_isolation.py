@@ -9,7 +9,6 @@ not retry it forever; copied into the inbox again under another name, it is trie
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import stat
 import subprocess
@@ -18,16 +17,17 @@ import textwrap
 import time
 from pathlib import Path
 
-import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 from flows import steps
+from flows.batches import Pending
 from flows.cli import app
+from schemas.shapes import Receipt
 from tests.conftest import FILES, SEED
 from tests.flows.conftest import NOW, query, run, write_inbox
+from warehouse import loading
 from warehouse.layout import WarehouseFiles
-from warehouse.store import Receipt, Warehouse
 
 BAD = FILES / "bad"
 SEED_CSV = (SEED / "ncct_2019-S1.csv").read_bytes()
@@ -109,14 +109,14 @@ def test_failure_while_reading_one_file_sets_it_aside(paths, monkeypatch):
 def test_failure_while_loading_one_file_sets_it_aside_and_loads_the_others(paths, monkeypatch):
     inbox, warehouse = paths
     write_inbox(inbox, {"ncct.csv": SEED_CSV, "poison.csv": POISON_CSV, "moi.csv": MOI_CSV})
-    original = Warehouse.load_part
+    original = loading.load_decisions
 
-    def loading(self, decisions, observations, findings, periods=None):
+    def load_decisions(writer, decisions, observations, findings, periods=None):
         if any(d.receipt.file_name == "poison.csv" and d.status == "loaded" for d in decisions):
             raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "injected failure while loading")
-        return original(self, decisions, observations, findings, periods)
+        return original(writer, decisions, observations, findings, periods)
 
-    monkeypatch.setattr(Warehouse, "load_part", loading)
+    monkeypatch.setattr(loading, "load_decisions", load_decisions)
     summary = run(inbox, warehouse)
     assert statuses(warehouse) == {"ncct.csv": "loaded", "poison.csv": "rejected", "moi.csv": "loaded"}
     assert query(warehouse, "select count(*) from core.observations where reporter = 'MOJ'") == [(0,)]
@@ -171,7 +171,7 @@ def test_a_receipt_tried_before_goes_alone():
         return Receipt(sequence, f"id{sequence}", f"f{sequence}.csv", "csv", 100, NOW, NOW)
 
     receipts = [receipt(n) for n in range(1, 6)]
-    pending = steps.Pending(receipts, {r.submission_id: r.sequence for r in receipts}, {}, frozenset({3}))
+    pending = Pending(receipts, {r.submission_id: r.sequence for r in receipts}, {}, frozenset({3}))
     assert [[r.sequence for r in batch.receipts] for batch in pending.batches(1)] == [[1, 2], [3], [4, 5]]
 
 
@@ -218,7 +218,7 @@ def test_file_name_that_is_not_utf8_is_taken_and_named(paths):
     summary = run(inbox, warehouse)
     assert statuses(warehouse) == {"caf\\xe9 2019-S1.csv": "loaded", "bad \\xff.csv": "rejected"}
     assert {s["file_name"] for s in summary.submissions} == {"caf\\xe9 2019-S1.csv", "bad \\xff.csv"}
-    assert run(inbox, warehouse).unchanged == 2  # the same names and bytes are recognised as done
+    assert run(inbox, warehouse).already_received == 2  # the same names and bytes are recognised as done
 
 
 def test_a_file_beyond_the_size_limit_is_archived_and_rejected_without_being_read(paths, registry, monkeypatch):

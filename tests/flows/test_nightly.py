@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC
 
 import pytest
 from typer.testing import CliRunner
@@ -39,7 +40,7 @@ def test_flow_publishes_data_docs_and_an_outcome_artifact(prefect_harness, tmp_p
 
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
     write_inbox(inbox, {"ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes(), "bad.csv": "reporter,period,indicator,value\nMOI,2019,cases,x\n"})
-    nightly(inbox=str(inbox), warehouse=str(warehouse))
+    nightly(inbox=str(inbox), warehouse=str(warehouse), validation_pages=True)
     docs = tmp_path / "w" / "ctip.duckdb.ctip" / "docs"
     assert (docs / "index.html").is_file()
     assert any((docs / "validations").rglob("*.html"))
@@ -107,7 +108,7 @@ def test_cli_validate_good_and_bad_files(tmp_path):
 
 
 def test_cli_compare_as_of_shows_what_was_known_then(tmp_path):
-    from datetime import timedelta, timezone
+    from datetime import timedelta
 
     from tests.flows.conftest import NOW, run
 
@@ -118,7 +119,7 @@ def test_cli_compare_as_of_shows_what_was_known_then(tmp_path):
     write_inbox(inbox, {"ncct.csv": seed.replace(",78,", ",93,")}, start_mtime=1_800_000_000)
     run(inbox, warehouse, NOW + timedelta(days=2))
     first_received = query(warehouse, "select min(received_at) from audit.submissions")[0][0]
-    an_hour_later_utc = (first_received + timedelta(hours=1)).astimezone(timezone.utc).replace(tzinfo=None)
+    an_hour_later_utc = (first_received + timedelta(hours=1)).astimezone(UTC).replace(tzinfo=None)
     then = runner.invoke(app, ["compare", "2019-S1", "--as-of", an_hour_later_utc.isoformat(),  # no zone: UTC
                                "--warehouse", str(warehouse)])
     assert then.exit_code == 0, then.output

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from flows import steps
 from tests.conftest import SEED
 from tests.flows.conftest import NOW, query, run, write_inbox
 from warehouse.archive import Archive, sha256_of
@@ -56,7 +55,7 @@ def test_running_twice_changes_nothing(paths):
     run(inbox, warehouse)
     before = _snapshot(warehouse)
     second = run(inbox, warehouse, NOW + timedelta(days=1))
-    assert second.submissions == [] and second.unchanged == 2
+    assert second.submissions == [] and second.already_received == 2
     assert _snapshot(warehouse) == before
 
 
@@ -191,7 +190,7 @@ def test_a_run_that_fails_while_loading_publishes_nothing_and_the_next_one_finis
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("warehouse.store.Warehouse._record_outcomes", broken)
+    monkeypatch.setattr("warehouse.loading._record_outcomes", broken)
     with pytest.raises(RuntimeError):
         run(inbox, warehouse)
     monkeypatch.undo()

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 from flows.steps import prepare
 from schemas import load_registry
+from schemas.shapes import Receipt
 from transforms.read import read_submission
 from warehouse.archive import sha256_of
-from warehouse.store import Receipt
 
 REGISTRY = load_registry()
 RULES = set(REGISTRY.rules)

@@ -86,7 +86,7 @@ def test_value_parsed():
     row = one(rows("NCCT,2019,cases,,,,,,,,78,,"))
     assert row["value"] == 78
     assert row["value_given"] is True
-    assert row["keyed"] is True
+    assert row["loadable"] is True
 
 
 def test_khmer_digits_in_value():
@@ -114,7 +114,7 @@ def test_empty_value_is_not_reported_never_zero():
     row = one(rows("NCCT,2019,cases,,,,,,,,,,"))
     assert row["value_given"] is False
     assert row["value"] is None
-    assert row["keyed"] is False
+    assert row["loadable"] is False
 
 
 def test_zero_is_reported():
@@ -123,14 +123,14 @@ def test_zero_is_reported():
     assert row["value"] == 0
 
 
-def test_withdrawal_without_value_is_keyed():
+def test_withdrawal_without_value_is_loadable():
     frame = observations(
         "reporter,period,indicator,value,action\nNCCT,2019,cases,,D\n"
     )
     row = frame.row(0, named=True)
     assert row["action"] == "D"
     assert row["value_given"] is False
-    assert row["keyed"] is True
+    assert row["loadable"] is True
 
 
 @pytest.mark.parametrize("text", ["1.5", "-3", "1,009", "abc", "12345678901234567890"])

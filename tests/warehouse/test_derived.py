@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from tests.warehouse.test_versions import _load
 from transforms.periods import parse_period
+from warehouse.database import open_writer
 from warehouse.layout import WarehouseFiles
 from warehouse.marts import period_comparison_sql
-from warehouse.store import Warehouse
 
 YEAR = "2018"
 PERIODS = [
@@ -58,7 +58,7 @@ def test_every_published_figure_agrees_with_its_shorter_ones_or_is_named(registr
                                 for p, (a, v, s) in rows.items()})]
             for number, rows in enumerate(submissions, start=1)]
     files = WarehouseFiles(tmp_path_factory.mktemp("derived") / "ctip.duckdb")
-    with Warehouse.open(files, registry) as warehouse:
+    with open_writer(files, registry) as warehouse:
         _load(warehouse, runs)
         reported = dict(warehouse.con.sql("select period, value from core.observations").fetchall())
         derived = dict(warehouse.con.sql(

@@ -159,16 +159,16 @@ DISK_FULL_PUBLISH = textwrap.dedent(
     import resource, signal, sys
     from pathlib import Path
     from tests.flows.conftest import run
-    from warehouse.store import Warehouse
-    original = Warehouse.publish_analyst_file
+    from warehouse import database
+    original = database.publish_analyst_file
     calls = [0]
-    def publish(self, now, force_full=False):
+    def publish(writer, now, force_full=False):
         calls[0] += 1
         if calls[0] == 2:  # the run's own publication, after its load: the disk is now full
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             resource.setrlimit(resource.RLIMIT_FSIZE, (2048, resource.RLIM_INFINITY))
-        return original(self, now, force_full)
-    Warehouse.publish_analyst_file = publish
+        return original(writer, now, force_full)
+    database.publish_analyst_file = publish
     try:
         run(Path(sys.argv[1]), Path(sys.argv[2]))
     except Exception as problem:
