@@ -7,7 +7,6 @@ can take it with `tail -n 1`); every other message goes to standard error.
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,18 +15,22 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from flows.cli.common import TableOrJson, choices
 from flows.settings import from_environment
 from schemas import load_registry
-from warehouse.accounts import LANGUAGES, ROLES, AccountExists, AccountStore, NoSuchAccount, check_email, check_user_name
+from warehouse.accounts import (
+    LANGUAGES,
+    ROLES,
+    AccountExists,
+    AccountStore,
+    NoSuchAccount,
+    check_email,
+    check_user_name,
+)
 from warehouse.layout import WarehouseFiles
 
-Role = Enum("Role", {r: r for r in ROLES}, type=str)
-Language = Enum("Language", {code: code for code in LANGUAGES}, type=str)
-
-
-class ListFormat(str, Enum):
-    table = "table"
-    json = "json"
+Role = choices("Role", *ROLES)
+Language = choices("Language", *LANGUAGES)
 
 
 accounts = typer.Typer(
@@ -134,12 +137,12 @@ def disable(user: UserArgument, warehouse: WarehouseOption = None) -> None:
 
 @accounts.command("list")
 def list_accounts(
-    output: Annotated[ListFormat, typer.Option("--format", help="table or json.")] = ListFormat.table,
+    output: Annotated[TableOrJson, typer.Option("--format", help="table or json.")] = TableOrJson.table,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Every account: user, reporter, role, e-mail, language, enabled, last sign-in. Exit 0."""
     rows = [a.as_dict() for a in account_store(warehouse).list()]
-    if output is ListFormat.json:
+    if output is TableOrJson.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     table = Table(title=f"{len(rows)} account{'s' if len(rows) != 1 else ''}", title_justify="left")

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from flows import steps
@@ -27,7 +26,9 @@ def _warehouse_warnings(prepared: steps.Prepared, settings: Settings, registry: 
     frames = [pl.DataFrame(schema=FINDINGS_SCHEMA)]
     if not settings.warehouse.exists():
         return frames[0]
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    from warehouse.queries import open_analyst
+
+    with open_analyst(settings.warehouse) as con:
         con.execute("set TimeZone = 'UTC'")
         for decision in prepared.decisions:
             if decision.status != "loaded":

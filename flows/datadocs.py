@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from flows.pages import render_page
+
 if TYPE_CHECKING:  # the steps call these pages, not the other way round
     from flows.batches import Prepared
 
 
-TEMPLATES = Path(__file__).parent / "templates"
 PAGES = "validations"  # the folder of the pages (and of the facts the index is built from)
 FINDINGS_PER_SUBMISSION = 20  # shown on the page; every finding is in audit.findings
 KEPT_VALIDATIONS = 200  # the newest pages kept; older ones are removed
@@ -116,13 +117,7 @@ def _span(item: dict) -> str:
 
 def render(template: str, context: dict) -> str:
     """A page from its Jinja2 template, every value escaped."""
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-    environment = Environment(
-        loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-    )
-    return environment.get_template(template).render(**context)
+    return render_page(template, context)
 
 
 def _write(target: Path, text: str) -> None:

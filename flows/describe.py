@@ -22,16 +22,25 @@ from typing import Annotated
 import duckdb
 import typer
 
-from flows.cli import MarkdownOrJson, WarehouseOption, _registry, _settings, app, errors, format_option, readable_warehouse
+from flows.cli.common import (
+    MarkdownOrJson,
+    WarehouseOption,
+    command_settings,
+    errors,
+    format_option,
+    no_warehouse,
+    readable_warehouse,
+    reading_analyst,
+)
 from flows.settings import Settings
+from schemas import load_registry
 from schemas.registry import TOTAL, UNKNOWN, Registry
+from warehouse.queries import relations
 from warehouse.sqlfiles import SQL_DIR
 
 RELATIONS_FILE = SQL_DIR / "relations.toml"
-SCHEMAS = ("core", "audit", "marts")
 
 
-@app.command()
 def describe(
     warehouse: WarehouseOption = None,
     output: Annotated[
@@ -43,31 +52,28 @@ def describe(
     Without a warehouse at the default place (or CTIP_WAREHOUSE), describes an empty one built in a temporary
     folder. Exit 0, 2 for wrong usage (a --warehouse that names nothing or a file that is not a ctip warehouse).
     """
-    settings = _settings(warehouse=warehouse)
+    registry = load_registry()
+    settings = command_settings(warehouse=warehouse)
     readable_warehouse(settings, missing_ok=True)
-    try:
-        with _analyst_file(settings) as analyst_file, duckdb.connect(str(analyst_file), read_only=True) as con:
-            data = dictionary(con, _registry)
-    except duckdb.Error as problem:
-        errors.print(f"Cannot describe {settings.warehouse}: {problem}", highlight=False, markup=False)
-        raise typer.Exit(1) from None
+    with _analyst_file(settings, registry) as analyst_file, reading_analyst(analyst_file) as con:
+        data = dictionary(con, registry)
     text = markdown(data) if output is MarkdownOrJson.markdown else json.dumps(data, indent=2, ensure_ascii=False)
     typer.echo(text, nl=False)
 
 
 @contextmanager
-def _analyst_file(settings: Settings) -> Iterator[Path]:
+def _analyst_file(settings: Settings, registry: Registry) -> Iterator[Path]:
     """The analyst file at the warehouse's place, or an empty one built by a run on an empty inbox."""
     if settings.warehouse.exists():
         yield settings.warehouse
         return
     from flows.steps import run_once
 
-    errors.print(f"No warehouse at {settings.warehouse}; describing an empty one.", highlight=False, markup=False)
+    errors.print(f"{no_warehouse(settings.warehouse)}; describing an empty one.", highlight=False, markup=False)
     with tempfile.TemporaryDirectory(prefix="ctip-describe-") as folder:
         inbox, analyst_file = Path(folder) / "inbox", Path(folder) / "warehouse" / "ctip.duckdb"
         inbox.mkdir()
-        run_once(inbox, analyst_file, _registry, settings.zone, datetime.now(UTC),
+        run_once(inbox, analyst_file, registry, settings.zone, datetime.now(UTC),
                  settings.lock_timeout_seconds)
         yield analyst_file
 
@@ -76,40 +82,6 @@ def _analyst_file(settings: Settings) -> Iterator[Path]:
 def relation_notes() -> dict[str, dict[str, str]]:
     """relation -> {grain, description}, from warehouse/sql/relations.toml."""
     return tomllib.loads(RELATIONS_FILE.read_text(encoding="utf-8"))
-
-
-def relations(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Every table, view and table macro of the analyst file's schemas core, audit and marts, sorted by name.
-
-    Each with its kind, parameters (of a macro) and columns with their types, in their order.
-    """
-    schemas = ", ".join(f"'{schema}'" for schema in SCHEMAS)
-    mine = f"database_name = current_database() and schema_name in ({schemas})"
-    found: dict[str, dict] = {}
-    for schema, name in con.sql(f"select schema_name, table_name from duckdb_tables() where {mine} and not temporary").fetchall():
-        found[f"{schema}.{name}"] = {"kind": "table", "parameters": []}
-    for schema, name in con.sql(
-        f"select schema_name, view_name from duckdb_views() where {mine} and not internal and not temporary"
-    ).fetchall():
-        found[f"{schema}.{name}"] = {"kind": "view", "parameters": []}
-    for schema, name, parameters in con.sql(
-        f"select schema_name, function_name, parameters from duckdb_functions() where {mine} and function_type = 'table_macro'"
-    ).fetchall():
-        found[f"{schema}.{name}"] = {"kind": "table macro", "parameters": list(parameters)}
-    columns: dict[str, list[dict]] = {}
-    for schema, name, column, data_type in con.sql(
-        "select table_schema, table_name, column_name, data_type from information_schema.columns "
-        f"where table_catalog = current_database() and table_schema in ({schemas}) "
-        "order by table_schema, table_name, ordinal_position"
-    ).fetchall():
-        columns.setdefault(f"{schema}.{name}", []).append({"name": column, "type": data_type})
-    for name, relation in found.items():
-        if relation["kind"] == "table macro":  # its columns are those of a call: all arguments null
-            arguments = ", ".join("null" for _ in relation["parameters"])
-            columns[name] = [
-                {"name": row[0], "type": row[1]} for row in con.sql(f"describe select * from {name}({arguments})").fetchall()
-            ]
-    return [{"name": name, **found[name], "columns": columns.get(name, [])} for name in sorted(found)]
 
 
 # -------------------------------------------------------------- code lists

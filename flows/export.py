@@ -12,8 +12,9 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from flows.cli import WarehouseOption, _registry, _settings, app, console, errors, readable_warehouse
-from schemas.registry import TOTAL
+from flows.cli.common import WarehouseOption, command_settings, console, errors, readable_warehouse, reading_analyst
+from schemas import load_registry
+from schemas.registry import TOTAL, Registry
 from transforms.disclosure import DEFAULT_MIN_CELL, PRIMARY, PUBLIC_COLUMNS, SECONDARY, protect_comparison
 
 PUBLIC_NAME = "period_comparison"
@@ -54,16 +55,16 @@ def write_public(frame: pl.DataFrame, directory: Path) -> tuple[Path, Path]:
     return parquet, csv
 
 
-def readable_columns(published: pl.DataFrame) -> pl.DataFrame:
+def readable_columns(published: pl.DataFrame, registry: Registry) -> pl.DataFrame:
     """Beside the protected table: the change in per cent rounded to one decimal (half away from zero, as
     quoted in reports; the exact one stays in change_pct) and the English label of every code."""
-    labelled = ["reporter", "area", "indicator", *_registry.dimension_names]
-    kinds = {name: (f"code:{name}" if name in _registry.dimensions else name) for name in labelled}
+    labelled = ["reporter", "area", "indicator", *registry.dimension_names]
+    kinds = {name: (f"code:{name}" if name in registry.dimensions else name) for name in labelled}
     return published.with_columns(
         pl.col("change_pct").round(1, mode="half_away_from_zero").alias("change_pct_rounded"),
         *(
             pl.col(name).replace_strict(
-                {code: _registry.label(kinds[name], code) for code in published[name].unique().to_list()},
+                {code: registry.label(kinds[name], code) for code in published[name].unique().to_list()},
                 return_dtype=pl.String,
             ).alias(f"{name}_label")
             for name in labelled
@@ -116,24 +117,12 @@ def sha256_of_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_comparison(warehouse: Path) -> tuple[pl.DataFrame, dict] | None:
+def _read_comparison(warehouse: Path) -> tuple[pl.DataFrame, dict]:
     """The comparison table and the publication it belongs to (number, watermark, published_at)."""
-    import duckdb
+    from warehouse.queries import public_comparison, publication
 
-    from warehouse.queries import DetachedAnalystFile, open_analyst_file
-
-    try:
-        with open_analyst_file(warehouse) as con:
-            comparison = con.sql(f"select {', '.join((*PUBLIC_COLUMNS, *CARRIED))} from marts.period_comparison").pl()
-            publication = con.sql("select number, watermark, published_at from audit.publication").pl().to_dicts()
-            return comparison, (publication[0] if publication else {})
-    except DetachedAnalystFile as problem:
-        errors.print(str(problem), markup=False, highlight=False)
-        return None
-    except duckdb.Error as problem:
-        errors.print(f"Cannot read marts.period_comparison from {warehouse}: {str(problem).splitlines()[0]}",
-                     highlight=False, markup=False)
-        return None
+    with reading_analyst(warehouse) as con:
+        return public_comparison(con, (*PUBLIC_COLUMNS, *CARRIED)), publication(con)
 
 
 def _export_duckdb(warehouse: Path, target: Path) -> None:
@@ -141,16 +130,13 @@ def _export_duckdb(warehouse: Path, target: Path) -> None:
     import duckdb
 
     from warehouse.publication import export_self_contained
-    from warehouse.queries import DetachedAnalystFile, open_analyst_file
 
     if target.resolve() == warehouse.resolve():
         raise typer.BadParameter("names the warehouse itself; give another file", param_hint="--duckdb")
+    with reading_analyst(warehouse):
+        pass  # a live file away from its .ctip folder cannot be copied: exit 1, saying why
     try:
-        open_analyst_file(warehouse).close()
         relations = export_self_contained(warehouse, target.resolve())
-    except DetachedAnalystFile as problem:
-        errors.print(str(problem), markup=False, highlight=False)
-        raise typer.Exit(1) from None
     except (duckdb.Error, OSError) as problem:
         errors.print(f"Cannot export {warehouse} to {target}: {str(problem).splitlines()[0]}", markup=False,
                      highlight=False)
@@ -161,7 +147,6 @@ def _export_duckdb(warehouse: Path, target: Path) -> None:
     )
 
 
-@app.command()
 def export(
     public: Annotated[
         Path | None,
@@ -190,7 +175,8 @@ def export(
 
     Exit 0 when written, 1 when there is nothing to export, 2 for wrong usage.
     """
-    settings = _settings(warehouse=warehouse)
+    registry = load_registry()
+    settings = command_settings(warehouse=warehouse)
     if public is None and duckdb_file is None:
         raise typer.BadParameter("give --public DIR, --duckdb FILE or both", param_hint="--public / --duckdb")
     readable_warehouse(settings)
@@ -198,20 +184,18 @@ def export(
         _export_duckdb(settings.warehouse, duckdb_file)
         if public is None:
             return
-    read = _read_comparison(settings.warehouse)
-    if read is None:
-        raise typer.Exit(1)
-    comparison, publication = read
+    comparison, publication = _read_comparison(settings.warehouse)
     if comparison.height == 0:
         errors.print(f"Nothing to export: {settings.warehouse} holds no comparison rows.", highlight=False, markup=False)
         raise typer.Exit(1)
-    dims = list(_registry.dimension_names)
+    dims = list(registry.dimension_names)
     cut_size = pl.sum_horizontal([(pl.col(d) != TOTAL).cast(pl.Int8) for d in dims])
     published = readable_columns(
-        protect_comparison(comparison, _registry, min_cell, CARRIED)
+        protect_comparison(comparison, registry, min_cell, CARRIED)
         .with_columns(cut_size.alias("_cut_size"))
         .sort("reporter", "area", "indicator", "period", "_cut_size", *dims)
-        .drop("_cut_size")
+        .drop("_cut_size"),
+        registry,
     )
     parquet, csv = write_public(published, public.resolve())
     write_metadata(public.resolve(), [parquet, csv], publication, min_cell, published)

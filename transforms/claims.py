@@ -44,7 +44,7 @@ def decimals_of(claimed: Decimal) -> int:
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
-def percent(numerator: int, denominator: int, places: int, rounding: str = ROUND_HALF_UP) -> Decimal:
+def exact_percent(numerator: int, denominator: int, places: int, rounding: str = ROUND_HALF_UP) -> Decimal:
     """100 * numerator / denominator to `places` decimals, exactly.
 
     `rounding` is a decimal rounding mode: ROUND_HALF_UP rounds half away from zero,
@@ -63,8 +63,10 @@ def percent(numerator: int, denominator: int, places: int, rounding: str = ROUND
         return quotient.quantize(Decimal(1).scaleb(-places), rounding=rounding) + 0  # + 0: no "-0"
 
 
-def signed(number: Decimal | None) -> str:
-    """A percentage for people: its sign always shown, "—" for none."""
+def signed_decimal(number: Decimal | None) -> str:
+    """A percentage as exact as computed, every decimal it has and its sign always shown: "+25.80"; "—" for none.
+
+    (`transforms.report.percent_one_decimal` is the other way: a float shown to one decimal.)"""
     return "—" if number is None else f"{number:+f}"
 
 
@@ -217,28 +219,28 @@ def judge(claim: Claim, value: int | None, base_value: int | None) -> Judgement:
     change = value - base_value
     computed = truncated = of_value = None
     if base_value != 0:
-        computed = percent(change, base_value, places, ROUND_HALF_UP)
-        truncated = percent(change, base_value, places, ROUND_DOWN)
+        computed = exact_percent(change, base_value, places, ROUND_HALF_UP)
+        truncated = exact_percent(change, base_value, places, ROUND_DOWN)
     of_value_cut = None
     if value != 0:
-        of_value = percent(change, value, places, ROUND_HALF_UP)
-        of_value_cut = percent(change, value, places, ROUND_DOWN)
-    finer = None if base_value == 0 else percent(change, base_value, places + 2)
+        of_value = exact_percent(change, value, places, ROUND_HALF_UP)
+        of_value_cut = exact_percent(change, value, places, ROUND_DOWN)
+    finer = None if base_value == 0 else exact_percent(change, base_value, places + 2)
     against = f"{value} against {base_value}"
     if computed is not None and claimed == computed:
-        return Judgement(ROUNDED, f"{against}: {signed(finer)}% rounds to {signed(computed)}%", computed, truncated, of_value)
+        return Judgement(ROUNDED, f"{against}: {signed_decimal(finer)}% rounds to {signed_decimal(computed)}%", computed, truncated, of_value)
     if truncated is not None and claimed == truncated:
         return Judgement(
-            TRUNCATED, f"{against}: {signed(finer)}% cut to {signed(truncated)}% (rounded: {signed(computed)}%)",
+            TRUNCATED, f"{against}: {signed_decimal(finer)}% cut to {signed_decimal(truncated)}% (rounded: {signed_decimal(computed)}%)",
             computed, truncated, of_value,
         )
     if of_value is not None and claimed in (of_value, of_value_cut):
         return Judgement(
             WRONG_BASE,
             f"the change {change:+} divided by the {claim.period} value {value}, not by the {claim.base_period} "
-            f"base {base_value}: {signed(of_value)}% (against the base: {signed(computed)}%)",
+            f"base {base_value}: {signed_decimal(of_value)}% (against the base: {signed_decimal(computed)}%)",
             computed, truncated, of_value,
         )
     if base_value == 0:
         return Judgement(NO_MATCH, f"{against}: no percentage change from a base of 0", None, None, of_value)
-    return Judgement(NO_MATCH, f"{against}: the change is {signed(finer)}%", computed, truncated, of_value)
+    return Judgement(NO_MATCH, f"{against}: the change is {signed_decimal(finer)}%", computed, truncated, of_value)

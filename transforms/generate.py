@@ -251,7 +251,7 @@ def choose_invalid(count: int, share: float, seed: int) -> dict[int, str]:
     chosen = sorted(int(i) for i in rng.choice(count, size=invalid, replace=False))
     kinds = [list(DEFECTS)[i % len(DEFECTS)] for i in range(invalid)]
     order = rng.permutation(invalid)
-    return {index: kinds[int(k)] for index, k in zip(chosen, order)}
+    return {index: kinds[int(k)] for index, k in zip(chosen, order, strict=True)}
 
 
 # ------------------------------------------------------------------ figures
@@ -296,7 +296,7 @@ class Synthesiser:
             means = [self.mean(indicator, p, year, month) for p in self.provinces]
             draws = rng_for(self.seed, "totals", indicator, year, month).poisson(means)
             self._totals[key] = {
-                p: int(n) for p, n in zip(self.provinces, draws) if area_exists(self.registry, p, year)
+                p: int(n) for p, n in zip(self.provinces, draws, strict=True) if area_exists(self.registry, p, year)
             }
         return self._totals[key]
 
@@ -352,7 +352,7 @@ class Synthesiser:
     def _split(rng: np.random.Generator, total: int, odds: dict[str, float]) -> dict[str, int]:
         codes = list(odds)
         p = np.array([odds[c] for c in codes], dtype=float)
-        return dict(zip(codes, (int(n) for n in rng.multinomial(total, p / p.sum()))))
+        return dict(zip(codes, (int(n) for n in rng.multinomial(total, p / p.sum())), strict=True))
 
     def _margin(self, name: str, split: dict[str, int], odds: dict[str, float], style: Style) -> list[tuple[dict, int]]:
         """Parts of one dimension: every leaf (zeros too, so the set is complete), `_U` when not 0."""
@@ -373,7 +373,7 @@ class Synthesiser:
         """Sex and age split together: the margins, and the cross-cuts (not 0) for reporters that give them."""
         cells = [(s, a) for s in sex_odds for a in age_odds]
         p = np.array([sex_odds[s] * age_odds[a] for s, a in cells], dtype=float)
-        counts = dict(zip(cells, (int(n) for n in rng.multinomial(total, p / p.sum()))))
+        counts = dict(zip(cells, (int(n) for n in rng.multinomial(total, p / p.sum())), strict=True))
         by_sex = {s: sum(counts[(s, a)] for a in age_odds) for s in sex_odds}
         by_age = {a: sum(counts[(s, a)] for s in sex_odds) for a in age_odds}
         rows = self._margin("sex", by_sex, sex_odds, style) + self._margin("age", by_age, age_odds, style)

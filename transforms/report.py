@@ -22,15 +22,18 @@ BREAKDOWN_ORDER = ("age", "referral", "sex", "citizenship", "offence", "country"
 
 
 # ------------------------------------------------------------------ numbers
-def number(value: int | None) -> str:
+def count_text(value: int | None) -> str:
+    """A count with thousands separators: "1,204"; "—" for none."""
     return "—" if value is None else f"{value:,}"
 
 
-def signed(value: int | None) -> str:
+def signed_count(value: int | None) -> str:
+    """A change of a count, its sign always shown: "+16", "-1,204"; "—" for none."""
     return "—" if value is None else f"{value:+,}"
 
 
-def percent(value: float | None) -> str:
+def percent_one_decimal(value: float | None) -> str:
+    """A change in per cent as reports quote it, to one decimal, its sign always shown: "+25.8%"; "—" for none."""
     return "—" if value is None else f"{value:+.1f}%"
 
 
@@ -42,12 +45,12 @@ def noun(indicator: str) -> str:
 def headline_sentence(indicator: str, value: int | None, base_value: int | None, change_pct: float | None,
                       base_period: str | None) -> str:
     """"78 cases against 62, +25.8%", or what can be said when the base is missing or zero."""
-    said = f"{number(value)} {noun(indicator)}"
+    said = f"{count_text(value)} {noun(indicator)}"
     if base_value is None:
         return f"{said}; no figure for {base_period}" if base_period else said
     if change_pct is None:
-        return f"{said} against {number(base_value)}"
-    return f"{said} against {number(base_value)}, {percent(change_pct)}"
+        return f"{said} against {count_text(base_value)}"
+    return f"{said} against {count_text(base_value)}, {percent_one_decimal(change_pct)}"
 
 
 # ------------------------------------------------------------------ codes and order
@@ -120,11 +123,11 @@ def disagreement_notes(disagreements: pl.DataFrame | None, registry: Registry) -
         cut = tuple(row[d] for d in dims)
         place = (row["area"], row["period"], row["indicator"], *cut)
         notes.setdefault((row["reporter"], *place), []).append(
-            f"{row['consolidated_reporter']} holds {number(row['consolidated_value'])} "
-            f"(difference {signed(row['difference'])})"
+            f"{row['consolidated_reporter']} holds {count_text(row['consolidated_value'])} "
+            f"(difference {signed_count(row['difference'])})"
         )
         notes.setdefault((row["consolidated_reporter"], *place), []).append(
-            f"{row['reporter']} holds {number(row['reporter_value'])}"
+            f"{row['reporter']} holds {count_text(row['reporter_value'])}"
         )
     return {key: "; ".join(texts) for key, texts in notes.items()}
 
@@ -144,10 +147,10 @@ def _figures(row: dict, registry: Registry, notes: dict[tuple, str] | None = Non
         "base_value": row["base_value"],
         "change": row["change"],
         "change_pct": row["change_pct"],
-        "value_text": number(row["value"]),
-        "base_text": number(row["base_value"]),
-        "change_text": signed(row["change"]),
-        "pct_text": percent(row["change_pct"]),
+        "value_text": count_text(row["value"]),
+        "base_text": count_text(row["base_value"]),
+        "change_text": signed_count(row["change"]),
+        "pct_text": percent_one_decimal(row["change_pct"]),
         "status": status,
         "status_text": "" if status in (None, registry.defaults["status"]) else registry.statuses.get(status, status),
         "derived": bool(row.get("is_derived")),

@@ -1,4 +1,7 @@
-"""Read-only questions analysts and the command line ask of the warehouse."""
+"""Read-only questions analysts and the command line ask of the warehouse.
+
+Every command that reads the analyst file opens it here, with `open_analyst`, and asks it here.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +18,27 @@ from warehouse.marts import compare_with_base_sql
 
 # Relations of the live analyst file that read the Parquet segments in `<file>.ctip/segments/`.
 SEGMENT_VIEWS = ("core.observation_history", "audit.submissions", "audit.findings")
+ANALYST_SCHEMAS = ("core", "audit", "marts")  # the schemas analysts may query
 
 
 class DetachedAnalystFile(RuntimeError):
     """A live analyst file opened away from its `.ctip` folder, whose segments its views read."""
 
 
-def open_analyst_file(path: Path) -> duckdb.DuckDBPyConnection:
+def not_an_analyst_file(path: Path) -> str | None:
+    """Why the DuckDB file at `path` is not a ctip analyst file, or None when it is one."""
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            found = con.execute(
+                "select count(*) from information_schema.tables where table_catalog = current_database() "
+                "and table_schema = 'audit' and table_name = 'submissions'"
+            ).fetchall()[0][0]
+    except duckdb.Error as problem:
+        return f"it cannot be opened ({str(problem).splitlines()[0]})"
+    return None if found else "it is a DuckDB file without ctip's relations (no audit.submissions)"
+
+
+def open_analyst(path: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to an analyst file, live or exported.
 
     A live file's views read the Parquet segments of the `.ctip` folder beside the
@@ -125,3 +142,107 @@ def recent_findings(
         params={"reporter": reporter, "status": status, "rule": rule, "severity": severity, "file_name": file_name,
          "limit": limit},
     ).pl()
+
+
+def first_received(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """When the warehouse received its first submission, or None when it holds none."""
+    return con.execute("select min(received_at) from audit.submissions").fetchall()[0][0]
+
+
+def publication(con: duckdb.DuckDBPyConnection) -> dict:
+    """The publication the analyst file shows: number, watermark and published_at (empty before the first)."""
+    rows = con.sql("select number, watermark, published_at from audit.publication").pl().to_dicts()
+    return rows[0] if rows else {}
+
+
+def public_comparison(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...]) -> pl.DataFrame:
+    """These columns of every row of `marts.period_comparison`, for publication."""
+    return con.sql(f"select {', '.join(columns)} from marts.period_comparison").pl()
+
+
+def current_values(con: duckdb.DuckDBPyConnection, registry: Registry,
+                   keys: list[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
+    """The current value (`core.observations`) of each key given (its key columns in the registry's order)."""
+    columns = list(registry.key_columns)
+    if not keys:
+        return {}
+    wanted = pl.DataFrame(keys, schema={name: pl.String for name in columns}, orient="row")
+    con.register("wanted_keys", wanted)
+    try:
+        names = ", ".join(columns)
+        rows = con.sql(f"select {names}, o.value from wanted_keys join core.observations as o using ({names})").fetchall()
+    finally:
+        con.unregister("wanted_keys")
+    return {tuple(row[:-1]): int(row[-1]) for row in rows}
+
+
+def report_frames(con: duckdb.DuckDBPyConnection, registry: Registry, period: str, base: str | None,
+                  default_base: str, period_type: str, reporter: str | None) -> dict:
+    """Everything the report of a period shows, as frames: its comparison rows, the history of the periods of its
+    type, comments, warnings, disagreements, rejected submissions with their errors, and the publication."""
+    params = {"period": period, "reporter": reporter}
+    keys = ", ".join(registry.key_columns)
+    shown = con.sql("select number, watermark, published_at from audit.publication").fetchall()
+    return {
+        "rows": comparison(con, registry, period, base, reporter, default_base=default_base),
+        "history": con.sql(
+            "select * from marts.period_comparison where period_type = $period_type "
+            "and ($reporter is null or reporter = $reporter)",
+            params={"period_type": period_type, "reporter": reporter},
+        ).pl(),
+        "comments": con.sql(
+            f"select {keys}, comment from core.observations "
+            "where period = $period and comment is not null and ($reporter is null or reporter = $reporter)",
+            params=params,
+        ).pl(),
+        "findings": con.sql("select * from audit.findings where severity = 'warning'").pl(),
+        "disagreements": con.sql(
+            "select * from marts.reporter_disagreements where period = $period", params={"period": period}
+        ).pl(),
+        "rejected": con.sql(
+            "select s.* from audit.submissions s where s.status = 'rejected' "
+            "and ($reporter is null or s.reporter = $reporter) and s.submission_id in "
+            "(select submission_id from audit.submission_periods where period = $period)",
+            params=params,
+        ).pl(),
+        "rejected_findings": con.sql(
+            "select * from audit.findings where severity = 'error' and submission_id in (select submission_id "
+            "from audit.submission_periods where period = $period)", params={"period": period},
+        ).pl(),
+        "submissions": con.sql("select submission_id, file_name, reporter, sequence, status from audit.submissions").pl(),
+        "publication": shown[0] if shown else None,
+    }
+
+
+def relations(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...] = ANALYST_SCHEMAS) -> list[dict]:
+    """Every table, view and table macro of the analyst file's `schemas`, sorted by name.
+
+    Each with its kind, parameters (of a macro) and columns with their types, in their order.
+    """
+    listed = ", ".join(f"'{schema}'" for schema in schemas)
+    mine = f"database_name = current_database() and schema_name in ({listed})"
+    found: dict[str, dict] = {}
+    for schema, name in con.sql(f"select schema_name, table_name from duckdb_tables() where {mine} and not temporary").fetchall():
+        found[f"{schema}.{name}"] = {"kind": "table", "parameters": []}
+    for schema, name in con.sql(
+        f"select schema_name, view_name from duckdb_views() where {mine} and not internal and not temporary"
+    ).fetchall():
+        found[f"{schema}.{name}"] = {"kind": "view", "parameters": []}
+    for schema, name, parameters in con.sql(
+        f"select schema_name, function_name, parameters from duckdb_functions() where {mine} and function_type = 'table_macro'"
+    ).fetchall():
+        found[f"{schema}.{name}"] = {"kind": "table macro", "parameters": list(parameters)}
+    columns: dict[str, list[dict]] = {}
+    for schema, name, column, data_type in con.sql(
+        "select table_schema, table_name, column_name, data_type from information_schema.columns "
+        f"where table_catalog = current_database() and table_schema in ({listed}) "
+        "order by table_schema, table_name, ordinal_position"
+    ).fetchall():
+        columns.setdefault(f"{schema}.{name}", []).append({"name": column, "type": data_type})
+    for name, relation in found.items():
+        if relation["kind"] == "table macro":  # its columns are those of a call: all arguments null
+            arguments = ", ".join("null" for _ in relation["parameters"])
+            columns[name] = [
+                {"name": row[0], "type": row[1]} for row in con.sql(f"describe select * from {name}({arguments})").fetchall()
+            ]
+    return [{"name": name, **found[name], "columns": columns.get(name, [])} for name in sorted(found)]

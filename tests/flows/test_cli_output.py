@@ -8,14 +8,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta, timezone
 
 import pytest
 import typer.rich_utils
 from typer.testing import CliRunner
 
-from flows import cli
 from flows.cli import app
+from flows.cli.nightly import print_summary
 from flows.settings import Settings
 from tests.conftest import SEED
 from tests.flows.conftest import query, run, write_inbox
@@ -103,7 +103,7 @@ def test_compare_as_of_in_another_zone_is_titled_in_that_zone_and_in_utc(seeded)
     later = (first + timedelta(hours=1)).astimezone(timezone(timedelta(hours=7))).replace(microsecond=0)
     result = compare(seeded, "--as-of", later.isoformat())
     assert result.exit_code == 0, result.output
-    utc = later.astimezone(timezone.utc)
+    utc = later.astimezone(UTC)
     assert f"as known at {later:%Y-%m-%d %H:%M:%S}+07:00 ({utc:%Y-%m-%d %H:%M:%S} UTC)" in flat(result.output)
     assert f"{later:%Y-%m-%d %H:%M:%S} UTC" not in result.output
 
@@ -209,7 +209,7 @@ def test_the_summary_gives_counts_rejections_and_warnings_by_rule(tmp_path, caps
     summary = run(inbox, warehouse)
     settings = Settings(inbox=inbox, warehouse=warehouse)
     capsys.readouterr()
-    cli._print_summary(summary, settings)
+    print_summary(summary, settings)
     out = capsys.readouterr().out
     text = flat(out)
     assert "Loaded 3, rejected 2, duplicates 0" in text
@@ -222,7 +222,7 @@ def test_the_summary_gives_counts_rejections_and_warnings_by_rule(tmp_path, caps
     assert "noted_1.csv: the column 'note' is not in the contract" in text
     assert "Ignored (not .csv, .xlsx or .json, or hidden): notes.txt" in text
     assert "ncct.csv" not in out  # a file loaded without a finding is listed only with --verbose
-    cli._print_summary(summary, settings, verbose=True)
+    print_summary(summary, settings, verbose=True)
     assert "ncct.csv" in capsys.readouterr().out
 
 
@@ -231,7 +231,7 @@ def test_one_more_finding_is_singular(tmp_path, capsys):
     write_inbox(inbox, {"four.csv": HEADER + "\n" + "".join(f"MOI,{2019 - n}-S1,cases,KH,_T,_T,_T,_T,_T,_T,x{n},A,\n" for n in range(4))})
     summary = run(inbox, warehouse)
     capsys.readouterr()
-    cli._print_summary(summary, Settings(inbox=inbox, warehouse=warehouse))
+    print_summary(summary, Settings(inbox=inbox, warehouse=warehouse))
     text = flat(capsys.readouterr().out)
     assert "… and 1 more finding:" in text and "1 more findings" not in text
 

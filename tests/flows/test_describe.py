@@ -10,10 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from flows.describe import SCHEMAS, relation_notes, relations
+from flows.describe import relation_notes
 from flows.settings import PROJECT_DIR
 from tests.conftest import SEED
 from tests.flows.conftest import run, write_inbox
+from warehouse.queries import ANALYST_SCHEMAS, relations
 
 DATA_DICTIONARY = PROJECT_DIR / "docs" / "data_dictionary.md"
 
@@ -38,7 +39,7 @@ def test_every_relation_has_a_grain_and_every_grain_a_relation(empty_warehouse):
     notes = relation_notes()
     assert found - set(notes) == set(), "relations of the analyst file missing from warehouse/sql/relations.toml"
     assert set(notes) - found == set(), "entries of warehouse/sql/relations.toml that the analyst file does not hold"
-    assert {name.split(".")[0] for name in found} == set(SCHEMAS)
+    assert {name.split(".")[0] for name in found} == set(ANALYST_SCHEMAS)
     for name, note in notes.items():
         assert set(note) == {"grain", "description"}, name
         assert note["grain"].startswith("one row per "), name

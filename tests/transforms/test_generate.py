@@ -4,7 +4,7 @@ manifest names, areas appear only in the years they exist, and a seed fixes ever
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -30,7 +30,7 @@ from transforms.read import read_submission
 
 REGISTRY = load_registry()
 TODAY = date(2026, 11, 28)
-NOW = datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 AREAS = ["KH", "KH-3", "KH-12", "KH-25"]  # the national total, the province KH-25 was split from, the capital, KH-25
 
 runner = CliRunner()
@@ -88,7 +88,7 @@ def test_valid_files_pass_and_invalid_ones_fail_with_the_rule_in_the_manifest(in
     settings = Settings(inbox=folder, warehouse=tmp_path / "warehouse" / "ctip.duckdb")
     reports = check_files([folder / e["file"] for e in sample + invalid], settings, REGISTRY, NOW)
 
-    for entry, report in zip(sample + invalid, reports):
+    for entry, report in zip(sample + invalid, reports, strict=True):
         errors = [f for f in report["findings"] if f["severity"] == "error"]
         if entry["valid"]:
             assert errors == [], (entry["file"], errors)
@@ -200,3 +200,24 @@ def test_the_command_refuses_wrong_usage(tmp_path, arguments):
     result = runner.invoke(app, ["generate", "--out", str(tmp_path / "inbox"), *arguments])
     assert result.exit_code == 2, result.output
     assert not (tmp_path / "inbox").exists()
+
+
+def test_a_generated_workbook_is_the_same_bytes_whenever_it_is_written():
+    """The workbook is written by xlsxwriter, dated by its period (never by the clock), so it is the same bytes."""
+    import io
+    import zipfile
+
+    from flows.generate import encode
+
+    item = next(g for g in generate(REGISTRY, [2019], seed=2, invalid_share=0, reporters=["MOSVY"], areas=["KH"])
+                if g.planned.format == "xlsx")
+    first = encode(item.frame, item.planned, REGISTRY)
+    assert encode(item.frame, item.planned, REGISTRY) == first
+    with zipfile.ZipFile(io.BytesIO(first)) as archive:
+        core = archive.read("docProps/core.xml").decode()
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    month_after = f"{item.planned.year + item.planned.month // 12:04d}-{item.planned.month % 12 + 1:02d}-01T00:00:00Z"
+    assert f'<dcterms:created xsi:type="dcterms:W3CDTF">{month_after}</dcterms:created>' in core
+    assert f'<dcterms:modified xsi:type="dcterms:W3CDTF">{month_after}</dcterms:modified>' in core
+    raw = read_submission(first, "xlsx", REGISTRY.limits)
+    assert raw.readable and raw.frame.height == item.frame.height
