@@ -9,7 +9,6 @@ on); only the charts, which escape their own text, are inserted as they are.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
@@ -21,6 +20,7 @@ from flows.cli import (
     WarehouseOption, _base_period, _canonical_period, _open_analyst, _registry, _settings, app, console, errors,
     readable_warehouse,
 )
+from warehouse.durable import atomic_write_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE = "report.html.j2"
@@ -174,9 +174,4 @@ def render(context: dict) -> str:
 def _write(out: Path, page: str) -> None:
     """Write the whole file under a temporary name, then rename it over `out`."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(page, encoding="utf-8")
-        os.replace(temporary, out)
-    finally:
-        temporary.unlink(missing_ok=True)
+    atomic_write_text(out, page)

@@ -15,6 +15,7 @@ columns against a set of pairs row by row, more than ten times slower.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import pandas as pd
 
 from schemas.registry import Registry
