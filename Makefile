@@ -21,8 +21,10 @@ run: install
 	$(BIN)/ctip run
 	$(BIN)/ctip compare $(PERIOD)
 
-## Install with the test extras and run the whole suite, one worker per core (a test file stays on one worker).
+## Install with the test extras, check the code with ruff, then run the whole suite, one worker per core.
 test: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 ## Scale benchmarks (not part of `make test`).

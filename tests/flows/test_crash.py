@@ -15,6 +15,8 @@ import pytest
 from tests.conftest import SEED
 from tests.flows.conftest import outcome, query, run, write_inbox
 
+pytestmark = pytest.mark.slow  # processes killed and run again
+
 SEED_CSV = (SEED / "ncct_2019-S1.csv").read_text(encoding="utf-8")
 INBOX = {
     "ncct.csv": SEED_CSV,

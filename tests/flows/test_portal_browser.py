@@ -16,7 +16,10 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disa
 
 TIMEOUT_MS = 120_000  # a judgement on a busy two-core machine may take a while; a broken page still fails
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (Debian's chromium)")
+pytestmark = [
+    pytest.mark.slow,  # Chromium
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (Debian's chromium)"),
+]
 
 
 @pytest.fixture
