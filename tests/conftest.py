@@ -17,11 +17,20 @@ FILES = Path(__file__).parent / "files"
 SEED = FILES / "seed"
 
 
-@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker and pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
+    """`make test` spreads single tests over the workers (`--dist loadgroup`) but keeps together on one worker
+    the tests that share the Prefect harness (one temporary server) and those of a file that share a
+    fixture built once per file, so that nothing is built twice."""
     for item in items:
+        fixtures = getattr(item, "_fixtureinfo", None)
         if "prefect_harness" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group("prefect_harness"))
+        elif fixtures and any(
+            definition.scope == "module" for definitions in fixtures.name2fixturedefs.values() for definition in definitions
+        ):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
     if "bench" in (config.getoption("markexpr") or ""):
         return
     benchmarks = [item for item in items if item.get_closest_marker("bench")]
