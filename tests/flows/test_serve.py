@@ -25,7 +25,6 @@ import pytest
 
 from flows.serve import KEY_FILE, is_healthy
 from flows.settings import from_environment, orchestrator
-
 from tests.conftest import SEED
 
 pytestmark = pytest.mark.slow  # a real Prefect server and Chromium
