@@ -21,9 +21,12 @@ run: install
 	$(BIN)/ctip run
 	$(BIN)/ctip compare $(PERIOD)
 
-## Install with the test extras and run the whole suite, one worker per core (a test file stays on one worker).
+## Install with the test extras, check the code with ruff, then run the whole suite, one worker per core
+## (single tests spread over the workers; tests that share a Prefect server or a fixture of their file stay together).
 test: install-test
-	$(BIN)/python -m pytest -q -n auto --dist loadfile
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 ## Scale benchmarks (not part of `make test`).
 bench: install-test

@@ -12,7 +12,6 @@ refer to nothing outside the folder, so they open offline.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from flows.pages import render_page
+from warehouse.durable import atomic_write_text
 
 if TYPE_CHECKING:  # the steps call these pages, not the other way round
     from flows.batches import Prepared
@@ -122,9 +122,4 @@ def render(template: str, context: dict) -> str:
 
 def _write(target: Path, text: str) -> None:
     """Write the whole file under a temporary name, then rename it over `target`."""
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
+    atomic_write_text(target, text)

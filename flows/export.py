@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +15,7 @@ from flows.cli.common import WarehouseOption, command_settings, console, errors,
 from schemas import load_registry
 from schemas.registry import TOTAL, Registry
 from transforms.disclosure import DEFAULT_MIN_CELL, PRIMARY, PUBLIC_COLUMNS, SECONDARY, protect_comparison
+from warehouse.durable import atomic_path, atomic_write_text
 
 PUBLIC_NAME = "period_comparison"
 METADATA_NAME = "metadata.json"
@@ -46,12 +46,8 @@ def write_public(frame: pl.DataFrame, directory: Path) -> tuple[Path, Path]:
         (parquet, lambda path: frame.write_parquet(path)),
         (csv, lambda path: neutralise_text(frame).write_csv(path)),
     ):
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        try:
+        with atomic_path(target) as temporary:
             write(temporary)
-            os.replace(temporary, target)
-        finally:
-            temporary.unlink(missing_ok=True)
     return parquet, csv
 
 
@@ -96,12 +92,7 @@ def write_metadata(directory: Path, files: list[Path], publication: dict, min_ce
         ],
     }
     target = directory / METADATA_NAME
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
+    atomic_write_text(target, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
     return target
 
 

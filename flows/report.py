@@ -9,7 +9,6 @@ on); only the charts, which escape their own text, are inserted as they are.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -40,6 +39,7 @@ from transforms.report import (
     rejected_submissions,
     series,
 )
+from warehouse.durable import atomic_write_text
 
 TEMPLATE = "report.html.j2"
 SUFFIXES = (".html", ".htm")
@@ -138,9 +138,4 @@ def render(context: dict) -> str:
 def _write(out: Path, page: str) -> None:
     """Write the whole file under a temporary name, then rename it over `out`."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(page, encoding="utf-8")
-        os.replace(temporary, out)
-    finally:
-        temporary.unlink(missing_ok=True)
+    atomic_write_text(out, page)

@@ -16,6 +16,7 @@ from schemas.registry import Registry
 from schemas.texts import text
 from transforms.read import XLSX_SHEET
 from transforms.template import code_lists, label_kind, template_columns, template_rows
+from warehouse.durable import atomic_path
 
 CODES_SHEET = "codes"
 INSTRUCTIONS_SHEET = "instructions"
@@ -28,7 +29,15 @@ def write_template(out: Path, registry: Registry, reporter: str, period: str, la
     columns = template_columns(registry)
     lists = code_lists(registry, reporter)
     out.parent.mkdir(parents=True, exist_ok=True)
-    workbook = xlsxwriter.Workbook(str(out), {"strings_to_numbers": False, "strings_to_formulas": False})
+    with atomic_path(out) as temporary:
+        _write_workbook(temporary, registry, rows, columns, lists, reporter, period, lang)
+    return len(rows)
+
+
+def _write_workbook(path: Path, registry: Registry, rows: list[dict[str, str]], columns: tuple[str, ...],
+                    lists: dict[str, list[str]], reporter: str, period: str, lang: str) -> None:
+    """The workbook's three sheets, written at `path`."""
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
     try:
         font = {"font_name": KHMER_FONT} if lang == "km" else {}
         header = workbook.add_format({"bold": True, "bg_color": "#EEF1F6", "border": 1, **font})
@@ -95,4 +104,3 @@ def write_template(out: Path, registry: Registry, reporter: str, period: str, la
         instructions.set_column(0, 0, 110)
     finally:
         workbook.close()
-    return len(rows)

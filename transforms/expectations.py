@@ -14,7 +14,10 @@ columns against a set of pairs row by row, more than ten times slower.
 
 from __future__ import annotations
 
+import json
+import threading
 from dataclasses import dataclass
+
 import pandas as pd
 
 from schemas.registry import Registry
@@ -132,14 +135,20 @@ class ExpectationError(RuntimeError):
     """An expectation could not be evaluated: a defect of ctip, never a verdict on data."""
 
 
-class SuiteRunner:
-    """A Great Expectations context for one validation pass.
+RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": [ROW_INDEX]}
 
-    Build the runner first: suites must be created while its context is current.
-    Every expectation run is also kept in `checks` (suite, expectation, rule,
-    columns, rows checked and failed, a few values that failed), for the
-    validation pages a run writes.
+
+class _Context:
+    """The process's one Great Expectations context, built on first use: a pandas source with one asset per
+    frame name, and every suite it has been given, saved once under a name of its own.
+
+    Building a context, saving a suite and the checkpoint's stores cost more than a small validation
+    itself; a suite is validated by the same validator a checkpoint runs, so the results are the same.
+    Great Expectations keeps its current context in a global, so one validation runs at a time (`lock`).
     """
+
+    lock = threading.Lock()
+    _built: _Context | None = None
 
     def __init__(self):
         import great_expectations as gx
@@ -148,6 +157,46 @@ class SuiteRunner:
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.source = self.context.data_sources.add_pandas("ctip")
+        self.definitions: dict[str, object] = {}
+        self.suites: dict[tuple[str, str], object] = {}
+
+    @classmethod
+    def current(cls) -> _Context:
+        """The context, made Great Expectations' current one (suites are created in the current context)."""
+        from great_expectations.data_context.data_context.context_factory import project_manager
+
+        with cls.lock:
+            if cls._built is None:
+                cls._built = cls()
+            project_manager.set_project(cls._built.context)
+            return cls._built
+
+    def definition(self, name: str):
+        if name not in self.definitions:
+            self.definitions[name] = self.source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole")
+        return self.definitions[name]
+
+    def saved(self, suite):
+        """The suite as saved in the context (its expectations then have ids), saved the first time it is seen."""
+        configurations = [expectation.configuration.to_json_dict() for expectation in suite.expectations]
+        key = (suite.name, json.dumps(configurations, sort_keys=True, default=str))
+        if key not in self.suites:
+            suite.name = f"{suite.name}-{len(self.suites) + 1}"  # two registries may give two suites of one name
+            self.suites[key] = self.context.suites.add(suite)
+        return self.suites[key]
+
+
+class SuiteRunner:
+    """Runs suites on frames in the process's Great Expectations context.
+
+    Build the runner first: suites must be created while its context is current.
+    Every expectation run is also kept in `checks` (suite, expectation, rule,
+    columns, rows checked and failed, a few values that failed), for the
+    validation pages a run writes.
+    """
+
+    def __init__(self):
+        self._context = _Context.current()
         self.checks: list[dict] = []
 
     def run(self, name: str, frame: pd.DataFrame, suite) -> list[Failure]:
@@ -155,33 +204,31 @@ class SuiteRunner:
         in the order of the suite (Great Expectations reports them grouped by column)."""
         if frame.empty:
             return []
-        import great_expectations as gx
+        from great_expectations.data_context.data_context.context_factory import project_manager
+        from great_expectations.validator.v1_validator import Validator
 
-        definition = self.source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole")
-        suite = self.context.suites.add(suite)
-        position = {expectation.id: index for index, expectation in enumerate(suite.expectations)}
-        validation = self.context.validation_definitions.add(gx.ValidationDefinition(data=definition, suite=suite, name=name))
-        checkpoint = self.context.checkpoints.add(
-            gx.Checkpoint(
-                name=name, validation_definitions=[validation], actions=[],
-                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW_INDEX]},
+        with _Context.lock:
+            project_manager.set_project(self._context.context)  # the validator finds the data through it
+            suite = self._context.saved(suite)
+            validator = Validator(
+                batch_definition=self._context.definition(name), batch_parameters={"dataframe": frame},
+                result_format=RESULT_FORMAT,
             )
-        )
-        result = checkpoint.run(batch_parameters={"dataframe": frame})
+            result = validator.validate_expectation_suite(suite)
+        position = {expectation.id: index for index, expectation in enumerate(suite.expectations)}
         failures = []
-        for suite_result in result.run_results.values():
-            for outcome in sorted(suite_result.results, key=lambda outcome: position[outcome.expectation_config.id]):
-                exception = outcome.exception_info or {}
-                if exception.get("raised_exception"):
-                    raise ExpectationError(
-                        f"{outcome.expectation_config.type} could not run: {exception.get('exception_message')}"
-                    )
-                meta = outcome.expectation_config.meta
-                self.checks.append(_check(name, outcome, meta))
-                if outcome.success:
-                    continue
-                rows = [int(item[ROW_INDEX]) for item in outcome.result.get("unexpected_index_list") or []]
-                failures.append(Failure(meta["rule"], meta["column"], rows))
+        for outcome in sorted(result.results, key=lambda outcome: position[outcome.expectation_config.id]):
+            exception = outcome.exception_info or {}
+            if exception.get("raised_exception"):
+                raise ExpectationError(
+                    f"{outcome.expectation_config.type} could not run: {exception.get('exception_message')}"
+                )
+            meta = outcome.expectation_config.meta
+            self.checks.append(_check(name, outcome, meta))
+            if outcome.success:
+                continue
+            rows = [int(item[ROW_INDEX]) for item in outcome.result.get("unexpected_index_list") or []]
+            failures.append(Failure(meta["rule"], meta["column"], rows))
         return failures
 
 

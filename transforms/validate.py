@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import polars as pl
 
+from schemas.findings import FINDINGS_SCHEMA, rest_finding
 from schemas.registry import TOTAL, Registry
 from transforms.expectations import (
     PAIR_SEPARATOR,
@@ -20,7 +21,6 @@ from transforms.expectations import (
     parts_suite,
     row_suite,
 )
-from schemas.findings import FINDINGS_SCHEMA, rest_finding
 from transforms.parts import parts_against_totals
 
 

@@ -179,16 +179,7 @@ class AccountStore:
 
     @staticmethod
     def _account(row: sqlite3.Row) -> Account:
-        return Account(
-            user=row["user"],
-            reporter=row["reporter"],
-            role=row["role"],
-            email=row["email"],
-            lang=row["lang"],
-            enabled=bool(row["enabled"]),
-            created_at=_moment(row["created_at"]),
-            last_sign_in_at=_moment(row["last_sign_in_at"]),
-        )
+        return sqlite_store.as_record(Account, row, enabled=bool, created_at=_moment, last_sign_in_at=_moment)
 
     def add(
         self, user: str, reporter: str, role: str = "sender", email: str | None = None, lang: str = "en",

@@ -2,9 +2,10 @@
 
 It lives beside the warehouse file, in `WarehouseFiles.archive_dir`, readable by ctip's
 user alone (folders 0700, files 0600): the files are the senders', not the machine's.
-A file is copied to a temporary name while its SHA-256 is computed, flushed to disk and
-renamed, so a crash never leaves half a file under a final name, and a file of any size
-costs no more memory than one window of it.
+A file is copied to a temporary name while its SHA-256 is computed, then moved into place
+under it (`warehouse/durable.py`: flushed, renamed, the folder flushed), so a crash never
+leaves half a file under a final name, and a file of any size costs no more memory than
+one window of it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from warehouse.durable import fsync_path
+from warehouse.durable import move_into_place
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
@@ -110,8 +111,6 @@ class Archive:
                     digest.update(window)
                     target.write(window)
                     size += len(window)
-                target.flush()
-                os.fsync(target.fileno())
             after = os.fstat(descriptor)
             now = os.stat(path, follow_symlinks=False)
         except BaseException:
@@ -132,8 +131,7 @@ class Archive:
         if target.exists() and target.stat().st_size == copied.size_bytes:
             copied.temporary.unlink(missing_ok=True)
             return copied.submission_id
-        os.replace(copied.temporary, target)
-        fsync_path(target.parent)
+        move_into_place(copied.temporary, target)
         return copied.submission_id
 
     def clear_leftovers(self) -> None:

@@ -13,14 +13,13 @@ one full publication compacts them into a new generation.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-from warehouse.durable import fsync_path
+from warehouse.durable import atomic_path, atomic_write_text, leftovers
 from warehouse.layout import WarehouseFiles
 from warehouse.marts import period_comparison_sql
 from warehouse.sqlfiles import SQL_DIR, sql_text
@@ -86,12 +85,11 @@ def publish(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, key_columns: 
 
 def _leftovers(files: WarehouseFiles) -> list[Path]:
     """Files a publication writes under temporary names: none is left once it ends, however it ends."""
-    analyst = files.analyst_file
-    found = [*analyst.parent.glob(f".{analyst.name}.*.tmp"), *analyst.parent.glob(f".{analyst.name}.*.tmp.wal"),
-             files.published_marker.with_suffix(".tmp")]
+    analyst, marker = files.analyst_file, files.published_marker
+    found = [*leftovers(analyst.parent, analyst.name), *leftovers(marker.parent, marker.name)]
     if files.segments_dir.is_dir():
-        found += files.segments_dir.glob("g*/*/.*.tmp")
-    return [path for path in found if path.exists()]
+        found += [path for folder in files.segments_dir.glob("g*/*") for path in leftovers(folder)]
+    return found
 
 
 def _remove_leftovers(files: WarehouseFiles) -> None:
@@ -127,16 +125,7 @@ def _write_segments(con, files, key_columns, now, last, watermark, last_sequence
         if not full and con.sql(f"select count(*) from ({query})").fetchall()[0][0] == 0:
             continue
         relative = f"g{generation:04d}/{relation}/{number:08d}.parquet"
-        target = files.segments_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        try:
-            con.execute(f"copy ({query}) to {_quote(str(temporary))} (format parquet)")
-            fsync_path(temporary)
-            os.replace(temporary, target)
-        except BaseException:
-            temporary.unlink(missing_ok=True)  # a full disk, say: leave nothing half written behind
-            raise
+        _write_segment(con, query, files.segments_dir / relative)
         written.append((generation, relation, relative, number))
     con.execute("begin transaction")
     for row in written:
@@ -149,6 +138,13 @@ def _write_segments(con, files, key_columns, now, last, watermark, last_sequence
     if full:
         _drop_old_generations(con, files, keep_from=generation - 1)
     return number, generation
+
+
+def _write_segment(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
+    """Write the rows of `query` as the Parquet segment `target`, whole or not at all."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as temporary:
+        con.execute(f"copy ({query}) to {_quote(str(temporary))} (format parquet)")
 
 
 def _drop_old_generations(con, files: WarehouseFiles, keep_from: int) -> None:
@@ -181,25 +177,9 @@ def _file_list(con, files: WarehouseFiles, generation: int, relation: str) -> st
 
 def _write_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, generation: int, number: int) -> None:
     """Build the analyst file under a temporary name, then rename it over the old one."""
-    target = files.analyst_file
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.unlink(missing_ok=True)
-    try:
+    with atomic_path(files.analyst_file) as temporary:
         _build_analyst_file(con, files, generation, number, temporary)
-        fsync_path(temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        temporary.with_name(temporary.name + ".wal").unlink(missing_ok=True)
-        raise
-    fsync_path(target.parent)
-    marker = files.published_marker.with_suffix(".tmp")
-    try:
-        marker.write_text(_marker(number))
-        os.replace(marker, files.published_marker)
-    except BaseException:
-        marker.unlink(missing_ok=True)
-        raise
+    atomic_write_text(files.published_marker, _marker(number))
 
 
 def _build_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, generation: int, number: int,
@@ -239,10 +219,8 @@ def export_self_contained(analyst_file: Path, target: Path) -> list[str]:
     Written under a temporary name and renamed over `target`, so a reader never sees it half written.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.unlink(missing_ok=True)
     source = "live"
-    try:
+    with atomic_path(target) as temporary:
         with duckdb.connect(str(temporary)) as con:
             con.execute(f"attach {_quote(str(analyst_file))} as {source} (read_only)")
             relations = con.sql(
@@ -259,9 +237,4 @@ def export_self_contained(analyst_file: Path, target: Path) -> list[str]:
             con.execute(sql_text("ddl", "11_core_period_macros.sql"))
             con.execute(sql_text("analyst", "observations_as_of.sql"))
             con.execute("checkpoint")
-        fsync_path(temporary)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
-    fsync_path(target.parent)
     return [f"{schema}.{name}" for schema, name in relations]

@@ -7,13 +7,17 @@ half way. The files hold secrets or senders' names, so they are readable by ctip
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 BUSY_TIMEOUT_MS = 10_000
+
+Shape = TypeVar("Shape")
 
 
 @contextmanager
@@ -45,3 +49,12 @@ def change(path: Path, schema: str) -> Iterator[sqlite3.Connection]:
             con.execute("rollback")
             raise
         con.execute("commit")
+
+
+def as_record(shape: type[Shape], row: sqlite3.Row, **convert: Callable[[Any], Any]) -> Shape:
+    """The dataclass `shape` made of the row's columns of the same names as its fields; `convert` names the
+    fields whose stored value is turned into the field's (text into a time, say) and the function that does it."""
+    values = {field.name: row[field.name] for field in dataclasses.fields(shape)}
+    for name, function in convert.items():
+        values[name] = function(values[name])
+    return shape(**values)

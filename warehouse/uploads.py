@@ -47,18 +47,7 @@ class Upload:
 
 
 def _upload(row) -> Upload:
-    return Upload(
-        submission_id=row["submission_id"],
-        file_name=row["file_name"],
-        inbox_name=row["inbox_name"],
-        reporter=row["reporter"],
-        uploaded_by=row["uploaded_by"],
-        uploaded_at=datetime.fromisoformat(row["uploaded_at"]),
-        verdict=row["verdict"],
-        errors=row["errors"],
-        warnings=row["warnings"],
-        findings=json.loads(row["findings"]),
-    )
+    return sqlite_store.as_record(Upload, row, uploaded_at=datetime.fromisoformat, findings=json.loads)
 
 
 class UploadLedger:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 import threading
 import unicodedata
@@ -29,7 +30,7 @@ from schemas.registry import Registry
 from transforms.read import ROW_NUMBER, format_of, read_submission
 from warehouse.accounts import Account
 from warehouse.archive import Archive
-from warehouse.durable import fsync_path
+from warehouse.durable import atomic_path
 from warehouse.layout import WarehouseFiles
 from warehouse.uploads import Upload, UploadLedger
 
@@ -135,8 +136,6 @@ class _Receiver:
 
     def _part_end(self) -> None:
         if self._handle is not None and self._name == FILE_FIELD:
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
             self._handle.close()
             self._handle = None
             self.file.sha256 = self._digest.hexdigest()
@@ -276,14 +275,8 @@ class Intake:
         if (inbox / name).exists():
             stem, dot, extension = name.rpartition(".")
             name = f"{stem}-{spooled.sha256[:12]}{dot}{extension}"
-        temporary = inbox / f".{name}.{os.getpid()}.part"
-        with open(spooled.path, "rb") as source, open(temporary, "wb") as target:
-            while chunk := source.read(1 << 20):
-                target.write(chunk)
-            target.flush()
-            os.fsync(target.fileno())
-        os.replace(temporary, inbox / name)
-        fsync_path(inbox)
+        with atomic_path(inbox / name) as temporary:
+            shutil.copyfile(spooled.path, temporary)
         return name
 
     def states(self, submission_ids: list[str], inbox_names: dict[str, str] | None = None) -> dict[str, State]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,7 @@ from flows import steps
 from schemas import load_registry
 
 ZONE = ZoneInfo("Asia/Phnom_Penh")
-NOW = datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 
 
 def write_inbox(inbox: Path, files: dict[str, str | bytes], start_mtime: int = 1_700_000_000) -> None:

@@ -10,10 +10,13 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from flows.nightly import _briefly_locked
 from tests.conftest import SEED
 from tests.flows.conftest import query
+
+pytestmark = pytest.mark.slow  # real `ctip run` processes and Prefect servers
 
 
 class _State:

@@ -16,7 +16,10 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disa
 
 TIMEOUT_MS = 120_000  # a judgement on a busy two-core machine may take a while; a broken page still fails
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (Debian's chromium)")
+pytestmark = [
+    pytest.mark.slow,  # Chromium
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (Debian's chromium)"),
+]
 
 
 @pytest.fixture
@@ -78,7 +81,7 @@ def test_a_clerk_sends_a_rejected_file_then_its_fix_and_another_ministry_sees_ne
         page.reload()
         assert page.locator(".facts .state").inner_text() == "loaded"
         page.goto(f"{portal.url}/")
-        states = dict(zip(page.locator("td.name").all_inner_texts(), page.locator("td .state").all_inner_texts()))
+        states = dict(zip(page.locator("td.name").all_inner_texts(), page.locator("td .state").all_inner_texts(), strict=True))
         assert states == {"mosvy_2019-Q2.csv": "loaded", "mosvy_2019-Q2_draft.csv": "rejected"}
         answer_url = page.locator("td.name a").first.get_attribute("href")
 

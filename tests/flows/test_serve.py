@@ -25,8 +25,9 @@ import pytest
 
 from flows.serve import KEY_FILE, is_healthy
 from flows.settings import from_environment, orchestrator
-
 from tests.conftest import SEED
+
+pytestmark = pytest.mark.slow  # a real Prefect server and Chromium
 
 CTIP = str(Path(sys.executable).with_name("ctip"))
 CHROMIUM = "/usr/bin/chromium"
