@@ -45,7 +45,9 @@ _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 WarehouseOption = Annotated[
     Path | None,
-    typer.Option("--warehouse", help="The warehouse whose accounts these are (default warehouse/ctip.duckdb, or CTIP_WAREHOUSE)."),
+    typer.Option(
+        "--warehouse", help="The warehouse whose accounts these are (default warehouse/ctip.duckdb, or CTIP_WAREHOUSE)."
+    ),
 ]
 UserArgument = Annotated[str, typer.Argument(help="The user name people sign in with.", show_default=False)]
 
@@ -54,13 +56,16 @@ def account_store(warehouse: Path | None) -> AccountStore:
     """The accounts beside the warehouse; wrong usage (no such folder, not a warehouse) exits 2."""
     analyst_file = (warehouse or from_environment().warehouse).resolve()
     if analyst_file.is_dir():
-        raise typer.BadParameter(f"{analyst_file} is a folder; name the warehouse's DuckDB file", param_hint="--warehouse")
+        raise typer.BadParameter(
+            f"{analyst_file} is a folder; name the warehouse's DuckDB file", param_hint="--warehouse"
+        )
     if not analyst_file.parent.is_dir():
         raise typer.BadParameter(f"there is no folder {analyst_file.parent}", param_hint="--warehouse")
     files = WarehouseFiles(analyst_file)
     if analyst_file.exists() and not files.home.is_dir():
-        raise typer.BadParameter(f"{analyst_file} is not a ctip warehouse (no {files.home.name} beside it)",
-                                 param_hint="--warehouse")
+        raise typer.BadParameter(
+            f"{analyst_file} is not a ctip warehouse (no {files.home.name} beside it)", param_hint="--warehouse"
+        )
     return AccountStore(files.accounts_db)
 
 
@@ -79,8 +84,12 @@ def _print_password(user: str, password: str, what: str) -> None:
 @accounts.command("add")
 def add(
     user: UserArgument,
-    reporter: Annotated[str, typer.Option("--reporter", help="The institution the account sends for.", show_default=False)],
-    role: Annotated[Role, typer.Option("--role", help="sender: sends and sees its own reporter; reviewer: sees all.")] = "sender",
+    reporter: Annotated[
+        str, typer.Option("--reporter", help="The institution the account sends for.", show_default=False)
+    ],
+    role: Annotated[
+        Role, typer.Option("--role", help="sender: sends and sees its own reporter; reviewer: sees all.")
+    ] = "sender",
     email: Annotated[str | None, typer.Option("--email", help="Where notices go.")] = None,
     lang: Annotated[Language, typer.Option("--lang", help="The language of its pages and notices.")] = "en",
     warehouse: WarehouseOption = None,
@@ -92,8 +101,9 @@ def add(
     registry = load_registry()
     code = reporter.strip().upper()
     if code not in registry.reporters:
-        raise typer.BadParameter(f"'{reporter}' is not a reporter; use one of {', '.join(registry.reporters)}",
-                                 param_hint="--reporter")
+        raise typer.BadParameter(
+            f"'{reporter}' is not a reporter; use one of {', '.join(registry.reporters)}", param_hint="--reporter"
+        )
     try:
         check_email(email)
     except ValueError as problem:
@@ -150,7 +160,12 @@ def list_accounts(
         table.add_column(column)
     for row in rows:
         table.add_row(
-            escape(row["user"]), row["reporter"], row["role"], escape(row["email"] or ""), row["lang"],
-            "yes" if row["enabled"] else "no", ((row["last_sign_in_at"] or "")[:19].replace("T", " ") + " UTC") if row["last_sign_in_at"] else "never",
+            escape(row["user"]),
+            row["reporter"],
+            row["role"],
+            escape(row["email"] or ""),
+            row["lang"],
+            "yes" if row["enabled"] else "no",
+            ((row["last_sign_in_at"] or "")[:19].replace("T", " ") + " UTC") if row["last_sign_in_at"] else "never",
         )
     _out.print(table)

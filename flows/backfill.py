@@ -88,8 +88,9 @@ def replay_shard(warehouse: str, receipts: list[dict], timezone: str) -> Stashed
     # Every receipt replayed was once decided an original (duplicates are not replayed), and is replayed as one:
     # with no originals recorded, each receipt is its own.
     replayed = Pending(shard, original_sequences={}, known_reporters={})
-    prepared = steps.prepare_shard(replayed, shard, steps.read_contents(files, shard, registry), registry,
-                                   ZoneInfo(timezone))
+    prepared = steps.prepare_shard(
+        replayed, shard, steps.read_contents(files, shard, registry), registry, ZoneInfo(timezone)
+    )
     return stash(prepared, files.scratch_dir / f"shard-{shard[0].sequence}")
 
 
@@ -100,8 +101,13 @@ def replay_shards(receipts: list[Receipt]) -> list[list[Receipt]]:
 
 @flow(name="ctip-backfill", log_prints=True)
 def backfill(
-    first_period: str, last_period: str, warehouse: str, reporter: str | None = None,
-    timezone: str = "Asia/Phnom_Penh", lock_timeout_seconds: float = 600.0, show_progress: bool = True,
+    first_period: str,
+    last_period: str,
+    warehouse: str,
+    reporter: str | None = None,
+    timezone: str = "Asia/Phnom_Penh",
+    lock_timeout_seconds: float = 600.0,
+    show_progress: bool = True,
 ) -> BackfillSummary:
     """Replay every archived submission touching first_period..last_period (of one reporter, if given)."""
     first, last = parse_period(first_period), parse_period(last_period)
@@ -136,7 +142,10 @@ def backfill(
             try:
                 with load_transaction(writer, rewind):
                     recorded = load_decisions(
-                        writer, decisions, replay.STAGED_ROWS, pl.concat(findings, how="vertical_relaxed"),
+                        writer,
+                        decisions,
+                        replay.STAGED_ROWS,
+                        pl.concat(findings, how="vertical_relaxed"),
                         pl.concat(periods, how="vertical_relaxed"),
                     )
             finally:

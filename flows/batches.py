@@ -76,7 +76,7 @@ class Pending:
         """The originals (not duplicates) in order, cut into at most `shards` runs of consecutive receipts."""
         originals = self.originals()
         size = max(1, -(-len(originals) // max(1, shards)))
-        return [originals[i:i + size] for i in range(0, len(originals), size)]
+        return [originals[i : i + size] for i in range(0, len(originals), size)]
 
 
 def consecutive_runs(
@@ -103,7 +103,8 @@ def merge_prepared(batch: Pending, shards: list[Prepared]) -> Prepared:
     """A batch's prepared shards as one, every receipt of the batch decided in receipt order."""
     decided = [d for shard in shards for d in shard.decisions]
     decisions = decide(
-        batch.receipts, batch.original_sequences,
+        batch.receipts,
+        batch.original_sequences,
         rejected={d.receipt.submission_id for d in decided if d.status == "rejected"},
         set_aside={d.receipt.submission_id for d in decided if d.set_aside},
         reporters={**batch.known_reporters, **{d.receipt.submission_id: d.reporter for d in decided}},

@@ -62,14 +62,16 @@ def check_files(files: list[Path], settings: Settings, registry: Registry, now: 
             content = read_regular(path, registry.limits.max_file_bytes)
         except NotRegularFile:
             unsupported[sequence] = Finding(
-                "unreadable", "error",
+                "unreadable",
+                "error",
                 f"{shown} is not a regular file (it is a link, folder, device or pipe), so the inbox would ignore it",
             )
             continue
         if content is None:
             size = path.stat().st_size
             unsupported[sequence] = Finding(
-                "unreadable", "error",
+                "unreadable",
+                "error",
                 f"cannot be read as {file_format.upper()}: the file is {size:,} bytes; "
                 f"the limit is {registry.limits.max_file_bytes:,} bytes",
             )

@@ -46,12 +46,15 @@ def claims(
     file: Annotated[
         Path,
         typer.Argument(
-            exists=True, dir_okay=False,
+            exists=True,
+            dir_okay=False,
             help="CSV of claims: reporter, indicator, period, claimed_change_pct; optional base_period, area and dimensions.",
         ),
     ],
     warehouse: WarehouseOption = None,
-    output: Annotated[TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")] = TableOrJson.table,
+    output: Annotated[
+        TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")
+    ] = TableOrJson.table,
 ) -> None:
     """Check the percentage changes quoted in statements against the warehouse.
 
@@ -65,12 +68,18 @@ def claims(
     try:
         content = read_regular(file, registry.limits.max_file_bytes)
     except NotRegularFile:
-        errors.print(f"{shown} is not a regular file (a link, folder, device or pipe); give the claims file itself.",
-                     highlight=False, markup=False)
+        errors.print(
+            f"{shown} is not a regular file (a link, folder, device or pipe); give the claims file itself.",
+            highlight=False,
+            markup=False,
+        )
         raise typer.Exit(2) from None
     if content is None:
-        errors.print(f"{shown} is larger than {registry.limits.max_file_bytes:,} bytes, the limit of a file.",
-                     highlight=False, markup=False)
+        errors.print(
+            f"{shown} is larger than {registry.limits.max_file_bytes:,} bytes, the limit of a file.",
+            highlight=False,
+            markup=False,
+        )
         raise typer.Exit(2)
     try:
         text = content.decode("utf-8-sig")
@@ -108,28 +117,47 @@ def _record(claim: Claim, judgement: Judgement, figures: dict[tuple[str, ...], i
     return {
         "row_number": claim.row_number,
         "claim": claim.label(registry.default_of("area") or ""),
-        "reporter": claim.reporter, "area": claim.area, "indicator": claim.indicator, **claim.cut,
-        "period": claim.period, "base_period": claim.base_period,
-        "claimed_change_pct": str(claim.claimed), "decimals": claim.decimals,
-        "value": value, "base_value": base_value, "change": change,
+        "reporter": claim.reporter,
+        "area": claim.area,
+        "indicator": claim.indicator,
+        **claim.cut,
+        "period": claim.period,
+        "base_period": claim.base_period,
+        "claimed_change_pct": str(claim.claimed),
+        "decimals": claim.decimals,
+        "value": value,
+        "base_value": base_value,
+        "change": change,
         "change_pct": None if change is None or base_value == 0 else 100 * change / base_value,
-        "rounded": _text(judgement.computed), "truncated": _text(judgement.truncated),
+        "rounded": _text(judgement.computed),
+        "truncated": _text(judgement.truncated),
         "change_pct_of_value": _text(judgement.of_value),
-        "verdict": judgement.verdict, "detail": judgement.detail,
+        "verdict": judgement.verdict,
+        "detail": judgement.detail,
     }
 
 
 def _print_table(file_name: str, judged: list[tuple[Claim, Judgement]], registry: Registry) -> None:
     table = Table(title=f"Claims of {escape(file_name)} against the warehouse", title_justify="left")
-    for name, justify in [("Row", "right"), ("Claim", "left"), ("Claimed %", "right"), ("Computed change %", "right"),
-                          ("Verdict", "left"), ("Detail", "left")]:
+    for name, justify in [
+        ("Row", "right"),
+        ("Claim", "left"),
+        ("Claimed %", "right"),
+        ("Computed change %", "right"),
+        ("Verdict", "left"),
+        ("Detail", "left"),
+    ]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     national = registry.default_of("area") or ""
     for claim, judgement in judged:
         colour = _COLOURS[judgement.verdict]
         table.add_row(
-            str(claim.row_number), escape(claim.label(national)), signed_decimal(claim.claimed), signed_decimal(judgement.computed),
-            f"[{colour}]{judgement.verdict}[/]", escape(judgement.detail),
+            str(claim.row_number),
+            escape(claim.label(national)),
+            signed_decimal(claim.claimed),
+            signed_decimal(judgement.computed),
+            f"[{colour}]{judgement.verdict}[/]",
+            escape(judgement.detail),
         )
     console.print(table, highlight=False)
     counts = {verdict: sum(1 for _, j in judged if j.verdict == verdict) for verdict in VERDICTS}

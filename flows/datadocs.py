@@ -49,20 +49,22 @@ def validation(prepared: Prepared, findings: pl.DataFrame) -> dict | None:
         receipt = decision.receipt
         found = [] if decision.status == "duplicate" else by_submission.get(receipt.submission_id, [])
         ordered = sorted(found, key=lambda f: f["severity"] != "error")  # errors first, each in row order
-        submissions.append({
-            "sequence": receipt.sequence,
-            "file_name": receipt.file_name,
-            "reporter": decision.reporter or "",
-            "status": decision.status,
-            "received_at": f"{receipt.received_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
-            "errors": sum(1 for f in found if f["severity"] == "error"),
-            "warnings": sum(1 for f in found if f["severity"] == "warning"),
-            "findings": [
-                {k: ordered_finding[k] for k in ("severity", "rule", "row_number", "column_name", "message")}
-                for ordered_finding in ordered[:FINDINGS_PER_SUBMISSION]
-            ],
-            "more": max(0, len(found) - FINDINGS_PER_SUBMISSION),
-        })
+        submissions.append(
+            {
+                "sequence": receipt.sequence,
+                "file_name": receipt.file_name,
+                "reporter": decision.reporter or "",
+                "status": decision.status,
+                "received_at": f"{receipt.received_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
+                "errors": sum(1 for f in found if f["severity"] == "error"),
+                "warnings": sum(1 for f in found if f["severity"] == "warning"),
+                "findings": [
+                    {k: ordered_finding[k] for k in ("severity", "rule", "row_number", "column_name", "message")}
+                    for ordered_finding in ordered[:FINDINGS_PER_SUBMISSION]
+                ],
+                "more": max(0, len(found) - FINDINGS_PER_SUBMISSION),
+            }
+        )
     sequences = [d.receipt.sequence for d in originals]
     return {
         "first": min(sequences),
@@ -94,8 +96,10 @@ def write_site(docs_dir: Path, started: datetime, validations: list[dict | None]
             "title": f"Run of {run}, validation {number} of {len(done)}: receipts {_span(item)}",
             "run": run,
             "files": names,
-            "counts": {status: sum(1 for s in item["submissions"] if s["status"] == status)
-                       for status in ("loaded", "rejected", "duplicate")},
+            "counts": {
+                status: sum(1 for s in item["submissions"] if s["status"] == status)
+                for status in ("loaded", "rejected", "duplicate")
+            },
             "failed_checks": sum(1 for c in item["checks"] if not c["success"]),
         }
         _write(pages / f"{stem}.html", render("validation.html.j2", {**facts, **item, "index": "../index.html"}))

@@ -73,8 +73,7 @@ def _analyst_file(settings: Settings, registry: Registry) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="ctip-describe-") as folder:
         inbox, analyst_file = Path(folder) / "inbox", Path(folder) / "warehouse" / "ctip.duckdb"
         inbox.mkdir()
-        run_once(inbox, analyst_file, registry, settings.zone, datetime.now(UTC),
-                 settings.lock_timeout_seconds)
+        run_once(inbox, analyst_file, registry, settings.zone, datetime.now(UTC), settings.lock_timeout_seconds)
         yield analyst_file
 
 
@@ -102,31 +101,38 @@ def code_lists(registry: Registry) -> dict[str, list]:
     dimensions = []
     for name, dimension in registry.dimensions.items():
         part_of = dimension.aggregate_of()
-        dimensions.append({
-            "name": name,
-            "label": dimension.label,
-            "codes": [
-                {
-                    "code": code,
-                    "label": dimension.labels.get(code),
-                    "kind": _code_kind(dimension, code),
-                    "aggregate": part_of.get(code),
-                    "stands_for": [leaf for leaf in dimension.leaves if leaf in dimension.aggregates.get(code, ())],
-                }
-                for code in dimension.codes
-            ],
-        })
+        dimensions.append(
+            {
+                "name": name,
+                "label": dimension.label,
+                "codes": [
+                    {
+                        "code": code,
+                        "label": dimension.labels.get(code),
+                        "kind": _code_kind(dimension, code),
+                        "aggregate": part_of.get(code),
+                        "stands_for": [leaf for leaf in dimension.leaves if leaf in dimension.aggregates.get(code, ())],
+                    }
+                    for code in dimension.codes
+                ],
+            }
+        )
     return {
         "reporters": [
             {
-                "code": r.code, "name": r.name, "consolidates": r.consolidates,
+                "code": r.code,
+                "name": r.name,
+                "consolidates": r.consolidates,
                 "indicators": sorted(r.indicators, key=indicator_order.index),
             }
             for r in registry.reporters.values()
         ],
         "indicators": [
             {
-                "code": i.code, "label": i.label, "unit": i.unit, "dimensions": list(i.dimensions),
+                "code": i.code,
+                "label": i.label,
+                "unit": i.unit,
+                "dimensions": list(i.dimensions),
                 "reporters": reporters_of[i.code],
             }
             for i in registry.indicators.values()
@@ -146,7 +152,9 @@ def dictionary(con: duckdb.DuckDBPyConnection, registry: Registry) -> dict:
     notes = relation_notes()
     described = [
         {
-            "name": r["name"], "kind": r["kind"], "parameters": r["parameters"],
+            "name": r["name"],
+            "kind": r["kind"],
+            "parameters": r["parameters"],
             "grain": notes.get(r["name"], {}).get("grain"),
             "description": notes.get(r["name"], {}).get("description"),
             "columns": r["columns"],
@@ -234,15 +242,19 @@ def markdown(data: dict) -> str:
         "",
         *_table(
             ["code", "name", "consolidates", "may report"],
-            [[f"`{r['code']}`", _cell(r["name"]), _cell(r["consolidates"]), _cell(r["indicators"])]
-             for r in data["reporters"]],
+            [
+                [f"`{r['code']}`", _cell(r["name"]), _cell(r["consolidates"]), _cell(r["indicators"])]
+                for r in data["reporters"]
+            ],
         ),
         "### Indicators",
         "",
         *_table(
             ["code", "label", "unit", "dimensions", "reported by"],
-            [[f"`{i['code']}`", _cell(i["label"]), _cell(i["unit"]), _cell(i["dimensions"]), _cell(i["reporters"])]
-             for i in data["indicators"]],
+            [
+                [f"`{i['code']}`", _cell(i["label"]), _cell(i["unit"]), _cell(i["dimensions"]), _cell(i["reporters"])]
+                for i in data["indicators"]
+            ],
         ),
         "### Dimensions",
         "",
@@ -261,8 +273,16 @@ def markdown(data: dict) -> str:
         lines += [f"#### {dimension['name']}{label}", ""]
         lines += _table(
             ["code", "label", "kind", "part of", "stands for"],
-            [[f"`{c['code']}`", _cell(c["label"]), c["kind"], _cell(c["aggregate"] and [c["aggregate"]]),
-              _stands_for(c, leaves)] for c in listed],
+            [
+                [
+                    f"`{c['code']}`",
+                    _cell(c["label"]),
+                    c["kind"],
+                    _cell(c["aggregate"] and [c["aggregate"]]),
+                    _stands_for(c, leaves),
+                ]
+                for c in listed
+            ],
         )
         if from_countries:
             with_countries.append(dimension["name"])
@@ -277,11 +297,16 @@ def markdown(data: dict) -> str:
         "",
         *_table(
             ["code", "name", "first year", "last year"],
-            [[f"`{a['code']}`", _cell(a["name"]), _cell(a["first_year"]), _cell(a["last_year"])] for a in data["areas"]],
+            [
+                [f"`{a['code']}`", _cell(a["name"]), _cell(a["first_year"]), _cell(a["last_year"])]
+                for a in data["areas"]
+            ],
         ),
         "### Countries",
         "",
-        "ISO 3166-1 alpha-2 codes (`schemas/countries.csv`): the leaves of the dimensions " + _cell(with_countries) + ".",
+        "ISO 3166-1 alpha-2 codes (`schemas/countries.csv`): the leaves of the dimensions "
+        + _cell(with_countries)
+        + ".",
         "",
         *_table(["code", "name"], [[f"`{c['code']}`", _cell(c["name"])] for c in data["countries"]]),
     ]

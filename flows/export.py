@@ -59,17 +59,20 @@ def readable_columns(published: pl.DataFrame, registry: Registry) -> pl.DataFram
     return published.with_columns(
         pl.col("change_pct").round(1, mode="half_away_from_zero").alias("change_pct_rounded"),
         *(
-            pl.col(name).replace_strict(
+            pl.col(name)
+            .replace_strict(
                 {code: registry.label(kinds[name], code) for code in published[name].unique().to_list()},
                 return_dtype=pl.String,
-            ).alias(f"{name}_label")
+            )
+            .alias(f"{name}_label")
             for name in labelled
         ),
     )
 
 
-def write_metadata(directory: Path, files: list[Path], publication: dict, min_cell: int,
-                   published: pl.DataFrame) -> Path:
+def write_metadata(
+    directory: Path, files: list[Path], publication: dict, min_cell: int, published: pl.DataFrame
+) -> Path:
     """DIR/metadata.json: where the table comes from, the rule that protected it, and the files with their SHA-256."""
     statuses = pl.concat([published["value_conf"], published["base_value_conf"]]).drop_nulls()
     document = {
@@ -87,9 +90,7 @@ def write_metadata(directory: Path, files: list[Path], publication: dict, min_ce
         ),
         "suppressed": {"C": int((statuses == PRIMARY).sum()), "D": int((statuses == SECONDARY).sum())},
         "rows": published.height,
-        "files": [
-            {"name": path.name, "sha256": sha256_of_file(path), "size": path.stat().st_size} for path in files
-        ],
+        "files": [{"name": path.name, "sha256": sha256_of_file(path), "size": path.stat().st_size} for path in files],
     }
     target = directory / METADATA_NAME
     atomic_write_text(target, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
@@ -129,12 +130,14 @@ def _export_duckdb(warehouse: Path, target: Path) -> None:
     try:
         relations = export_self_contained(warehouse, target.resolve())
     except (duckdb.Error, OSError) as problem:
-        errors.print(f"Cannot export {warehouse} to {target}: {str(problem).splitlines()[0]}", markup=False,
-                     highlight=False)
+        errors.print(
+            f"Cannot export {warehouse} to {target}: {str(problem).splitlines()[0]}", markup=False, highlight=False
+        )
         raise typer.Exit(1) from None
     console.print(
         f"Wrote {target}: {len(relations)} relations as tables, with the macros; it needs nothing beside it.",
-        highlight=False, markup=False,
+        highlight=False,
+        markup=False,
     )
 
 
@@ -152,9 +155,10 @@ def export(
     duckdb_file: Annotated[
         Path | None,
         typer.Option(
-            "--duckdb", dir_okay=False,
+            "--duckdb",
+            dir_okay=False,
             help="Write a self-contained copy of the analyst file here (every relation as a table, with the macros), "
-                 "to open anywhere.",
+            "to open anywhere.",
         ),
     ] = None,
 ) -> None:
@@ -177,7 +181,9 @@ def export(
             return
     comparison, publication = _read_comparison(settings.warehouse)
     if comparison.height == 0:
-        errors.print(f"Nothing to export: {settings.warehouse} holds no comparison rows.", highlight=False, markup=False)
+        errors.print(
+            f"Nothing to export: {settings.warehouse} holds no comparison rows.", highlight=False, markup=False
+        )
         raise typer.Exit(1)
     dims = list(registry.dimension_names)
     cut_size = pl.sum_horizontal([(pl.col(d) != TOTAL).cast(pl.Int8) for d in dims])
@@ -194,5 +200,6 @@ def export(
     console.print(
         f"Wrote {published.height} rows to {parquet} and {csv.name} (K = {min_cell}). Cells suppressed: "
         f"{(statuses == PRIMARY).sum()} small counts (C), {(statuses == SECONDARY).sum()} to protect them (D).",
-        highlight=False, markup=False,
+        highlight=False,
+        markup=False,
     )

@@ -86,8 +86,9 @@ def workbook_created(planned: Planned) -> datetime:
 def _xlsx(table: pl.DataFrame, created: datetime) -> bytes:
     """A workbook with one sheet `data`: the header, then the rows; whole numbers of `value` as numbers."""
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
-                                            "strings_to_formulas": False, "strings_to_urls": False})
+    workbook = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
+    )
     workbook.set_properties({"created": created.replace(tzinfo=None)})
     sheet = workbook.add_worksheet(XLSX_SHEET)
     sheet.write_row(0, 0, table.columns)
@@ -123,13 +124,18 @@ def manifest_entry(item: Generated, rows: int) -> dict:
         "valid": item.defect is None,
     }
     if item.defect is not None:
-        entry.update(defect=item.defect.defect, rule=item.defect.rule, row_number=item.defect.row_number,
-                     detail=item.defect.detail)
+        entry.update(
+            defect=item.defect.defect,
+            rule=item.defect.rule,
+            row_number=item.defect.row_number,
+            detail=item.defect.detail,
+        )
     return entry
 
 
-def write_files(out: Path, items: Iterable[Generated], registry: Registry, settings: dict,
-                manifest: Path | None = None) -> dict:
+def write_files(
+    out: Path, items: Iterable[Generated], registry: Registry, settings: dict, manifest: Path | None = None
+) -> dict:
     """Write every generated submission into `out` and the manifest (by default `out/.manifest.json`);
     return the manifest."""
     out.mkdir(parents=True, exist_ok=True)
@@ -158,8 +164,9 @@ def write_files(out: Path, items: Iterable[Generated], registry: Registry, setti
     return document
 
 
-def write_inbox(out: Path, years: list[int], manifest: Path | None = None, registry: Registry | None = None,
-                **options) -> dict:
+def write_inbox(
+    out: Path, years: list[int], manifest: Path | None = None, registry: Registry | None = None, **options
+) -> dict:
     """Generate an inbox and write it; return its manifest.
 
     `options` are those of `transforms.generate.generate` (seed, invalid_share, areas, reporters, today, limit);
@@ -181,18 +188,23 @@ def write_inbox(out: Path, years: list[int], manifest: Path | None = None, regis
 
 # ----------------------------------------------------------------- command
 def generate(
-    out: Annotated[Path, typer.Option("--out", file_okay=False, help="Folder to write the submissions into (created if needed).")],
+    out: Annotated[
+        Path, typer.Option("--out", file_okay=False, help="Folder to write the submissions into (created if needed).")
+    ],
     years: Annotated[str, typer.Option("--years", help="Years to cover, such as 2011-2022 or 2019.")] = "2011-2022",
     invalid_share: Annotated[
         float, typer.Option("--invalid-share", min=0.0, max=1.0, help="Share of files with one known defect.")
     ] = 0.01,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Same seed, same bytes.")] = 0,
     provinces: Annotated[
-        str, typer.Option("--provinces", help="all: the national total and every province; none: the national total only.")
+        str,
+        typer.Option("--provinces", help="all: the national total and every province; none: the national total only."),
     ] = "all",
     reporters: Annotated[
         list[str] | None,
-        typer.Option("--reporters", help="Only these reporters (repeat the option or separate with commas); default all."),
+        typer.Option(
+            "--reporters", help="Only these reporters (repeat the option or separate with commas); default all."
+        ),
     ] = None,
 ) -> None:
     """Write realistic synthetic submissions: every reporter, the national total and the provinces,
@@ -220,13 +232,22 @@ def generate(
         chosen = list(dict.fromkeys(chosen))
     areas = None if provinces == "all" else [registry.defaults["area"]]
     today = datetime.now(command_settings().zone).date()
-    manifest = write_inbox(out, year_list, registry=registry, seed=seed, invalid_share=invalid_share, areas=areas,
-                           reporters=chosen, today=today)
+    manifest = write_inbox(
+        out,
+        year_list,
+        registry=registry,
+        seed=seed,
+        invalid_share=invalid_share,
+        areas=areas,
+        reporters=chosen,
+        today=today,
+    )
     defects = ", ".join(f"{name} {count}" for name, count in manifest["defects"].items()) or "none"
     formats = ", ".join(f"{name} {count}" for name, count in manifest["formats"].items())
     console.print(
         f"Wrote {manifest['files']:,} submissions ({manifest['rows']:,} rows; {formats}) to {out}: "
         f"{manifest['valid']:,} valid, {manifest['invalid']:,} invalid ({defects}). "
         f"Manifest: {out / MANIFEST}",
-        highlight=False, markup=False,
+        highlight=False,
+        markup=False,
     )

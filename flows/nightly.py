@@ -61,8 +61,9 @@ _TRANSIENT = {"retries": 3, "retry_delay_seconds": [2, 10, 30], "retry_condition
 def archive_new_files(discovery: steps.Discovery, files: WarehouseFiles) -> steps.Received:
     with database.open_writer(files, load_registry()) as writer:
         database.publish_analyst_file(writer, steps.now_utc())  # mends a run killed after loading, before publishing
-        return steps.receive(discovery, writer, Archive(files.archive_dir), steps.now_utc(),
-                             UploadLedger(files.uploads_db))
+        return steps.receive(
+            discovery, writer, Archive(files.archive_dir), steps.now_utc(), UploadLedger(files.uploads_db)
+        )
 
 
 @task(name="collect", cache_policy=NO_CACHE, **_TRANSIENT)
@@ -99,7 +100,10 @@ OUTCOMES_ARTIFACT = "ctip-submission-outcomes"
 
 @task(name="summarise", cache_policy=NO_CACHE)
 def summarise(
-    decisions: list[Decision], findings: pl.DataFrame, discovery: steps.Discovery, received: steps.Received,
+    decisions: list[Decision],
+    findings: pl.DataFrame,
+    discovery: steps.Discovery,
+    received: steps.Received,
     docs: Path | None = None,
 ) -> steps.RunSummary:
     """The run's summary, also published as a Prefect table artifact (one row per submission)."""
@@ -117,8 +121,13 @@ def summarise(
 
 @flow(name="ctip-nightly", log_prints=True)
 def nightly(
-    inbox: str, warehouse: str, timezone: str = "Asia/Phnom_Penh", lock_timeout_seconds: float = 600.0,
-    shards: int = 1, show_progress: bool = False, validation_pages: bool | None = None,
+    inbox: str,
+    warehouse: str,
+    timezone: str = "Asia/Phnom_Penh",
+    lock_timeout_seconds: float = 600.0,
+    shards: int = 1,
+    show_progress: bool = False,
+    validation_pages: bool | None = None,
 ) -> steps.RunSummary:
     """Every new file in the inbox archived, validated, loaded; comparison tables brought up to date.
 
@@ -158,8 +167,10 @@ def nightly(
     )
     with WriterLock(files.lock_file, lock_timeout_seconds, purpose="ctip nightly run"):
         with steps.progress_bar(show_progress) as progress:
-            return runloop.run_batches(run_steps, shards, started, files.docs_dir if validation_pages else None,
-                                       progress)
+            return runloop.run_batches(
+                run_steps, shards, started, files.docs_dir if validation_pages else None, progress
+            )
+
 
 @flow(name="ctip-nightly", log_prints=True)
 def served_nightly() -> steps.RunSummary:
@@ -170,14 +181,26 @@ def served_nightly() -> steps.RunSummary:
 
     settings = from_environment()
     return nightly.fn(
-        inbox=str(settings.inbox), warehouse=str(settings.warehouse), timezone=settings.timezone,
-        lock_timeout_seconds=settings.lock_timeout_seconds, validation_pages=settings.validation_pages,
+        inbox=str(settings.inbox),
+        warehouse=str(settings.warehouse),
+        timezone=settings.timezone,
+        lock_timeout_seconds=settings.lock_timeout_seconds,
+        validation_pages=settings.validation_pages,
     )
 
 
 _ORCHESTRATOR_PACKAGES = {
-    "prefect", "prefect_dask", "dask", "distributed", "httpx", "httpcore", "sqlalchemy", "sqlite3", "uvicorn",
-    "alembic", "anyio",
+    "prefect",
+    "prefect_dask",
+    "dask",
+    "distributed",
+    "httpx",
+    "httpcore",
+    "sqlalchemy",
+    "sqlite3",
+    "uvicorn",
+    "alembic",
+    "anyio",
 }
 # Whether the flow's own body began; a plain dict (not a threading.Event, which holds a
 # lock) because the flow's function is pickled with its globals when tasks go to Dask.
@@ -228,9 +251,23 @@ def temporary_server() -> Iterator[None]:
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent), "--factory",
-         "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "error", "--lifespan", "on"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(Path(prefect.__file__).parent.parent),
+            "--factory",
+            "prefect.server.api.server:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "error",
+            "--lifespan",
+            "on",
+        ],
         env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"},
         preexec_fn=_die_with_parent,
     )
@@ -272,8 +309,13 @@ def stop_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run_nightly(settings: Settings, on_fallback=None, workers: int | None = None,
-                scheduler: str | None = None, show_progress: bool = False) -> steps.RunSummary:
+def run_nightly(
+    settings: Settings,
+    on_fallback=None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    show_progress: bool = False,
+) -> steps.RunSummary:
     """The nightly flow; if the orchestrator itself fails (its state left broken by a killed run, say),
     the same steps run without it, so a broken orchestrator never stops the night's work.
 
@@ -285,9 +327,12 @@ def run_nightly(settings: Settings, on_fallback=None, workers: int | None = None
         try:
             with temporary_server():
                 return _with_task_runner(workers, scheduler)(
-                    inbox=str(settings.inbox), warehouse=str(settings.warehouse), timezone=settings.timezone,
+                    inbox=str(settings.inbox),
+                    warehouse=str(settings.warehouse),
+                    timezone=settings.timezone,
                     lock_timeout_seconds=settings.lock_timeout_seconds,
-                    shards=max(1, workers or (4 if scheduler else 1)), show_progress=show_progress,
+                    shards=max(1, workers or (4 if scheduler else 1)),
+                    show_progress=show_progress,
                     validation_pages=settings.validation_pages,
                 )
         except Exception as problem:
@@ -301,6 +346,11 @@ def _without_orchestrator(problem: Exception, settings: Settings, on_fallback) -
     if on_fallback is not None:
         on_fallback(problem)
     return steps.run_once(
-        settings.inbox, settings.warehouse, load_registry(), settings.zone, steps.now_utc(),
-        settings.lock_timeout_seconds, validation_pages=settings.validation_pages,
+        settings.inbox,
+        settings.warehouse,
+        load_registry(),
+        settings.zone,
+        steps.now_utc(),
+        settings.lock_timeout_seconds,
+        validation_pages=settings.validation_pages,
     )

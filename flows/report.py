@@ -71,24 +71,36 @@ def report(
     readable_warehouse(settings)
     period_type = parse_period(period_code).type
     with reading_analyst(settings.warehouse) as con:
-        data = report_frames(con, registry, period_code, base_code, base_period_code(period_code), period_type,
-                             reporter_code)
+        data = report_frames(
+            con, registry, period_code, base_code, base_period_code(period_code), period_type, reporter_code
+        )
     if data["rows"].height == 0:
-        errors.print(f"Nothing to report: no figures for {period_code}" + (f" from {reporter_code}" if reporter_code else "") + ".")
+        errors.print(
+            f"Nothing to report: no figures for {period_code}"
+            + (f" from {reporter_code}" if reporter_code else "")
+            + "."
+        )
         raise typer.Exit(1)
-    page = render(build_context(data, registry, period_code, base_code, period_type, reporter_code,
-                                datetime.now(UTC)))
+    page = render(build_context(data, registry, period_code, base_code, period_type, reporter_code, datetime.now(UTC)))
     try:
         _write(out, page)
     except OSError as problem:
-        errors.print(f"[bold red]ctip report failed:[/] cannot write {escape(str(out))}: {escape(str(problem))}",
-                     highlight=False)
+        errors.print(
+            f"[bold red]ctip report failed:[/] cannot write {escape(str(out))}: {escape(str(problem))}", highlight=False
+        )
         raise typer.Exit(1) from None
     console.print(f"Wrote {out}: {period_code} against {base_code}.", highlight=False, markup=False)
 
 
-def build_context(data: dict, registry: Registry, period: str, base: str | None, period_type: str,
-                  reporter: str | None, generated_at: datetime) -> dict:
+def build_context(
+    data: dict,
+    registry: Registry,
+    period: str,
+    base: str | None,
+    period_type: str,
+    reporter: str | None,
+    generated_at: datetime,
+) -> dict:
     """What the template needs: the shaped sections and one chart per headline figure."""
     from markupsafe import Markup
 
@@ -105,11 +117,18 @@ def build_context(data: dict, registry: Registry, period: str, base: str | None,
             points = history.get((group["reporter"], row["indicator"]), [])
             marks = {p["period"]: p["status"] for p in points if p["status"] not in (None, registry.defaults["status"])}
             title = f"{group['reporter']}: {noun(row['indicator'])}, every {type_name} held"
-            svg = bar_chart([(p["period"], p["value"]) for p in points], title=title, x_label=type_name,
-                            y_label=row["unit"] + "s" if row["unit"] else row["indicator"], highlight=[period],
-                            notes=marks, derived=[p["period"] for p in points if p["derived"]])
-            figures.append({"indicator": row["indicator"], "label": row["label"], "periods": len(points),
-                            "svg": Markup(svg)})  # bar_chart escapes every text it writes
+            svg = bar_chart(
+                [(p["period"], p["value"]) for p in points],
+                title=title,
+                x_label=type_name,
+                y_label=row["unit"] + "s" if row["unit"] else row["indicator"],
+                highlight=[period],
+                notes=marks,
+                derived=[p["period"] for p in points if p["derived"]],
+            )
+            figures.append(
+                {"indicator": row["indicator"], "label": row["label"], "periods": len(points), "svg": Markup(svg)}
+            )  # bar_chart escapes every text it writes
         charts.append({"reporter": group["reporter"], "name": group["name"], "figures": figures})
     number, watermark, published_at = data["publication"] or (None, None, None)
     return {
@@ -125,8 +144,9 @@ def build_context(data: dict, registry: Registry, period: str, base: str | None,
         "rejected": rejected_submissions(data["rejected"], data["rejected_findings"]),
         "charts": charts,
         "warnings": open_warnings(data["findings"], data["submissions"], reporter),
-        "statuses": {code: meaning for code, meaning in registry.statuses.items()
-                     if code != registry.defaults["status"]},
+        "statuses": {
+            code: meaning for code, meaning in registry.statuses.items() if code != registry.defaults["status"]
+        },
     }
 
 

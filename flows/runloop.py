@@ -41,8 +41,9 @@ class RunSteps:
     summarise: Callable[[list[Decision], pl.DataFrame, Discovery, Received, Path | None], RunSummary]
 
 
-def run_batches(steps: RunSteps, shards: int, started: datetime, validation_pages: Path | None,
-                progress: Progress) -> RunSummary:
+def run_batches(
+    steps: RunSteps, shards: int, started: datetime, validation_pages: Path | None, progress: Progress
+) -> RunSummary:
     """One run: every pending receipt prepared and loaded batch by batch, then published and summarised.
 
     Each batch's originals are cut into at most `shards` shards, prepared apart (on
@@ -72,5 +73,6 @@ def run_batches(steps: RunSteps, shards: int, started: datetime, validation_page
             validations.append(datadocs.validation(prepared, findings[-1]))
     steps.publish()
     docs = datadocs.write_site(validation_pages, started, validations) if validation_pages is not None else None
-    return steps.summarise(decisions, pl.concat([empty_findings(), *findings], how="vertical_relaxed"), discovery,
-                           received, docs)
+    return steps.summarise(
+        decisions, pl.concat([empty_findings(), *findings], how="vertical_relaxed"), discovery, received, docs
+    )

@@ -19,11 +19,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from collections.abc import Iterator
 from pathlib import Path
-
 
 from flows.local_server import is_healthy
 from flows.settings import Orchestrator, Settings, orchestrator
@@ -71,14 +70,14 @@ def prefect_server(served: Orchestrator, port: int) -> Iterator[str]:
         yield served.api_url
         return
     if not _port_is_free(port):
-        raise ServerDidNotStart(
-            f"port {port} on 127.0.0.1 is in use; choose another with --port or CTIP_SERVE_PORT"
-        )
+        raise ServerDidNotStart(f"port {port} on 127.0.0.1 is in use; choose another with --port or CTIP_SERVE_PORT")
     _private_folder(served.home)
     server = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         env={**served.environ, "PREFECT_API_URL": ""},
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
@@ -133,12 +132,16 @@ def serve(settings: Settings, interval_seconds: float | None = None) -> None:
             )
             if served.starts_server:
                 key_file = write_key(served.home, served.auth_string)
-                print(f"ctip serve: Prefect UI at {served.ui_url} (API {api_url}); it asks for the key in {key_file}",
-                      flush=True)
+                print(
+                    f"ctip serve: Prefect UI at {served.ui_url} (API {api_url}); it asks for the key in {key_file}",
+                    flush=True,
+                )
             else:
                 print(f"ctip serve: Prefect API at {api_url}", flush=True)
-            print(f"ctip serve: {settings.inbox} -> {settings.warehouse}; schedule {_describe(settings, interval_seconds)}",
-                  flush=True)
+            print(
+                f"ctip serve: {settings.inbox} -> {settings.warehouse}; schedule {_describe(settings, interval_seconds)}",
+                flush=True,
+            )
             served_nightly.serve(
                 name=DEPLOYMENT,
                 schedules=[schedule],

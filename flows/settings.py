@@ -37,8 +37,9 @@ class Settings:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def with_overrides(self, inbox: Path | None = None, warehouse: Path | None = None,
-                       serve_port: int | None = None) -> Settings:
+    def with_overrides(
+        self, inbox: Path | None = None, warehouse: Path | None = None, serve_port: int | None = None
+    ) -> Settings:
         return replace(
             self,
             inbox=(inbox or self.inbox).resolve(),

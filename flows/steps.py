@@ -100,13 +100,20 @@ def discover(inbox: Path) -> Discovery:
             if file_format is None:
                 ignored.append(display_name(entry.name))
             else:
-                found.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.name, InboxFile(Path(entry.path), file_format)))
+                found.append(
+                    (
+                        entry.stat(follow_symlinks=False).st_mtime_ns,
+                        entry.name,
+                        InboxFile(Path(entry.path), file_format),
+                    )
+                )
     found.sort(key=lambda item: item[:2])
     return Discovery([candidate for _, _, candidate in found], ignored)
 
 
-def receive(discovery: Discovery, writer: Writer, archive: Archive, now: datetime,
-            uploads: UploadLedger | None = None) -> Received:
+def receive(
+    discovery: Discovery, writer: Writer, archive: Archive, now: datetime, uploads: UploadLedger | None = None
+) -> Received:
     """Archive every new file before anything else, then give it a receipt (with its uploader, if the portal sent it).
 
     Each file is copied in a window at a time, so its size costs no memory; one that
@@ -141,7 +148,9 @@ def receive(discovery: Discovery, writer: Writer, archive: Archive, now: datetim
         )
     uploaded = uploads.by_inbox_name([(f["file_name"], f["submission_id"]) for f in files]) if uploads else {}
     for item in files:
-        item["uploaded_by"], item["uploaded_at"] = uploaded.get((item["file_name"], item["submission_id"]), (None, None))
+        item["uploaded_by"], item["uploaded_at"] = uploaded.get(
+            (item["file_name"], item["submission_id"]), (None, None)
+        )
     return Received(receipts.record_receipts(writer.con, files, now), already_received, in_progress, ignored)
 
 
@@ -175,14 +184,18 @@ def prepare(
         file_findings.append(findings_frame(submission_id, [failure_finding("validating", problem)]))
         set_aside.add(submission_id)
     findings = cap_findings(
-        pl.concat([empty_findings(), *file_findings, *row_findings], how="vertical"), registry.limits.max_findings_per_rule
+        pl.concat([empty_findings(), *file_findings, *row_findings], how="vertical"),
+        registry.limits.max_findings_per_rule,
     )
 
     rejected = set(findings.filter(pl.col("severity") == "error")["submission_id"].to_list())
     reporters = dict(known_reporters)
     if observations is not None:
         reporters.update(
-            observations.filter(pl.col("reporter") != "").group_by("submission_id").agg(pl.col("reporter").first()).iter_rows()
+            observations.filter(pl.col("reporter") != "")
+            .group_by("submission_id")
+            .agg(pl.col("reporter").first())
+            .iter_rows()
         )
     decisions = decide(to_prepare, original_sequences, rejected, set_aside, reporters)
     loaded = [d.receipt.submission_id for d in decisions if d.status == "loaded"]
@@ -190,9 +203,11 @@ def prepare(
         load_rows, periods = empty_load_rows(), empty_periods_named()
     else:
         load_rows = observations.filter(pl.col("submission_id").is_in(loaded) & pl.col("loadable")).select(LOAD_COLUMNS)
-        periods = observations.filter(pl.col("period").is_not_null()).select(
-            "submission_id", "period", "period_start", "period_end"
-        ).unique(maintain_order=True)
+        periods = (
+            observations.filter(pl.col("period").is_not_null())
+            .select("submission_id", "period", "period_start", "period_end")
+            .unique(maintain_order=True)
+        )
     return Prepared(decisions, load_rows, findings, periods, checks)
 
 
@@ -258,8 +273,13 @@ def _judge_rows(frames: dict[str, pl.DataFrame], registry: Registry):
 
 
 def run_once(
-    inbox: Path, warehouse_path: Path, registry: Registry, zone: ZoneInfo, now: datetime,
-    lock_timeout_seconds: float = 600.0, validation_pages: bool | None = None,
+    inbox: Path,
+    warehouse_path: Path,
+    registry: Registry,
+    zone: ZoneInfo,
+    now: datetime,
+    lock_timeout_seconds: float = 600.0,
+    validation_pages: bool | None = None,
 ) -> RunSummary:
     """The nightly job without an orchestrator: the run loop with these plain functions, as the one writer.
 
@@ -309,14 +329,22 @@ def collect_pending(writer: Writer) -> Pending:
     if stuck:
         stuck_ids = {r.submission_id for r in stuck}
         settled = decide(stuck, originals, rejected=stuck_ids, set_aside=stuck_ids)
-        settled_findings = pl.concat([
-            findings_frame(r.submission_id, [Finding(
-                "unreadable", "error",
-                f"ctip stopped {attempts[r.sequence]} times while handling this file (the process ended without "
-                f"an error it could report, such as a crash or running out of memory); {RETRY_HINT}",
-            )])
-            for r in stuck
-        ])
+        settled_findings = pl.concat(
+            [
+                findings_frame(
+                    r.submission_id,
+                    [
+                        Finding(
+                            "unreadable",
+                            "error",
+                            f"ctip stopped {attempts[r.sequence]} times while handling this file (the process ended without "
+                            f"an error it could report, such as a crash or running out of memory); {RETRY_HINT}",
+                        )
+                    ],
+                )
+                for r in stuck
+            ]
+        )
         settled_findings = load_batch(writer, settled, empty_load_rows(), settled_findings)
         pending = receipts.pending_receipts(con)
         originals = receipts.original_sequences(con)
@@ -358,8 +386,13 @@ def load_isolated(writer: Writer, prepared: Prepared) -> pl.DataFrame:
 
 def _set_aside_on_load(writer: Writer, decision: Decision, problem: Exception) -> pl.DataFrame:
     submission_id = decision.receipt.submission_id
-    [rejected] = decide([decision.receipt], {}, rejected={submission_id}, set_aside={submission_id},
-                        reporters={submission_id: decision.reporter})
+    [rejected] = decide(
+        [decision.receipt],
+        {},
+        rejected={submission_id},
+        set_aside={submission_id},
+        reporters={submission_id: decision.reporter},
+    )
     findings = findings_frame(submission_id, [failure_finding("loading", problem)])
     return load_batch(writer, [rejected], empty_load_rows(), findings)
 
@@ -372,15 +405,17 @@ def read_contents(files: WarehouseFiles, shard: list[Receipt], registry: Registr
     return {r.submission_id: archive.get(r.submission_id) for r in shard if r.size_bytes <= limit}
 
 
-def prepare_shard(batch: Pending, shard: list[Receipt], contents: dict[str, bytes], registry: Registry,
-                  zone: ZoneInfo) -> Prepared:
+def prepare_shard(
+    batch: Pending, shard: list[Receipt], contents: dict[str, bytes], registry: Registry, zone: ZoneInfo
+) -> Prepared:
     """`prepare` for one shard of a batch's originals, given their bytes; shards can be prepared apart (on other
     workers)."""
     return prepare(shard, contents, batch.original_sequences, batch.known_reporters, registry, zone)
 
 
-def prepare_shard_in_any_process(batch: Pending, shard: list[Receipt], contents: dict[str, bytes],
-                                 timezone: str) -> Prepared:
+def prepare_shard_in_any_process(
+    batch: Pending, shard: list[Receipt], contents: dict[str, bytes], timezone: str
+) -> Prepared:
     """`prepare_shard` with only plain arguments (the bytes travel along, the registry is loaded where it runs),
     for a task that may run on a worker in another process."""
     from schemas import load_registry
@@ -388,8 +423,13 @@ def prepare_shard_in_any_process(batch: Pending, shard: list[Receipt], contents:
     return prepare_shard(batch, shard, contents, load_registry(), ZoneInfo(timezone))
 
 
-def summarise(decisions: list[Decision], findings: pl.DataFrame, discovery: Discovery, received: Received,
-              docs: Path | None = None) -> RunSummary:
+def summarise(
+    decisions: list[Decision],
+    findings: pl.DataFrame,
+    discovery: Discovery,
+    received: Received,
+    docs: Path | None = None,
+) -> RunSummary:
     names = {d.receipt.submission_id: d.receipt.file_name for d in decisions if d.status != "duplicate"}
     return RunSummary(
         submissions=[
@@ -415,9 +455,11 @@ def outcome_rows(summary: RunSummary) -> list[dict]:
     """One plain row per submission: file, reporter, status, error and warning counts, first problem."""
     rows = []
     for item in summary.submissions:
-        found = [] if item["status"] == "duplicate" else [
-            f for f in summary.findings if f["submission_id"] == item["submission_id"]
-        ]
+        found = (
+            []
+            if item["status"] == "duplicate"
+            else [f for f in summary.findings if f["submission_id"] == item["submission_id"]]
+        )
         errors = [f for f in found if f["severity"] == "error"]
         rows.append(
             {
@@ -443,7 +485,11 @@ def progress_bar(show: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), disable=not show, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not show,
+        transient=False,
     )
-

@@ -34,8 +34,16 @@ def write_template(out: Path, registry: Registry, reporter: str, period: str, la
     return len(rows)
 
 
-def _write_workbook(path: Path, registry: Registry, rows: list[dict[str, str]], columns: tuple[str, ...],
-                    lists: dict[str, list[str]], reporter: str, period: str, lang: str) -> None:
+def _write_workbook(
+    path: Path,
+    registry: Registry,
+    rows: list[dict[str, str]],
+    columns: tuple[str, ...],
+    lists: dict[str, list[str]],
+    reporter: str,
+    period: str,
+    lang: str,
+) -> None:
     """The workbook's three sheets, written at `path`."""
     workbook = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
     try:
@@ -58,8 +66,9 @@ def _write_workbook(path: Path, registry: Registry, rows: list[dict[str, str]], 
             first = line
             for code in values:
                 kind = label_kind(column, registry)
-                codes.write_row(line, 0, [column, code, registry.label(kind, code, "en"), registry.label(kind, code, "km")],
-                                plain)
+                codes.write_row(
+                    line, 0, [column, code, registry.label(kind, code, "en"), registry.label(kind, code, "km")], plain
+                )
                 line += 1
             ranges[column] = f"={CODES_SHEET}!$B${first + 1}:$B${line}"
         codes.set_column(0, 1, 14)
@@ -80,16 +89,36 @@ def _write_workbook(path: Path, registry: Registry, rows: list[dict[str, str]], 
         for position, column in enumerate(columns):
             letter = xl_col_to_name(position)
             if column in ranges:
-                data.data_validation(1, position, last, position, {
-                    "validate": "list", "source": ranges[column], "ignore_blank": True,
-                    "error_title": column, "error_message": text("template", "code_error", lang),
-                })
+                data.data_validation(
+                    1,
+                    position,
+                    last,
+                    position,
+                    {
+                        "validate": "list",
+                        "source": ranges[column],
+                        "ignore_blank": True,
+                        "error_title": column,
+                        "error_message": text("template", "code_error", lang),
+                    },
+                )
             elif column == "value":
-                data.data_validation(1, position, last, position, {
-                    "validate": "integer", "criteria": ">=", "value": 0, "ignore_blank": True,
-                    "input_title": "value", "input_message": text("template", "value_prompt", lang),
-                    "error_title": "value", "error_message": text("template", "value_error", lang),
-                })
+                data.data_validation(
+                    1,
+                    position,
+                    last,
+                    position,
+                    {
+                        "validate": "integer",
+                        "criteria": ">=",
+                        "value": 0,
+                        "ignore_blank": True,
+                        "input_title": "value",
+                        "input_message": text("template", "value_prompt", lang),
+                        "error_title": "value",
+                        "error_message": text("template", "value_error", lang),
+                    },
+                )
             width = 24 if column in ("indicator", "comment") else 12
             data.set_column(f"{letter}:{letter}", width)
         data.freeze_panes(1, 0)

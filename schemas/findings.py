@@ -14,7 +14,9 @@ FINDINGS_SCHEMA = {
 }
 
 # The finding that stands for the findings of one rule in one file past the cap: written and read only here.
-_REST = "and {rest:,} more findings of the rule {rule}, not listed one by one (at most {cap:,} of one rule in one file are)"
+_REST = (
+    "and {rest:,} more findings of the rule {rule}, not listed one by one (at most {cap:,} of one rule in one file are)"
+)
 _REST_PATTERN = r"^and ([0-9,]+) more findings of the rule "
 
 
@@ -39,16 +41,26 @@ def cap_findings(findings: pl.DataFrame, cap: int) -> pl.DataFrame:
     plain = plain.with_columns(pl.int_range(pl.len()).over("submission_id", "rule").alias("_nth"))
     over = pl.concat(
         [
-            plain.filter(pl.col("_nth") >= cap).select("submission_id", "rule", "severity", pl.lit(1, pl.Int64).alias("n")),
-            marked.filter(pl.col("_rest").is_not_null()).select("submission_id", "rule", "severity", pl.col("_rest").alias("n")),
+            plain.filter(pl.col("_nth") >= cap).select(
+                "submission_id", "rule", "severity", pl.lit(1, pl.Int64).alias("n")
+            ),
+            marked.filter(pl.col("_rest").is_not_null()).select(
+                "submission_id", "rule", "severity", pl.col("_rest").alias("n")
+            ),
         ]
     )
     if over.height == 0:
         return findings
-    rests = over.group_by("submission_id", "rule", maintain_order=True).agg(pl.col("severity").first(), pl.col("n").sum())
+    rests = over.group_by("submission_id", "rule", maintain_order=True).agg(
+        pl.col("severity").first(), pl.col("n").sum()
+    )
     counts = pl.DataFrame(
-        [rest_finding(row["submission_id"], row["severity"], row["rule"], row["n"], cap) for row in rests.iter_rows(named=True)],
-        schema=findings.schema, orient="row",
+        [
+            rest_finding(row["submission_id"], row["severity"], row["rule"], row["n"], cap)
+            for row in rests.iter_rows(named=True)
+        ],
+        schema=findings.schema,
+        orient="row",
     )
     kept = plain.filter(pl.col("_nth") < cap).drop("_nth", "_rest")
     return pl.concat([kept, counts], how="vertical")

@@ -188,9 +188,7 @@ def load_registry(folder: Path = _HERE) -> Registry:
     }
     dimensions = {}
     for name, spec in data["dimensions"].items():
-        leaves = tuple(spec.get("leaves", [])) + (
-            tuple(countries) if spec.get("leaves_from_countries") else ()
-        )
+        leaves = tuple(spec.get("leaves", [])) + (tuple(countries) if spec.get("leaves_from_countries") else ())
         aggregates = {}
         for agg, agg_spec in spec.get("aggregates", {}).items():
             if "leaves" in agg_spec:

@@ -36,7 +36,9 @@ class Decision:
     receipt: Receipt
     status: str
     reporter: str | None
-    set_aside: bool = False  # rejected because ctip failed on it, not because of its content: received again, it is tried again
+    set_aside: bool = (
+        False  # rejected because ctip failed on it, not because of its content: received again, it is tried again
+    )
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,26 @@ class Rewind:
 
 # The columns of the rows a batch loads (one row per observation with a complete key), in this order.
 LOAD_COLUMNS = [
-    "submission_id", "row_number", "reporter", "area", "period", "period_type", "period_start", "period_end",
-    "base_period", "indicator", "sex", "age", "citizenship", "referral", "offence", "country",
-    "value", "status", "comment", "action",
+    "submission_id",
+    "row_number",
+    "reporter",
+    "area",
+    "period",
+    "period_type",
+    "period_start",
+    "period_end",
+    "base_period",
+    "indicator",
+    "sex",
+    "age",
+    "citizenship",
+    "referral",
+    "offence",
+    "country",
+    "value",
+    "status",
+    "comment",
+    "action",
 ]
 
 # Which periods each submission names (kept so that a backfill finds what touches a range).

@@ -28,7 +28,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
             item.add_marker(pytest.mark.xdist_group("prefect_harness"))
         elif fixtures and any(
-            definition.scope == "module" for definitions in fixtures.name2fixturedefs.values() for definition in definitions
+            definition.scope == "module"
+            for definitions in fixtures.name2fixturedefs.values()
+            for definition in definitions
         ):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
     if "bench" in (config.getoption("markexpr") or ""):

@@ -119,7 +119,9 @@ def _circle(graph: dict[str, set[str]], group: list[str]) -> list[str]:
 
 def test_the_graph_is_read_from_every_package():
     graph = import_graph()
-    assert {"schemas.registry", "transforms.report", "warehouse.queries", "flows.cli.main", "flows.cli.common"} <= set(graph)
+    assert {"schemas.registry", "transforms.report", "warehouse.queries", "flows.cli.main", "flows.cli.common"} <= set(
+        graph
+    )
     assert "flows.cli.common" in graph["flows.claims"] and "warehouse.queries" in graph["flows.cli.common"]
     assert "flows.claims" in graph["flows.cli.main"]
 
@@ -171,9 +173,16 @@ def test_importing_the_command_line_reads_no_registry_and_the_shared_module_load
 
 def test_the_command_line_reads_the_analyst_file_only_through_the_queries():
     """Every read of the analyst file goes through warehouse.queries.open_analyst: no command connects itself."""
-    command_modules = [ROOT / "flows" / "cli", *(ROOT / "flows" / f"{name}.py" for name in (
-        "claims", "describe", "export", "report", "generate", "template", "accounts", "checking"))]
+    command_modules = [
+        ROOT / "flows" / "cli",
+        *(
+            ROOT / "flows" / f"{name}.py"
+            for name in ("claims", "describe", "export", "report", "generate", "template", "accounts", "checking")
+        ),
+    ]
     files = [p for place in command_modules for p in ([place] if place.is_file() else sorted(place.rglob("*.py")))]
-    connecting = [str(path.relative_to(ROOT)) for path in files if "duckdb.connect(" in path.read_text(encoding="utf-8")]
+    connecting = [
+        str(path.relative_to(ROOT)) for path in files if "duckdb.connect(" in path.read_text(encoding="utf-8")
+    ]
     assert connecting == []
     assert "def open_analyst(" in (ROOT / "warehouse" / "queries.py").read_text(encoding="utf-8")

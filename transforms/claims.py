@@ -91,7 +91,7 @@ class Claim:
         return (self.reporter, self.area, period, self.indicator, *self.cut.values())
 
     def label(self, national_area: str = "KH") -> str:
-        """"NCCT cases 2019-S1 against 2018-S1", with the area and cut when not the national total."""
+        """ "NCCT cases 2019-S1 against 2018-S1", with the area and cut when not the national total."""
         text = f"{self.reporter} {self.indicator} {self.period} against {self.base_period}"
         where = [f"area={self.area}"] if self.area != national_area else []
         where += [f"{name}={code}" for name, code in self.cut.items() if code != TOTAL]
@@ -124,16 +124,17 @@ def parse_claims(text: str, registry: Registry) -> ClaimsFile:
         return ClaimsFile([], [f"the claims file is not CSV: {problem}"])
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
-        return ClaimsFile([], [
-            f"the claims file has no column '{name}' (required: {', '.join(REQUIRED_COLUMNS)})" for name in missing
-        ])
+        return ClaimsFile(
+            [],
+            [f"the claims file has no column '{name}' (required: {', '.join(REQUIRED_COLUMNS)})" for name in missing],
+        )
     repeated = sorted({name for name in header if name and header.count(name) > 1})
     if repeated:
         return ClaimsFile([], [f"row 1: the column '{name}' appears more than once in the header" for name in repeated])
     claims, problems = [], []
     try:
         for row_number, record in enumerate(records, start=2):
-            extra = [cell for cell in record[len(header):] if cell.strip()]
+            extra = [cell for cell in record[len(header) :] if cell.strip()]
             if extra:
                 problems.append(
                     f"row {row_number} has {len(record)} cells but the header names {len(header)} columns "
@@ -228,18 +229,29 @@ def judge(claim: Claim, value: int | None, base_value: int | None) -> Judgement:
     finer = None if base_value == 0 else exact_percent(change, base_value, places + 2)
     against = f"{value} against {base_value}"
     if computed is not None and claimed == computed:
-        return Judgement(ROUNDED, f"{against}: {signed_decimal(finer)}% rounds to {signed_decimal(computed)}%", computed, truncated, of_value)
+        return Judgement(
+            ROUNDED,
+            f"{against}: {signed_decimal(finer)}% rounds to {signed_decimal(computed)}%",
+            computed,
+            truncated,
+            of_value,
+        )
     if truncated is not None and claimed == truncated:
         return Judgement(
-            TRUNCATED, f"{against}: {signed_decimal(finer)}% cut to {signed_decimal(truncated)}% (rounded: {signed_decimal(computed)}%)",
-            computed, truncated, of_value,
+            TRUNCATED,
+            f"{against}: {signed_decimal(finer)}% cut to {signed_decimal(truncated)}% (rounded: {signed_decimal(computed)}%)",
+            computed,
+            truncated,
+            of_value,
         )
     if of_value is not None and claimed in (of_value, of_value_cut):
         return Judgement(
             WRONG_BASE,
             f"the change {change:+} divided by the {claim.period} value {value}, not by the {claim.base_period} "
             f"base {base_value}: {signed_decimal(of_value)}% (against the base: {signed_decimal(computed)}%)",
-            computed, truncated, of_value,
+            computed,
+            truncated,
+            of_value,
         )
     if base_value == 0:
         return Judgement(NO_MATCH, f"{against}: no percentage change from a base of 0", None, None, of_value)

@@ -39,8 +39,12 @@ def decide(
             status = DUPLICATE
         else:
             status = REJECTED if submission_id in rejected or submission_id in set_aside else LOADED
-        decisions.append(Decision(
-            receipt, status, reporters.get(submission_id),
-            set_aside=status == REJECTED and submission_id in set_aside,
-        ))
+        decisions.append(
+            Decision(
+                receipt,
+                status,
+                reporters.get(submission_id),
+                set_aside=status == REJECTED and submission_id in set_aside,
+            )
+        )
     return decisions

@@ -39,8 +39,22 @@ FREE, PRIMARY, SECONDARY = "F", "C", "D"
 DEFAULT_MIN_CELL = 10
 SLICE = ("reporter", "area", "indicator", "period")
 PUBLIC_COLUMNS = (
-    "reporter", "area", "indicator", "sex", "age", "citizenship", "referral", "offence", "country",
-    "period", "period_type", "value", "base_period", "base_value", "change", "change_pct",
+    "reporter",
+    "area",
+    "indicator",
+    "sex",
+    "age",
+    "citizenship",
+    "referral",
+    "offence",
+    "country",
+    "period",
+    "period_type",
+    "value",
+    "base_period",
+    "base_value",
+    "change",
+    "change_pct",
 )
 PUBLIC_TYPES = {"value": pl.Int64, "base_value": pl.Int64, "change": pl.Int64, "change_pct": pl.Float64}
 MEMBER_SCHEMA = {"_group": pl.Int64, "_step": pl.Int64, "_cell": pl.Int64, "_total": pl.Boolean}
@@ -70,14 +84,19 @@ def confidentiality(figures: pl.DataFrame, registry: Registry, min_cell: int = D
     suppressed = _protect(cells, primary, _groups(cells, registry))
     conf = cells.select(
         "_row",
-        pl.when(primary).then(pl.lit(PRIMARY)).when(suppressed).then(pl.lit(SECONDARY))
-        .otherwise(pl.lit(FREE)).alias("conf"),
+        pl.when(primary)
+        .then(pl.lit(PRIMARY))
+        .when(suppressed)
+        .then(pl.lit(SECONDARY))
+        .otherwise(pl.lit(FREE))
+        .alias("conf"),
     )
     return frame.join(conf, on="_row", how="left").sort("_row").drop("_row")
 
 
-def protect_comparison(comparison: pl.DataFrame, registry: Registry, min_cell: int = DEFAULT_MIN_CELL,
-                       carried: tuple[str, ...] = ()) -> pl.DataFrame:
+def protect_comparison(
+    comparison: pl.DataFrame, registry: Registry, min_cell: int = DEFAULT_MIN_CELL, carried: tuple[str, ...] = ()
+) -> pl.DataFrame:
     """The comparison table for publication: PUBLIC_COLUMNS plus `value_conf` and `base_value_conf`, and the
     `carried` columns of `comparison` as they are (statuses, flags: nothing that is a count).
 
@@ -97,8 +116,12 @@ def protect_comparison(comparison: pl.DataFrame, registry: Registry, min_cell: i
     conf = confidentiality(figures, registry, min_cell).select(*key, "conf")
     out = (
         rows.join(conf.rename({"conf": "value_conf"}), on=key, how="left", maintain_order="left")
-        .join(conf.rename({"period": "base_period", "conf": "base_value_conf"}), on=base_key, how="left",
-              maintain_order="left")
+        .join(
+            conf.rename({"period": "base_period", "conf": "base_value_conf"}),
+            on=base_key,
+            how="left",
+            maintain_order="left",
+        )
         .with_columns(
             pl.when(pl.col(column).is_not_null()).then(pl.col(f"{column}_conf")).alias(f"{column}_conf")
             for column in ("value", "base_value")
@@ -257,8 +280,10 @@ def _area_groups(cells: pl.DataFrame, registry: Registry) -> pl.DataFrame:
         schema={"area": pl.String, "_parent": pl.String, "_total": pl.Boolean},
     )
     other = [c for c in (*SLICE, *registry.dimension_names) if c != "area"]
-    return cells.select("_cell", "area", *other).join(mapping, on="area", how="inner").select(
-        "_cell", "_total", *other, "_parent"
+    return (
+        cells.select("_cell", "area", *other)
+        .join(mapping, on="area", how="inner")
+        .select("_cell", "_total", *other, "_parent")
     )
 
 
@@ -276,14 +301,23 @@ def _period_groups(cells: pl.DataFrame, registry: Registry, step: int) -> pl.Dat
     if not rows:
         return pl.DataFrame(schema=MEMBER_SCHEMA)
     tilings = pl.DataFrame(
-        rows, orient="row",
-        schema={"reporter": pl.String, "area": pl.String, "indicator": pl.String, "_tiling": pl.Int64,
-                "period": pl.String, "_total": pl.Boolean, "_size": pl.Int64},
+        rows,
+        orient="row",
+        schema={
+            "reporter": pl.String,
+            "area": pl.String,
+            "indicator": pl.String,
+            "_tiling": pl.Int64,
+            "period": pl.String,
+            "_total": pl.Boolean,
+            "_size": pl.Int64,
+        },
     )
     members = tilings.join(cells.select("_cell", *SLICE, *registry.dimension_names), on=list(SLICE), how="inner")
     group_key = [*series_key, "_tiling"]
     complete = (
-        members.group_by(group_key).agg(pl.len().alias("_held"), pl.col("_size").first())
+        members.group_by(group_key)
+        .agg(pl.len().alias("_held"), pl.col("_size").first())
         .filter(pl.col("_held") == pl.col("_size"))
         .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_group"))
         .with_columns(pl.struct(series_key).rank("dense").cast(pl.Int64).alias("_series"))

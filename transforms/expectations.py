@@ -59,20 +59,23 @@ def row_suite(registry: Registry):
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="period_year", column_B="area_first_year", or_equal=True, ignore_row_if="either_value_is_missing"
         ),
-        "unknown_code", "area",
+        "unknown_code",
+        "area",
     )
     add(
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="area_last_year", column_B="period_year", or_equal=True, ignore_row_if="either_value_is_missing"
         ),
-        "unknown_code", "area",
+        "unknown_code",
+        "area",
     )
     add(
         gxe.ExpectColumnValuesToBeInSet(
             column="reporter_indicator",
             value_set=[pair_key(reporter, indicator) for reporter, indicator in sorted(registry.allowed_pairs())],
         ),
-        "not_allowed", "indicator",
+        "not_allowed",
+        "indicator",
     )
     for name in registry.dimension_names:
         cut = [code for code, indicator in registry.indicators.items() if name in indicator.dimensions]
@@ -81,24 +84,29 @@ def row_suite(registry: Registry):
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="judged_on", column_B="period_start", or_equal=True, ignore_row_if="either_value_is_missing"
         ),
-        "future_period", "period",
+        "future_period",
+        "period",
     )
     add(
         gxe.ExpectCompoundColumnsToBeUnique(
             column_list=["submission_id", *key_columns_for_uniqueness(registry)],
-            row_condition="loadable==True", condition_parser="pandas",
+            row_condition="loadable==True",
+            condition_parser="pandas",
         ),
-        "duplicate_key", "",
+        "duplicate_key",
+        "",
     )
     add(
         gxe.ExpectColumnPairValuesToBeEqual(
             column_A="reporter_given", column_B="file_reporter", ignore_row_if="either_value_is_missing"
         ),
-        "mixed_reporters", "reporter",
+        "mixed_reporters",
+        "reporter",
     )
     add(
         gxe.ExpectColumnValuesToNotBeNull(column="value", row_condition="value_given==True", condition_parser="pandas"),
-        "bad_value", "value",
+        "bad_value",
+        "value",
     )
     return suite
 
@@ -211,7 +219,8 @@ class SuiteRunner:
             project_manager.set_project(self._context.context)  # the validator finds the data through it
             suite = self._context.saved(suite)
             validator = Validator(
-                batch_definition=self._context.definition(name), batch_parameters={"dataframe": frame},
+                batch_definition=self._context.definition(name),
+                batch_parameters={"dataframe": frame},
                 result_format=RESULT_FORMAT,
             )
             result = validator.validate_expectation_suite(suite)
@@ -236,7 +245,9 @@ def _check(suite: str, outcome, meta: dict) -> dict:
     """One expectation's outcome as plain values: what was checked and how many rows failed."""
     config = outcome.expectation_config
     kwargs = config.kwargs
-    columns = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)] + list(kwargs.get("column_list") or [])
+    columns = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)] + list(
+        kwargs.get("column_list") or []
+    )
     result = outcome.result or {}
     return {
         "suite": suite,

@@ -34,8 +34,7 @@ def conform(raw: pl.DataFrame, registry: Registry) -> tuple[pl.DataFrame | None,
     ]
     missing = [name for name in registry.required_columns if name not in raw.columns]
     findings += [
-        Finding("missing_column", "error", f"the required column '{name}' is absent", None, name)
-        for name in missing
+        Finding("missing_column", "error", f"the required column '{name}' is absent", None, name) for name in missing
     ]
     if missing:
         return None, findings
@@ -59,10 +58,12 @@ def _wrong_separator(raw: pl.DataFrame, registry: Registry) -> Finding | None:
         columns = [part.strip().lower() for part in header[0].split(separator)]
         if len(columns) > 1 and set(registry.required_columns) <= set(columns):
             return Finding(
-                "missing_column", "error",
+                "missing_column",
+                "error",
                 f"the columns are separated by {name}, not commas, so the header is read as one column "
                 f"'{header[0][:80]}'; save the file as CSV UTF-8 (comma delimited)",
-                1, None,
+                1,
+                None,
             )
     return None
 

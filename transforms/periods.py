@@ -86,8 +86,11 @@ class Period:
         year = self.start.year
         if self.type == "ytd":
             last_month = self.months[1]
-            shifted = (_make(year - 1, "ytd", last_month=12) if last_month == 1
-                       else _make(year, "ytd", last_month=last_month - 1))
+            shifted = (
+                _make(year - 1, "ytd", last_month=12)
+                if last_month == 1
+                else _make(year, "ytd", last_month=last_month - 1)
+            )
         else:
             candidates = (*periods_of_year(year - 1, self.type), *periods_of_year(year, self.type))
             shifted = next((p for p in candidates if p.end == self.start), None)
@@ -104,10 +107,15 @@ class Period:
         """The periods of `part_type` that add up to this one, in order (2019: 2019-S1, 2019-S2),
         or () when they do not make it up exactly."""
         first, end = self.months
-        inside = tuple(p for p in periods_of_year(self.start.year, part_type)
-                       if first <= p.months[0] and p.months[1] <= end)
-        tiles = bool(inside) and inside[0].months[0] == first and inside[-1].months[1] == end and all(
-            a.months[1] == b.months[0] for a, b in pairwise(inside))
+        inside = tuple(
+            p for p in periods_of_year(self.start.year, part_type) if first <= p.months[0] and p.months[1] <= end
+        )
+        tiles = (
+            bool(inside)
+            and inside[0].months[0] == first
+            and inside[-1].months[1] == end
+            and all(a.months[1] == b.months[0] for a, b in pairwise(inside))
+        )
         return inside if tiles else ()
 
     def derivations(self) -> tuple[tuple[Period, ...], ...]:

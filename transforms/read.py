@@ -13,8 +13,8 @@ import csv
 import io
 import json
 import math
-import re
 import posixpath
+import re
 import xml.etree.ElementTree as ElementTree
 import zipfile
 import zlib
@@ -43,7 +43,9 @@ XLSX_ERROR_CELL = re.compile(
 )
 XLSX_VALUE = re.compile(rb"<" + _PREFIX + rb"v>([^<]*)<")
 # The starts of a shared text's element, with or without a prefix; a few in other places only count too many.
-_SHARED_STRING_TAGS = tuple(start + b"si" + end for start in (b"<", b":") for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
+_SHARED_STRING_TAGS = tuple(
+    start + b"si" + end for start in (b"<", b":") for end in (b" ", b">", b"/", b"\t", b"\n", b"\r")
+)
 XLSX_ERROR_TEXT = "{error} (a formula error in the workbook)"
 _CARRY_LIMIT = 1 << 20
 
@@ -81,19 +83,22 @@ def format_of(file_name: str) -> str | None:
 def read_submission(content: bytes, file_format: str, limits: Limits) -> RawSubmission:
     """Parse one file's bytes; never raises for bad content."""
     if not content.strip():  # nothing at all, or only blank lines and spaces
-        return RawSubmission(file_format, None, [Finding("empty", "error", "the file is empty: it has no header and no data row")])
+        return RawSubmission(
+            file_format, None, [Finding("empty", "error", "the file is empty: it has no header and no data row")]
+        )
     try:
         if len(content) > limits.max_file_bytes:
-            raise Unreadable(
-                f"the file is {len(content):,} bytes; the limit is {limits.max_file_bytes:,} bytes"
-            )
+            raise Unreadable(f"the file is {len(content):,} bytes; the limit is {limits.max_file_bytes:,} bytes")
         reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json": _read_json}[file_format]
         header, rows = reader(content, limits)
         frame = _to_frame(header, rows, limits)
     except Unreadable as problem:
         finding = Finding(
-            "unreadable", "error", f"cannot be read as {file_format.upper()}: {problem}",
-            problem.row_number, problem.column_name,
+            "unreadable",
+            "error",
+            f"cannot be read as {file_format.upper()}: {problem}",
+            problem.row_number,
+            problem.column_name,
         )
         return RawSubmission(file_format, None, [finding])
     if frame.height == 0:
@@ -132,9 +137,7 @@ def _check_text_lengths(frame: pl.DataFrame, names: list[str], limits: Limits) -
     """Unreadable when a column name or a cell is longer than the limit, naming the first such cell."""
     for name in names:
         if len(name) > limits.max_text_chars:
-            raise Unreadable(
-                f"a column name of {len(name):,} characters; the limit is {limits.max_text_chars:,}", 1
-            )
+            raise Unreadable(f"a column name of {len(name):,} characters; the limit is {limits.max_text_chars:,}", 1)
     for name in frame.columns:
         if name == ROW_NUMBER:
             continue
@@ -143,7 +146,9 @@ def _check_text_lengths(frame: pl.DataFrame, names: list[str], limits: Limits) -
             row = frame.filter(lengths > limits.max_text_chars).row(0, named=True)
             raise Unreadable(
                 f"row {row[ROW_NUMBER]}, column {name}: a text of {len(row[name]):,} characters; the limit is "
-                f"{limits.max_text_chars:,}", row[ROW_NUMBER], name,
+                f"{limits.max_text_chars:,}",
+                row[ROW_NUMBER],
+                name,
             )
 
 
@@ -175,8 +180,10 @@ def _read_csv(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int
             cells = [_cell_text(c) for c in record]
             filled += any(c is not None for c in cells)
             if filled > limits.max_rows:
-                raise Unreadable(f"the file has more than {limits.max_rows:,} data rows; the limit is {limits.max_rows:,}")
-            extra = [c for c in cells[len(header):] if c is not None]
+                raise Unreadable(
+                    f"the file has more than {limits.max_rows:,} data rows; the limit is {limits.max_rows:,}"
+                )
+            extra = [c for c in cells[len(header) :] if c is not None]
             if extra:
                 raise Unreadable(
                     f"row {index} has {len(record)} cells but the header names {len(header)} columns",
@@ -199,8 +206,7 @@ def _read_xlsx(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
         raise Unreadable("it is not an Excel workbook (.xlsx)") from None
     if inflated > limits.max_xlsx_uncompressed_bytes:
         raise Unreadable(
-            f"the workbook inflates to {inflated:,} bytes; the limit is "
-            f"{limits.max_xlsx_uncompressed_bytes:,} bytes"
+            f"the workbook inflates to {inflated:,} bytes; the limit is {limits.max_xlsx_uncompressed_bytes:,} bytes"
         )
     scan = _scan_workbook(content)
     if scan.cells > limits.max_xlsx_cells:
@@ -209,9 +215,7 @@ def _read_xlsx(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
             f"{limits.max_xlsx_cells:,}: delete the empty rows and columns after the table"
         )
     if scan.columns > limits.max_columns:
-        raise Unreadable(
-            f"the sheet '{XLSX_SHEET}' has {scan.columns:,} columns; the limit is {limits.max_columns:,}"
-        )
+        raise Unreadable(f"the sheet '{XLSX_SHEET}' has {scan.columns:,} columns; the limit is {limits.max_columns:,}")
     if scan.shared_strings > limits.max_xlsx_cells:
         raise Unreadable(
             f"the workbook's table of texts holds {scan.shared_strings:,} entries; the limit is "
@@ -489,7 +493,9 @@ def _json_objects_within(limits: Limits):
     def hook(pairs: list[tuple[str, object]]) -> _JsonObject:
         objects[0] += 1
         if objects[0] > limits.max_rows + 1:  # the observations, and the file's own object
-            raise Unreadable(f"the file has more than {limits.max_rows:,} observations; the limit is {limits.max_rows:,}")
+            raise Unreadable(
+                f"the file has more than {limits.max_rows:,} observations; the limit is {limits.max_rows:,}"
+            )
         if len(pairs) > limits.max_columns:
             raise Unreadable(f"an object has {len(pairs):,} keys; the limit of columns is {limits.max_columns:,}")
         return _json_object(pairs)
@@ -504,8 +510,13 @@ def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
         raise Unreadable(f"it is not UTF-8 text (byte {problem.start + 1})") from None
     try:
         # numbers stay as written, however long, so that 1e3 or 0.99999999999999999 is judged, not rounded
-        document = json.loads(text, parse_int=_JsonNumber, parse_float=_JsonNumber, parse_constant=_JsonNumber,
-                              object_pairs_hook=_json_objects_within(limits))
+        document = json.loads(
+            text,
+            parse_int=_JsonNumber,
+            parse_float=_JsonNumber,
+            parse_constant=_JsonNumber,
+            object_pairs_hook=_json_objects_within(limits),
+        )
     except json.JSONDecodeError as problem:
         raise Unreadable(
             f"it is not valid JSON (line {problem.lineno}, column {problem.colno}: {problem.msg})"
@@ -532,14 +543,17 @@ def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
                 if len(header) >= limits.max_columns:
                     raise Unreadable(
                         f"observation {number} brings the number of keys to more than {limits.max_columns:,}, "
-                        "the limit of columns", number,
+                        "the limit of columns",
+                        number,
                     )
                 positions[name] = len(header)
                 header.append(name)
             cells[name] = _json_cell(value, number, name, limits)
         records.append((number, cells))
         if number > limits.max_rows:
-            raise Unreadable(f"the file has more than {limits.max_rows:,} observations; the limit is {limits.max_rows:,}")
+            raise Unreadable(
+                f"the file has more than {limits.max_rows:,} observations; the limit is {limits.max_rows:,}"
+            )
     if file_reporter is not None and "reporter" not in positions:
         positions["reporter"] = len(header)
         header.append("reporter")
@@ -563,7 +577,8 @@ def _check_json_keys(found: object, number: int | None, skip: str | None = None)
         keys = f"the key '{first}' twice" if first == second else f"the keys '{first}' and '{second}'"
         raise Unreadable(
             f"{where} gives {keys}; a key may appear once in an object (keys are compared without regard to case)",
-            number, first.strip().lower(),
+            number,
+            first.strip().lower(),
         )
     children = found.items() if isinstance(found, dict) else enumerate(found) if isinstance(found, list) else ()
     for key, value in children:
@@ -579,7 +594,9 @@ def _json_text(text: str, number: int | None, column: str | None, limits: Limits
         what = f"the value of '{column}'" if column else "a key"
         raise Unreadable(
             f"{where}: {what} holds \\u{ord(surrogate[0]):04x}, half of a character (a lone surrogate), "
-            "which is not text", number, column,
+            "which is not text",
+            number,
+            column,
         )
     if len(text) > limits.max_text_chars:
         where = f"observation {number}" if number is not None else "the file"

@@ -42,9 +42,10 @@ def noun(indicator: str) -> str:
     return indicator.replace("_", " ")
 
 
-def headline_sentence(indicator: str, value: int | None, base_value: int | None, change_pct: float | None,
-                      base_period: str | None) -> str:
-    """"78 cases against 62, +25.8%", or what can be said when the base is missing or zero."""
+def headline_sentence(
+    indicator: str, value: int | None, base_value: int | None, change_pct: float | None, base_period: str | None
+) -> str:
+    """ "78 cases against 62, +25.8%", or what can be said when the base is missing or zero."""
     said = f"{count_text(value)} {noun(indicator)}"
     if base_value is None:
         return f"{said}; no figure for {base_period}" if base_period else said
@@ -57,8 +58,10 @@ def headline_sentence(indicator: str, value: int | None, base_value: int | None,
 def reporter_order(registry: Registry, present: Iterable[str]) -> list[str]:
     """The reporters present: the consolidating ones (the NCCT) first, then the registry's order."""
     present = set(present)
-    known = [*registry.consolidating_reporters,
-             *(code for code in registry.reporters if code not in registry.consolidating_reporters)]
+    known = [
+        *registry.consolidating_reporters,
+        *(code for code in registry.reporters if code not in registry.consolidating_reporters),
+    ]
     return [code for code in known if code in present] + sorted(present - set(known))
 
 
@@ -159,8 +162,9 @@ def _figures(row: dict, registry: Registry, notes: dict[tuple, str] | None = Non
 
 
 # ------------------------------------------------------------------ the sections
-def headlines(rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | None = None,
-              notes: dict[tuple, str] | None = None) -> list[dict]:
+def headlines(
+    rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | None = None, notes: dict[tuple, str] | None = None
+) -> list[dict]:
     """Per reporter (the NCCT first), the headline row of each indicator, with its sentence.
 
     `rows` are comparison rows of one period (columns of marts.period_comparison);
@@ -171,15 +175,18 @@ def headlines(rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | N
     by_reporter: dict[str, list[dict]] = {}
     for row in picked.iter_rows(named=True):
         indicator = registry.indicators.get(row["indicator"])
-        by_reporter.setdefault(row["reporter"], []).append({
-            "indicator": row["indicator"],
-            "label": indicator.label if indicator else row["indicator"],
-            "unit": indicator.unit if indicator else "",
-            "base_period": row.get("base_period"),
-            "sentence": headline_sentence(row["indicator"], row["value"], row["base_value"], row["change_pct"],
-                                          row.get("base_period")),
-            **_figures(row, registry, notes),
-        })
+        by_reporter.setdefault(row["reporter"], []).append(
+            {
+                "indicator": row["indicator"],
+                "label": indicator.label if indicator else row["indicator"],
+                "unit": indicator.unit if indicator else "",
+                "base_period": row.get("base_period"),
+                "sentence": headline_sentence(
+                    row["indicator"], row["value"], row["base_value"], row["change_pct"], row.get("base_period")
+                ),
+                **_figures(row, registry, notes),
+            }
+        )
     return [
         {
             "reporter": code,
@@ -190,8 +197,9 @@ def headlines(rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | N
     ]
 
 
-def breakdowns(rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | None = None,
-               notes: dict[tuple, str] | None = None) -> list[dict]:
+def breakdowns(
+    rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | None = None, notes: dict[tuple, str] | None = None
+) -> list[dict]:
     """One table per dimension: the rows of the period cut by that dimension alone, with code labels.
 
     Every dimension of the registry gets a table (empty when nothing is cut by it),
@@ -217,37 +225,59 @@ def breakdowns(rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | 
             "area_text": area_label(registry, row["area"]) if row["area"] != country else row["area"],
             **_figures(row, registry, notes),
         }
-        order = (reporter_rank.get(row["reporter"], len(reporter_rank)), indicator_rank.get(row["indicator"], 99),
-                 row["area"] != country, registry.area_rank(row["area"]), row["area"])
+        order = (
+            reporter_rank.get(row["reporter"], len(reporter_rank)),
+            indicator_rank.get(row["indicator"], 99),
+            row["area"] != country,
+            registry.area_rank(row["area"]),
+            row["area"],
+        )
         if not cut:
-            provinces.append({**entry, "code": row["area"], "code_text": area_label(registry, row["area"]),
-                              "_order": order})
+            provinces.append(
+                {**entry, "code": row["area"], "code_text": area_label(registry, row["area"]), "_order": order}
+            )
         elif len(cut) == 1:
             (dimension,) = cut
             code = row[dimension]
-            tables[dimension].append({
-                **entry, "code": code, "code_text": code_label(registry, dimension, code),
-                "_order": (*order, code_ranks[dimension].get(code, len(code_ranks[dimension])), code),
-            })
+            tables[dimension].append(
+                {
+                    **entry,
+                    "code": code,
+                    "code_text": code_label(registry, dimension, code),
+                    "_order": (*order, code_ranks[dimension].get(code, len(code_ranks[dimension])), code),
+                }
+            )
         else:
             text = ", ".join(f"{registry.dimensions[d].label}: {code_label(registry, d, row[d])}" for d in cut)
-            cross.append({**entry, "code": ",".join(row[d] for d in cut), "code_text": text,
-                          "_order": (*order, text)})
+            cross.append({**entry, "code": ",".join(row[d] for d in cut), "code_text": text, "_order": (*order, text)})
 
     def finish(entries: list[dict]) -> list[dict]:
         return [{k: v for k, v in e.items() if k != "_order"} for e in sorted(entries, key=lambda e: e["_order"])]
 
     sections = [
-        {"key": d, "title": registry.dimensions[d].parts_label, "heading": registry.dimensions[d].label,
-         "rows": finish(tables[d]), "show_area": True}
+        {
+            "key": d,
+            "title": registry.dimensions[d].parts_label,
+            "heading": registry.dimensions[d].label,
+            "rows": finish(tables[d]),
+            "show_area": True,
+        }
         for d in dimensions
     ]
     if provinces:
-        sections.append({"key": "area", "title": "provinces", "heading": "area", "rows": finish(provinces),
-                         "show_area": False})
+        sections.append(
+            {"key": "area", "title": "provinces", "heading": "area", "rows": finish(provinces), "show_area": False}
+        )
     if cross:
-        sections.append({"key": "cross", "title": "cut by more than one dimension", "heading": "cut",
-                         "rows": finish(cross), "show_area": True})
+        sections.append(
+            {
+                "key": "cross",
+                "title": "cut by more than one dimension",
+                "heading": "cut",
+                "rows": finish(cross),
+                "show_area": True,
+            }
+        )
     return sections
 
 
@@ -257,8 +287,12 @@ def series(frame: pl.DataFrame, registry: Registry, period_type: str) -> dict[tu
     found: dict[tuple[str, str], list[dict]] = {}
     for row in picked.iter_rows(named=True):
         found.setdefault((row["reporter"], row["indicator"]), []).append(
-            {"period": row["period"], "value": row["value"], "status": row.get("status"),
-             "derived": bool(row.get("is_derived"))}
+            {
+                "period": row["period"],
+                "value": row["value"],
+                "status": row.get("status"),
+                "derived": bool(row.get("is_derived")),
+            }
         )
     return {key: sorted(points, key=lambda p: period_sort_key(p["period"])) for key, points in found.items()}
 
@@ -291,13 +325,15 @@ def rejected_submissions(submissions: pl.DataFrame, findings: pl.DataFrame, firs
     errors = findings.filter(pl.col("severity") == "error").sort("row_number", nulls_last=False)
     for item in submissions.sort("sequence").iter_rows(named=True):
         own = errors.filter(pl.col("submission_id") == item["submission_id"])
-        rows.append({
-            "sequence": item["sequence"],
-            "file": item["file_name"],
-            "reporter": item["reporter"] or "",
-            "received": f"{item['received_at']:%Y-%m-%d %H:%M}" if item.get("received_at") else "",
-            "errors": own.height,
-            "first": [f"{f['rule']}: {f['message']}" for f in own.head(first).iter_rows(named=True)],
-            "more": max(0, own.height - first),
-        })
+        rows.append(
+            {
+                "sequence": item["sequence"],
+                "file": item["file_name"],
+                "reporter": item["reporter"] or "",
+                "received": f"{item['received_at']:%Y-%m-%d %H:%M}" if item.get("received_at") else "",
+                "errors": own.height,
+                "first": [f"{f['rule']}: {f['message']}" for f in own.head(first).iter_rows(named=True)],
+                "more": max(0, own.height - first),
+            }
+        )
     return rows

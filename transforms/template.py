@@ -23,9 +23,9 @@ def template_rows(registry: Registry, reporter: str, period: str) -> list[dict[s
         if indicator.code not in registry.reporters[reporter].indicators:
             continue
 
-        def row(**cut: str) -> dict[str, str]:
+        def row(code: str = indicator.code, **cut: str) -> dict[str, str]:
             values = {column: "" for column in columns}
-            values.update(reporter=reporter, period=period, indicator=indicator.code, area=NATIONAL)
+            values.update(reporter=reporter, period=period, indicator=code, area=NATIONAL)
             values.update({name: TOTAL for name in registry.dimension_names})
             values.update(cut)
             return values
@@ -34,8 +34,10 @@ def template_rows(registry: Registry, reporter: str, period: str) -> list[dict[s
         for name in indicator.dimensions:
             dimension = registry.dimensions[name]
             if name in _LONG_LIST_FIRST:
-                codes = [*_LONG_LIST_FIRST[name], *(c for c in dimension.codes if c in dimension.aggregates or c in
-                                                    ("STLS", "_U"))]
+                codes = [
+                    *_LONG_LIST_FIRST[name],
+                    *(c for c in dimension.codes if c in dimension.aggregates or c in ("STLS", "_U")),
+                ]
                 rows += [row(**{name: code}) for code in codes]
                 rows += [row(**{name: ""}) for _ in range(PICK_ROWS)]
             else:

@@ -103,7 +103,10 @@ def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame
         .with_columns(
             reporter_given.alias("reporter_given"),
             reporter_given.drop_nulls().first().over("submission_id").alias("file_reporter"),
-            pl.col("row_number").filter(reporter_given.is_not_null()).first().over("submission_id")
+            pl.col("row_number")
+            .filter(reporter_given.is_not_null())
+            .first()
+            .over("submission_id")
             .alias("file_reporter_row"),
             pl.concat_str(reporter_known, indicator_known, separator=PAIR_SEPARATOR).alias("reporter_indicator"),
             pl.coalesce("period", pl.col("period_text").fill_null("")).alias("period_key"),
@@ -117,10 +120,27 @@ def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame
 
 def _to_pandas(rows: pl.DataFrame, registry: Registry) -> pd.DataFrame:
     judged = [
-        ROW_INDEX, "submission_id", "reporter", "indicator", "area", "status", "action", "period",
-        "period_year", "area_first_year", "area_last_year", "reporter_indicator",
-        "value", "value_given", "judged_on", "period_start", "loadable", "reporter_given", "file_reporter",
-        *registry.dimension_names, *key_columns_for_uniqueness(registry),
+        ROW_INDEX,
+        "submission_id",
+        "reporter",
+        "indicator",
+        "area",
+        "status",
+        "action",
+        "period",
+        "period_year",
+        "area_first_year",
+        "area_last_year",
+        "reporter_indicator",
+        "value",
+        "value_given",
+        "judged_on",
+        "period_start",
+        "loadable",
+        "reporter_given",
+        "file_reporter",
+        *registry.dimension_names,
+        *key_columns_for_uniqueness(registry),
         *[f"indicator_cut_by_{name}" for name in registry.dimension_names],
     ]
     frame = rows.select(list(dict.fromkeys(judged)))
@@ -156,7 +176,11 @@ def _row_findings(rule: str, column: str, flagged: pl.DataFrame, rows: pl.DataFr
         return
     for row in flagged.iter_rows(named=True):
         yield (
-            row["submission_id"], severity, rule, row["row_number"], column,
+            row["submission_id"],
+            severity,
+            rule,
+            row["row_number"],
+            column,
             f"row {row['row_number']}, column {column}: {_describe(rule, column, row, registry)}",
         )
 
@@ -170,7 +194,8 @@ def _describe(rule: str, column: str, row: dict, registry: Registry) -> str:
     if rule == "unknown_code" and column == "area" and row["area"] in registry.areas:
         area = registry.areas[row["area"]]
         span = (
-            f"exists from {area.first_year}" if area.first_year and row["period_year"] < area.first_year
+            f"exists from {area.first_year}"
+            if area.first_year and row["period_year"] < area.first_year
             else f"exists until {area.last_year}"
         )
         return f"area {area.code} ({area.name}) {span}, so it cannot report for {row['period']}"
@@ -179,16 +204,16 @@ def _describe(rule: str, column: str, row: dict, registry: Registry) -> str:
         if found == "":
             return f"the {column} is blank"
         codes = {
-            "reporter": list(registry.reporters), "indicator": list(registry.indicators),
-            "area": list(registry.areas), "status": list(registry.statuses), "action": list(registry.actions),
+            "reporter": list(registry.reporters),
+            "indicator": list(registry.indicators),
+            "area": list(registry.areas),
+            "status": list(registry.statuses),
+            "action": list(registry.actions),
         }.get(column) or list(registry.dimensions[column].codes)
         return f"'{found}' is not a known {column} code; expected one of {_codes_hint(codes)}"
     if rule == "not_allowed" and column == "indicator":
         allowed = sorted(registry.reporters[row["reporter"]].indicators)
-        return (
-            f"{row['reporter']} may not report {row['indicator']}; "
-            f"{row['reporter']} reports {', '.join(allowed)}"
-        )
+        return f"{row['reporter']} may not report {row['indicator']}; {row['reporter']} reports {', '.join(allowed)}"
     if rule == "not_allowed":
         cuts = registry.indicators[row["indicator"]].dimensions
         return (
@@ -216,7 +241,13 @@ def _describe(rule: str, column: str, row: dict, registry: Registry) -> str:
 
 def _in_words(number: int) -> str:
     """A large number as people say it: 9223372036854775807 is "9.2 quintillion"."""
-    names = ((10**18, "quintillion"), (10**15, "quadrillion"), (10**12, "trillion"), (10**9, "billion"), (10**6, "million"))
+    names = (
+        (10**18, "quintillion"),
+        (10**15, "quadrillion"),
+        (10**12, "trillion"),
+        (10**9, "billion"),
+        (10**6, "million"),
+    )
     for size, name in names:
         if number >= size:
             return f"{number / size:.1f} {name}"
@@ -230,7 +261,11 @@ def _duplicate_findings(flagged: pl.DataFrame, registry: Registry, severity: str
         for number in numbers[1:]:
             cut = ", ".join(f"{d}={group[d]}" for d in registry.dimension_names if group[d] != TOTAL) or "no cut"
             yield (
-                group["submission_id"], severity, "duplicate_key", number, None,
+                group["submission_id"],
+                severity,
+                "duplicate_key",
+                number,
+                None,
                 f"row {number} repeats the key of row {numbers[0]} ({group['indicator']} {group['period_key']} "
                 f"{group['area']}, {cut}); a key may appear once in a file",
             )
@@ -267,7 +302,11 @@ def _provisional_findings(observations: pl.DataFrame):
     )
     for row in pending.iter_rows(named=True):
         yield (
-            row["submission_id"], "warning", "provisional", row["row_number"], "period",
+            row["submission_id"],
+            "warning",
+            "provisional",
+            row["row_number"],
+            "period",
             f"row {row['row_number']}: the period {row['period']} has not ended (it ends before "
             f"{row['period_end']}); its figures are loaded as provisional (status P) unless marked E",
         )

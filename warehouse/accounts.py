@@ -182,7 +182,12 @@ class AccountStore:
         return sqlite_store.as_record(Account, row, enabled=bool, created_at=_moment, last_sign_in_at=_moment)
 
     def add(
-        self, user: str, reporter: str, role: str = "sender", email: str | None = None, lang: str = "en",
+        self,
+        user: str,
+        reporter: str,
+        role: str = "sender",
+        email: str | None = None,
+        lang: str = "en",
         source: str = "command",
     ) -> str:
         """Create an account and return its new password (shown once, kept only as a hash)."""
@@ -263,8 +268,10 @@ class AccountStore:
             return []
         with self._connect() as con:
             query = "select at, user, event, source, detail from account_events"
-            rows = con.execute(query + " where user = ? collate nocase order by event_id", (user,)) if user else (
-                con.execute(query + " order by event_id")
+            rows = (
+                con.execute(query + " where user = ? collate nocase order by event_id", (user,))
+                if user
+                else (con.execute(query + " order by event_id"))
             )
             return [dict(row) for row in rows.fetchall()]
 
@@ -310,7 +317,6 @@ class AccountStore:
             self._event(con, row["user"], "signed_in", source)
             current = con.execute("select * from accounts where user = ?", (row["user"],)).fetchone()
         return SignIn(self._account(current), "signed_in")
-
 
     def open_session(self, account: Account, now: datetime | None = None) -> tuple[str, str]:
         """A new browser session for a signed-in account: (cookie token, form token against forgery)."""

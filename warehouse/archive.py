@@ -105,8 +105,10 @@ class Archive:
         digest = hashlib.sha256()
         size = 0
         try:
-            with os.fdopen(descriptor, "rb", closefd=False) as source, \
-                    os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE), "wb") as target:
+            with (
+                os.fdopen(descriptor, "rb", closefd=False) as source,
+                os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE), "wb") as target,
+            ):
                 while window := source.read(_WINDOW):
                     digest.update(window)
                     target.write(window)

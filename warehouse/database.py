@@ -58,8 +58,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(sql_text("marts", "reporter_disagreements.sql"))
 
 
-def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, transaction: bool = False,
-                 or_ignore: bool = False) -> None:
+def insert_frame(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, transaction: bool = False, or_ignore: bool = False
+) -> None:
     """Bulk insert of a frame by column name (through Arrow, never row by row)."""
     con.register("_rows", frame)
     try:

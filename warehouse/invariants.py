@@ -15,13 +15,12 @@ def audit_load(con: duckdb.DuckDBPyConnection, registry: Registry, incoming: str
     """Invariants of the rows in `incoming`, checked before commit: every code known to the registry, and at
     most one current version of each key they touch. Raises LoadAuditFailed naming what is broken."""
     problems = []
-    unknown = ["i.reporter not in (select reporter from core.reporters)",
-               "i.indicator not in (select indicator from core.indicators)",
-               "i.area not in (select area from core.areas)"]
-    unknown += [
-        f"i.{d} not in (select code from core.codes where dimension = '{d}')"
-        for d in registry.dimension_names
+    unknown = [
+        "i.reporter not in (select reporter from core.reporters)",
+        "i.indicator not in (select indicator from core.indicators)",
+        "i.area not in (select area from core.areas)",
     ]
+    unknown += [f"i.{d} not in (select code from core.codes where dimension = '{d}')" for d in registry.dimension_names]
     bad_codes = con.sql(f"select count(*) from {incoming} i where {' or '.join(unknown)}").fetchall()[0][0]
     if bad_codes:
         problems.append(f"{bad_codes} staged rows carry codes the registry does not know")

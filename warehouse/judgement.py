@@ -60,20 +60,39 @@ def judge_run(
     found: list[tuple] = []
 
     def add(rule: str, row: dict, text: str) -> None:
-        found.append((order[row["submission_id"]], RULES.index(rule), row["row_number"], row["submission_id"],
-                      severity[rule], rule, row["row_number"], "value", text))
+        found.append(
+            (
+                order[row["submission_id"]],
+                RULES.index(rule),
+                row["row_number"],
+                row["submission_id"],
+                severity[rule],
+                rule,
+                row["row_number"],
+                "value",
+                text,
+            )
+        )
 
     for row in con.sql(judgement_sql(registry, "restatement", history)).pl().iter_rows(named=True):
-        add("restatement", row,
+        add(
+            "restatement",
+            row,
             f"row {row['row_number']}: {_where(row, registry)} was {row['held_value']:,} (held since "
-            f"{row['valid_from']:%Y-%m-%d %H:%M} UTC); this file restates it as {row['new_value']:,}")
+            f"{row['valid_from']:%Y-%m-%d %H:%M} UTC); this file restates it as {row['new_value']:,}",
+        )
 
     consolidating = list(registry.consolidating_reporters)
-    disagreeing = con.sql(judgement_sql(registry, "disagreement", history), params={"consolidating": consolidating}).pl()
+    disagreeing = con.sql(
+        judgement_sql(registry, "disagreement", history), params={"consolidating": consolidating}
+    ).pl()
     for row in disagreeing.sort("other_reporter").iter_rows(named=True):
-        add("disagreement", row,
+        add(
+            "disagreement",
+            row,
             f"row {row['row_number']}: {row['reporter']} gives {_where(row, registry)} as {row['value']:,}; "
-            f"{row['other_reporter']} holds {row['other_value']:,} (difference {row['value'] - row['other_value']:+,})")
+            f"{row['other_reporter']} holds {row['other_value']:,} (difference {row['value'] - row['other_value']:+,})",
+        )
 
     outlier = registry.rule("outlier").params
     pairs = con.sql(
@@ -84,8 +103,7 @@ def judge_run(
         pct = 100 * (row["value"] - row["base_value"]) / row["base_value"]
         parts = row["base_derived_from"]
         if row["row_is_base"]:
-            base = (f"adds up to {row['base_value']:,} ({', '.join(parts)})" if parts
-                    else f"is {row['base_value']:,}")
+            base = f"adds up to {row['base_value']:,} ({', '.join(parts)})" if parts else f"is {row['base_value']:,}"
             text = (
                 f"row {row['row_number']}: {row['indicator']} for {row['base_period']} {base}; "
                 f"against it the held {row['period']} figure {row['value']:,} is a change of {pct:+.1f}%"
@@ -96,18 +114,23 @@ def judge_run(
                 f"against {row['base_value']:,} in {row['base_period']}"
                 + (f" (derived: {', '.join(parts)} add up to it)" if parts else "")
             )
-        add("outlier", row,
+        add(
+            "outlier",
+            row,
             f"{text}; more than {outlier['threshold_pct']}% from a base of at least {outlier['min_base']}: "
-            "check for a typing error")
+            "check for a typing error",
+        )
 
     mismatches = con.sql(judgement_sql(registry, "derived_mismatch", history)).pl()
     for row in mismatches.sort("period", "parts_value").iter_rows(named=True):
         parts = row["derived_from"]
-        given = (f"its parts ({', '.join(parts)}) add up to" if len(parts) > 1
-                 else f"{parts[0]}, the same months, is")
-        add("derived_mismatch", row,
+        given = f"its parts ({', '.join(parts)}) add up to" if len(parts) > 1 else f"{parts[0]}, the same months, is"
+        add(
+            "derived_mismatch",
+            row,
             f"row {row['row_number']}: {_where(row, registry)} is reported as {row['reported_value']:,}, but "
-            f"{given} {row['parts_value']:,}")
+            f"{given} {row['parts_value']:,}",
+        )
 
     found.sort(key=lambda f: f[:3])
     return pl.DataFrame([f[3:] for f in found], schema=FINDINGS_SCHEMA, orient="row")

@@ -29,7 +29,10 @@ FINDING_COLUMNS = ["submission_id", "file_name", "severity", "rule", "row_number
 
 
 def load_batch(
-    writer: Writer, decisions: list[Decision], observations: pl.DataFrame, findings: pl.DataFrame,
+    writer: Writer,
+    decisions: list[Decision],
+    observations: pl.DataFrame,
+    findings: pl.DataFrame,
     periods: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Load every decision in order, in one transaction of its own; see `load_transaction` and `load_decisions`.
@@ -63,7 +66,10 @@ def load_transaction(writer: Writer, rewind: Rewind | None = None) -> Iterator[N
 
 
 def load_decisions(
-    writer: Writer, decisions: list[Decision], observations: pl.DataFrame | str, findings: pl.DataFrame,
+    writer: Writer,
+    decisions: list[Decision],
+    observations: pl.DataFrame | str,
+    findings: pl.DataFrame,
     periods: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Load the decisions of consecutive receipts, inside `load_transaction`: versions, warnings, outcomes, audit.
@@ -78,8 +84,11 @@ def load_decisions(
     con, registry = writer.con, writer.registry
     loaded = [d.receipt for d in decisions if d.status == "loaded"]
     order = pl.DataFrame(
-        {"submission_id": [r.submission_id for r in loaded], "sequence": [r.sequence for r in loaded],
-         "received_at": [r.received_at for r in loaded]},
+        {
+            "submission_id": [r.submission_id for r in loaded],
+            "sequence": [r.sequence for r in loaded],
+            "received_at": [r.received_at for r in loaded],
+        },
         schema={"submission_id": pl.String, "sequence": pl.Int64, "received_at": pl.Datetime("us", "UTC")},
     )
     # Each step is one statement over all the rows: DuckDB holds the appends of an open
@@ -153,8 +162,7 @@ def _record_outcomes(con: duckdb.DuckDBPyConnection, decisions: list[Decision], 
     """Each decision's row in audit.submissions, the findings in audit.findings, set-aside receipts noted,
     and the attempts at these receipts forgotten (they have a final status now)."""
     counts = {
-        (sid, severity): n
-        for sid, severity, n in findings.group_by("submission_id", "severity").len().iter_rows()
+        (sid, severity): n for sid, severity, n in findings.group_by("submission_id", "severity").len().iter_rows()
     }
     observations = dict(con.sql("select submission_id, count(*) from incoming_all group by all").fetchall())
     submissions = pl.DataFrame(
@@ -186,8 +194,12 @@ def _record_outcomes(con: duckdb.DuckDBPyConnection, decisions: list[Decision], 
     insert_frame(con, "audit.findings", named_findings)
     set_aside = [(d.receipt.sequence, d.receipt.submission_id) for d in decisions if d.set_aside]
     if set_aside:
-        insert_frame(con, "pipeline.set_aside",
-                     pl.DataFrame(set_aside, schema=["sequence", "submission_id"], orient="row"), or_ignore=True)
+        insert_frame(
+            con,
+            "pipeline.set_aside",
+            pl.DataFrame(set_aside, schema=["sequence", "submission_id"], orient="row"),
+            or_ignore=True,
+        )
     con.execute(
         "delete from pipeline.attempts where sequence in (select unnest($s))",
         {"s": [d.receipt.sequence for d in decisions]},

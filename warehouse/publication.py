@@ -28,7 +28,12 @@ MAX_SEGMENTS = 32  # history segments in a generation before a full publication 
 STATE_CATALOG = "state"
 ANALYST_CATALOG = "analyst"
 SMALL_TABLES = (
-    "core.periods", "core.reporters", "core.reporter_indicators", "core.indicators", "core.codes", "core.areas",
+    "core.periods",
+    "core.reporters",
+    "core.reporter_indicators",
+    "core.indicators",
+    "core.codes",
+    "core.areas",
 )
 # Small tables of the writer's database that the analyst file holds under another name.
 COPIED_AS = {"audit.submission_periods": "pipeline.submission_periods"}
@@ -47,7 +52,9 @@ def _segment_queries(watermark: datetime | None, last_sequence: int, full: bool,
             "findings": "select * from audit.findings",
         }
     since = f"{_quote(watermark.isoformat())}::timestamptz" if watermark else "'-infinity'::timestamptz"
-    new_submissions = f"select submission_id from audit.submissions where sequence > {last_sequence} and status <> 'duplicate'"
+    new_submissions = (
+        f"select submission_id from audit.submissions where sequence > {last_sequence} and status <> 'duplicate'"
+    )
     return {
         "history": f"select * from core.observation_history where valid_from > {since}",
         "closures": (
@@ -59,8 +66,13 @@ def _segment_queries(watermark: datetime | None, last_sequence: int, full: bool,
     }
 
 
-def publish(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, key_columns: tuple[str, ...], now: datetime,
-            force_full: bool = False) -> int:
+def publish(
+    con: duckdb.DuckDBPyConnection,
+    files: WarehouseFiles,
+    key_columns: tuple[str, ...],
+    now: datetime,
+    force_full: bool = False,
+) -> int:
     """Publish what the writer's database holds beyond the last publication; return its number.
 
     Does nothing new when nothing changed, but always makes sure the analyst file
@@ -76,8 +88,9 @@ def publish(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, key_columns: 
     if last and not force_full and (last[0][2], last[0][3]) == (watermark, last_sequence):
         number, generation = last[0][0], last[0][1]
     else:
-        number, generation = _write_segments(con, files, key_columns, now, last[0] if last else None,
-                                             watermark, last_sequence, force_full)
+        number, generation = _write_segments(
+            con, files, key_columns, now, last[0] if last else None, watermark, last_sequence, force_full
+        )
     if _published_marker(files) != _marker(number) or not files.analyst_file.exists():
         _write_analyst_file(con, files, generation, number)
     return number
@@ -182,8 +195,9 @@ def _write_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, g
     atomic_write_text(files.published_marker, _marker(number))
 
 
-def _build_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, generation: int, number: int,
-                        temporary: Path) -> None:
+def _build_analyst_file(
+    con: duckdb.DuckDBPyConnection, files: WarehouseFiles, generation: int, number: int, temporary: Path
+) -> None:
     lists = {r: _file_list(con, files, generation, r) for r in ("history", "closures", "submissions", "findings")}
     con.execute(f"attach {_quote(str(temporary))} as {ANALYST_CATALOG}")
     try:
@@ -194,12 +208,17 @@ def _build_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, g
             con.execute(f"create table {table} as select * from {STATE_CATALOG}.{table}")
         for table, source in COPIED_AS.items():
             con.execute(f"create table {table} as select * from {STATE_CATALOG}.{source}")
-        con.execute(sql_text("analyst", "observation_history.sql").format(
-            history=lists["history"], closures=lists["closures"]))
+        con.execute(
+            sql_text("analyst", "observation_history.sql").format(history=lists["history"], closures=lists["closures"])
+        )
         con.execute(sql_text("ddl", "06_core_observations.sql"))
         con.execute(sql_text("analyst", "observations_as_of.sql"))
-        con.execute(f"create view audit.submissions as select * from read_parquet({lists['submissions']}, union_by_name = true)")
-        con.execute(f"create view audit.findings as select * from read_parquet({lists['findings']}, union_by_name = true)")
+        con.execute(
+            f"create view audit.submissions as select * from read_parquet({lists['submissions']}, union_by_name = true)"
+        )
+        con.execute(
+            f"create view audit.findings as select * from read_parquet({lists['findings']}, union_by_name = true)"
+        )
         con.execute(sql_text("ddl", "11_core_period_macros.sql"))
         con.execute(f"create view marts.period_comparison as {period_comparison_sql()}")
         con.execute(sql_text("marts", "reporter_disagreements.sql"))

@@ -72,8 +72,13 @@ def _missing(problem: duckdb.Error) -> str:
 
 
 def comparison(
-    con: duckdb.DuckDBPyConnection, registry: Registry, period: str, base_period: str | None = None,
-    reporter: str | None = None, default_base: str | None = None, as_of: datetime | None = None,
+    con: duckdb.DuckDBPyConnection,
+    registry: Registry,
+    period: str,
+    base_period: str | None = None,
+    reporter: str | None = None,
+    default_base: str | None = None,
+    as_of: datetime | None = None,
 ) -> pl.DataFrame:
     """Rows of the comparison table for `period`, headline figures (no cut) first, areas in the registry's order.
 
@@ -90,7 +95,9 @@ def comparison(
         frame = con.sql(
             compare_with_base_sql(),
             params={
-                "period": period, "base_period": base_period or default_base, "reporter": reporter,
+                "period": period,
+                "base_period": base_period or default_base,
+                "reporter": reporter,
                 "as_of": as_of or "infinity",
             },
         ).pl()
@@ -98,24 +105,49 @@ def comparison(
     cut_size = pl.sum_horizontal([(pl.col(d) != TOTAL).cast(pl.Int8) for d in dims])
     ranks = {code: registry.area_rank(code) for code in registry.areas}
     area_rank = pl.col("area").replace_strict(ranks, default=len(ranks), return_dtype=pl.Int64)
-    return frame.with_columns(cut_size.alias("_cut_size"), area_rank.alias("_area_rank")).sort(
-        "reporter", "_area_rank", "area", "indicator", "_cut_size", *dims
-    ).drop("_cut_size", "_area_rank")
+    return (
+        frame.with_columns(cut_size.alias("_cut_size"), area_rank.alias("_area_rank"))
+        .sort("reporter", "_area_rank", "area", "indicator", "_cut_size", *dims)
+        .drop("_cut_size", "_area_rank")
+    )
 
 
-SUBMISSION_COLUMNS = ("sequence", "received_at", "file_name", "format", "reporter", "status", "errors", "warnings",
-                      "observations", "submission_id")
-FINDING_COLUMNS = ("sequence", "received_at", "file_name", "reporter", "status", "severity", "rule", "row_number",
-                   "column_name", "message")
+SUBMISSION_COLUMNS = (
+    "sequence",
+    "received_at",
+    "file_name",
+    "format",
+    "reporter",
+    "status",
+    "errors",
+    "warnings",
+    "observations",
+    "submission_id",
+)
+FINDING_COLUMNS = (
+    "sequence",
+    "received_at",
+    "file_name",
+    "reporter",
+    "status",
+    "severity",
+    "rule",
+    "row_number",
+    "column_name",
+    "message",
+)
 
 
 def recent_submissions(
-    con: duckdb.DuckDBPyConnection, reporter: str | None = None, status: str | None = None,
-    file_name: str | None = None, limit: int = 20,
+    con: duckdb.DuckDBPyConnection,
+    reporter: str | None = None,
+    status: str | None = None,
+    file_name: str | None = None,
+    limit: int = 20,
 ) -> pl.DataFrame:
     """The latest files received (`audit.submissions`), newest first, of a reporter, status or file name if given."""
     return con.sql(
-        f"""select {', '.join(SUBMISSION_COLUMNS)} from audit.submissions
+        f"""select {", ".join(SUBMISSION_COLUMNS)} from audit.submissions
             where ($reporter is null or reporter = $reporter) and ($status is null or status = $status)
               and ($file_name is null or file_name = $file_name)
             order by sequence desc limit $limit""",
@@ -124,14 +156,23 @@ def recent_submissions(
 
 
 def recent_findings(
-    con: duckdb.DuckDBPyConnection, reporter: str | None = None, status: str | None = None, rule: str | None = None,
-    severity: str | None = None, file_name: str | None = None, limit: int = 50,
+    con: duckdb.DuckDBPyConnection,
+    reporter: str | None = None,
+    status: str | None = None,
+    rule: str | None = None,
+    severity: str | None = None,
+    file_name: str | None = None,
+    limit: int = 50,
 ) -> pl.DataFrame:
     """The findings of the latest files (`audit.findings` with the file's receipt), newest file first, each file's
     findings in row order; of a reporter, submission status, rule, severity or file name if given."""
     return con.sql(
-        f"""select {', '.join('s.' + c if c in ('sequence', 'received_at', 'file_name', 'reporter', 'status')
-                               else 'f.' + c for c in FINDING_COLUMNS)}
+        f"""select {
+            ", ".join(
+                "s." + c if c in ("sequence", "received_at", "file_name", "reporter", "status") else "f." + c
+                for c in FINDING_COLUMNS
+            )
+        }
             from audit.findings as f
             join audit.submissions as s on s.submission_id = f.submission_id and s.file_name = f.file_name
             where ($reporter is null or s.reporter = $reporter) and ($status is null or s.status = $status)
@@ -139,8 +180,14 @@ def recent_findings(
               and ($file_name is null or s.file_name = $file_name)
             order by s.sequence desc, f.row_number nulls first, f.column_name nulls first, f.rule
             limit $limit""",
-        params={"reporter": reporter, "status": status, "rule": rule, "severity": severity, "file_name": file_name,
-         "limit": limit},
+        params={
+            "reporter": reporter,
+            "status": status,
+            "rule": rule,
+            "severity": severity,
+            "file_name": file_name,
+            "limit": limit,
+        },
     ).pl()
 
 
@@ -160,8 +207,9 @@ def public_comparison(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...]) 
     return con.sql(f"select {', '.join(columns)} from marts.period_comparison").pl()
 
 
-def current_values(con: duckdb.DuckDBPyConnection, registry: Registry,
-                   keys: list[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
+def current_values(
+    con: duckdb.DuckDBPyConnection, registry: Registry, keys: list[tuple[str, ...]]
+) -> dict[tuple[str, ...], int]:
     """The current value (`core.observations`) of each key given (its key columns in the registry's order)."""
     columns = list(registry.key_columns)
     if not keys:
@@ -170,14 +218,23 @@ def current_values(con: duckdb.DuckDBPyConnection, registry: Registry,
     con.register("wanted_keys", wanted)
     try:
         names = ", ".join(columns)
-        rows = con.sql(f"select {names}, o.value from wanted_keys join core.observations as o using ({names})").fetchall()
+        rows = con.sql(
+            f"select {names}, o.value from wanted_keys join core.observations as o using ({names})"
+        ).fetchall()
     finally:
         con.unregister("wanted_keys")
     return {tuple(row[:-1]): int(row[-1]) for row in rows}
 
 
-def report_frames(con: duckdb.DuckDBPyConnection, registry: Registry, period: str, base: str | None,
-                  default_base: str, period_type: str, reporter: str | None) -> dict:
+def report_frames(
+    con: duckdb.DuckDBPyConnection,
+    registry: Registry,
+    period: str,
+    base: str | None,
+    default_base: str,
+    period_type: str,
+    reporter: str | None,
+) -> dict:
     """Everything the report of a period shows, as frames: its comparison rows, the history of the periods of its
     type, comments, warnings, disagreements, rejected submissions with their errors, and the publication."""
     params = {"period": period, "reporter": reporter}
@@ -207,9 +264,12 @@ def report_frames(con: duckdb.DuckDBPyConnection, registry: Registry, period: st
         ).pl(),
         "rejected_findings": con.sql(
             "select * from audit.findings where severity = 'error' and submission_id in (select submission_id "
-            "from audit.submission_periods where period = $period)", params={"period": period},
+            "from audit.submission_periods where period = $period)",
+            params={"period": period},
         ).pl(),
-        "submissions": con.sql("select submission_id, file_name, reporter, sequence, status from audit.submissions").pl(),
+        "submissions": con.sql(
+            "select submission_id, file_name, reporter, sequence, status from audit.submissions"
+        ).pl(),
         "publication": shown[0] if shown else None,
     }
 
@@ -222,7 +282,9 @@ def relations(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...] = ANALYST
     listed = ", ".join(f"'{schema}'" for schema in schemas)
     mine = f"database_name = current_database() and schema_name in ({listed})"
     found: dict[str, dict] = {}
-    for schema, name in con.sql(f"select schema_name, table_name from duckdb_tables() where {mine} and not temporary").fetchall():
+    for schema, name in con.sql(
+        f"select schema_name, table_name from duckdb_tables() where {mine} and not temporary"
+    ).fetchall():
         found[f"{schema}.{name}"] = {"kind": "table", "parameters": []}
     for schema, name in con.sql(
         f"select schema_name, view_name from duckdb_views() where {mine} and not internal and not temporary"
@@ -243,6 +305,7 @@ def relations(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...] = ANALYST
         if relation["kind"] == "table macro":  # its columns are those of a call: all arguments null
             arguments = ", ".join("null" for _ in relation["parameters"])
             columns[name] = [
-                {"name": row[0], "type": row[1]} for row in con.sql(f"describe select * from {name}({arguments})").fetchall()
+                {"name": row[0], "type": row[1]}
+                for row in con.sql(f"describe select * from {name}({arguments})").fetchall()
             ]
     return [{"name": name, **found[name], "columns": columns.get(name, [])} for name in sorted(found)]

@@ -41,8 +41,12 @@ def record_receipts(con: duckdb.DuckDBPyConnection, files: list[dict], now: date
             received_at = last_received + ONE_TICK
         receipts.append(Receipt(sequence=last_sequence + offset, received_at=received_at, **item))
         last_received = received_at
-    insert_frame(con, "pipeline.receipts", pl.DataFrame([r.__dict__ for r in receipts], schema_overrides=UPLOAD_TYPES),
-                 transaction=True)
+    insert_frame(
+        con,
+        "pipeline.receipts",
+        pl.DataFrame([r.__dict__ for r in receipts], schema_overrides=UPLOAD_TYPES),
+        transaction=True,
+    )
     return receipts
 
 

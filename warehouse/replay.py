@@ -14,8 +14,9 @@ from warehouse.receipts import RECEIPT_COLUMNS
 STAGED_ROWS = "pipeline.staged_rows"
 
 
-def receipts_to_replay(con: duckdb.DuckDBPyConnection, first: date, last_end: date,
-                       reporter: str | None) -> tuple[datetime, list[Receipt]] | None:
+def receipts_to_replay(
+    con: duckdb.DuckDBPyConnection, first: date, last_end: date, reporter: str | None
+) -> tuple[datetime, list[Receipt]] | None:
     """The receipts a backfill replays, and the receipt time from which it rewrites history.
 
     The submissions touching the range (periods starting on or after `first` and

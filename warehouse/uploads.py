@@ -60,8 +60,15 @@ class UploadLedger:
             cursor = con.execute(
                 "insert into uploads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (submission_id) do nothing",
                 (
-                    upload.submission_id, upload.file_name, upload.inbox_name, upload.reporter, upload.uploaded_by,
-                    upload.uploaded_at.isoformat(), upload.verdict, upload.errors, upload.warnings,
+                    upload.submission_id,
+                    upload.file_name,
+                    upload.inbox_name,
+                    upload.reporter,
+                    upload.uploaded_by,
+                    upload.uploaded_at.isoformat(),
+                    upload.verdict,
+                    upload.errors,
+                    upload.warnings,
                     json.dumps(upload.findings, ensure_ascii=False, default=str),
                 ),
             )

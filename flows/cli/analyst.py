@@ -48,7 +48,9 @@ def validate(
         typer.Argument(exists=True, dir_okay=False, metavar="FILE", help="Submission files (.csv, .xlsx, .json)."),
     ],
     warehouse: WarehouseOption = None,
-    output: Annotated[TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")] = TableOrJson.table,
+    output: Annotated[
+        TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")
+    ] = TableOrJson.table,
 ) -> None:
     """Dry run before sending: every problem in each file, with row and column. Writes nothing."""
     from flows.checking import check_files
@@ -68,17 +70,27 @@ def compare(
     period: Annotated[str, typer.Argument(metavar="PERIOD", help="Period to compare, such as 2019-S1.")],
     base: Annotated[
         str | None,
-        typer.Option("--base", metavar="PERIOD", help="An earlier period of the same length to compare with (default: a year before)."),
+        typer.Option(
+            "--base",
+            metavar="PERIOD",
+            help="An earlier period of the same length to compare with (default: a year before).",
+        ),
     ] = None,
-    reporter: Annotated[str | None, typer.Option("--reporter", metavar="CODE", help="Only this reporter's figures ({reporters}).")] = None,
+    reporter: Annotated[
+        str | None, typer.Option("--reporter", metavar="CODE", help="Only this reporter's figures ({reporters}).")
+    ] = None,
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", metavar="TIME", help="Show the figures as known at this time (ISO 8601; without a zone, UTC)."),
+        typer.Option(
+            "--as-of", metavar="TIME", help="Show the figures as known at this time (ISO 8601; without a zone, UTC)."
+        ),
     ] = None,
     warehouse: WarehouseOption = None,
     output: Annotated[
         TableCsvOrJson,
-        format_option(TableCsvOrJson, "table (for people; wraps, never cuts a figure), csv (for spreadsheets) or json."),
+        format_option(
+            TableCsvOrJson, "table (for people; wraps, never cuts a figure), csv (for spreadsheets) or json."
+        ),
     ] = TableCsvOrJson.table,
 ) -> None:
     """Print the comparison table of PERIOD against the same period a year before (or --base).
@@ -102,13 +114,20 @@ def compare(
         if known_at is not None:
             _known_then(con, known_at)
         rows = comparison(
-            con, registry, period_code, base_code, reporter_code, default_base=base_period_code(period_code),
+            con,
+            registry,
+            period_code,
+            base_code,
+            reporter_code,
+            default_base=base_period_code(period_code),
             as_of=known_at,
         )
     if rows.height == 0:
         errors.print(
-            f"Nothing to compare: no figures for {period_code}" + (f" from {escape(reporter)}" if reporter else "")
-            + (f" as known at {moment(known_at)}" if known_at else "") + ".",
+            f"Nothing to compare: no figures for {period_code}"
+            + (f" from {escape(reporter)}" if reporter else "")
+            + (f" as known at {moment(known_at)}" if known_at else "")
+            + ".",
             highlight=False,
         )
         raise typer.Exit(1)
@@ -135,7 +154,11 @@ def _known_then(con, known_at: datetime) -> None:
     if first is None or known_at < first:
         errors.print(
             f"Nothing was known at {moment(known_at)}: "
-            + (f"the first submission was received at {moment(first)}." if first else "the warehouse holds no submission."),
+            + (
+                f"the first submission was received at {moment(first)}."
+                if first
+                else "the warehouse holds no submission."
+            ),
             highlight=False,
         )
         raise typer.Exit(1)
@@ -145,8 +168,9 @@ def _timestamp(text: str) -> datetime:
     try:
         at = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise typer.BadParameter(f"'{text}' is not a time such as 2026-11-01 or 2026-11-01T08:00:00+07:00",
-                                 param_hint="--as-of") from None
+        raise typer.BadParameter(
+            f"'{text}' is not a time such as 2026-11-01 or 2026-11-01T08:00:00+07:00", param_hint="--as-of"
+        ) from None
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
@@ -160,9 +184,13 @@ ReporterFilter = Annotated[
 ]
 StatusFilter = Annotated[
     SubmissionStatus | None,
-    typer.Option("--status", case_sensitive=False, metavar="loaded|rejected|duplicate", help="Only files of this status."),
+    typer.Option(
+        "--status", case_sensitive=False, metavar="loaded|rejected|duplicate", help="Only files of this status."
+    ),
 ]
-FileFilter = Annotated[str | None, typer.Option("--file", metavar="NAME", help="Only the file of this name (as it was in the inbox).")]
+FileFilter = Annotated[
+    str | None, typer.Option("--file", metavar="NAME", help="Only the file of this name (as it was in the inbox).")
+]
 
 
 def _limit_option(what: str):
@@ -175,7 +203,9 @@ def submissions(
     file: FileFilter = None,
     limit: Annotated[int, _limit_option("files, the latest first")] = 20,
     warehouse: WarehouseOption = None,
-    output: Annotated[TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")] = TableOrJson.table,
+    output: Annotated[
+        TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")
+    ] = TableOrJson.table,
 ) -> None:
     """List the latest files received: when, from whom, loaded, rejected or duplicate, with their counts of findings.
 
@@ -192,15 +222,28 @@ def submissions(
         typer.echo(json.dumps(rows.to_dicts(), default=_json_value, ensure_ascii=False, indent=1))
         return
     table = Table(title=f"Latest {counted(rows.height, 'file')} received", title_justify="left")
-    for name, justify in [("#", "right"), ("Received (UTC)", "left"), ("File", "left"), ("Reporter", "left"),
-                          ("Status", "left"), ("Errors", "right"), ("Warnings", "right"), ("Rows", "right")]:
+    for name, justify in [
+        ("#", "right"),
+        ("Received (UTC)", "left"),
+        ("File", "left"),
+        ("Reporter", "left"),
+        ("Status", "left"),
+        ("Errors", "right"),
+        ("Warnings", "right"),
+        ("Rows", "right"),
+    ]:
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     colours = {"loaded": "green", "rejected": "red", "duplicate": "yellow"}
     for row in rows.iter_rows(named=True):
         table.add_row(
-            str(row["sequence"]), f"{row['received_at'].astimezone(UTC):%Y-%m-%d %H:%M:%S}", escape(row["file_name"]),
-            escape(row["reporter"] or "—"), f"[{colours.get(row['status'], 'default')}]{escape(row['status'])}[/]",
-            f"{row['errors']:,}", f"{row['warnings']:,}", f"{row['observations']:,}",
+            str(row["sequence"]),
+            f"{row['received_at'].astimezone(UTC):%Y-%m-%d %H:%M:%S}",
+            escape(row["file_name"]),
+            escape(row["reporter"] or "—"),
+            f"[{colours.get(row['status'], 'default')}]{escape(row['status'])}[/]",
+            f"{row['errors']:,}",
+            f"{row['warnings']:,}",
+            f"{row['observations']:,}",
         )
     console.print(table, highlight=False)
 
@@ -208,14 +251,19 @@ def submissions(
 def findings(
     reporter: ReporterFilter = None,
     status: StatusFilter = None,
-    rule: Annotated[str | None, typer.Option("--rule", metavar="RULE", help="Only this rule ({error_rules}, {warning_rules}).")] = None,
+    rule: Annotated[
+        str | None, typer.Option("--rule", metavar="RULE", help="Only this rule ({error_rules}, {warning_rules}).")
+    ] = None,
     severity: Annotated[
-        Severity | None, typer.Option("--severity", case_sensitive=False, metavar="error|warning", help="Only errors or only warnings.")
+        Severity | None,
+        typer.Option("--severity", case_sensitive=False, metavar="error|warning", help="Only errors or only warnings."),
     ] = None,
     file: FileFilter = None,
     limit: Annotated[int, _limit_option("findings, of the latest files first")] = 50,
     warehouse: WarehouseOption = None,
-    output: Annotated[TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")] = TableOrJson.table,
+    output: Annotated[
+        TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")
+    ] = TableOrJson.table,
 ) -> None:
     """List the findings of the latest files: file, row, column, rule and message.
 
@@ -232,21 +280,36 @@ def findings(
     readable_warehouse(settings)
     with reading_analyst(settings.warehouse) as con:
         rows = recent_findings(
-            con, reporter_code, status.value if status else None, rule.strip() if rule else None,
-            severity.value if severity else None, file, limit,
+            con,
+            reporter_code,
+            status.value if status else None,
+            rule.strip() if rule else None,
+            severity.value if severity else None,
+            file,
+            limit,
         )
     if output is TableOrJson.json:
         typer.echo(json.dumps(rows.to_dicts(), default=_json_value, ensure_ascii=False, indent=1))
         return
     table = Table(title=f"{counted(rows.height, 'finding')} of the latest files", title_justify="left")
-    for name, justify in [("File", "left"), ("Status", "left"), ("Row", "right"), ("Column", "left"),
-                          ("Rule", "left"), ("Message", "left")]:
+    for name, justify in [
+        ("File", "left"),
+        ("Status", "left"),
+        ("Row", "right"),
+        ("Column", "left"),
+        ("Rule", "left"),
+        ("Message", "left"),
+    ]:
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for row in rows.iter_rows(named=True):
         colour = "red" if row["severity"] == "error" else "yellow"
         table.add_row(
-            escape(row["file_name"]), escape(row["status"]), "" if row["row_number"] is None else str(row["row_number"]),
-            escape(row["column_name"] or ""), f"[{colour}]{escape(row['rule'])}[/]", escape(row["message"]),
+            escape(row["file_name"]),
+            escape(row["status"]),
+            "" if row["row_number"] is None else str(row["row_number"]),
+            escape(row["column_name"] or ""),
+            f"[{colour}]{escape(row['rule'])}[/]",
+            escape(row["message"]),
         )
     console.print(table, highlight=False)
 
@@ -265,10 +328,20 @@ def _record_schema(registry: Registry) -> dict:
     import polars as pl
 
     return {
-        "reporter": pl.String, "area": pl.String, "area_label": pl.String, "indicator": pl.String,
-        **{d: pl.String for d in registry.dimension_names}, "cut": pl.String,
-        "base_period": pl.String, "base_value": pl.Int64, "period": pl.String, "value": pl.Int64,
-        "status": pl.String, "is_derived": pl.Boolean, "change": pl.Int64, "change_pct": pl.Float64,
+        "reporter": pl.String,
+        "area": pl.String,
+        "area_label": pl.String,
+        "indicator": pl.String,
+        **{d: pl.String for d in registry.dimension_names},
+        "cut": pl.String,
+        "base_period": pl.String,
+        "base_value": pl.Int64,
+        "period": pl.String,
+        "value": pl.Int64,
+        "status": pl.String,
+        "is_derived": pl.Boolean,
+        "change": pl.Int64,
+        "change_pct": pl.Float64,
     }
 
 
@@ -276,30 +349,52 @@ def comparison_records(rows, registry: Registry) -> list[dict]:
     """The comparison rows for csv and json: codes with labels beside them; the base period before PERIOD."""
     records = []
     for row in rows.iter_rows(named=True):
-        records.append({
-            "reporter": row["reporter"], "area": row["area"], "area_label": registry.areas[row["area"]].name
-            if row["area"] in registry.areas else None, "indicator": row["indicator"],
-            **{d: row[d] for d in registry.dimension_names}, "cut": _cut(row, registry),
-            "base_period": row["base_period"], "base_value": row["base_value"],
-            "period": row["period"], "value": row["value"], "status": row["status"],
-            "is_derived": bool(row.get("is_derived")), "change": row["change"], "change_pct": row["change_pct"],
-        })
+        records.append(
+            {
+                "reporter": row["reporter"],
+                "area": row["area"],
+                "area_label": registry.areas[row["area"]].name if row["area"] in registry.areas else None,
+                "indicator": row["indicator"],
+                **{d: row[d] for d in registry.dimension_names},
+                "cut": _cut(row, registry),
+                "base_period": row["base_period"],
+                "base_value": row["base_value"],
+                "period": row["period"],
+                "value": row["value"],
+                "status": row["status"],
+                "is_derived": bool(row.get("is_derived")),
+                "change": row["change"],
+                "change_pct": row["change_pct"],
+            }
+        )
     return records
 
 
 def _print_comparison(rows, registry: Registry, period: str, base: str, known_at: datetime | None = None) -> None:
     title = f"{period} against {base}" + (f", as known at {moment(known_at)}" if known_at else "")
     table = Table(title=title, title_justify="left")
-    for name, justify in [("Reporter", "left"), ("Area", "left"), ("Indicator", "left"), ("Cut", "left"),
-                          (base, "right"), (period, "right"), ("Change", "right"), ("Change %", "right")]:
+    for name, justify in [
+        ("Reporter", "left"),
+        ("Area", "left"),
+        ("Indicator", "left"),
+        ("Cut", "left"),
+        (base, "right"),
+        (period, "right"),
+        ("Change", "right"),
+        ("Change %", "right"),
+    ]:
         figures = justify == "right"
         # Figures never shrink nor lose a digit; text columns wrap, and fold a word too long for their width.
         table.add_column(name, justify=justify, no_wrap=figures, overflow="fold")  # type: ignore[arg-type]
     for row in rows.iter_rows(named=True):
         table.add_row(
-            escape(row["reporter"]), escape(area_label(registry, row["area"])), escape(row["indicator"]),
-            escape(_cut(row, registry)), count_text(row["base_value"]),
-            count_text(row["value"]) + (f" {escape(row['status'])}" if row["status"] != "A" else "")
+            escape(row["reporter"]),
+            escape(area_label(registry, row["area"])),
+            escape(row["indicator"]),
+            escape(_cut(row, registry)),
+            count_text(row["base_value"]),
+            count_text(row["value"])
+            + (f" {escape(row['status'])}" if row["status"] != "A" else "")
             + (" (derived)" if row.get("is_derived") else ""),
             signed_count(row["change"]),
             percent_one_decimal(row["change_pct"]),
@@ -319,9 +414,10 @@ def _print_file_report(item: dict) -> None:
             table.add_column(name, overflow="fold")
         for f in item["findings"]:
             table.add_row(
-                "" if f["row_number"] is None else str(f["row_number"]), escape(f["column_name"] or ""),
-                escape(f["rule"]), escape(f["severity"]), escape(f["message"]),
+                "" if f["row_number"] is None else str(f["row_number"]),
+                escape(f["column_name"] or ""),
+                escape(f["rule"]),
+                escape(f["severity"]),
+                escape(f["message"]),
             )
         console.print(table, highlight=False)
-
-

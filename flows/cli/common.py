@@ -55,7 +55,8 @@ InboxOption = Annotated[
 WarehouseOption = Annotated[
     Path | None,
     typer.Option(
-        "--warehouse", metavar="FILE",
+        "--warehouse",
+        metavar="FILE",
         help="The DuckDB file analysts open (default warehouse/ctip.duckdb, or CTIP_WAREHOUSE).",
     ),
 ]
@@ -240,14 +241,17 @@ def reading_analyst(path: Path) -> Iterator:
         errors.print(str(problem), markup=False, highlight=False)
         raise typer.Exit(1) from None
     except duckdb.Error as problem:
-        errors.print(f"Cannot read {path}: {type(problem).__name__}: {str(problem).splitlines()[0]}",
-                     markup=False, highlight=False)
+        errors.print(
+            f"Cannot read {path}: {type(problem).__name__}: {str(problem).splitlines()[0]}",
+            markup=False,
+            highlight=False,
+        )
         raise typer.Exit(1) from None
 
 
 # ------------------------------------------------------------------ printing
 def counted(count: int, noun: str, plural: str | None = None) -> str:
-    """"1 error", "2 errors": a count with its noun in the right number."""
+    """ "1 error", "2 errors": a count with its noun in the right number."""
     return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
 
 

@@ -30,19 +30,27 @@ Workers = Annotated[
 ]
 Scheduler = Annotated[
     str | None,
-    typer.Option("--scheduler", metavar="ADDRESS", help="Read and validate on the Dask cluster at this scheduler address."),
+    typer.Option(
+        "--scheduler", metavar="ADDRESS", help="Read and validate on the Dask cluster at this scheduler address."
+    ),
 ]
 Verbose = Annotated[
     bool, typer.Option("--verbose", help="List every file with its status and counts, not only the rejected ones.")
 ]
 Interval = Annotated[
     float | None,
-    typer.Option("--interval", min=1, metavar="SECONDS", help="Run every N seconds instead of the nightly cron schedule."),
+    typer.Option(
+        "--interval", min=1, metavar="SECONDS", help="Run every N seconds instead of the nightly cron schedule."
+    ),
 ]
 ServePort = Annotated[
     int | None,
-    typer.Option("--port", min=1, max=65535,
-                 help="Port of the Prefect server (UI and API) started on 127.0.0.1 (default 4200, or CTIP_SERVE_PORT)."),
+    typer.Option(
+        "--port",
+        min=1,
+        max=65535,
+        help="Port of the Prefect server (UI and API) started on 127.0.0.1 (default 4200, or CTIP_SERVE_PORT).",
+    ),
 ]
 
 
@@ -55,7 +63,10 @@ def _nightly_settings(settings: Settings) -> Settings:
 
 
 def run(
-    inbox: InboxOption = None, warehouse: WarehouseOption = None, workers: Workers = None, scheduler: Scheduler = None,
+    inbox: InboxOption = None,
+    warehouse: WarehouseOption = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
     verbose: Verbose = False,
 ) -> None:
     """The nightly job: archive, validate and load every new file in the inbox, then update the comparisons.
@@ -70,7 +81,10 @@ def run(
         from flows.nightly import run_nightly
 
         summary = run_nightly(
-            settings, on_fallback=_orchestrator_warning, workers=workers, scheduler=scheduler,
+            settings,
+            on_fallback=_orchestrator_warning,
+            workers=workers,
+            scheduler=scheduler,
             show_progress=errors.is_terminal,
         )
     except Exception as problem:  # the run failed; say why, in one line
@@ -88,7 +102,10 @@ def _orchestrator_warning(problem: BaseException) -> None:
 
 
 def serve(
-    inbox: InboxOption = None, warehouse: WarehouseOption = None, interval: Interval = None, port: ServePort = None,
+    inbox: InboxOption = None,
+    warehouse: WarehouseOption = None,
+    interval: Interval = None,
+    port: ServePort = None,
 ) -> None:
     """Schedule `run` nightly with Prefect (02:00 Asia/Phnom_Penh by default) and keep serving it.
 
@@ -134,7 +151,8 @@ def backfill(
     if last_period.end <= first_period.start:
         raise typer.BadParameter(
             f"the range {first_code}..{last_code} is empty: {last_code} ends before {first_code} begins; "
-            "give the earlier period with --from", param_hint="--to",
+            "give the earlier period with --from",
+            param_hint="--to",
         )
     readable_warehouse(settings)  # a backfill replays what a warehouse archived: there must be one
     quiet_orchestrator_defaults()
@@ -142,12 +160,18 @@ def backfill(
         from flows.backfill import backfill as backfill_flow
 
         summary = backfill_flow(
-            first_period=first_code, last_period=last_code, warehouse=str(settings.warehouse),
-            reporter=reporter_code, timezone=settings.timezone,
-            lock_timeout_seconds=settings.lock_timeout_seconds, show_progress=errors.is_terminal,
+            first_period=first_code,
+            last_period=last_code,
+            warehouse=str(settings.warehouse),
+            reporter=reporter_code,
+            timezone=settings.timezone,
+            lock_timeout_seconds=settings.lock_timeout_seconds,
+            show_progress=errors.is_terminal,
         )
     except Exception as problem:
-        errors.print(f"[bold red]ctip backfill failed:[/] {type(problem).__name__}: {escape(str(problem))}", highlight=False)
+        errors.print(
+            f"[bold red]ctip backfill failed:[/] {type(problem).__name__}: {escape(str(problem))}", highlight=False
+        )
         raise typer.Exit(1) from None
     if not summary.replayed:
         console.print(f"No archived submission touches {first_code}..{last_code}; nothing to replay.", highlight=False)
@@ -195,7 +219,9 @@ def print_summary(summary, settings: Settings, verbose: bool = False) -> None:
     for finding in summary.findings:
         by_submission.setdefault(finding["submission_id"], []).append(finding)
     names = {item["submission_id"]: item["file_name"] for item in summary.submissions if item["status"] != "duplicate"}
-    console.print(f"[bold]ctip run:[/] {escape(str(settings.inbox))} → {escape(str(settings.warehouse))}", highlight=False)
+    console.print(
+        f"[bold]ctip run:[/] {escape(str(settings.inbox))} → {escape(str(settings.warehouse))}", highlight=False
+    )
     if verbose and summary.submissions:
         _print_every_file(summary, by_submission)
     console.print(
@@ -242,10 +268,13 @@ def print_summary(summary, settings: Settings, verbose: bool = False) -> None:
         ]
         console.print("\nDuplicates, not loaded again: " + _names(shown, verbose), highlight=False)
     if summary.ignored:
-        console.print("Ignored (not .csv, .xlsx or .json, or hidden): " + _names(summary.ignored, verbose), highlight=False)
+        console.print(
+            "Ignored (not .csv, .xlsx or .json, or hidden): " + _names(summary.ignored, verbose), highlight=False
+        )
     if summary.in_progress:
-        console.print("Left for the next run (changing while read): " + _names(summary.in_progress, verbose),
-                      highlight=False)
+        console.print(
+            "Left for the next run (changing while read): " + _names(summary.in_progress, verbose), highlight=False
+        )
     if summary.docs:
         console.print(f"Validation pages: {summary.docs}", markup=False, highlight=False)
 
@@ -266,9 +295,11 @@ def _print_every_file(summary, by_submission: dict[str, list[dict]]) -> None:
         found = [] if item["status"] == "duplicate" else by_submission.get(item["submission_id"], [])
         errors_found = sum(1 for f in found if f["severity"] == "error")
         table.add_row(
-            str(item["sequence"]), escape(item["file_name"]), escape(item["reporter"] or "—"),
-            f"[{colours[item['status']]}]{item['status']}[/]", str(errors_found), str(len(found) - errors_found),
+            str(item["sequence"]),
+            escape(item["file_name"]),
+            escape(item["reporter"] or "—"),
+            f"[{colours[item['status']]}]{item['status']}[/]",
+            str(errors_found),
+            str(len(found) - errors_found),
         )
     console.print(table, highlight=False)
-
-

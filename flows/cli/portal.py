@@ -12,8 +12,12 @@ from schemas import load_registry
 
 
 def template(
-    reporter: Annotated[str, typer.Option("--reporter", help="The institution the workbook is for.", show_default=False)],
-    period: Annotated[str, typer.Option("--period", help="The period it reports, such as 2019-S1.", show_default=False)],
+    reporter: Annotated[
+        str, typer.Option("--reporter", help="The institution the workbook is for.", show_default=False)
+    ],
+    period: Annotated[
+        str, typer.Option("--period", help="The period it reports, such as 2019-S1.", show_default=False)
+    ],
     out: Annotated[Path, typer.Option("--out", dir_okay=False, help="The .xlsx file to write.", show_default=False)],
     lang: Annotated[str, typer.Option("--lang", help="Language of the instructions: en or km.")] = "en",
 ) -> None:
@@ -38,7 +42,9 @@ def template(
 
 
 def portal(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on; keep 127.0.0.1 behind a TLS proxy.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on; keep 127.0.0.1 behind a TLS proxy.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8765,
     inbox: InboxOption = None,
     warehouse: WarehouseOption = None,

@@ -87,8 +87,9 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
             upload, _ = await run_in_threadpool(intake.accept, spooled, account)
         except Refused as refused:
             return JSONResponse({"error": refused.message}, status_code=refused.status)
-        return JSONResponse(receipts_for([upload])[0] if upload.verdict != "duplicate" else receipt(upload, None),
-                            status_code=201)
+        return JSONResponse(
+            receipts_for([upload])[0] if upload.verdict != "duplicate" else receipt(upload, None), status_code=201
+        )
 
     @app.get("/api/v1/submissions")
     def api_list(request: Request):
@@ -114,8 +115,11 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
         account = context.get("account")
         lang = account.lang if account is not None else request.cookies.get(LANGUAGE_COOKIE, "en")
         lang = lang if lang in LANGUAGES else "en"
-        context.update(lang=lang, other_lang="en" if lang == "km" else "km",
-                       t=lambda key, **values: text("portal", key, lang, **values))
+        context.update(
+            lang=lang,
+            other_lang="en" if lang == "km" else "km",
+            t=lambda key, **values: text("portal", key, lang, **values),
+        )
         return templates.TemplateResponse(request, name, context, status_code=status_code)
 
     def browser(request: Request) -> tuple[Account, str] | None:
@@ -131,12 +135,14 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
     def sign_in_page(request: Request, failed: bool = False, lang: str | None = None):
         if lang in LANGUAGES:  # the language link of the sign-in page: remembered for this browser
             response = RedirectResponse("/signin", status_code=303)
-            response.set_cookie(LANGUAGE_COOKIE, lang, httponly=True, samesite="strict", secure=secure_cookies,
-                                max_age=365 * 24 * 3600)
+            response.set_cookie(
+                LANGUAGE_COOKIE, lang, httponly=True, samesite="strict", secure=secure_cookies, max_age=365 * 24 * 3600
+            )
             return response
         token = secrets.token_urlsafe(32)
-        response = page(request, "signin.html", status_code=401 if failed else 200, csrf=token, failed=failed,
-                         account=None)
+        response = page(
+            request, "signin.html", status_code=401 if failed else 200, csrf=token, failed=failed, account=None
+        )
         response.set_cookie(SIGN_IN_COOKIE, token, httponly=True, samesite="strict", secure=secure_cookies)
         return response
 
@@ -155,10 +161,16 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
     async def sign_in(request: Request):
         form = await request.form(max_files=0, max_fields=4, max_part_size=4096)
         if not same_token(form.get("csrf"), request.cookies.get(SIGN_IN_COOKIE, "")):
-            return page(request, "error.html", status_code=403, account=None,
-                        message="The sign-in form had expired. Open the sign-in page again.")
-        signed = await run_in_threadpool(accounts.sign_in, str(form.get("user", "")), str(form.get("password", "")),
-                                         "portal")
+            return page(
+                request,
+                "error.html",
+                status_code=403,
+                account=None,
+                message="The sign-in form had expired. Open the sign-in page again.",
+            )
+        signed = await run_in_threadpool(
+            accounts.sign_in, str(form.get("user", "")), str(form.get("password", "")), "portal"
+        )
         if not signed.ok:
             return sign_in_page(request, failed=True)
         token, _ = accounts.open_session(signed.account)
@@ -184,8 +196,9 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
             return to_sign_in()
         account, csrf = session
         uploads = intake.ledger.of_reporter(None if account.is_reviewer else account.reporter)
-        return page(request, "home.html", account=account, csrf=csrf, submissions=receipts_for(uploads),
-                    limit=intake.size_limit)
+        return page(
+            request, "home.html", account=account, csrf=csrf, submissions=receipts_for(uploads), limit=intake.size_limit
+        )
 
     @app.post("/upload", response_class=HTMLResponse)
     async def upload_page(request: Request):
@@ -196,17 +209,25 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
         try:
             spooled = await intake.receive(request)
         except Refused as refused:
-            return page(request, "error.html", status_code=refused.status, account=account, csrf=csrf,
-                        message=refused.message)
+            return page(
+                request, "error.html", status_code=refused.status, account=account, csrf=csrf, message=refused.message
+            )
         if not same_token(spooled.fields.get("csrf"), csrf):
             spooled.discard()
-            return page(request, "error.html", status_code=403, account=account, csrf=csrf,
-                        message="The upload form had expired. Open the page again and send the file once more.")
+            return page(
+                request,
+                "error.html",
+                status_code=403,
+                account=account,
+                csrf=csrf,
+                message="The upload form had expired. Open the page again and send the file once more.",
+            )
         try:
             upload, _ = await run_in_threadpool(intake.accept, spooled, account)
         except Refused as refused:
-            return page(request, "error.html", status_code=refused.status, account=account, csrf=csrf,
-                        message=refused.message)
+            return page(
+                request, "error.html", status_code=refused.status, account=account, csrf=csrf, message=refused.message
+            )
         if visible(account, upload.submission_id) is None:  # the same bytes came in through the inbox folder
             return page(request, "answer.html", account=account, csrf=csrf, receipt=receipt(upload, None), again=True)
         # Post, then redirect: reloading the answer shows it again instead of sending the file twice.
@@ -221,14 +242,23 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
         account, csrf = session
         parsed = parse_period(period)
         if parsed is None:
-            return page(request, "error.html", status_code=400, account=account, csrf=csrf,
-                        message=f"'{period}' is not a period: write it as 2019, 2019-S1, 2019-Q1 or 2019-01.")
+            return page(
+                request,
+                "error.html",
+                status_code=400,
+                account=account,
+                csrf=csrf,
+                message=f"'{period}' is not a period: write it as 2019, 2019-S1, 2019-Q1 or 2019-01.",
+            )
         with tempfile.TemporaryDirectory(dir=intake.files.upload_spool_dir.parent) as folder:
             path = Path(folder) / f"{account.reporter.lower()}_{parsed.code}.xlsx"
             write_template(path, registry, account.reporter, parsed.code, account.lang)
             content = path.read_bytes()
-        return Response(content, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="{path.name}"'})
+        return Response(
+            content,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{path.name}"'},
+        )
 
     @app.get("/submissions/{submission_id}", response_class=HTMLResponse)
     def submission_page(submission_id: str, request: Request, again: bool = False):
@@ -238,10 +268,15 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
         account, csrf = session
         upload = visible(account, submission_id)
         if upload is None:
-            return page(request, "error.html", status_code=404, account=account, csrf=csrf,
-                        message="There is no such submission of yours.")
-        return page(request, "answer.html", account=account, csrf=csrf, receipt=receipts_for([upload])[0],
-                    again=again)
+            return page(
+                request,
+                "error.html",
+                status_code=404,
+                account=account,
+                csrf=csrf,
+                message="There is no such submission of yours.",
+            )
+        return page(request, "answer.html", account=account, csrf=csrf, receipt=receipts_for([upload])[0], again=again)
 
     @app.middleware("http")
     async def headers(request: Request, call_next) -> Response:
@@ -272,7 +307,14 @@ def serve_portal(settings: Settings, registry: Registry, host: str, port: int, s
     import uvicorn
 
     app = create_app(settings, registry, secure_cookies)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+    )
     print(f"ctip portal on http://{host}:{port} (inbox {settings.inbox}, warehouse {settings.warehouse})", flush=True)
     uvicorn.Server(config).run()

@@ -222,8 +222,11 @@ class Intake:
             content = spooled.path.read_bytes()
             named = named_reporters(content, file_format, self.registry)
             if len(named) == 1 and named <= set(self.registry.reporters) and named != {account.reporter}:
-                raise Refused(403, f"{spooled.file_name} holds figures of {next(iter(named))}; "
-                                   f"this account sends for {account.reporter} only")
+                raise Refused(
+                    403,
+                    f"{spooled.file_name} holds figures of {next(iter(named))}; "
+                    f"this account sends for {account.reporter} only",
+                )
             now = datetime.now(UTC)
             with self._handing:
                 first = self.ledger.get(spooled.sha256)
@@ -233,10 +236,16 @@ class Intake:
                 report = self._judge(spooled)
                 inbox_name = self._hand_to_inbox(spooled)
                 upload = Upload(
-                    submission_id=spooled.sha256, file_name=spooled.file_name, inbox_name=inbox_name,
-                    reporter=account.reporter, uploaded_by=account.user, uploaded_at=now,
-                    verdict="invalid" if report["errors"] else "valid", errors=report["errors"],
-                    warnings=report["warnings"], findings=report["findings"],
+                    submission_id=spooled.sha256,
+                    file_name=spooled.file_name,
+                    inbox_name=inbox_name,
+                    reporter=account.reporter,
+                    uploaded_by=account.user,
+                    uploaded_at=now,
+                    verdict="invalid" if report["errors"] else "valid",
+                    errors=report["errors"],
+                    warnings=report["warnings"],
+                    findings=report["findings"],
                 )
                 self.ledger.record(upload)
                 return upload, True
@@ -257,9 +266,15 @@ class Intake:
 
     def _duplicate(self, spooled: Spooled, account: Account, now: datetime, first: Upload | None) -> Upload:
         return Upload(
-            submission_id=spooled.sha256, file_name=spooled.file_name, inbox_name=first.inbox_name if first else "",
-            reporter=account.reporter, uploaded_by=account.user, uploaded_at=now, verdict="duplicate",
-            errors=first.errors if first else 0, warnings=first.warnings if first else 0,
+            submission_id=spooled.sha256,
+            file_name=spooled.file_name,
+            inbox_name=first.inbox_name if first else "",
+            reporter=account.reporter,
+            uploaded_by=account.user,
+            uploaded_at=now,
+            verdict="duplicate",
+            errors=first.errors if first else 0,
+            warnings=first.warnings if first else 0,
             findings=first.findings if first else [],
         )
 

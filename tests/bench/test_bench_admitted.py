@@ -73,7 +73,9 @@ def _keys(rows: int) -> pl.DataFrame:
     needed = -(-rows // cells.height)
     assert needed <= places.height, "more rows than distinct keys"
     return (
-        places.head(needed).join(cells, how="cross").head(rows)
+        places.head(needed)
+        .join(cells, how="cross")
+        .head(rows)
         .with_columns(pl.lit("MOSVY").alias("reporter"), pl.lit(INDICATOR).alias("indicator"))
     )
 
@@ -113,7 +115,7 @@ def write_json(path: Path, valid: bool) -> int:
 
 def write_xlsx(path: Path, valid: bool) -> int:
     """A workbook of inline texts and numbers, its sheet streamed (openpyxl would take minutes)."""
-    from tests.files.bad.make_bad_files import _column_letters, _package, _zip_info, SHEET_PATH, MAIN_NS
+    from tests.files.bad.make_bad_files import MAIN_NS, SHEET_PATH, _column_letters, _package, _zip_info
 
     limits = load_registry().limits
     rows = int(min(limits.max_rows, limits.max_xlsx_cells // len(COLUMNS) - 1) * _share())
@@ -128,14 +130,16 @@ def write_xlsx(path: Path, valid: bool) -> int:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         _package(archive, "data")
         with archive.open(_zip_info(SHEET_PATH), "w", force_zip64=True) as entry:
-            entry.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN_NS}"><sheetData>'.encode())
-            header = "".join(cell(f"{letter}1", name, False) for letter, name in zip(letters, COLUMNS))
+            entry.write(
+                f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN_NS}"><sheetData>'.encode()
+            )
+            header = "".join(cell(f"{letter}1", name, False) for letter, name in zip(letters, COLUMNS, strict=False))
             entry.write(f'<row r="1">{header}</row>'.encode())
             buffer = io.StringIO()
             for number, values in enumerate(frame.iter_rows(), start=2):
                 cells = "".join(
                     cell(f"{letter}{number}", value, valid and name == "value")
-                    for letter, name, value in zip(letters, COLUMNS, values)
+                    for letter, name, value in zip(letters, COLUMNS, values, strict=False)
                 )
                 buffer.write(f'<row r="{number}">{cells}</row>')
                 if number % 20_000 == 0:
@@ -157,8 +161,11 @@ def test_peak_memory_of_the_largest_admitted_file(tmp_path, file_format, valid):
     path = inbox / f"largest.{file_format}"
     rows = WRITERS[file_format](path, valid)
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, str(inbox), str(tmp_path / "w" / "ctip.duckdb")], cwd=PROJECT,
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        [sys.executable, "-c", CHILD, str(inbox), str(tmp_path / "w" / "ctip.duckdb")],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
     )
     assert child.returncode == 0, child.stderr[-3000:]
     outcome = json.loads(child.stdout.strip().splitlines()[-1])

@@ -48,8 +48,9 @@ def test_portal_answer_time(tmp_path):
     uploads = int(os.environ.get("CTIP_BENCH_UPLOADS") or 200)
     registry = load_registry()
     generated = tmp_path / "generated"
-    manifest = write_inbox(generated, [2019], seed=7, invalid_share=0.05, areas=["KH"], today=date(2026, 11, 28),
-                           limit=uploads)
+    manifest = write_inbox(
+        generated, [2019], seed=7, invalid_share=0.05, areas=["KH"], today=date(2026, 11, 28), limit=uploads
+    )
     entries = manifest["submissions"][:uploads]
     assert len(entries) == uploads
     inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb"
@@ -60,8 +61,9 @@ def test_portal_answer_time(tmp_path):
     port = free_port()
     env = {**os.environ, "CTIP_INBOX": str(inbox), "CTIP_WAREHOUSE": str(warehouse)}
     ctip = [sys.executable, "-c", "import sys; sys.argv[0] = 'ctip'; from flows.cli import app; app()"]
-    server = subprocess.Popen([*ctip, "portal", "--port", str(port)], env=env, cwd=PROJECT, stdout=subprocess.PIPE,
-                              text=True)
+    server = subprocess.Popen(
+        [*ctip, "portal", "--port", str(port)], env=env, cwd=PROJECT, stdout=subprocess.PIPE, text=True
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         server.stdout.readline()
@@ -73,9 +75,12 @@ def test_portal_answer_time(tmp_path):
                 time.sleep(0.1)
         # one upload to warm the process (Great Expectations is imported on the first judgement)
         warm = generated / entries[0]["file"]
-        httpx.post(f"{url}/api/v1/submissions", auth=(f"clerk-{entries[0]['reporter'].lower()}",
-                                                     passwords[entries[0]["reporter"]]),
-                   files={"file": ("warm-" + warm.name, warm.read_bytes() + b"\n")}, timeout=120)
+        httpx.post(
+            f"{url}/api/v1/submissions",
+            auth=(f"clerk-{entries[0]['reporter'].lower()}", passwords[entries[0]["reporter"]]),
+            files={"file": ("warm-" + warm.name, warm.read_bytes() + b"\n")},
+            timeout=120,
+        )
 
         answers: list[tuple[float, int, int]] = []
         lock = threading.Lock()
@@ -84,9 +89,12 @@ def test_portal_answer_time(tmp_path):
             path = generated / entry["file"]
             content = path.read_bytes()
             started = time.perf_counter()
-            answer = httpx.post(f"{url}/api/v1/submissions", auth=(f"clerk-{entry['reporter'].lower()}",
-                                                                  passwords[entry["reporter"]]),
-                                files={"file": (path.name, content)}, timeout=120)
+            answer = httpx.post(
+                f"{url}/api/v1/submissions",
+                auth=(f"clerk-{entry['reporter'].lower()}", passwords[entry["reporter"]]),
+                files={"file": (path.name, content)},
+                timeout=120,
+            )
             elapsed = time.perf_counter() - started
             with lock:
                 answers.append((elapsed, answer.status_code, entry["rows"]))
@@ -111,11 +119,17 @@ def test_portal_answer_time(tmp_path):
     rows = [r for _, _, r in answers]
     load = os.getloadavg()
     print()
-    print(f"portal answer time, {uploads} uploads from {SENDERS} senders at once "
-          f"({min(rows)}-{max(rows)} rows, median {statistics.median(rows):.0f}; load average {load[0]:.2f}):")
-    print(f"  portal:   p50 {percentile(times, 0.5) * 1000:7.0f} ms   p95 {percentile(times, 0.95) * 1000:7.0f} ms   "
-          f"max {max(times) * 1000:7.0f} ms   {uploads / wall:5.1f} uploads/s")
-    print(f"  validate: p50 {percentile(validate_times, 0.5) * 1000:7.0f} ms   "
-          f"p95 {percentile(validate_times, 0.95) * 1000:7.0f} ms   (one file at a time, one warm process)")
+    print(
+        f"portal answer time, {uploads} uploads from {SENDERS} senders at once "
+        f"({min(rows)}-{max(rows)} rows, median {statistics.median(rows):.0f}; load average {load[0]:.2f}):"
+    )
+    print(
+        f"  portal:   p50 {percentile(times, 0.5) * 1000:7.0f} ms   p95 {percentile(times, 0.95) * 1000:7.0f} ms   "
+        f"max {max(times) * 1000:7.0f} ms   {uploads / wall:5.1f} uploads/s"
+    )
+    print(
+        f"  validate: p50 {percentile(validate_times, 0.5) * 1000:7.0f} ms   "
+        f"p95 {percentile(validate_times, 0.95) * 1000:7.0f} ms   (one file at a time, one warm process)"
+    )
     verdict = "met" if percentile(times, 0.95) < P95_TARGET_SECONDS else "MISSED"
     print(f"  target: portal p95 below {P95_TARGET_SECONDS:.0f} s: {verdict}")

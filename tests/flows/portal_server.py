@@ -35,15 +35,20 @@ class Portal:
         return user, self.accounts.add(user, reporter, role)
 
     def upload(self, credentials, name: str, content: bytes) -> httpx.Response:
-        return httpx.post(f"{self.url}/api/v1/submissions", auth=credentials, files={"file": (name, content)}, timeout=60)
+        return httpx.post(
+            f"{self.url}/api/v1/submissions", auth=credentials, files={"file": (name, content)}, timeout=60
+        )
 
 
 @contextmanager
 def running_portal(inbox: Path, warehouse: Path, registry: Registry):
     settings = Settings(inbox=inbox, warehouse=warehouse)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, registry), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, registry), host="127.0.0.1", port=port, log_level="warning", access_log=False
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

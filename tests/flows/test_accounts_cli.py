@@ -53,8 +53,15 @@ def test_reset_and_disable_exit_1_for_an_unknown_user(tmp_path):
     assert accounts(warehouse, "disable", "dara").exit_code == 0
     listed = json.loads(accounts(warehouse, "list", "--format", "json").stdout)
     assert listed == [
-        {"user": "dara", "reporter": "MOI", "role": "sender", "email": None, "lang": "en", "enabled": False,
-         "last_sign_in_at": listed[0]["last_sign_in_at"]}
+        {
+            "user": "dara",
+            "reporter": "MOI",
+            "role": "sender",
+            "email": None,
+            "lang": "en",
+            "enabled": False,
+            "last_sign_in_at": listed[0]["last_sign_in_at"],
+        }
     ]
     assert listed[0]["last_sign_in_at"] is not None
 

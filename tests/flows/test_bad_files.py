@@ -68,8 +68,11 @@ EXPECTED: dict[str, list[Expect]] = {
     **{
         name: [_e("unreadable", None, None, "spans 17,179,869,184 cells")]
         for name in (
-            "grid_bomb_far_cell.xlsx", "grid_bomb_single_quoted_reference.xlsx", "grid_bomb_spaces_around_equals.xlsx",
-            "grid_bomb_lower_case_reference.xlsx", "grid_bomb_cell_without_reference.xlsx",
+            "grid_bomb_far_cell.xlsx",
+            "grid_bomb_single_quoted_reference.xlsx",
+            "grid_bomb_spaces_around_equals.xlsx",
+            "grid_bomb_lower_case_reference.xlsx",
+            "grid_bomb_cell_without_reference.xlsx",
             "grid_bomb_tag_across_a_mib_boundary.xlsx",
         )
     },
@@ -168,7 +171,10 @@ EXPECTED: dict[str, list[Expect]] = {
 BUGS: dict[str, str] = {}
 # Files that may end the whole process rather than raise: they are only ever read in a child process.
 ISOLATED = {name for name in EXPECTED if name.startswith("grid_bomb_")} | {
-    "shared_strings_bomb.xlsx", "xlsx_prefixed_grid_bomb.xlsx", "shared_string_long.xlsx", "shared_string_repeated.xlsx",
+    "shared_strings_bomb.xlsx",
+    "xlsx_prefixed_grid_bomb.xlsx",
+    "shared_string_long.xlsx",
+    "shared_string_repeated.xlsx",
 }
 
 
@@ -194,8 +200,13 @@ def _limit_memory() -> None:
 
 def _child(code: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=PROJECT, capture_output=True, text=True, timeout=timeout,
-        preexec_fn=_limit_memory, env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        [sys.executable, "-c", code, *args],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=_limit_memory,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
     )
 
 
@@ -310,10 +321,19 @@ BOMB_SECONDS = 5
 BOMB_EXTRA_KIB = 300 * 1024  # ru_maxrss is in KiB on Linux
 
 
-@pytest.mark.parametrize("name", _params([
-    "zip_bomb.xlsx", "zip_bomb_declared_small.xlsx", "shared_strings_bomb.xlsx", "shared_string_long.xlsx",
-    "shared_string_repeated.xlsx", "xlsx_prefixed_grid_bomb.xlsx",
-]))
+@pytest.mark.parametrize(
+    "name",
+    _params(
+        [
+            "zip_bomb.xlsx",
+            "zip_bomb_declared_small.xlsx",
+            "shared_strings_bomb.xlsx",
+            "shared_string_long.xlsx",
+            "shared_string_repeated.xlsx",
+            "xlsx_prefixed_grid_bomb.xlsx",
+        ]
+    ),
+)
 def test_zip_bomb_refused_quickly_and_in_little_memory(name, tmp_path):
     child = _child(BOMB_IN_CHILD, str(BAD / name), str(tmp_path), timeout=120)
     assert child.returncode == 0, child.stderr[-2000:]
@@ -382,7 +402,7 @@ def _comments_xlsx() -> bytes:
 
 
 def _comments_json() -> bytes:
-    observations = [dict(zip(COMMENT_COLUMNS[1:], cells[1:])) for cells in _comment_rows()]
+    observations = [dict(zip(COMMENT_COLUMNS[1:], cells[1:], strict=False)) for cells in _comment_rows()]
     return json.dumps({"reporter": "NCCT", "observations": observations}, ensure_ascii=False).encode("utf-8")
 
 
@@ -432,8 +452,13 @@ def test_mixed_inbox_rejects_every_bad_file_and_loads_the_seed(paths):
     by_file: dict[str, list[dict]] = {}
     for file_name, severity, rule, row_number, column_name, message in findings:
         by_file.setdefault(file_name, []).append(
-            {"severity": severity, "rule": rule, "row_number": row_number, "column_name": column_name,
-             "message": message}
+            {
+                "severity": severity,
+                "rule": rule,
+                "row_number": row_number,
+                "column_name": column_name,
+                "message": message,
+            }
         )
     for name in names:
         assert_reported(by_file.get(name, []), EXPECTED[name], name)
@@ -458,7 +483,8 @@ def test_mixed_inbox_with_every_file_survives(tmp_path):
     child = _child(MIXED_RUN_IN_CHILD, str(inbox), str(warehouse))
     assert child.returncode == 0, child.stderr[-2000:]
     assert json.loads(child.stdout) == {
-        **{name: "rejected" for name in names}, **{name: "loaded" for name in SEED_NAMES}
+        **{name: "rejected" for name in names},
+        **{name: "loaded" for name in SEED_NAMES},
     }
 
 

@@ -42,7 +42,9 @@ def test_the_articles_claims_are_rounded_or_truncated(seeded):
     assert result.exit_code == 0, result.output
     judged = {item["indicator"]: item for item in json.loads(result.stdout)}
     assert {name: item["verdict"] for name, item in judged.items()} == {
-        "cases": "truncated", "victims_rescued": "rounded", "suspects_to_court": "rounded",
+        "cases": "truncated",
+        "victims_rescued": "rounded",
+        "suspects_to_court": "rounded",
     }
     cases = judged["cases"]
     assert (cases["base_value"], cases["value"], cases["change"]) == (62, 78, 16)
@@ -62,14 +64,20 @@ def test_the_table_shows_each_verdict_and_the_computed_change(seeded):
 
 
 def test_other_verdicts_fail_the_check(seeded, tmp_path):
-    path = write(tmp_path, "\n".join([
-        HEADER,
-        "NCCT,cases,2019-S1,,21",  # 100 * 16 / 78 = 20.5: over the current value
-        "NCCT,cases,2019-S1,,30",
-        "NCCT,persons_convicted,2019-S1,,10",
-        "NCCT,victims_rescued,2019-S1,,148",
-        "NCCT,cases,2019-S1,2017-S1,5",
-    ]) + "\n")
+    path = write(
+        tmp_path,
+        "\n".join(
+            [
+                HEADER,
+                "NCCT,cases,2019-S1,,21",  # 100 * 16 / 78 = 20.5: over the current value
+                "NCCT,cases,2019-S1,,30",
+                "NCCT,persons_convicted,2019-S1,,10",
+                "NCCT,victims_rescued,2019-S1,,148",
+                "NCCT,cases,2019-S1,2017-S1,5",
+            ]
+        )
+        + "\n",
+    )
     result = claims(path, seeded, "--format", "json")
     assert result.exit_code == 1, result.output
     judged = json.loads(result.stdout)
@@ -81,9 +89,12 @@ def test_other_verdicts_fail_the_check(seeded, tmp_path):
 
 
 def test_cuts_and_case_folding(seeded, tmp_path):
-    path = write(tmp_path, "reporter,indicator,period,claimed_change_pct,age, Sex \n"
-                           " ncct ,VICTIMS_RESCUED,2019s1,148.1,,\n"
-                           "ncct,victims_rescued,2019-S1,0,y_lt15,\n")
+    path = write(
+        tmp_path,
+        "reporter,indicator,period,claimed_change_pct,age, Sex \n"
+        " ncct ,VICTIMS_RESCUED,2019s1,148.1,,\n"
+        "ncct,victims_rescued,2019-S1,0,y_lt15,\n",
+    )
     result = claims(path, seeded, "--format", "json")
     judged = json.loads(result.stdout)
     assert [item["verdict"] for item in judged] == ["rounded", "not_found"]

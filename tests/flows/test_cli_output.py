@@ -22,16 +22,26 @@ from tests.flows.conftest import query, run, write_inbox
 
 runner = CliRunner()
 HEADER = "reporter,period,indicator,area,sex,age,citizenship,referral,offence,country,value,status,comment"
-PROVINCES = "\n".join([
-    HEADER,
-    "NCCT,2019-S1,cases,KH-10,_T,_T,_T,_T,_T,_T,5,A,",
-    "NCCT,2018-S1,cases,KH-10,_T,_T,_T,_T,_T,_T,4,A,",
-    "NCCT,2019-S1,cases,KH-2,_T,_T,_T,_T,_T,_T,3,A,",
-    "NCCT,2018-S1,cases,KH-2,_T,_T,_T,_T,_T,_T,2,A,",
-]) + "\n"
+PROVINCES = (
+    "\n".join(
+        [
+            HEADER,
+            "NCCT,2019-S1,cases,KH-10,_T,_T,_T,_T,_T,_T,5,A,",
+            "NCCT,2018-S1,cases,KH-10,_T,_T,_T,_T,_T,_T,4,A,",
+            "NCCT,2019-S1,cases,KH-2,_T,_T,_T,_T,_T,_T,3,A,",
+            "NCCT,2018-S1,cases,KH-2,_T,_T,_T,_T,_T,_T,2,A,",
+        ]
+    )
+    + "\n"
+)
 ONE_BAD_VALUE = f"{HEADER}\nMOI,2019-S1,cases,KH,_T,_T,_T,_T,_T,_T,[bold]12,A,\n"
-FIVE_ERRORS = HEADER + "\n" + "".join(
-    f"MOI,2019-S1,cases,KH,_T,_T,_T,_T,_T,{country},x{n},A,\n" for n, country in enumerate(["_T", "TH", "VN", "CN", "MY"])
+FIVE_ERRORS = (
+    HEADER
+    + "\n"
+    + "".join(
+        f"MOI,2019-S1,cases,KH,_T,_T,_T,_T,_T,{country},x{n},A,\n"
+        for n, country in enumerate(["_T", "TH", "VN", "CN", "MY"])
+    )
 )
 
 
@@ -44,10 +54,14 @@ def seeded(tmp_path_factory):
     """The seed, provinces KH-10 and KH-2, and a rejected file with a markup-like name and cell."""
     folder = tmp_path_factory.mktemp("cli-output")
     inbox, warehouse = folder / "inbox", folder / "w" / "ctip.duckdb"
-    write_inbox(inbox, {
-        "ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes(), "provinces.csv": PROVINCES,
-        "[bold red]x.csv": ONE_BAD_VALUE,
-    })
+    write_inbox(
+        inbox,
+        {
+            "ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes(),
+            "provinces.csv": PROVINCES,
+            "[bold red]x.csv": ONE_BAD_VALUE,
+        },
+    )
     summary = run(inbox, warehouse)
     assert [s["status"] for s in summary.submissions] == ["loaded", "loaded", "rejected"]
     return warehouse
@@ -75,7 +89,11 @@ def test_compare_csv_for_spreadsheets(seeded):
     columns = list(rows[0])
     assert columns.index("base_period") < columns.index("base_value") < columns.index("period") < columns.index("value")
     cases = [r for r in rows if r["indicator"] == "cases" and r["cut"] == "total"]
-    assert [(r["area"], r["area_label"]) for r in cases] == [("KH", "Cambodia"), ("KH-2", "Battambang"), ("KH-10", "Kratie")]
+    assert [(r["area"], r["area_label"]) for r in cases] == [
+        ("KH", "Cambodia"),
+        ("KH-2", "Battambang"),
+        ("KH-10", "Kratie"),
+    ]
     assert (cases[0]["base_value"], cases[0]["value"], cases[0]["change"]) == ("62", "78", "16")
     assert any(r["cut"] == "age: Y_LT15 (under 15)" for r in rows)
 
@@ -117,15 +135,23 @@ def test_compare_as_of_before_anything_was_known_says_so(seeded):
 def test_compare_never_cuts_a_figure_when_not_a_terminal(tmp_path):
     big, base = 9_223_372_036_854_775_000, 1_234_567_890_123_456_789
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
-    write_inbox(inbox, {"big.csv": "\n".join([
-        HEADER,
-        f"NCCT,2019-S1,cases,KH,_T,_T,_T,_T,_T,_T,{big},A,a comment long enough to need wrapping in a narrow column",
-        f"NCCT,2018-S1,cases,KH,_T,_T,_T,_T,_T,_T,{base},A,",
-        f"NCCT,2019-S1,victims_rescued,KH,_T,_T,_T,_T,_T,_T,{big},A,",
-        f"NCCT,2018-S1,victims_rescued,KH,_T,_T,_T,_T,_T,_T,{base},A,",
-        f"NCCT,2019-S1,victims_rescued,KH,_T,Y_LT15,_T,_T,_T,_T,{big - 5},A,",
-        f"NCCT,2018-S1,victims_rescued,KH,_T,Y_LT15,_T,_T,_T,_T,{base - 5},A,",
-    ]) + "\n"})
+    write_inbox(
+        inbox,
+        {
+            "big.csv": "\n".join(
+                [
+                    HEADER,
+                    f"NCCT,2019-S1,cases,KH,_T,_T,_T,_T,_T,_T,{big},A,a comment long enough to need wrapping in a narrow column",
+                    f"NCCT,2018-S1,cases,KH,_T,_T,_T,_T,_T,_T,{base},A,",
+                    f"NCCT,2019-S1,victims_rescued,KH,_T,_T,_T,_T,_T,_T,{big},A,",
+                    f"NCCT,2018-S1,victims_rescued,KH,_T,_T,_T,_T,_T,_T,{base},A,",
+                    f"NCCT,2019-S1,victims_rescued,KH,_T,Y_LT15,_T,_T,_T,_T,{big - 5},A,",
+                    f"NCCT,2018-S1,victims_rescued,KH,_T,Y_LT15,_T,_T,_T,_T,{base - 5},A,",
+                ]
+            )
+            + "\n"
+        },
+    )
     assert [s["status"] for s in run(inbox, warehouse).submissions] == ["loaded"]
     result = compare(warehouse)
     assert result.exit_code == 0, result.output
@@ -146,8 +172,20 @@ def test_validate_counts_in_the_right_number(tmp_path):
 
 
 # ------------------------------------------------------------------ help
-COMMANDS = ["run", "serve", "backfill", "validate", "compare", "claims", "describe", "export", "report", "generate",
-            "submissions", "findings"]
+COMMANDS = [
+    "run",
+    "serve",
+    "backfill",
+    "validate",
+    "compare",
+    "claims",
+    "describe",
+    "export",
+    "report",
+    "generate",
+    "submissions",
+    "findings",
+]
 
 
 @pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)])
@@ -157,7 +195,9 @@ def test_help_shows_no_python_types_and_no_broken_sentences(command, monkeypatch
     assert result.exit_code == 0, result.output
     for python_type in ("<bool>", "<str>", "<int>", "<float>", "<path>", "<list[", "<Path"):
         assert python_type not in result.output, (command, python_type)
-    target = next((c for c in app.registered_commands if command and (c.name or c.callback.__name__) == command[0]), None)
+    target = next(
+        (c for c in app.registered_commands if command and (c.name or c.callback.__name__) == command[0]), None
+    )
     doc = (target.callback.__doc__ or "") if target and target.help is None else ""
     for paragraph in doc.split("\n\n"):
         sentence = " ".join(paragraph.replace("`", "").split())
@@ -175,8 +215,11 @@ def test_submissions_lists_the_latest_files_and_filters(seeded):
     assert [s["file_name"] for s in every] == ["[bold red]x.csv", "provinces.csv", "ncct.csv"]
     rejected = runner.invoke(app, ["submissions", "--warehouse", str(seeded), "--status", "rejected"])
     assert rejected.exit_code == 0 and "[bold red]x.csv" in rejected.output and "ncct.csv" not in rejected.output
-    ncct = json.loads(runner.invoke(app, ["submissions", "--warehouse", str(seeded), "--reporter", "ncct",
-                                          "--limit", "1", "--format", "json"]).stdout)
+    ncct = json.loads(
+        runner.invoke(
+            app, ["submissions", "--warehouse", str(seeded), "--reporter", "ncct", "--limit", "1", "--format", "json"]
+        ).stdout
+    )
     assert [s["file_name"] for s in ncct] == ["provinces.csv"]
 
 
@@ -184,13 +227,23 @@ def test_findings_lists_findings_by_rule_reporter_and_file(seeded):
     result = runner.invoke(app, ["findings", "--warehouse", str(seeded), "--rule", "bad_value"])
     assert result.exit_code == 0, result.output
     assert "[bold red]x.csv" in result.output and "'[bold]12' is not a whole number" in flat(result.output)
-    found = json.loads(runner.invoke(app, ["findings", "--warehouse", str(seeded), "--reporter", "MOI",
-                                           "--status", "rejected", "--format", "json"]).stdout)
+    found = json.loads(
+        runner.invoke(
+            app,
+            ["findings", "--warehouse", str(seeded), "--reporter", "MOI", "--status", "rejected", "--format", "json"],
+        ).stdout
+    )
     assert [(f["file_name"], f["rule"], f["row_number"], f["column_name"]) for f in found] == [
         ("[bold red]x.csv", "bad_value", 2, "value")
     ]
-    assert json.loads(runner.invoke(app, ["findings", "--warehouse", str(seeded), "--reporter", "NCCT",
-                                          "--format", "json"]).stdout) == []
+    assert (
+        json.loads(
+            runner.invoke(
+                app, ["findings", "--warehouse", str(seeded), "--reporter", "NCCT", "--format", "json"]
+            ).stdout
+        )
+        == []
+    )
     assert runner.invoke(app, ["findings", "--warehouse", str(seeded), "--rule", "bad_values"]).exit_code == 2
 
 
@@ -198,14 +251,17 @@ def test_findings_lists_findings_by_rule_reporter_and_file(seeded):
 def test_the_summary_gives_counts_rejections_and_warnings_by_rule(tmp_path, capsys):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
     noted = (SEED / "ncct_2019-S1.csv").read_text().replace("comment\n", "comment,note\n", 1)
-    write_inbox(inbox, {
-        "ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes(),
-        "[bold red]x.csv": ONE_BAD_VALUE,
-        "[@a=(]bad.csv": FIVE_ERRORS,
-        "noted_1.csv": noted.replace("NCCT,", "NCCT,", 1),
-        "noted_2.csv": noted + "NCCT,2017-S1,cases,KH,_T,_T,_T,_T,_T,_T,50,A,,\n",
-        "notes.txt": "not a submission",
-    })
+    write_inbox(
+        inbox,
+        {
+            "ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes(),
+            "[bold red]x.csv": ONE_BAD_VALUE,
+            "[@a=(]bad.csv": FIVE_ERRORS,
+            "noted_1.csv": noted.replace("NCCT,", "NCCT,", 1),
+            "noted_2.csv": noted + "NCCT,2017-S1,cases,KH,_T,_T,_T,_T,_T,_T,50,A,,\n",
+            "notes.txt": "not a submission",
+        },
+    )
     summary = run(inbox, warehouse)
     settings = Settings(inbox=inbox, warehouse=warehouse)
     capsys.readouterr()
@@ -228,7 +284,14 @@ def test_the_summary_gives_counts_rejections_and_warnings_by_rule(tmp_path, caps
 
 def test_one_more_finding_is_singular(tmp_path, capsys):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
-    write_inbox(inbox, {"four.csv": HEADER + "\n" + "".join(f"MOI,{2019 - n}-S1,cases,KH,_T,_T,_T,_T,_T,_T,x{n},A,\n" for n in range(4))})
+    write_inbox(
+        inbox,
+        {
+            "four.csv": HEADER
+            + "\n"
+            + "".join(f"MOI,{2019 - n}-S1,cases,KH,_T,_T,_T,_T,_T,_T,x{n},A,\n" for n in range(4))
+        },
+    )
     summary = run(inbox, warehouse)
     capsys.readouterr()
     print_summary(summary, Settings(inbox=inbox, warehouse=warehouse))

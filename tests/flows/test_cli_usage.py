@@ -48,7 +48,9 @@ def test_an_inbox_that_is_a_file_is_wrong_usage(tmp_path, csv_file):
 
 
 def test_a_misspelt_ctip_inbox_is_wrong_usage(tmp_path):
-    result = invoke("run", "--warehouse", str(tmp_path / "w" / "ctip.duckdb"), env={"CTIP_INBOX": str(tmp_path / "inbx")})
+    result = invoke(
+        "run", "--warehouse", str(tmp_path / "w" / "ctip.duckdb"), env={"CTIP_INBOX": str(tmp_path / "inbx")}
+    )
     assert_wrong_usage(result, "CTIP_INBOX", "does not exist")
     assert not (tmp_path / "w").exists()
 
@@ -56,16 +58,26 @@ def test_a_misspelt_ctip_inbox_is_wrong_usage(tmp_path):
 @pytest.mark.parametrize(
     "command",
     [
-        ["compare", "2019-S1"], ["validate", str(SEED / "ncct_2019-S1.csv")], ["describe"],
-        ["claims", str(SEED.parent / "claims" / "seed_claims.csv")], ["export", "--public", "PUBLIC"],
-        ["report", "2019-S1", "--out", "OUT.html"], ["backfill", "--from", "2019-S1", "--to", "2019-S2"],
-        ["run", "--inbox", "INBOX"], ["submissions"], ["findings"],
+        ["compare", "2019-S1"],
+        ["validate", str(SEED / "ncct_2019-S1.csv")],
+        ["describe"],
+        ["claims", str(SEED.parent / "claims" / "seed_claims.csv")],
+        ["export", "--public", "PUBLIC"],
+        ["report", "2019-S1", "--out", "OUT.html"],
+        ["backfill", "--from", "2019-S1", "--to", "2019-S2"],
+        ["run", "--inbox", "INBOX"],
+        ["submissions"],
+        ["findings"],
     ],
 )
 def test_a_csv_given_as_warehouse_is_wrong_usage(command, tmp_path, csv_file):
     (tmp_path / "inbox").mkdir()
-    arguments = [a.replace("PUBLIC", str(tmp_path / "public")).replace("OUT.html", str(tmp_path / "out.html"))
-                 .replace("INBOX", str(tmp_path / "inbox")) for a in command]
+    arguments = [
+        a.replace("PUBLIC", str(tmp_path / "public"))
+        .replace("OUT.html", str(tmp_path / "out.html"))
+        .replace("INBOX", str(tmp_path / "inbox"))
+        for a in command
+    ]
     result = invoke(*arguments, "--warehouse", str(csv_file))
     assert_wrong_usage(result, "is not a ctip warehouse", "not a DuckDB database file")
     assert not (tmp_path / "public").exists() and not (tmp_path / "out.html").exists()
@@ -75,9 +87,14 @@ def test_a_csv_given_as_warehouse_is_wrong_usage(command, tmp_path, csv_file):
 @pytest.mark.parametrize(
     "command",
     [
-        ["compare", "2019-S1"], ["validate", str(SEED / "ncct_2019-S1.csv")], ["describe"],
-        ["claims", str(SEED.parent / "claims" / "seed_claims.csv")], ["report", "2019-S1", "--out", "OUT.html"],
-        ["backfill", "--from", "2019-S1", "--to", "2019-S2"], ["submissions"], ["findings"],
+        ["compare", "2019-S1"],
+        ["validate", str(SEED / "ncct_2019-S1.csv")],
+        ["describe"],
+        ["claims", str(SEED.parent / "claims" / "seed_claims.csv")],
+        ["report", "2019-S1", "--out", "OUT.html"],
+        ["backfill", "--from", "2019-S1", "--to", "2019-S2"],
+        ["submissions"],
+        ["findings"],
     ],
 )
 def test_a_warehouse_option_naming_nothing_is_wrong_usage_for_commands_that_read(command, tmp_path):
@@ -113,9 +130,7 @@ def test_an_unknown_format_is_wrong_usage(command):
     assert "'xml'" in result.output or "'html'" in result.output or "'csv'" in result.output
 
 
-@pytest.mark.parametrize(
-    ("first", "last"), [("2019-S2", "2019-S1"), ("2019", "2018-Q4"), ("2019-07", "2019-Q2")]
-)
+@pytest.mark.parametrize(("first", "last"), [("2019-S2", "2019-S1"), ("2019", "2018-Q4"), ("2019-07", "2019-Q2")])
 def test_a_reversed_or_empty_backfill_range_fails_before_anything_starts(first, last, tmp_path, monkeypatch):
     started = []
     monkeypatch.setattr(flows.backfill, "backfill", lambda **arguments: started.append(arguments))
@@ -162,15 +177,21 @@ def test_a_bad_setting_is_found_before_anything_is_taken(variable, value, phrase
     assert [p.name for p in inbox.iterdir()] == ["ncct.csv"]
 
 
-@pytest.mark.parametrize("command", [["compare", "2019-S1"], ["validate", str(SEED / "ncct_2019-S1.csv")], ["describe"]])
+@pytest.mark.parametrize(
+    "command", [["compare", "2019-S1"], ["validate", str(SEED / "ncct_2019-S1.csv")], ["describe"]]
+)
 def test_every_command_checks_the_settings(command):
     assert_wrong_usage(invoke(*command, env={"CTIP_TIMEZONE": "Nowhere/Town"}), "CTIP_TIMEZONE")
 
 
 def test_serve_checks_its_inbox_and_settings_before_starting(tmp_path):
     warehouse = str(tmp_path / "w" / "ctip.duckdb")
-    assert_wrong_usage(invoke("serve", "--inbox", str(tmp_path / "nowhere"), "--warehouse", warehouse), "does not exist")
+    assert_wrong_usage(
+        invoke("serve", "--inbox", str(tmp_path / "nowhere"), "--warehouse", warehouse), "does not exist"
+    )
     (tmp_path / "inbox").mkdir()
-    result = invoke("serve", "--inbox", str(tmp_path / "inbox"), "--warehouse", warehouse, env={"CTIP_SCHEDULE": "0 2 * *"})
+    result = invoke(
+        "serve", "--inbox", str(tmp_path / "inbox"), "--warehouse", warehouse, env={"CTIP_SCHEDULE": "0 2 * *"}
+    )
     assert_wrong_usage(result, "CTIP_SCHEDULE is '0 2 * *', which is not a cron schedule")
     assert not (tmp_path / "w").exists()

@@ -176,5 +176,10 @@ def test_killed_orchestrated_run_leaves_nothing_that_fails_the_next(tmp_path):
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stdout + second.stderr
     statuses = sorted(query(warehouse, "select file_name, status from audit.submissions"))
-    assert statuses == [("bad.csv", "rejected"), ("moi.csv", "loaded"), ("ncct copy.csv", "duplicate"),
-                        ("ncct.csv", "loaded"), ("ncct.json", "loaded")]
+    assert statuses == [
+        ("bad.csv", "rejected"),
+        ("moi.csv", "loaded"),
+        ("ncct copy.csv", "duplicate"),
+        ("ncct.csv", "loaded"),
+        ("ncct.json", "loaded"),
+    ]

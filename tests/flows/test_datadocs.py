@@ -15,8 +15,13 @@ from tests.flows.conftest import NOW, ZONE, run, write_inbox
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 HEADER = "reporter,period,indicator,area,sex,age,citizenship,referral,offence,country,value,status,comment\n"
 MARKUP = {
@@ -46,7 +51,9 @@ def test_a_run_asked_for_no_pages_writes_none(tmp_path, monkeypatch):
     summary = run(inbox, warehouse)
     assert summary.count("loaded") == 1 and summary.docs is None
     assert not _docs(warehouse).exists()
-    write_inbox(inbox, {"moi.csv": "reporter,period,indicator,value\nMOI,2019-S1,cases,75\n"}, start_mtime=1_800_000_000)
+    write_inbox(
+        inbox, {"moi.csv": "reporter,period,indicator,value\nMOI,2019-S1,cases,75\n"}, start_mtime=1_800_000_000
+    )
     asked = steps.run_once(inbox, warehouse, load_registry(), ZONE, NOW, validation_pages=True)  # the parameter wins
     assert asked.docs == str(_docs(warehouse) / "index.html") and Path(asked.docs).is_file()
 
@@ -66,8 +73,13 @@ def test_the_site_opens_offline_and_lists_each_validation(tmp_path):
     from playwright.sync_api import sync_playwright
 
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
-    write_inbox(inbox, {"ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes(),
-                        "moi_bad.csv": HEADER + "MOI,2019-S1,cases,KH,_T,_T,_T,_T,_T,_T,x,A,\n"})
+    write_inbox(
+        inbox,
+        {
+            "ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes(),
+            "moi_bad.csv": HEADER + "MOI,2019-S1,cases,KH,_T,_T,_T,_T,_T,_T,x,A,\n",
+        },
+    )
     summary = run(inbox, warehouse)
     index = _docs(warehouse) / "index.html"
     assert summary.docs == str(index)

@@ -18,8 +18,16 @@ from transforms.disclosure import PUBLIC_COLUMNS
 
 runner = CliRunner()
 LABELLED = ["reporter", "area", "indicator", "sex", "age", "citizenship", "referral", "offence", "country"]
-COLUMNS = [*PUBLIC_COLUMNS, "value_conf", "base_value_conf", "status", "base_status", "is_derived",
-           "change_pct_rounded", *(f"{name}_label" for name in LABELLED)]
+COLUMNS = [
+    *PUBLIC_COLUMNS,
+    "value_conf",
+    "base_value_conf",
+    "status",
+    "base_status",
+    "is_derived",
+    "change_pct_rounded",
+    *(f"{name}_label" for name in LABELLED),
+]
 TYPES = {"value": pl.Int64, "base_value": pl.Int64, "change": pl.Int64, "change_pct": pl.Float64}
 CUT = {"sex": "_T", "age": "_T", "citizenship": "_T", "referral": "_T", "offence": "_T", "country": "_T"}
 
@@ -136,7 +144,7 @@ def test_usage_errors_exit_2(seeded, tmp_path):
 def test_csv_neutralises_formulas_and_keeps_numbers(tmp_path):
     frame = pl.DataFrame(
         {
-            "reporter": ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "NCCT", None],
+            "reporter": ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "NCCT", None],
             "area": ["KH", "KH", "KH", "KH", "a=b", "KH"],
             "value": [None, 12, 0, 40, 15, 7],
             "base_value": [None, 17, 40, 37, None, 7],
@@ -148,7 +156,7 @@ def test_csv_neutralises_formulas_and_keeps_numbers(tmp_path):
     parquet, csv_file = write_public(frame, tmp_path / "out")
     with csv_file.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
-    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2+3", "'@SUM(A1)", "NCCT", ""]
+    assert [r[0] for r in rows[1:]] == ['\'=HYPERLINK("http://x")', "'+1", "'-2+3", "'@SUM(A1)", "NCCT", ""]
     assert [r[1] for r in rows[1:]] == ["KH", "KH", "KH", "KH", "a=b", "KH"]
     assert [r[4] for r in rows[1:]] == ["", "-5", "-40", "3", "", "0"]
     assert [r[5] for r in rows[1:]] == ["", "-29.4", "-100.0", "8.1", "", "0.0"]
@@ -172,13 +180,18 @@ def test_the_public_table_carries_statuses_labels_a_rounded_change_and_its_metad
     assert (cases["status"], cases["base_status"], cases["is_derived"]) == ("A", "A", False)
     assert (cases["change_pct"], cases["change_pct_rounded"]) == (100 * 16 / 62, 25.8)
     assert (cases["reporter_label"], cases["area_label"], cases["indicator_label"]) == (
-        "National Committee for Counter Trafficking", "Cambodia", "trafficking cases cracked down")
+        "National Committee for Counter Trafficking",
+        "Cambodia",
+        "trafficking cases cracked down",
+    )
     women = row(table, sex="F")
     assert (women["sex_label"], women["citizenship_label"]) == ("female", "total")
     victims = row(table, indicator="victims_rescued")
     assert victims["change_pct_rounded"] == 148.1  # 157 / 106 = 148.11...%
-    assert table.filter(pl.col("change_pct").is_null())["change_pct_rounded"].null_count() == table.filter(
-        pl.col("change_pct").is_null()).height
+    assert (
+        table.filter(pl.col("change_pct").is_null())["change_pct_rounded"].null_count()
+        == table.filter(pl.col("change_pct").is_null()).height
+    )
     metadata = json.loads((public / "metadata.json").read_text(encoding="utf-8"))
     (publication,) = query(warehouse, "select number, watermark from audit.publication")
     assert (metadata["publication"], metadata["watermark"]) == (publication[0], publication[1].isoformat())

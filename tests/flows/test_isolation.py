@@ -44,8 +44,14 @@ def statuses(warehouse: Path) -> dict[str, str]:
 # ------------------------------------------------- hostile file, then a valid one
 @pytest.mark.parametrize(
     "hostile",
-    ["json_lone_surrogate_in_value.json", "json_lone_surrogate_in_key.json", "json_repeated_key.json",
-     "xlsx_prefixed_grid_bomb.xlsx", "shared_string_long.xlsx", "too_many_columns.csv"],
+    [
+        "json_lone_surrogate_in_value.json",
+        "json_lone_surrogate_in_key.json",
+        "json_repeated_key.json",
+        "xlsx_prefixed_grid_bomb.xlsx",
+        "shared_string_long.xlsx",
+        "too_many_columns.csv",
+    ],
 )
 def test_hostile_file_received_then_valid_file_added_next_run_exits_0(prefect_harness, tmp_path, hostile):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
@@ -152,8 +158,12 @@ def test_file_that_kills_the_process_is_set_aside_after_two_runs(paths):
     project = Path(__file__).resolve().parents[2]
     for _ in range(steps.MAX_ATTEMPTS):
         child = subprocess.run(
-            [sys.executable, "-c", DIES_ON_POISON, str(inbox), str(warehouse)], cwd=project, capture_output=True,
-            text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(project)},
+            [sys.executable, "-c", DIES_ON_POISON, str(inbox), str(warehouse)],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "PYTHONPATH": str(project)},
         )
         assert child.returncode == -signal.SIGABRT, child.stderr[-2000:]
     summary = run(inbox, warehouse)
@@ -264,17 +274,26 @@ def _ctip_run_started(tmp_path: Path) -> tuple[subprocess.Popen, list[int]]:
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
     write_inbox(inbox, {f"ncct {n}.csv": SEED_CSV.replace(b"human", f"human {n}".encode()) for n in range(40)})
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="600")  # a busy machine starts it slowly
+    env.update(
+        PREFECT_HOME=str(tmp_path / "prefect"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="600",
+    )  # a busy machine starts it slowly
     ctip = str(Path(sys.executable).with_name("ctip"))
     process = subprocess.Popen(
-        [ctip, "run", "--inbox", str(inbox), "--warehouse", str(warehouse)], env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        [ctip, "run", "--inbox", str(inbox), "--warehouse", str(warehouse)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 600
     servers: list[int] = []
     for line in process.stdout:
-        servers = [pid for pid in _children(process.pid) if "uvicorn" in (Path("/proc") / str(pid) / "cmdline").read_text()]
+        servers = [
+            pid for pid in _children(process.pid) if "uvicorn" in (Path("/proc") / str(pid) / "cmdline").read_text()
+        ]
         if (servers and ("Task run" in line or "Beginning flow run" in line)) or time.monotonic() > deadline:
             break
     assert servers, "the run started no temporary server"

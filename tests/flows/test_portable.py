@@ -21,10 +21,10 @@ QUESTIONS = {
     "comparison": "select * from marts.period_comparison order by all",
     "as_of": f"select * from core.observations_as_of('{NOW:%Y-%m-%d %H:%M:%S}') order by all",
     "relations": "select schema_name, table_name from duckdb_tables() where database_name = current_database() "
-                 "union all select schema_name, view_name from duckdb_views() "
-                 "where database_name = current_database() and not internal order by all",
+    "union all select schema_name, view_name from duckdb_views() "
+    "where database_name = current_database() and not internal order by all",
     "macros": "select distinct schema_name, function_name from duckdb_functions() "
-              "where database_name = current_database() and function_type in ('macro', 'table_macro') order by all",
+    "where database_name = current_database() and function_type in ('macro', 'table_macro') order by all",
 }
 # A plain DuckDB user elsewhere: another process, another working folder, nothing of ctip imported.
 PLAIN = """
@@ -37,18 +37,30 @@ print(json.dumps({name: [list(map(str, row)) for row in con.sql(sql).fetchall()]
 
 def _warehouse(tmp_path):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "site" / "ctip.duckdb"
-    write_inbox(inbox, {"ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes(),
-                        "moi.csv": HEADER + "MOI,2019-S1,cases,KH,_T,_T,_T,_T,_T,_T,75,A,\n"})
+    write_inbox(
+        inbox,
+        {
+            "ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes(),
+            "moi.csv": HEADER + "MOI,2019-S1,cases,KH,_T,_T,_T,_T,_T,_T,75,A,\n",
+        },
+    )
     run(inbox, warehouse)
     # a later correction, so that the figures as of the first run differ from today's
-    write_inbox(inbox, {"moi-2.csv": HEADER + "MOI,2019-S1,cases,KH,_T,_T,_T,_T,_T,_T,77,A,\n"}, start_mtime=1_800_000_000)
+    write_inbox(
+        inbox, {"moi-2.csv": HEADER + "MOI,2019-S1,cases,KH,_T,_T,_T,_T,_T,_T,77,A,\n"}, start_mtime=1_800_000_000
+    )
     run(inbox, warehouse, NOW.replace(hour=5))
     return warehouse
 
 
 def _ask_plainly(database, cwd) -> dict:
-    done = subprocess.run([sys.executable, "-c", PLAIN, str(database), json.dumps(QUESTIONS)],
-                          capture_output=True, text=True, cwd=cwd, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", PLAIN, str(database), json.dumps(QUESTIONS)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -76,9 +88,12 @@ def test_a_moved_live_file_says_so_in_words(tmp_path):
     warehouse = _warehouse(tmp_path)
     moved = tmp_path / "shared-drive" / "ctip.duckdb"
     shutil.move(warehouse.parent, moved.parent)  # the file and its .ctip folder, to another place
-    for command in (["compare", "2019-S1"], ["export", "--public", str(tmp_path / "public")],
-                    ["export", "--duckdb", str(tmp_path / "copy.duckdb")],
-                    ["report", "2019-S1", "--out", str(tmp_path / "r.html")]):
+    for command in (
+        ["compare", "2019-S1"],
+        ["export", "--public", str(tmp_path / "public")],
+        ["export", "--duckdb", str(tmp_path / "copy.duckdb")],
+        ["report", "2019-S1", "--out", str(tmp_path / "r.html")],
+    ):
         result = runner.invoke(app, [*command, "--warehouse", str(moved)])
         assert result.exit_code == 1, (command, result.output)
         said = " ".join(result.output.split())

@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from flows.checking import check_files
-from flows.settings import Settings
 from tests.conftest import FILES, SEED
 from tests.flows.conftest import query, run
 from tests.flows.portal_server import free_port, running_portal
@@ -79,7 +78,10 @@ def test_an_invalid_upload_gets_the_findings_of_ctip_validate_and_is_kept_for_th
     ]
     assert receipt["submission_id"] == sha256_of(DRAFT)
     assert (receipt["file_name"], receipt["reporter"], receipt["uploaded_by"]) == (
-        "mosvy_2019-Q2_draft.csv", "MOSVY", "sokha")
+        "mosvy_2019-Q2_draft.csv",
+        "MOSVY",
+        "sokha",
+    )
     assert receipt["sequence"] is None and receipt["received_at"] is None
     assert archived(portal, DRAFT)
     assert inbox_files(portal) == ["mosvy_2019-Q2_draft.csv"]
@@ -98,13 +100,22 @@ def test_the_next_run_receives_uploads_with_their_uploader_and_time(portal):
     fixed = portal.upload(credentials, "mosvy_2019-Q2_fixed.csv", FIXED).json()
     assert (draft["verdict"], fixed["verdict"]) == ("invalid", "valid")
     run(portal.settings.inbox, portal.settings.warehouse)
-    rows = query(portal.settings.warehouse, "select file_name, status, uploaded_by, uploaded_at from audit.submissions "
-                                            "order by sequence")
+    rows = query(
+        portal.settings.warehouse,
+        "select file_name, status, uploaded_by, uploaded_at from audit.submissions order by sequence",
+    )
     assert [(name, status, by) for name, status, by, _ in rows] == [
-        ("mosvy_2019-Q2_draft.csv", "rejected", "sokha"), ("mosvy_2019-Q2_fixed.csv", "loaded", "sokha")]
+        ("mosvy_2019-Q2_draft.csv", "rejected", "sokha"),
+        ("mosvy_2019-Q2_fixed.csv", "loaded", "sokha"),
+    ]
     assert [at.isoformat() for *_, at in rows] == [draft["uploaded_at"], fixed["uploaded_at"]]
-    states = {r["file_name"]: r for r in httpx.get(f"{portal.url}/api/v1/submissions", auth=credentials).json()["submissions"]}
-    assert (states["mosvy_2019-Q2_draft.csv"]["state"], states["mosvy_2019-Q2_fixed.csv"]["state"]) == ("rejected", "loaded")
+    states = {
+        r["file_name"]: r for r in httpx.get(f"{portal.url}/api/v1/submissions", auth=credentials).json()["submissions"]
+    }
+    assert (states["mosvy_2019-Q2_draft.csv"]["state"], states["mosvy_2019-Q2_fixed.csv"]["state"]) == (
+        "rejected",
+        "loaded",
+    )
     assert states["mosvy_2019-Q2_fixed.csv"]["sequence"] == 2 and states["mosvy_2019-Q2_fixed.csv"]["received_at"]
     assert list(states) == ["mosvy_2019-Q2_fixed.csv", "mosvy_2019-Q2_draft.csv"]  # newest first
 
@@ -149,15 +160,22 @@ def test_an_upload_over_the_size_limit_gets_413_while_it_streams(tmp_path, regis
         sent = {"bytes": 0}
 
         def body():  # chunked, no Content-Length: only counting while streaming can stop it
-            yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n"
-                   "Content-Type: text/csv\r\n\r\n").encode()
+            yield (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+                "Content-Type: text/csv\r\n\r\n"
+            ).encode()
             for _ in range(200):
                 sent["bytes"] += 10_000
                 yield b"x" * 10_000
             yield f"\r\n--{boundary}--\r\n".encode()
 
-        answer = httpx.post(f"{portal.url}/api/v1/submissions", auth=(user, password), content=body(),
-                            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}, timeout=60)
+        answer = httpx.post(
+            f"{portal.url}/api/v1/submissions",
+            auth=(user, password),
+            content=body(),
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            timeout=60,
+        )
         declared = portal.upload((user, password), "big.csv", b"x" * 60_000)
         assert answer.status_code == declared.status_code == 413
         assert "50,000" in answer.json()["error"]
@@ -187,12 +205,19 @@ def test_file_names_are_made_safe_and_never_used_as_paths(portal):
 
 
 def test_a_sender_sees_its_own_reporter_only_and_a_reviewer_sees_all(portal):
-    sokha, dara, reviewer = portal.add("sokha", "MOSVY"), portal.add("dara", "MOI"), portal.add("chan", "NCCT", "reviewer")
+    sokha, dara, reviewer = (
+        portal.add("sokha", "MOSVY"),
+        portal.add("dara", "MOI"),
+        portal.add("chan", "NCCT", "reviewer"),
+    )
     mine = portal.upload(sokha, "mosvy.csv", FIXED).json()
     theirs = portal.upload(dara, "moi.csv", (SAMPLE / "moi_2019-S1.csv").read_bytes()).json()
 
     def listed(credentials):
-        return [r["file_name"] for r in httpx.get(f"{portal.url}/api/v1/submissions", auth=credentials).json()["submissions"]]
+        return [
+            r["file_name"]
+            for r in httpx.get(f"{portal.url}/api/v1/submissions", auth=credentials).json()["submissions"]
+        ]
 
     assert listed(sokha) == ["mosvy.csv"] and listed(dara) == ["moi.csv"]
     assert listed(reviewer) == ["moi.csv", "mosvy.csv"]
@@ -276,8 +301,9 @@ def test_pages_escape_what_they_show(portal):
     user, password = portal.add("sokha", "MOSVY")
     client = signed_in(portal, user, password)
     hostile = b"reporter,period,indicator,value,comment\nMOSVY,2019-Q2,<script>alert(1)</script>,5,x\n"
-    sent = client.post("/upload", files={"file": ("<img src=x onerror=alert(2)>.csv", hostile)},
-                       data={"csrf": page_token(client)})
+    sent = client.post(
+        "/upload", files={"file": ("<img src=x onerror=alert(2)>.csv", hostile)}, data={"csrf": page_token(client)}
+    )
     page = client.get(sent.headers["location"]).text
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the cell, quoted in the finding's message
@@ -291,11 +317,23 @@ def test_a_portal_killed_mid_upload_leaves_nothing_in_the_inbox(tmp_path):
     warehouse.parent.mkdir(parents=True)
     env = {**os.environ, "CTIP_INBOX": str(inbox), "CTIP_WAREHOUSE": str(warehouse)}
     ctip = [sys.executable, "-c", "import sys; sys.argv[0] = 'ctip'; from flows.cli import app; app()"]
-    password = subprocess.run([*ctip, "accounts", "add", "sokha", "--reporter", "MOSVY"], env=env, cwd=PROJECT,
-                              capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+    password = subprocess.run(
+        [*ctip, "accounts", "add", "sokha", "--reporter", "MOSVY"],
+        env=env,
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()[-1]
     port = free_port()
-    server = subprocess.Popen([*ctip, "portal", "--port", str(port)], env=env, cwd=PROJECT, stdout=subprocess.PIPE,
-                              text=True, start_new_session=True)
+    server = subprocess.Popen(
+        [*ctip, "portal", "--port", str(port)],
+        env=env,
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         assert "ctip portal on" in server.stdout.readline()
         deadline = time.monotonic() + 30
@@ -306,13 +344,16 @@ def test_a_portal_killed_mid_upload_leaves_nothing_in_the_inbox(tmp_path):
             except httpx.HTTPError:
                 time.sleep(0.1)
         boundary = "cut"
-        head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"mosvy.csv\"\r\n\r\n").encode()
+        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="mosvy.csv"\r\n\r\n').encode()
         credentials = base64.b64encode(f"sokha:{password}".encode()).decode()
         with socket.create_connection(("127.0.0.1", port)) as connection:
             connection.sendall(
-                (f"POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {credentials}\r\n"
-                 f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 100000\r\n\r\n").encode()
-                + head + FIXED[:60]
+                (
+                    f"POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {credentials}\r\n"
+                    f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 100000\r\n\r\n"
+                ).encode()
+                + head
+                + FIXED[:60]
             )
             spool = WarehouseFiles(warehouse).upload_spool_dir
             deadline = time.monotonic() + 30

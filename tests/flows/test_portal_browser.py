@@ -11,8 +11,15 @@ from tests.flows.portal_server import running_portal
 
 CHROMIUM = Path("/usr/bin/chromium")
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "inbox"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 TIMEOUT_MS = 120_000  # a judgement on a busy two-core machine may take a while; a broken page still fails
 
@@ -49,9 +56,7 @@ def send(page, path: Path):
     page.wait_for_selector(".verdict-line")
 
 
-def test_a_clerk_sends_a_rejected_file_then_its_fix_and_another_ministry_sees_neither(
-    tmp_path, registry, browser
-):
+def test_a_clerk_sends_a_rejected_file_then_its_fix_and_another_ministry_sees_neither(tmp_path, registry, browser):
     draft = SAMPLE / "mosvy_2019-Q2_draft.csv"
     fixed = tmp_path / "mosvy_2019-Q2.csv"
     fixed.write_bytes(draft.read_bytes().replace(b"Y_GE18,95,", b"Y_GE18,97,"))
@@ -72,7 +77,7 @@ def test_a_clerk_sends_a_rejected_file_then_its_fix_and_another_ministry_sees_ne
         assert cells[:4] == ["2", "value", "parts_differ_from_total", "error"]
         assert "add up to 141" in cells[4] and "their total is 143" in cells[4]
 
-        page.click("main p a[href=\"/\"]")
+        page.click('main p a[href="/"]')
         send(page, fixed)
         assert page.locator(".verdict-line").inner_text().startswith("Valid")
         assert page.locator(".facts .state").inner_text() == "waiting"
@@ -81,7 +86,9 @@ def test_a_clerk_sends_a_rejected_file_then_its_fix_and_another_ministry_sees_ne
         page.reload()
         assert page.locator(".facts .state").inner_text() == "loaded"
         page.goto(f"{portal.url}/")
-        states = dict(zip(page.locator("td.name").all_inner_texts(), page.locator("td .state").all_inner_texts(), strict=True))
+        states = dict(
+            zip(page.locator("td.name").all_inner_texts(), page.locator("td .state").all_inner_texts(), strict=True)
+        )
         assert states == {"mosvy_2019-Q2.csv": "loaded", "mosvy_2019-Q2_draft.csv": "rejected"}
         answer_url = page.locator("td.name a").first.get_attribute("href")
 

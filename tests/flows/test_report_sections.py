@@ -15,8 +15,13 @@ from tests.flows.conftest import run, write_inbox
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 MOI = """reporter,period,indicator,value
 MOI,2019-S1,cases,75
@@ -43,8 +48,16 @@ def page(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("report-sections")
     inbox, warehouse, out = root / "inbox", root / "w" / "ctip.duckdb", root / "report.html"
-    write_inbox(inbox, {"ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes(), "moi.csv": MOI,
-                        "moj_quarters.csv": MOJ_QUARTERS, REJECTED_NAME: REJECTED, "moi_2018-S2.csv": OTHER_PERIOD})
+    write_inbox(
+        inbox,
+        {
+            "ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes(),
+            "moi.csv": MOI,
+            "moj_quarters.csv": MOJ_QUARTERS,
+            REJECTED_NAME: REJECTED,
+            "moi_2018-S2.csv": OTHER_PERIOD,
+        },
+    )
     statuses = {s["file_name"]: s["status"] for s in run(inbox, warehouse).submissions}
     assert statuses[REJECTED_NAME] == statuses["moi_2018-S2.csv"] == "rejected"
     result = runner.invoke(app, ["report", "2019-S1", "--out", str(out), "--warehouse", str(warehouse)])
@@ -61,8 +74,16 @@ def page(tmp_path_factory):
 
 def test_the_table_of_contents_links_to_every_section(page):
     targets = page.eval_on_selector_all("#contents a", "links => links.map(a => a.getAttribute('href'))")
-    for wanted in ("#headlines", "#headline-NCCT", "#headline-MOI", "#breakdowns", "#breakdown-age", "#charts",
-                   "#warnings", "#rejected"):
+    for wanted in (
+        "#headlines",
+        "#headline-NCCT",
+        "#headline-MOI",
+        "#breakdowns",
+        "#breakdown-age",
+        "#charts",
+        "#warnings",
+        "#rejected",
+    ):
         assert wanted in targets
     for target in targets:
         assert page.locator(target).count() == 1, target

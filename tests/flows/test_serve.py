@@ -32,8 +32,13 @@ pytestmark = pytest.mark.slow  # a real Prefect server and Chromium
 CTIP = str(Path(sys.executable).with_name("ctip"))
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
@@ -82,9 +87,23 @@ def served(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "CTIP_"))}
     with instance.log.open("w") as log:
         process = subprocess.Popen(
-            [CTIP, "serve", "--interval", "86400", "--port", str(instance.port),
-             "--inbox", str(instance.inbox), "--warehouse", str(instance.warehouse)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root,
+            [
+                CTIP,
+                "serve",
+                "--interval",
+                "86400",
+                "--port",
+                str(instance.port),
+                "--inbox",
+                str(instance.inbox),
+                "--warehouse",
+                str(instance.warehouse),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=root,
         )
     try:
         deadline = time.monotonic() + 360
@@ -199,8 +218,9 @@ def test_orchestrator_home_and_key_follow_the_environment(tmp_path):
     assert orchestrator(settings, home, {}).auth_string != served.auth_string  # a new key each start
     assert from_environment(served.environ) == settings  # flow runs started by the server see the same settings
 
-    chosen = orchestrator(settings, home, {"PREFECT_HOME": str(tmp_path / "mine"),
-                                           "PREFECT_SERVER_API_AUTH_STRING": "admin:secret"})
+    chosen = orchestrator(
+        settings, home, {"PREFECT_HOME": str(tmp_path / "mine"), "PREFECT_SERVER_API_AUTH_STRING": "admin:secret"}
+    )
     assert (chosen.home, chosen.auth_string) == (tmp_path / "mine", "admin:secret")
 
     own = orchestrator(settings, home, {"PREFECT_API_URL": "http://10.0.0.5:4200/api"})

@@ -21,7 +21,9 @@ TOTAL_VALUE = 100
 
 def make(tmp_path: Path, reporter: str, period: str = "2019-S1", lang: str = "en") -> Path:
     out = tmp_path / f"{reporter}-{lang}.xlsx"
-    result = runner.invoke(app, ["template", "--reporter", reporter, "--period", period, "--out", str(out), "--lang", lang])
+    result = runner.invoke(
+        app, ["template", "--reporter", reporter, "--period", period, "--out", str(out), "--lang", lang]
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -39,11 +41,11 @@ def fill(path: Path, registry) -> Path:
     header = [cell.value for cell in sheet[1]]
     picked = set()
     for cells in sheet.iter_rows(min_row=2):
-        row = dict(zip(header, (c.value for c in cells)))
+        row = dict(zip(header, (c.value for c in cells), strict=False))
         cut = [(name, row[name]) for name in registry.dimension_names if row[name] != TOTAL]
         value = TOTAL_VALUE
         if cut:
-            (name, code), = cut
+            ((name, code),) = cut
             dimension = registry.dimensions[name]
             if code is None:  # a row whose code the sender picks: the first of them gets a country
                 if (row["indicator"], name) in picked:
@@ -86,7 +88,8 @@ def test_a_wrong_code_typed_over_a_drop_down_is_found_at_its_row_and_column(regi
     workbook.save(path)
     report = judge(path, registry, tmp_path)
     assert [(f["rule"], f["row_number"], f["column_name"]) for f in report["findings"] if f["severity"] == "error"] == [
-        ("unknown_code", wrong_row, "sex")]
+        ("unknown_code", wrong_row, "sex")
+    ]
 
 
 def test_every_coded_cell_has_a_drop_down_and_the_codes_sheet_both_labels(registry, tmp_path):
@@ -97,7 +100,9 @@ def test_every_coded_cell_has_a_drop_down_and_the_codes_sheet_both_labels(regist
     header = [c.value for c in sheet[1]]
     letters = {name: openpyxl.utils.get_column_letter(i + 1) for i, name in enumerate(header)}
     coded = ["reporter", "indicator", "area", *registry.dimension_names, "status"]
-    assert {name for name in coded if letters[name] in validated and validated[letters[name]].type == "list"} == set(coded)
+    assert {name for name in coded if letters[name] in validated and validated[letters[name]].type == "list"} == set(
+        coded
+    )
     assert validated[letters["value"]].type == "whole"
     codes = {(row[0], row[1]): (row[2], row[3]) for row in workbook["codes"].iter_rows(min_row=2, values_only=True)}
     assert codes[("area", "KH-12")] == ("Phnom Penh", "ភ្នំពេញ")
@@ -114,5 +119,8 @@ def test_wrong_usage_exits_2(tmp_path):
     assert invoke("--reporter", "POLICE", "--period", "2019-S1", "--out", str(tmp_path / "t.xlsx")).exit_code == 2
     assert invoke("--reporter", "MOI", "--period", "2019-S9", "--out", str(tmp_path / "t.xlsx")).exit_code == 2
     assert invoke("--reporter", "MOI", "--period", "2019-S1", "--out", str(tmp_path / "t.csv")).exit_code == 2
-    assert invoke("--reporter", "MOI", "--period", "2019-S1", "--out", str(tmp_path / "t.xlsx"), "--lang", "fr").exit_code == 2
+    assert (
+        invoke("--reporter", "MOI", "--period", "2019-S1", "--out", str(tmp_path / "t.xlsx"), "--lang", "fr").exit_code
+        == 2
+    )
     assert not (tmp_path / "t.xlsx").exists()

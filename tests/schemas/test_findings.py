@@ -18,8 +18,11 @@ def _bad(submission: str, rule: str, rows: range) -> list[tuple]:
 
 
 def test_past_the_cap_one_finding_counts_the_rest_per_rule_and_file():
-    found = _findings(_bad("a", "bad_value", range(2, 12)) + _bad("a", "unknown_code", range(2, 4))
-                      + _bad("b", "bad_value", range(2, 6)))
+    found = _findings(
+        _bad("a", "bad_value", range(2, 12))
+        + _bad("a", "unknown_code", range(2, 4))
+        + _bad("b", "bad_value", range(2, 6))
+    )
     capped = cap_findings(found, CAP)
     by_key = capped.group_by("submission_id", "rule").agg(pl.col("row_number"), pl.col("message").last())
     got = {(r["submission_id"], r["rule"]): (r["row_number"], r["message"]) for r in by_key.iter_rows(named=True)}

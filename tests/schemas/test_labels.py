@@ -48,7 +48,9 @@ def test_a_missing_label_is_found(registry):
     labels[("rule", "outlier")] = {"en": "outlier", "km": "outlier"}
     broken = dataclasses.replace(registry, labels=labels)
     assert missing_labels(broken) == [
-        "area KH-12: no km label", "rule outlier: the km label 'outlier' has no Khmer letter"]
+        "area KH-12: no km label",
+        "rule outlier: the km label 'outlier' has no Khmer letter",
+    ]
 
 
 def test_labels_are_read_in_the_language_asked_and_fall_back_to_english(registry):

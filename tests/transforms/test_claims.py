@@ -58,7 +58,9 @@ def claim(text: str, period: str = "2019-S1", base_period: str = "2018-S1", **cu
 
 
 # ------------------------------------------------------------------ numbers
-@pytest.mark.parametrize(("text", "places"), [("25", 0), ("25.8", 1), ("25.80", 2), ("-3.5", 1), ("+148", 0), ("0.000", 3)])
+@pytest.mark.parametrize(
+    ("text", "places"), [("25", 0), ("25.8", 1), ("25.80", 2), ("-3.5", 1), ("+148", 0), ("0.000", 3)]
+)
 def test_decimals_are_those_the_claim_shows(text, places):
     assert decimals_of(Decimal(text)) == places
 
@@ -223,7 +225,12 @@ def test_claims_file_with_defaults_and_folded_codes(registry):
     assert parsed.problems == []
     first, second = parsed.claims
     assert (first.row_number, first.reporter, first.indicator, first.period, first.base_period) == (
-        2, "NCCT", "cases", "2019-S1", "2018-S1")
+        2,
+        "NCCT",
+        "cases",
+        "2019-S1",
+        "2018-S1",
+    )
     assert first.area == "KH" and set(first.cut.values()) == {TOTAL} and first.claimed == Decimal("25")
     assert (second.row_number, second.reporter, second.base_period, second.area) == (4, "MOI", "2017-S1", "KH-12")
     assert second.cut["age"] == "Y_LT18" and second.claimed == Decimal("25.8") and second.decimals == 1

@@ -23,8 +23,9 @@ def test_the_first_receipt_not_set_aside_is_the_original_and_later_ones_are_dupl
 
 def test_each_receipt_is_loaded_rejected_or_a_duplicate_named_after_its_original():
     receipts = [_receipt(1, "a"), _receipt(2, "b"), _receipt(3, "a"), _receipt(4, "c")]
-    decisions = decide(receipts, {"a": 1, "b": 2, "c": 4}, rejected={"b", "c"}, set_aside={"c"},
-                       reporters={"a": "NCCT", "b": "MOI"})
+    decisions = decide(
+        receipts, {"a": 1, "b": 2, "c": 4}, rejected={"b", "c"}, set_aside={"c"}, reporters={"a": "NCCT", "b": "MOI"}
+    )
     assert [(d.receipt.sequence, d.status, d.reporter, d.set_aside) for d in decisions] == [
         (1, "loaded", "NCCT", False),
         (2, "rejected", "MOI", False),

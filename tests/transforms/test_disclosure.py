@@ -62,7 +62,7 @@ def _groups(figures: dict):
         dimension = REGISTRY.dimensions[name]
         by_other: dict[tuple, dict[str, tuple]] = defaultdict(dict)
         for key in figures:
-            by_other[key[:position] + ("*",) + key[position + 1:]][key[position]] = key
+            by_other[key[:position] + ("*",) + key[position + 1 :]][key[position]] = key
         for held in by_other.values():
             total = held.get(TOTAL)
             leaves = [held[c] for c in (*dimension.leaves, UNKNOWN) if c in held]
@@ -96,8 +96,10 @@ def _groups(figures: dict):
             for size in range(1, len(inside) + 1):
                 for chosen in itertools.combinations(inside, size):
                     covered = sorted(spans[c] for c in chosen)
-                    if covered[0][0] == start and covered[-1][1] == end and all(
-                        a[1] == b[0] for a, b in zip(covered, covered[1:], strict=False)
+                    if (
+                        covered[0][0] == start
+                        and covered[-1][1] == end
+                        and all(a[1] == b[0] for a, b in zip(covered, covered[1:], strict=False))
                     ):
                         yield f"period:{total}", held[total], [held[c] for c in chosen]
 
@@ -197,8 +199,12 @@ def test_cross_cuts_are_protected_along_both_dimensions():
 
 def test_age_aggregate_and_its_bands():
     table = frame(
-        figure(100), figure(30, age="Y_LT18"), figure(7, age="Y_LT15"), figure(23, age="Y15T17"),
-        figure(60, age="Y_GE18"), figure(10, age=UNKNOWN),
+        figure(100),
+        figure(30, age="Y_LT18"),
+        figure(7, age="Y_LT15"),
+        figure(23, age="Y15T17"),
+        figure(60, age="Y_GE18"),
+        figure(10, age=UNKNOWN),
     )
     out = confidentiality(table, REGISTRY, 10)
     got = statuses(out)
@@ -208,7 +214,9 @@ def test_age_aggregate_and_its_bands():
 
 def test_periods_that_add_up_are_protected():
     table = frame(
-        figure(4, period="2019-S1"), figure(30, period="2019-S2"), figure(34, period="2019"),
+        figure(4, period="2019-S1"),
+        figure(30, period="2019-S2"),
+        figure(34, period="2019"),
         figure(12, period="2018"),
     )
     out = confidentiality(table, REGISTRY, 10)
@@ -249,8 +257,10 @@ def comparison_of(current: list[dict], base: list[dict]) -> pl.DataFrame:
     joined = figures.join(before, on=[*(c for c in KEY if c != "period"), "base_period"], how="left")
     return joined.with_columns(
         (pl.col("value") - pl.col("base_value")).alias("change"),
-        pl.when(pl.col("base_value").is_null() | (pl.col("base_value") == 0)).then(None)
-        .otherwise(100.0 * (pl.col("value") - pl.col("base_value")) / pl.col("base_value")).alias("change_pct"),
+        pl.when(pl.col("base_value").is_null() | (pl.col("base_value") == 0))
+        .then(None)
+        .otherwise(100.0 * (pl.col("value") - pl.col("base_value")) / pl.col("base_value"))
+        .alias("change_pct"),
         pl.lit("A").alias("status"),
     )
 
@@ -269,11 +279,22 @@ def published_figures(original: pl.DataFrame, published: pl.DataFrame) -> dict:
 
 
 def test_change_is_null_when_either_count_is_suppressed():
-    current = [figure(50), figure(3, sex="F"), figure(22, sex="M"), figure(25, sex=UNKNOWN),
-               figure(0, offence="HT"), figure(50, offence="SE")]
-    base = [figure(40, period="2018-S1"), figure(25, sex="F", period="2018-S1"), figure(5, sex="M", period="2018-S1"),
-            figure(10, sex=UNKNOWN, period="2018-S1"), figure(9, offence="HT", period="2018-S1"),
-            figure(31, offence="SE", period="2018-S1")]
+    current = [
+        figure(50),
+        figure(3, sex="F"),
+        figure(22, sex="M"),
+        figure(25, sex=UNKNOWN),
+        figure(0, offence="HT"),
+        figure(50, offence="SE"),
+    ]
+    base = [
+        figure(40, period="2018-S1"),
+        figure(25, sex="F", period="2018-S1"),
+        figure(5, sex="M", period="2018-S1"),
+        figure(10, sex=UNKNOWN, period="2018-S1"),
+        figure(9, offence="HT", period="2018-S1"),
+        figure(31, offence="SE", period="2018-S1"),
+    ]
     original = comparison_of(current, base)
     out = protect_comparison(original, REGISTRY, 10)
     assert out.columns == [*PUBLIC_COLUMNS, "value_conf", "base_value_conf"]

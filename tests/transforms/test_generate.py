@@ -52,7 +52,9 @@ def _observations(folder: Path, entries: list[dict]) -> pl.DataFrame:
         assert raw.readable, (entry["file"], raw.findings)
         conformed, findings = conform(raw.frame, REGISTRY)
         assert conformed is not None and not findings, (entry["file"], findings)
-        frames.append(conformed.with_columns(pl.lit(entry["file"]).alias("submission_id"), pl.lit(TODAY).alias("judged_on")))
+        frames.append(
+            conformed.with_columns(pl.lit(entry["file"]).alias("submission_id"), pl.lit(TODAY).alias("judged_on"))
+        )
     return normalise(pl.concat(frames, how="vertical"), REGISTRY)
 
 
@@ -79,7 +81,9 @@ def test_valid_files_pass_and_invalid_ones_fail_with_the_rule_in_the_manifest(in
     folder, manifest = inbox
     entries = manifest["submissions"]
     valid = [e for e in entries if e["valid"]]
-    sample = valid[::7] + [e for e in valid if e["format"] != "csv"][::5] + [e for e in valid if e["area"] == "KH-25"][:5]
+    sample = (
+        valid[::7] + [e for e in valid if e["format"] != "csv"][::5] + [e for e in valid if e["area"] == "KH-25"][:5]
+    )
     sample = list({e["file"]: e for e in sample}.values())
     invalid = [e for e in entries if not e["valid"]]
     assert {e["format"] for e in sample} == {"csv", "json", "xlsx"}
@@ -100,7 +104,9 @@ def test_valid_files_pass_and_invalid_ones_fail_with_the_rule_in_the_manifest(in
 
 def test_the_cli_validates_a_generated_file(inbox, tmp_path):
     folder, manifest = inbox
-    valid = next(e["file"] for e in manifest["submissions"] if e["valid"] and e["reporter"] == "NCCT" and e["area"] == "KH")
+    valid = next(
+        e["file"] for e in manifest["submissions"] if e["valid"] and e["reporter"] == "NCCT" and e["area"] == "KH"
+    )
     invalid = next(e["file"] for e in manifest["submissions"] if not e["valid"])
     assert runner.invoke(app, ["validate", str(folder / valid)]).exit_code == 0  # no default warehouse: judged without
     assert runner.invoke(app, ["validate", str(folder / invalid)]).exit_code == 1
@@ -162,7 +168,8 @@ def test_the_same_submission_whatever_else_is_generated():
     """A submission depends on the seed and its own reporter, area and month, not on the selection."""
     alone = next(generate(REGISTRY, [2019], seed=4, invalid_share=0, areas=["KH-12"], reporters=["MOSVY"]))
     among = [
-        g for g in generate(REGISTRY, [2018, 2019], seed=4, invalid_share=0)
+        g
+        for g in generate(REGISTRY, [2018, 2019], seed=4, invalid_share=0)
         if (g.planned.reporter, g.planned.area, g.planned.period) == ("MOSVY", "KH-12", "2019-01")
     ]
     assert alone.planned == among[0].planned and alone.frame.equals(among[0].frame)
@@ -180,8 +187,22 @@ def test_the_invalid_share_is_controlled():
 def test_the_command(tmp_path):
     out = tmp_path / "inbox"
     result = runner.invoke(
-        app, ["generate", "--out", str(out), "--years", "2019", "--provinces", "none", "--reporters", "ncct,MFAIC",
-              "--seed", "2", "--invalid-share", "0.1"],
+        app,
+        [
+            "generate",
+            "--out",
+            str(out),
+            "--years",
+            "2019",
+            "--provinces",
+            "none",
+            "--reporters",
+            "ncct,MFAIC",
+            "--seed",
+            "2",
+            "--invalid-share",
+            "0.1",
+        ],
     )
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
@@ -193,8 +214,13 @@ def test_the_command(tmp_path):
 
 @pytest.mark.parametrize(
     "arguments",
-    [["--years", "2022-2011"], ["--years", "twenty"], ["--provinces", "some"], ["--reporters", "MOH"],
-     ["--invalid-share", "2"]],
+    [
+        ["--years", "2022-2011"],
+        ["--years", "twenty"],
+        ["--provinces", "some"],
+        ["--reporters", "MOH"],
+        ["--invalid-share", "2"],
+    ],
 )
 def test_the_command_refuses_wrong_usage(tmp_path, arguments):
     result = runner.invoke(app, ["generate", "--out", str(tmp_path / "inbox"), *arguments])
@@ -209,8 +235,11 @@ def test_a_generated_workbook_is_the_same_bytes_whenever_it_is_written():
 
     from flows.generate import encode
 
-    item = next(g for g in generate(REGISTRY, [2019], seed=2, invalid_share=0, reporters=["MOSVY"], areas=["KH"])
-                if g.planned.format == "xlsx")
+    item = next(
+        g
+        for g in generate(REGISTRY, [2019], seed=2, invalid_share=0, reporters=["MOSVY"], areas=["KH"])
+        if g.planned.format == "xlsx"
+    )
     first = encode(item.frame, item.planned, REGISTRY)
     assert encode(item.frame, item.planned, REGISTRY) == first
     with zipfile.ZipFile(io.BytesIO(first)) as archive:

@@ -7,10 +7,9 @@ from datetime import date
 import polars as pl
 import pytest
 
+from tests.transforms.helpers import JUDGED_ON, observations, observations_of, rows
 from transforms.normalise import conform
 from transforms.read import read_submission
-
-from tests.transforms.helpers import JUDGED_ON, observations, observations_of, rows
 
 SHORT_HEADER = "reporter,period,indicator,value"
 
@@ -77,7 +76,12 @@ def test_codes_trimmed_and_upper_cased():
     assert row["indicator"] == "victims_rescued"
     assert row["area"] == "KH-25"
     assert (row["sex"], row["age"], row["citizenship"], row["referral"], row["offence"], row["country"]) == (
-        "F", "Y_LT15", "CN", "FAMILY", "HT", "_T",
+        "F",
+        "Y_LT15",
+        "CN",
+        "FAMILY",
+        "HT",
+        "_T",
     )
     assert row["status"] == "E"
 
@@ -124,9 +128,7 @@ def test_zero_is_reported():
 
 
 def test_withdrawal_without_value_is_loadable():
-    frame = observations(
-        "reporter,period,indicator,value,action\nNCCT,2019,cases,,D\n"
-    )
+    frame = observations("reporter,period,indicator,value,action\nNCCT,2019,cases,,D\n")
     row = frame.row(0, named=True)
     assert row["action"] == "D"
     assert row["value_given"] is False
@@ -189,7 +191,7 @@ def test_bad_period_has_null_span():
 
 
 def test_comment_kept_exactly():
-    comment = "  ស្ត្រី =HYPERLINK(\"x\") "
+    comment = '  ស្ត្រី =HYPERLINK("x") '
     row = one(rows('NCCT,2019,cases,,,,,,,,5,,"' + comment.replace('"', '""') + '"'))
     assert row["comment"] == comment
 

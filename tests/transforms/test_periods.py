@@ -49,10 +49,33 @@ def test_valid_forms(text, code, kind, start, end):
 
 @pytest.mark.parametrize(
     "text",
-    ["2019-S3", "2019-S0", "2019-Q5", "2019-13", "2019-00", "201913", "2018-02/2018-10", "2018-01/2019-02",
-     "2018-01/2018-13", "", "   ", "19", "2019-1", "S1-2019", "2019-W01", "1899", "3000", "abc",
-     # digits other than ASCII and Khmer: fullwidth, Arabic-Indic, Devanagari, mathematical double-struck
-     "２０１９-S1", "٢٠١٩-S1", "२०१९", "𝟚𝟘𝟙𝟡", "2019-Q４", "2019-０1"],
+    [
+        "2019-S3",
+        "2019-S0",
+        "2019-Q5",
+        "2019-13",
+        "2019-00",
+        "201913",
+        "2018-02/2018-10",
+        "2018-01/2019-02",
+        "2018-01/2018-13",
+        "",
+        "   ",
+        "19",
+        "2019-1",
+        "S1-2019",
+        "2019-W01",
+        "1899",
+        "3000",
+        "abc",
+        # digits other than ASCII and Khmer: fullwidth, Arabic-Indic, Devanagari, mathematical double-struck
+        "２０１９-S1",
+        "٢٠١٩-S1",
+        "२०१९",
+        "𝟚𝟘𝟙𝟡",
+        "2019-Q４",
+        "2019-０1",
+    ],
 )
 def test_invalid_forms(text):
     assert parse_period(text) is None
@@ -117,9 +140,15 @@ def test_period_type_names_for_prose():
 @pytest.mark.parametrize(
     ("code", "previous"),
     [
-        ("2019", "2018"), ("2019-S1", "2018-S2"), ("2019-S2", "2019-S1"), ("2019-Q1", "2018-Q4"),
-        ("2019-Q3", "2019-Q2"), ("2019-01", "2018-12"), ("2019-12", "2019-11"),
-        ("2019-01/2019-01", "2018-01/2018-12"), ("2019-01/2019-10", "2019-01/2019-09"),
+        ("2019", "2018"),
+        ("2019-S1", "2018-S2"),
+        ("2019-S2", "2019-S1"),
+        ("2019-Q1", "2018-Q4"),
+        ("2019-Q3", "2019-Q2"),
+        ("2019-01", "2018-12"),
+        ("2019-12", "2019-11"),
+        ("2019-01/2019-01", "2018-01/2018-12"),
+        ("2019-01/2019-10", "2019-01/2019-09"),
     ],
 )
 def test_previous_is_the_period_of_the_same_type_just_before(code, previous):
@@ -234,8 +263,12 @@ def test_base_period_code_is_consistent(case):
 
 
 @settings(max_examples=50)
-@given(st.lists(st.one_of(periods().map(lambda c: c[0].code), periods().map(lambda c: c[1]),
-                          st.text(max_size=8), st.none()), max_size=20))
+@given(
+    st.lists(
+        st.one_of(periods().map(lambda c: c[0].code), periods().map(lambda c: c[1]), st.text(max_size=8), st.none()),
+        max_size=20,
+    )
+)
 def test_periods_frame_one_row_per_distinct_text(texts):
     frame = periods_frame(pl.Series(texts, dtype=pl.String))
     distinct = {t for t in texts if t is not None}

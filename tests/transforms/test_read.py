@@ -181,7 +181,9 @@ def test_a_file_with_nothing_in_it_is_empty(content, file_format, limits):
 
 
 def test_csv_repeated_column_is_unreadable(limits):
-    finding = only_finding(read_csv("reporter,period,indicator,value,Value\nNCCT,2019,cases,1,2\n", limits), "unreadable")
+    finding = only_finding(
+        read_csv("reporter,period,indicator,value,Value\nNCCT,2019,cases,1,2\n", limits), "unreadable"
+    )
     assert finding.column_name == "value"
     assert "twice" in finding.message
 
@@ -299,7 +301,7 @@ def test_json_lone_surrogate_is_unreadable(limits, content):
 def test_json_surrogate_pair_is_one_character(limits):
     content = b'{"reporter": "NCCT", "observations": [{"period": "2019", "value": 1, "comment": "\\ud83d\\ude00"}]}'
     raw = read_json(content, limits)
-    assert raw.frame["comment"].to_list() == ["\U0001F600"]
+    assert raw.frame["comment"].to_list() == ["\U0001f600"]
 
 
 def test_too_many_columns_is_unreadable_before_rows_are_read(limits):
@@ -313,7 +315,9 @@ def test_too_many_columns_is_unreadable_before_rows_are_read(limits):
 
 def test_text_longer_than_the_limit_is_unreadable_naming_its_cell(limits):
     long = "x" * (limits.max_text_chars + 1)
-    finding = only_finding(read_csv(f"{HEADER}\nNCCT,2019,cases,1,ok\nNCCT,2019,cases,2,{long}\n", limits), "unreadable")
+    finding = only_finding(
+        read_csv(f"{HEADER}\nNCCT,2019,cases,1,ok\nNCCT,2019,cases,2,{long}\n", limits), "unreadable"
+    )
     assert (finding.row_number, finding.column_name) == (3, "comment")
     assert f"{limits.max_text_chars + 1:,} characters" in finding.message
     document = {"observations": [{"value": 1}, {"value": 2, "comment": long}]}
@@ -422,7 +426,9 @@ def test_too_many_rows_is_unreadable(seed_files, limits):
     tight = dataclasses.replace(limits, max_rows=SEED_ROWS - 1)
     finding = only_finding(read_submission(seed_files["csv"].read_bytes(), "csv", tight), "unreadable")
     assert f"{SEED_ROWS - 1:,}" in finding.message
-    assert read_submission(seed_files["csv"].read_bytes(), "csv", dataclasses.replace(limits, max_rows=SEED_ROWS)).readable
+    assert read_submission(
+        seed_files["csv"].read_bytes(), "csv", dataclasses.replace(limits, max_rows=SEED_ROWS)
+    ).readable
 
 
 def test_csv_bytes_named_xlsx_are_unreadable(seed_files, limits):
@@ -438,7 +444,9 @@ def test_csv_multiline_comment_is_one_row(limits):
 
 
 def test_json_blank_observation_skipped_numbering_kept(limits):
-    document = {"observations": [{"reporter": "NCCT", "value": 1}, {}, {"value": None}, {"reporter": "NCCT", "value": 2}]}
+    document = {
+        "observations": [{"reporter": "NCCT", "value": 1}, {}, {"value": None}, {"reporter": "NCCT", "value": 2}]
+    }
     raw = read_json(document, limits)
     assert raw.frame["row_number"].to_list() == [1, 4]
 
@@ -493,7 +501,10 @@ def test_xlsx_far_cell_is_unreadable_not_fatal(tmp_path):
     assert path.stat().st_size < 10_000
     done = subprocess.run(
         [sys.executable, "-c", FAR_CELL_READER, str(path)],
-        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-500:]
     assert done.stdout.strip() == "unreadable"

@@ -90,8 +90,11 @@ def test_every_sign_in_failure_and_change_is_audited(store):
     store.disable("clerk")
     events = [(e["event"], e["source"]) for e in store.events("clerk")]
     assert events == [
-        ("added", "command"), ("signed_in", "portal"), ("sign_in_failed", "api"),
-        ("password_reset", "command"), ("disabled", "command"),
+        ("added", "command"),
+        ("signed_in", "portal"),
+        ("sign_in_failed", "api"),
+        ("password_reset", "command"),
+        ("disabled", "command"),
     ]
 
 

@@ -37,11 +37,18 @@ def _every_period(years=YEARS) -> list[Period]:
 
 def _source(periods: list[Period], registry) -> pl.DataFrame:
     """Observations of one reporter, area, indicator and cut (the columns of core.observations), one per period."""
-    return pl.DataFrame({
-        "reporter": "NCCT", "area": "KH", "period": [p.code for p in periods], "period_type": [p.type for p in periods],
-        "indicator": "cases", **{d: "_T" for d in registry.dimension_names},
-        "value": pl.Series([1] * len(periods), dtype=pl.Int64), "status": "A",
-    })
+    return pl.DataFrame(
+        {
+            "reporter": "NCCT",
+            "area": "KH",
+            "period": [p.code for p in periods],
+            "period_type": [p.type for p in periods],
+            "indicator": "cases",
+            **{d: "_T" for d in registry.dimension_names},
+            "value": pl.Series([1] * len(periods), dtype=pl.Int64),
+            "status": "A",
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +150,9 @@ def test_only_halves_quarters_and_months_are_parts():
 def _derived(con, periods: list[Period], registry) -> set[tuple[str, str, tuple[str, ...]]]:
     con.register("held", _source(periods, registry))
     query = render_sql("marts/derived_figures.sql", source="held", by=[])
-    return {(p, t, tuple(d)) for p, t, d in con.sql(f"select period, period_type, derived_from from ({query})").fetchall()}
+    return {
+        (p, t, tuple(d)) for p, t, d in con.sql(f"select period, period_type, derived_from from ({query})").fetchall()
+    }
 
 
 @settings(max_examples=60, deadline=None)

@@ -54,7 +54,9 @@ def test_an_analyst_holding_the_file_open_does_not_block_the_run(paths):
         assert out.split() == ["after", str(FIRST)]
     finally:
         analyst.kill()
-    assert query(warehouse, "select value from core.observations where indicator = 'marriage_applications'") == [(SECOND,)]
+    assert query(warehouse, "select value from core.observations where indicator = 'marriage_applications'") == [
+        (SECOND,)
+    ]
 
 
 def test_a_run_publishes_only_its_changes(paths):
@@ -154,6 +156,8 @@ def test_as_of_reads_a_time_without_zone_as_utc_in_every_session_zone(paths, zon
         assert values("select * from core.observations_as_of('2026-11-29 07:59:59')") == [FIRST]
         assert values("select * from core.observations_as_of(timestamp '2026-11-29 08:00:00')") == [SECOND]
         assert values("select * from core.observations_as_of('2026-11-29T14:02:50+07')") == [FIRST]
+
+
 DISK_FULL_PUBLISH = textwrap.dedent(
     """
     import resource, signal, sys
@@ -185,8 +189,12 @@ def test_a_publication_that_fails_on_a_full_disk_leaves_no_temporary_file(paths)
     write_inbox(inbox, {"a.csv": SEED_CSV})
     project = publication.Path(__file__).resolve().parents[2]
     child = subprocess.run(
-        [sys.executable, "-c", DISK_FULL_PUBLISH, str(inbox), str(warehouse)], cwd=project, capture_output=True,
-        text=True, timeout=300, env={**__import__("os").environ, "PYTHONPATH": str(project)},
+        [sys.executable, "-c", DISK_FULL_PUBLISH, str(inbox), str(warehouse)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "PYTHONPATH": str(project)},
     )
     assert "failed:" in child.stdout, child.stdout + child.stderr[-2000:]
     assert temporary_files(warehouse.parent) == []

@@ -19,5 +19,6 @@ def test_a_warehouse_without_upload_columns_gains_them_and_keeps_its_rows(tmp_pa
             con.execute(f"alter table {table} drop column uploaded_at")
     write_inbox(inbox, {"ncct_2019-S1_again.csv": (SEED / "ncct_2019-S1.csv").read_bytes()}, start_mtime=1_800_000_000)
     run(inbox, warehouse)
-    assert query(warehouse, "select file_name, status, uploaded_by, uploaded_at from audit.submissions order by sequence") == [
-        ("ncct_2019-S1.csv", "loaded", None, None), ("ncct_2019-S1_again.csv", "duplicate", None, None)]
+    assert query(
+        warehouse, "select file_name, status, uploaded_by, uploaded_at from audit.submissions order by sequence"
+    ) == [("ncct_2019-S1.csv", "loaded", None, None), ("ncct_2019-S1_again.csv", "duplicate", None, None)]

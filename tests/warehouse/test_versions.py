@@ -39,13 +39,30 @@ def _rows(number: int, reporter: str, rows: dict[str, tuple[str, int, str]]) -> 
     records = []
     for row_number, (period, (action, value, status)) in enumerate(sorted(rows.items()), start=2):
         parsed = parse_period(period)
-        records.append({
-            "submission_id": f"s{number:02d}", "row_number": row_number, "reporter": reporter, "area": "KH",
-            "period": parsed.code, "period_type": parsed.type, "period_start": parsed.start, "period_end": parsed.end,
-            "base_period": base_period_code(parsed.code), "indicator": "cases", "sex": "_T", "age": "_T",
-            "citizenship": "_T", "referral": "_T", "offence": "_T", "country": "_T",
-            "value": value, "status": status, "comment": None, "action": action,
-        })
+        records.append(
+            {
+                "submission_id": f"s{number:02d}",
+                "row_number": row_number,
+                "reporter": reporter,
+                "area": "KH",
+                "period": parsed.code,
+                "period_type": parsed.type,
+                "period_start": parsed.start,
+                "period_end": parsed.end,
+                "base_period": base_period_code(parsed.code),
+                "indicator": "cases",
+                "sex": "_T",
+                "age": "_T",
+                "citizenship": "_T",
+                "referral": "_T",
+                "offence": "_T",
+                "country": "_T",
+                "value": value,
+                "status": status,
+                "comment": None,
+                "action": action,
+            }
+        )
     return pl.DataFrame(records).select(LOAD_COLUMNS)
 
 
@@ -55,8 +72,10 @@ def _load(warehouse: Writer, runs: list[list[tuple[int, str, dict]]]) -> None:
             Receipt(number, f"s{number:02d}", f"f{number:02d}.csv", "csv", 1, NOW, NOW + number * TICK)
             for number, _, _ in run
         ]
-        warehouse.con.execute("insert into pipeline.receipts by name select * from (select unnest($r, recursive := true))",
-                              {"r": [r.__dict__ for r in receipts]})
+        warehouse.con.execute(
+            "insert into pipeline.receipts by name select * from (select unnest($r, recursive := true))",
+            {"r": [r.__dict__ for r in receipts]},
+        )
         decisions = [Decision(r, "loaded", reporter) for r, (_, reporter, _) in zip(receipts, run, strict=True)]
         observations = pl.concat([_rows(number, reporter, rows) for number, reporter, rows in run])
         loading.load_batch(warehouse, decisions, observations, pl.DataFrame(schema=FINDINGS_SCHEMA))
@@ -88,12 +107,14 @@ def test_one_run_equals_one_run_per_submission(registry, tmp_path_factory, submi
 def test_the_properties_see_warnings(registry, tmp_path):
     """The scenario space reaches every rule the run judges, so the equality above means something."""
     files = WarehouseFiles(tmp_path / "ctip.duckdb")
-    runs = [[
-        (1, "NCCT", {"2017-S1": ("I", 10, "A"), "2018": ("I", 60, "A")}),
-        (2, "NCCT", {"2018-S1": ("I", 50, "A"), "2018-S2": ("I", 12, "A"), "2017-S1": ("I", 12, "A")}),
-        (3, "MOI", {"2018": ("I", 20, "A")}),
-        (4, "NCCT", {"2018-S2": ("D", 0, "A")}),
-    ]]
+    runs = [
+        [
+            (1, "NCCT", {"2017-S1": ("I", 10, "A"), "2018": ("I", 60, "A")}),
+            (2, "NCCT", {"2018-S1": ("I", 50, "A"), "2018-S2": ("I", 12, "A"), "2017-S1": ("I", 12, "A")}),
+            (3, "MOI", {"2018": ("I", 20, "A")}),
+            (4, "NCCT", {"2018-S2": ("D", 0, "A")}),
+        ]
+    ]
     with open_writer(files, registry) as warehouse:
         _load(warehouse, runs)
         rules = warehouse.con.sql("select submission_id, rule, row_number from audit.findings order by all").fetchall()
@@ -114,11 +135,15 @@ def test_a_key_left_with_two_current_versions_fails_the_audit_and_nothing_is_com
         _load(warehouse, [[(1, "NCCT", {"2018": ("I", 10, "A")})]])
 
         def versions_without_closing(writer: Writer) -> None:  # a defect: the replaced version stays current
-            writer.con.execute(f"create or replace table pipeline.run_versions as "
-                               f"{versions_sql(writer.registry, 'core.observation_history')}")
-            writer.con.execute("insert into core.observation_history by name select * exclude (sequence, present, "
-                               "received_at, ends), received_at as valid_from, ends as valid_to "
-                               "from pipeline.run_versions where sequence > 0 and present")
+            writer.con.execute(
+                f"create or replace table pipeline.run_versions as "
+                f"{versions_sql(writer.registry, 'core.observation_history')}"
+            )
+            writer.con.execute(
+                "insert into core.observation_history by name select * exclude (sequence, present, "
+                "received_at, ends), received_at as valid_from, ends as valid_to "
+                "from pipeline.run_versions where sequence > 0 and present"
+            )
 
         monkeypatch.setattr(loading, "write_versions", versions_without_closing)
         with pytest.raises(LoadAuditFailed, match="^1 keys would have more than one current version$"):
