@@ -1,7 +1,7 @@
 {% from 'macros.sql' import key_columns with context -%}
 -- The versions a run makes, for every key its submissions set or withdraw, all at once.
 -- run_rows holds the keyed rows of the run's loaded submissions with their receipt
--- (sequence, at); {{ history }} the versions held. Each key's events are the version it holds
+-- (sequence, received_at); {{ history }} the versions held. Each key's events are the version it holds
 -- now (sequence 0) and then the run's rows in receipt order: 'I' sets a value, 'D'
 -- withdraws it. An event that leaves the key as it was changes nothing; every other
 -- event ends the version before it (its `ends`) and, unless it withdraws, starts one.
