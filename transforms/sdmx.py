@@ -209,7 +209,7 @@ def comparison_structure(registry: Registry, exchange: Exchange) -> ComparisonSt
         Component(id=MEASURE, required=False, role=Role.MEASURE, concept=concepts[MEASURE], local_dtype=DataType.LONG)
     )
     for attribute, representation in ATTRIBUTES.items():
-        coded = isinstance(representation, str)
+        coded = not isinstance(representation, DataType)
         components.append(
             Component(
                 id=attribute,
@@ -297,7 +297,8 @@ def with_names(xml: str, names: dict[NameKey, Names]) -> str:
             extra = etree.Element(f"{{{common}}}Name")
             extra.set(lang, language)
             extra.text = own[language]
-            extra.tail = last.tail
+            before = last.getprevious()
+            extra.tail, last.tail = last.tail, (before.tail if before is not None else element.text)
             last.addnext(extra)
             last = extra
 
