@@ -64,7 +64,7 @@ ATTRIBUTES: dict[str, str | DataType] = {
     "CHANGE": DataType.LONG,
     "CHANGE_PCT": DataType.DOUBLE,
 }
-# Column of the protected comparison table -> its attribute (or the measure).
+# Columns of the protected comparison table that are the measure or an attribute as they are.
 FROM_TABLE = {
     "value": MEASURE,
     "value_conf": "CONF_STATUS",
@@ -129,8 +129,7 @@ class ComparisonStructure:
 def _names_of(registry: Registry, kind: str, code: str) -> Names:
     """A registry code's name in every language that has one (English, or else the code, at least)."""
     known = registry.labels.get((kind, code), {})
-    names = {lang: known[lang] for lang in LANGUAGES if known.get(lang)}
-    return {"en": registry.label(kind, code), **{k: v for k, v in names.items() if k != "en"}}
+    return {**{lang: known[lang] for lang in LANGUAGES if known.get(lang)}, "en": registry.label(kind, code)}
 
 
 def comparison_structure(registry: Registry, exchange: Exchange) -> ComparisonStructure:
@@ -262,14 +261,9 @@ def comparison_frame(protected: pl.DataFrame, structure: ComparisonStructure) ->
     return protected.select(
         *(pl.col(column).alias(dimension) for column, dimension in structure.dimensions.items() if column != "period"),
         pl.col("period").replace_strict(as_sdmx, return_dtype=pl.String).alias(TIME_DIMENSION),
-        pl.col("value").alias(MEASURE),
-        pl.col("value_conf").alias("CONF_STATUS"),
-        pl.col("status").alias("OBS_STATUS"),
-        pl.when(pl.col("is_derived")).then(pl.lit(DERIVED)).otherwise(pl.lit(REPORTED)).alias("DERIVED"),
         pl.col("base_period").replace_strict(as_sdmx, default=None, return_dtype=pl.String).alias("BASE_PERIOD"),
-        *(pl.col(column).alias(FROM_TABLE[column]) for column in ("base_value", "base_value_conf", "base_status")),
-        pl.col("change").alias("CHANGE"),
-        pl.col("change_pct").alias("CHANGE_PCT"),
+        pl.when(pl.col("is_derived")).then(pl.lit(DERIVED)).otherwise(pl.lit(REPORTED)).alias("DERIVED"),
+        *(pl.col(column).alias(name) for column, name in FROM_TABLE.items()),
     )
 
 

@@ -66,22 +66,14 @@ STR = "{http://www.sdmx.org/resources/sdmxml/schemas/v3_0/structure}"
 LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
-def year_to_date(months: int) -> str:
-    """MFAIC's victims brought back over the first `months` months of 2019, as one figure: the sum of the
-    sample's monthly totals, so that it agrees with them."""
-    with (SAMPLE / "mfaic_2019-H1_monthly.csv").open(newline="", encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["country"] == "_T" and r["period"].startswith("2019-")]
-    total = sum(int(r["value"]) for r in rows if int(r["period"][5:]) <= months)
-    return f"reporter,period,indicator,value\nMFAIC,2019-01/2019-{months:02d},victims_repatriated,{total}\n"
-
-
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory) -> Path:
-    """A warehouse holding the shipped sample (data/inbox/) and a year to date of MFAIC."""
+    """A warehouse holding the shipped sample (data/inbox/): MFAIC's months make quarters, halves and years to
+    date derived beside the reported periods."""
     root = tmp_path_factory.mktemp("sample")
     inbox, warehouse = root / "inbox", root / "warehouse" / "ctip.duckdb"
     files = {path.name: path.read_bytes() for path in sorted(SAMPLE.iterdir()) if path.suffix != ".txt"}
-    write_inbox(inbox, {**files, "mfaic_2019-ytd.csv": year_to_date(5)})
+    write_inbox(inbox, files)
     decisions = {s["file_name"]: s["status"] for s in run(inbox, warehouse).submissions}
     assert decisions.pop("mosvy_2019-Q2_draft.csv") == "rejected" and set(decisions.values()) == {"loaded"}
     return warehouse
@@ -98,7 +90,9 @@ def read_back(folder: Path) -> tuple[pl.DataFrame, DataStructureDefinition, dict
     [dataset] = get_datasets(folder / "period_comparison.csv", folder / "structure.xml")
     assert dataset.structure.short_urn == "Dataflow=NCCT:CTIP_COMPARISON(1.0)"
     lists = {c.id: c.local_codes for c in dsd.components if c.local_codes is not None}
-    return pl.from_pandas(dataset.data), dsd, lists
+    data = pl.from_pandas(dataset.data)
+    absent = [name for name, dtype in data.schema.items() if dtype == pl.String]  # SDMX-CSV: empty is absent
+    return data.with_columns(pl.col(absent).replace("", None)), dsd, lists
 
 
 def assert_same_as_public(folder: Path, public: pl.DataFrame) -> pl.DataFrame:
@@ -141,10 +135,12 @@ def test_sdmx_reads_back_with_the_figures_and_statuses_of_the_public_table(sampl
     assert sorted(p.name for p in sdmx.iterdir()) == ["period_comparison.csv", "structure.xml"]
     table = pl.read_parquet(public / "period_comparison.parquet")
     back = assert_same_as_public(sdmx, table)
-    # every kind of period is there, in SDMX's time format, and a year to date as the range of its months
+    # every kind of period is there, in SDMX's time format, and a year to date as the range of its months;
+    # derived figures say so
     raw = {r["TIME_PERIOD"] for r in csv.DictReader(io.StringIO((sdmx / "period_comparison.csv").read_text()))}
     assert {"2019-S1", "2019-Q1", "2019-M01", "2019-01-01/P5M"} <= raw
     assert set(back["period"]) >= {"2019-S1", "2019-Q1", "2019-01", "2019-01/2019-05"}
+    assert set(back.filter(pl.col("period") == "2019-01/2019-05")["is_derived"]) == {True}
     headline = back.filter(
         (pl.col("reporter") == "NCCT") & (pl.col("indicator") == "cases") & (pl.col("period") == "2019-S1")
     ).filter(
