@@ -1,4 +1,4 @@
-"""`ctip export --public DIR`: the comparison table for publication, small counts suppressed."""
+"""`ctip export --public DIR` and `--sdmx DIR`: the comparison table for publication, small counts suppressed."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from warehouse.durable import atomic_path, atomic_write_text
 
 PUBLIC_NAME = "period_comparison"
 METADATA_NAME = "metadata.json"
+STRUCTURE_NAME = "structure.xml"
 # Columns of marts.period_comparison published as they are beside the protected counts.
 CARRIED = ("status", "base_status", "is_derived")
 # A spreadsheet evaluates a cell that begins with one of these as a formula.
@@ -49,6 +50,28 @@ def write_public(frame: pl.DataFrame, directory: Path) -> tuple[Path, Path]:
         with atomic_path(target) as temporary:
             write(temporary)
     return parquet, csv
+
+
+def write_sdmx_files(protected: pl.DataFrame, registry: Registry, directory: Path) -> tuple[Path, Path]:
+    """Write the protected table as SDMX-CSV 2.0 in DIR/period_comparison.csv and the structure it follows
+    (code lists with every language's names, concepts, data structure definition, dataflow) as SDMX-ML 3.0 in
+    DIR/structure.xml, each replacing the old file whole."""
+    from pysdmx.io import write_sdmx
+    from pysdmx.io.format import Format
+    from pysdmx.model.message import Header
+
+    from schemas.sdmx import load_exchange
+    from transforms.sdmx import comparison_dataset, comparison_structure, with_names
+
+    exchange = load_exchange()
+    structure = comparison_structure(registry, exchange)
+    xml = write_sdmx(structure.artefacts, Format.STRUCTURE_SDMX_ML_3_0, header=Header(sender=exchange.agency))
+    text = write_sdmx(comparison_dataset(protected, structure), Format.DATA_SDMX_CSV_2_0_0)
+    directory.mkdir(parents=True, exist_ok=True)
+    data, structure_file = directory / f"{PUBLIC_NAME}.csv", directory / STRUCTURE_NAME
+    atomic_write_text(structure_file, with_names(xml, structure.names))
+    atomic_write_text(data, text)
+    return data, structure_file
 
 
 def readable_columns(published: pl.DataFrame, registry: Registry) -> pl.DataFrame:
@@ -141,11 +164,41 @@ def _export_duckdb(warehouse: Path, target: Path) -> None:
     )
 
 
+def protected_table(comparison: pl.DataFrame, registry: Registry, min_cell: int) -> pl.DataFrame:
+    """The comparison table protected for publication (transforms.disclosure), with `CARRIED` as they are:
+    by reporter, area, indicator and period, each total before its cuts."""
+    dims = list(registry.dimension_names)
+    cut_size = pl.sum_horizontal([(pl.col(d) != TOTAL).cast(pl.Int8) for d in dims])
+    return (
+        protect_comparison(comparison, registry, min_cell, CARRIED)
+        .with_columns(cut_size.alias("_cut_size"))
+        .sort("reporter", "area", "indicator", "period", "_cut_size", *dims)
+        .drop("_cut_size")
+    )
+
+
+def _suppressed(table: pl.DataFrame) -> str:
+    statuses = pl.concat([table["value_conf"], table["base_value_conf"]]).drop_nulls()
+    return (
+        f"Cells suppressed: {(statuses == PRIMARY).sum()} small counts (C), "
+        f"{(statuses == SECONDARY).sum()} to protect them (D)."
+    )
+
+
 def export(
     public: Annotated[
         Path | None,
         typer.Option(
             "--public", file_okay=False, help="Folder for period_comparison.parquet and .csv (made if missing)."
+        ),
+    ] = None,
+    sdmx: Annotated[
+        Path | None,
+        typer.Option(
+            "--sdmx",
+            file_okay=False,
+            help="Folder for the same table as SDMX-CSV 2.0 (period_comparison.csv) and its data structure "
+            "definition as SDMX-ML 3.0 (structure.xml) (made if missing).",
         ),
     ] = None,
     min_cell: Annotated[
@@ -162,8 +215,9 @@ def export(
         ),
     ] = None,
 ) -> None:
-    """Write the comparison table for publication, as Parquet and CSV, with small counts suppressed;
-    or (--duckdb FILE) a self-contained copy of the analyst file that works wherever it is copied.
+    """Write the comparison table for publication, as Parquet and CSV (--public DIR) or as SDMX-CSV 2.0 with its
+    SDMX-ML structure (--sdmx DIR), with small counts suppressed; or (--duckdb FILE) a self-contained copy of the
+    analyst file that works wherever it is copied.
 
     Every row of marts.period_comparison: counts from 1 to K-1 are suppressed (C), then enough others (D) that none
     can be worked out from a published total; value_conf and base_value_conf give each count's status (F free).
@@ -172,12 +226,20 @@ def export(
     """
     registry = load_registry()
     settings = command_settings(warehouse=warehouse)
-    if public is None and duckdb_file is None:
-        raise typer.BadParameter("give --public DIR, --duckdb FILE or both", param_hint="--public / --duckdb")
+    if public is None and sdmx is None and duckdb_file is None:
+        raise typer.BadParameter(
+            "give --public DIR, --sdmx DIR or --duckdb FILE (or more than one)",
+            param_hint="--public / --sdmx / --duckdb",
+        )
+    if public is not None and sdmx is not None and public.resolve() == sdmx.resolve():
+        raise typer.BadParameter(
+            "names the folder of --public; both write period_comparison.csv, so give another folder",
+            param_hint="--sdmx",
+        )
     readable_warehouse(settings)
     if duckdb_file is not None:
         _export_duckdb(settings.warehouse, duckdb_file)
-        if public is None:
+        if public is None and sdmx is None:
             return
     comparison, publication = _read_comparison(settings.warehouse)
     if comparison.height == 0:
@@ -185,21 +247,25 @@ def export(
             f"Nothing to export: {settings.warehouse} holds no comparison rows.", highlight=False, markup=False
         )
         raise typer.Exit(1)
-    dims = list(registry.dimension_names)
-    cut_size = pl.sum_horizontal([(pl.col(d) != TOTAL).cast(pl.Int8) for d in dims])
-    published = readable_columns(
-        protect_comparison(comparison, registry, min_cell, CARRIED)
-        .with_columns(cut_size.alias("_cut_size"))
-        .sort("reporter", "area", "indicator", "period", "_cut_size", *dims)
-        .drop("_cut_size"),
-        registry,
-    )
-    parquet, csv = write_public(published, public.resolve())
-    write_metadata(public.resolve(), [parquet, csv], publication, min_cell, published)
-    statuses = pl.concat([published["value_conf"], published["base_value_conf"]]).drop_nulls()
-    console.print(
-        f"Wrote {published.height} rows to {parquet} and {csv.name} (K = {min_cell}). Cells suppressed: "
-        f"{(statuses == PRIMARY).sum()} small counts (C), {(statuses == SECONDARY).sum()} to protect them (D).",
-        highlight=False,
-        markup=False,
-    )
+    protected = protected_table(comparison, registry, min_cell)
+    if public is not None:
+        published = readable_columns(protected, registry)
+        parquet, csv = write_public(published, public.resolve())
+        write_metadata(public.resolve(), [parquet, csv], publication, min_cell, published)
+        console.print(
+            f"Wrote {published.height} rows to {parquet} and {csv.name} (K = {min_cell}). {_suppressed(published)}",
+            highlight=False,
+            markup=False,
+        )
+    if sdmx is not None:
+        try:
+            data, structure = write_sdmx_files(protected, registry, sdmx.resolve())
+        except OSError as problem:
+            errors.print(f"Cannot write to {sdmx}: {problem}", highlight=False, markup=False)
+            raise typer.Exit(1) from None
+        console.print(
+            f"Wrote {protected.height} observations to {data} (SDMX-CSV 2.0) and their structure to "
+            f"{structure.name} (SDMX-ML 3.0) (K = {min_cell}). {_suppressed(protected)}",
+            highlight=False,
+            markup=False,
+        )
