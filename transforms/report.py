@@ -13,7 +13,7 @@ import polars as pl
 
 from schemas.registry import TOTAL, UNKNOWN, Registry
 from schemas.texts import text
-from transforms.periods import parse_period
+from transforms.periods import PERIOD_TYPES, parse_period
 from transforms.periods import period_type_name as english_period_type_name
 
 # The order the breakdowns are read in (victims by age band and where they were
@@ -40,12 +40,9 @@ def percent_one_decimal(value: float | None) -> str:
 
 def period_type_name(period_type: str, lang: str = "en") -> str:
     """A period type as prose names it ("half-year") in `lang`; an unknown type as it is."""
-    if lang == "en" or period_type not in PERIOD_TYPE_KEYS:
+    if lang == "en" or period_type not in PERIOD_TYPES:
         return english_period_type_name(period_type)
-    return text("report", f"period_type_{period_type}", lang)
-
-
-PERIOD_TYPE_KEYS = ("year", "half", "quarter", "month", "ytd")  # the period types the page names in words
+    return text("report", f"period_type_{period_type}", lang)  # every type of PERIOD_TYPES has one
 
 
 def noun(indicator: str, registry: Registry | None = None, lang: str = "en") -> str:

@@ -75,3 +75,12 @@ def test_the_khmer_report_is_drawn_with_a_khmer_font(reports, browser):  # noqa:
         used = platform_fonts(page, selector)
         khmer = {family: glyphs for family, glyphs in used.items() if "khmer" in family.lower()}
         assert khmer and sum(khmer.values()) >= 10, (selector, used)  # shaped by a Khmer font, not boxes
+
+
+def test_every_period_type_has_its_khmer_name():
+    from transforms.periods import PERIOD_TYPES
+    from transforms.report import period_type_name
+
+    for period_type in PERIOD_TYPES:
+        assert KHMER.search(period_type_name(period_type, "km")), period_type
+    assert period_type_name("half", "km") == "ឆមាស" and period_type_name("half") == "half-year"
