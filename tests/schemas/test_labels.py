@@ -101,7 +101,7 @@ def test_every_rule_has_its_message_templates_in_both_languages(registry):
 def test_a_missing_message_template_is_found(registry):
     templates = copy.deepcopy(message_templates())
     del templates["outlier"]
-    templates["bad_value"]["not_whole"]["km"] = "not a whole number"
+    templates["bad_value"]["not_whole"]["km"] = "row {row}, column {column}: '{found}' is not a whole number"
     templates["restatement"]["restated"]["km"] = templates["restatement"]["restated"]["km"].replace("{new_value:,}", "")
     templates["provisonal"] = {"not_ended": {"en": "x", "km": "ក"}}
     del templates["empty"]["no_rows"]["km"]
