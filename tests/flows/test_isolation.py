@@ -101,10 +101,10 @@ def test_failure_while_reading_one_file_sets_it_aside(paths, monkeypatch):
     write_inbox(inbox, {"ncct.csv": SEED_CSV, "poison.csv": POISON_CSV})
     original = steps.read_submission
 
-    def reading(content, file_format, limits):
+    def reading(content, file_format, limits, *rest):
         if POISON_MARK.encode() in content:
             raise MemoryError("injected failure while reading")
-        return original(content, file_format, limits)
+        return original(content, file_format, limits, *rest)
 
     monkeypatch.setattr(steps, "read_submission", reading)
     summary = run(inbox, warehouse)
