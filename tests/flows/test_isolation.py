@@ -239,7 +239,9 @@ def test_a_file_beyond_the_size_limit_is_archived_and_rejected_without_being_rea
     write_inbox(inbox, {"ncct.csv": SEED_CSV, "moi.csv": MOI_CSV})
     read = []
     original = steps.read_submission
-    monkeypatch.setattr(steps, "read_submission", lambda c, f, limits, *rest: read.append(len(c)) or original(c, f, limits, *rest))
+    monkeypatch.setattr(
+        steps, "read_submission", lambda c, f, limits, *rest: read.append(len(c)) or original(c, f, limits, *rest)
+    )
     steps.run_once(inbox, warehouse, small, steps.ZoneInfo("Asia/Phnom_Penh"), NOW)
     assert statuses(warehouse) == {"ncct.csv": "rejected", "moi.csv": "loaded"}
     assert read == [len(MOI_CSV)]
