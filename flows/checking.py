@@ -15,13 +15,16 @@ from flows.settings import Settings
 from schemas.findings import FINDINGS_SCHEMA
 from schemas.registry import Registry
 from schemas.shapes import Receipt
+from schemas.texts import message
 from transforms.findings import Finding, findings_frame
 from transforms.read import format_of
 from warehouse.archive import NotRegularFile, read_regular, sha256_of
 from warehouse.judgement import judge_run, versions_sql, what_if_sql
 
 
-def _warehouse_warnings(prepared: steps.Prepared, settings: Settings, registry: Registry) -> pl.DataFrame:
+def _warehouse_warnings(
+    prepared: steps.Prepared, settings: Settings, registry: Registry, lang: str = "en"
+) -> pl.DataFrame:
     """Restatements, disagreements and outliers of each file as if it came alone now; read-only."""
     frames = [pl.DataFrame(schema=FINDINGS_SCHEMA)]
     if not settings.warehouse.exists():
@@ -40,14 +43,18 @@ def _warehouse_warnings(prepared: steps.Prepared, settings: Settings, registry: 
             con.register("run_rows", rows)
             con.register("run_versions", con.sql(versions_sql(registry, "core.observation_history")).pl())
             con.execute(f"create or replace temp view what_if as {what_if_sql(registry, 'core.observation_history')}")
-            frames.append(judge_run(con, registry, {receipt.submission_id: receipt.sequence}, history="what_if"))
+            frames.append(
+                judge_run(con, registry, {receipt.submission_id: receipt.sequence}, history="what_if", lang=lang)
+            )
             con.unregister("run_rows")
             con.unregister("run_versions")
     return pl.concat(frames, how="vertical")
 
 
-def check_files(files: list[Path], settings: Settings, registry: Registry, now: datetime) -> list[dict]:
-    """One report per file: its findings (row, column, rule, message) and their counts."""
+def check_files(
+    files: list[Path], settings: Settings, registry: Registry, now: datetime, lang: str = "en"
+) -> list[dict]:
+    """One report per file: its findings (row, column, rule, message in `lang`) and their counts."""
     receipts, contents, unsupported = [], {}, {}
     first: dict[str, int] = {}
     for sequence, path in enumerate(files, start=1):
@@ -55,33 +62,34 @@ def check_files(files: list[Path], settings: Settings, registry: Registry, now: 
         shown = steps.display_name(path.name)
         if file_format is None:
             unsupported[sequence] = Finding(
-                "unreadable", "error", f"{shown} is not a .csv, .xlsx or .json file, so the inbox would ignore it"
+                "unreadable", "error", message("unreadable", "not_supported", lang, file=shown)
             )
             continue
         try:
             content = read_regular(path, registry.limits.max_file_bytes)
         except NotRegularFile:
             unsupported[sequence] = Finding(
-                "unreadable",
-                "error",
-                f"{shown} is not a regular file (it is a link, folder, device or pipe), so the inbox would ignore it",
+                "unreadable", "error", message("unreadable", "not_regular", lang, file=shown)
             )
             continue
         if content is None:
-            size = path.stat().st_size
-            unsupported[sequence] = Finding(
+            text = message(
                 "unreadable",
-                "error",
-                f"cannot be read as {file_format.upper()}: the file is {size:,} bytes; "
-                f"the limit is {registry.limits.max_file_bytes:,} bytes",
+                "too_big",
+                lang,
+                format=file_format.upper(),
+                size=path.stat().st_size,
+                limit=registry.limits.max_file_bytes,
             )
+            unsupported[sequence] = Finding("unreadable", "error", text)
             continue
         submission_id = sha256_of(content)
         contents[submission_id] = content
         first.setdefault(submission_id, sequence)
         receipts.append(Receipt(sequence, submission_id, path.name, file_format, len(content), now, now))
-    prepared = steps.prepare(receipts, contents, first, {}, registry, settings.zone)
-    findings = pl.concat([prepared.findings, _warehouse_warnings(prepared, settings, registry)], how="vertical_relaxed")
+    prepared = steps.prepare(receipts, contents, first, {}, registry, settings.zone, lang)
+    warnings = _warehouse_warnings(prepared, settings, registry, lang)
+    findings = pl.concat([prepared.findings, warnings], how="vertical_relaxed")
     reports = []
     for sequence, path in enumerate(files, start=1):
         if sequence in unsupported:

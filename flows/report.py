@@ -17,18 +17,21 @@ import typer
 from rich.markup import escape
 
 from flows.cli.common import (
+    Language,
     WarehouseOption,
     command_settings,
     compared_periods,
     console,
     errors,
     known_reporter,
+    lang_option,
     readable_warehouse,
     reading_analyst,
 )
 from flows.pages import render_page
 from schemas import load_registry
 from schemas.registry import Registry
+from schemas.texts import text
 from transforms.report import (
     breakdowns,
     disagreement_notes,
@@ -53,6 +56,9 @@ def report(
     base: Annotated[str | None, typer.Option("--base", help="Period to compare with (default: a year before).")] = None,
     reporter: Annotated[str | None, typer.Option("--reporter", help="Only this reporter's figures.")] = None,
     warehouse: WarehouseOption = None,
+    lang: Annotated[
+        Language, lang_option("Language of the page: en (English) or km (Khmer); figures and codes stay as they are.")
+    ] = Language.en,
 ) -> None:
     """Write one self-contained HTML report of PERIOD: headlines, breakdowns, charts and open warnings.
 
@@ -81,7 +87,9 @@ def report(
             + "."
         )
         raise typer.Exit(1)
-    page = render(build_context(data, registry, period_code, base_code, period_type, reporter_code, datetime.now(UTC)))
+    page = render(
+        build_context(data, registry, period_code, base_code, period_type, reporter_code, datetime.now(UTC), lang.value)
+    )
     try:
         _write(out, page)
     except OSError as problem:
@@ -100,28 +108,41 @@ def build_context(
     period_type: str,
     reporter: str | None,
     generated_at: datetime,
+    lang: str = "en",
 ) -> dict:
-    """What the template needs: the shaped sections and one chart per headline figure."""
+    """What the template needs: the shaped sections and one chart per headline figure, in the words of `lang`.
+
+    Figures, codes and periods stay as they are in every language; the messages of warnings and
+    rejections are shown as the warehouse keeps them (in English).
+    """
     from markupsafe import Markup
 
     from transforms.charts import bar_chart
 
-    notes = disagreement_notes(data["disagreements"], registry)
-    groups = headlines(data["rows"], registry, data["comments"], notes)
+    notes = disagreement_notes(data["disagreements"], registry, lang)
+    groups = headlines(data["rows"], registry, data["comments"], notes, lang)
     history = series(data["history"], registry, period_type)
-    type_name = period_type_name(period_type)
+    type_name = period_type_name(period_type, lang)
     charts = []
     for group in groups:
         figures = []
         for row in group["rows"]:
             points = history.get((group["reporter"], row["indicator"]), [])
             marks = {p["period"]: p["status"] for p in points if p["status"] not in (None, registry.defaults["status"])}
-            title = f"{group['reporter']}: {noun(row['indicator'])}, every {type_name} held"
+            title = text(
+                "report",
+                "chart_title",
+                lang,
+                reporter=group["reporter"],
+                noun=noun(row["indicator"], registry, lang),
+                period_type=type_name,
+            )
+            unit = registry.label("unit", row["unit"], lang) if lang != "en" and row["unit"] else row["unit"] + "s"
             svg = bar_chart(
                 [(p["period"], p["value"]) for p in points],
                 title=title,
                 x_label=type_name,
-                y_label=row["unit"] + "s" if row["unit"] else row["indicator"],
+                y_label=unit if row["unit"] else row["indicator"],
                 highlight=[period],
                 notes=marks,
                 derived=[p["period"] for p in points if p["derived"]],
@@ -132,6 +153,8 @@ def build_context(
         charts.append({"reporter": group["reporter"], "name": group["name"], "figures": figures})
     number, watermark, published_at = data["publication"] or (None, None, None)
     return {
+        "lang": lang,
+        "t": lambda key, **values: text("report", key, lang, **values),
         "period": period,
         "base": base or "—",
         "period_type": type_name,
@@ -140,12 +163,14 @@ def build_context(
         "publication": number,
         "watermark": f"{watermark.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" if watermark else None,
         "headlines": groups,
-        "breakdowns": breakdowns(data["rows"], registry, data["comments"], notes),
+        "breakdowns": breakdowns(data["rows"], registry, data["comments"], notes, lang),
         "rejected": rejected_submissions(data["rejected"], data["rejected_findings"]),
         "charts": charts,
         "warnings": open_warnings(data["findings"], data["submissions"], reporter),
         "statuses": {
-            code: meaning for code, meaning in registry.statuses.items() if code != registry.defaults["status"]
+            code: meaning if lang == "en" else registry.label("status", code, lang)
+            for code, meaning in registry.statuses.items()
+            if code != registry.defaults["status"]
         },
     }
 

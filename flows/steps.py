@@ -24,6 +24,7 @@ from flows.settings import validation_pages_wanted
 from schemas.findings import cap_findings
 from schemas.registry import Registry
 from schemas.shapes import LOAD_COLUMNS, Decision, Receipt, empty_load_rows, empty_periods_named
+from schemas.texts import message
 from transforms.decisions import decide, is_original
 from transforms.expectations import SuiteRunner
 from transforms.findings import Finding, empty_findings, findings_frame
@@ -161,31 +162,34 @@ def prepare(
     known_reporters: dict[str, str | None],
     registry: Registry,
     zone: ZoneInfo,
+    lang: str = "en",
 ) -> Prepared:
     """Read, normalise and validate every original's file together, and decide on each receipt.
 
     `contents` maps submission id to bytes (from the archive); `original_sequences`
     the sequence of each submission's original, which tells duplicates apart.
     Every expectation run is kept in the result's `checks`, for the validation pages.
+    The findings' messages are in `lang` (the warehouse keeps English; `ctip validate` may ask for another).
     """
     originals = [r for r in to_prepare if is_original(r, original_sequences)]
     file_findings, frames, set_aside = [], {}, set()
     for receipt in originals:
         try:
-            found, frame = _read_one(receipt, contents.get(receipt.submission_id), registry, zone)
+            found, frame = _read_one(receipt, contents.get(receipt.submission_id), registry, zone, lang)
         except Exception as problem:  # ctip's failure on this one file, not the file's: set it aside, go on
-            found, frame = [failure_finding("reading", problem)], None
+            found, frame = [failure_finding("reading", problem, lang)], None
             set_aside.add(receipt.submission_id)
         if frame is not None:
             frames[receipt.submission_id] = frame
         file_findings.append(findings_frame(receipt.submission_id, found))
-    observations, row_findings, failed, checks = _judge_rows(frames, registry)
+    observations, row_findings, failed, checks = _judge_rows(frames, registry, lang)
     for submission_id, problem in failed.items():
-        file_findings.append(findings_frame(submission_id, [failure_finding("validating", problem)]))
+        file_findings.append(findings_frame(submission_id, [failure_finding("validating", problem, lang)]))
         set_aside.add(submission_id)
     findings = cap_findings(
         pl.concat([empty_findings(), *file_findings, *row_findings], how="vertical"),
         registry.limits.max_findings_per_rule,
+        lang,
     )
 
     rejected = set(findings.filter(pl.col("severity") == "error")["submission_id"].to_list())
@@ -212,31 +216,34 @@ def prepare(
 
 
 # What a finding says when ctip itself failed on a file: the operator's way to try it again.
-RETRY_HINT = "it was set aside; to try it again, copy the file into the inbox under another name"
+RETRY_HINT = message("common", "retry_hint")
 
 
-def failure_finding(step: str, problem: BaseException) -> Finding:
-    """The `unreadable` finding of a file ctip failed on while `step`, naming the failure."""
+def failure_finding(step: str, problem: BaseException, lang: str = "en") -> Finding:
+    """The `unreadable` finding of a file ctip failed on while `step` (reading, validating, loading)."""
     detail = f"{type(problem).__name__}: {problem}"
     if len(detail) > 500:
         detail = detail[:500] + " …"
-    return Finding("unreadable", "error", f"ctip failed while {step} this file ({detail}); {RETRY_HINT}")
+    hint = message("common", "retry_hint", lang)
+    step_words = message("common", step, lang)
+    return Finding(
+        "unreadable", "error", message("unreadable", "failed", lang, step=step_words, detail=detail, hint=hint)
+    )
 
 
-def _read_one(receipt: Receipt, content: bytes | None, registry: Registry, zone: ZoneInfo):
+def _read_one(receipt: Receipt, content: bytes | None, registry: Registry, zone: ZoneInfo, lang: str = "en"):
     """One file's findings, and its conformed frame when it has rows to judge."""
     limit = registry.limits.max_file_bytes
     if content is None or receipt.size_bytes > limit:
-        message = (
-            f"cannot be read as {receipt.format.upper()}: the file is {receipt.size_bytes:,} bytes; "
-            f"the limit is {limit:,} bytes"
+        text = message(
+            "unreadable", "too_big", lang, format=receipt.format.upper(), size=receipt.size_bytes, limit=limit
         )
-        return [Finding("unreadable", "error", message)], None
-    raw = read_submission(content, receipt.format, registry.limits)
+        return [Finding("unreadable", "error", text)], None
+    raw = read_submission(content, receipt.format, registry.limits, lang)
     found = list(raw.findings)
     if not raw.readable:
         return found, None
-    conformed, column_findings = conform(raw.frame, registry)
+    conformed, column_findings = conform(raw.frame, registry, lang)
     found += column_findings
     if conformed is None:
         return found, None
@@ -246,7 +253,7 @@ def _read_one(receipt: Receipt, content: bytes | None, registry: Registry, zone:
     )
 
 
-def _judge_rows(frames: dict[str, pl.DataFrame], registry: Registry):
+def _judge_rows(frames: dict[str, pl.DataFrame], registry: Registry, lang: str = "en"):
     """Normalised observations and row findings of every file together; when that fails, of each file alone,
     so that the one file ctip fails on is told apart from the others (returned with its failure). Also every
     expectation run, for the validation pages."""
@@ -255,7 +262,7 @@ def _judge_rows(frames: dict[str, pl.DataFrame], registry: Registry):
     try:
         observations = normalise(pl.concat(list(frames.values()), how="vertical"), registry)
         runner = SuiteRunner()
-        return observations, [validate(observations, registry, runner)], {}, runner.checks
+        return observations, [validate(observations, registry, runner, lang)], {}, runner.checks
     except Exception as problem:
         if len(frames) == 1:
             return None, [], {next(iter(frames)): problem}, []
@@ -264,7 +271,7 @@ def _judge_rows(frames: dict[str, pl.DataFrame], registry: Registry):
         try:
             observations = normalise(frame, registry)
             runner = SuiteRunner()
-            row_findings.append(validate(observations, registry, runner))
+            row_findings.append(validate(observations, registry, runner, lang))
             judged.append(observations)
             checks += runner.checks
         except Exception as problem:
@@ -337,8 +344,7 @@ def collect_pending(writer: Writer) -> Pending:
                         Finding(
                             "unreadable",
                             "error",
-                            f"ctip stopped {attempts[r.sequence]} times while handling this file (the process ended without "
-                            f"an error it could report, such as a crash or running out of memory); {RETRY_HINT}",
+                            message("unreadable", "stopped", count=attempts[r.sequence], hint=RETRY_HINT),
                         )
                     ],
                 )

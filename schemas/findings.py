@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
+
+from schemas.texts import message, message_templates
 
 FINDINGS_SCHEMA = {
     "submission_id": pl.String,
@@ -13,19 +17,32 @@ FINDINGS_SCHEMA = {
     "message": pl.String,
 }
 
-# The finding that stands for the findings of one rule in one file past the cap: written and read only here.
-_REST = (
-    "and {rest:,} more findings of the rule {rule}, not listed one by one (at most {cap:,} of one rule in one file are)"
-)
-_REST_PATTERN = r"^and ([0-9,]+) more findings of the rule "
+
+# The finding that stands for the findings of one rule in one file past the cap: its message is
+# `common.more_findings` of texts.toml, and its count is read back from it in any language.
+def _rest_pattern() -> str:
+    """The start of the counting message in each language, up to its count, as one regular expression."""
+    starts = []
+    for template in message_templates()["common"]["more_findings"].values():
+        before = template.split("{rest:,}")[0]
+        after = template.split("{rest:,}")[1].split("{rule}")[0]
+        starts.append(re.escape(before) + "([0-9,]+)" + re.escape(after))
+    return "^(?:" + "|".join(starts) + ")"
 
 
-def rest_finding(submission_id: str, severity: str, rule: str, rest: int, cap: int) -> tuple:
+def rest_finding(submission_id: str, severity: str, rule: str, rest: int, cap: int, lang: str = "en") -> tuple:
     """The one finding that counts the `rest` findings of `rule` in a file left out past `cap`."""
-    return (submission_id, severity, rule, None, None, _REST.format(rest=rest, rule=rule, cap=cap))
+    return (
+        submission_id,
+        severity,
+        rule,
+        None,
+        None,
+        message("common", "more_findings", lang, rest=rest, rule=rule, cap=cap),
+    )
 
 
-def cap_findings(findings: pl.DataFrame, cap: int) -> pl.DataFrame:
+def cap_findings(findings: pl.DataFrame, cap: int, lang: str = "en") -> pl.DataFrame:
     """At most `cap` findings of one rule in one file, in their order, and one more that counts the rest,
     so that a file of a million bad rows costs no more to keep and show than one of a thousand.
 
@@ -33,7 +50,9 @@ def cap_findings(findings: pl.DataFrame, cap: int) -> pl.DataFrame:
     """
     if findings.height <= cap:
         return findings
-    counted = pl.col("message").str.extract(_REST_PATTERN).str.replace_all(",", "").cast(pl.Int64)
+    languages = len(message_templates()["common"]["more_findings"])  # one group of the pattern each
+    counts = [pl.col("message").str.extract(_rest_pattern(), group) for group in range(1, languages + 1)]
+    counted = pl.coalesce(counts).str.replace_all(",", "").cast(pl.Int64)
     marked = findings.with_columns(
         counted.alias("_rest"), pl.int_range(pl.len()).over("submission_id", "rule").alias("_nth")
     )
@@ -56,7 +75,7 @@ def cap_findings(findings: pl.DataFrame, cap: int) -> pl.DataFrame:
     )
     counts = pl.DataFrame(
         [
-            rest_finding(row["submission_id"], row["severity"], row["rule"], row["n"], cap)
+            rest_finding(row["submission_id"], row["severity"], row["rule"], row["n"], cap, lang)
             for row in rests.iter_rows(named=True)
         ],
         schema=findings.schema,

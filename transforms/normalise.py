@@ -11,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.registry import Registry
+from schemas.texts import message
 from transforms.findings import Finding
 from transforms.periods import ASCII_DIGITS, KHMER_DIGITS, periods_frame
 from transforms.read import ROW_NUMBER
@@ -18,23 +19,24 @@ from transforms.read import ROW_NUMBER
 LOWER_CASE_CODES = ("indicator",)
 
 
-def conform(raw: pl.DataFrame, registry: Registry) -> tuple[pl.DataFrame | None, list[Finding]]:
-    """The contract's columns in the contract's order (absent ones null), and what was off.
+def conform(raw: pl.DataFrame, registry: Registry, lang: str = "en") -> tuple[pl.DataFrame | None, list[Finding]]:
+    """The contract's columns in the contract's order (absent ones null), and what was off (in `lang`).
 
     A missing required column makes every row meaningless, so the frame is then None.
     """
     known = registry.known_columns
-    separator = _wrong_separator(raw, registry)
+    separator = _wrong_separator(raw, registry, lang)
     if separator is not None:
         return None, [separator]
     findings = [
-        Finding("unknown_column", "warning", f"the column '{name}' is not in the contract and was ignored", None, name)
+        Finding("unknown_column", "warning", message("unknown_column", "ignored", lang, column=name), None, name)
         for name in raw.columns
         if name != ROW_NUMBER and name not in known
     ]
     missing = [name for name in registry.required_columns if name not in raw.columns]
     findings += [
-        Finding("missing_column", "error", f"the required column '{name}' is absent", None, name) for name in missing
+        Finding("missing_column", "error", message("missing_column", "absent", lang, column=name), None, name)
+        for name in missing
     ]
     if missing:
         return None, findings
@@ -44,10 +46,11 @@ def conform(raw: pl.DataFrame, registry: Registry) -> tuple[pl.DataFrame | None,
     return raw.select(columns), findings
 
 
-SEPARATORS = {";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
+# Each separator a spreadsheet may use instead of commas, and its name in `common` of the messages.
+SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical_bars"}
 
 
-def _wrong_separator(raw: pl.DataFrame, registry: Registry) -> Finding | None:
+def _wrong_separator(raw: pl.DataFrame, registry: Registry, lang: str = "en") -> Finding | None:
     """One finding that names the separator when the header is one column that another separator would split
     into the contract's columns (a CSV saved by a spreadsheet set for another region), instead of a missing
     column error for each of them."""
@@ -60,8 +63,13 @@ def _wrong_separator(raw: pl.DataFrame, registry: Registry) -> Finding | None:
             return Finding(
                 "missing_column",
                 "error",
-                f"the columns are separated by {name}, not commas, so the header is read as one column "
-                f"'{header[0][:80]}'; save the file as CSV UTF-8 (comma delimited)",
+                message(
+                    "missing_column",
+                    "separator",
+                    lang,
+                    separator=message("common", name, lang),
+                    header=header[0][:80],
+                ),
                 1,
                 None,
             )

@@ -25,6 +25,7 @@ from datetime import date, datetime, time, timedelta
 import polars as pl
 
 from schemas.registry import Limits
+from schemas.texts import message
 from transforms.findings import Finding
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
@@ -80,12 +81,10 @@ def format_of(file_name: str) -> str | None:
     return FORMATS.get(suffix)
 
 
-def read_submission(content: bytes, file_format: str, limits: Limits) -> RawSubmission:
-    """Parse one file's bytes; never raises for bad content."""
+def read_submission(content: bytes, file_format: str, limits: Limits, lang: str = "en") -> RawSubmission:
+    """Parse one file's bytes; never raises for bad content. Findings speak `lang`."""
     if not content.strip():  # nothing at all, or only blank lines and spaces
-        return RawSubmission(
-            file_format, None, [Finding("empty", "error", "the file is empty: it has no header and no data row")]
-        )
+        return RawSubmission(file_format, None, [Finding("empty", "error", message("empty", "no_header", lang))])
     try:
         if len(content) > limits.max_file_bytes:
             raise Unreadable(f"the file is {len(content):,} bytes; the limit is {limits.max_file_bytes:,} bytes")
@@ -96,13 +95,13 @@ def read_submission(content: bytes, file_format: str, limits: Limits) -> RawSubm
         finding = Finding(
             "unreadable",
             "error",
-            f"cannot be read as {file_format.upper()}: {problem}",
+            message("unreadable", "cannot_read", lang, format=file_format.upper(), detail=str(problem)),
             problem.row_number,
             problem.column_name,
         )
         return RawSubmission(file_format, None, [finding])
     if frame.height == 0:
-        return RawSubmission(file_format, None, [Finding("empty", "error", "the file has no data row")])
+        return RawSubmission(file_format, None, [Finding("empty", "error", message("empty", "no_rows", lang))])
     return RawSubmission(file_format, frame)
 
 

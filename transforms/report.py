@@ -12,8 +12,9 @@ from collections.abc import Iterable
 import polars as pl
 
 from schemas.registry import TOTAL, UNKNOWN, Registry
-from transforms.periods import parse_period
-from transforms.periods import period_type_name as period_type_name  # the prose name, for the page
+from schemas.texts import text
+from transforms.periods import PERIOD_TYPES, parse_period
+from transforms.periods import period_type_name as english_period_type_name
 
 # The order the breakdowns are read in (victims by age band and where they were
 # handed over, then suspects by sex and citizenship); any other dimension follows,
@@ -37,21 +38,40 @@ def percent_one_decimal(value: float | None) -> str:
     return "—" if value is None else f"{value:+.1f}%"
 
 
-def noun(indicator: str) -> str:
-    """How a sentence names an indicator: its code in words ("victims rescued")."""
+def period_type_name(period_type: str, lang: str = "en") -> str:
+    """A period type as prose names it ("half-year") in `lang`; an unknown type as it is."""
+    if lang == "en" or period_type not in PERIOD_TYPES:
+        return english_period_type_name(period_type)
+    return text("report", f"period_type_{period_type}", lang)  # every type of PERIOD_TYPES has one
+
+
+def noun(indicator: str, registry: Registry | None = None, lang: str = "en") -> str:
+    """How a sentence names an indicator: its code in words ("victims rescued"); in another language its label."""
+    if lang != "en" and registry is not None:
+        return registry.label("indicator", indicator, lang)
     return indicator.replace("_", " ")
 
 
 def headline_sentence(
-    indicator: str, value: int | None, base_value: int | None, change_pct: float | None, base_period: str | None
+    indicator: str,
+    value: int | None,
+    base_value: int | None,
+    change_pct: float | None,
+    base_period: str | None,
+    lang: str = "en",
+    registry: Registry | None = None,
 ) -> str:
     """ "78 cases against 62, +25.8%", or what can be said when the base is missing or zero."""
-    said = f"{count_text(value)} {noun(indicator)}"
+    said = {"value": count_text(value), "noun": noun(indicator, registry, lang)}
     if base_value is None:
-        return f"{said}; no figure for {base_period}" if base_period else said
+        if base_period:
+            return text("report", "sentence_no_base", lang, base_period=base_period, **said)
+        return text("report", "sentence_alone", lang, **said)
     if change_pct is None:
-        return f"{said} against {count_text(base_value)}"
-    return f"{said} against {count_text(base_value)}, {percent_one_decimal(change_pct)}"
+        return text("report", "sentence_zero_base", lang, base_value=count_text(base_value), **said)
+    return text(
+        "report", "sentence", lang, base_value=count_text(base_value), pct=percent_one_decimal(change_pct), **said
+    )
 
 
 # ------------------------------------------------------------------ codes and order
@@ -65,17 +85,21 @@ def reporter_order(registry: Registry, present: Iterable[str]) -> list[str]:
     return [code for code in known if code in present] + sorted(present - set(known))
 
 
-def code_label(registry: Registry, dimension: str, code: str) -> str:
-    """A dimension code with its label from the registry: "Y_LT15 (under 15)"."""
+def code_label(registry: Registry, dimension: str, code: str, lang: str = "en") -> str:
+    """A dimension code with its label from the registry: "Y_LT15 (under 15)"; in `lang` when asked."""
     if code == UNKNOWN:
-        return f"{code} (unknown)"
+        return f"{code} ({text('report', 'unknown', lang)})"
     label = registry.dimensions[dimension].labels.get(code)
+    if label and lang != "en":
+        label = registry.label(f"code:{dimension}", code, lang)
     return f"{code} ({label})" if label else code
 
 
-def area_label(registry: Registry, code: str) -> str:
+def area_label(registry: Registry, code: str, lang: str = "en") -> str:
     area = registry.areas.get(code)
-    return f"{code} ({area.name})" if area and area.name else code
+    if not (area and area.name):
+        return code
+    return f"{code} ({area.name if lang == 'en' else registry.label('area', code, lang)})"
 
 
 def _code_rank(registry: Registry, dimension: str) -> dict[str, int]:
@@ -114,7 +138,7 @@ def _with_comments(rows: pl.DataFrame, comments: pl.DataFrame | None, registry: 
     return rows.drop("comment", strict=False).join(picked, on=keys, how="left")
 
 
-def disagreement_notes(disagreements: pl.DataFrame | None, registry: Registry) -> dict[tuple, str]:
+def disagreement_notes(disagreements: pl.DataFrame | None, registry: Registry, lang: str = "en") -> dict[tuple, str]:
     """(reporter, area, period, indicator, dimensions...) -> what the other side holds, from
     marts.reporter_disagreements: "NCCT holds 78 (difference -3)" beside a ministry's figure, and
     "MOI holds 75" beside the NCCT's."""
@@ -126,11 +150,17 @@ def disagreement_notes(disagreements: pl.DataFrame | None, registry: Registry) -
         cut = tuple(row[d] for d in dims)
         place = (row["area"], row["period"], row["indicator"], *cut)
         notes.setdefault((row["reporter"], *place), []).append(
-            f"{row['consolidated_reporter']} holds {count_text(row['consolidated_value'])} "
-            f"(difference {signed_count(row['difference'])})"
+            text(
+                "report",
+                "holds_difference",
+                lang,
+                reporter=row["consolidated_reporter"],
+                value=count_text(row["consolidated_value"]),
+                difference=signed_count(row["difference"]),
+            )
         )
         notes.setdefault((row["consolidated_reporter"], *place), []).append(
-            f"{row['reporter']} holds {count_text(row['reporter_value'])}"
+            text("report", "holds", lang, reporter=row["reporter"], value=count_text(row["reporter_value"]))
         )
     return {key: "; ".join(texts) for key, texts in notes.items()}
 
@@ -142,7 +172,14 @@ def _disagreement(row: dict, registry: Registry, notes: dict[tuple, str] | None)
     return notes.get(key, "")
 
 
-def _figures(row: dict, registry: Registry, notes: dict[tuple, str] | None = None) -> dict:
+def _status_text(status: str | None, registry: Registry, lang: str) -> str:
+    if status in (None, registry.defaults["status"]):
+        return ""
+    meaning = registry.statuses.get(status, status)
+    return meaning if lang == "en" or status not in registry.statuses else registry.label("status", status, lang)
+
+
+def _figures(row: dict, registry: Registry, notes: dict[tuple, str] | None = None, lang: str = "en") -> dict:
     status = row.get("status")
     return {
         "disagreement": _disagreement(row, registry, notes),
@@ -155,7 +192,7 @@ def _figures(row: dict, registry: Registry, notes: dict[tuple, str] | None = Non
         "change_text": signed_count(row["change"]),
         "pct_text": percent_one_decimal(row["change_pct"]),
         "status": status,
-        "status_text": "" if status in (None, registry.defaults["status"]) else registry.statuses.get(status, status),
+        "status_text": _status_text(status, registry, lang),
         "derived": bool(row.get("is_derived")),
         "comment": row.get("comment") or "",
     }
@@ -163,9 +200,13 @@ def _figures(row: dict, registry: Registry, notes: dict[tuple, str] | None = Non
 
 # ------------------------------------------------------------------ the sections
 def headlines(
-    rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | None = None, notes: dict[tuple, str] | None = None
+    rows: pl.DataFrame,
+    registry: Registry,
+    comments: pl.DataFrame | None = None,
+    notes: dict[tuple, str] | None = None,
+    lang: str = "en",
 ) -> list[dict]:
-    """Per reporter (the NCCT first), the headline row of each indicator, with its sentence.
+    """Per reporter (the NCCT first), the headline row of each indicator, with its sentence (in `lang`).
 
     `rows` are comparison rows of one period (columns of marts.period_comparison);
     `comments` (optional) are observations with a `comment`, joined on the key.
@@ -178,19 +219,29 @@ def headlines(
         by_reporter.setdefault(row["reporter"], []).append(
             {
                 "indicator": row["indicator"],
-                "label": indicator.label if indicator else row["indicator"],
+                "label": (indicator.label if lang == "en" else registry.label("indicator", row["indicator"], lang))
+                if indicator
+                else row["indicator"],
                 "unit": indicator.unit if indicator else "",
                 "base_period": row.get("base_period"),
                 "sentence": headline_sentence(
-                    row["indicator"], row["value"], row["base_value"], row["change_pct"], row.get("base_period")
+                    row["indicator"],
+                    row["value"],
+                    row["base_value"],
+                    row["change_pct"],
+                    row.get("base_period"),
+                    lang,
+                    registry,
                 ),
-                **_figures(row, registry, notes),
+                **_figures(row, registry, notes, lang),
             }
         )
     return [
         {
             "reporter": code,
-            "name": registry.reporters[code].name if code in registry.reporters else code,
+            "name": (registry.reporters[code].name if lang == "en" else registry.label("reporter", code, lang))
+            if code in registry.reporters
+            else code,
             "rows": sorted(by_reporter[code], key=lambda r: (ranks.get(r["indicator"], len(ranks)), r["indicator"])),
         }
         for code in reporter_order(registry, by_reporter)
@@ -198,9 +249,13 @@ def headlines(
 
 
 def breakdowns(
-    rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | None = None, notes: dict[tuple, str] | None = None
+    rows: pl.DataFrame,
+    registry: Registry,
+    comments: pl.DataFrame | None = None,
+    notes: dict[tuple, str] | None = None,
+    lang: str = "en",
 ) -> list[dict]:
-    """One table per dimension: the rows of the period cut by that dimension alone, with code labels.
+    """One table per dimension: the rows of the period cut by that dimension alone, with code labels (in `lang`).
 
     Every dimension of the registry gets a table (empty when nothing is cut by it),
     in BREAKDOWN_ORDER; then, only when present, the provinces (areas other than the
@@ -222,8 +277,8 @@ def breakdowns(
             "reporter": row["reporter"],
             "indicator": row["indicator"],
             "area": row["area"],
-            "area_text": area_label(registry, row["area"]) if row["area"] != country else row["area"],
-            **_figures(row, registry, notes),
+            "area_text": area_label(registry, row["area"], lang) if row["area"] != country else row["area"],
+            **_figures(row, registry, notes, lang),
         }
         order = (
             reporter_rank.get(row["reporter"], len(reporter_rank)),
@@ -234,7 +289,7 @@ def breakdowns(
         )
         if not cut:
             provinces.append(
-                {**entry, "code": row["area"], "code_text": area_label(registry, row["area"]), "_order": order}
+                {**entry, "code": row["area"], "code_text": area_label(registry, row["area"], lang), "_order": order}
             )
         elif len(cut) == 1:
             (dimension,) = cut
@@ -243,13 +298,15 @@ def breakdowns(
                 {
                     **entry,
                     "code": code,
-                    "code_text": code_label(registry, dimension, code),
+                    "code_text": code_label(registry, dimension, code, lang),
                     "_order": (*order, code_ranks[dimension].get(code, len(code_ranks[dimension])), code),
                 }
             )
         else:
-            text = ", ".join(f"{registry.dimensions[d].label}: {code_label(registry, d, row[d])}" for d in cut)
-            cross.append({**entry, "code": ",".join(row[d] for d in cut), "code_text": text, "_order": (*order, text)})
+            said = ", ".join(
+                f"{_dimension_name(registry, d, lang)}: {code_label(registry, d, row[d], lang)}" for d in cut
+            )
+            cross.append({**entry, "code": ",".join(row[d] for d in cut), "code_text": said, "_order": (*order, said)})
 
     def finish(entries: list[dict]) -> list[dict]:
         return [{k: v for k, v in e.items() if k != "_order"} for e in sorted(entries, key=lambda e: e["_order"])]
@@ -257,8 +314,8 @@ def breakdowns(
     sections = [
         {
             "key": d,
-            "title": registry.dimensions[d].parts_label,
-            "heading": registry.dimensions[d].label,
+            "title": registry.dimensions[d].parts_label if lang == "en" else _dimension_name(registry, d, lang),
+            "heading": _dimension_name(registry, d, lang),
             "rows": finish(tables[d]),
             "show_area": True,
         }
@@ -266,19 +323,30 @@ def breakdowns(
     ]
     if provinces:
         sections.append(
-            {"key": "area", "title": "provinces", "heading": "area", "rows": finish(provinces), "show_area": False}
+            {
+                "key": "area",
+                "title": text("report", "provinces", lang),
+                "heading": text("report", "province_heading", lang),
+                "rows": finish(provinces),
+                "show_area": False,
+            }
         )
     if cross:
         sections.append(
             {
                 "key": "cross",
-                "title": "cut by more than one dimension",
-                "heading": "cut",
+                "title": text("report", "cross", lang),
+                "heading": text("report", "cross_heading", lang),
                 "rows": finish(cross),
                 "show_area": True,
             }
         )
     return sections
+
+
+def _dimension_name(registry: Registry, dimension: str, lang: str) -> str:
+    """What a dimension is called ("age"), in `lang`."""
+    return registry.dimensions[dimension].label if lang == "en" else registry.label("dimension", dimension, lang)
 
 
 def series(frame: pl.DataFrame, registry: Registry, period_type: str) -> dict[tuple[str, str], list[dict]]:

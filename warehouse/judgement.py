@@ -23,6 +23,7 @@ import polars as pl
 
 from schemas.findings import FINDINGS_SCHEMA
 from schemas.registry import TOTAL, Registry
+from schemas.texts import message
 from warehouse.sqlfiles import key_context, render_sql
 
 RULES = ("restatement", "disagreement", "outlier", "derived_mismatch")
@@ -43,23 +44,30 @@ def what_if_sql(registry: Registry, history: str) -> str:
     return render_sql("load/what_if.sql", history=history, **key_context(registry))
 
 
-def _where(row: dict, registry: Registry) -> str:
+def _where(row: dict, registry: Registry, lang: str = "en") -> str:
     cut = ", ".join(f"{d}={row[d]}" for d in registry.dimension_names if row[d] != TOTAL)
-    return f"{row['indicator']} for {row['period']} in {row['area']}" + (f" ({cut})" if cut else "")
+    named = {"indicator": row["indicator"], "period": row["period"], "area": row["area"]}
+    return message("common", "where_cut", lang, cut=cut, **named) if cut else message("common", "where", lang, **named)
 
 
 def judge_run(
-    con: duckdb.DuckDBPyConnection, registry: Registry, order: dict[str, int], history: str = "core.observation_history"
+    con: duckdb.DuckDBPyConnection,
+    registry: Registry,
+    order: dict[str, int],
+    history: str = "core.observation_history",
+    lang: str = "en",
 ) -> pl.DataFrame:
     """The warnings of every submission in `run_rows`, each against the warehouse as known at its receipt.
 
     `history` already holds the run's own versions; `order` gives each submission's
     sequence, so the warnings come out submission by submission, rule by rule, row by row.
+    The messages are in `lang`.
     """
     severity = {rule_id: rule.severity for rule_id, rule in registry.rules.items()}
     found: list[tuple] = []
 
-    def add(rule: str, row: dict, text: str) -> None:
+    def add(rule: str, row: dict, key: str, **values) -> None:
+        text = message(rule, key, lang, row=row["row_number"], **values)
         found.append(
             (
                 order[row["submission_id"]],
@@ -78,8 +86,11 @@ def judge_run(
         add(
             "restatement",
             row,
-            f"row {row['row_number']}: {_where(row, registry)} was {row['held_value']:,} (held since "
-            f"{row['valid_from']:%Y-%m-%d %H:%M} UTC); this file restates it as {row['new_value']:,}",
+            "restated",
+            where=_where(row, registry, lang),
+            held_value=row["held_value"],
+            valid_from=row["valid_from"],
+            new_value=row["new_value"],
         )
 
     consolidating = list(registry.consolidating_reporters)
@@ -90,8 +101,13 @@ def judge_run(
         add(
             "disagreement",
             row,
-            f"row {row['row_number']}: {row['reporter']} gives {_where(row, registry)} as {row['value']:,}; "
-            f"{row['other_reporter']} holds {row['other_value']:,} (difference {row['value'] - row['other_value']:+,})",
+            "differs",
+            reporter=row["reporter"],
+            where=_where(row, registry, lang),
+            value=row["value"],
+            other_reporter=row["other_reporter"],
+            other_value=row["other_value"],
+            difference=row["value"] - row["other_value"],
         )
 
     outlier = registry.rule("outlier").params
@@ -100,36 +116,36 @@ def judge_run(
         params={"threshold_pct": int(outlier["threshold_pct"]), "min_base": int(outlier["min_base"])},
     ).pl()
     for row in pairs.sort("period", "base_period").iter_rows(named=True):
-        pct = 100 * (row["value"] - row["base_value"]) / row["base_value"]
         parts = row["base_derived_from"]
-        if row["row_is_base"]:
-            base = f"adds up to {row['base_value']:,} ({', '.join(parts)})" if parts else f"is {row['base_value']:,}"
-            text = (
-                f"row {row['row_number']}: {row['indicator']} for {row['base_period']} {base}; "
-                f"against it the held {row['period']} figure {row['value']:,} is a change of {pct:+.1f}%"
-            )
-        else:
-            text = (
-                f"row {row['row_number']}: {_where(row, registry)} is {row['value']:,}, a change of {pct:+.1f}% "
-                f"against {row['base_value']:,} in {row['base_period']}"
-                + (f" (derived: {', '.join(parts)} add up to it)" if parts else "")
-            )
+        key = ("base" if row["row_is_base"] else "current") + ("_derived" if parts else "")
         add(
             "outlier",
             row,
-            f"{text}; more than {outlier['threshold_pct']}% from a base of at least {outlier['min_base']}: "
-            "check for a typing error",
+            key,
+            where=_where(row, registry, lang),
+            indicator=row["indicator"],
+            period=row["period"],
+            value=row["value"],
+            base_period=row["base_period"],
+            base_value=row["base_value"],
+            derived_from=", ".join(parts or []),
+            pct=100 * (row["value"] - row["base_value"]) / row["base_value"],
+            threshold_pct=outlier["threshold_pct"],
+            min_base=outlier["min_base"],
         )
 
     mismatches = con.sql(judgement_sql(registry, "derived_mismatch", history)).pl()
     for row in mismatches.sort("period", "parts_value").iter_rows(named=True):
         parts = row["derived_from"]
-        given = f"its parts ({', '.join(parts)}) add up to" if len(parts) > 1 else f"{parts[0]}, the same months, is"
         add(
             "derived_mismatch",
             row,
-            f"row {row['row_number']}: {_where(row, registry)} is reported as {row['reported_value']:,}, but "
-            f"{given} {row['parts_value']:,}",
+            "parts" if len(parts) > 1 else "same_months",
+            where=_where(row, registry, lang),
+            reported_value=row["reported_value"],
+            parts_value=row["parts_value"],
+            derived_from=", ".join(parts),
+            other=parts[0],
         )
 
     found.sort(key=lambda f: f[:3])

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from flows.cli.common import (
+    Language,
     TableCsvOrJson,
     TableOrJson,
     WarehouseOption,
@@ -24,6 +25,7 @@ from flows.cli.common import (
     errors,
     format_option,
     known_reporter,
+    lang_option,
     moment,
     readable_warehouse,
     reading_analyst,
@@ -32,6 +34,7 @@ from flows.cli.common import (
 )
 from schemas import load_registry
 from schemas.registry import TOTAL, Registry
+from schemas.texts import text
 from transforms.report import area_label, code_label, count_text, percent_one_decimal, signed_count
 
 VALIDATE_HELP = (
@@ -51,18 +54,19 @@ def validate(
     output: Annotated[
         TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")
     ] = TableOrJson.table,
+    lang: Annotated[Language, lang_option("Language of the messages: en (English) or km (Khmer).")] = Language.en,
 ) -> None:
     """Dry run before sending: every problem in each file, with row and column. Writes nothing."""
     from flows.checking import check_files
 
     settings = command_settings(warehouse=warehouse)
     readable_warehouse(settings, missing_ok=True)  # without the default warehouse, it judges without one
-    report = check_files(files, settings, load_registry(), datetime.now(UTC))
+    report = check_files(files, settings, load_registry(), datetime.now(UTC), lang.value)
     if output is TableOrJson.json:
         typer.echo(json.dumps(report, default=str, ensure_ascii=False, indent=2))
     else:
         for item in report:
-            _print_file_report(item)
+            _print_file_report(item, lang.value)
     raise typer.Exit(1 if any(item["errors"] for item in report) else 0)
 
 
@@ -402,22 +406,28 @@ def _print_comparison(rows, registry: Registry, period: str, base: str, known_at
     console.print(table, highlight=False)
 
 
-def _print_file_report(item: dict) -> None:
-    verdict = "[red]invalid[/]" if item["errors"] else "[green]valid[/]"
-    console.print(
-        f"{escape(item['file'])}: {verdict} ({counted(item['errors'], 'error')}, {counted(item['warnings'], 'warning')})",
-        highlight=False,
-    )
+def _print_file_report(item: dict, lang: str = "en") -> None:
+    """One file's verdict and findings, in the words of `lang`; rules, codes and numbers as they are."""
+    if item["errors"]:
+        verdict = f"[red]{text('portal', 'verdict_invalid', lang)}[/]"
+    else:
+        verdict = f"[green]{text('portal', 'verdict_valid', lang)}[/]"
+    found = [
+        text("portal", "errors", lang, count=f"{item['errors']:,}"),
+        text("portal", "warnings", lang, count=f"{item['warnings']:,}"),
+    ]
+    console.print(f"{escape(item['file'])}: {verdict} ({', '.join(found)})", highlight=False)
     if item["findings"]:
         table = Table(show_header=True)
-        for name in ("Row", "Column", "Rule", "Severity", "Message"):
-            table.add_column(name, overflow="fold")
+        for key in ("row", "column", "rule", "severity"):
+            table.add_column(text("portal", key, lang), overflow="fold")
+        table.add_column(text("validate", "message", lang), overflow="fold")
         for f in item["findings"]:
             table.add_row(
                 "" if f["row_number"] is None else str(f["row_number"]),
                 escape(f["column_name"] or ""),
                 escape(f["rule"]),
-                escape(f["severity"]),
+                escape(text("portal", f"severity_{f['severity']}", lang)),
                 escape(f["message"]),
             )
         console.print(table, highlight=False)

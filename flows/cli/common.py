@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from flows.settings import Settings, SettingsError, from_environment
-from schemas.registry import Registry
+from schemas.registry import LANGUAGES, Registry
 
 _WIDE = 160  # when printing to a file or pipe, where there is no terminal width to follow
 console = Console(width=None if Console().is_terminal else _WIDE)
@@ -70,6 +70,12 @@ def choices(name: str, *values: str) -> type[Enum]:
 TableOrJson = choices("TableOrJson", "table", "json")  # commands that print findings or verdicts
 TableCsvOrJson = choices("TableCsvOrJson", "table", "csv", "json")  # figures analysts may paste into a spreadsheet
 MarkdownOrJson = choices("MarkdownOrJson", "markdown", "json")  # `ctip describe`
+Language = choices("Language", *LANGUAGES)  # the languages ctip speaks (`--lang`)
+
+
+def lang_option(help_text: str):
+    """The --lang option: en (the default) or km; any other value is wrong usage (exit 2)."""
+    return typer.Option("--lang", case_sensitive=False, help=help_text, metavar="|".join(c.value for c in Language))
 
 
 def format_option(formats: type[Enum], help_text: str):

@@ -101,10 +101,10 @@ def test_failure_while_reading_one_file_sets_it_aside(paths, monkeypatch):
     write_inbox(inbox, {"ncct.csv": SEED_CSV, "poison.csv": POISON_CSV})
     original = steps.read_submission
 
-    def reading(content, file_format, limits):
+    def reading(content, file_format, limits, *rest):
         if POISON_MARK.encode() in content:
             raise MemoryError("injected failure while reading")
-        return original(content, file_format, limits)
+        return original(content, file_format, limits, *rest)
 
     monkeypatch.setattr(steps, "read_submission", reading)
     summary = run(inbox, warehouse)
@@ -140,10 +140,10 @@ DIES_ON_POISON = textwrap.dedent(
     from flows import steps
     from schemas import load_registry
     original = steps.read_submission
-    def reading(content, file_format, limits):
+    def reading(content, file_format, limits, *rest):
         if {POISON_MARK.encode()!r} in content:
             os.kill(os.getpid(), signal.SIGABRT)  # as a reader that aborts the process would
-        return original(content, file_format, limits)
+        return original(content, file_format, limits, *rest)
     steps.read_submission = reading
     steps.run_once(Path(sys.argv[1]), Path(sys.argv[2]), load_registry(), ZoneInfo("Asia/Phnom_Penh"),
                    datetime.now(timezone.utc))
@@ -239,7 +239,9 @@ def test_a_file_beyond_the_size_limit_is_archived_and_rejected_without_being_rea
     write_inbox(inbox, {"ncct.csv": SEED_CSV, "moi.csv": MOI_CSV})
     read = []
     original = steps.read_submission
-    monkeypatch.setattr(steps, "read_submission", lambda c, f, limits: read.append(len(c)) or original(c, f, limits))
+    monkeypatch.setattr(
+        steps, "read_submission", lambda c, f, limits, *rest: read.append(len(c)) or original(c, f, limits, *rest)
+    )
     steps.run_once(inbox, warehouse, small, steps.ZoneInfo("Asia/Phnom_Penh"), NOW)
     assert statuses(warehouse) == {"ncct.csv": "rejected", "moi.csv": "loaded"}
     assert read == [len(MOI_CSV)]
