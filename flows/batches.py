@@ -7,7 +7,9 @@ shards of a batch are merged before it is loaded.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
@@ -121,3 +123,52 @@ def merge_prepared(batch: Pending, shards: list[Prepared]) -> Prepared:
         periods=stack([s.periods for s in shards], empty_periods_named()),
         checks=[check for shard in shards for check in shard.checks],
     )
+
+
+# ------------------------------------------------------------ what a run found and did
+@dataclass(frozen=True)
+class InboxFile:
+    path: Path
+    format: str
+
+    @property
+    def name(self) -> str:
+        return display_name(self.path.name)
+
+
+def display_name(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 shown as \\xNN escapes, so any name can be stored and shown."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+@dataclass
+class Discovery:
+    candidates: list[InboxFile]
+    ignored: list[str]
+
+
+@dataclass
+class Received:
+    """What `receive` did with the files discovered."""
+
+    receipts: list[Receipt]  # the new files' receipts, in order
+    already_received: int  # files whose name and bytes were received before: nothing to do
+    in_progress: list[str]  # changing while copied: left for the next run
+    ignored: list[str] = field(default_factory=list)  # no longer a regular file when it was received
+
+
+@dataclass
+class RunSummary:
+    submissions: list[dict] = field(default_factory=list)  # one per decision, in order
+    findings: list[dict] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    in_progress: list[str] = field(default_factory=list)
+    already_received: int = 0
+    docs: str | None = None  # the index of the validation pages, when the run validated anything
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.submissions if s["status"] == status)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f["severity"] == "warning")

@@ -24,7 +24,7 @@ from transforms.findings import empty_findings
 if TYPE_CHECKING:  # the steps call the loop, not the other way round
     from rich.progress import Progress
 
-    from flows.steps import Discovery, Received, RunSummary
+    from flows.batches import Discovery, Received, RunSummary
 
 
 @dataclass(frozen=True)

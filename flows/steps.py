@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +18,7 @@ import duckdb
 import polars as pl
 
 from flows import runloop
-from flows.batches import Pending, Prepared
+from flows.batches import Discovery, InboxFile, Pending, Prepared, Received, RunSummary, display_name  # noqa: F401 - named here too
 from flows.settings import validation_pages_wanted
 from schemas.findings import cap_findings
 from schemas.registry import Registry
@@ -38,54 +37,6 @@ from warehouse.layout import WarehouseFiles
 from warehouse.loading import load_batch
 from warehouse.lock import WriterLock
 from warehouse.uploads import UploadLedger
-
-
-@dataclass(frozen=True)
-class InboxFile:
-    path: Path
-    format: str
-
-    @property
-    def name(self) -> str:
-        return display_name(self.path.name)
-
-
-def display_name(name: str) -> str:
-    """A file name as text: bytes that are not UTF-8 shown as \\xNN escapes, so any name can be stored and shown."""
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
-
-
-@dataclass
-class Discovery:
-    candidates: list[InboxFile]
-    ignored: list[str]
-
-
-@dataclass
-class Received:
-    """What `receive` did with the files discovered."""
-
-    receipts: list[Receipt]  # the new files' receipts, in order
-    already_received: int  # files whose name and bytes were received before: nothing to do
-    in_progress: list[str]  # changing while copied: left for the next run
-    ignored: list[str] = field(default_factory=list)  # no longer a regular file when it was received
-
-
-@dataclass
-class RunSummary:
-    submissions: list[dict] = field(default_factory=list)  # one per decision, in order
-    findings: list[dict] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
-    in_progress: list[str] = field(default_factory=list)
-    already_received: int = 0
-    docs: str | None = None  # the index of the validation pages, when the run validated anything
-
-    def count(self, status: str) -> int:
-        return sum(1 for s in self.submissions if s["status"] == status)
-
-    @property
-    def warnings(self) -> int:
-        return sum(1 for f in self.findings if f["severity"] == "warning")
 
 
 def discover(inbox: Path) -> Discovery:
