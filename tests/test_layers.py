@@ -1,8 +1,9 @@
 """The layers and the import graph: schemas imports nothing of ours; transforms and warehouse import only
 schemas; nothing outside flows imports flows; and no module reaches itself again through its imports.
 
-The graph is read from the source (every import, at the top of a module or inside a function; not those
-under `if TYPE_CHECKING:`, which never run), so a circle hidden in a function body is found too.
+The graph is read from the source (every import, at the top of a module, inside a function or under
+`if TYPE_CHECKING:`: a type that needs a circle to be named is in the wrong module), so a circle hidden in a
+function body or an annotation is found too.
 """
 
 from __future__ import annotations
@@ -31,24 +32,12 @@ def _modules() -> dict[str, Path]:
     return {_module_name(path): path for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))}
 
 
-def _type_checking_only(tree: ast.AST) -> set[int]:
-    """ids of the import nodes under `if TYPE_CHECKING:`."""
-    hidden = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            hidden |= {id(inner) for child in node.body for inner in ast.walk(child)}
-    return hidden
-
-
 def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
     """The modules of ours that `name` imports."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    hidden = _type_checking_only(tree)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
     for node in ast.walk(tree):
-        if id(node) in hidden:
-            continue
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
