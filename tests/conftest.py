@@ -107,3 +107,16 @@ def _no_project_warehouse(tmp_path, monkeypatch):
     monkeypatch.setenv("CTIP_WAREHOUSE", str(tmp_path / "default-warehouse" / "ctip.duckdb"))
     monkeypatch.setenv("CTIP_INBOX", str(tmp_path / "default-inbox"))
     monkeypatch.setenv("CTIP_VALIDATION_PAGES", "0")
+
+
+# Debian's Chromium for the browser tests (Playwright downloads no browser here), and how they start it.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]

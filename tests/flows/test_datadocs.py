@@ -10,19 +10,9 @@ import pytest
 
 from flows import steps
 from schemas import load_registry
-from tests.conftest import SEED
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SEED
 from tests.flows.conftest import NOW, ZONE, run, write_inbox
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 HEADER = "reporter,period,indicator,area,sex,age,citizenship,referral,offence,country,value,status,comment\n"
 MARKUP = {
     "file name": "<b onmouseover=alert(2)>bold.csv",

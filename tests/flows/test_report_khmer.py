@@ -63,7 +63,7 @@ def test_the_khmer_page_names_a_khmer_font_stack(reports):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (Debian's chromium)")
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium at /usr/bin/chromium (Debian's chromium)")
 def test_the_khmer_report_is_drawn_with_a_khmer_font(reports, browser):  # noqa: F811 (the fixture)
     page = browser.new_page(viewport={"width": 1200, "height": 1400})
     page.set_default_timeout(TIMEOUT_MS)

@@ -10,19 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.conftest import SEED
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SEED
 from tests.flows.conftest import run, write_inbox
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 MOI = """reporter,period,indicator,value
 MOI,2019-S1,cases,75
 MOI,2018-S1,cases,60

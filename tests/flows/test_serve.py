@@ -25,21 +25,11 @@ import pytest
 
 from flows.serve import KEY_FILE, is_healthy
 from flows.settings import from_environment, orchestrator
-from tests.conftest import SEED
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SEED
 
 pytestmark = pytest.mark.slow  # a real Prefect server and Chromium
 
 CTIP = str(Path(sys.executable).with_name("ctip"))
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
