@@ -65,7 +65,25 @@ class Served:
     def client(self, key: str | None = None) -> httpx.Client:
         chosen = self.key if key is None else key
         auth = tuple(chosen.split(":", 1)) if chosen else None
-        return httpx.Client(base_url=self.api, auth=auth, timeout=30)
+        return httpx.Client(base_url=self.api, auth=auth, timeout=30, transport=_RetryingTransport())
+
+
+class _RetryingTransport(httpx.HTTPTransport):
+    """Retries what Prefect's own client retries: 429, 502 and 503 (the server answers 503 while its
+    SQLite database is busy, which a loaded machine makes likely)."""
+
+    RETRIED = {429, 502, 503}
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        for pause in (0.5, 1, 2, 4, 8, 16):
+            if response.status_code not in self.RETRIED:
+                break
+            response.read()
+            response.close()
+            time.sleep(pause)
+            response = super().handle_request(request)
+        return response
 
 
 @pytest.fixture(scope="module")
