@@ -12,17 +12,17 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from flows.cli.common import (
+    ListFormat,
     TableOrJson,
     WarehouseOption,
     command_settings,
     console,
     errors,
-    format_option,
     readable_warehouse,
     reading_analyst,
+    titled_table,
 )
 from flows.steps import display_name
 from schemas import load_registry
@@ -52,9 +52,7 @@ def claims(
         ),
     ],
     warehouse: WarehouseOption = None,
-    output: Annotated[
-        TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")
-    ] = TableOrJson.table,
+    output: ListFormat = TableOrJson.table,
 ) -> None:
     """Check the percentage changes quoted in statements against the warehouse.
 
@@ -138,16 +136,9 @@ def _record(claim: Claim, judgement: Judgement, figures: dict[tuple[str, ...], i
 
 
 def _print_table(file_name: str, judged: list[tuple[Claim, Judgement]], registry: Registry) -> None:
-    table = Table(title=f"Claims of {escape(file_name)} against the warehouse", title_justify="left")
-    for name, justify in [
-        ("Row", "right"),
-        ("Claim", "left"),
-        ("Claimed %", "right"),
-        ("Computed change %", "right"),
-        ("Verdict", "left"),
-        ("Detail", "left"),
-    ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    figures = ["Row", "Claimed %", "Computed change %"]
+    columns = ["Row", "Claim", "Claimed %", "Computed change %", "Verdict", "Detail"]
+    table = titled_table(f"Claims of {escape(file_name)} against the warehouse", columns, figures)
     national = registry.default_of("area") or ""
     for claim, judgement in judged:
         colour = _COLOURS[judgement.verdict]

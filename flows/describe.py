@@ -240,21 +240,16 @@ def markdown(data: dict) -> str:
         "",
         "### Reporters",
         "",
-        *_table(
-            ["code", "name", "consolidates", "may report"],
-            [
-                [f"`{r['code']}`", _cell(r["name"]), _cell(r["consolidates"]), _cell(r["indicators"])]
-                for r in data["reporters"]
-            ],
-        ),
+        *_code_list(data["reporters"], code="code", name="name", consolidates="consolidates", may_report="indicators"),
         "### Indicators",
         "",
-        *_table(
-            ["code", "label", "unit", "dimensions", "reported by"],
-            [
-                [f"`{i['code']}`", _cell(i["label"]), _cell(i["unit"]), _cell(i["dimensions"]), _cell(i["reporters"])]
-                for i in data["indicators"]
-            ],
+        *_code_list(
+            data["indicators"],
+            code="code",
+            label="label",
+            unit="unit",
+            dimensions="dimensions",
+            reported_by="reporters",
         ),
         "### Dimensions",
         "",
@@ -290,27 +285,29 @@ def markdown(data: dict) -> str:
     lines += [
         "### Statuses",
         "",
-        *_table(["code", "meaning"], [[f"`{s['code']}`", _cell(s["label"])] for s in data["statuses"]]),
+        *_code_list(data["statuses"], code="code", meaning="label"),
         "### Areas",
         "",
         "Years are those the area existed in; blank means no limit.",
         "",
-        *_table(
-            ["code", "name", "first year", "last year"],
-            [
-                [f"`{a['code']}`", _cell(a["name"]), _cell(a["first_year"]), _cell(a["last_year"])]
-                for a in data["areas"]
-            ],
-        ),
+        *_code_list(data["areas"], code="code", name="name", first_year="first_year", last_year="last_year"),
         "### Countries",
         "",
         "ISO 3166-1 alpha-2 codes (`schemas/countries.csv`): the leaves of the dimensions "
         + _cell(with_countries)
         + ".",
         "",
-        *_table(["code", "name"], [[f"`{c['code']}`", _cell(c["name"])] for c in data["countries"]]),
+        *_code_list(data["countries"], code="code", name="name"),
     ]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _code_list(items: list[dict], **columns: str) -> list[str]:
+    """A table of a code list: each heading (`may_report` reads "may report") takes its cells from a key of
+    the items; the first column shows codes."""
+    first, *rest = columns.values()
+    headings = [heading.replace("_", " ") for heading in columns]
+    return _table(headings, [[f"`{item[first]}`", *(_cell(item[key]) for key in rest)] for item in items])
 
 
 def _call(relation: dict) -> str:

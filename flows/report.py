@@ -33,6 +33,7 @@ from schemas import load_registry
 from schemas.registry import Registry
 from schemas.texts import text
 from transforms.report import (
+    Figures,
     breakdowns,
     disagreement_notes,
     headlines,
@@ -120,7 +121,8 @@ def build_context(
     from transforms.charts import bar_chart
 
     notes = disagreement_notes(data["disagreements"], registry, lang)
-    groups = headlines(data["rows"], registry, data["comments"], notes, lang)
+    of_period = Figures(data["rows"], registry, data["comments"], notes, lang)
+    groups = headlines(of_period)
     history = series(data["history"], registry, period_type)
     type_name = period_type_name(period_type, lang)
     charts = []
@@ -163,7 +165,7 @@ def build_context(
         "publication": number,
         "watermark": f"{watermark.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" if watermark else None,
         "headlines": groups,
-        "breakdowns": breakdowns(data["rows"], registry, data["comments"], notes, lang),
+        "breakdowns": breakdowns(of_period),
         "rejected": rejected_submissions(data["rejected"], data["rejected_findings"]),
         "charts": charts,
         "warnings": open_warnings(data["findings"], data["submissions"], reporter),

@@ -50,6 +50,10 @@ class Rewind:
     sequences: tuple[int, ...]  # the receipts replayed
 
 
+# The six dimensions that cut an observation, as the warehouse's columns are named and ordered (the
+# registry's [dimensions]; a test holds the two together).
+DIMENSIONS = ("sex", "age", "citizenship", "referral", "offence", "country")
+
 # The columns of the rows a batch loads (one row per observation with a complete key), in this order.
 LOAD_COLUMNS = [
     "submission_id",
@@ -62,12 +66,7 @@ LOAD_COLUMNS = [
     "period_end",
     "base_period",
     "indicator",
-    "sex",
-    "age",
-    "citizenship",
-    "referral",
-    "offence",
-    "country",
+    *DIMENSIONS,
     "value",
     "status",
     "comment",

@@ -7,14 +7,18 @@ the Prefect harness is `slow`, as are the files that mark themselves so (`pytest
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from schemas import load_registry
 
+PROJECT = Path(__file__).resolve().parents[1]
 FILES = Path(__file__).parent / "files"
 SEED = FILES / "seed"
+SEED_INBOX = {"ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes()}  # the seed report as an inbox holds it
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker and pytest-xdist reads the groups
@@ -120,3 +124,17 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def run_python(code: str, *args: str, timeout: float | None = 300, **options) -> subprocess.CompletedProcess:
+    """`python -c CODE ARGS...` in a child process that imports this project from its folder; its output
+    captured as text."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        **options,
+    )

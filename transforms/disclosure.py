@@ -33,6 +33,7 @@ from functools import lru_cache
 import polars as pl
 
 from schemas.registry import TOTAL, UNKNOWN, Registry
+from schemas.shapes import DIMENSIONS
 from transforms.periods import parse_period
 
 FREE, PRIMARY, SECONDARY = "F", "C", "D"
@@ -42,12 +43,7 @@ PUBLIC_COLUMNS = (
     "reporter",
     "area",
     "indicator",
-    "sex",
-    "age",
-    "citizenship",
-    "referral",
-    "offence",
-    "country",
+    *DIMENSIONS,
     "period",
     "period_type",
     "value",

@@ -8,6 +8,7 @@ against 62, +25.8%"), and the template only lays them out.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -199,19 +200,23 @@ def _figures(row: dict, registry: Registry, notes: dict[tuple, str] | None = Non
 
 
 # ------------------------------------------------------------------ the sections
-def headlines(
-    rows: pl.DataFrame,
-    registry: Registry,
-    comments: pl.DataFrame | None = None,
-    notes: dict[tuple, str] | None = None,
-    lang: str = "en",
-) -> list[dict]:
-    """Per reporter (the NCCT first), the headline row of each indicator, with its sentence (in `lang`).
+@dataclass(frozen=True)
+class Figures:
+    """What the figure sections are made of: the comparison rows of one period (columns of
+    marts.period_comparison), the observations with a `comment` (joined on the key), the notes on
+    figures (by key) and the language of the words."""
 
-    `rows` are comparison rows of one period (columns of marts.period_comparison);
-    `comments` (optional) are observations with a `comment`, joined on the key.
-    """
-    picked = _with_comments(rows.filter(headline_filter(registry)), comments, registry)
+    rows: pl.DataFrame
+    registry: Registry
+    comments: pl.DataFrame | None = None
+    notes: dict[tuple, str] | None = None
+    lang: str = "en"
+
+
+def headlines(figures: Figures) -> list[dict]:
+    """Per reporter (the NCCT first), the headline row of each indicator, with its sentence."""
+    rows, registry, notes, lang = figures.rows, figures.registry, figures.notes, figures.lang
+    picked = _with_comments(rows.filter(headline_filter(registry)), figures.comments, registry)
     ranks = _indicator_rank(registry)
     by_reporter: dict[str, list[dict]] = {}
     for row in picked.iter_rows(named=True):
@@ -248,20 +253,15 @@ def headlines(
     ]
 
 
-def breakdowns(
-    rows: pl.DataFrame,
-    registry: Registry,
-    comments: pl.DataFrame | None = None,
-    notes: dict[tuple, str] | None = None,
-    lang: str = "en",
-) -> list[dict]:
-    """One table per dimension: the rows of the period cut by that dimension alone, with code labels (in `lang`).
+def breakdowns(figures: Figures) -> list[dict]:
+    """One table per dimension: the rows of the period cut by that dimension alone, with code labels.
 
     Every dimension of the registry gets a table (empty when nothing is cut by it),
     in BREAKDOWN_ORDER; then, only when present, the provinces (areas other than the
     whole country, uncut) and the rows cut by more than one dimension at once.
     """
-    picked = _with_comments(rows.filter(~headline_filter(registry)), comments, registry)
+    rows, registry, notes, lang = figures.rows, figures.registry, figures.notes, figures.lang
+    picked = _with_comments(rows.filter(~headline_filter(registry)), figures.comments, registry)
     dimensions = [d for d in BREAKDOWN_ORDER if d in registry.dimensions]
     dimensions += [d for d in registry.dimension_names if d not in dimensions]
     reporter_rank = {code: rank for rank, code in enumerate(reporter_order(registry, picked["reporter"].to_list()))}

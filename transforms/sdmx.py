@@ -191,30 +191,18 @@ def comparison_structure(registry: Registry, exchange: Exchange) -> ComparisonSt
         items=list(concepts.values()),
     )
 
-    components = [
-        Component(id=dim, required=True, role=Role.DIMENSION, concept=concepts[dim], local_codes=lists[dim])
-        for dim in lists
-    ]
-    components.append(
-        Component(
-            id=TIME_DIMENSION,
-            required=True,
-            role=Role.DIMENSION,
-            concept=concepts[TIME_DIMENSION],
-            local_dtype=DataType.PERIOD,
-        )
-    )
-    components.append(
-        Component(id=MEASURE, required=False, role=Role.MEASURE, concept=concepts[MEASURE], local_dtype=DataType.LONG)
-    )
+    def component(name: str, role: Role, required: bool = False, **representation) -> Component:
+        return Component(id=name, required=required, role=role, concept=concepts[name], **representation)
+
+    components = [component(dim, Role.DIMENSION, True, local_codes=lists[dim]) for dim in lists]
+    components.append(component(TIME_DIMENSION, Role.DIMENSION, True, local_dtype=DataType.PERIOD))
+    components.append(component(MEASURE, Role.MEASURE, local_dtype=DataType.LONG))
     for attribute, representation in ATTRIBUTES.items():
         coded = not isinstance(representation, DataType)
         components.append(
-            Component(
-                id=attribute,
-                required=False,
-                role=Role.ATTRIBUTE,
-                concept=concepts[attribute],
+            component(
+                attribute,
+                Role.ATTRIBUTE,
                 attachment_level="O",
                 local_codes=attribute_lists[representation] if coded else None,
                 local_dtype=None if coded else representation,

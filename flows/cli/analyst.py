@@ -14,6 +14,7 @@ from rich.table import Table
 
 from flows.cli.common import (
     Language,
+    ListFormat,
     TableCsvOrJson,
     TableOrJson,
     WarehouseOption,
@@ -30,6 +31,7 @@ from flows.cli.common import (
     readable_warehouse,
     reading_analyst,
     registry_words,
+    titled_table,
     with_registry_words,
 )
 from schemas import load_registry
@@ -51,9 +53,7 @@ def validate(
         typer.Argument(exists=True, dir_okay=False, metavar="FILE", help="Submission files (.csv, .xlsx, .json)."),
     ],
     warehouse: WarehouseOption = None,
-    output: Annotated[
-        TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")
-    ] = TableOrJson.table,
+    output: ListFormat = TableOrJson.table,
     lang: Annotated[Language, lang_option("Language of the messages: en (English) or km (Khmer).")] = Language.en,
 ) -> None:
     """Dry run before sending: every problem in each file, with row and column. Writes nothing."""
@@ -207,9 +207,7 @@ def submissions(
     file: FileFilter = None,
     limit: Annotated[int, _limit_option("files, the latest first")] = 20,
     warehouse: WarehouseOption = None,
-    output: Annotated[
-        TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")
-    ] = TableOrJson.table,
+    output: ListFormat = TableOrJson.table,
 ) -> None:
     """List the latest files received: when, from whom, loaded, rejected or duplicate, with their counts of findings.
 
@@ -225,18 +223,10 @@ def submissions(
     if output is TableOrJson.json:
         typer.echo(json.dumps(rows.to_dicts(), default=_json_value, ensure_ascii=False, indent=1))
         return
-    table = Table(title=f"Latest {counted(rows.height, 'file')} received", title_justify="left")
-    for name, justify in [
-        ("#", "right"),
-        ("Received (UTC)", "left"),
-        ("File", "left"),
-        ("Reporter", "left"),
-        ("Status", "left"),
-        ("Errors", "right"),
-        ("Warnings", "right"),
-        ("Rows", "right"),
-    ]:
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    columns = ["#", "Received (UTC)", "File", "Reporter", "Status", "Errors", "Warnings", "Rows"]
+    table = titled_table(
+        f"Latest {counted(rows.height, 'file')} received", columns, {"#", "Errors", "Warnings", "Rows"}
+    )
     colours = {"loaded": "green", "rejected": "red", "duplicate": "yellow"}
     for row in rows.iter_rows(named=True):
         table.add_row(
@@ -265,9 +255,7 @@ def findings(
     file: FileFilter = None,
     limit: Annotated[int, _limit_option("findings, of the latest files first")] = 50,
     warehouse: WarehouseOption = None,
-    output: Annotated[
-        TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")
-    ] = TableOrJson.table,
+    output: ListFormat = TableOrJson.table,
 ) -> None:
     """List the findings of the latest files: file, row, column, rule and message.
 
@@ -295,16 +283,8 @@ def findings(
     if output is TableOrJson.json:
         typer.echo(json.dumps(rows.to_dicts(), default=_json_value, ensure_ascii=False, indent=1))
         return
-    table = Table(title=f"{counted(rows.height, 'finding')} of the latest files", title_justify="left")
-    for name, justify in [
-        ("File", "left"),
-        ("Status", "left"),
-        ("Row", "right"),
-        ("Column", "left"),
-        ("Rule", "left"),
-        ("Message", "left"),
-    ]:
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    columns = ["File", "Status", "Row", "Column", "Rule", "Message"]
+    table = titled_table(f"{counted(rows.height, 'finding')} of the latest files", columns, {"Row"})
     for row in rows.iter_rows(named=True):
         colour = "red" if row["severity"] == "error" else "yellow"
         table.add_row(
@@ -376,20 +356,8 @@ def comparison_records(rows, registry: Registry) -> list[dict]:
 
 def _print_comparison(rows, registry: Registry, period: str, base: str, known_at: datetime | None = None) -> None:
     title = f"{period} against {base}" + (f", as known at {moment(known_at)}" if known_at else "")
-    table = Table(title=title, title_justify="left")
-    for name, justify in [
-        ("Reporter", "left"),
-        ("Area", "left"),
-        ("Indicator", "left"),
-        ("Cut", "left"),
-        (base, "right"),
-        (period, "right"),
-        ("Change", "right"),
-        ("Change %", "right"),
-    ]:
-        figures = justify == "right"
-        # Figures never shrink nor lose a digit; text columns wrap, and fold a word too long for their width.
-        table.add_column(name, justify=justify, no_wrap=figures, overflow="fold")  # type: ignore[arg-type]
+    figures = [base, period, "Change", "Change %"]
+    table = titled_table(title, ["Reporter", "Area", "Indicator", "Cut", *figures], figures)
     for row in rows.iter_rows(named=True):
         table.add_row(
             escape(row["reporter"]),

@@ -9,7 +9,7 @@ is built to run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import Enum
@@ -19,6 +19,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from flows.settings import Settings, SettingsError, from_environment
 from schemas.registry import LANGUAGES, Registry
@@ -81,6 +82,10 @@ def lang_option(help_text: str):
 def format_option(formats: type[Enum], help_text: str):
     """The --format option over `formats`: any other value is wrong usage (exit 2)."""
     return typer.Option("--format", case_sensitive=False, help=help_text, metavar="|".join(c.value for c in formats))
+
+
+# The --format of a command that lists things.
+ListFormat = Annotated[TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")]
 
 
 # ------------------------------------------------------------- wrong usage
@@ -272,3 +277,13 @@ def moment(at: datetime) -> str:
 def _offset(at: datetime) -> str:
     text = at.strftime("%z")  # +0700
     return f"{text[:3]}:{text[3:5]}" + (f":{text[5:]}" if len(text) > 5 else "")
+
+
+def titled_table(title: str, columns: list[str], figures: Collection[str] = ()) -> Table:
+    """A table under a title on the left. Columns of `figures` are right-justified and never wrap, so a
+    figure never shrinks nor loses a digit; text columns wrap, and fold a word too long for their width."""
+    table = Table(title=title, title_justify="left")
+    for name in columns:
+        right = name in figures
+        table.add_column(name, justify="right" if right else "left", no_wrap=right, overflow="fold")
+    return table

@@ -39,11 +39,11 @@ import pytest
 
 from flows.generate import encode, write_inbox
 from schemas import load_registry
+from tests.conftest import PROJECT
 from transforms.generate import Synthesiser, plan, provinces
 
 pytestmark = pytest.mark.bench
 
-PROJECT = Path(__file__).resolve().parents[2]
 PROFILE_FILE = PROJECT / "bench" / "PROFILE.txt"
 YEARS = [2018, 2019]  # two years, so that the year-on-year comparison has pairs
 SEED = 2026

@@ -18,8 +18,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -28,10 +26,10 @@ import pytest
 
 from schemas import load_registry
 from tests.bench.bulk import INDICATOR
+from tests.conftest import run_python
 
 pytestmark = pytest.mark.bench
 
-PROJECT = Path(__file__).resolve().parents[2]
 TARGET_BYTES = 2 * 1024**3
 COLUMNS = ["reporter", "area", "period", "indicator", "age", "sex", "country", "value"]
 
@@ -160,13 +158,7 @@ def test_peak_memory_of_the_largest_admitted_file(tmp_path, file_format, valid):
     inbox.mkdir()
     path = inbox / f"largest.{file_format}"
     rows = WRITERS[file_format](path, valid)
-    child = subprocess.run(
-        [sys.executable, "-c", CHILD, str(inbox), str(tmp_path / "w" / "ctip.duckdb")],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(PROJECT)},
-    )
+    child = run_python(CHILD, str(inbox), str(tmp_path / "w" / "ctip.duckdb"), timeout=None)
     assert child.returncode == 0, child.stderr[-3000:]
     outcome = json.loads(child.stdout.strip().splitlines()[-1])
     assert outcome["statuses"] == ["loaded" if valid else "rejected"]

@@ -19,7 +19,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -28,13 +27,13 @@ from flows.checking import check_files
 from flows.generate import write_inbox
 from flows.settings import Settings
 from schemas import load_registry
+from tests.conftest import PROJECT
 from tests.flows.portal_server import free_port
 from warehouse.accounts import AccountStore
 from warehouse.layout import WarehouseFiles
 
 pytestmark = pytest.mark.bench
 
-PROJECT = Path(__file__).resolve().parents[2]
 SENDERS = 4
 P95_TARGET_SECONDS = 1.0
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -12,17 +11,12 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from flows.local_server import free_port
 from flows.portal.app import create_app
 from flows.settings import Settings
 from schemas.registry import Registry
 from warehouse.accounts import AccountStore
 from warehouse.layout import WarehouseFiles
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import SEED
+from tests.conftest import SEED_INBOX
 from tests.flows.conftest import query, run, write_inbox
 
 HARLEQUIN = str(Path(sys.executable).with_name("harlequin"))
@@ -43,7 +43,7 @@ def _open_and_count(analyst_file: Path) -> tuple[list[str], object]:
 
 def test_harlequin_opens_the_analyst_file_read_only(tmp_path):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
-    write_inbox(inbox, {"ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes()})
+    write_inbox(inbox, SEED_INBOX)
     run(inbox, warehouse)
     # counted first: harlequin keeps its own connection open in this process, with another configuration
     expected = query(warehouse, "select count(*) from core.observations where reporter = 'NCCT'")[0][0]

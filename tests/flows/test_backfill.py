@@ -29,37 +29,27 @@ def _snapshot(warehouse) -> dict[str, list[tuple]]:
     return {r: sorted(query(warehouse, f"select * from {r}"), key=repr) for r in RELATIONS}
 
 
+# Four nights: a report; a ministry's figures and a rejected file; a correction and a duplicate; a
+# withdrawal and another ministry's figures.
+NIGHTS = [
+    {"ncct.csv": SEED_CSV},
+    {
+        "moi.csv": "reporter,period,indicator,value\nMOI,2019-S1,cases,75\nMOI,2018-S1,cases,60\n",
+        "bad.csv": "reporter,period,indicator,value\nMOI,2019-S1,cases,x\n",
+    },
+    {"ncct.csv": SEED_CSV.replace(",78,", ",80,"), "ncct-again.csv": SEED_CSV},
+    {
+        "withdraw.csv": "reporter,period,indicator,action,value\nNCCT,2019-S1,marriage_applications,D,\n",
+        "mfaic.csv": "reporter,period,indicator,value\nMFAIC,2019-Q1,marriage_applications,500\n",
+    },
+]
+
+
 def _history_of_runs(inbox, warehouse) -> None:
-    """Four nights: a report, a ministry's figures, a correction and a withdrawal, a rejected file and a duplicate."""
-    write_inbox(inbox, {"ncct.csv": SEED_CSV}, start_mtime=1_700_000_000)
-    run(inbox, warehouse, NOW)
-    write_inbox(
-        inbox,
-        {
-            "moi.csv": "reporter,period,indicator,value\nMOI,2019-S1,cases,75\nMOI,2018-S1,cases,60\n",
-            "bad.csv": "reporter,period,indicator,value\nMOI,2019-S1,cases,x\n",
-        },
-        start_mtime=1_700_100_000,
-    )
-    run(inbox, warehouse, NOW + timedelta(days=1))
-    write_inbox(
-        inbox,
-        {
-            "ncct.csv": SEED_CSV.replace(",78,", ",80,"),
-            "ncct-again.csv": SEED_CSV,
-        },
-        start_mtime=1_700_200_000,
-    )
-    run(inbox, warehouse, NOW + timedelta(days=2))
-    write_inbox(
-        inbox,
-        {
-            "withdraw.csv": "reporter,period,indicator,action,value\nNCCT,2019-S1,marriage_applications,D,\n",
-            "mfaic.csv": "reporter,period,indicator,value\nMFAIC,2019-Q1,marriage_applications,500\n",
-        },
-        start_mtime=1_700_300_000,
-    )
-    run(inbox, warehouse, NOW + timedelta(days=3))
+    """The NIGHTS, one run a day."""
+    for night, files in enumerate(NIGHTS):
+        write_inbox(inbox, files, start_mtime=1_700_000_000 + 100_000 * night)
+        run(inbox, warehouse, NOW + timedelta(days=night))
 
 
 @pytest.mark.parametrize("shard_files", [200, 1], ids=["one shard", "a shard per file"])

@@ -12,7 +12,6 @@ import json
 import os
 import resource
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +22,11 @@ from typer.testing import CliRunner
 from flows.checking import check_files
 from flows.cli import app
 from flows.settings import Settings
-from tests.conftest import FILES, SEED
+from tests.conftest import FILES, SEED, run_python
 from tests.files.bad.make_bad_files import JSON_VALUE_FORMS
 from tests.flows.conftest import NOW, query, run, write_inbox
 
 BAD = FILES / "bad"
-PROJECT = Path(__file__).resolve().parents[2]
 FORMATS = (".csv", ".xlsx", ".json")
 SEED_NAMES = ("ncct_2019-S1.csv", "ncct_2019-S1.json", "ncct_2019-S1.xlsx")
 SEED_OBSERVATIONS = 16
@@ -49,6 +47,22 @@ class Expect:
 def _e(rule: str, row: int | None = None, column: str | None = None, *phrases: str) -> Expect:
     return Expect(rule, row, column, phrases)
 
+
+# unknown_<column>.csv: the message names the column of row 2, shows its value and, where the list is
+# short, offers codes that would do.
+UNKNOWN_CODES = """
+reporter | 'NCCTX' | NCCT, MOI, MOJ
+indicator | 'trafficking' | victims_rescued
+area | 'KH-26'
+sex | 'X' | F, M
+age | 'Y_LT10' | Y_LT15
+citizenship | 'ZZ'
+referral | 'POLICE' | FAMILY
+offence | '_U' | HT, SE
+country | 'XX'
+status | 'Z' | A, P, E
+action | 'U' | I, D
+"""
 
 EXPECTED: dict[str, list[Expect]] = {
     # ------------------------------------------------ unreadable as the format says
@@ -131,17 +145,10 @@ EXPECTED: dict[str, list[Expect]] = {
     "xlsx_bad_value.xlsx": [_e("bad_value", 4, "value", "row 4", "'seventy'")],
     "xlsx_formula_error_value.xlsx": [_e("bad_value", 3, "value", "#DIV/0!")],
     # ----------------------------------------------------------------- codes
-    "unknown_reporter.csv": [_e("unknown_code", 2, "reporter", "'NCCTX'", "NCCT, MOI, MOJ")],
-    "unknown_indicator.csv": [_e("unknown_code", 2, "indicator", "'trafficking'", "victims_rescued")],
-    "unknown_area.csv": [_e("unknown_code", 2, "area", "'KH-26'")],
-    "unknown_sex.csv": [_e("unknown_code", 2, "sex", "'X'", "F, M")],
-    "unknown_age.csv": [_e("unknown_code", 2, "age", "'Y_LT10'", "Y_LT15")],
-    "unknown_citizenship.csv": [_e("unknown_code", 2, "citizenship", "'ZZ'")],
-    "unknown_referral.csv": [_e("unknown_code", 2, "referral", "'POLICE'", "FAMILY")],
-    "unknown_offence.csv": [_e("unknown_code", 2, "offence", "'_U'", "HT, SE")],
-    "unknown_country.csv": [_e("unknown_code", 2, "country", "'XX'")],
-    "unknown_status.csv": [_e("unknown_code", 2, "status", "'Z'", "A, P, E")],
-    "unknown_action.csv": [_e("unknown_code", 2, "action", "'U'", "I, D")],
+    **{
+        f"unknown_{column}.csv": [_e("unknown_code", 2, column, *shown)]
+        for column, *shown in (line.split(" | ") for line in UNKNOWN_CODES.strip().splitlines())
+    },
     "blank_reporter_and_indicator.csv": [
         _e("unknown_code", 2, "reporter", "reporter is blank"),
         _e("unknown_code", 2, "indicator", "indicator is blank"),
@@ -199,15 +206,7 @@ def _limit_memory() -> None:
 
 
 def _child(code: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        preexec_fn=_limit_memory,
-        env={**os.environ, "PYTHONPATH": str(PROJECT)},
-    )
+    return run_python(code, *args, timeout=timeout, preexec_fn=_limit_memory)
 
 
 CHECK_IN_CHILD = """

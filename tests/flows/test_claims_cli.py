@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.conftest import FILES, SEED
+from tests.conftest import FILES, SEED_INBOX
 from tests.flows.conftest import run, write_inbox
 
 SEED_CLAIMS = FILES / "claims" / "seed_claims.csv"
@@ -22,7 +22,7 @@ runner = CliRunner()
 def seeded(tmp_path_factory) -> Path:
     """A warehouse holding the seed: NCCT 2018-S1 and 2019-S1."""
     folder = tmp_path_factory.mktemp("claims")
-    write_inbox(folder / "inbox", {"ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes()})
+    write_inbox(folder / "inbox", SEED_INBOX)
     run(folder / "inbox", folder / "w" / "ctip.duckdb")
     return folder / "w" / "ctip.duckdb"
 

@@ -55,21 +55,20 @@ def test_a_misspelt_ctip_inbox_is_wrong_usage(tmp_path):
     assert not (tmp_path / "w").exists()
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        ["compare", "2019-S1"],
-        ["validate", str(SEED / "ncct_2019-S1.csv")],
-        ["describe"],
-        ["claims", str(SEED.parent / "claims" / "seed_claims.csv")],
-        ["export", "--public", "PUBLIC"],
-        ["report", "2019-S1", "--out", "OUT.html"],
-        ["backfill", "--from", "2019-S1", "--to", "2019-S2"],
-        ["run", "--inbox", "INBOX"],
-        ["submissions"],
-        ["findings"],
-    ],
-)
+# Commands that read a warehouse given with --warehouse (OUT.html stands for a path in the test's folder).
+READING_COMMANDS = [
+    ["compare", "2019-S1"],
+    ["validate", str(SEED / "ncct_2019-S1.csv")],
+    ["describe"],
+    ["claims", str(SEED.parent / "claims" / "seed_claims.csv")],
+    ["report", "2019-S1", "--out", "OUT.html"],
+    ["backfill", "--from", "2019-S1", "--to", "2019-S2"],
+    ["submissions"],
+    ["findings"],
+]
+
+
+@pytest.mark.parametrize("command", READING_COMMANDS + [["export", "--public", "PUBLIC"], ["run", "--inbox", "INBOX"]])
 def test_a_csv_given_as_warehouse_is_wrong_usage(command, tmp_path, csv_file):
     (tmp_path / "inbox").mkdir()
     arguments = [
@@ -84,19 +83,7 @@ def test_a_csv_given_as_warehouse_is_wrong_usage(command, tmp_path, csv_file):
     assert not csv_file.with_name(csv_file.name + ".ctip").exists()
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        ["compare", "2019-S1"],
-        ["validate", str(SEED / "ncct_2019-S1.csv")],
-        ["describe"],
-        ["claims", str(SEED.parent / "claims" / "seed_claims.csv")],
-        ["report", "2019-S1", "--out", "OUT.html"],
-        ["backfill", "--from", "2019-S1", "--to", "2019-S2"],
-        ["submissions"],
-        ["findings"],
-    ],
-)
+@pytest.mark.parametrize("command", READING_COMMANDS)
 def test_a_warehouse_option_naming_nothing_is_wrong_usage_for_commands_that_read(command, tmp_path):
     arguments = [a.replace("OUT.html", str(tmp_path / "out.html")) for a in command]
     result = invoke(*arguments, "--warehouse", str(tmp_path / "typo.duckdb"))

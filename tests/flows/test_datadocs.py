@@ -10,7 +10,7 @@ import pytest
 
 from flows import steps
 from schemas import load_registry
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SEED
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SEED_INBOX
 from tests.flows.conftest import NOW, ZONE, run, write_inbox
 
 HEADER = "reporter,period,indicator,area,sex,age,citizenship,referral,offence,country,value,status,comment\n"
@@ -36,7 +36,7 @@ def _docs(warehouse: Path) -> Path:
 
 def test_a_run_asked_for_no_pages_writes_none(tmp_path, monkeypatch):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
-    write_inbox(inbox, {"ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes()})
+    write_inbox(inbox, SEED_INBOX)
     monkeypatch.setenv("CTIP_VALIDATION_PAGES", "off")
     summary = run(inbox, warehouse)
     assert summary.count("loaded") == 1 and summary.docs is None
@@ -63,13 +63,7 @@ def test_the_site_opens_offline_and_lists_each_validation(tmp_path):
     from playwright.sync_api import sync_playwright
 
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
-    write_inbox(
-        inbox,
-        {
-            "ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes(),
-            "moi_bad.csv": HEADER + "MOI,2019-S1,cases,KH,_T,_T,_T,_T,_T,_T,x,A,\n",
-        },
-    )
+    write_inbox(inbox, SEED_INBOX | {"moi_bad.csv": HEADER + "MOI,2019-S1,cases,KH,_T,_T,_T,_T,_T,_T,x,A,\n"})
     summary = run(inbox, warehouse)
     index = _docs(warehouse) / "index.html"
     assert summary.docs == str(index)
@@ -129,7 +123,7 @@ def test_markup_in_every_field_is_escaped(tmp_path):
 
 def test_a_later_run_adds_its_validation_and_keeps_the_earlier_one(tmp_path):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
-    write_inbox(inbox, {"ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes()})
+    write_inbox(inbox, SEED_INBOX)
     run(inbox, warehouse)
     assert run(inbox, warehouse, NOW.replace(hour=4)).docs is None  # nothing new: nothing validated
     write_inbox(inbox, {"moi.csv": HEADER + "MOI,2019-S1,cases,KH,_T,_T,_T,_T,_T,_T,7,A,\n"}, start_mtime=1_800_000_000)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.export import neutralise_text, write_public
-from tests.conftest import SEED
+from tests.conftest import SEED_INBOX
 from tests.flows.conftest import query, run, write_inbox
 from tests.transforms.test_disclosure import assert_protected, published_figures
 from transforms.disclosure import PUBLIC_COLUMNS
@@ -37,7 +37,7 @@ def seeded(tmp_path_factory):
     """A warehouse holding the seed (NCCT, 2019-S1 and 2018-S1), and its comparison table."""
     root = tmp_path_factory.mktemp("seeded")
     inbox, warehouse = root / "inbox", root / "warehouse" / "ctip.duckdb"
-    write_inbox(inbox, {"ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes()})
+    write_inbox(inbox, SEED_INBOX)
     assert [s["status"] for s in run(inbox, warehouse).submissions] == ["loaded"]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         original = con.sql("select * from marts.period_comparison").pl()

@@ -24,7 +24,7 @@ from flows import steps
 from flows.batches import Pending
 from flows.cli import app
 from schemas.shapes import Receipt
-from tests.conftest import FILES, SEED
+from tests.conftest import FILES, SEED, run_python
 from tests.flows.conftest import NOW, query, run, write_inbox
 from warehouse import loading
 from warehouse.layout import WarehouseFiles
@@ -155,16 +155,8 @@ DIES_ON_POISON = textwrap.dedent(
 def test_file_that_kills_the_process_is_set_aside_after_two_runs(paths):
     inbox, warehouse = paths
     write_inbox(inbox, {"ncct.csv": SEED_CSV, "poison.csv": POISON_CSV, "moi.csv": MOI_CSV})
-    project = Path(__file__).resolve().parents[2]
     for _ in range(steps.MAX_ATTEMPTS):
-        child = subprocess.run(
-            [sys.executable, "-c", DIES_ON_POISON, str(inbox), str(warehouse)],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={**os.environ, "PYTHONPATH": str(project)},
-        )
+        child = run_python(DIES_ON_POISON, str(inbox), str(warehouse))
         assert child.returncode == -signal.SIGABRT, child.stderr[-2000:]
     summary = run(inbox, warehouse)
     assert statuses(warehouse) == {"ncct.csv": "loaded", "poison.csv": "rejected", "moi.csv": "loaded"}

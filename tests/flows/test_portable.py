@@ -11,7 +11,7 @@ import sys
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.conftest import SEED
+from tests.conftest import SEED_INBOX
 from tests.flows.conftest import NOW, query, run, write_inbox
 
 runner = CliRunner()
@@ -37,13 +37,7 @@ print(json.dumps({name: [list(map(str, row)) for row in con.sql(sql).fetchall()]
 
 def _warehouse(tmp_path):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "site" / "ctip.duckdb"
-    write_inbox(
-        inbox,
-        {
-            "ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes(),
-            "moi.csv": HEADER + "MOI,2019-S1,cases,KH,_T,_T,_T,_T,_T,_T,75,A,\n",
-        },
-    )
+    write_inbox(inbox, SEED_INBOX | {"moi.csv": HEADER + "MOI,2019-S1,cases,KH,_T,_T,_T,_T,_T,_T,75,A,\n"})
     run(inbox, warehouse)
     # a later correction, so that the figures as of the first run differ from today's
     write_inbox(

@@ -10,20 +10,18 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import httpx
 import pytest
 
 from flows.checking import check_files
-from tests.conftest import FILES, SEED
+from tests.conftest import FILES, PROJECT, SEED
 from tests.flows.conftest import query, run
 from tests.flows.portal_server import free_port, running_portal
 from warehouse.archive import Archive, sha256_of
 from warehouse.layout import WarehouseFiles
 from warehouse.lock import WriterLock
 
-PROJECT = Path(__file__).resolve().parents[2]
 SAMPLE = PROJECT / "data" / "inbox"
 DRAFT = (SAMPLE / "mosvy_2019-Q2_draft.csv").read_bytes()  # rejected on purpose: parts_differ_from_total
 FIXED = DRAFT.replace(b"Y_GE18,95,", b"Y_GE18,97,")
@@ -317,22 +315,14 @@ def test_a_portal_killed_mid_upload_leaves_nothing_in_the_inbox(tmp_path):
     warehouse.parent.mkdir(parents=True)
     env = {**os.environ, "CTIP_INBOX": str(inbox), "CTIP_WAREHOUSE": str(warehouse)}
     ctip = [sys.executable, "-c", "import sys; sys.argv[0] = 'ctip'; from flows.cli import app; app()"]
-    password = subprocess.run(
-        [*ctip, "accounts", "add", "sokha", "--reporter", "MOSVY"],
-        env=env,
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()[-1]
+    where = {"env": env, "cwd": PROJECT, "text": True}
+    added = subprocess.run(
+        [*ctip, "accounts", "add", "sokha", "--reporter", "MOSVY"], capture_output=True, check=True, **where
+    )
+    password = added.stdout.splitlines()[-1]
     port = free_port()
     server = subprocess.Popen(
-        [*ctip, "portal", "--port", str(port)],
-        env=env,
-        cwd=PROJECT,
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
+        [*ctip, "portal", "--port", str(port)], stdout=subprocess.PIPE, start_new_session=True, **where
     )
     try:
         assert "ctip portal on" in server.stdout.readline()

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.conftest import SEED
+from tests.conftest import SEED_INBOX
 from tests.flows.conftest import run, write_inbox
 from transforms.charts import bar_chart, nice_axis
 from transforms.report import headline_sentence
@@ -78,7 +78,7 @@ class Page(HTMLParser):
 def warehouse(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("report")
     inbox, warehouse = root / "inbox", root / "warehouse" / "ctip.duckdb"
-    write_inbox(inbox, {"ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes(), "moi_2019-S1.csv": MOI})
+    write_inbox(inbox, SEED_INBOX | {"moi_2019-S1.csv": MOI})
     summary = run(inbox, warehouse)
     assert [s["status"] for s in summary.submissions] == ["loaded", "loaded"], summary.findings
     return warehouse

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from schemas.texts import text
-from tests.conftest import SEED
+from tests.conftest import SEED_INBOX
 from tests.flows.conftest import run, write_inbox
 from tests.flows.test_portal_browser import CHROMIUM, TIMEOUT_MS, browser, platform_fonts  # noqa: F401 (a fixture)
 from tests.flows.test_report import MOI, Page
@@ -25,7 +25,7 @@ def reports(tmp_path_factory) -> dict[str, Path]:
     """The same period's report in English and in Khmer."""
     root = tmp_path_factory.mktemp("report-km")
     inbox, warehouse = root / "inbox", root / "warehouse" / "ctip.duckdb"
-    write_inbox(inbox, {"ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes(), "moi_2019-S1.csv": MOI})
+    write_inbox(inbox, SEED_INBOX | {"moi_2019-S1.csv": MOI})
     summary = run(inbox, warehouse)
     assert [s["status"] for s in summary.submissions] == ["loaded", "loaded"], summary.findings
     written = {}

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SEED
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SEED_INBOX
 from tests.flows.conftest import run, write_inbox
 
 MOI = """reporter,period,indicator,value
@@ -40,8 +40,8 @@ def page(tmp_path_factory):
     inbox, warehouse, out = root / "inbox", root / "w" / "ctip.duckdb", root / "report.html"
     write_inbox(
         inbox,
-        {
-            "ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes(),
+        SEED_INBOX
+        | {
             "moi.csv": MOI,
             "moj_quarters.csv": MOJ_QUARTERS,
             REJECTED_NAME: REJECTED,

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import duckdb
 import httpx
 import pytest
 
+from flows.local_server import free_port
 from flows.serve import KEY_FILE, is_healthy
 from flows.settings import from_environment, orchestrator
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SEED
@@ -31,12 +31,6 @@ pytestmark = pytest.mark.slow  # a real Prefect server and Chromium
 
 CTIP = str(Path(sys.executable).with_name("ctip"))
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _loaded(warehouse: Path) -> list[tuple]:
@@ -89,7 +83,7 @@ class _RetryingTransport(httpx.HTTPTransport):
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("served")
-    instance = Served(root, _free_port())
+    instance = Served(root, free_port())
     instance.inbox.mkdir()
     shutil.copy(SEED / "ncct_2019-S1.csv", instance.inbox)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "CTIP_"))}

@@ -9,6 +9,7 @@ then checked on its own findings.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -93,115 +94,61 @@ def test_no_rows_no_findings(registry):
 
 
 # ------------------------------------------------------------ row rules
-# (case id, fields of the breaking row, fields of a passing row, rule, column, text the message shows)
-ROW_CASES = [
-    ("reporter", {"reporter": "XYZ"}, {"reporter": "ncct"}, "unknown_code", "reporter", "'XYZ'"),
-    ("reporter blank", {"reporter": ""}, {"reporter": " NCCT "}, "unknown_code", "reporter", "blank"),
-    ("indicator", {"indicator": "victims"}, {"indicator": "Victims_Rescued"}, "unknown_code", "indicator", "'victims'"),
-    ("indicator blank", {"indicator": " "}, {"indicator": "cases"}, "unknown_code", "indicator", "blank"),
-    ("period", {"period": "2019-S3"}, {"period": "2019s1"}, "unknown_code", "period", "'2019-S3'"),
-    ("period month 13", {"period": "2019-13"}, {"period": "201912"}, "unknown_code", "period", "'2019-13'"),
-    (
-        "period ytd",
-        {"period": "2018-02/2018-10"},
-        {"period": "2018-01/2018-10"},
-        "unknown_code",
-        "period",
-        "'2018-02/2018-10'",
-    ),
-    ("period blank", {"period": ""}, {"period": "2019"}, "unknown_code", "period", "blank"),
-    # one digit rule for periods and values: ASCII and Khmer digits only
-    (
-        "period fullwidth digits",
-        {"period": "２０１９-S1"},
-        {"period": "២០១៩-S1"},
-        "unknown_code",
-        "period",
-        "'２０１９-S1'",
-    ),
-    ("period Arabic-Indic digits", {"period": "٢٠١٩-S1"}, {"period": "២០១៩-s1"}, "unknown_code", "period", "'٢٠١٩-S1'"),
-    ("period mathematical digits", {"period": "𝟚𝟘𝟙𝟡"}, {"period": "២០១៩"}, "unknown_code", "period", "'𝟚𝟘𝟙𝟡'"),
-    ("area", {"area": "KH-99"}, {"area": "kh-12"}, "unknown_code", "area", "'KH-99'"),
-    (
-        "area before its years",
-        {"area": "KH-25", "period": "2013-S1"},
-        {"area": "KH-25", "period": "2014-S1"},
-        "unknown_code",
-        "area",
-        "KH-25",
-    ),
-    ("sex", {"sex": "X"}, {"sex": "f"}, "unknown_code", "sex", "'X'"),
-    ("age", {"age": "Y_LT20"}, {"age": "Y_LT18"}, "unknown_code", "age", "'Y_LT20'"),
-    ("citizenship", {"citizenship": "ZZ"}, {"citizenship": "STLS"}, "unknown_code", "citizenship", "'ZZ'"),
-    ("referral", {"referral": "POLICE"}, {"referral": "_O"}, "unknown_code", "referral", "'POLICE'"),
-    ("offence", {"offence": "_U"}, {"offence": "SE"}, "unknown_code", "offence", "'_U'"),
-    (
-        "country",
-        {"indicator": "victims_repatriated", "country": "XX"},
-        {"indicator": "victims_repatriated", "country": "TH"},
-        "unknown_code",
-        "country",
-        "'XX'",
-    ),
-    ("status", {"status": "Z"}, {"status": "E"}, "unknown_code", "status", "'Z'"),
-    ("action", {"action": "X"}, {"action": "D"}, "unknown_code", "action", "'X'"),
-    (
-        "reporter and indicator",
-        {"reporter": "MOJ", "indicator": "victims_rescued"},
-        {"reporter": "MOJ", "indicator": "persons_convicted"},
-        "not_allowed",
-        "indicator",
-        "victims_rescued",
-    ),
-    (
-        "indicator cut by sex",
-        {"indicator": "cases", "sex": "F"},
-        {"indicator": "cases", "offence": "HT"},
-        "not_allowed",
-        "sex",
-        "'F'",
-    ),
-    (
-        "indicator cut by country",
-        {"indicator": "marriage_applications", "country": "US"},
-        {"indicator": "victims_repatriated", "country": "US"},
-        "not_allowed",
-        "country",
-        "'US'",
-    ),
-    (
-        "indicator cut by offence",
-        {"indicator": "persons_convicted", "offence": "HT"},
-        {"indicator": "persons_convicted", "citizenship": "CN"},
-        "not_allowed",
-        "offence",
-        "'HT'",
-    ),
-    ("decimal", {"value": "1.5"}, {"value": "15"}, "bad_value", "value", "'1.5'"),
-    ("negative", {"value": "-3"}, {"value": "3"}, "bad_value", "value", "'-3'"),
-    ("thousands separator", {"value": "1,009"}, {"value": "1009"}, "bad_value", "value", "'1,009'"),
-    ("letters", {"value": "abc"}, {"value": "៧៨"}, "bad_value", "value", "'abc'"),
-    ("value fullwidth digits", {"value": "７８"}, {"value": "៧៨"}, "bad_value", "value", "'７８'"),
-    (
-        "twenty digits",
-        {"value": "12345678901234567890"},
-        {"value": "1234567890123456789"},
-        "bad_value",
-        "value",
-        "'12345678901234567890'",
-    ),
-    ("above 2^63-1", {"value": str(2**63)}, {"value": str(2**63 - 1)}, "bad_value", "value", f"'{2**63}'"),
-    ("future period", {"period": "2026-12"}, {"period": "2026-11"}, "future_period", "period", "2026-12"),
-    ("future year", {"period": "2027"}, {"period": "2026-Q4"}, "future_period", "period", "2027"),
-    (
-        "mixed reporters",
-        {"reporter": "MOI", "indicator": "cases"},
-        {"reporter": "ncct", "indicator": "cases"},
-        "mixed_reporters",
-        "reporter",
-        "MOI",
-    ),
-]
+# One case a line: the fields of a row that breaks the rule, of one that passes it, and the finding
+# (rule, column, a text its message shows). Fields are name=value, double-quoted where spaces count.
+ROW_TABLE = """
+case                       | breaking row                               | passing row                                | rule            | column      | message shows
+reporter                   | reporter=XYZ                               | reporter=ncct                              | unknown_code    | reporter    | 'XYZ'
+reporter blank             | reporter=                                  | reporter=" NCCT "                          | unknown_code    | reporter    | blank
+indicator                  | indicator=victims                          | indicator=Victims_Rescued                  | unknown_code    | indicator   | 'victims'
+indicator blank            | indicator=" "                              | indicator=cases                            | unknown_code    | indicator   | blank
+period                     | period=2019-S3                             | period=2019s1                              | unknown_code    | period      | '2019-S3'
+period month 13            | period=2019-13                             | period=201912                              | unknown_code    | period      | '2019-13'
+period ytd                 | period=2018-02/2018-10                     | period=2018-01/2018-10                     | unknown_code    | period      | '2018-02/2018-10'
+period blank               | period=                                    | period=2019                                | unknown_code    | period      | blank
+period fullwidth digits    | period=２０１９-S1                             | period=២០១៩-S1                             | unknown_code    | period      | '２０１９-S1'
+period Arabic-Indic digits | period=٢٠١٩-S1                             | period=២០១៩-s1                             | unknown_code    | period      | '٢٠١٩-S1'
+period mathematical digits | period=𝟚𝟘𝟙𝟡                                | period=២០១៩                                | unknown_code    | period      | '𝟚𝟘𝟙𝟡'
+area                       | area=KH-99                                 | area=kh-12                                 | unknown_code    | area        | 'KH-99'
+area before its years      | area=KH-25 period=2013-S1                  | area=KH-25 period=2014-S1                  | unknown_code    | area        | KH-25
+sex                        | sex=X                                      | sex=f                                      | unknown_code    | sex         | 'X'
+age                        | age=Y_LT20                                 | age=Y_LT18                                 | unknown_code    | age         | 'Y_LT20'
+citizenship                | citizenship=ZZ                             | citizenship=STLS                           | unknown_code    | citizenship | 'ZZ'
+referral                   | referral=POLICE                            | referral=_O                                | unknown_code    | referral    | 'POLICE'
+offence                    | offence=_U                                 | offence=SE                                 | unknown_code    | offence     | '_U'
+country                    | indicator=victims_repatriated country=XX   | indicator=victims_repatriated country=TH   | unknown_code    | country     | 'XX'
+status                     | status=Z                                   | status=E                                   | unknown_code    | status      | 'Z'
+action                     | action=X                                   | action=D                                   | unknown_code    | action      | 'X'
+reporter and indicator     | reporter=MOJ indicator=victims_rescued     | reporter=MOJ indicator=persons_convicted   | not_allowed     | indicator   | victims_rescued
+indicator cut by sex       | indicator=cases sex=F                      | indicator=cases offence=HT                 | not_allowed     | sex         | 'F'
+indicator cut by country   | indicator=marriage_applications country=US | indicator=victims_repatriated country=US   | not_allowed     | country     | 'US'
+indicator cut by offence   | indicator=persons_convicted offence=HT     | indicator=persons_convicted citizenship=CN | not_allowed     | offence     | 'HT'
+decimal                    | value=1.5                                  | value=15                                   | bad_value       | value       | '1.5'
+negative                   | value=-3                                   | value=3                                    | bad_value       | value       | '-3'
+thousands separator        | value=1,009                                | value=1009                                 | bad_value       | value       | '1,009'
+letters                    | value=abc                                  | value=៧៨                                   | bad_value       | value       | 'abc'
+value fullwidth digits     | value=７８                                   | value=៧៨                                   | bad_value       | value       | '７８'
+twenty digits              | value=12345678901234567890                 | value=1234567890123456789                  | bad_value       | value       | '12345678901234567890'
+above 2^63-1               | value=9223372036854775808                  | value=9223372036854775807                  | bad_value       | value       | '9223372036854775808'
+future period              | period=2026-12                             | period=2026-11                             | future_period   | period      | 2026-12
+future year                | period=2027                                | period=2026-Q4                             | future_period   | period      | 2027
+mixed reporters            | reporter=MOI indicator=cases               | reporter=ncct indicator=cases              | mixed_reporters | reporter    | MOI
+"""
+
+
+def _fields(text: str) -> dict[str, str]:
+    return dict(token.split("=", 1) for token in shlex.split(text))
+
+
+def _row_cases(table: str) -> list[tuple[str, dict, dict, str, str, str]]:
+    cases = []
+    for text in table.strip().splitlines()[1:]:
+        name, bad, good, rule, column, shown = (cell.strip() for cell in text.split(" | "))
+        cases.append((name, _fields(bad), _fields(good), rule, column, shown))
+    return cases
+
+
+ROW_CASES = _row_cases(ROW_TABLE)
 CASE_IDS = [case[0] for case in ROW_CASES]
 
 

@@ -104,35 +104,27 @@ def test_validate_reports_warehouse_warnings_without_writing(paths, tmp_path):
     assert query(warehouse, "select count(*) from audit.submissions") == before
 
 
+TYPING_ERROR = "check for a typing error"
+
+
+def _outliers(summary) -> list[tuple[int, str]]:
+    return [(f["row_number"], f["message"]) for f in summary.findings if f["rule"] == "outlier"]
+
+
 def test_outlier_against_a_derived_base(paths):
     """The comparison table shows 2019-S1 = 100 against 2018-S1 = 20 (2018-Q1 + 2018-Q2): +400%."""
     inbox, warehouse = paths
-    write_inbox(
-        inbox,
-        {
-            "ncct.csv": _file(
-                "NCCT",
-                [
-                    ("2018-Q1", "cases", 10),
-                    ("2018-Q2", "cases", 10),
-                    ("2019-S1", "cases", 100),
-                ],
-            )
-        },
-    )
+    rows = [("2018-Q1", "cases", 10), ("2018-Q2", "cases", 10), ("2019-S1", "cases", 100)]
+    write_inbox(inbox, {"ncct.csv": _file("NCCT", rows)})
     summary = run(inbox, warehouse)
     assert query(warehouse, "select value, base_value from marts.period_comparison where period = '2019-S1'") == [
         (100, 20)
     ]
-    outliers = [(f["row_number"], f["message"]) for f in summary.findings if f["rule"] == "outlier"]
-    assert outliers == [
-        (
-            4,
-            "row 4: cases for 2019-S1 in KH is 100, a change of +400.0% against 20 in 2018-S1 "
-            "(derived: 2018-Q1, 2018-Q2 add up to it); more than 300% from a base of at least 10: "
-            "check for a typing error",
-        )
-    ]
+    message = (
+        "row 4: cases for 2019-S1 in KH is 100, a change of +400.0% against 20 in 2018-S1 "
+        "(derived: 2018-Q1, 2018-Q2 add up to it); more than 300% from a base of at least 10: "
+    )
+    assert _outliers(summary) == [(4, message + TYPING_ERROR)]
 
 
 def test_outlier_raised_by_a_part_of_a_derived_base(paths):
@@ -141,35 +133,24 @@ def test_outlier_raised_by_a_part_of_a_derived_base(paths):
     assert [f for f in run(inbox, warehouse).findings if f["rule"] == "outlier"] == []
     write_inbox(inbox, {"b.csv": _file("NCCT", [("2018-Q2", "cases", 10)])}, start_mtime=1_800_000_000)
     summary = run(inbox, warehouse, NOW + timedelta(hours=1))
-    outliers = [(f["row_number"], f["message"]) for f in summary.findings if f["rule"] == "outlier"]
-    assert outliers == [
-        (
-            2,
-            "row 2: cases for 2018-S1 adds up to 20 (2018-Q1, 2018-Q2); against it the held "
-            "2019-S1 figure 100 is a change of +400.0%; more than 300% from a base of at least 10: "
-            "check for a typing error",
-        )
-    ]
+    message = (
+        "row 2: cases for 2018-S1 adds up to 20 (2018-Q1, 2018-Q2); against it the held "
+        "2019-S1 figure 100 is a change of +400.0%; more than 300% from a base of at least 10: "
+    )
+    assert _outliers(summary) == [(2, message + TYPING_ERROR)]
 
 
 def test_no_outlier_against_a_base_the_table_does_not_show(paths):
     """2018-01/2018-06 = 90 contradicts 2018-Q1 + 2018-Q2 = 20, so the table derives no 2018-S1 and
     2019-S1 has no base to be judged against."""
     inbox, warehouse = paths
-    write_inbox(
-        inbox,
-        {
-            "ncct.csv": _file(
-                "NCCT",
-                [
-                    ("2018-Q1", "cases", 10),
-                    ("2018-Q2", "cases", 10),
-                    ("2018-01/2018-06", "cases", 90),
-                    ("2019-S1", "cases", 100),
-                ],
-            )
-        },
-    )
+    rows = [
+        ("2018-Q1", "cases", 10),
+        ("2018-Q2", "cases", 10),
+        ("2018-01/2018-06", "cases", 90),
+        ("2019-S1", "cases", 100),
+    ]
+    write_inbox(inbox, {"ncct.csv": _file("NCCT", rows)})
     summary = run(inbox, warehouse)
     assert query(warehouse, "select count(*) from marts.period_comparison where is_derived") == [(0,)]
     assert [f["rule"] for f in summary.findings] == ["derived_mismatch"]

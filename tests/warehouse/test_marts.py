@@ -20,6 +20,11 @@ def _csv(rows: list[tuple[str, str, str, int]]) -> str:
     return "reporter,period,indicator,value\n" + "".join(f"{r},{p},{i},{v}\n" for r, p, i, v in rows)
 
 
+def _figures(reporter: str, values: dict[str, int], indicator: str = "cases") -> str:
+    """One reporter's file of one indicator: period -> value."""
+    return _csv([(reporter, period, indicator, value) for period, value in values.items()])
+
+
 def _mart(warehouse, where: str) -> list[tuple]:
     return query(
         warehouse,
@@ -42,19 +47,8 @@ def test_previous_period_of_the_same_type(paths):
 
 def test_a_year_is_derived_from_its_two_halves_and_compared(paths):
     inbox, warehouse = paths
-    write_inbox(
-        inbox,
-        {
-            "moi.csv": _csv(
-                [
-                    ("MOI", "2019-S1", "cases", H1),
-                    ("MOI", "2019-S2", "cases", H2),
-                    ("MOI", "2018", "cases", YEAR_BEFORE),
-                    ("MOI", "2017-S1", "cases", 5),  # one half only: no 2017
-                ]
-            )
-        },
-    )
+    # 2017-S1 is one half only: no 2017
+    write_inbox(inbox, {"moi.csv": _figures("MOI", {"2019-S1": H1, "2019-S2": H2, "2018": YEAR_BEFORE, "2017-S1": 5})})
     run(inbox, warehouse)
     assert _mart(warehouse, "period_type = 'year'") == [
         ("MOI", "2018", "year", YEAR_BEFORE, None, "2017", None, False),
@@ -64,18 +58,7 @@ def test_a_year_is_derived_from_its_two_halves_and_compared(paths):
 
 def test_a_reported_figure_is_never_replaced_by_a_derived_one(paths):
     inbox, warehouse = paths
-    write_inbox(
-        inbox,
-        {
-            "moi.csv": _csv(
-                [
-                    ("MOI", "2019-S1", "cases", H1),
-                    ("MOI", "2019-S2", "cases", H2),
-                    ("MOI", "2019", "cases", H1 + H2 + 1),
-                ]
-            )
-        },
-    )
+    write_inbox(inbox, {"moi.csv": _figures("MOI", {"2019-S1": H1, "2019-S2": H2, "2019": H1 + H2 + 1})})
     summary = run(inbox, warehouse)
     assert _mart(warehouse, "period = '2019'") == [("MOI", "2019", "year", H1 + H2 + 1, None, "2018", None, False)]
     assert [f["rule"] for f in summary.findings] == ["derived_mismatch"]
@@ -103,14 +86,7 @@ def _mismatches(summary) -> list[tuple[int, str]]:
 
 def test_a_year_against_its_quarters_is_checked_and_no_contradicting_half_is_derived(paths):
     inbox, warehouse = paths
-    write_inbox(
-        inbox,
-        {
-            "ncct.csv": _csv(
-                [("NCCT", "2019", "cases", 100)] + [("NCCT", f"2019-Q{q}", "cases", 10) for q in range(1, 5)]
-            )
-        },
-    )
+    write_inbox(inbox, {"ncct.csv": _figures("NCCT", {"2019": 100} | {f"2019-Q{q}": 10 for q in range(1, 5)})})
     summary = run(inbox, warehouse)
     assert _mismatches(summary) == [
         (
@@ -133,26 +109,19 @@ def test_a_year_against_its_quarters_is_checked_and_no_contradicting_half_is_der
 
 def test_a_year_against_its_months_is_checked_and_nothing_contradicting_is_derived(paths):
     inbox, warehouse = paths
-    write_inbox(
-        inbox,
-        {
-            "ncct.csv": _csv(
-                [("NCCT", "2019", "victims_rescued", 100)]
-                + [("NCCT", f"2019-{m:02d}", "victims_rescued", 1) for m in range(1, 13)]
-            )
-        },
-    )
+    months = {f"2019-{m:02d}": 1 for m in range(1, 13)}
+    write_inbox(inbox, {"ncct.csv": _figures("NCCT", {"2019": 100} | months, "victims_rescued")})
     summary = run(inbox, warehouse)
-    months = ", ".join(f"2019-{m:02d}" for m in range(1, 13))
+    parts = ", ".join(months)
     assert _mismatches(summary) == [
-        (2, f"row 2: victims_rescued for 2019 in KH is reported as 100, but its parts ({months}) add up to 12")
+        (2, f"row 2: victims_rescued for 2019 in KH is reported as 100, but its parts ({parts}) add up to 12")
     ]
     assert query(warehouse, "select count(*) from marts.period_comparison where is_derived") == [(0,)]
 
 
 def test_a_year_to_december_against_its_year(paths):
     inbox, warehouse = paths
-    write_inbox(inbox, {"ncct.csv": _csv([("NCCT", "2019", "cases", 100), ("NCCT", "2019-01/2019-12", "cases", 90)])})
+    write_inbox(inbox, {"ncct.csv": _figures("NCCT", {"2019": 100, "2019-01/2019-12": 90})})
     summary = run(inbox, warehouse)
     assert _mismatches(summary) == [
         (3, "row 3: cases for 2019-01/2019-12 in KH is reported as 90, but 2019, the same months, is 100")
@@ -161,19 +130,7 @@ def test_a_year_to_december_against_its_year(paths):
 
 def test_a_year_against_halves_and_quarters_together(paths):
     inbox, warehouse = paths
-    write_inbox(
-        inbox,
-        {
-            "ncct.csv": _csv(
-                [
-                    ("NCCT", "2019", "cases", 100),
-                    ("NCCT", "2019-S1", "cases", 10),
-                    ("NCCT", "2019-Q3", "cases", 10),
-                    ("NCCT", "2019-Q4", "cases", 10),
-                ]
-            )
-        },
-    )
+    write_inbox(inbox, {"ncct.csv": _figures("NCCT", {"2019": 100, "2019-S1": 10, "2019-Q3": 10, "2019-Q4": 10})})
     summary = run(inbox, warehouse)
     assert _mismatches(summary) == [
         (2, "row 2: cases for 2019 in KH is reported as 100, but its parts (2019-S1, 2019-Q3, 2019-Q4) add up to 30")
@@ -183,20 +140,8 @@ def test_a_year_against_halves_and_quarters_together(paths):
 
 def test_figures_that_agree_raise_nothing_and_are_derived(paths):
     inbox, warehouse = paths
-    write_inbox(
-        inbox,
-        {
-            "ncct.csv": _csv(
-                [
-                    ("NCCT", "2019", "cases", 40),
-                    ("NCCT", "2019-S1", "cases", 20),
-                    ("NCCT", "2019-01/2019-12", "cases", 40),
-                    ("NCCT", "2019-Q3", "cases", 10),
-                    ("NCCT", "2019-Q4", "cases", 10),
-                ]
-            )
-        },
-    )
+    figures = {"2019": 40, "2019-S1": 20, "2019-01/2019-12": 40, "2019-Q3": 10, "2019-Q4": 10}
+    write_inbox(inbox, {"ncct.csv": _figures("NCCT", figures)})
     assert _mismatches(run(inbox, warehouse)) == []
     assert query(warehouse, "select period, value from marts.period_comparison where is_derived") == [("2019-S2", 20)]
 
@@ -227,17 +172,7 @@ def test_a_part_that_no_longer_adds_up_to_its_reported_total_is_a_warning(paths)
 def test_year_to_date_is_compared_with_the_same_months_a_year_before(paths):
     inbox, warehouse = paths
     this_year, last_year = 120, 96
-    write_inbox(
-        inbox,
-        {
-            "ncct.csv": _csv(
-                [
-                    ("NCCT", "2019-01/2019-10", "cases", this_year),
-                    ("NCCT", "2018-01/2018-10", "cases", last_year),
-                ]
-            )
-        },
-    )
+    write_inbox(inbox, {"ncct.csv": _figures("NCCT", {"2019-01/2019-10": this_year, "2018-01/2018-10": last_year})})
     run(inbox, warehouse)
     assert query(
         warehouse,

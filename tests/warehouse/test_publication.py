@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import SEED
+from tests.conftest import SEED, run_python
 from tests.flows.conftest import NOW, query, run, write_inbox
 from warehouse import publication
 from warehouse.layout import WarehouseFiles
@@ -187,15 +187,7 @@ def test_a_publication_that_fails_on_a_full_disk_leaves_no_temporary_file(paths)
 
     inbox, warehouse = paths
     write_inbox(inbox, {"a.csv": SEED_CSV})
-    project = publication.Path(__file__).resolve().parents[2]
-    child = subprocess.run(
-        [sys.executable, "-c", DISK_FULL_PUBLISH, str(inbox), str(warehouse)],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**__import__("os").environ, "PYTHONPATH": str(project)},
-    )
+    child = run_python(DISK_FULL_PUBLISH, str(inbox), str(warehouse))
     assert "failed:" in child.stdout, child.stdout + child.stderr[-2000:]
     assert temporary_files(warehouse.parent) == []
     run(inbox, warehouse)  # with room again, the next run publishes what was loaded

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import duckdb
 
-from tests.conftest import SEED
+from tests.conftest import SEED, SEED_INBOX
 from tests.flows.conftest import query, run, write_inbox
 from warehouse.layout import WarehouseFiles
 
 
 def test_a_warehouse_without_upload_columns_gains_them_and_keeps_its_rows(tmp_path):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb"
-    write_inbox(inbox, {"ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes()})
+    write_inbox(inbox, SEED_INBOX)
     run(inbox, warehouse)
     with duckdb.connect(str(WarehouseFiles(warehouse).state_db)) as con:  # as an older ctip left it
         for table in ("pipeline.receipts", "audit.submissions"):

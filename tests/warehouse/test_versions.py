@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.findings import FINDINGS_SCHEMA
-from schemas.shapes import LOAD_COLUMNS, Decision, Receipt
+from schemas.registry import TOTAL
+from schemas.shapes import DIMENSIONS, LOAD_COLUMNS, Decision, Receipt
 from transforms.periods import base_period_code, parse_period
 from warehouse import loading
 from warehouse.database import Writer, open_writer
@@ -51,12 +52,7 @@ def _rows(number: int, reporter: str, rows: dict[str, tuple[str, int, str]]) -> 
                 "period_end": parsed.end,
                 "base_period": base_period_code(parsed.code),
                 "indicator": "cases",
-                "sex": "_T",
-                "age": "_T",
-                "citizenship": "_T",
-                "referral": "_T",
-                "offence": "_T",
-                "country": "_T",
+                **dict.fromkeys(DIMENSIONS, TOTAL),
                 "value": value,
                 "status": status,
                 "comment": None,
