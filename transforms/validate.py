@@ -148,8 +148,13 @@ def _to_pandas(rows: pl.DataFrame, registry: Registry) -> pd.DataFrame:
         *key_columns_for_uniqueness(registry),
         *[f"indicator_cut_by_{name}" for name in registry.dimension_names],
     ]
-    frame = rows.select(list(dict.fromkeys(judged)))
-    return frame.to_pandas()
+    frame = rows.select(list(dict.fromkeys(judged))).to_pandas()
+    # Texts as Python objects, not pandas' Arrow-backed strings: Great Expectations filters the frame once per
+    # metric, and one block of objects is filtered in one step where each Arrow column is filtered alone
+    # (a sixth of a validation's time). The values and what is null stay the same.
+    return frame.astype(
+        {column: object for column, dtype in frame.dtypes.items() if pd.api.types.is_string_dtype(dtype)}
+    )
 
 
 def _parts_pandas(checks: pl.DataFrame) -> pd.DataFrame:
