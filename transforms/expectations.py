@@ -1,15 +1,18 @@
 """The Great Expectations suites, derived from the registry, and how to run them.
 
-Three frames are judged per run, each holding every new submission at once: the
-rows themselves, the complete sets of parts beside their totals, and the
-incomplete ones. Each expectation carries the rule id and the column it judges in
-its `meta`, so a failure becomes findings without guessing, and failures keep the
-order of the suite.
+Four frames are judged per run, each holding every new submission at once: the
+rows themselves, the distinct values of the columns that must hold known codes,
+the complete sets of parts beside their totals, and the incomplete ones. Each
+expectation carries the rule id and the column it judges in its `meta`, so a
+failure becomes findings without guessing.
 
-A rule on a pair of columns that only a set of pairs can state is judged on one
-column derived from the pair (`reporter_indicator`, `indicator_cut_by_<dimension>`):
-Great Expectations checks a column against a set of values at once, but a pair of
-columns against a set of pairs row by row, more than ten times slower.
+Code lists are judged on distinct values, not rows: a value is known or not
+wherever it stands, and Great Expectations' cost is mostly per expectation, so
+the values of every coded column are checked together, one expectation per rule,
+each written `column|value` against the set of `column|code` the contract allows
+(`CODES_COLUMN`). A rule on a pair of columns that only a set of pairs can state
+is checked on one column derived from the pair (`reporter_indicator`,
+`indicator_cut_by_<dimension>`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from schemas.registry import Registry
 
 ROW_INDEX = "_row"
 PAIR_SEPARATOR = "|"  # joins a reporter and an indicator code in `reporter_indicator`; no code holds it
+CODES_COLUMN = {"unknown_code": "known", "not_allowed": "allowed"}  # the codes frame's column of each rule's values
 
 
 @dataclass(frozen=True)
@@ -46,16 +50,6 @@ def row_suite(registry: Registry):
         expectation.meta = {"rule": rule, "column": column}
         suite.add_expectation(expectation)
 
-    code_lists = {
-        "reporter": list(registry.reporters),
-        "indicator": list(registry.indicators),
-        "area": list(registry.areas),
-        "status": list(registry.statuses),
-        "action": list(registry.actions),
-        **{name: list(dim.codes) for name, dim in registry.dimensions.items()},
-    }
-    for column, codes in code_lists.items():
-        add(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=codes), "unknown_code", column)
     add(gxe.ExpectColumnValuesToNotBeNull(column="period"), "unknown_code", "period")
     add(
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(
@@ -71,17 +65,6 @@ def row_suite(registry: Registry):
         "unknown_code",
         "area",
     )
-    add(
-        gxe.ExpectColumnValuesToBeInSet(
-            column="reporter_indicator",
-            value_set=[pair_key(reporter, indicator) for reporter, indicator in sorted(registry.allowed_pairs())],
-        ),
-        "not_allowed",
-        "indicator",
-    )
-    for name in registry.dimension_names:
-        cut = [code for code, indicator in registry.indicators.items() if name in indicator.dimensions]
-        add(gxe.ExpectColumnValuesToBeInSet(column=f"indicator_cut_by_{name}", value_set=cut), "not_allowed", name)
     add(
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="judged_on", column_B="period_start", or_equal=True, ignore_row_if="either_value_is_missing"
@@ -110,6 +93,40 @@ def row_suite(registry: Registry):
         "bad_value",
         "value",
     )
+    return suite
+
+
+def coded_columns(registry: Registry) -> dict[str, dict[str, tuple[str, list[str]]]]:
+    """Per rule of code lists, each column of the judged rows it checks: the column a finding names and the
+    codes allowed, in the order findings of one row are listed."""
+    known = {
+        "reporter": list(registry.reporters),
+        "indicator": list(registry.indicators),
+        "area": list(registry.areas),
+        "status": list(registry.statuses),
+        "action": list(registry.actions),
+        **{name: list(dim.codes) for name, dim in registry.dimensions.items()},
+    }
+    pairs = [pair_key(reporter, indicator) for reporter, indicator in sorted(registry.allowed_pairs())]
+    allowed = {"reporter_indicator": ("indicator", pairs)}
+    for name in registry.dimension_names:
+        cut = [code for code, indicator in registry.indicators.items() if name in indicator.dimensions]
+        allowed[f"indicator_cut_by_{name}"] = (name, cut)
+    return {"unknown_code": {column: (column, codes) for column, codes in known.items()}, "not_allowed": allowed}
+
+
+def codes_suite(registry: Registry):
+    """The values of every coded column against the codes the contract allows there, one expectation per rule
+    on the frame of distinct values (`column|value` in the rule's CODES_COLUMN)."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    suite = gx.ExpectationSuite(name="codes")
+    for rule, columns in coded_columns(registry).items():
+        value_set = [f"{column}{PAIR_SEPARATOR}{code}" for column, (_, codes) in columns.items() for code in codes]
+        expectation = gxe.ExpectColumnValuesToBeInSet(column=CODES_COLUMN[rule], value_set=value_set)
+        expectation.meta = {"rule": rule, "column": ""}  # the column is in each value
+        suite.add_expectation(expectation)
     return suite
 
 
@@ -300,4 +317,4 @@ def _shown(value) -> str:
     return str(value)
 
 
-__all__ = ["Failure", "SuiteRunner", "row_suite", "parts_suite", "ROW_INDEX"]
+__all__ = ["Failure", "SuiteRunner", "row_suite", "codes_suite", "parts_suite", "ROW_INDEX"]

@@ -15,9 +15,13 @@ from schemas.findings import FINDINGS_SCHEMA, rest_finding
 from schemas.registry import TOTAL, Registry
 from schemas.texts import message
 from transforms.expectations import (
+    CODES_COLUMN,
     PAIR_SEPARATOR,
     ROW_INDEX,
+    Failure,
     SuiteRunner,
+    coded_columns,
+    codes_suite,
     key_columns_for_uniqueness,
     parts_suite,
     row_suite,
@@ -39,7 +43,10 @@ def validate(
     rows = _judged_rows(observations, registry)
     findings = []
     cap = _Cap(registry.limits.max_findings_per_rule)
-    for failure in runner.run("rows", _to_pandas(rows, registry), row_suite(registry)):
+    failures = _code_failures(runner, rows, registry) + runner.run(
+        "rows", _to_pandas(rows, registry), row_suite(registry)
+    )
+    for failure in sorted(failures, key=lambda failure: _LISTED_FIRST.get(failure.rule, len(_LISTED_FIRST))):
         flagged = rows.filter(pl.col(ROW_INDEX).is_in(failure.rows))
         if failure.rule != "duplicate_key":  # its findings are fewer than its rows; capped with the others later
             flagged = cap.within(flagged, failure.rule)
@@ -62,6 +69,43 @@ def validate(
         for (submission_id, rule), rest in cap.skipped.items()
     )
     return pl.DataFrame(findings, schema=FINDINGS_SCHEMA, orient="row")
+
+
+# A row's findings list its unknown codes first (the period and the area's years with them), then what its
+# reporter may not report, then the other rules in the order of the row suite.
+_LISTED_FIRST = {"unknown_code": 0, "not_allowed": 1}
+
+
+def _code_failures(runner: SuiteRunner, rows: pl.DataFrame, registry: Registry) -> list[Failure]:
+    """The code-list rules, judged on the distinct values of each coded column, as failures of the rows that
+    hold a value that failed (one per rule and column, in the order of `coded_columns`)."""
+    coded = coded_columns(registry)
+    values = pl.concat(
+        [
+            rows.select(
+                pl.lit(rule).alias("rule"),
+                pl.lit(column).alias("column"),
+                pl.col(column).cast(pl.String).alias("value"),
+            )
+            .drop_nulls("value")
+            .unique(maintain_order=True)
+            for rule, columns in coded.items()
+            for column in columns
+        ]
+    ).with_row_index(ROW_INDEX)
+    written = pl.concat_str("column", pl.lit(PAIR_SEPARATOR), "value")
+    frame = values.select(
+        ROW_INDEX, *[pl.when(pl.col("rule") == rule).then(written).alias(name) for rule, name in CODES_COLUMN.items()]
+    )
+    failures = []
+    for failure in runner.run("codes", _as_objects(frame.to_pandas()), codes_suite(registry)):
+        failed = values.filter(pl.col(ROW_INDEX).is_in(failure.rows))
+        for column, (named, _) in coded[failure.rule].items():
+            found = failed.filter(pl.col("column") == column)["value"]
+            if found.len():
+                held = rows.filter(pl.col(column).cast(pl.String).is_in(found.implode()))[ROW_INDEX]
+                failures.append(Failure(failure.rule, named, held.to_list()))
+    return failures
 
 
 class _Cap:
@@ -148,10 +192,13 @@ def _to_pandas(rows: pl.DataFrame, registry: Registry) -> pd.DataFrame:
         *key_columns_for_uniqueness(registry),
         *[f"indicator_cut_by_{name}" for name in registry.dimension_names],
     ]
-    frame = rows.select(list(dict.fromkeys(judged))).to_pandas()
-    # Texts as Python objects, not pandas' Arrow-backed strings: Great Expectations filters the frame once per
-    # metric, and one block of objects is filtered in one step where each Arrow column is filtered alone
-    # (a sixth of a validation's time). The values and what is null stay the same.
+    return _as_objects(rows.select(list(dict.fromkeys(judged))).to_pandas())
+
+
+def _as_objects(frame: pd.DataFrame) -> pd.DataFrame:
+    """Texts as Python objects, not pandas' Arrow-backed strings: Great Expectations filters the frame once per
+    metric, and one block of objects is filtered in one step where each Arrow column is filtered alone. The
+    values and what is null stay the same."""
     return frame.astype(
         {column: object for column, dtype in frame.dtypes.items() if pd.api.types.is_string_dtype(dtype)}
     )

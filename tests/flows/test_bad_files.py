@@ -310,13 +310,13 @@ registry = load_registry()
 path, folder = Path(sys.argv[1]), Path(sys.argv[2])
 settings = Settings(inbox=folder, warehouse=folder / "w.duckdb")
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-start = time.perf_counter()
+start = time.process_time()  # the work done, not the wall clock: other processes may share the machine
 [report] = check_files([path], settings, registry, datetime.now(timezone.utc))
-seconds = time.perf_counter() - start
+seconds = time.process_time() - start
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"seconds": seconds, "extra_kib": after - before, "report": report}, default=str))
 """
-BOMB_SECONDS = 5
+BOMB_SECONDS = 5  # of CPU: inflating what a bomb declares takes far more
 BOMB_EXTRA_KIB = 300 * 1024  # ru_maxrss is in KiB on Linux
 
 
