@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import re
 import shutil
 import tempfile
 import threading
 import unicodedata
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -205,6 +207,7 @@ class Intake:
         self.ledger = UploadLedger(self.files.uploads_db)
         self.archive = Archive(self.files.archive_dir)
         self._handing = threading.Lock()  # one upload at a time decides duplicates and names in the inbox
+        self._judge = _Judge(settings, registry)
 
     @property
     def size_limit(self) -> int:
@@ -233,7 +236,11 @@ class Intake:
                 if first is not None or self._received(spooled.sha256):
                     return self._duplicate(spooled, account, now, first), False
                 self.archive.keep(self.archive.copy_in(spooled.path))
-                report = self._judge(spooled)
+            report = self._judge.judge(spooled.path, spooled.file_name)  # with whatever else is waiting
+            with self._handing:
+                first = self.ledger.get(spooled.sha256)
+                if first is not None or self._received(spooled.sha256):  # the same bytes, sent meanwhile
+                    return self._duplicate(spooled, account, now, first), False
                 inbox_name = self._hand_to_inbox(spooled)
                 upload = Upload(
                     submission_id=spooled.sha256,
@@ -251,18 +258,6 @@ class Intake:
                 return upload, True
         finally:
             spooled.discard()
-
-    def _judge(self, spooled: Spooled) -> dict:
-        """The findings `ctip validate` gives for the file, under the sender's name."""
-        folder = Path(tempfile.mkdtemp(dir=self.files.upload_spool_dir, prefix=".judge-"))
-        named = folder / spooled.file_name
-        try:
-            os.link(spooled.path, named)
-            (report,) = check_files([named], self.settings, self.registry, datetime.now(UTC))
-        finally:
-            named.unlink(missing_ok=True)
-            folder.rmdir()
-        return report
 
     def _duplicate(self, spooled: Spooled, account: Account, now: datetime, first: Upload | None) -> Upload:
         return Upload(
@@ -317,6 +312,59 @@ class Intake:
             if submission_id not in states or preferred:
                 states[submission_id] = State(status, sequence, received_at)
         return states
+
+
+class _Judge:
+    """The findings `ctip validate` gives for an upload, under the sender's name; the uploads waiting while
+    a validation runs are judged together in the next one.
+
+    A validation costs mostly per call, not per file, and judges each file alone against the warehouse as
+    it stands (as `ctip validate a.csv b.csv` does), so senders who upload at once wait for one validation
+    instead of each other's. One thread judges; a sender's thread waits for its own report.
+    """
+
+    def __init__(self, settings: Settings, registry: Registry):
+        self.settings, self.registry = settings, registry
+        self.spool_dir = WarehouseFiles(settings.warehouse).upload_spool_dir
+        self._waiting: queue.SimpleQueue[tuple[Path, str, Future]] = queue.SimpleQueue()
+        self._started = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def judge(self, path: Path, file_name: str) -> dict:
+        waited: Future = Future()
+        self._waiting.put((path, file_name, waited))
+        with self._started:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._judge_forever, name="ctip-judge", daemon=True)
+                self._thread.start()
+        return waited.result()
+
+    def _judge_forever(self) -> None:
+        while True:
+            taken = [self._waiting.get()]
+            while not self._waiting.empty():
+                taken.append(self._waiting.get())
+            try:
+                reports = self._judge_together([(path, name) for path, name, _ in taken])
+            except BaseException as failure:  # each sender gets the error; the judge goes on
+                for *_, waited in taken:
+                    waited.set_exception(failure)
+                continue
+            for (*_, waited), report in zip(taken, reports, strict=True):
+                waited.set_result(report)
+
+    def _judge_together(self, uploads: list[tuple[Path, str]]) -> list[dict]:
+        """Each upload linked under its sender's name in a folder of its own (two may share a name)."""
+        folders = [Path(tempfile.mkdtemp(dir=self.spool_dir, prefix=".judge-")) for _ in uploads]
+        named = [folder / name for folder, (_, name) in zip(folders, uploads, strict=True)]
+        try:
+            for (path, _), link in zip(uploads, named, strict=True):
+                os.link(path, link)
+            return check_files(named, self.settings, self.registry, datetime.now(UTC))
+        finally:
+            for link in named:
+                link.unlink(missing_ok=True)
+                link.parent.rmdir()
 
 
 def receipt(upload: Upload, state: State | None) -> dict:

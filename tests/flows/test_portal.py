@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import httpx
@@ -84,6 +85,38 @@ def test_an_invalid_upload_gets_the_findings_of_ctip_validate_and_is_kept_for_th
     assert archived(portal, DRAFT)
     assert inbox_files(portal) == ["mosvy_2019-Q2_draft.csv"]
     assert (portal.settings.inbox / "mosvy_2019-Q2_draft.csv").read_bytes() == DRAFT
+
+
+def test_uploads_sent_at_once_are_judged_together_each_on_its_own(portal, registry, monkeypatch, tmp_path):
+    """Four clerks upload at once: the first upload's validation is held until the other three wait behind it;
+    they are then judged in one validation, and each answer is what `ctip validate` gives for that file alone."""
+    import flows.portal.intake as intake
+
+    spool = WarehouseFiles(portal.settings.warehouse).upload_spool_dir
+    validations: list[list[str]] = []
+
+    def held_first(files, *arguments, **options):
+        deadline = time.monotonic() + 60
+        while not validations and sum(p.is_file() for p in spool.iterdir()) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the four uploads are spooled: one being judged, three waiting
+        validations.append([path.name for path in files])
+        return check_files(files, *arguments, **options)
+
+    monkeypatch.setattr(intake, "check_files", held_first)
+    contents = [DRAFT, FIXED, DRAFT.replace(b"2019-Q2", b"2019-Q1"), FIXED.replace(b"2019-Q2", b"2019-Q1")]
+    senders = [portal.add(f"clerk{number}", "MOSVY") for number in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda n: portal.upload(senders[n], f"mosvy-{n}.csv", contents[n]).json(), range(4)))
+    assert sorted(len(files) for files in validations) == [1, 3]
+    for number, answer in enumerate(answers):
+        alone = tmp_path / f"alone-{number}" / f"mosvy-{number}.csv"
+        alone.parent.mkdir()
+        alone.write_bytes(contents[number])
+        (expected,) = check_files([alone], portal.settings, registry, receipt_time(answer))
+        assert answer["verdict"] == ("invalid" if number % 2 == 0 else "valid")
+        assert [(f["rule"], f["row_number"], f["message"]) for f in answer["findings"]] == [
+            (f["rule"], f["row_number"], f["message"]) for f in expected["findings"]
+        ]
 
 
 def receipt_time(receipt):
@@ -236,7 +269,13 @@ def test_uploads_go_on_while_a_run_holds_the_writer(portal):
 def test_every_hostile_file_gets_its_answer_and_the_portal_stays_up(portal):
     credentials = portal.add("chan", "NCCT", "reviewer")
     hostile = sorted(p for p in (FILES / "bad").iterdir() if p.suffix in {".csv", ".xlsx", ".json"})
-    answers = {p.name: portal.upload(credentials, p.name, p.read_bytes()) for p in hostile}
+    with ThreadPoolExecutor(8) as pool:  # sent eight at a time, as a busy morning would
+        answers = dict(
+            zip(
+                (p.name for p in hostile),
+                pool.map(lambda p: portal.upload(credentials, p.name, p.read_bytes()), hostile),
+            )
+        )
     assert {name: a.status_code for name, a in answers.items() if a.status_code not in (201, 403)} == {}
     judged = {name: a.json() for name, a in answers.items() if a.status_code == 201}
     assert len(judged) > 50
