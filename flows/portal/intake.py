@@ -239,7 +239,7 @@ class Intake:
             report = self._judge.judge(spooled.path, spooled.file_name)  # with whatever else is waiting
             with self._handing:
                 first = self.ledger.get(spooled.sha256)
-                if first is not None or self._received(spooled.sha256):  # the same bytes, sent meanwhile
+                if first is not None:  # the same bytes, uploaded meanwhile (a run finds any other copy a duplicate)
                     return self._duplicate(spooled, account, now, first), False
                 inbox_name = self._hand_to_inbox(spooled)
                 upload = Upload(
