@@ -58,9 +58,9 @@ _TRANSIENT = {"retries": 3, "retry_delay_seconds": [2, 10, 30], "retry_condition
 
 
 @task(name="archive", cache_policy=NO_CACHE, **_TRANSIENT)
-def archive_new_files(discovery: steps.Discovery, files: WarehouseFiles) -> steps.Received:
+def archive_new_files(discovery: steps.Discovery, files: WarehouseFiles, timezone: str) -> steps.Received:
     with database.open_writer(files, load_registry()) as writer:
-        database.publish_analyst_file(writer, steps.now_utc())  # mends a run killed after loading, before publishing
+        database.publish_analyst_file(writer, steps.now_utc(), zone=timezone)  # mends a run killed after loading, before publishing
         return steps.receive(
             discovery, writer, Archive(files.archive_dir), steps.now_utc(), UploadLedger(files.uploads_db)
         )
@@ -90,9 +90,9 @@ def load(prepared: Prepared, files: WarehouseFiles) -> pl.DataFrame:
 
 
 @task(name="publish", cache_policy=NO_CACHE, **_TRANSIENT)
-def publish(files: WarehouseFiles) -> int:
+def publish(files: WarehouseFiles, timezone: str) -> int:
     with database.open_writer(files, load_registry()) as writer:
-        return database.publish_analyst_file(writer, steps.now_utc())
+        return database.publish_analyst_file(writer, steps.now_utc(), zone=timezone)
 
 
 OUTCOMES_ARTIFACT = "ctip-submission-outcomes"
@@ -157,12 +157,12 @@ def nightly(
 
     run_steps = runloop.RunSteps(
         discover=lambda: discover_inbox(Path(inbox)),
-        receive=lambda discovery: archive_new_files(discovery, files),
+        receive=lambda discovery: archive_new_files(discovery, files, timezone),
         collect=lambda: collect(files),
         begin_batch=lambda batch: begin_batch(batch, files),
         prepare_shards=prepare_shards,
         load=lambda prepared: load(prepared, files),
-        publish=lambda: publish(files),
+        publish=lambda: publish(files, timezone),
         summarise=summarise,
     )
     with WriterLock(files.lock_file, lock_timeout_seconds, purpose="ctip nightly run"):

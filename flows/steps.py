@@ -250,7 +250,7 @@ def run_once(
     with WriterLock(files.lock_file, lock_timeout_seconds), database.open_writer(files, registry) as writer:
 
         def receive_new(discovery: Discovery) -> Received:
-            database.publish_analyst_file(writer, now)  # mends a run killed after loading, before publishing
+            database.publish_analyst_file(writer, now, zone=zone.key)  # mends a run killed after loading, before publishing
             return receive(discovery, writer, Archive(files.archive_dir), now, UploadLedger(files.uploads_db))
 
         def prepare_shards(batch: Pending, shards: list[list[Receipt]]) -> Iterator[Prepared]:
@@ -264,7 +264,7 @@ def run_once(
             begin_batch=lambda batch: begin_batch(writer, batch),
             prepare_shards=prepare_shards,
             load=lambda prepared: load_isolated(writer, prepared),
-            publish=lambda: database.publish_analyst_file(writer, now),
+            publish=lambda: database.publish_analyst_file(writer, now, zone=zone.key),
             summarise=summarise,
         )
         with progress_bar(False) as progress:
