@@ -60,7 +60,9 @@ _TRANSIENT = {"retries": 3, "retry_delay_seconds": [2, 10, 30], "retry_condition
 @task(name="archive", cache_policy=NO_CACHE, **_TRANSIENT)
 def archive_new_files(discovery: steps.Discovery, files: WarehouseFiles, timezone: str) -> steps.Received:
     with database.open_writer(files, load_registry()) as writer:
-        database.publish_analyst_file(writer, steps.now_utc(), zone=timezone)  # mends a run killed after loading, before publishing
+        database.publish_analyst_file(
+            writer, steps.now_utc(), zone=timezone
+        )  # mends a run killed after loading, before publishing
         return steps.receive(
             discovery, writer, Archive(files.archive_dir), steps.now_utc(), UploadLedger(files.uploads_db)
         )
@@ -93,6 +95,18 @@ def load(prepared: Prepared, files: WarehouseFiles) -> pl.DataFrame:
 def publish(files: WarehouseFiles, timezone: str) -> int:
     with database.open_writer(files, load_registry()) as writer:
         return database.publish_analyst_file(writer, steps.now_utc(), zone=timezone)
+
+
+@task(name="notify", cache_policy=NO_CACHE)
+def notify(rejected: list[str], files: WarehouseFiles, timezone: str) -> str:
+    """Notices by e-mail of the submissions the run rejected, and those that failed before; never fails the run."""
+    try:
+        with database.open_writer(files, load_registry()) as writer:
+            line = steps.notify(writer, rejected, timezone)
+    except Exception as problem:
+        line = f"Notices by e-mail were not sent: {type(problem).__name__}: {problem}"
+    print(line)
+    return line
 
 
 OUTCOMES_ARTIFACT = "ctip-submission-outcomes"
@@ -164,6 +178,7 @@ def nightly(
         load=lambda prepared: load(prepared, files),
         publish=lambda: publish(files, timezone),
         summarise=summarise,
+        notify=lambda rejected: notify(rejected, files, timezone),
     )
     with WriterLock(files.lock_file, lock_timeout_seconds, purpose="ctip nightly run"):
         with steps.progress_bar(show_progress) as progress:

@@ -32,6 +32,7 @@ class Settings:
     warehouse_origin: str = field(default="the default", compare=False)
     serve_port: int = DEFAULT_SERVE_PORT  # where `ctip serve` starts its Prefect server, on 127.0.0.1
     validation_pages: bool = True  # whether a run writes its validation pages (`<warehouse>.ctip/docs/`)
+    mail: MailSettings | None = None  # where notices go (CTIP_SMTP_URL, CTIP_MAIL_FROM); None: to no one
 
     @property
     def zone(self) -> ZoneInfo:
@@ -62,8 +63,9 @@ def quiet_orchestrator_defaults(environ: dict[str, str] | None = None) -> None:
 
 def from_environment(environ: dict[str, str] | None = None) -> Settings:
     """Defaults of the contract, overridden by CTIP_INBOX, CTIP_WAREHOUSE, CTIP_TIMEZONE, CTIP_SCHEDULE
-    CTIP_LOCK_TIMEOUT (seconds a writer waits for another), CTIP_SERVE_PORT and CTIP_VALIDATION_PAGES
-    (whether a run writes its validation pages: on unless set to 0, false, no or off).
+    CTIP_LOCK_TIMEOUT (seconds a writer waits for another), CTIP_SERVE_PORT, CTIP_VALIDATION_PAGES
+    (whether a run writes its validation pages: on unless set to 0, false, no or off) and CTIP_SMTP_URL with
+    CTIP_MAIL_FROM (the mail server and sender of notices).
 
     Raises SettingsError for a value that cannot be used, before anything reads or writes a file.
     """
@@ -78,6 +80,7 @@ def from_environment(environ: dict[str, str] | None = None) -> Settings:
         warehouse_origin="CTIP_WAREHOUSE" if env.get("CTIP_WAREHOUSE") else "the default",
         serve_port=_port(env.get("CTIP_SERVE_PORT") or str(DEFAULT_SERVE_PORT)),
         validation_pages=validation_pages_wanted(env),
+        mail=mail_settings(env),
     )
 
 
@@ -97,6 +100,57 @@ def validation_pages_wanted(environ: dict[str, str] | None = None) -> bool:
             f"use 1 or 0 (also true/false, yes/no, on/off)"
         )
     return text in _ON
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Where ctip sends its notices: an SMTP server (CTIP_SMTP_URL) and the sender's address (CTIP_MAIL_FROM)."""
+
+    host: str
+    port: int
+    sender: str
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False  # smtps://: TLS from the start; smtp://: STARTTLS when the server offers it and a user is given
+
+
+def mail_settings(environ: dict[str, str] | None = None) -> MailSettings | None:
+    """The mail server of CTIP_SMTP_URL (`smtp://[user[:password]@]host:port`, or `smtps://` for TLS) and the
+    sender CTIP_MAIL_FROM; None when neither is set (ctip then writes to no one).
+
+    Raises SettingsError naming the variable when one is set without the other or cannot be used.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    env = os.environ if environ is None else environ
+    url, sender = (env.get("CTIP_SMTP_URL") or "").strip(), (env.get("CTIP_MAIL_FROM") or "").strip()
+    if not url and not sender:
+        return None
+    if not url:
+        raise SettingsError("CTIP_MAIL_FROM is set but CTIP_SMTP_URL is not; set both to send notices, or neither")
+    if not sender:
+        raise SettingsError("CTIP_SMTP_URL is set but CTIP_MAIL_FROM is not; set both to send notices, or neither")
+    shown = re.sub(r"//[^@/]*@", "//***@", url)  # never print a password
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise SettingsError(
+            f"CTIP_SMTP_URL is '{shown}', which is not a mail server such as smtp://mail.example.org:587 "
+            "(or smtps://user:password@host:465)"
+        )
+    if not re.match(r"^[^@\s<>]+@[^@\s<>]+$", sender):
+        raise SettingsError(f"CTIP_MAIL_FROM is '{sender}', which is not an e-mail address")
+    return MailSettings(
+        host=parts.hostname,
+        port=port or (465 if parts.scheme == "smtps" else 25),
+        sender=sender,
+        user=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        tls=parts.scheme == "smtps",
+    )
 
 
 def _timezone(name: str) -> str:

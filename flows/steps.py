@@ -250,7 +250,9 @@ def run_once(
     with WriterLock(files.lock_file, lock_timeout_seconds), database.open_writer(files, registry) as writer:
 
         def receive_new(discovery: Discovery) -> Received:
-            database.publish_analyst_file(writer, now, zone=zone.key)  # mends a run killed after loading, before publishing
+            database.publish_analyst_file(
+                writer, now, zone=zone.key
+            )  # mends a run killed after loading, before publishing
             return receive(discovery, writer, Archive(files.archive_dir), now, UploadLedger(files.uploads_db))
 
         def prepare_shards(batch: Pending, shards: list[list[Receipt]]) -> Iterator[Prepared]:
@@ -266,9 +268,27 @@ def run_once(
             load=lambda prepared: load_isolated(writer, prepared),
             publish=lambda: database.publish_analyst_file(writer, now, zone=zone.key),
             summarise=summarise,
+            notify=lambda rejected: notify(writer, rejected, zone.key),
         )
         with progress_bar(False) as progress:
             return runloop.run_batches(steps, 1, now, files.docs_dir if validation_pages else None, progress)
+
+
+def notify(writer: Writer, rejected: list[str], zone: str) -> str:
+    """The run's notices by e-mail (flows/notices.py), then the analyst file shows them. Never raises."""
+    from flows import notices
+    from flows.settings import SettingsError, mail_settings
+
+    try:
+        mail = mail_settings()
+    except SettingsError as problem:
+        return f"Notices by e-mail were not sent: {problem}"
+    line = notices.after_run(writer, rejected, mail, zone)
+    try:
+        database.publish_analyst_file(writer, now_utc(), zone=zone)
+    except Exception as problem:  # the next run publishes them
+        line += f" (not yet shown in the analyst file: {type(problem).__name__}: {problem})"
+    return line
 
 
 # Runs that may begin handling a receipt without finishing it (the process was killed) before it is set aside.

@@ -292,7 +292,7 @@ def _calendar(code: str, spec: dict) -> Calendar:
     if not isinstance(first, str) or not _FIRST_PERIOD[period_type].match(first):
         raise RegistryError(
             f"{where}.first_period is {first!r}, which is not a {period_type} period such as "
-            f"{ {'month': '2019-01', 'quarter': '2019-Q1', 'half': '2019-S1', 'year': '2019'}[period_type]}"
+            f"{ {'month': '2019-01', 'quarter': '2019-Q1', 'half': '2019-S1', 'year': '2019'}[period_type] }"
         )
     if not isinstance(contact, str) or not _EMAIL.match(contact):
         raise RegistryError(f"{where}.contact is {contact!r}, which is not an e-mail address")

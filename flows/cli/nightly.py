@@ -277,6 +277,8 @@ def print_summary(summary, settings: Settings, verbose: bool = False) -> None:
         )
     if summary.docs:
         console.print(f"Validation pages: {summary.docs}", markup=False, highlight=False)
+    if summary.notices:
+        console.print(summary.notices, markup=False, highlight=False)
 
 
 def _shell_word(text: str) -> str:

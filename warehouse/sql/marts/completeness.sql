@@ -3,6 +3,7 @@
 -- whether that was on time. A reporter-period arrived with the first loaded submission of that
 -- reporter holding a figure of that period (its upload time for the portal, else its receipt);
 -- only submissions received by {{ as_of }} count, so the same query answers "as known then".
+-- With `within`, only the periods from $within_start to $within_end (exclusive).
 with clock as (
     select cast({{ as_of }} as timestamptz) as as_of
 ),
@@ -76,6 +77,11 @@ judged as (
     cross join clock as c
     left join arrivals as a using (reporter, period)
     where p.ends_at <= c.as_of
+    {%- if within %}
+        and p.start_date >= $within_start and p.start_date + to_months(
+            case p.period_type when 'month' then 1 when 'quarter' then 3 when 'half' then 6 else 12 end
+        ) <= $within_end
+    {%- endif %}
 )
 
 select
