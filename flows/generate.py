@@ -116,7 +116,7 @@ def arrival(planned: Planned, position: int, registry: Registry | None = None, l
     if late_days is None or registry is None:
         return datetime(year, month, 10, 9, 0, tzinfo=UTC).timestamp() + position
     calendar = registry.reporters[planned.reporter].calendar
-    due_day = calendar_period_of(planned, calendar.period_type).end + timedelta(days=calendar.due_days)
+    due_day = calendar_period_of(planned, calendar.period_type).end + timedelta(days=calendar.due_days - 1)
     moment = datetime.combine(due_day + timedelta(days=late_days), time(9, 0), tzinfo=UTC)
     return moment.timestamp() + position
 
