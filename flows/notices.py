@@ -11,29 +11,14 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Annotated
 from zoneinfo import ZoneInfo
 
-import polars as pl
-import typer
-
-from flows.cli.common import (
-    WarehouseOption,
-    as_of_time,
-    command_settings,
-    errors,
-    moment,
-    writable_warehouse,
-    wrong_usage,
-)
 from flows.settings import MailSettings
-from schemas import load_registry
 from schemas.registry import Registry
 from schemas.texts import text
 from warehouse import notifications
@@ -166,38 +151,6 @@ def _rejected_only(writer: Writer, notice: Notice) -> bool:
     )
 
 
-def khmer_errors(writer: Writer, zone: str):
-    """The errors of a rejected submission judged again from its archived bytes in another language, when they
-    are the same errors (rule, row and column) as those kept; else the kept ones (English)."""
-    from flows import steps
-    from schemas.shapes import Receipt
-    from warehouse.archive import Archive
-
-    def translated(submission_id: str, found: dict, stored: list[dict], lang: str) -> list[dict]:
-        try:
-            content = Archive(writer.files.archive_dir).get(submission_id)
-            now = datetime.now(ZoneInfo("UTC"))
-            receipt = Receipt(1, submission_id, found["file_name"], found["format"], len(content), now, now)
-            prepared = steps.prepare(
-                [receipt], {submission_id: content}, {submission_id: 1}, {}, writer.registry, ZoneInfo(zone), lang
-            )
-        except Exception:  # the kept English errors are still right
-            return stored
-        again = (
-            prepared.findings.filter(pl.col("severity") == "error")
-            .sort("row_number", "rule", "column_name", nulls_last=False)
-            .select("rule", "row_number", "column_name", "message")
-            .to_dicts()
-        )
-
-        def keys(rows: list[dict]) -> Counter:
-            return Counter((r["rule"], r["row_number"], r["column_name"]) for r in rows)
-
-        return again if keys(again) == keys(stored) else stored
-
-    return translated
-
-
 # ------------------------------------------------------------------ sending
 class _Server:
     """One SMTP connection, opened when first needed and again after a failure."""
@@ -239,10 +192,14 @@ class _Server:
             self.smtp = None
 
 
-def deliver(writer: Writer, notices: list[Notice], mail: MailSettings | None, zone: str) -> Delivered:
+def deliver(
+    writer: Writer, notices: list[Notice], mail: MailSettings | None, zone: str, translate: Callable | None = None
+) -> Delivered:
     """Send each of `notices` not sent before, and every notice that failed before; record each try.
 
-    Never raises for the mail server: a notice it did not take is kept `failed` with the error.
+    `translate(submission_id, found, errors, lang)` gives a rejection's errors in another language
+    (`flows.steps.errors_in_language`). Never raises for the mail server: a notice it did not take
+    is kept `failed` with the error.
     """
     if mail is None:
         return Delivered(0, 0, MAIL_OFF)
@@ -251,7 +208,6 @@ def deliver(writer: Writer, notices: list[Notice], mail: MailSettings | None, zo
     for notice in notifications.failed(writer.con):
         todo.setdefault(notice.notification_id, notice)
     accounts = _accounts(writer)
-    translate = khmer_errors(writer, zone)
     server, sent, failed, last_error = _Server(mail), 0, 0, None
     try:
         for notice in todo.values():
@@ -288,10 +244,12 @@ def rejection_notices(writer: Writer, submission_ids: list[str]) -> list[Notice]
     return notices
 
 
-def after_run(writer: Writer, rejected: list[str], mail: MailSettings | None, zone: str) -> str:
+def after_run(
+    writer: Writer, rejected: list[str], mail: MailSettings | None, zone: str, translate: Callable | None = None
+) -> str:
     """The notices of a run: one per submission it rejected, and every failed one again. Never raises."""
     try:
-        return deliver(writer, rejection_notices(writer, rejected), mail, zone).line
+        return deliver(writer, rejection_notices(writer, rejected), mail, zone, translate).line
     except Exception as problem:  # nothing about notices may fail a run
         return f"Notices by e-mail were not sent: {type(problem).__name__}: {problem}"
 
@@ -320,55 +278,3 @@ def due_notices(writer: Writer, zone: str, as_of: datetime, days_before: int) ->
         for recipient in reporter_recipients(row["reporter"], writer.registry, accounts):
             notices.append(Notice(kind, recipient, row["reporter"], row["period"]))
     return notices
-
-
-# ------------------------------------------------------------------ ctip remind
-def remind(
-    days_before: Annotated[
-        int,
-        typer.Option("--days-before", metavar="N", min=0, help="Remind of what is due within N days and not received."),
-    ] = DEFAULT_DAYS_BEFORE,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of", metavar="TIME", help="Judge what is due by this clock (ISO 8601; without a zone, UTC)."
-        ),
-    ] = None,
-    warehouse: WarehouseOption = None,
-) -> None:
-    """Send a reminder for each reporter-period due within N days and not received, and an overdue notice for each
-    that is missing or rejected only, to the reporter's senders and its contact; each notice once, and every notice
-    that failed before again. A rejected-only period counts as not received.
-
-    Exit 0 when it ran (whether or not anything was due), 1 when it failed, 2 for wrong usage.
-    """
-    from warehouse.layout import WarehouseFiles
-
-    settings = command_settings(warehouse=warehouse)
-    known_at = as_of_time(as_of) if as_of else datetime.now(settings.zone)
-    path = writable_warehouse(settings)
-    files = WarehouseFiles(path)
-    if not files.state_db.exists():
-        wrong_usage(f"{path}: there is no warehouse there yet; run `ctip run` first")
-    try:
-        line, count = remind_now(files, settings, known_at, days_before)
-    except Exception as problem:
-        errors.print(f"ctip remind failed: {type(problem).__name__}: {problem}", markup=False, highlight=False)
-        raise typer.Exit(1) from None
-    errors.print(
-        f"Reminders and overdue notices as of {moment(known_at)}: {count} due. {line}", markup=False, highlight=False
-    )
-
-
-def remind_now(files, settings, as_of: datetime, days_before: int = DEFAULT_DAYS_BEFORE) -> tuple[str, int]:
-    """Reminders and overdue notices as of `as_of`, under the writer lock; the analyst file then shows them."""
-    from warehouse import database
-    from warehouse.lock import WriterLock
-
-    registry = load_registry()
-    with WriterLock(files.lock_file, settings.lock_timeout_seconds, purpose="ctip remind"):
-        with database.open_writer(files, registry) as writer:
-            notices = due_notices(writer, settings.timezone, as_of, days_before)
-            delivered = deliver(writer, notices, settings.mail, settings.timezone)
-            database.publish_analyst_file(writer, datetime.now(ZoneInfo("UTC")), zone=settings.timezone)
-    return delivered.line, len(notices)

@@ -136,7 +136,8 @@ def _refreshed_digest(con: duckdb.DuckDBPyConnection) -> str:
 
 def _marker(number: int, zone: str, refreshed: str) -> str:
     """What the analyst file was built from: the publication, the SQL, the zone of its clock, the small tables."""
-    return f"{number} {_definitions_digest()} {zone} {refreshed}"
+    built_from = f"{_definitions_digest()} {zone} {refreshed}"
+    return f"{number} {hashlib.sha256(built_from.encode()).hexdigest()[:16]}"
 
 
 def _write_segments(con, files, key_columns, now, last, watermark, last_sequence, force_full) -> tuple[int, int]:
