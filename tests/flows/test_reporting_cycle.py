@@ -362,3 +362,26 @@ def test_mail_settings_are_checked(monkeypatch):
     ):
         with pytest.raises(SettingsError, match=named):
             mail_settings(bad)
+
+
+# ------------------------------------------------------------------ the report
+def test_the_report_has_a_completeness_section_in_english_and_khmer(cycle, tmp_path):
+    import re
+
+    pages = {}
+    for lang in ("en", "km"):
+        out = tmp_path / f"report-{lang}.html"
+        code, _, _ = cli("report", "2019-Q1", "--out", str(out), "--warehouse", str(cycle["warehouse"]), "--lang", lang)
+        assert code == 0
+        pages[lang] = out.read_text(encoding="utf-8")
+    section = pages["en"][pages["en"].index('<section id="completeness">') :]
+    rows = re.findall(r'data-reporter="([^"]+)" data-period="([^"]+)" data-status="([^"]+)"', section)
+    assert rows == [  # as of now: every reporter-period of the calendar within 2019-Q1
+        ("MFAIC", "2019-01", "on_time"),
+        ("MFAIC", "2019-02", "on_time"),
+        ("MFAIC", "2019-03", "late"),
+        ("MOSVY", "2019-Q1", "missing"),
+    ]
+    assert "6. Completeness and timeliness of 2019-Q1" in pages["en"] and ">on time<" in section
+    khmer = pages["km"][pages["km"].index('<section id="completeness">') :]
+    assert "ភាពពេញលេញ" in khmer and ">ទាន់ពេល<" in khmer and ">ខ្វះ<" in khmer

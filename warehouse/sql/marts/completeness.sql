@@ -92,4 +92,4 @@ select
         when status in ('missing', 'rejected_only') then ceil((epoch_us(as_of) - epoch_us(due_at)) / 86400e6)
     end as integer) as days_late
 from judged
-order by start_date, due_at, reporter
+order by due_at, reporter, start_date
