@@ -385,3 +385,40 @@ def test_the_report_has_a_completeness_section_in_english_and_khmer(cycle, tmp_p
     assert "6. Completeness and timeliness of 2019-Q1" in pages["en"] and ">on time<" in section
     khmer = pages["km"][pages["km"].index('<section id="completeness">') :]
     assert "ភាពពេញលេញ" in khmer and ">ទាន់ពេល<" in khmer and ">ខ្វះ<" in khmer
+
+
+# ------------------------------------------------------------------ the portal's board
+def test_the_board_shows_reviewers_every_reporter_and_senders_nothing(cycle):
+    import re
+
+    import httpx
+
+    from tests.flows.portal_server import running_portal
+
+    def signed_in(url: str, user: str, password: str) -> httpx.Client:
+        client = httpx.Client(base_url=url, follow_redirects=False, timeout=60)
+        token = client.get("/signin").text.split('name="csrf" value="')[1].split('"')[0]
+        assert client.post("/signin", data={"user": user, "password": password, "csrf": token}).status_code == 303
+        return client
+
+    warehouse = cycle["warehouse"]
+    with running_portal(warehouse.parent / "portal-inbox", warehouse, load_registry()) as portal:
+        reviewer = portal.accounts.add("chan", "NCCT", "reviewer")
+        khmer_reviewer = portal.accounts.add("sophea", "NCCT", "reviewer", lang="km")
+        clerk = portal.accounts.add("sokha", "MFAIC", "sender")
+        client = signed_in(portal.url, "chan", reviewer)
+        assert 'href="/board"' in client.get("/").text
+        board = client.get("/board")
+        assert board.status_code == 200
+        rows = re.findall(r'data-reporter="([^"]+)" data-period="([^"]+)" data-status="([^"]+)"', board.text)
+        found = {(reporter, period): status for reporter, period, status in rows}
+        assert {reporter for reporter, _ in found} == {"NCCT", "MOI", "MOJ", "MOSVY", "MFAIC"}
+        assert found[("MFAIC", "2019-01")] == "on_time" and found[("MFAIC", "2019-03")] == "late"
+        assert found[("MFAIC", "2019-05")] == "rejected_only" and found[("MOJ", "2019-S1")] == "missing"
+        assert "Completeness board" in board.text and ">on time<" in board.text
+        assert "ផ្ទាំងភាពពេញលេញ" in signed_in(portal.url, "sophea", khmer_reviewer).get("/board").text
+        client = signed_in(portal.url, "sokha", clerk)
+        assert 'href="/board"' not in client.get("/").text
+        refused = client.get("/board")
+        assert refused.status_code == 403 and "data-reporter" not in refused.text and "MOSVY" not in refused.text
+        assert httpx.get(f"{portal.url}/board", follow_redirects=False).status_code == 303  # to the sign-in page
