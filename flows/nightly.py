@@ -204,6 +204,19 @@ def served_nightly() -> steps.RunSummary:
     )
 
 
+@flow(name="ctip-remind", log_prints=True)
+def served_remind() -> str:
+    """`ctip remind` as `ctip serve` schedules it (CTIP_REMIND_SCHEDULE, daily): as of now, with the default
+    --days-before, on ctip's own settings; the deployment takes no parameters."""
+    from flows.remind import remind_now
+    from flows.settings import from_environment
+
+    settings = from_environment()
+    line, count = remind_now(WarehouseFiles(settings.warehouse), settings, steps.now_utc())
+    print(f"Reminders and overdue notices: {count} due. {line}")
+    return line
+
+
 _ORCHESTRATOR_PACKAGES = {
     "prefect",
     "prefect_dask",

@@ -153,14 +153,21 @@ def _rejected_only(writer: Writer, notice: Notice) -> bool:
 
 # ------------------------------------------------------------------ sending
 class _Server:
-    """One SMTP connection, opened when first needed and again after a failure."""
+    """One SMTP connection, opened when first needed and again after a failure; once the server cannot be
+    reached, the remaining notices of the round fail at once with the same error instead of each waiting."""
 
     def __init__(self, mail: MailSettings):
-        self.mail, self.smtp = mail, None
+        self.mail, self.smtp, self.unreachable = mail, None, None
 
     def send(self, message: EmailMessage) -> None:
+        if self.unreachable is not None:
+            raise self.unreachable
         if self.smtp is None:
-            self.smtp = self._open()
+            try:
+                self.smtp = self._open()
+            except (smtplib.SMTPException, OSError) as problem:
+                self.unreachable = problem
+                raise
         try:
             self.smtp.send_message(message)
         except (smtplib.SMTPException, OSError):

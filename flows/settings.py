@@ -15,6 +15,7 @@ DEFAULT_INBOX = PROJECT_DIR / "data" / "inbox"
 DEFAULT_WAREHOUSE = PROJECT_DIR / "warehouse" / "ctip.duckdb"
 DEFAULT_TIMEZONE = "Asia/Phnom_Penh"
 DEFAULT_SCHEDULE = "0 2 * * *"
+DEFAULT_REMIND_SCHEDULE = "0 8 * * *"  # `ctip serve` sends reminders and overdue notices daily at 08:00
 DEFAULT_LOCK_TIMEOUT_SECONDS = 600.0
 DEFAULT_SERVE_PORT = 4200  # the port of the Prefect server (API and UI) that `ctip serve` starts
 
@@ -33,6 +34,7 @@ class Settings:
     serve_port: int = DEFAULT_SERVE_PORT  # where `ctip serve` starts its Prefect server, on 127.0.0.1
     validation_pages: bool = True  # whether a run writes its validation pages (`<warehouse>.ctip/docs/`)
     mail: MailSettings | None = None  # where notices go (CTIP_SMTP_URL, CTIP_MAIL_FROM); None: to no one
+    remind_schedule: str = DEFAULT_REMIND_SCHEDULE  # cron, in `timezone`: when `ctip serve` runs `remind`
 
     @property
     def zone(self) -> ZoneInfo:
@@ -65,7 +67,7 @@ def from_environment(environ: dict[str, str] | None = None) -> Settings:
     """Defaults of the contract, overridden by CTIP_INBOX, CTIP_WAREHOUSE, CTIP_TIMEZONE, CTIP_SCHEDULE
     CTIP_LOCK_TIMEOUT (seconds a writer waits for another), CTIP_SERVE_PORT, CTIP_VALIDATION_PAGES
     (whether a run writes its validation pages: on unless set to 0, false, no or off) and CTIP_SMTP_URL with
-    CTIP_MAIL_FROM (the mail server and sender of notices).
+    CTIP_MAIL_FROM (the mail server and sender of notices) and CTIP_REMIND_SCHEDULE (when `ctip serve` sends reminders).
 
     Raises SettingsError for a value that cannot be used, before anything reads or writes a file.
     """
@@ -81,6 +83,7 @@ def from_environment(environ: dict[str, str] | None = None) -> Settings:
         serve_port=_port(env.get("CTIP_SERVE_PORT") or str(DEFAULT_SERVE_PORT)),
         validation_pages=validation_pages_wanted(env),
         mail=mail_settings(env),
+        remind_schedule=_schedule(env.get("CTIP_REMIND_SCHEDULE") or DEFAULT_REMIND_SCHEDULE, "CTIP_REMIND_SCHEDULE"),
     )
 
 
@@ -167,14 +170,19 @@ def _timezone(name: str) -> str:
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?LW#-]+$")
 
 
-def _schedule(cron: str) -> str:
+def _schedule(cron: str, name: str = "CTIP_SCHEDULE") -> str:
     fields = cron.split()
     if len(fields) != 5 or not all(_CRON_FIELD.match(field) for field in fields):
         raise SettingsError(
-            f"CTIP_SCHEDULE is '{cron}', which is not a cron schedule of five fields "
+            f"{name} is '{cron}', which is not a cron schedule of five fields "
             f"(minute hour day month weekday), such as '{DEFAULT_SCHEDULE}'"
         )
     return cron
+
+
+def cron_schedule(cron: str, name: str) -> str:
+    """A cron schedule of five fields, or SettingsError naming where it came from (`name`)."""
+    return _schedule(cron, name)
 
 
 def _seconds(text: str) -> float:
@@ -204,6 +212,7 @@ def as_environment(settings: Settings) -> dict[str, str]:
         "CTIP_LOCK_TIMEOUT": repr(settings.lock_timeout_seconds),
         "CTIP_SERVE_PORT": str(settings.serve_port),
         "CTIP_VALIDATION_PAGES": "1" if settings.validation_pages else "0",
+        "CTIP_REMIND_SCHEDULE": settings.remind_schedule,
     }
 
 

@@ -1,6 +1,6 @@
 """The reporting cycle on one generated inbox: the calendar, marts.completeness and `ctip completeness`,
 notices by e-mail through a real SMTP server on 127.0.0.1 (aiosmtpd), `ctip remind` and the retry of a
-notice the server refused when it went down in the middle of a run.
+notice that failed when the server went down in the middle of a run.
 
 One inbox is generated (NCCT and MFAIC, national totals, January to June 2019, MFAIC's March dated
 late, NCCT's April and MFAIC's May invalid) and received in four rounds at chosen times, so every
@@ -9,11 +9,11 @@ status of the contract occurs: on_time, late, not_due, rejected_only, missing.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
 import shutil
-import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -42,19 +42,30 @@ CLERK = "dara@mfaic.gov.kh"  # an MFAIC sender who reads Khmer
 
 
 class Mailbox:
-    """What the SMTP server received; `refuse_after`: from that many messages on, it answers 421 (going down)."""
+    """What the SMTP server received. `stop_after`: once it has that many messages, the server stops: it closes
+    its listening socket and the connection it answered on, as a server shut down mid-run would."""
 
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
-        self.refuse_after: int | None = None
-        self.lock = threading.Lock()
+        self.stop_after: int | None = None
+        self.controller: Controller | None = None
 
     async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            if self.refuse_after is not None and len(self.messages) >= self.refuse_after:
-                return "421 4.3.2 Service shutting down"
-            self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        if self.stop_after is not None and len(self.messages) >= self.stop_after:
+            asyncio.get_running_loop().call_soon(self._go_down, server)
         return "250 OK"
+
+    def _go_down(self, server) -> None:
+        self.controller.server.close()  # no new connection
+        server.transport.close()  # and the open one ends
+
+    def start(self, port: int) -> None:
+        self.controller = Controller(self, hostname="127.0.0.1", port=port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
 
     def to(self, address: str) -> list[email.message.EmailMessage]:
         return [m for m in self.messages if m["To"] == address]
@@ -79,8 +90,7 @@ def cycle(tmp_path_factory):
         late_days=5,
     )
     mailbox, port = Mailbox(), free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
+    mailbox.start(port)
     AccountStore(WarehouseFiles(warehouse).accounts_db).add("dara", "MFAIC", email=CLERK, lang="km")
     summaries = []
     with pytest.MonkeyPatch.context() as patch:
@@ -93,14 +103,16 @@ def cycle(tmp_path_factory):
                 if arrives <= at and not (inbox / name).exists():
                     shutil.copy2(generated / name, inbox / name)
             if number == len(ROUNDS) - 1:
-                mailbox.refuse_after = len(mailbox.messages) + 1  # the server goes down after one message
+                mailbox.stop_after = len(mailbox.messages) + 1  # the server goes down after one message
             summaries.append(steps.run_once(inbox, warehouse, registry, registry_zone(), at, validation_pages=False))
         before_retry = query(warehouse, "select recipient, kind, status, error from audit.notifications")
-        mailbox.refuse_after = None  # the server is back
+        mailbox.stop()
+        mailbox.stop_after = None
+        mailbox.start(port)  # the server is back
         settings = from_environment().with_overrides(warehouse=warehouse)
         reminded = remind_now(WarehouseFiles(warehouse), settings, REMIND_AS_OF, 7)
         reminded_again = remind_now(WarehouseFiles(warehouse), settings, REMIND_AS_OF, 7)
-    controller.stop()
+    mailbox.stop()
     yield {
         "warehouse": warehouse,
         "manifest": manifest,
@@ -293,7 +305,7 @@ def test_the_server_going_down_mid_run_fails_no_run_and_the_notice_is_retried(cy
     last = cycle["summaries"][-1]
     assert last.count("rejected") == 2 and "1 sent, 1 failed" in last.notices
     failed = [row for row in cycle["before_retry"] if row[2] == "failed"]
-    assert failed and failed[0][:2] == (MFAIC_CONTACT, "rejection") and "421" in failed[0][3]
+    assert failed and failed[0][:2] == (MFAIC_CONTACT, "rejection") and failed[0][3]  # why it failed
     rows = query(cycle["warehouse"], "select kind, status, error from audit.notifications where kind = 'rejection'")
     assert sorted(r[:2] for r in rows) == [("rejection", "sent"), ("rejection", "sent")] and all(
         r[2] is None for r in rows
@@ -422,3 +434,12 @@ def test_the_board_shows_reviewers_every_reporter_and_senders_nothing(cycle):
         refused = client.get("/board")
         assert refused.status_code == 403 and "data-reporter" not in refused.text and "MOSVY" not in refused.text
         assert httpx.get(f"{portal.url}/board", follow_redirects=False).status_code == 303  # to the sign-in page
+
+
+def test_remind_on_the_command_line(cycle, tmp_path):
+    warehouse = str(cycle["warehouse"])
+    code, _, err = cli("remind", "--warehouse", warehouse, "--as-of", "2019-08-10T03:00:00+00:00", "--days-before", "7")
+    assert code == 0 and "due" in err and "wrote to no one" in err  # the test's environment names no mail server
+    for wrong in (["--days-before", "-1"], ["--as-of", "next week"]):
+        assert cli("remind", "--warehouse", warehouse, *wrong)[0] == 2, wrong
+    assert cli("remind", "--warehouse", str(tmp_path / "none.duckdb"))[0] == 2
