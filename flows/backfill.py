@@ -150,7 +150,7 @@ def backfill(
                     )
             finally:
                 replay.clear_staged_rows(writer.con)
-            database.publish_analyst_file(writer, steps.now_utc(), force_full=True)
+            database.publish_analyst_file(writer, steps.now_utc(), force_full=True, zone=timezone)
     return BackfillSummary(
         replayed=[_outcome(d) for d in decisions],
         since=since,

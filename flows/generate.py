@@ -15,7 +15,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +28,7 @@ from schemas import load_registry
 from schemas.registry import TOTAL, Registry
 from transforms.generate import STYLES, Generated, Planned, Style, parse_years
 from transforms.generate import generate as generate_submissions
+from transforms.periods import Period, parse_period, periods_of_year
 from transforms.read import XLSX_SHEET
 
 MANIFEST = ".manifest.json"  # hidden, so the inbox ignores it
@@ -106,14 +107,61 @@ def _xlsx(table: pl.DataFrame, created: datetime) -> bytes:
 
 
 # ----------------------------------------------------------------- writing
-def arrival(planned: Planned, position: int) -> float:
+def arrival(planned: Planned, position: int, registry: Registry | None = None, late_days: int | None = None) -> float:
     """When the file would have arrived: the 10th of the month after its period, 09:00 UTC, plus
-    `position` seconds, so an inbox is taken in the order it was planned."""
+    `position` seconds, so an inbox is taken in the order it was planned. With `late_days`, the file
+    is dated late instead: `late_days` days after the due day of the period of its reporter's calendar
+    that holds its month (registry.toml), 09:00 UTC."""
     year, month = planned.year + planned.month // 12, planned.month % 12 + 1
-    return datetime(year, month, 10, 9, 0, tzinfo=UTC).timestamp() + position
+    if late_days is None or registry is None:
+        return datetime(year, month, 10, 9, 0, tzinfo=UTC).timestamp() + position
+    calendar = registry.reporters[planned.reporter].calendar
+    due_day = calendar_period_of(planned, calendar.period_type).end + timedelta(days=calendar.due_days - 1)
+    moment = datetime.combine(due_day + timedelta(days=late_days), time(9, 0), tzinfo=UTC)
+    return moment.timestamp() + position
 
 
-def manifest_entry(item: Generated, rows: int) -> dict:
+def calendar_period_of(planned: Planned, period_type: str) -> Period:
+    """The period of `period_type` that holds the planned file's month."""
+    first = date(planned.year, planned.month, 1)
+    return next(p for p in periods_of_year(planned.year, period_type) if p.start <= first < p.end)
+
+
+def late_items(texts: list[str], registry: Registry) -> set[tuple[str, str | None]]:
+    """`--late` items: REPORTER (every file of it) or REPORTER:PERIOD (its files of the months of that
+    period, such as MFAIC:2019-03 or MOSVY:2019-Q2), as (reporter, period code or None).
+
+    Raises ValueError naming the item that is neither."""
+    chosen = set()
+    for item in (part.strip() for text in texts for part in text.split(",")):
+        if not item:
+            continue
+        code, _, period_text = item.partition(":")
+        code = code.strip().upper()
+        if code not in registry.reporters:
+            raise ValueError(f"'{item}' names no reporter; the reporters are {', '.join(registry.reporters)}")
+        period = parse_period(period_text) if period_text else None
+        if period_text and period is None:
+            raise ValueError(f"'{item}': '{period_text}' is not a period")
+        chosen.add((code, period.code if period else None))
+    return chosen
+
+
+def is_late(planned: Planned, late: set[tuple[str, str | None]]) -> bool:
+    """Whether the planned file is one `--late` names."""
+    month = date(planned.year, planned.month, 1)
+    for reporter, period_code in late:
+        if reporter != planned.reporter:
+            continue
+        if period_code is None:
+            return True
+        period = parse_period(period_code)
+        if period is not None and period.start <= month < period.end:
+            return True
+    return False
+
+
+def manifest_entry(item: Generated, rows: int, arrives: float | None = None) -> dict:
     entry = {
         "file": item.planned.file_name,
         "reporter": item.planned.reporter,
@@ -122,6 +170,7 @@ def manifest_entry(item: Generated, rows: int) -> dict:
         "format": item.planned.format,
         "rows": rows,
         "valid": item.defect is None,
+        "arrives": datetime.fromtimestamp(arrives, UTC).isoformat() if arrives is not None else None,
     }
     if item.defect is not None:
         entry.update(
@@ -134,19 +183,25 @@ def manifest_entry(item: Generated, rows: int) -> dict:
 
 
 def write_files(
-    out: Path, items: Iterable[Generated], registry: Registry, settings: dict, manifest: Path | None = None
+    out: Path,
+    items: Iterable[Generated],
+    registry: Registry,
+    settings: dict,
+    manifest: Path | None = None,
+    late: set[tuple[str, str | None]] = frozenset(),
+    late_days: int = 30,
 ) -> dict:
     """Write every generated submission into `out` and the manifest (by default `out/.manifest.json`);
-    return the manifest."""
+    return the manifest. The files `late` names are dated `late_days` after their due day (`arrival`)."""
     out.mkdir(parents=True, exist_ok=True)
     entries = []
     for position, item in enumerate(items):
         content = encode(item.frame, item.planned, registry)
         path = out / item.planned.file_name
         path.write_bytes(content)
-        moment = arrival(item.planned, position)
+        moment = arrival(item.planned, position, registry, late_days if is_late(item.planned, late) else None)
         os.utime(path, (moment, moment))
-        entries.append(manifest_entry(item, item.frame.height))
+        entries.append(manifest_entry(item, item.frame.height, moment))
     invalid = [e for e in entries if not e["valid"]]
     document = {
         **settings,
@@ -165,12 +220,19 @@ def write_files(
 
 
 def write_inbox(
-    out: Path, years: list[int], manifest: Path | None = None, registry: Registry | None = None, **options
+    out: Path,
+    years: list[int],
+    manifest: Path | None = None,
+    registry: Registry | None = None,
+    late: set[tuple[str, str | None]] = frozenset(),
+    late_days: int = 30,
+    **options,
 ) -> dict:
     """Generate an inbox and write it; return its manifest.
 
     `options` are those of `transforms.generate.generate` (seed, invalid_share, areas, reporters, today, limit);
-    the manifest records them, with the defaults of those not given.
+    the manifest records them, with the defaults of those not given. `late` (see `late_items`) names the
+    files dated `late_days` days after their due day; each entry of the manifest says when it `arrives`.
     """
     registry = registry or load_registry()
     asked = inspect.signature(generate_submissions).bind(registry, years, **options)
@@ -182,8 +244,12 @@ def write_inbox(
         "invalid_share": chosen["invalid_share"],
         "areas": chosen["areas"] if chosen["areas"] is not None else "all",
         "reporters": chosen["reporters"] if chosen["reporters"] is not None else list(registry.reporters),
+        "late": sorted(f"{r}:{p}" if p else r for r, p in late),
+        "late_days": late_days,
     }
-    return write_files(out, generate_submissions(*asked.args, **asked.kwargs), registry, settings, manifest)
+    return write_files(
+        out, generate_submissions(*asked.args, **asked.kwargs), registry, settings, manifest, late, late_days
+    )
 
 
 # ----------------------------------------------------------------- command
@@ -206,9 +272,31 @@ def generate(
             "--reporters", help="Only these reporters (repeat the option or separate with commas); default all."
         ),
     ] = None,
+    leave_out: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--leave-out",
+            help="Leave these reporters out, so that every period of theirs is missing (repeat or separate with commas).",
+        ),
+    ] = None,
+    late: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--late",
+            help=(
+                "Date these files late: REPORTER (all its files) or REPORTER:PERIOD (its files of that period's "
+                "months, such as MFAIC:2019-03), --late-days after the due day of the reporter's calendar."
+            ),
+        ),
+    ] = None,
+    late_days: Annotated[
+        int, typer.Option("--late-days", min=1, help="How many days after the due day the --late files are dated.")
+    ] = 30,
 ) -> None:
     """Write realistic synthetic submissions: every reporter, the national total and the provinces,
     one file per reporter, area and month, with a share of invalid files listed in DIR/.manifest.json.
+    Each file is dated (its modification time, and `arrives` in the manifest) when it would have
+    arrived: the 10th of the next month, or with --late after its due day.
 
     Only months that have ended (in CTIP_TIMEZONE) are written. The manifest is a hidden file, so the
     folder can be used as an inbox as it is.
@@ -230,6 +318,21 @@ def generate(
                 param_hint="--reporters",
             )
         chosen = list(dict.fromkeys(chosen))
+    if leave_out:
+        left = [code.strip().upper() for item in leave_out for code in item.split(",") if code.strip()]
+        unknown = [code for code in left if code not in registry.reporters]
+        if unknown:
+            raise typer.BadParameter(
+                f"unknown reporter {', '.join(unknown)}; the reporters are {', '.join(registry.reporters)}",
+                param_hint="--leave-out",
+            )
+        chosen = [code for code in (chosen or list(registry.reporters)) if code not in left]
+        if not chosen:
+            raise typer.BadParameter("leaves out every reporter: nothing to write", param_hint="--leave-out")
+    try:
+        late_files = late_items(late or [], registry)
+    except ValueError as problem:
+        raise typer.BadParameter(str(problem), param_hint="--late") from None
     areas = None if provinces == "all" else [registry.defaults["area"]]
     today = datetime.now(command_settings().zone).date()
     manifest = write_inbox(
@@ -241,6 +344,8 @@ def generate(
         areas=areas,
         reporters=chosen,
         today=today,
+        late=late_files,
+        late_days=late_days,
     )
     defects = ", ".join(f"{name} {count}" for name, count in manifest["defects"].items()) or "none"
     formats = ", ".join(f"{name} {count}" for name, count in manifest["formats"].items())

@@ -58,9 +58,11 @@ _TRANSIENT = {"retries": 3, "retry_delay_seconds": [2, 10, 30], "retry_condition
 
 
 @task(name="archive", cache_policy=NO_CACHE, **_TRANSIENT)
-def archive_new_files(discovery: steps.Discovery, files: WarehouseFiles) -> steps.Received:
+def archive_new_files(discovery: steps.Discovery, files: WarehouseFiles, timezone: str) -> steps.Received:
     with database.open_writer(files, load_registry()) as writer:
-        database.publish_analyst_file(writer, steps.now_utc())  # mends a run killed after loading, before publishing
+        database.publish_analyst_file(
+            writer, steps.now_utc(), zone=timezone
+        )  # mends a run killed after loading, before publishing
         return steps.receive(
             discovery, writer, Archive(files.archive_dir), steps.now_utc(), UploadLedger(files.uploads_db)
         )
@@ -90,9 +92,21 @@ def load(prepared: Prepared, files: WarehouseFiles) -> pl.DataFrame:
 
 
 @task(name="publish", cache_policy=NO_CACHE, **_TRANSIENT)
-def publish(files: WarehouseFiles) -> int:
+def publish(files: WarehouseFiles, timezone: str) -> int:
     with database.open_writer(files, load_registry()) as writer:
-        return database.publish_analyst_file(writer, steps.now_utc())
+        return database.publish_analyst_file(writer, steps.now_utc(), zone=timezone)
+
+
+@task(name="notify", cache_policy=NO_CACHE)
+def notify(rejected: list[str], files: WarehouseFiles, timezone: str) -> str:
+    """Notices by e-mail of the submissions the run rejected, and those that failed before; never fails the run."""
+    try:
+        with database.open_writer(files, load_registry()) as writer:
+            line = steps.notify(writer, rejected, timezone)
+    except Exception as problem:
+        line = f"Notices by e-mail were not sent: {type(problem).__name__}: {problem}"
+    print(line)
+    return line
 
 
 OUTCOMES_ARTIFACT = "ctip-submission-outcomes"
@@ -157,13 +171,14 @@ def nightly(
 
     run_steps = runloop.RunSteps(
         discover=lambda: discover_inbox(Path(inbox)),
-        receive=lambda discovery: archive_new_files(discovery, files),
+        receive=lambda discovery: archive_new_files(discovery, files, timezone),
         collect=lambda: collect(files),
         begin_batch=lambda batch: begin_batch(batch, files),
         prepare_shards=prepare_shards,
         load=lambda prepared: load(prepared, files),
-        publish=lambda: publish(files),
+        publish=lambda: publish(files, timezone),
         summarise=summarise,
+        notify=lambda rejected: notify(rejected, files, timezone),
     )
     with WriterLock(files.lock_file, lock_timeout_seconds, purpose="ctip nightly run"):
         with steps.progress_bar(show_progress) as progress:
@@ -187,6 +202,19 @@ def served_nightly() -> steps.RunSummary:
         lock_timeout_seconds=settings.lock_timeout_seconds,
         validation_pages=settings.validation_pages,
     )
+
+
+@flow(name="ctip-remind", log_prints=True)
+def served_remind() -> str:
+    """`ctip remind` as `ctip serve` schedules it (CTIP_REMIND_SCHEDULE, daily): as of now, with the default
+    --days-before, on ctip's own settings; the deployment takes no parameters."""
+    from flows.remind import remind_now
+    from flows.settings import from_environment
+
+    settings = from_environment()
+    line, count = remind_now(WarehouseFiles(settings.warehouse), settings, steps.now_utc())
+    print(f"Reminders and overdue notices: {count} due. {line}")
+    return line
 
 
 _ORCHESTRATOR_PACKAGES = {

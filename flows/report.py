@@ -28,6 +28,7 @@ from flows.cli.common import (
     readable_warehouse,
     reading_analyst,
 )
+from flows.completeness import completeness_rows
 from flows.pages import render_page
 from schemas import load_registry
 from schemas.registry import Registry
@@ -77,10 +78,12 @@ def report(
         raise typer.BadParameter(f"'{out}' does not end in .html", param_hint="--out")
     readable_warehouse(settings)
     period_type = parse_period(period_code).type
+    now = datetime.now(UTC)
     with reading_analyst(settings.warehouse) as con:
         data = report_frames(
             con, registry, period_code, base_code, base_period_code(period_code), period_type, reporter_code
         )
+        data["completeness"] = completeness_rows(con, settings.timezone, now, reporter_code, period_code)
     if data["rows"].height == 0:
         errors.print(
             f"Nothing to report: no figures for {period_code}"
@@ -88,9 +91,9 @@ def report(
             + "."
         )
         raise typer.Exit(1)
-    page = render(
-        build_context(data, registry, period_code, base_code, period_type, reporter_code, datetime.now(UTC), lang.value)
-    )
+    context = build_context(data, registry, period_code, base_code, period_type, reporter_code, now, lang.value)
+    context["completeness"] = completeness_section(data["completeness"], settings.timezone, now, lang.value)
+    page = render(context)
     try:
         _write(out, page)
     except OSError as problem:
@@ -174,6 +177,29 @@ def build_context(
             for code, meaning in registry.statuses.items()
             if code != registry.defaults["status"]
         },
+    }
+
+
+def completeness_section(rows, zone: str, as_of: datetime, lang: str = "en") -> dict:
+    """marts.completeness of the report's period as the report shows it: local times, statuses in words."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    return {
+        "as_of": f"{as_of.astimezone(tz):%Y-%m-%d %H:%M}",
+        "zone": zone,
+        "rows": [
+            {
+                "reporter": row["reporter"],
+                "period": row["period"],
+                "due": f"{row['due_at'].astimezone(tz):%Y-%m-%d %H:%M}",
+                "arrived": f"{row['arrived_at'].astimezone(tz):%Y-%m-%d %H:%M}" if row["arrived_at"] else "",
+                "status": row["status"],
+                "status_text": text("report", f"status_{row['status']}", lang),
+                "days_late": "" if row["days_late"] is None else row["days_late"],
+            }
+            for row in rows.iter_rows(named=True)
+        ],
     }
 
 

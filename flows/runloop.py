@@ -3,7 +3,7 @@
 A run discovers the inbox's files, receives the new ones, collects the pending
 receipts, then for each batch: counts the attempt, reads and validates its shards,
 merges them, loads the batch in one transaction (and describes it on a validation
-page, when asked); then it publishes once and summarises.
+page, when asked); then it publishes once, summarises, and sends the notices of what it rejected.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class RunSteps:
     load: Callable[[Prepared], pl.DataFrame]  # the findings recorded
     publish: Callable[[], object]
     summarise: Callable[[list[Decision], pl.DataFrame, Discovery, Received, Path | None], RunSummary]
+    notify: Callable[[list[str]], str] | None = None  # notices of the submissions rejected; says what it did
 
 
 def run_batches(
@@ -73,6 +74,9 @@ def run_batches(
             validations.append(datadocs.validation(prepared, findings[-1]))
     steps.publish()
     docs = datadocs.write_site(validation_pages, started, validations) if validation_pages is not None else None
-    return steps.summarise(
+    summary = steps.summarise(
         decisions, pl.concat([empty_findings(), *findings], how="vertical_relaxed"), discovery, received, docs
     )
+    if steps.notify is not None:
+        summary.notices = steps.notify([d.receipt.submission_id for d in decisions if d.status == "rejected"])
+    return summary

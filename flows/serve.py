@@ -1,4 +1,4 @@
-"""`ctip serve`: the nightly flow as a Prefect deployment with a schedule, served until stopped.
+"""`ctip serve`: the nightly flow and `remind` as Prefect deployments with schedules, served until stopped.
 
 A schedule needs a running Prefect server. With PREFECT_API_URL set, that server
 is used; without it, `prefect server start` is started on 127.0.0.1 at a fixed port
@@ -30,6 +30,7 @@ from warehouse.layout import WarehouseFiles
 
 SERVER_START_TIMEOUT_SECONDS = 300.0  # a first start on an empty home migrates its database: minutes on a busy machine
 DEPLOYMENT = "nightly"
+REMIND_DEPLOYMENT = "remind"  # `ctip remind`, daily on CTIP_REMIND_SCHEDULE
 KEY_FILE = "ui-key"  # in the served PREFECT_HOME: the key the UI asks for, readable by ctip's user alone
 
 
@@ -109,7 +110,8 @@ def _stop_group(process: subprocess.Popen) -> None:
 
 
 def serve(settings: Settings, interval_seconds: float | None = None) -> None:
-    """Register the nightly deployment (cron in the configured time zone, or an interval) and serve it."""
+    """Register the nightly deployment (cron in the configured time zone, or an interval) and the daily
+    `remind` deployment (CTIP_REMIND_SCHEDULE), and serve both."""
     served = orchestrator(settings, WarehouseFiles(settings.warehouse).prefect_home)
     # This process, its flow runs and the server all read Prefect's settings from here; set before
     # Prefect is imported, which reads them once.
@@ -121,9 +123,10 @@ def serve(settings: Settings, interval_seconds: float | None = None) -> None:
         if served.auth_string:
             updates[PREFECT_API_AUTH_STRING] = served.auth_string
         with temporary_settings(updates=updates):
+            from prefect import serve as serve_deployments
             from prefect.schedules import Cron, Interval
 
-            from flows.nightly import served_nightly
+            from flows.nightly import served_nightly, served_remind
 
             schedule = (
                 Interval(timedelta(seconds=interval_seconds))
@@ -139,15 +142,18 @@ def serve(settings: Settings, interval_seconds: float | None = None) -> None:
             else:
                 print(f"ctip serve: Prefect API at {api_url}", flush=True)
             print(
-                f"ctip serve: {settings.inbox} -> {settings.warehouse}; schedule {_describe(settings, interval_seconds)}",
+                f"ctip serve: {settings.inbox} -> {settings.warehouse}; schedule {_describe(settings, interval_seconds)}; "
+                f"remind: cron '{settings.remind_schedule}' in {settings.timezone}",
                 flush=True,
             )
-            served_nightly.serve(
-                name=DEPLOYMENT,
-                schedules=[schedule],
+            serve_deployments(
+                served_nightly.to_deployment(name=DEPLOYMENT, schedules=[schedule]),
+                served_remind.to_deployment(
+                    name=REMIND_DEPLOYMENT, schedules=[Cron(settings.remind_schedule, timezone=settings.timezone)]
+                ),
                 pause_on_shutdown=False,
                 print_starting_message=True,
-                limit=1,  # one run at a time: a late run never competes with the one before for the writer lock
+                limit=1,  # one run at a time: runs and reminders never compete for the writer lock
             )
 
 

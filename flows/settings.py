@@ -15,6 +15,7 @@ DEFAULT_INBOX = PROJECT_DIR / "data" / "inbox"
 DEFAULT_WAREHOUSE = PROJECT_DIR / "warehouse" / "ctip.duckdb"
 DEFAULT_TIMEZONE = "Asia/Phnom_Penh"
 DEFAULT_SCHEDULE = "0 2 * * *"
+DEFAULT_REMIND_SCHEDULE = "0 8 * * *"  # `ctip serve` sends reminders and overdue notices daily at 08:00
 DEFAULT_LOCK_TIMEOUT_SECONDS = 600.0
 DEFAULT_SERVE_PORT = 4200  # the port of the Prefect server (API and UI) that `ctip serve` starts
 
@@ -32,6 +33,8 @@ class Settings:
     warehouse_origin: str = field(default="the default", compare=False)
     serve_port: int = DEFAULT_SERVE_PORT  # where `ctip serve` starts its Prefect server, on 127.0.0.1
     validation_pages: bool = True  # whether a run writes its validation pages (`<warehouse>.ctip/docs/`)
+    mail: MailSettings | None = None  # where notices go (CTIP_SMTP_URL, CTIP_MAIL_FROM); None: to no one
+    remind_schedule: str = DEFAULT_REMIND_SCHEDULE  # cron, in `timezone`: when `ctip serve` runs `remind`
 
     @property
     def zone(self) -> ZoneInfo:
@@ -62,8 +65,9 @@ def quiet_orchestrator_defaults(environ: dict[str, str] | None = None) -> None:
 
 def from_environment(environ: dict[str, str] | None = None) -> Settings:
     """Defaults of the contract, overridden by CTIP_INBOX, CTIP_WAREHOUSE, CTIP_TIMEZONE, CTIP_SCHEDULE
-    CTIP_LOCK_TIMEOUT (seconds a writer waits for another), CTIP_SERVE_PORT and CTIP_VALIDATION_PAGES
-    (whether a run writes its validation pages: on unless set to 0, false, no or off).
+    CTIP_LOCK_TIMEOUT (seconds a writer waits for another), CTIP_SERVE_PORT, CTIP_VALIDATION_PAGES
+    (whether a run writes its validation pages: on unless set to 0, false, no or off) and CTIP_SMTP_URL with
+    CTIP_MAIL_FROM (the mail server and sender of notices) and CTIP_REMIND_SCHEDULE (when `ctip serve` sends reminders).
 
     Raises SettingsError for a value that cannot be used, before anything reads or writes a file.
     """
@@ -78,6 +82,8 @@ def from_environment(environ: dict[str, str] | None = None) -> Settings:
         warehouse_origin="CTIP_WAREHOUSE" if env.get("CTIP_WAREHOUSE") else "the default",
         serve_port=_port(env.get("CTIP_SERVE_PORT") or str(DEFAULT_SERVE_PORT)),
         validation_pages=validation_pages_wanted(env),
+        mail=mail_settings(env),
+        remind_schedule=_schedule(env.get("CTIP_REMIND_SCHEDULE") or DEFAULT_REMIND_SCHEDULE, "CTIP_REMIND_SCHEDULE"),
     )
 
 
@@ -99,6 +105,57 @@ def validation_pages_wanted(environ: dict[str, str] | None = None) -> bool:
     return text in _ON
 
 
+@dataclass(frozen=True)
+class MailSettings:
+    """Where ctip sends its notices: an SMTP server (CTIP_SMTP_URL) and the sender's address (CTIP_MAIL_FROM)."""
+
+    host: str
+    port: int
+    sender: str
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False  # smtps://: TLS from the start; smtp://: STARTTLS when the server offers it and a user is given
+
+
+def mail_settings(environ: dict[str, str] | None = None) -> MailSettings | None:
+    """The mail server of CTIP_SMTP_URL (`smtp://[user[:password]@]host:port`, or `smtps://` for TLS) and the
+    sender CTIP_MAIL_FROM; None when neither is set (ctip then writes to no one).
+
+    Raises SettingsError naming the variable when one is set without the other or cannot be used.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    env = os.environ if environ is None else environ
+    url, sender = (env.get("CTIP_SMTP_URL") or "").strip(), (env.get("CTIP_MAIL_FROM") or "").strip()
+    if not url and not sender:
+        return None
+    if not url:
+        raise SettingsError("CTIP_MAIL_FROM is set but CTIP_SMTP_URL is not; set both to send notices, or neither")
+    if not sender:
+        raise SettingsError("CTIP_SMTP_URL is set but CTIP_MAIL_FROM is not; set both to send notices, or neither")
+    shown = re.sub(r"//[^@/]*@", "//***@", url)  # never print a password
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise SettingsError(
+            f"CTIP_SMTP_URL is '{shown}', which is not a mail server such as smtp://mail.example.org:587 "
+            "(or smtps://user:password@host:465)"
+        )
+    if not re.match(r"^[^@\s<>]+@[^@\s<>]+$", sender):
+        raise SettingsError(f"CTIP_MAIL_FROM is '{sender}', which is not an e-mail address")
+    return MailSettings(
+        host=parts.hostname,
+        port=port or (465 if parts.scheme == "smtps" else 25),
+        sender=sender,
+        user=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        tls=parts.scheme == "smtps",
+    )
+
+
 def _timezone(name: str) -> str:
     try:
         ZoneInfo(name)
@@ -113,14 +170,19 @@ def _timezone(name: str) -> str:
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?LW#-]+$")
 
 
-def _schedule(cron: str) -> str:
+def _schedule(cron: str, name: str = "CTIP_SCHEDULE") -> str:
     fields = cron.split()
     if len(fields) != 5 or not all(_CRON_FIELD.match(field) for field in fields):
         raise SettingsError(
-            f"CTIP_SCHEDULE is '{cron}', which is not a cron schedule of five fields "
+            f"{name} is '{cron}', which is not a cron schedule of five fields "
             f"(minute hour day month weekday), such as '{DEFAULT_SCHEDULE}'"
         )
     return cron
+
+
+def cron_schedule(cron: str, name: str) -> str:
+    """A cron schedule of five fields, or SettingsError naming where it came from (`name`)."""
+    return _schedule(cron, name)
 
 
 def _seconds(text: str) -> float:
@@ -150,6 +212,7 @@ def as_environment(settings: Settings) -> dict[str, str]:
         "CTIP_LOCK_TIMEOUT": repr(settings.lock_timeout_seconds),
         "CTIP_SERVE_PORT": str(settings.serve_port),
         "CTIP_VALIDATION_PAGES": "1" if settings.validation_pages else "0",
+        "CTIP_REMIND_SCHEDULE": settings.remind_schedule,
     }
 
 

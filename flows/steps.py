@@ -250,7 +250,9 @@ def run_once(
     with WriterLock(files.lock_file, lock_timeout_seconds), database.open_writer(files, registry) as writer:
 
         def receive_new(discovery: Discovery) -> Received:
-            database.publish_analyst_file(writer, now)  # mends a run killed after loading, before publishing
+            database.publish_analyst_file(
+                writer, now, zone=zone.key
+            )  # mends a run killed after loading, before publishing
             return receive(discovery, writer, Archive(files.archive_dir), now, UploadLedger(files.uploads_db))
 
         def prepare_shards(batch: Pending, shards: list[list[Receipt]]) -> Iterator[Prepared]:
@@ -264,11 +266,59 @@ def run_once(
             begin_batch=lambda batch: begin_batch(writer, batch),
             prepare_shards=prepare_shards,
             load=lambda prepared: load_isolated(writer, prepared),
-            publish=lambda: database.publish_analyst_file(writer, now),
+            publish=lambda: database.publish_analyst_file(writer, now, zone=zone.key),
             summarise=summarise,
+            notify=lambda rejected: notify(writer, rejected, zone.key),
         )
         with progress_bar(False) as progress:
             return runloop.run_batches(steps, 1, now, files.docs_dir if validation_pages else None, progress)
+
+
+def notify(writer: Writer, rejected: list[str], zone: str) -> str:
+    """The run's notices by e-mail (flows/notices.py), then the analyst file shows them. Never raises."""
+    from flows import notices
+    from flows.settings import SettingsError, mail_settings
+
+    try:
+        mail = mail_settings()
+    except SettingsError as problem:
+        return f"Notices by e-mail were not sent: {problem}"
+    line = notices.after_run(writer, rejected, mail, zone, errors_in_language(writer, zone))
+    try:
+        database.publish_analyst_file(writer, now_utc(), zone=zone)
+    except Exception as problem:  # the next run publishes them
+        line += f" (not yet shown in the analyst file: {type(problem).__name__}: {problem})"
+    return line
+
+
+def errors_in_language(writer: Writer, zone: str):
+    """For a notice: the errors of a rejected submission judged again from its archived bytes in another
+    language, when they are the same errors (rule, row and column) as those kept; else the kept ones."""
+    from collections import Counter
+
+    def translated(submission_id: str, found: dict, stored: list[dict], lang: str) -> list[dict]:
+        try:
+            content = Archive(writer.files.archive_dir).get(submission_id)
+            at = now_utc()
+            receipt = Receipt(1, submission_id, found["file_name"], found["format"], len(content), at, at)
+            prepared = prepare(
+                [receipt], {submission_id: content}, {submission_id: 1}, {}, writer.registry, ZoneInfo(zone), lang
+            )
+        except Exception:  # the kept (English) errors are still right
+            return stored
+        again = (
+            prepared.findings.filter(pl.col("severity") == "error")
+            .sort("row_number", "rule", "column_name", nulls_last=False)
+            .select("rule", "row_number", "column_name", "message")
+            .to_dicts()
+        )
+
+        def keys(rows: list[dict]) -> Counter:
+            return Counter((r["rule"], r["row_number"], r["column_name"]) for r in rows)
+
+        return again if keys(again) == keys(stored) else stored
+
+    return translated
 
 
 # Runs that may begin handling a receipt without finishing it (the process was killed) before it is set aside.

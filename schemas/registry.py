@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +20,24 @@ UNKNOWN = "_U"
 
 
 @dataclass(frozen=True)
+class Calendar:
+    """When a reporter must report: a period of `period_type` each time, due `due_days` days after the
+    period ends, from `first_period` on; reminders and notices go to `contact` in `contact_lang`."""
+
+    period_type: str  # month, quarter, half or year
+    due_days: int
+    first_period: str  # a canonical period code of `period_type`, such as 2019-S1
+    contact: str  # an e-mail address
+    contact_lang: str  # en or km
+
+
+@dataclass(frozen=True)
 class Reporter:
     code: str
     name: str
     indicators: frozenset[str]
     consolidates: bool = False  # national figures that the ministries' are compared with
+    calendar: Calendar | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +197,7 @@ def load_registry(folder: Path = _HERE) -> Registry:
             spec["name"],
             frozenset(indicators if spec["indicators"] == "*" else spec["indicators"]),
             bool(spec.get("consolidates", False)),
+            _calendar(code, spec),
         )
         for code, spec in data["reporters"].items()
     }
@@ -239,6 +254,51 @@ def load_registry(folder: Path = _HERE) -> Registry:
 
 
 LANGUAGES = ("en", "km")
+CALENDAR_PERIOD_TYPES = ("month", "quarter", "half", "year")
+# The canonical code of a first period of each type (transforms/periods.py parses every form; the
+# registry, which imports nothing of ours, checks only that the sample's form is right).
+_FIRST_PERIOD = {
+    "month": re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
+    "quarter": re.compile(r"^[0-9]{4}-Q[1-4]$"),
+    "half": re.compile(r"^[0-9]{4}-S[12]$"),
+    "year": re.compile(r"^[0-9]{4}$"),
+}
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+
+
+class RegistryError(ValueError):
+    """A value of registry.toml that ctip cannot use; the message names the key and says why."""
+
+
+def _calendar(code: str, spec: dict) -> Calendar:
+    """The reporting calendar of one reporter, every key checked: a clear error names the key."""
+    where = f"schemas/registry.toml: reporters.{code}"
+    for key in ("period_type", "due_days", "first_period", "contact", "contact_lang"):
+        if key not in spec:
+            raise RegistryError(f"{where}.{key} is missing (the reporting calendar needs it)")
+    period_type, due_days, first, contact, lang = (
+        spec["period_type"],
+        spec["due_days"],
+        spec["first_period"],
+        spec["contact"],
+        spec["contact_lang"],
+    )
+    if period_type not in CALENDAR_PERIOD_TYPES:
+        raise RegistryError(
+            f"{where}.period_type is {period_type!r}, which is not one of {', '.join(CALENDAR_PERIOD_TYPES)}"
+        )
+    if isinstance(due_days, bool) or not isinstance(due_days, int) or not 0 <= due_days <= 366:
+        raise RegistryError(f"{where}.due_days is {due_days!r}, which is not a whole number of days from 0 to 366")
+    if not isinstance(first, str) or not _FIRST_PERIOD[period_type].match(first):
+        raise RegistryError(
+            f"{where}.first_period is {first!r}, which is not a {period_type} period such as "
+            f"{ {'month': '2019-01', 'quarter': '2019-Q1', 'half': '2019-S1', 'year': '2019'}[period_type] }"
+        )
+    if not isinstance(contact, str) or not _EMAIL.match(contact):
+        raise RegistryError(f"{where}.contact is {contact!r}, which is not an e-mail address")
+    if lang not in LANGUAGES:
+        raise RegistryError(f"{where}.contact_lang is {lang!r}, which is not one of {', '.join(LANGUAGES)}")
+    return Calendar(period_type, due_days, first, contact, lang)
 
 
 def _labels(data: dict, dimensions: dict[str, Dimension], areas: list[dict], countries: list[dict]) -> dict:

@@ -78,6 +78,9 @@ def query_dict(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = N
     return dict(con.sql(sql, params=params).fetchall())
 
 
-def publish_analyst_file(writer: Writer, now: datetime, force_full: bool = False) -> int:
-    """Make the analyst file show everything committed; see `warehouse/publication.py`."""
-    return publication.publish(writer.con, writer.files, writer.registry.key_columns, now, force_full)
+def publish_analyst_file(
+    writer: Writer, now: datetime, force_full: bool = False, zone: str = publication.DEFAULT_ZONE
+) -> int:
+    """Make the analyst file show everything committed; see `warehouse/publication.py`. `zone` is the time
+    zone of the clock that marts.completeness judges due times in (CTIP_TIMEZONE)."""
+    return publication.publish(writer.con, writer.files, writer.registry.key_columns, now, force_full, zone)

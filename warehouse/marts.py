@@ -20,3 +20,15 @@ def period_comparison_sql(source: str = CURRENT) -> str:
 def compare_with_base_sql() -> str:
     """One period against any base, as known at $as_of (compare_with_base.sql)."""
     return render_sql("marts/compare_with_base.sql", source=AS_OF, by=[])
+
+
+def completeness_sql(
+    zone: str, as_of: str = "now()", within: bool = False, submission_periods: str = "audit.submission_periods"
+) -> str:
+    """marts.completeness (completeness.sql): each reporter-period of the calendar that has ended by `as_of`
+    (an SQL expression: now(), or $as_of), judged in the time zone `zone` (a tz database name); `within`:
+    only the periods from $within_start to $within_end (dates, the end exclusive)."""
+    quoted = "'" + zone.replace("'", "''") + "'"
+    return render_sql(
+        "marts/completeness.sql", as_of=as_of, zone=quoted, within=within, submission_periods=submission_periods
+    )

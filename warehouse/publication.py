@@ -21,7 +21,7 @@ import duckdb
 
 from warehouse.durable import atomic_path, atomic_write_text, leftovers
 from warehouse.layout import WarehouseFiles
-from warehouse.marts import period_comparison_sql
+from warehouse.marts import completeness_sql, period_comparison_sql
 from warehouse.sqlfiles import SQL_DIR, sql_text
 
 MAX_SEGMENTS = 32  # history segments in a generation before a full publication compacts them
@@ -36,7 +36,11 @@ SMALL_TABLES = (
     "core.areas",
 )
 # Small tables of the writer's database that the analyst file holds under another name.
-COPIED_AS = {"audit.submission_periods": "pipeline.submission_periods"}
+COPIED_AS = {"audit.submission_periods": "pipeline.submission_periods", "audit.notifications": "audit.notifications"}
+# Small tables that change without a new receipt (a notice sent by `ctip remind`): a change of their
+# rows makes the next publication rebuild the analyst file, so they are current after each command.
+REFRESHED = ("audit.notifications",)
+DEFAULT_ZONE = "Asia/Phnom_Penh"
 
 
 def _quote(text: str) -> str:
@@ -72,6 +76,7 @@ def publish(
     key_columns: tuple[str, ...],
     now: datetime,
     force_full: bool = False,
+    zone: str = DEFAULT_ZONE,
 ) -> int:
     """Publish what the writer's database holds beyond the last publication; return its number.
 
@@ -91,8 +96,9 @@ def publish(
         number, generation = _write_segments(
             con, files, key_columns, now, last[0] if last else None, watermark, last_sequence, force_full
         )
-    if _published_marker(files) != _marker(number) or not files.analyst_file.exists():
-        _write_analyst_file(con, files, generation, number)
+    marker = _marker(number, zone, _refreshed_digest(con))
+    if _published_marker(files) != marker or not files.analyst_file.exists():
+        _write_analyst_file(con, files, generation, number, zone, marker)
     return number
 
 
@@ -119,8 +125,19 @@ def _definitions_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def _marker(number: int) -> str:
-    return f"{number} {_definitions_digest()}"
+def _refreshed_digest(con: duckdb.DuckDBPyConnection) -> str:
+    """A digest of the rows of the REFRESHED tables (a few hundred rows at most)."""
+    digest = hashlib.sha256()
+    for table in REFRESHED:
+        rows = con.sql(f"select * from {table} order by all").fetchall()
+        digest.update(repr(rows).encode())
+    return digest.hexdigest()[:16]
+
+
+def _marker(number: int, zone: str, refreshed: str) -> str:
+    """What the analyst file was built from: the publication, the SQL, the zone of its clock, the small tables."""
+    built_from = f"{_definitions_digest()} {zone} {refreshed}"
+    return f"{number} {hashlib.sha256(built_from.encode()).hexdigest()[:16]}"
 
 
 def _write_segments(con, files, key_columns, now, last, watermark, last_sequence, force_full) -> tuple[int, int]:
@@ -188,15 +205,17 @@ def _file_list(con, files: WarehouseFiles, generation: int, relation: str) -> st
     return "[" + ", ".join(_quote(str(files.segments_dir / file)) for (file,) in rows) + "]"
 
 
-def _write_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, generation: int, number: int) -> None:
+def _write_analyst_file(
+    con: duckdb.DuckDBPyConnection, files: WarehouseFiles, generation: int, number: int, zone: str, marker: str
+) -> None:
     """Build the analyst file under a temporary name, then rename it over the old one."""
     with atomic_path(files.analyst_file) as temporary:
-        _build_analyst_file(con, files, generation, number, temporary)
-    atomic_write_text(files.published_marker, _marker(number))
+        _build_analyst_file(con, files, generation, number, temporary, zone)
+    atomic_write_text(files.published_marker, marker)
 
 
 def _build_analyst_file(
-    con: duckdb.DuckDBPyConnection, files: WarehouseFiles, generation: int, number: int, temporary: Path
+    con: duckdb.DuckDBPyConnection, files: WarehouseFiles, generation: int, number: int, temporary: Path, zone: str
 ) -> None:
     lists = {r: _file_list(con, files, generation, r) for r in ("history", "closures", "submissions", "findings")}
     con.execute(f"attach {_quote(str(temporary))} as {ANALYST_CATALOG}")
@@ -222,6 +241,7 @@ def _build_analyst_file(
         con.execute(sql_text("ddl", "11_core_period_macros.sql"))
         con.execute(f"create view marts.period_comparison as {period_comparison_sql()}")
         con.execute(sql_text("marts", "reporter_disagreements.sql"))
+        con.execute(f"create view marts.completeness as {completeness_sql(zone)}")
         con.execute(
             f"create table audit.publication as select number, generation, watermark, published_at "
             f"from {STATE_CATALOG}.pipeline.publications where number = {number}"

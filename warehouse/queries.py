@@ -6,7 +6,7 @@ Every command that reads the analyst file opens it here, with `open_analyst`, an
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -309,3 +309,24 @@ def relations(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...] = ANALYST
                 for row in con.sql(f"describe select * from {name}({arguments})").fetchall()
             ]
     return [{"name": name, **found[name], "columns": columns.get(name, [])} for name in sorted(found)]
+
+
+def completeness(
+    con: duckdb.DuckDBPyConnection,
+    zone: str,
+    as_of: datetime,
+    reporter: str | None = None,
+    within: tuple[date, date] | None = None,
+) -> pl.DataFrame:
+    """marts.completeness as known at `as_of` in the time zone `zone` (CTIP_TIMEZONE): of one reporter, and of
+    the periods that lie within `within` (a period's start and exclusive end dates), when given."""
+    from warehouse.marts import completeness_sql
+
+    params: dict = {"as_of": as_of}
+    query = f"select * from ({completeness_sql(zone, as_of='$as_of', within=within is not None)}) where true"
+    if within:
+        params["within_start"], params["within_end"] = within
+    if reporter:
+        query += " and reporter = $reporter"
+        params["reporter"] = reporter
+    return con.sql(query, params=params).pl()

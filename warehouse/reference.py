@@ -17,7 +17,11 @@ def refresh_reference(con: duckdb.DuckDBPyConnection, registry: Registry) -> Non
                 "reporter": list(registry.reporters),
                 "name": [r.name for r in registry.reporters.values()],
                 "consolidates": [r.consolidates for r in registry.reporters.values()],
-            }
+                "period_type": [r.calendar.period_type if r.calendar else None for r in registry.reporters.values()],
+                "due_days": [r.calendar.due_days if r.calendar else None for r in registry.reporters.values()],
+                "first_period": [r.calendar.first_period if r.calendar else None for r in registry.reporters.values()],
+            },
+            schema_overrides={"period_type": pl.String, "due_days": pl.Int32, "first_period": pl.String},
         ),
         "core.reporter_indicators": pl.DataFrame(
             sorted(registry.allowed_pairs()), schema=["reporter", "indicator"], orient="row"

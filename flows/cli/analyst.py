@@ -18,6 +18,7 @@ from flows.cli.common import (
     TableCsvOrJson,
     TableOrJson,
     WarehouseOption,
+    as_of_time,
     choices,
     command_settings,
     compared_periods,
@@ -169,13 +170,7 @@ def _known_then(con, known_at: datetime) -> None:
 
 
 def _timestamp(text: str) -> datetime:
-    try:
-        at = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise typer.BadParameter(
-            f"'{text}' is not a time such as 2026-11-01 or 2026-11-01T08:00:00+07:00", param_hint="--as-of"
-        ) from None
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+    return as_of_time(text)
 
 
 # ------------------------------------------------------- daily operation

@@ -128,6 +128,17 @@ def canonical_period(text: str, option: str) -> str:
     return period.code
 
 
+def as_of_time(text: str) -> datetime:
+    """--as-of: an ISO 8601 time; without a zone, UTC. One that does not parse is wrong usage."""
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"'{text}' is not a time such as 2026-11-01 or 2026-11-01T08:00:00+07:00", param_hint="--as-of"
+        ) from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def base_period(text: str, period_code: str) -> str:
     """--base: an earlier period as long as PERIOD, not PERIOD itself."""
     from transforms.periods import parse_period

@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 import typer.core
 
-from flows import claims, describe, export, generate, report
+from flows import claims, completeness, describe, export, generate, remind, report
 from flows.accounts import accounts
 from flows.cli import analyst, nightly, portal
 from flows.cli.common import registry_words, with_registry_words
@@ -66,6 +66,8 @@ app.command(help=analyst.VALIDATE_HELP)(analyst.validate)
 app.command()(analyst.compare)
 app.command()(analyst.submissions)
 app.command()(analyst.findings)
+app.command()(completeness.completeness)
+app.command()(remind.remind)
 app.command()(claims.claims)
 app.command()(describe.describe)
 app.command()(export.export)

@@ -20,6 +20,7 @@ from flows.cli.common import (
     known_reporter,
     readable_warehouse,
     writable_warehouse,
+    wrong_usage,
 )
 from flows.settings import Settings, quiet_orchestrator_defaults
 from schemas import load_registry
@@ -106,10 +107,20 @@ def serve(
     warehouse: WarehouseOption = None,
     interval: Interval = None,
     port: ServePort = None,
+    remind_schedule: Annotated[
+        str | None,
+        typer.Option(
+            "--remind-schedule",
+            metavar="CRON",
+            help="When to send reminders and overdue notices (`ctip remind`), cron in CTIP_TIMEZONE "
+            "(default CTIP_REMIND_SCHEDULE, or 0 8 * * *: daily at 08:00).",
+        ),
+    ] = None,
 ) -> None:
-    """Schedule `run` nightly with Prefect (02:00 Asia/Phnom_Penh by default) and keep serving it.
+    """Schedule `run` nightly (02:00 Asia/Phnom_Penh by default) and `remind` daily (08:00) with Prefect and
+    keep serving both.
 
-    The schedule is CTIP_SCHEDULE (cron) in CTIP_TIMEZONE. Uses the Prefect server at PREFECT_API_URL, or starts
+    The schedules are CTIP_SCHEDULE and CTIP_REMIND_SCHEDULE (cron) in CTIP_TIMEZONE. Uses the Prefect server at PREFECT_API_URL, or starts
     one on 127.0.0.1 at --port for as long as it serves, its UI at http://127.0.0.1:PORT, its home in
     the prefect folder of the warehouse's .ctip folder (unless PREFECT_HOME is set) and its API closed to anyone without the key
     written there. Runs until stopped (Ctrl-C); exit 1 when the server cannot start, 2 for wrong usage
@@ -119,6 +130,15 @@ def serve(
     from flows.serve import serve as serve_nightly
 
     settings = _nightly_settings(command_settings(inbox, warehouse).with_overrides(serve_port=port))
+    if remind_schedule is not None:
+        from dataclasses import replace
+
+        from flows.settings import SettingsError, cron_schedule
+
+        try:
+            settings = replace(settings, remind_schedule=cron_schedule(remind_schedule, "--remind-schedule"))
+        except SettingsError as problem:
+            wrong_usage(str(problem))
     try:
         serve_nightly(settings, interval)
     except ServerDidNotStart as problem:
@@ -277,6 +297,8 @@ def print_summary(summary, settings: Settings, verbose: bool = False) -> None:
         )
     if summary.docs:
         console.print(f"Validation pages: {summary.docs}", markup=False, highlight=False)
+    if summary.notices:
+        console.print(summary.notices, markup=False, highlight=False)
 
 
 def _shell_word(text: str) -> str:

@@ -278,6 +278,39 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
             )
         return page(request, "answer.html", account=account, csrf=csrf, receipt=receipts_for([upload])[0], again=again)
 
+    @app.get("/board", response_class=HTMLResponse)
+    def board(request: Request):
+        """The completeness board: every reporter-period due, for reviewers (a sender sees no other reporter's)."""
+        session = browser(request)
+        if session is None:
+            return to_sign_in()
+        account, csrf = session
+        if not account.is_reviewer:
+            return page(
+                request,
+                "error.html",
+                status_code=403,
+                account=account,
+                csrf=csrf,
+                message=text("portal", "board_reviewers_only", account.lang),
+            )
+        now = datetime.now(settings.zone)
+        rows = board_rows(settings, now, account.lang)
+        found = {row["status"]: 0 for row in rows}
+        for row in rows:
+            found[row["status"]] += 1
+        counts = [(status, text("report", f"status_{status}", account.lang), found[status]) for status in found]
+        return page(
+            request,
+            "board.html",
+            account=account,
+            csrf=csrf,
+            rows=rows,
+            counts=counts,
+            as_of=f"{now:%Y-%m-%d %H:%M}",
+            zone=settings.timezone,
+        )
+
     @app.middleware("http")
     async def headers(request: Request, call_next) -> Response:
         response = await call_next(request)
@@ -292,6 +325,19 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
         return response
 
     return app
+
+
+def board_rows(settings: Settings, now: datetime, lang: str) -> list[dict]:
+    """marts.completeness as of `now`, the latest due first, as the board shows it (none before a first run)."""
+    from flows.completeness import completeness_rows
+    from flows.report import completeness_section
+    from warehouse.queries import open_analyst
+
+    if not settings.warehouse.exists():
+        return []
+    with open_analyst(settings.warehouse) as con:
+        rows = completeness_rows(con, settings.timezone, now)
+    return list(reversed(completeness_section(rows, settings.timezone, now, lang)["rows"]))
 
 
 def _local_time(text: str | None, settings: Settings) -> str:

@@ -109,7 +109,7 @@ def served(tmp_path_factory):
         )
     try:
         deadline = time.monotonic() + 360
-        while "is being served" not in instance.output() or not is_healthy(instance.api):
+        while "being served" not in instance.output() or not is_healthy(instance.api):
             assert process.poll() is None, instance.output()
             assert time.monotonic() < deadline, instance.output()
             time.sleep(1)
@@ -162,10 +162,11 @@ def test_the_api_refuses_requests_without_the_key(served):
         assert client.post("/deployments/filter", json={}).status_code == 200
 
 
-def _start_run(served: Served, parameters: dict) -> httpx.Response:
+def _start_run(served: Served, parameters: dict, name: str = "nightly") -> httpx.Response:
     with served.client() as client:
-        deployment = client.post("/deployments/filter", json={}).json()[0]
-        assert deployment["name"] == "nightly"
+        deployments = {d["name"]: d for d in client.post("/deployments/filter", json={}).json()}
+        assert set(deployments) == {"nightly", "remind"}
+        deployment = deployments[name]
         return client.post(f"/deployments/{deployment['id']}/create_flow_run", json={"parameters": parameters})
 
 
@@ -186,13 +187,27 @@ def test_a_run_of_the_deployment_loads_the_inbox_and_the_ui_shows_it(served):
             page.get_by_placeholder("admin:pass").fill(served.key)  # the UI's login asks for the key
             page.get_by_role("button", name="Login").click()
             page.get_by_text("ctip-nightly").first.wait_for(timeout=60_000)
+            page.get_by_text("ctip-remind").first.wait_for(timeout=60_000)
             deployments = page.inner_text("body")
-            assert "nightly" in deployments and "1 Deployment" in deployments
+            assert "nightly" in deployments and "remind" in deployments and "2 Deployments" in deployments
             page.goto(f"{served.origin}/runs")
             page.get_by_text(finished["name"]).first.wait_for(timeout=60_000)
             assert "Can't connect to Server API" not in page.inner_text("body")
         finally:
             browser.close()
+
+
+def test_remind_is_scheduled_daily_beside_the_nightly_run_and_runs(served):
+    assert "remind: cron '0 8 * * *' in Asia/Phnom_Penh" in served.output()
+    with served.client() as client:
+        deployments = {d["name"]: d for d in client.post("/deployments/filter", json={}).json()}
+    schedule = deployments["remind"]["schedules"][0]["schedule"]
+    assert (schedule["cron"], schedule["timezone"]) == ("0 8 * * *", "Asia/Phnom_Penh")
+    assert deployments["nightly"]["schedules"][0]["schedule"]["interval"] == 86400
+    started = _start_run(served, {}, "remind")
+    assert started.status_code < 300, started.text
+    finished = _wait_for_run(served, started.json()["id"])
+    assert finished["state_type"] == "COMPLETED", served.output()[-3000:]
 
 
 def test_a_run_cannot_be_pointed_at_other_paths(served):

@@ -166,12 +166,12 @@ DISK_FULL_PUBLISH = textwrap.dedent(
     from warehouse import database
     original = database.publish_analyst_file
     calls = [0]
-    def publish(writer, now, force_full=False):
+    def publish(writer, now, force_full=False, zone="Asia/Phnom_Penh"):
         calls[0] += 1
         if calls[0] == 2:  # the run's own publication, after its load: the disk is now full
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             resource.setrlimit(resource.RLIMIT_FSIZE, (2048, resource.RLIM_INFINITY))
-        return original(writer, now, force_full)
+        return original(writer, now, force_full, zone)
     database.publish_analyst_file = publish
     try:
         run(Path(sys.argv[1]), Path(sys.argv[2]))

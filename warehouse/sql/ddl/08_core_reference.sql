@@ -4,6 +4,10 @@ create table if not exists core.reporters (
     consolidates boolean not null default false   -- national figures the ministries' are compared with
 );
 alter table core.reporters add column if not exists consolidates boolean default false;
+-- The reporting calendar (registry.toml): the type of period due, days after its end, from which period.
+alter table core.reporters add column if not exists period_type varchar;
+alter table core.reporters add column if not exists due_days integer;
+alter table core.reporters add column if not exists first_period varchar;
 create table if not exists core.reporter_indicators (
     reporter varchar not null, indicator varchar not null, primary key (reporter, indicator)
 );
