@@ -274,6 +274,7 @@ def test_every_hostile_file_gets_its_answer_and_the_portal_stays_up(portal):
             zip(
                 (p.name for p in hostile),
                 pool.map(lambda p: portal.upload(credentials, p.name, p.read_bytes()), hostile),
+                strict=True,
             )
         )
     assert {name: a.status_code for name, a in answers.items() if a.status_code not in (201, 403)} == {}
