@@ -253,6 +253,21 @@ def write_inbox(
 
 
 # ----------------------------------------------------------------- command
+def _reporter_codes(given: list[str] | None, registry: Registry, option: str) -> list[str]:
+    """The reporters an option names (repeated or comma-separated, any case), each once; an unknown one is
+    wrong usage."""
+    codes = list(
+        dict.fromkeys(code.strip().upper() for item in given or [] for code in item.split(",") if code.strip())
+    )
+    unknown = [code for code in codes if code not in registry.reporters]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown reporter {', '.join(unknown)}; the reporters are {', '.join(registry.reporters)}",
+            param_hint=option,
+        )
+    return codes
+
+
 def generate(
     out: Annotated[
         Path, typer.Option("--out", file_okay=False, help="Folder to write the submissions into (created if needed).")
@@ -308,24 +323,9 @@ def generate(
         raise typer.BadParameter(str(problem), param_hint="--years") from None
     if provinces not in ("all", "none"):
         raise typer.BadParameter(f"'{provinces}' is neither all nor none", param_hint="--provinces")
-    chosen = None
-    if reporters:
-        chosen = [code.strip().upper() for item in reporters for code in item.split(",") if code.strip()]
-        unknown = [code for code in chosen if code not in registry.reporters]
-        if unknown:
-            raise typer.BadParameter(
-                f"unknown reporter {', '.join(unknown)}; the reporters are {', '.join(registry.reporters)}",
-                param_hint="--reporters",
-            )
-        chosen = list(dict.fromkeys(chosen))
+    chosen = _reporter_codes(reporters, registry, "--reporters") or None
     if leave_out:
-        left = [code.strip().upper() for item in leave_out for code in item.split(",") if code.strip()]
-        unknown = [code for code in left if code not in registry.reporters]
-        if unknown:
-            raise typer.BadParameter(
-                f"unknown reporter {', '.join(unknown)}; the reporters are {', '.join(registry.reporters)}",
-                param_hint="--leave-out",
-            )
+        left = _reporter_codes(leave_out, registry, "--leave-out")
         chosen = [code for code in (chosen or list(registry.reporters)) if code not in left]
         if not chosen:
             raise typer.BadParameter("leaves out every reporter: nothing to write", param_hint="--leave-out")
