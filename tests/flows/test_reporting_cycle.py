@@ -223,6 +223,10 @@ def test_generate_options_on_the_command_line(tmp_path):
     assert cli("generate", "--out", str(tmp_path / "h"), "--late", "XYZ")[0] == 2
     assert cli("generate", "--out", str(tmp_path / "h"), "--late", "MFAIC:someday")[0] == 2
     assert cli("generate", "--out", str(tmp_path / "h"), "--leave-out", "MOI,MOJ,MOSVY,NCCT,MFAIC")[0] == 2
+    for option in ("--leave-out", "--reporters"):
+        code, _, err = cli("generate", "--out", str(tmp_path / "h"), option, "moi,XYZ")
+        assert code == 2 and "unknown reporter XYZ" in err and option in err
+    assert not (tmp_path / "h").exists()
 
 
 # ------------------------------------------------------------------ completeness
