@@ -19,7 +19,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -39,6 +39,10 @@ _HERE = Path(__file__).parent
 SESSION_COOKIE = "ctip_session"
 SIGN_IN_COOKIE = "ctip_sign_in"  # the token of the sign-in form, before there is a session
 LANGUAGE_COOKIE = "ctip_lang"  # the language chosen before signing in
+
+
+class _SignInFirst(Exception):
+    """A page that needs a session was asked for without one."""
 
 
 def create_app(settings: Settings, registry: Registry, secure_cookies: bool = False) -> FastAPI:
@@ -122,11 +126,27 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
         )
         return templates.TemplateResponse(request, name, context, status_code=status_code)
 
+    def refusal(request: Request, session: tuple[Account, str], status: int, message: str) -> HTMLResponse:
+        """The error page for a signed-in account: what went wrong, in a sentence."""
+        account, csrf = session
+        return page(request, "error.html", status_code=status, account=account, csrf=csrf, message=message)
+
     def browser(request: Request) -> tuple[Account, str] | None:
         return accounts.session(request.cookies.get(SESSION_COOKIE, ""))
 
     def to_sign_in() -> RedirectResponse:
         return RedirectResponse("/signin", status_code=303)
+
+    def signed_in(request: Request) -> tuple[Account, str]:
+        """The session of a page that needs one; without it, the browser goes to the sign-in page."""
+        session = browser(request)
+        if session is None:
+            raise _SignInFirst
+        return session
+
+    @app.exception_handler(_SignInFirst)
+    async def sign_in_first(request: Request, _: _SignInFirst) -> RedirectResponse:
+        return to_sign_in()
 
     def same_token(given: str | None, expected: str) -> bool:
         return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
@@ -147,11 +167,8 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
         return response
 
     @app.post("/language")
-    async def choose_language(request: Request):
-        session = browser(request)
+    async def choose_language(request: Request, session: tuple[Account, str] = Depends(signed_in)):
         form = await request.form(max_files=0, max_fields=4, max_part_size=4096)
-        if session is None:
-            return to_sign_in()
         account, csrf = session
         if same_token(form.get("csrf"), csrf) and form.get("lang") in LANGUAGES:
             accounts.set_language(account.user, str(form.get("lang")))
@@ -190,10 +207,7 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
         return response
 
     @app.get("/", response_class=HTMLResponse)
-    def home(request: Request):
-        session = browser(request)
-        if session is None:
-            return to_sign_in()
+    def home(request: Request, session: tuple[Account, str] = Depends(signed_in)):
         account, csrf = session
         uploads = intake.ledger.of_reporter(None if account.is_reviewer else account.reporter)
         return page(
@@ -201,33 +215,21 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
         )
 
     @app.post("/upload", response_class=HTMLResponse)
-    async def upload_page(request: Request):
-        session = browser(request)
-        if session is None:
-            return to_sign_in()
+    async def upload_page(request: Request, session: tuple[Account, str] = Depends(signed_in)):
         account, csrf = session
         try:
             spooled = await intake.receive(request)
         except Refused as refused:
-            return page(
-                request, "error.html", status_code=refused.status, account=account, csrf=csrf, message=refused.message
-            )
+            return refusal(request, session, refused.status, refused.message)
         if not same_token(spooled.fields.get("csrf"), csrf):
             spooled.discard()
-            return page(
-                request,
-                "error.html",
-                status_code=403,
-                account=account,
-                csrf=csrf,
-                message="The upload form had expired. Open the page again and send the file once more.",
+            return refusal(
+                request, session, 403, "The upload form had expired. Open the page again and send the file once more."
             )
         try:
             upload, _ = await run_in_threadpool(intake.accept, spooled, account)
         except Refused as refused:
-            return page(
-                request, "error.html", status_code=refused.status, account=account, csrf=csrf, message=refused.message
-            )
+            return refusal(request, session, refused.status, refused.message)
         if visible(account, upload.submission_id) is None:  # the same bytes came in through the inbox folder
             return page(request, "answer.html", account=account, csrf=csrf, receipt=receipt(upload, None), again=True)
         # Post, then redirect: reloading the answer shows it again instead of sending the file twice.
@@ -235,20 +237,12 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
         return RedirectResponse(f"/submissions/{upload.submission_id}{again}", status_code=303)
 
     @app.get("/template")
-    def template_download(request: Request, period: str = ""):
-        session = browser(request)
-        if session is None:
-            return to_sign_in()
+    def template_download(request: Request, session: tuple[Account, str] = Depends(signed_in), period: str = ""):
         account, csrf = session
         parsed = parse_period(period)
         if parsed is None:
-            return page(
-                request,
-                "error.html",
-                status_code=400,
-                account=account,
-                csrf=csrf,
-                message=f"'{period}' is not a period: write it as 2019, 2019-S1, 2019-Q1 or 2019-01.",
+            return refusal(
+                request, session, 400, f"'{period}' is not a period: write it as 2019, 2019-S1, 2019-Q1 or 2019-01."
             )
         with tempfile.TemporaryDirectory(dir=intake.files.upload_spool_dir.parent) as folder:
             path = Path(folder) / f"{account.reporter.lower()}_{parsed.code}.xlsx"
@@ -261,39 +255,21 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
         )
 
     @app.get("/submissions/{submission_id}", response_class=HTMLResponse)
-    def submission_page(submission_id: str, request: Request, again: bool = False):
-        session = browser(request)
-        if session is None:
-            return to_sign_in()
+    def submission_page(
+        submission_id: str, request: Request, session: tuple[Account, str] = Depends(signed_in), again: bool = False
+    ):
         account, csrf = session
         upload = visible(account, submission_id)
         if upload is None:
-            return page(
-                request,
-                "error.html",
-                status_code=404,
-                account=account,
-                csrf=csrf,
-                message="There is no such submission of yours.",
-            )
+            return refusal(request, session, 404, "There is no such submission of yours.")
         return page(request, "answer.html", account=account, csrf=csrf, receipt=receipts_for([upload])[0], again=again)
 
     @app.get("/board", response_class=HTMLResponse)
-    def board(request: Request):
+    def board(request: Request, session: tuple[Account, str] = Depends(signed_in)):
         """The completeness board: every reporter-period due, for reviewers (a sender sees no other reporter's)."""
-        session = browser(request)
-        if session is None:
-            return to_sign_in()
         account, csrf = session
         if not account.is_reviewer:
-            return page(
-                request,
-                "error.html",
-                status_code=403,
-                account=account,
-                csrf=csrf,
-                message=text("portal", "board_reviewers_only", account.lang),
-            )
+            return refusal(request, session, 403, text("portal", "board_reviewers_only", account.lang))
         now = datetime.now(settings.zone)
         rows = board_rows(settings, now, account.lang)
         found = {row["status"]: 0 for row in rows}
