@@ -18,6 +18,7 @@ from rich.table import Table
 from flows.cli.common import (
     TableCsvOrJson,
     WarehouseOption,
+    as_of_option,
     as_of_time,
     canonical_period,
     command_settings,
@@ -28,6 +29,7 @@ from flows.cli.common import (
     moment,
     readable_warehouse,
     reading_analyst,
+    reporter_option,
 )
 from schemas import load_registry
 
@@ -68,17 +70,8 @@ def completeness(
             help="Only the reporter-periods within this period (2019 shows every month, quarter and half of 2019).",
         ),
     ] = None,
-    reporter: Annotated[
-        str | None, typer.Option("--reporter", metavar="CODE", help="Only this reporter ({reporters}).")
-    ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of",
-            metavar="TIME",
-            help="Judge as known at this time, and by this clock (ISO 8601; without a zone, UTC). Default: now.",
-        ),
-    ] = None,
+    reporter: Annotated[str | None, reporter_option("Only this reporter")] = None,
+    as_of: Annotated[str | None, as_of_option("Judge as known at this time, and by this clock; by default now")] = None,
     warehouse: WarehouseOption = None,
     output: Annotated[
         TableCsvOrJson, format_option(TableCsvOrJson, "table (for people), csv (for spreadsheets) or json.")

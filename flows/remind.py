@@ -11,6 +11,7 @@ import typer
 from flows import steps
 from flows.cli.common import (
     WarehouseOption,
+    as_of_option,
     as_of_time,
     command_settings,
     errors,
@@ -27,12 +28,7 @@ def remind(
         int,
         typer.Option("--days-before", metavar="N", min=0, help="Remind of what is due within N days and not received."),
     ] = DEFAULT_DAYS_BEFORE,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of", metavar="TIME", help="Judge what is due by this clock (ISO 8601; without a zone, UTC)."
-        ),
-    ] = None,
+    as_of: Annotated[str | None, as_of_option("Judge what is due by this clock")] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Send a reminder for each reporter-period due within N days and not received, and an overdue notice for each

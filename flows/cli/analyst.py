@@ -18,6 +18,7 @@ from flows.cli.common import (
     TableCsvOrJson,
     TableOrJson,
     WarehouseOption,
+    as_of_option,
     as_of_time,
     choices,
     command_settings,
@@ -32,6 +33,7 @@ from flows.cli.common import (
     readable_warehouse,
     reading_analyst,
     registry_words,
+    reporter_option,
     titled_table,
     with_registry_words,
 )
@@ -81,15 +83,8 @@ def compare(
             help="An earlier period of the same length to compare with (default: a year before).",
         ),
     ] = None,
-    reporter: Annotated[
-        str | None, typer.Option("--reporter", metavar="CODE", help="Only this reporter's figures ({reporters}).")
-    ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of", metavar="TIME", help="Show the figures as known at this time (ISO 8601; without a zone, UTC)."
-        ),
-    ] = None,
+    reporter: Annotated[str | None, reporter_option("Only this reporter's figures")] = None,
+    as_of: Annotated[str | None, as_of_option("Show the figures as known at this time")] = None,
     warehouse: WarehouseOption = None,
     output: Annotated[
         TableCsvOrJson,
@@ -178,9 +173,7 @@ SubmissionStatus = choices("SubmissionStatus", "loaded", "rejected", "duplicate"
 Severity = choices("Severity", "error", "warning")
 
 
-ReporterFilter = Annotated[
-    str | None, typer.Option("--reporter", metavar="CODE", help="Only this reporter's files ({reporters}).")
-]
+ReporterFilter = Annotated[str | None, reporter_option("Only this reporter's files")]
 StatusFilter = Annotated[
     SubmissionStatus | None,
     typer.Option(

@@ -128,6 +128,16 @@ def canonical_period(text: str, option: str) -> str:
     return period.code
 
 
+def as_of_option(what: str):
+    """The --as-of option of a command: `what` the command does at that time, then the format, said once."""
+    return typer.Option("--as-of", metavar="TIME", help=f"{what} (ISO 8601; without a zone, UTC).")
+
+
+def reporter_option(what: str):
+    """The --reporter option of a command that reads one reporter's part: `what` it keeps."""
+    return typer.Option("--reporter", metavar="CODE", help=f"{what} ({{reporters}}).")
+
+
 def as_of_time(text: str) -> datetime:
     """--as-of: an ISO 8601 time; without a zone, UTC. One that does not parse is wrong usage."""
     try:

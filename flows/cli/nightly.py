@@ -19,6 +19,7 @@ from flows.cli.common import (
     inbox_folder,
     known_reporter,
     readable_warehouse,
+    reporter_option,
     writable_warehouse,
     wrong_usage,
 )
@@ -151,10 +152,7 @@ def serve(
 def backfill(
     first: Annotated[str, typer.Option("--from", metavar="PERIOD", help="First period of the range, such as 2019-S1.")],
     last: Annotated[str, typer.Option("--to", metavar="PERIOD", help="Last period of the range, such as 2019-S2.")],
-    reporter: Annotated[
-        str | None,
-        typer.Option("--reporter", metavar="CODE", help="Only this reporter's submissions ({reporters})."),
-    ] = None,
+    reporter: Annotated[str | None, reporter_option("Only this reporter's submissions")] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Re-process the archived submissions that touch --from..--to, in their original order, under today's rules.
