@@ -22,6 +22,13 @@ against its provinces (`KH` against `KH-1`, `KH-2`, ...), and, for each reporter
 area, indicator and cut, a period against any set of held periods that tile it
 exactly (a year is its two halves, and the comparison table derives such figures).
 
+That rule alone does not protect a table whose groups overlap: solving all the
+relations together can still pin a suppressed count. So the suppression then passes
+the interval audit of transforms/audit.py: every suppressed figure's feasible
+interval, given everything published and every relation that holds in the data,
+must be at least K wide and contain 0 or a value of at least K; while one is not,
+the groups that pin it give up more figures (`D`).
+
 Pure functions on Polars frames; no I/O.
 """
 
@@ -29,10 +36,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from functools import lru_cache
+from typing import NamedTuple
 
 import polars as pl
 
 from schemas.registry import TOTAL, UNKNOWN, Registry
+from transforms.audit import Auditor, relations_that_hold
 from transforms.periods import parse_period
 
 FREE, PRIMARY, SECONDARY = "F", "C", "D"
@@ -43,11 +52,19 @@ PUBLIC_COLUMNS = (
     "period", "period_type", "value", "base_period", "base_value", "change", "change_pct",
 )
 PUBLIC_TYPES = {"value": pl.Int64, "base_value": pl.Int64, "change": pl.Int64, "change_pct": pl.Float64}
+DESCRIPTIVE_COLUMNS = ("status", "base_status", "is_derived")  # carried beside the counts when present
+AUDIT_COLUMNS = ("value", "status", "lower", "upper", "exact", "protected")  # after the key columns
 MEMBER_SCHEMA = {"_group": pl.Int64, "_step": pl.Int64, "_cell": pl.Int64, "_total": pl.Boolean}
+# a group's members sum to 0 with `_coef` (+1 a part, -1 a total); where `_coef` is null, -1 marks the `_total`
 
 
 def confidentiality(figures: pl.DataFrame, registry: Registry, min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
     """`figures` with a `conf` column: `F`, `C` (1 <= value < min_cell) or `D` (protects a `C`).
+
+    A suppressed figure also gets `lower` and `upper` from the interval audit (`upper`
+    null when unbounded): its feasible interval where `exact`, otherwise a range of
+    feasible values that the interval contains; and `protected`, true once the table
+    is returned: the suppression grows until every suppressed figure passes.
 
     `figures` holds one row per figure: the columns of SLICE, the dimensions and
     `value` (a count; null where there is no figure, whose `conf` is null too).
@@ -67,32 +84,48 @@ def confidentiality(figures: pl.DataFrame, registry: Registry, min_cell: int = D
     if cells.select(pl.struct(key).is_duplicated().any()).item():
         raise ValueError("two figures share a key")
     primary = cells["value"].is_between(1, min_cell - 1)
-    suppressed = _protect(cells, primary, _groups(cells, registry))
+    members = _groups(cells, registry)
+    suppressed, intervals = _audited(cells, _protect(cells, primary, members), members, min_cell)
     conf = cells.select(
         "_row",
+        "_cell",
         pl.when(primary).then(pl.lit(PRIMARY)).when(suppressed).then(pl.lit(SECONDARY))
         .otherwise(pl.lit(FREE)).alias("conf"),
-    )
+    ).join(intervals.select("_cell", "lower", "upper", "exact", "protected"), on="_cell", how="left").drop("_cell")
     return frame.join(conf, on="_row", how="left").sort("_row").drop("_row")
 
 
-def protect_comparison(comparison: pl.DataFrame, registry: Registry, min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
-    """The comparison table for publication: PUBLIC_COLUMNS plus `value_conf` and `base_value_conf`.
+class Protection(NamedTuple):
+    """A protected comparison table and its audit: what may be published, and what the office keeps."""
+
+    table: pl.DataFrame  # PUBLIC_COLUMNS, the DESCRIPTIVE_COLUMNS present, value_conf, base_value_conf
+    audit: pl.DataFrame  # AUDIT_COLUMNS: every suppressed figure, its true count, status and feasible interval
+
+
+def protect(comparison: pl.DataFrame, registry: Registry, min_cell: int = DEFAULT_MIN_CELL) -> Protection:
+    """The comparison table for publication, with the audit of every count it suppresses.
 
     Suppressed counts are null; `change` and `change_pct` are null when either of
     their counts is suppressed. A figure gets one status wherever it shows: the
     base values of one period are the values of that period's own rows, so both
-    columns are protected as one table of the period's figures.
+    columns are protected as one table of the period's figures. The public table
+    says `C` for every suppressed count, primary or secondary alike, so that the
+    status does not tell a small count from one suppressed to protect it; the audit
+    keeps `C` and `D` apart. Columns of DESCRIPTIVE_COLUMNS in `comparison` are kept.
     """
     key = [*SLICE, *registry.dimension_names]
     base_key = ["base_period" if c == "period" else c for c in key]
-    rows = comparison.select(list(PUBLIC_COLUMNS)).with_columns(
+    descriptive = [c for c in DESCRIPTIVE_COLUMNS if c in comparison.columns]
+    rows = comparison.select(*PUBLIC_COLUMNS, *descriptive).with_columns(
         [pl.col(name).cast(dtype) for name, dtype in PUBLIC_TYPES.items()]
     )
     base = rows.select(*base_key, "base_value").rename({"base_period": "period", "base_value": "value"})
     figures = pl.concat([rows.select(*key, "value"), base.select(*key, "value")])
-    figures = figures.filter(pl.col("value").is_not_null()).unique()
-    conf = confidentiality(figures, registry, min_cell).select(*key, "conf")
+    figures = figures.filter(pl.col("value").is_not_null()).unique(maintain_order=True)
+    protected = confidentiality(figures, registry, min_cell)
+    conf = protected.select(
+        *key, pl.when(pl.col("conf") == SECONDARY).then(pl.lit(PRIMARY)).otherwise(pl.col("conf")).alias("conf")
+    )
     out = (
         rows.join(conf.rename({"conf": "value_conf"}), on=key, how="left", maintain_order="left")
         .join(conf.rename({"period": "base_period", "conf": "base_value_conf"}), on=base_key, how="left",
@@ -102,15 +135,27 @@ def protect_comparison(comparison: pl.DataFrame, registry: Registry, min_cell: i
             for column in ("value", "base_value")
         )
     )
-    hidden_value = pl.col("value_conf").is_in([PRIMARY, SECONDARY]).fill_null(False)
-    hidden_base = pl.col("base_value_conf").is_in([PRIMARY, SECONDARY]).fill_null(False)
+    hidden_value = (pl.col("value_conf") == PRIMARY).fill_null(False)
+    hidden_base = (pl.col("base_value_conf") == PRIMARY).fill_null(False)
     either = hidden_value | hidden_base
-    return out.with_columns(
+    table = out.with_columns(
         pl.when(hidden_value).then(None).otherwise(pl.col("value")).alias("value"),
         pl.when(hidden_base).then(None).otherwise(pl.col("base_value")).alias("base_value"),
         pl.when(either).then(None).otherwise(pl.col("change")).alias("change"),
         pl.when(either).then(None).otherwise(pl.col("change_pct")).alias("change_pct"),
-    ).select(*PUBLIC_COLUMNS, "value_conf", "base_value_conf")
+    ).select(*PUBLIC_COLUMNS, *descriptive, "value_conf", "base_value_conf")
+    audit = (
+        protected.filter(pl.col("conf").is_in([PRIMARY, SECONDARY]))
+        .rename({"conf": "status"})
+        .sort(*key)
+        .select(*key, *AUDIT_COLUMNS)
+    )
+    return Protection(table, audit)
+
+
+def protect_comparison(comparison: pl.DataFrame, registry: Registry, min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
+    """The public table of `protect`."""
+    return protect(comparison, registry, min_cell).table
 
 
 # ------------------------------------------------------------------ suppression
@@ -156,6 +201,38 @@ def _protect(cells: pl.DataFrame, primary: pl.Series, members: pl.DataFrame) -> 
             added += cells_to_hide.len()
         if added == 0:
             return suppressed
+
+
+# ------------------------------------------------------------------ audit
+def _audited(
+    cells: pl.DataFrame, suppressed: pl.Series, members: pl.DataFrame, min_cell: int
+) -> tuple[pl.Series, pl.DataFrame]:
+    """Suppressed cells once every one passes the interval audit, and their intervals (transforms/audit.py).
+
+    While a cell is unprotected, each group whose relation pins it (a binding row of
+    its LPs) gives up its smallest published member (a part before the total, a
+    non-zero count before a zero); the rule of `_protect` is applied again (no group
+    with exactly one suppressed member), and the audit runs again.
+    """
+    values = cells["value"].to_numpy()
+    auditor = Auditor(relations_that_hold(members, values), values, min_cell)
+    ranked = members.join(cells.select("_cell", "value"), on="_cell", how="left").sort(
+        "_total", pl.col("value") == 0, "value", "_cell"
+    )
+    hidden = suppressed.to_numpy().copy()
+    while True:
+        result = auditor.audit(hidden)
+        if not result.pinning:
+            return pl.Series("_suppressed", hidden), result.intervals
+        groups = sorted({group for pins in result.pinning.values() for group in pins})
+        candidates = ranked.filter(pl.col("_group").is_in(groups))
+        candidates = candidates.filter(pl.Series(~hidden[candidates["_cell"].to_numpy()]))
+        picks = candidates.group_by("_group", maintain_order=True).first()["_cell"].to_numpy()
+        if picks.size == 0:
+            cells_left = sorted(result.pinning)
+            raise RuntimeError(f"the audit cannot protect cells {cells_left[:5]}: no published member left to suppress")
+        hidden[picks] = True
+        hidden = _protect(cells, pl.Series(hidden), members).to_numpy().copy()  # and again no group with one
 
 
 # ------------------------------------------------------------------ groups
@@ -261,62 +338,99 @@ def _area_groups(cells: pl.DataFrame, registry: Registry) -> pl.DataFrame:
 
 
 def _period_groups(cells: pl.DataFrame, registry: Registry, step: int) -> pl.DataFrame:
-    """Groups of a period and held periods that tile it, per reporter, area, indicator and cut."""
+    """Period relations per series (reporter, area, indicator, cut): `_coef` +1 or -1 on each member.
+
+    A period's count is the difference of a running count between its first and
+    last month, so the held periods of a series are the edges of a graph on month
+    boundaries, and every relation among them (a tiling such as a year and its two
+    halves, or a difference such as year-to-December less year-to-October equals
+    November plus December) is a cycle of that graph. The fundamental cycles of a
+    spanning forest built from the shortest periods first span them all: each held
+    period not in the forest equals the signed path between its ends (with months
+    held, every longer period against its months).
+    """
     series_key = ["reporter", "area", "indicator", *registry.dimension_names]
-    held = cells.select("reporter", "area", "indicator", "period").unique()
-    sets = held.group_by("reporter", "area", "indicator").agg(pl.col("period").sort())
-    rows = []
-    for reporter, area, indicator, periods in sets.iter_rows():
-        for number, (total, tiling) in enumerate(_tilings(tuple(periods))):
-            size = len(tiling) + 1
-            rows.append((reporter, area, indicator, number, total, True, size))
-            rows.extend((reporter, area, indicator, number, part, False, size) for part in tiling)
-    if not rows:
+    rows = cells.select("_cell", *series_key, "period")
+    series = (
+        rows.group_by(series_key, maintain_order=True).agg(pl.col("period").sort().alias("_periods"))
+        .with_columns(pl.col("_periods").list.join(",").alias("_pattern"))
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_series"))
+    )
+    relations = []
+    for pattern in series["_pattern"].unique().sort().to_list():
+        for number, cycle in enumerate(_cycles(tuple(pattern.split(",")))):
+            relations.extend((pattern, number, period, coef, len(cycle)) for period, coef in cycle)
+    if not relations:
         return pl.DataFrame(schema=MEMBER_SCHEMA)
-    tilings = pl.DataFrame(
-        rows, orient="row",
-        schema={"reporter": pl.String, "area": pl.String, "indicator": pl.String, "_tiling": pl.Int64,
-                "period": pl.String, "_total": pl.Boolean, "_size": pl.Int64},
+    relations_frame = pl.DataFrame(
+        relations, orient="row",
+        schema={"_pattern": pl.String, "_cycle": pl.Int64, "period": pl.String, "_coef": pl.Int64, "_size": pl.Int64},
     )
-    members = tilings.join(cells.select("_cell", *SLICE, *registry.dimension_names), on=list(SLICE), how="inner")
-    group_key = [*series_key, "_tiling"]
-    complete = (
-        members.group_by(group_key).agg(pl.len().alias("_held"), pl.col("_size").first())
-        .filter(pl.col("_held") == pl.col("_size"))
-        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_group"))
-        .with_columns(pl.struct(series_key).rank("dense").cast(pl.Int64).alias("_series"))
-        .select(*group_key, "_group", "_series")
+    members = (
+        series.select(*series_key, "_series", "_pattern")
+        .join(relations_frame, on="_pattern", how="inner")
+        .join(rows, on=[*series_key, "period"], how="inner")
+        .with_columns(pl.struct("_series", "_cycle").rank("dense").cast(pl.Int64).alias("_group") - 1)
     )
-    return members.join(complete, on=group_key, how="inner").select(
-        "_group", pl.lit(step, pl.Int64).alias("_step"), "_cell", "_total", "_series", "_size"
+    return members.select(
+        "_group", pl.lit(step, pl.Int64).alias("_step"), "_cell", (pl.col("_coef") < 0).alias("_total"), "_coef",
+        "_series", "_size",
     )
 
 
 @lru_cache(maxsize=1024)
-def _tilings(periods: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """(total, parts) for every period and every set of other held periods that exactly tile it."""
+def _cycles(periods: tuple[str, ...]) -> tuple[tuple[tuple[str, int], ...], ...]:
+    """The fundamental cycles among held periods: ((period, coef), ...) whose signed counts add up to 0."""
     spans = {}
     for code in periods:
         period = parse_period(code)
         if period is not None:
             spans[code] = (_month(period.start), _month(period.end))
-    starting: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for code, (start, end) in sorted(spans.items()):
-        starting[start].append((end, code))
+    parent: dict[int, int] = {}
+
+    def root(node: int) -> int:
+        while parent.setdefault(node, node) != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    tree: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    rest = []
+    for code, (start, end) in sorted(spans.items(), key=lambda item: (item[1][1] - item[1][0], item[0])):
+        a, b = root(start), root(end)
+        if a == b:
+            rest.append(code)
+            continue
+        parent[a] = b
+        tree[start].append((end, code))
+        tree[end].append((start, code))
     found = []
-    for total, (start, end) in sorted(spans.items()):
-        pending = [(start, ())]  # (position reached, parts so far)
-        while pending:
-            position, chosen = pending.pop()
-            if position == end:
-                found.append((total, chosen))
-                continue
-            pending.extend(
-                (part_end, (*chosen, part))
-                for part_end, part in starting[position]
-                if part != total and part_end <= end
-            )
+    for code in rest:
+        start, end = spans[code]
+        path = _path(tree, start, end)  # (period, +1 walked forward, -1 backward) from start to end
+        found.append(((code, -1), *path))
     return tuple(found)
+
+
+def _path(tree: dict[int, list[tuple[int, str]]], start: int, end: int) -> tuple[tuple[str, int], ...]:
+    """The signed periods of the tree path from month boundary `start` to `end`."""
+    previous: dict[int, tuple[int, str]] = {start: (start, "")}
+    pending = [start]
+    while pending:
+        node = pending.pop()
+        if node == end:
+            break
+        for other, code in tree[node]:
+            if other not in previous:
+                previous[other] = (node, code)
+                pending.append(other)
+    steps = []
+    node = end
+    while node != start:
+        before, code = previous[node]
+        steps.append((code, 1 if before < node else -1))
+        node = before
+    return tuple(reversed(steps))
 
 
 def _month(day) -> int:

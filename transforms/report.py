@@ -252,3 +252,26 @@ def open_warnings(findings: pl.DataFrame, submissions: pl.DataFrame, reporter: s
 
 def period_type_name(period_type: str) -> str:
     return PERIOD_TYPE_NAMES.get(period_type, period_type)
+
+
+def with_labels(frame: pl.DataFrame, registry: Registry) -> pl.DataFrame:
+    """`frame` with a `<column>_label` after its columns for the reporter, area, indicator and each dimension.
+
+    A code without a label in the registry keeps the code; `_T` reads "total", `_U` "unknown".
+    """
+
+    def labels(column: str) -> dict[str, str]:
+        if column == "reporter":
+            return {code: reporter.name for code, reporter in registry.reporters.items()}
+        if column == "area":
+            return {code: area.name for code, area in registry.areas.items() if area.name}
+        if column == "indicator":
+            return {code: indicator.label for code, indicator in registry.indicators.items()}
+        return {**registry.dimensions[column].labels, TOTAL: "total", UNKNOWN: "unknown"}
+
+    columns = ["reporter", "area", "indicator", *registry.dimension_names]
+    return frame.with_columns(
+        pl.col(column).replace_strict(labels(column), default=pl.col(column), return_dtype=pl.String)
+        .alias(f"{column}_label")
+        for column in columns
+    )

@@ -3,7 +3,7 @@
 The file that `--warehouse` names is the one analysts open. Everything else ctip
 keeps for it lives in one folder beside it, `<file>.ctip/`, which belongs to that
 file alone: the writer's own database, the archive of every file received, the
-published Parquet segments, the Data Docs site, a scratch folder and the writer's lock.
+published Parquet segments, the Data Docs site, the last disclosure audit, a scratch folder and the writer's lock.
 """
 
 from __future__ import annotations
@@ -43,6 +43,11 @@ class WarehouseFiles:
     def scratch_dir(self) -> Path:
         """Prepared chunks of a backfill waiting to be applied; empty between runs."""
         return self.home / "scratch"
+
+    @property
+    def disclosure_audit(self) -> Path:
+        """The interval of every count the last public export suppressed: for the office, never published."""
+        return self.home / "disclosure_audit.csv"
 
     @property
     def lock_file(self) -> Path:

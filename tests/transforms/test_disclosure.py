@@ -276,13 +276,14 @@ def test_change_is_null_when_either_count_is_suppressed():
             figure(31, offence="SE", period="2018-S1")]
     original = comparison_of(current, base)
     out = protect_comparison(original, REGISTRY, 10)
-    assert out.columns == [*PUBLIC_COLUMNS, "value_conf", "base_value_conf"]
+    assert out.columns == [*PUBLIC_COLUMNS, "status", "value_conf", "base_value_conf"]
     assert out.schema["value"] == pl.Int64 and out.schema["change_pct"] == pl.Float64
     rows = {(r["period"], r["sex"], r["offence"]): r for r in out.iter_rows(named=True)}
     female, male, ht = rows[("2019-S1", "F", "_T")], rows[("2019-S1", "M", "_T")], rows[("2019-S1", "_T", "HT")]
     assert (female["value_conf"], female["base_value_conf"]) == ("C", "F")
     assert (female["value"], female["base_value"], female["change"], female["change_pct"]) == (None, 25, None, None)
-    assert (male["value_conf"], male["base_value_conf"], male["base_value"], male["change"]) == ("D", "C", None, None)
+    # one public status for every suppressed count: a secondary suppression reads C too
+    assert (male["value_conf"], male["base_value_conf"], male["base_value"], male["change"]) == ("C", "C", None, None)
     assert (ht["value"], ht["value_conf"], ht["base_value_conf"], ht["change"]) == (0, "F", "C", None)
     headline = rows[("2019-S1", "_T", "_T")]
     assert (headline["value"], headline["base_value"], headline["change"], headline["change_pct"]) == (50, 40, 10, 25.0)
