@@ -40,6 +40,9 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 EPSILON = 1e-6
+BATCH_ROUNDS = 6  # feasible points sought per component before any cell is solved on its own
+LOCAL_BUDGET = 1000  # cells of one component looked at on their own per audit; past it, an unproved cell is pinned
+EXACT_BUDGET = 100  # of those, cells solved exactly on the whole component when their neighbourhood did not settle it
 UNBOUNDED = (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible)
 INTERVAL_SCHEMA = {
     "_cell": pl.Int64, "lower": pl.Int64, "upper": pl.Int64, "exact": pl.Boolean, "protected": pl.Boolean,
@@ -237,24 +240,40 @@ class Auditor:
 
         # Feasible points first: every count as low, then as high (capped K above its true count), as can be;
         # a cell seen at two points at least K apart is protected without a solve of its own.
-        caps = truth + self.min_cell
-        for _ in range(3):
+        random = np.random.default_rng(n)  # the same table is audited the same way every time
+        for round_number in range(BATCH_ROUNDS):
             open_cells = ~proven()
             if not open_cells.any():
                 break
             before = (seen_low.copy(), seen_high.copy())
-            solve(open_cells.astype(np.float64))
-            solve(-open_cells.astype(np.float64), caps)
-            if np.array_equal(before[0], seen_low) and np.array_equal(before[1], seen_high):
+            weights = open_cells * (1.0 if round_number == 0 else random.uniform(0.1, 1.0, n))
+            solve(weights)
+            # as high as each open cell needs and no higher, so that the slack of a relation is shared out
+            caps = np.where(open_cells, np.maximum(seen_low, 0) + self.min_cell, highspy.kHighsInf)
+            solve(-weights, caps)
+            if round_number and np.array_equal(before[0], seen_low) and np.array_equal(before[1], seen_high):
                 break
         low = np.where(seen_low <= EPSILON, 0.0, seen_low)
         high = np.where(seen_high >= plain - EPSILON, plain, seen_high)
         exact_low = seen_low <= EPSILON
         exact_high = seen_high >= plain - EPSILON
         pins: dict[int, set[int]] = {}
+        budget, local_budget = EXACT_BUDGET, LOCAL_BUDGET
         for j in np.flatnonzero(~proven()):
-            # The rows around the cell alone first: fewer relations can only widen the interval, so a narrow
-            # one there is narrow in the whole table too, and its binding rows pin the cell.
+            if local_budget == 0:  # not proved either way: taken as unprotected, every relation of the cell as a pin
+                pins[int(cells[j])] = {int(self.relations.group[row_ids[r]]) for r in row_index[cols == j]}
+                continue
+            local_budget -= 1
+            # Around the cell first. With the cells further away held at their true counts, the cell's range is
+            # part of its feasible interval: wide enough there, it is protected. With the relations further
+            # away left out, its range holds the interval: narrow there, it is pinned, by the rows that bind.
+            near = np.unique(matrix[by_column.indices[by_column.indptr[j]:by_column.indptr[j + 1]]].indices)
+            held = _range(matrix, by_column, row_rhs, row_equal, near, j, truth)
+            solves += 2
+            if held is not None:
+                seen_low[j], seen_high[j] = min(seen_low[j], held[0]), max(seen_high[j], held[1])
+                if proven()[j]:
+                    continue
             local_rows = _around(matrix, by_column, j)
             if local_rows.size < m:
                 narrow_rows = _local_pin(matrix[local_rows], row_rhs[local_rows], row_equal[local_rows], j,
@@ -263,6 +282,10 @@ class Auditor:
                 if narrow_rows is not None:
                     pins[int(cells[j])] = {int(self.relations.group[row_ids[local_rows[r]]]) for r in narrow_rows}
                     continue
+            if budget == 0:  # not proved either way: taken as unprotected, every relation of the cell as a pin
+                pins[int(cells[j])] = {int(self.relations.group[row_ids[r]]) for r in row_index[cols == j]}
+                continue
+            budget -= 1
             unit = np.zeros(n)
             unit[j] = 1.0
             binding = set()
@@ -315,13 +338,44 @@ def _model(matrix, rhs: np.ndarray, equal: np.ndarray) -> highspy.Highs:
     return highs
 
 
+def _range(matrix, by_column, rhs: np.ndarray, equal: np.ndarray, near: np.ndarray, cell: int,
+           truth: np.ndarray) -> tuple[float, float] | None:
+    """The least and most `cell` can be while only the `near` cells move and the others keep their true counts."""
+    rows = np.unique(by_column[:, near].indices)
+    if rows.size == 0:
+        return None
+    block = matrix[rows]
+    fixed = truth.copy()
+    fixed[near] = 0.0
+    shifted = rhs[rows] - block @ fixed
+    sub = block[:, near]
+    highs = _model(sub, shifted, equal[rows])
+    j = int(np.searchsorted(near, cell))
+    n = near.size
+    everyone = np.arange(n, dtype=np.int32)
+    bounds = []
+    for sense in (1.0, -1.0):
+        costs = np.zeros(n)
+        costs[j] = sense
+        highs.changeColsCost(n, everyone, costs)
+        highs.run()
+        status = highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            bounds.append(sense * highs.getInfo().objective_function_value)
+        elif sense < 0 and status in UNBOUNDED:
+            bounds.append(math.inf)  # as high as one likes
+        else:
+            return None
+    return bounds[0], bounds[1]
+
+
 def _around(matrix, by_column, cell: int, radius: int = 2) -> np.ndarray:
     """The rows within `radius` steps of a cell (a step: from a cell to its rows, then to their cells)."""
     cells = np.array([cell])
     rows = np.zeros(0, dtype=np.int64)
     for _ in range(radius):
-        rows = np.unique(np.concatenate([by_column.indices[by_column.indptr[c]:by_column.indptr[c + 1]] for c in cells]))
-        cells = np.unique(np.concatenate([matrix.indices[matrix.indptr[r]:matrix.indptr[r + 1]] for r in rows]))
+        rows = np.unique(by_column[:, cells].indices)
+        cells = np.unique(matrix[rows].indices)
     return rows
 
 

@@ -1,0 +1,67 @@
+"""Benchmark of the disclosure audit: the public export of a two-year, all-province, all-reporter warehouse.
+
+Run with `make bench` (not part of `make test`). A generated inbox (2018-2019, every province, every
+reporter, no invalid files) is loaded, then the comparison table is protected as `ctip export --public`
+does it (primary and secondary suppression, then the interval audit until every suppressed count
+passes), at K = 10 and K = 5, and a typical half-year release (the figures of 2019-S1 alone) at K = 10.
+Printed: rows, figures, suppressed counts (primary C, secondary D), how many intervals are exact LP bounds,
+seconds. Asserted: every suppressed count passes, and the table is not trivially small.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from flows import steps
+from flows.cli import app
+from flows.export import _read_comparison
+from schemas import load_registry
+from transforms.disclosure import PRIMARY, SECONDARY, protect
+from transforms.periods import parse_period
+
+pytestmark = pytest.mark.bench
+
+NOW = datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc)
+HALF = (date(2019, 1, 1), date(2019, 7, 1))
+
+
+def _in_half(period: str) -> bool:
+    span = parse_period(period)
+    return span is not None and span.start >= HALF[0] and span.end <= HALF[1]
+
+
+def _measure(label: str, comparison: pl.DataFrame, registry, min_cell: int) -> None:
+    started = time.perf_counter()
+    protection = protect(comparison, registry, min_cell)
+    seconds = time.perf_counter() - started
+    audit = protection.audit
+    figures = comparison.height + comparison["base_value"].is_not_null().sum()
+    print(
+        f"{label}, K = {min_cell}: {comparison.height:,} rows ({figures:,} figures with the base values); "
+        f"suppressed {(audit['status'] == PRIMARY).sum():,} C and {(audit['status'] == SECONDARY).sum():,} D; "
+        f"{audit['exact'].sum():,} intervals exact LP bounds; {seconds:.1f} s"
+    )
+    assert audit["protected"].all()
+
+
+def test_bench_disclosure_audit(tmp_path):
+    registry = load_registry()
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb"
+    made = CliRunner().invoke(app, ["generate", "--out", str(inbox), "--years", "2018-2019", "--provinces", "all",
+                                    "--invalid-share", "0", "--seed", "2026"])
+    assert made.exit_code == 0, made.output
+    summary = steps.run_once(inbox, warehouse, registry, ZoneInfo("Asia/Phnom_Penh"), NOW)
+    assert summary.count("loaded") == 3120
+    comparison, _ = _read_comparison(warehouse)
+    assert comparison.height > 40_000
+    print()
+    _measure("two years, every province and reporter", comparison, registry, 10)
+    _measure("two years, every province and reporter", comparison, registry, 5)
+    half = comparison.filter(pl.col("period").map_elements(_in_half, return_dtype=pl.Boolean))
+    _measure("half-year 2019-S1", half, registry, 10)
