@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import json
+from datetime import timezone
 
 import duckdb
 import polars as pl
@@ -13,11 +15,15 @@ from flows.cli import app
 from flows.export import neutralise_text, write_public
 from tests.conftest import SEED
 from tests.flows.conftest import query, run, write_inbox
+from tests.transforms.test_audit import assert_audited
 from tests.transforms.test_disclosure import assert_protected, published_figures
 from transforms.disclosure import PUBLIC_COLUMNS
 
 runner = CliRunner()
-COLUMNS = [*PUBLIC_COLUMNS, "value_conf", "base_value_conf"]
+LABELS = ["reporter_label", "area_label", "indicator_label", "sex_label", "age_label", "citizenship_label",
+          "referral_label", "offence_label", "country_label"]
+COLUMNS = [*PUBLIC_COLUMNS[:-1], "change_pct", "change_pct_rounded", "status", "base_status", "is_derived",
+           "value_conf", "base_value_conf", *LABELS]
 TYPES = {"value": pl.Int64, "base_value": pl.Int64, "change": pl.Int64, "change_pct": pl.Float64}
 CUT = {"sex": "_T", "age": "_T", "citizenship": "_T", "referral": "_T", "offence": "_T", "country": "_T"}
 
@@ -56,14 +62,19 @@ def test_export_with_k_10_suppresses_two_americans_and_the_chinese_beside_them(s
     public = tmp_path / "public"
     result = export(warehouse, public, "--min-cell", "10")
     assert result.exit_code == 0, result.output
-    assert "Cells suppressed: 1 small counts (C), 1 to protect them (D)" in " ".join(result.output.split())
+    assert "Cells suppressed: 1 small counts, 1 to protect them; all 2 pass the disclosure audit" in " ".join(
+        result.output.split())
     table, text = read_both(public)
     assert table.columns == COLUMNS and list(text[0]) == COLUMNS
     assert {name: table.schema[name] for name in TYPES} == TYPES
     assert table.height == original.height == len(text)
     us, cn, foreign = (row(table, citizenship=c) for c in ("US", "CN", "FOREIGN"))
     assert (us["value"], us["value_conf"]) == (None, "C")
-    assert (cn["value"], cn["value_conf"]) == (None, "D")  # else 14 foreigners - 12 Chinese = 2 Americans
+    assert (cn["value"], cn["value_conf"]) == (None, "C")  # else 14 foreigners - 12 Chinese = 2 Americans
+    office = pl.read_csv(warehouse.parent / "ctip.duckdb.ctip" / "disclosure_audit.csv")
+    assert sorted(office["citizenship"].to_list()) == ["CN", "US"]
+    assert dict(zip(office["citizenship"], office["status"], strict=True)) == {"CN": "D", "US": "C"}
+    assert office["protected"].all() and (office["upper"] - office["lower"] >= 10).all()
     assert (foreign["value"], foreign["value_conf"]) == (14, "F")
     headline = row(table, indicator="cases")
     assert (headline["value"], headline["base_value"], headline["change"], headline["value_conf"]) == (78, 62, 16, "F")
@@ -86,7 +97,7 @@ def test_export_with_k_100_and_the_default_k(seeded, tmp_path):
     victims = row(table, indicator="victims_rescued")
     assert (victims["value"], victims["base_value"], victims["change"]) == (263, 106, 157)
     family = row(table, indicator="victims_rescued", referral="FAMILY")
-    assert (family["value"], family["value_conf"]) == (None, "D")  # else 263 - 191 = 72 handed to Social Affairs
+    assert (family["value"], family["value_conf"]) == (None, "C")  # else 263 - 191 = 72 handed to Social Affairs
     assert row(table, indicator="victims_rescued", referral="SOCIAL_AFFAIRS")["value_conf"] == "C"
     assert row(table, indicator="marriage_applications")["value"] == 1009
     assert_protected(published_figures(original, table), 100)
@@ -155,3 +166,59 @@ def test_csv_neutralises_formulas_and_keeps_numbers(tmp_path):
     assert neutralise_text(frame).schema == frame.schema
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == ["period_comparison.csv", "period_comparison.parquet"]
+
+
+def test_metadata_says_where_the_table_comes_from_and_that_it_passed_the_audit(seeded, tmp_path):
+    warehouse, original = seeded
+    public, audit = tmp_path / "public", tmp_path / "office" / "audit.csv"
+    result = export(warehouse, public, "--audit", str(audit))
+    assert result.exit_code == 0, result.output
+    meta = json.loads((public / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["source"] == "marts.period_comparison of the ctip warehouse ctip.duckdb"
+    number, watermark = query(warehouse, "select number, watermark from audit.publication")[0]
+    assert meta["publication"]["number"] == number
+    assert meta["watermark"] == watermark.astimezone(timezone.utc).isoformat()
+    assert meta["suppression"]["min_cell"] == 10 and "interval audit" in meta["suppression"]["rule"]
+    office = pl.read_csv(audit)
+    assert meta["disclosure_audit"] == {"passed": True, "suppressed": office.height, "primary": 1, "secondary": 1}
+    assert meta["files"] == ["period_comparison.parquet", "period_comparison.csv"]
+    assert sorted(p.name for p in public.iterdir()) == ["metadata.json", "period_comparison.csv",
+                                                        "period_comparison.parquet"]
+    table, _ = read_both(public)
+    headline = row(table, indicator="cases")
+    assert (headline["change_pct_rounded"], headline["status"], headline["is_derived"]) == (25.8, "A", False)
+    assert (headline["reporter_label"], headline["indicator_label"], headline["area_label"], headline["sex_label"]) == (
+        "National Committee for Counter Trafficking", "trafficking cases cracked down", "Cambodia", "total")
+    assert row(table, citizenship="US")["citizenship_label"] == "United States"
+
+
+def test_the_audit_is_never_written_inside_the_public_folder(seeded, tmp_path):
+    warehouse, _ = seeded
+    public = tmp_path / "public"
+    result = export(warehouse, public, "--audit", str(public / "disclosure_audit.csv"))
+    assert result.exit_code == 2 and "never published" in " ".join(result.output.split())
+    assert not public.exists()
+
+
+def test_the_export_of_a_generated_inbox_passes_an_independent_audit(tmp_path):
+    """Three months of generated NCCT submissions: every suppressed count's interval, by the test's own LPs."""
+    generated = tmp_path / "generated"
+    made = runner.invoke(app, ["generate", "--out", str(generated), "--years", "2019", "--provinces", "none",
+                               "--reporters", "NCCT", "--invalid-share", "0", "--seed", "11"])
+    assert made.exit_code == 0, made.output
+    files = {p.name: p.read_bytes() for p in sorted(generated.iterdir())
+             if not p.name.startswith(".") and any(f"2019-0{m}" in p.name for m in (1, 2, 3))}
+    assert len(files) == 3
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb"
+    write_inbox(inbox, files)
+    assert [s["status"] for s in run(inbox, warehouse).submissions] == ["loaded"] * 3
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        original = con.sql("select * from marts.period_comparison").pl()
+    public = tmp_path / "public"
+    result = export(warehouse, public, "--min-cell", "5")
+    assert result.exit_code == 0, result.output
+    table, _ = read_both(public)
+    figures = published_figures(original, table.with_columns(
+        pl.col("value_conf").replace({"C": "X"}), pl.col("base_value_conf").replace({"C": "X"})))
+    assert sum(not shown for _, shown in figures.values()) > 0
+    assert_audited(figures, 5)
