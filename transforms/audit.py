@@ -14,14 +14,24 @@ holds in the data: `sum(parts) = total` where the counts add up exactly,
 `sum(parts) <= total` where a total's parts fall short (an incomplete group), and
 not at all otherwise (the country and its provinces need not agree).
 
-The relations are split into connected components over the suppressed cells, and
-each component is one model re-solved cell by cell from the previous basis (HiGHS).
-Work is skipped where the answer is known without a solve: a lower bound of 0 once
-any feasible solution seen (the true counts first) puts the cell at 0, an upper
-bound once a solution reaches the plain bound of a published total less its
-published parts, and a component of one cell by reading its rows directly. A
-component whose cells and relations did not change since an earlier audit is not
-solved again.
+The relations are split into connected components over the suppressed cells; each
+component is one HiGHS model, re-solved from its previous basis as the objective
+changes. A cell is settled as cheaply as can be:
+
+1. feasible points: the true counts, then every open cell as low as it can be and as
+   high as it needs (at least K above its lowest seen value), objectives shared out
+   over BATCH_ROUNDS rounds; two points at least K apart (or one at 0 and one at K or
+   more) prove a cell protected, and these are the `lower`, `upper` reported;
+2. the cell's neighbourhood: with the cells further away held at their true counts
+   its range is part of the feasible interval (wide enough: protected); with the
+   relations further away left out its range holds the interval (narrow: pinned,
+   by the rows that bind);
+3. its exact smallest and largest values on the whole component (`exact`).
+
+Past LOCAL_BUDGET or EXACT_BUDGET cells of one component per audit, an unsettled cell
+is taken as pinned by every relation it is in: that costs suppression, never
+protection. A component of one cell is read off its rows; a component whose cells
+did not change since an earlier audit of the same table is not solved again.
 
 Pure functions on arrays and Polars frames; no I/O.
 """
@@ -184,7 +194,7 @@ class Auditor:
 
     # ---------------------------------------------------------------- one component
     def _solve_component(self, cells, local, rows, var_local, coef, rhs):
-        """({cell: (lower, upper)}, {unprotected cell: pinning groups}, solves) of one component."""
+        """({cell: (lower, upper, exact)}, {unprotected cell: pinning groups}, solves) of one component."""
         row_ids, row_index = np.unique(rows, return_inverse=True)
         col_of = {int(local[c]): i for i, c in enumerate(cells)}
         cols = np.array([col_of[int(v)] for v in var_local], dtype=np.int64)
