@@ -38,6 +38,7 @@ from collections import defaultdict
 from functools import lru_cache
 from typing import NamedTuple
 
+import numpy as np
 import polars as pl
 
 from schemas.registry import TOTAL, UNKNOWN, Registry
@@ -224,10 +225,21 @@ def _audited(
         result = auditor.audit(hidden)
         if not result.pinning:
             return pl.Series("_suppressed", hidden), result.intervals
-        groups = sorted({group for pins in result.pinning.values() for group in pins})
-        candidates = ranked.filter(pl.col("_group").is_in(groups))
-        candidates = candidates.filter(pl.Series(~hidden[candidates["_cell"].to_numpy()]))
-        picks = candidates.group_by("_group", maintain_order=True).first()["_cell"].to_numpy()
+        pinned = sorted(result.pinning)
+        widening = (
+            pl.col("_group").is_in(sorted({group for pins in result.pinning.values() for group in pins})),
+            # the pinning relations have nothing published left: those of the pinned cells, then of any suppressed
+            pl.col("_group").is_in(ranked.filter(pl.col("_cell").is_in(pinned))["_group"].unique().to_list()),
+            pl.col("_group").is_in(ranked.filter(pl.Series(hidden[ranked["_cell"].to_numpy()]))["_group"].unique()
+                                   .to_list()),
+        )
+        picks = np.zeros(0, dtype=np.int64)
+        for scope in widening:
+            candidates = ranked.filter(scope)
+            candidates = candidates.filter(pl.Series(~hidden[candidates["_cell"].to_numpy()]))
+            picks = candidates.group_by("_group", maintain_order=True).first()["_cell"].to_numpy()
+            if picks.size:
+                break
         if picks.size == 0:
             cells_left = sorted(result.pinning)
             raise RuntimeError(f"the audit cannot protect cells {cells_left[:5]}: no published member left to suppress")
