@@ -125,9 +125,15 @@ class Auditor:
         self.min_cell = min_cell
         self._solved: dict[tuple[int, ...], tuple[dict[int, tuple[float, float]], dict[int, set[int]], int]] = {}
 
-    def audit(self, suppressed: np.ndarray) -> Audit:
-        """The feasible interval of every cell where `suppressed` is true."""
+    def audit(self, suppressed: np.ndarray, sensitive: np.ndarray | None = None) -> Audit:
+        """The feasible interval of every cell where `suppressed` is true; those of the `sensitive` ones
+        (the primary suppressions; all suppressed cells when not given) are proved protected or pinned.
+
+        A secondary suppression only protects others: its interval is reported (a range the
+        feasible interval contains, unless `exact`), and a narrow one pins nothing.
+        """
         hidden = np.flatnonzero(suppressed)
+        must = suppressed if sensitive is None else np.asarray(sensitive, dtype=bool) & suppressed
         if hidden.size == 0:
             return Audit(pl.DataFrame(schema=INTERVAL_SCHEMA))
         rel = self.relations
@@ -170,6 +176,7 @@ class Auditor:
             if cached is None:
                 cached = self._solve_component(
                     hidden[members_local], local, var_rows[picked], var_cells[picked], var_coef[picked], rhs,
+                    must[hidden[members_local]],
                 )
                 self._solved[key] = cached
             result, pins, count = cached
@@ -177,9 +184,11 @@ class Auditor:
             for cell, (low, high, is_exact) in result.items():
                 lower[local[cell]], upper[local[cell]], exact[local[cell]] = low, high, is_exact
             pinning.update(pins)
-        protected = np.array(
-            [is_protected(lo_, hi_, self.min_cell) for lo_, hi_ in zip(lower, upper, strict=True)], dtype=bool
-        )
+        # proved for the sensitive cells; null for the others, which need no protection of their own
+        protected = [
+            is_protected(lo_, hi_, self.min_cell) if required else None
+            for lo_, hi_, required in zip(lower, upper, must[hidden], strict=True)
+        ]
         intervals = pl.DataFrame(
             {
                 "_cell": hidden.astype(np.int64),
@@ -193,8 +202,12 @@ class Auditor:
         return Audit(intervals, {c: g for c, g in pinning.items()}, solves, len(starts))
 
     # ---------------------------------------------------------------- one component
-    def _solve_component(self, cells, local, rows, var_local, coef, rhs):
-        """({cell: (lower, upper, exact)}, {unprotected cell: pinning groups}, solves) of one component."""
+    def _solve_component(self, cells, local, rows, var_local, coef, rhs, must):
+        """({cell: (lower, upper, exact)}, {unprotected sensitive cell: pinning groups}, solves) of one component.
+
+        Only the cells where `must` is true are proved protected or pinned; the others keep the
+        range of the feasible points seen.
+        """
         row_ids, row_index = np.unique(rows, return_inverse=True)
         col_of = {int(local[c]): i for i, c in enumerate(cells)}
         cols = np.array([col_of[int(v)] for v in var_local], dtype=np.int64)
@@ -212,7 +225,7 @@ class Auditor:
             low, high = _one_cell(coef, row_rhs[row_index], row_equal[row_index])
             result = {int(cells[0]): (low, high, True)}
             pins = {}
-            if not is_protected(low, high, self.min_cell):
+            if must[0] and not is_protected(low, high, self.min_cell):
                 pins[int(cells[0])] = {int(self.relations.group[r]) for r in row_ids}
             return result, pins, 0
         matrix = csr_matrix((coef, (row_index, cols)), shape=(m, n))
@@ -244,7 +257,8 @@ class Auditor:
             return status, objective, values, binding
 
         def proven() -> np.ndarray:
-            return (seen_high - seen_low >= self.min_cell - EPSILON) & (
+            """Cells settled: protected as far as the points seen show, or not required to be (not sensitive)."""
+            return ~must | (seen_high - seen_low >= self.min_cell - EPSILON) & (
                 (seen_low <= EPSILON) | (seen_high >= self.min_cell - EPSILON)
             )
 

@@ -86,7 +86,7 @@ def confidentiality(figures: pl.DataFrame, registry: Registry, min_cell: int = D
         raise ValueError("two figures share a key")
     primary = cells["value"].is_between(1, min_cell - 1)
     members = _groups(cells, registry)
-    suppressed, intervals = _audited(cells, _protect(cells, primary, members), members, min_cell)
+    suppressed, intervals = _audited(cells, primary, _protect(cells, primary, members), members, min_cell)
     conf = cells.select(
         "_row",
         "_cell",
@@ -206,7 +206,7 @@ def _protect(cells: pl.DataFrame, primary: pl.Series, members: pl.DataFrame) -> 
 
 # ------------------------------------------------------------------ audit
 def _audited(
-    cells: pl.DataFrame, suppressed: pl.Series, members: pl.DataFrame, min_cell: int
+    cells: pl.DataFrame, primary: pl.Series, suppressed: pl.Series, members: pl.DataFrame, min_cell: int
 ) -> tuple[pl.Series, pl.DataFrame]:
     """Suppressed cells once every one passes the interval audit, and their intervals (transforms/audit.py).
 
@@ -221,8 +221,9 @@ def _audited(
         "_total", pl.col("value") == 0, "value", "_cell"
     )
     hidden = suppressed.to_numpy().copy()
+    sensitive = primary.to_numpy()
     while True:
-        result = auditor.audit(hidden)
+        result = auditor.audit(hidden, sensitive)
         if not result.pinning:
             return pl.Series("_suppressed", hidden), result.intervals
         pinned = sorted(result.pinning)
