@@ -258,9 +258,8 @@ class Auditor:
 
         def proven() -> np.ndarray:
             """Cells settled: protected as far as the points seen show, or not required to be (not sensitive)."""
-            return ~must | (seen_high - seen_low >= self.min_cell - EPSILON) & (
-                (seen_low <= EPSILON) | (seen_high >= self.min_cell - EPSILON)
-            )
+            low, high = np.ceil(seen_low - EPSILON), np.floor(seen_high + EPSILON)  # as whole counts, as reported
+            return ~must | (high - low >= self.min_cell) & ((low <= 0) | (high >= self.min_cell))
 
         # Feasible points first: every count as low, then as high (capped K above its true count), as can be;
         # a cell seen at two points at least K apart is protected without a solve of its own.
