@@ -50,9 +50,8 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 EPSILON = 1e-6
-BATCH_ROUNDS = 6  # feasible points sought per component before any cell is solved on its own
-LOCAL_BUDGET = 1000  # cells of one component looked at on their own per audit; past it, an unproved cell is pinned
-EXACT_BUDGET = 100  # of those, cells solved exactly on the whole component when their neighbourhood did not settle it
+BATCH_ROUNDS = 50  # at most, rounds of feasible points sought per component before cells are solved one by one
+EXACT_BUDGET = 2000  # cells of one component solved on their own per audit; past it, an unproved cell is pinned
 UNBOUNDED = (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible)
 INTERVAL_SCHEMA = {
     "_cell": pl.Int64, "lower": pl.Int64, "upper": pl.Int64, "exact": pl.Boolean, "protected": pl.Boolean,
@@ -101,7 +100,7 @@ def relations_that_hold(members: pl.DataFrame, values: np.ndarray) -> Relations:
     holding = balance.filter(
         (pl.col("_balance") == 0) | ((pl.col("_balance") < 0) & (pl.col("_totals") == 1))
     ).with_columns((pl.col("_balance") == 0).alias("_equal")).sort("_group").with_row_index("_row")
-    rows = framed.join(holding, on="_group", how="inner")
+    rows = framed.join(holding, on="_group", how="inner").sort("_row", "_cell")
     return Relations(
         row=rows["_row"].cast(pl.Int64).to_numpy(),
         cell=rows["_cell"].to_numpy(),
@@ -123,7 +122,13 @@ class Auditor:
         self.relations = relations
         self.values = np.asarray(values, dtype=np.float64)
         self.min_cell = min_cell
-        self._solved: dict[tuple[int, ...], tuple[dict[int, tuple[float, float]], dict[int, set[int]], int]] = {}
+        self._solved: dict[tuple, tuple[dict[int, tuple[float, float, bool]], dict[int, set[int]], int]] = {}
+        # the least and most value of each cell seen at a feasible point: true counts until a solve widens them.
+        # Suppressing more only widens the feasible set (a published count becomes free), so these stay
+        # witnessed as long as no suppressed cell is published again.
+        self._low = self.values.copy()
+        self._high = self.values.copy()
+        self._hidden = np.zeros(self.values.size, dtype=bool)
 
     def audit(self, suppressed: np.ndarray, sensitive: np.ndarray | None = None) -> Audit:
         """The feasible interval of every cell where `suppressed` is true; those of the `sensitive` ones
@@ -134,6 +139,9 @@ class Auditor:
         """
         hidden = np.flatnonzero(suppressed)
         must = suppressed if sensitive is None else np.asarray(sensitive, dtype=bool) & suppressed
+        if (self._hidden & ~suppressed).any():  # a cell published again: the points seen may be infeasible now
+            self._low, self._high = self.values.copy(), self.values.copy()
+        self._hidden = np.array(suppressed, dtype=bool)
         if hidden.size == 0:
             return Audit(pl.DataFrame(schema=INTERVAL_SCHEMA))
         rel = self.relations
@@ -171,12 +179,12 @@ class Auditor:
             label = cell_label[members_local[0]]
             lo, hi = np.searchsorted(labels_sorted, [label, label + 1])
             picked = by_label[lo:hi]
-            key = tuple(sorted(hidden[members_local].tolist()))
+            component = np.sort(hidden[members_local])
+            key = (component.tobytes(), must[component].tobytes())
             cached = self._solved.get(key)
             if cached is None:
                 cached = self._solve_component(
-                    hidden[members_local], local, var_rows[picked], var_cells[picked], var_coef[picked], rhs,
-                    must[hidden[members_local]],
+                    component, hidden[var_cells[picked]], var_rows[picked], var_coef[picked], rhs, must[component],
                 )
                 self._solved[key] = cached
             result, pins, count = cached
@@ -189,6 +197,9 @@ class Auditor:
             is_protected(lo_, hi_, self.min_cell) if required else None
             for lo_, hi_, required in zip(lower, upper, must[hidden], strict=True)
         ]
+        for cell, passed in zip(hidden.tolist(), protected, strict=True):
+            if passed is False and cell not in pinning:  # never left unprotected without a relation to widen
+                pinning[cell] = {int(g) for g in rel.group[np.unique(rel.row[rel.cell == cell])]}
         intervals = pl.DataFrame(
             {
                 "_cell": hidden.astype(np.int64),
@@ -202,147 +213,156 @@ class Auditor:
         return Audit(intervals, {c: g for c, g in pinning.items()}, solves, len(starts))
 
     # ---------------------------------------------------------------- one component
-    def _solve_component(self, cells, local, rows, var_local, coef, rhs, must):
+    def _solve_component(self, cells, members, rows, coef, rhs, must):
         """({cell: (lower, upper, exact)}, {unprotected sensitive cell: pinning groups}, solves) of one component.
 
         Only the cells where `must` is true are proved protected or pinned; the others keep the
-        range of the feasible points seen.
+        range of the feasible points seen. Every feasible point found widens the witnessed
+        range of every cell of the component (`self._low`, `self._high`).
         """
         row_ids, row_index = np.unique(rows, return_inverse=True)
-        col_of = {int(local[c]): i for i, c in enumerate(cells)}
-        cols = np.array([col_of[int(v)] for v in var_local], dtype=np.int64)
+        cols = np.searchsorted(cells, members)  # cells are sorted
         n, m = cells.size, row_ids.size
         row_rhs = rhs[row_ids]
         row_equal = self.relations.equal[row_ids]
-        truth = self.values[cells]
+        low, high = self._low[cells], self._high[cells]  # copies: written back at the end
         # the plain upper bound: a part of a row whose other variables are all parts, under a published total
         negative_rows = np.zeros(m, dtype=bool)
         negative_rows[row_index[coef < 0]] = True
         plain = np.full(n, np.inf)
         usable = (coef > 0) & ~negative_rows[row_index]
         np.minimum.at(plain, cols[usable], row_rhs[row_index[usable]])
-        if n == 1:
-            low, high = _one_cell(coef, row_rhs[row_index], row_equal[row_index])
-            result = {int(cells[0]): (low, high, True)}
-            pins = {}
-            if must[0] and not is_protected(low, high, self.min_cell):
-                pins[int(cells[0])] = {int(self.relations.group[r]) for r in row_ids}
-            return result, pins, 0
-        matrix = csr_matrix((coef, (row_index, cols)), shape=(m, n))
-        by_column = matrix.tocsc()
-        highs = _model(matrix, row_rhs, row_equal)
-        everyone = np.arange(n, dtype=np.int32)
-        seen_low, seen_high = truth.copy(), truth.copy()
+        exact_low = np.zeros(n, dtype=bool)
+        exact_high = np.zeros(n, dtype=bool)
+        pins: dict[int, set[int]] = {}
         solves = 0
 
-        def solve(costs: np.ndarray, caps: np.ndarray | None = None):
-            """Minimise costs @ x (under x <= caps when given): (status, objective, x, binding rows)."""
+        def groups_of(row_numbers) -> set[int]:
+            return {int(self.relations.group[row_ids[r]]) for r in row_numbers}
+
+        def rows_of(j: int) -> np.ndarray:
+            return row_index[cols == j]
+
+        def finish():
+            self._low[cells], self._high[cells] = low, high
+            exact_l = exact_low | (low <= EPSILON)
+            exact_h = exact_high | (high >= plain - EPSILON)
+            result = {}
+            for j in range(n):
+                lower_j, upper_j = _whole(low[j], high[j])
+                result[int(cells[j])] = (lower_j, upper_j, bool(exact_l[j] and exact_h[j]))
+            return result, pins, solves
+
+        def settled() -> np.ndarray:
+            """Cells settled: protected as far as the points seen show, or not required to be (not sensitive)."""
+            width = np.floor(high + EPSILON) - np.ceil(low - EPSILON)  # as whole counts, as reported
+            return ~must | (width >= self.min_cell)
+
+        if n == 1:
+            one_low, one_high = _one_cell(coef, row_rhs[row_index], row_equal[row_index])
+            low[0], high[0] = min(low[0], one_low), max(high[0], one_high)
+            exact_low[0] = exact_high[0] = True
+            if must[0] and not is_protected(one_low, one_high, self.min_cell):
+                pins[int(cells[0])] = groups_of(range(m))
+            return finish()
+        if settled().all():  # every sensitive cell proved by the points seen in earlier audits
+            return finish()
+        matrix = csr_matrix((coef, (row_index, cols)), shape=(m, n))
+        highs = _model(matrix, row_rhs, row_equal)
+        everyone = np.arange(n, dtype=np.int32)
+        no_caps = np.full(n, highspy.kHighsInf)
+        zeros = np.zeros(n)
+
+        def run():
+            """Solve; record the point: (status, objective, row duals)."""
             nonlocal solves
             solves += 1
-            highs.changeColsCost(n, everyone, costs)
-            if caps is not None:
-                highs.changeColsBounds(n, everyone, np.zeros(n), caps)
             highs.run()
             status = highs.getModelStatus()
-            objective, values, binding = None, None, None
-            if status == highspy.HighsModelStatus.kOptimal:
-                objective = highs.getInfo().objective_function_value
-                solution = highs.getSolution()
-                values = np.array(solution.col_value)
-                binding = np.flatnonzero(np.abs(np.array(solution.row_dual)) > EPSILON)
-                np.minimum(seen_low, values, out=seen_low)
-                np.maximum(seen_high, values, out=seen_high)
-            if caps is not None:
-                highs.changeColsBounds(n, everyone, np.zeros(n), np.full(n, highspy.kHighsInf))
-            return status, objective, values, binding
+            if status != highspy.HighsModelStatus.kOptimal:
+                return status, None, None
+            solution = highs.getSolution()
+            point = np.asarray(solution.col_value)
+            np.minimum(low, point, out=low)
+            np.maximum(high, point, out=high)
+            return status, highs.getInfo().objective_function_value, np.asarray(solution.row_dual)
 
-        def proven() -> np.ndarray:
-            """Cells settled: protected as far as the points seen show, or not required to be (not sensitive)."""
-            low, high = np.ceil(seen_low - EPSILON), np.floor(seen_high + EPSILON)  # as whole counts, as reported
-            return ~must | (high - low >= self.min_cell) & ((low <= 0) | (high >= self.min_cell))
-
-        # Feasible points first: every count as low, then as high (capped K above its true count), as can be;
-        # a cell seen at two points at least K apart is protected without a solve of its own.
+        # Feasible points first: every open count as low, then as high as it needs (K above its lowest seen
+        # value) and no higher, so that the slack of a relation is shared out; a cell seen at two points at
+        # least K apart is protected without a solve of its own.
         random = np.random.default_rng(n)  # the same table is audited the same way every time
         for round_number in range(BATCH_ROUNDS):
-            open_cells = ~proven()
+            open_cells = ~settled()
             if not open_cells.any():
                 break
-            before = (seen_low.copy(), seen_high.copy())
-            weights = open_cells * (1.0 if round_number == 0 else random.uniform(0.1, 1.0, n))
-            solve(weights)
-            # as high as each open cell needs and no higher, so that the slack of a relation is shared out
-            caps = np.where(open_cells, np.maximum(seen_low, 0) + self.min_cell, highspy.kHighsInf)
-            solve(-weights, caps)
-            if round_number and np.array_equal(before[0], seen_low) and np.array_equal(before[1], seen_high):
+            shares = 1.0 if round_number == 0 else random.uniform(0.1, 1.0, n)
+            lowering = open_cells & (np.ceil(low - EPSILON) > 0)  # a cell seen at 0 is as low as it can be
+            if lowering.any():
+                highs.changeColsCost(n, everyone, lowering * shares)
+                run()
+            caps = np.where(open_cells, np.ceil(low - EPSILON) + self.min_cell, highspy.kHighsInf)
+            highs.changeColsCost(n, everyone, -(open_cells * shares))
+            highs.changeColsBounds(n, everyone, zeros, caps)
+            run()
+            highs.changeColsBounds(n, everyone, zeros, no_caps)
+            # go on while a round settles more cells than solving them one by one would
+            if (open_cells & settled()).sum() < 1 + bool(lowering.any()):
                 break
-        low = np.where(seen_low <= EPSILON, 0.0, seen_low)
-        high = np.where(seen_high >= plain - EPSILON, plain, seen_high)
-        exact_low = seen_low <= EPSILON
-        exact_high = seen_high >= plain - EPSILON
-        pins: dict[int, set[int]] = {}
-        budget, local_budget = EXACT_BUDGET, LOCAL_BUDGET
-        for j in np.flatnonzero(~proven()):
-            if local_budget == 0:  # not proved either way: taken as unprotected, every relation of the cell as a pin
-                pins[int(cells[j])] = {int(self.relations.group[row_ids[r]]) for r in row_index[cols == j]}
-                continue
-            local_budget -= 1
-            # Around the cell first. With the cells further away held at their true counts, the cell's range is
-            # part of its feasible interval: wide enough there, it is protected. With the relations further
-            # away left out, its range holds the interval: narrow there, it is pinned, by the rows that bind.
-            near = np.unique(matrix[by_column.indices[by_column.indptr[j]:by_column.indptr[j + 1]]].indices)
-            held = _range(matrix, by_column, row_rhs, row_equal, near, j, truth)
-            solves += 2
-            if held is not None:
-                seen_low[j], seen_high[j] = min(seen_low[j], held[0]), max(seen_high[j], held[1])
-                if proven()[j]:
-                    continue
-            local_rows = _around(matrix, by_column, j)
-            if local_rows.size < m:
-                narrow_rows = _local_pin(matrix[local_rows], row_rhs[local_rows], row_equal[local_rows], j,
-                                         self.min_cell)
-                solves += 2
-                if narrow_rows is not None:
-                    pins[int(cells[j])] = {int(self.relations.group[row_ids[local_rows[r]]]) for r in narrow_rows}
-                    continue
+        highs.changeColsCost(n, everyone, zeros)
+        # Then each open cell on its own: as high as it needs, then as low as it can be. Short of K apart,
+        # these are its exact bounds, and the relations that bind (non-zero duals) pin it.
+        budget = EXACT_BUDGET
+        for j in np.flatnonzero(~settled()):
+            if _whole(low[j], high[j])[1] - _whole(low[j], high[j])[0] >= self.min_cell:
+                continue  # proved by a point found for another cell
             if budget == 0:  # not proved either way: taken as unprotected, every relation of the cell as a pin
-                pins[int(cells[j])] = {int(self.relations.group[row_ids[r]]) for r in row_index[cols == j]}
+                pins[int(cells[j])] = groups_of(rows_of(j))
+                continue
+            # the relations around the cell alone (all their cells free) hold its feasible interval: narrow
+            # there, it is pinned, by the rows that bind, without a solve on the whole component
+            narrow_rows = _local_pin(row_index, cols, coef, row_rhs, row_equal, m, n, int(j), self.min_cell)
+            if narrow_rows is not None:
+                solves += 2
+                pins[int(cells[j])] = groups_of(narrow_rows if narrow_rows.size else rows_of(j))
                 continue
             budget -= 1
-            unit = np.zeros(n)
-            unit[j] = 1.0
-            binding = set()
-            status, objective, _, rows_low = solve(unit)
-            low[j] = objective if objective is not None else truth[j]  # a failed solve proves nothing
-            exact_low[j] = True
-            status, objective, _, rows_high = solve(-unit)
-            if objective is not None:
-                high[j] = -objective
+            cap = math.ceil(low[j] - EPSILON) + self.min_cell
+            highs.changeColCost(int(j), -1.0)
+            highs.changeColBounds(int(j), 0.0, float(cap))
+            status_high, _, duals_high = run()
+            highs.changeColBounds(int(j), 0.0, highspy.kHighsInf)
+            if status_high == highspy.HighsModelStatus.kOptimal and high[j] >= cap - EPSILON:
+                highs.changeColCost(int(j), 0.0)
+                continue
+            highs.changeColCost(int(j), 0.0)
+            if low[j] <= EPSILON:  # seen at 0: as low as it can be, only the most it can be narrows it
+                status_low, duals_low = highspy.HighsModelStatus.kOptimal, np.zeros(m)
             else:
-                high[j] = math.inf if status in UNBOUNDED else truth[j]
-            exact_high[j] = True
-            lower_j = math.ceil(low[j] - EPSILON)
-            upper_j = high[j] if math.isinf(high[j]) else math.floor(high[j] + EPSILON)
+                highs.changeColCost(int(j), 1.0)
+                status_low, _, duals_low = run()
+                highs.changeColCost(int(j), 0.0)
+            if status_high != highspy.HighsModelStatus.kOptimal or status_low != highspy.HighsModelStatus.kOptimal:
+                pins[int(cells[j])] = groups_of(rows_of(j))  # a failed solve proves nothing: every relation pins
+                continue
+            exact_low[j] = exact_high[j] = True
+            lower_j, upper_j = _whole(low[j], high[j])
             if is_protected(lower_j, upper_j, self.min_cell):
                 continue
-            for found in (rows_low, rows_high):
-                if found is not None:
-                    binding.update(int(self.relations.group[row_ids[r]]) for r in found)
-            if not binding:  # degenerate duals: every row of the cell pins it
-                binding = {int(self.relations.group[row_ids[r]]) for r in row_index[cols == j]}
-            pins[int(cells[j])] = binding
-        result = {}
-        for j in range(n):
-            lower_j = math.ceil(low[j] - EPSILON)
-            upper_j = high[j] if math.isinf(high[j]) else math.floor(high[j] + EPSILON)
-            result[int(cells[j])] = (lower_j, upper_j, bool(exact_low[j] and exact_high[j]))
-        return result, pins, solves
+            binding = np.flatnonzero((np.abs(duals_high) > EPSILON) | (np.abs(duals_low) > EPSILON))
+            pins[int(cells[j])] = groups_of(binding if binding.size else rows_of(j))  # degenerate: all its rows
+        return finish()
+
+
+def _whole(low: float, high: float) -> tuple[int, float]:
+    """A range as whole counts: bounds rounded inward, as an attacker may (the upper one may be infinite)."""
+    return math.ceil(low - EPSILON), high if math.isinf(high) else math.floor(high + EPSILON)
 
 
 def _model(matrix, rhs: np.ndarray, equal: np.ndarray) -> highspy.Highs:
     """A solver holding x >= 0, matrix @ x (= or <=) rhs, with no objective yet."""
     highs = _solver()
     highs.setOptionValue("presolve", "off")
+    highs.setOptionValue("simplex_strategy", 4)
     columns = matrix.tocsc()
     columns.sort_indices()
     m, n = matrix.shape
@@ -361,70 +381,35 @@ def _model(matrix, rhs: np.ndarray, equal: np.ndarray) -> highspy.Highs:
     return highs
 
 
-def _range(matrix, by_column, rhs: np.ndarray, equal: np.ndarray, near: np.ndarray, cell: int,
-           truth: np.ndarray) -> tuple[float, float] | None:
-    """The least and most `cell` can be while only the `near` cells move and the others keep their true counts."""
-    rows = np.unique(by_column[:, near].indices)
-    if rows.size == 0:
-        return None
-    block = matrix[rows]
-    fixed = truth.copy()
-    fixed[near] = 0.0
-    shifted = rhs[rows] - block @ fixed
-    sub = block[:, near]
-    highs = _model(sub, shifted, equal[rows])
-    j = int(np.searchsorted(near, cell))
-    n = near.size
-    everyone = np.arange(n, dtype=np.int32)
-    bounds = []
-    for sense in (1.0, -1.0):
-        costs = np.zeros(n)
-        costs[j] = sense
-        highs.changeColsCost(n, everyone, costs)
+def _local_pin(row_index, cols, coef, rhs, equal, m: int, n: int, cell: int, min_cell: int) -> np.ndarray | None:
+    """The binding rows (of the component) when the rows within two steps of `cell` (a step: from a cell to its
+    rows, then to their cells) alone narrow it below protection; else None. Members are given as
+    (row_index, cols, coef) triples."""
+    near_rows = np.zeros(m, dtype=bool)
+    near_rows[row_index[cols == cell]] = True
+    near_cells = np.zeros(n, dtype=bool)
+    near_cells[cols[near_rows[row_index]]] = True
+    near_rows[row_index[near_cells[cols]]] = True
+    if near_rows.all():
+        return None  # the whole component: solved as such
+    picked = near_rows[row_index]
+    row_ids, sub_rows = np.unique(row_index[picked], return_inverse=True)
+    col_ids, sub_cols = np.unique(cols[picked], return_inverse=True)
+    highs = _model(csr_matrix((coef[picked], (sub_rows, sub_cols)), shape=(row_ids.size, col_ids.size)),
+                   rhs[row_ids], equal[row_ids])
+    j = int(np.searchsorted(col_ids, cell))
+    bounds, binding = [], np.zeros(row_ids.size, dtype=bool)
+    for sense in (-1.0, 1.0):  # the most first: unbounded above settles it
+        highs.changeColCost(j, sense)
         highs.run()
-        status = highs.getModelStatus()
-        if status == highspy.HighsModelStatus.kOptimal:
-            bounds.append(sense * highs.getInfo().objective_function_value)
-        elif sense < 0 and status in UNBOUNDED:
-            bounds.append(math.inf)  # as high as one likes
-        else:
-            return None
-    return bounds[0], bounds[1]
-
-
-def _around(matrix, by_column, cell: int, radius: int = 2) -> np.ndarray:
-    """The rows within `radius` steps of a cell (a step: from a cell to its rows, then to their cells)."""
-    cells = np.array([cell])
-    rows = np.zeros(0, dtype=np.int64)
-    for _ in range(radius):
-        rows = np.unique(by_column[:, cells].indices)
-        cells = np.unique(matrix[rows].indices)
-    return rows
-
-
-def _local_pin(rows, rhs: np.ndarray, equal: np.ndarray, cell: int, min_cell: int) -> np.ndarray | None:
-    """The binding rows when these rows alone narrow `cell` below protection, else None."""
-    used = np.unique(rows.indices)
-    sub = rows[:, used]
-    j = int(np.searchsorted(used, cell))
-    highs = _model(sub, rhs, equal)
-    n = used.size
-    everyone = np.arange(n, dtype=np.int32)
-    bounds, binding = [], set()
-    for sense in (1.0, -1.0):
-        costs = np.zeros(n)
-        costs[j] = sense
-        highs.changeColsCost(n, everyone, costs)
-        highs.run()
-        status = highs.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None  # unbounded above (or not solved): nothing proved here
         bounds.append(sense * highs.getInfo().objective_function_value)
-        binding.update(np.flatnonzero(np.abs(np.array(highs.getSolution().row_dual)) > EPSILON).tolist())
-    low, high = math.ceil(bounds[0] - EPSILON), math.floor(bounds[1] + EPSILON)
+        binding |= np.abs(np.asarray(highs.getSolution().row_dual)) > EPSILON
+    low, high = _whole(bounds[1], bounds[0])
     if is_protected(low, high, min_cell):
         return None
-    return np.array(sorted(binding), dtype=np.int64) if binding else np.arange(rows.shape[0])
+    return row_ids[binding]
 
 
 _banner_shown = False

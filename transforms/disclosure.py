@@ -79,6 +79,7 @@ def confidentiality(figures: pl.DataFrame, registry: Registry, min_cell: int = D
     cells = (
         frame.filter(pl.col("value").is_not_null())
         .select("_row", *key, pl.col("value").cast(pl.Int64))
+        .sort(key, nulls_last=True, maintain_order=True)  # cells in key order: the rows' order changes nothing
         .with_row_index("_cell")
         .with_columns(pl.col("_cell").cast(pl.Int64))
     )
@@ -276,6 +277,7 @@ def _number_groups(frames: list[pl.DataFrame]) -> pl.DataFrame:
         grouped = (
             frame.group_by(keys)
             .agg(pl.col("_cell"), pl.col("_total"), pl.col("_step").first())
+            .sort(keys, nulls_last=True)  # numbered in key order, the same every time
             .filter((pl.col("_total").list.sum() == 1) & (pl.col("_total").list.len() >= 2))
         )
         if grouped.height == 0:

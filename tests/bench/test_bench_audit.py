@@ -3,7 +3,8 @@
 Run with `make bench` (not part of `make test`). A generated inbox (2018-2019, every province, every
 reporter, no invalid files) is loaded, then the comparison table is protected as `ctip export --public`
 does it (primary and secondary suppression, then the interval audit until every suppressed count
-passes) at K = 10: first a typical half-year release (the figures of 2019-S1 alone), then the whole table.
+passes) at K = 10: first a typical half-year release (the figures of 2019-S1 of one reporter), then 2019-S1 of
+every reporter, then the whole table.
 Printed: rows, figures, suppressed counts (primary C, secondary D), how many intervals are exact LP bounds,
 seconds. Asserted: every suppressed count passes, and the table is not trivially small.
 """
@@ -64,5 +65,7 @@ def test_bench_disclosure_audit(tmp_path):
     assert comparison.height > 40_000
     print()
     half = comparison.filter(pl.col("period").map_elements(_in_half, return_dtype=pl.Boolean))
+    _measure("half-year 2019-S1, one reporter (NCCT), every province", half.filter(pl.col("reporter") == "NCCT"),
+             registry, 10)
     _measure("half-year 2019-S1, every province and reporter", half, registry, 10)
     _measure("two years, every province and reporter", comparison, registry, 10)
