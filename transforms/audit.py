@@ -15,23 +15,27 @@ holds in the data: `sum(parts) = total` where the counts add up exactly,
 not at all otherwise (the country and its provinces need not agree).
 
 The relations are split into connected components over the suppressed cells; each
-component is one HiGHS model, re-solved from its previous basis as the objective
-changes. A cell is settled as cheaply as can be:
+component is one HiGHS model, re-solved from its last basis as objective and bounds
+change. Every feasible point found is kept: the least and most value each cell has
+been seen to take. Suppressing more only widens the feasible set (a published count
+becomes free), so these points stay feasible from one audit to the next, and a cell
+once proved protected is never solved again. A sensitive cell is settled as cheaply
+as can be:
 
-1. feasible points: the true counts, then every open cell as low as it can be and as
-   high as it needs (at least K above its lowest seen value), objectives shared out
-   over BATCH_ROUNDS rounds; two points at least K apart (or one at 0 and one at K or
-   more) prove a cell protected, and these are the `lower`, `upper` reported;
-2. the cell's neighbourhood: with the cells further away held at their true counts
-   its range is part of the feasible interval (wide enough: protected); with the
-   relations further away left out its range holds the interval (narrow: pinned,
-   by the rows that bind);
-3. its exact smallest and largest values on the whole component (`exact`).
+1. feasible points: every open cell as low as it can be and as high as it needs (K
+   above its lowest value seen) and no higher, so that the slack of a relation is
+   shared out, with shares drawn anew each round while a round settles cells; two
+   points at least K apart prove a cell protected, and these are the `lower`, `upper`
+   reported;
+2. the relations around the cell (two steps) alone: a narrow range there holds the
+   interval, so the cell is pinned by the rows that bind;
+3. on the whole component: as high as it needs, then (unless 0 was seen) as low as it
+   can be; short of K apart these are its exact bounds, and the rows that bind pin it.
 
-Past LOCAL_BUDGET or EXACT_BUDGET cells of one component per audit, an unsettled cell
-is taken as pinned by every relation it is in: that costs suppression, never
-protection. A component of one cell is read off its rows; a component whose cells
-did not change since an earlier audit of the same table is not solved again.
+Past EXACT_BUDGET cells of one component per audit, an unsettled cell is taken as
+pinned by every relation it is in: that costs suppression, never protection. A
+component of one cell is read off its rows; a component whose cells did not change
+since an earlier audit of the same table is not solved again.
 
 Pure functions on arrays and Polars frames; no I/O.
 """

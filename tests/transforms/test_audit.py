@@ -214,3 +214,34 @@ def test_property_periods_and_provinces_pass_the_audit(rows, min_cell):
     if not rows:
         return
     assert_audited(figures_of(confidentiality(frame(*rows), REGISTRY, min_cell)), min_cell)
+
+
+def test_points_seen_in_one_audit_serve_the_next_only_while_the_suppression_grows():
+    """One Auditor, successive patterns: its verdicts are those of the independent auditor on each pattern, whether
+    the suppression grows (the points seen stay feasible) or shrinks (they may not: it starts afresh)."""
+    table = table_of(
+        ("HT", "F", "_T", "KH", "2019-S1", 8), ("HT", "M", "_T", "KH", "2019-S1", 8),
+        ("HT", "_U", "_T", "KH", "2019-S1", 30), ("HT", "_T", "_T", "KH", "2019-S1", 46),
+        ("SE", "F", "_T", "KH", "2019-S1", 1), ("SE", "M", "_T", "KH", "2019-S1", 5),
+        ("SE", "_U", "_T", "KH", "2019-S1", 15), ("SE", "_T", "_T", "KH", "2019-S1", 21),
+        ("_T", "F", "_T", "KH", "2019-S1", 9), ("_T", "M", "_T", "KH", "2019-S1", 13),
+        ("_T", "_U", "_T", "KH", "2019-S1", 45), ("_T", "_T", "_T", "KH", "2019-S1", 67),
+    )
+    cells = table.select(*KEY, "value").with_row_index("_cell").with_columns(pl.col("_cell").cast(pl.Int64))
+    values = cells["value"].to_numpy()
+    auditor = Auditor(relations_that_hold(disclosure_groups(cells, REGISTRY), values), values, 10)
+    keys = [tuple(row) for row in table.select(KEY).iter_rows()]
+    patterns = [{0, 1, 4, 5, 8, 9, 6, 7}, set(range(12)), {0, 1, 4, 5, 8, 9}]  # growing, then a smaller pattern
+    verdicts = []
+    for hidden in patterns:
+        suppressed = np.zeros(table.height, dtype=bool)
+        suppressed[sorted(hidden)] = True
+        found = auditor.audit(suppressed).intervals
+        pinned = narrow(with_pattern(table, hidden), 10)
+        theirs = feasible_intervals(with_pattern(table, hidden))
+        for cell, low, high, protected in found.select("_cell", "lower", "upper", "protected").iter_rows():
+            true_low, true_high = theirs[keys[cell]]
+            assert true_low <= low <= (math.inf if high is None else high) <= true_high, keys[cell]
+            assert protected == (keys[cell] not in pinned), (hidden, keys[cell])
+        verdicts.append(found["protected"].all())
+    assert verdicts[1:] == [True, False]
