@@ -14,16 +14,19 @@ install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test,analyst]"
 
 ## Install, run the nightly job on data/inbox/ and print the comparison table.
 run: install
 	$(BIN)/ctip run
 	$(BIN)/ctip compare $(PERIOD)
 
-## Install with the test extras and run the whole suite.
+## Install with the test extras, check the code with ruff, then run the whole suite, one worker per core
+## (single tests spread over the workers; tests that share a Prefect server or a fixture of their file stay together).
 test: install-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 ## Scale benchmarks (not part of `make test`).
 bench: install-test
@@ -32,7 +35,7 @@ bench: install-test
 ## Regenerate docs/data_dictionary.md: `ctip describe` of an empty warehouse built in a temporary folder.
 docs: install
 	@tmp=$$(mktemp -d) && \
-	$(BIN)/ctip describe --format markdown --warehouse "$$tmp/ctip.duckdb" > "$$tmp/data_dictionary.md"; \
+	CTIP_WAREHOUSE="$$tmp/ctip.duckdb" $(BIN)/ctip describe --format markdown > "$$tmp/data_dictionary.md"; \
 	status=$$?; \
 	if [ $$status -eq 0 ]; then mkdir -p docs && cp "$$tmp/data_dictionary.md" docs/data_dictionary.md; fi; \
 	rm -rf "$$tmp"; exit $$status

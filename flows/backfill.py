@@ -5,13 +5,13 @@ today's rules, judged as of its original receipt and keeping its `received_at`.
 History from the first replayed submission on is rewritten to what today's rules
 would have published then; with unchanged rules the warehouse comes out the same.
 
-The parent flow plans the replay; chunk by chunk in receipt order, a child flow
-run reads and validates the chunk's submissions (so the Prefect UI shows the
-progress) and the parent stages its rows in the writer's database
-(`pipeline.staged_rows`), so only one chunk's rows are in memory at a time,
-whatever the size of the archive. Then one transaction rewinds and applies every
-staged row at once, each submission judged as of its receipt, and a fresh
-generation of the analyst file is published.
+The parent flow plans the replay; shard by shard in receipt order, a child flow
+run reads and validates the shard's submissions with the run's own steps (so the
+Prefect UI shows the progress) and the parent stages its rows in the writer's
+database (`pipeline.staged_rows`), so only one shard's rows are in memory at a
+time, whatever the size of the archive. Then one transaction rewinds and loads
+every staged row at once (the backfill is one batch), each submission judged as
+of its receipt, and a fresh generation of the analyst file is published.
 """
 
 from __future__ import annotations
@@ -24,18 +24,19 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 from prefect import flow
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from flows import steps
+from flows.batches import BATCH_BYTES, Pending, Prepared, consecutive_runs
 from schemas import load_registry
+from schemas.shapes import Decision, Receipt, Rewind
 from transforms.periods import parse_period
+from warehouse import database, replay
 from warehouse.layout import WarehouseFiles
+from warehouse.loading import load_decisions, load_transaction
 from warehouse.lock import WriterLock
-from warehouse.store import STAGED_ROWS, Decision, Receipt, Rewind, Warehouse
 
-CHUNK = 200  # submissions read and validated together in one child flow run, at most ...
-CHUNK_BYTES = steps.CHUNK_BYTES // 2  # ... and about this many bytes of them (one file may be larger)
+SHARD_FILES = 200  # submissions read and validated together in one child flow run, at most ...
+SHARD_BYTES = BATCH_BYTES // 2  # ... and about this many bytes of them (one file may be larger)
 
 
 @dataclass
@@ -48,29 +49,65 @@ class BackfillSummary:
         return sum(1 for s in self.replayed if s["status"] == status)
 
 
-@flow(name="ctip-backfill-chunk")
-def replay_chunk(warehouse: str, receipts: list[dict], timezone: str) -> steps.Stashed:
-    """Read and validate one chunk of the replayed submissions, judged as of their receipts.
+@dataclass(frozen=True)
+class Stashed:
+    """A prepared shard kept on disk (Arrow IPC files in `folder`) until it is staged; only its decisions in memory."""
+
+    decisions: list[Decision]
+    folder: Path
+
+
+STASHED_FRAMES = ("observations", "findings", "periods")
+
+
+def stash(prepared: Prepared, folder: Path) -> Stashed:
+    """Write a prepared shard's frames to `folder`, so that holding on to its result costs no memory."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in STASHED_FRAMES:
+        getattr(prepared, name).write_ipc(folder / f"{name}.arrow")
+    return Stashed(prepared.decisions, folder)
+
+
+def unstash(stashed: Stashed) -> Prepared:
+    """The prepared shard back from its files, which are removed."""
+    frames = {name: pl.read_ipc(stashed.folder / f"{name}.arrow") for name in STASHED_FRAMES}
+    shutil.rmtree(stashed.folder)
+    return Prepared(stashed.decisions, **frames)
+
+
+@flow(name="ctip-backfill-shard")
+def replay_shard(warehouse: str, receipts: list[dict], timezone: str) -> Stashed:
+    """Read and validate one shard of the replayed submissions, judged as of their receipts.
 
     The result waits in the warehouse's scratch folder: Prefect keeps every child
-    flow's result until the parent ends, which must not mean every chunk's rows.
+    flow's result until the parent ends, which must not mean every shard's rows.
     """
     files = WarehouseFiles(Path(warehouse))
-    chunk = [Receipt(**r) for r in receipts]
-    pending = steps.Pending(chunk, {r.submission_id: r.sequence for r in chunk}, {})
-    prepared = steps.prepare_chunk(pending, chunk, steps.read_contents(files, chunk), load_registry(), ZoneInfo(timezone))
-    return steps.stash(prepared, files.scratch_dir / f"chunk-{chunk[0].sequence}")
+    registry = load_registry()
+    shard = [Receipt(**r) for r in receipts]
+    # Every receipt replayed was once decided an original (duplicates are not replayed), and is replayed as one:
+    # with no originals recorded, each receipt is its own.
+    replayed = Pending(shard, original_sequences={}, known_reporters={})
+    prepared = steps.prepare_shard(
+        replayed, shard, steps.read_contents(files, shard, registry), registry, ZoneInfo(timezone)
+    )
+    return stash(prepared, files.scratch_dir / f"shard-{shard[0].sequence}")
 
 
-def chunked(receipts: list[Receipt]) -> list[list[Receipt]]:
-    """Consecutive receipts in chunks of at most CHUNK files and about CHUNK_BYTES bytes."""
-    return steps.consecutive_runs(receipts, CHUNK_BYTES, max_files=CHUNK)
+def replay_shards(receipts: list[Receipt]) -> list[list[Receipt]]:
+    """Consecutive receipts in shards of at most SHARD_FILES files and about SHARD_BYTES bytes."""
+    return consecutive_runs(receipts, SHARD_BYTES, max_files=SHARD_FILES)
 
 
 @flow(name="ctip-backfill", log_prints=True)
 def backfill(
-    first_period: str, last_period: str, warehouse: str, reporter: str | None = None,
-    timezone: str = "Asia/Phnom_Penh", lock_timeout_seconds: float = 600.0, show_progress: bool = True,
+    first_period: str,
+    last_period: str,
+    warehouse: str,
+    reporter: str | None = None,
+    timezone: str = "Asia/Phnom_Penh",
+    lock_timeout_seconds: float = 600.0,
+    show_progress: bool = True,
 ) -> BackfillSummary:
     """Replay every archived submission touching first_period..last_period (of one reporter, if given)."""
     first, last = parse_period(first_period), parse_period(last_period)
@@ -79,43 +116,41 @@ def backfill(
     files = WarehouseFiles(Path(warehouse))
     registry = load_registry()
     with WriterLock(files.lock_file, lock_timeout_seconds, purpose=f"ctip backfill {first.code}..{last.code}"):
-        with Warehouse.open(files, registry) as opened:
-            plan = opened.backfill_receipts(first.start, last.end, reporter)
+        with database.open_writer(files, registry) as writer:
+            plan = replay.receipts_to_replay(writer.con, first.start, last.end, reporter)
             if plan is None:
                 return BackfillSummary([], None, [])
             since, receipts = plan
-            periods_of = opened.periods_of([r.submission_id for r in receipts])
-            progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                console=Console(stderr=True), disable=not show_progress,
-            )
+            periods_of = replay.periods_of(writer.con, [r.submission_id for r in receipts])
+            progress = steps.progress_bar(show_progress)
             decisions, findings, periods = [], [], []
             shutil.rmtree(files.scratch_dir, ignore_errors=True)  # what a killed backfill left
-            opened.clear_staged()
+            replay.clear_staged_rows(writer.con)
             with progress:
                 bar = progress.add_task(f"replaying {first.code}..{last.code}", total=len(receipts))
-                for chunk in chunked(receipts):
-                    named = sorted({p for r in chunk for p in periods_of.get(r.submission_id, [])})
+                for shard in replay_shards(receipts):
+                    named = sorted({p for r in shard for p in periods_of.get(r.submission_id, [])})
                     shown = f"{named[0]}..{named[-1]}" if named else "files without a readable period"
                     progress.update(bar, description=f"replaying {shown}")
-                    prepared = steps.unstash(
-                        replay_chunk(str(files.analyst_file), [r.__dict__ for r in chunk], timezone)
-                    )
-                    opened.stage(prepared.observations)
+                    prepared = unstash(replay_shard(str(files.analyst_file), [r.__dict__ for r in shard], timezone))
+                    replay.stage_rows(writer.con, prepared.observations)
                     decisions += prepared.decisions
                     findings.append(prepared.findings)
                     periods.append(prepared.periods)
-                    progress.advance(bar, len(chunk))
+                    progress.advance(bar, len(shard))
             rewind = Rewind(since=since, reporter=reporter, sequences=tuple(r.sequence for r in receipts))
             try:
-                with opened.loading(rewind):
-                    recorded = opened.load_part(
-                        decisions, STAGED_ROWS, pl.concat(findings, how="vertical_relaxed"),
+                with load_transaction(writer, rewind):
+                    recorded = load_decisions(
+                        writer,
+                        decisions,
+                        replay.STAGED_ROWS,
+                        pl.concat(findings, how="vertical_relaxed"),
                         pl.concat(periods, how="vertical_relaxed"),
                     )
             finally:
-                opened.clear_staged()
-            opened.publish_analyst_file(steps.now_utc(), force_full=True)
+                replay.clear_staged_rows(writer.con)
+            database.publish_analyst_file(writer, steps.now_utc(), force_full=True)
     return BackfillSummary(
         replayed=[_outcome(d) for d in decisions],
         since=since,

@@ -8,26 +8,30 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from flows import steps
 from flows.settings import Settings
 from schemas.findings import FINDINGS_SCHEMA
 from schemas.registry import Registry
+from schemas.shapes import Receipt
+from schemas.texts import message
 from transforms.findings import Finding, findings_frame
 from transforms.read import format_of
-from warehouse.archive import sha256_of
+from warehouse.archive import NotRegularFile, read_regular, sha256_of
 from warehouse.judgement import judge_run, versions_sql, what_if_sql
-from warehouse.store import Receipt
 
 
-def _warehouse_warnings(prepared: steps.Prepared, settings: Settings, registry: Registry) -> pl.DataFrame:
+def _warehouse_warnings(
+    prepared: steps.Prepared, settings: Settings, registry: Registry, lang: str = "en"
+) -> pl.DataFrame:
     """Restatements, disagreements and outliers of each file as if it came alone now; read-only."""
     frames = [pl.DataFrame(schema=FINDINGS_SCHEMA)]
     if not settings.warehouse.exists():
         return frames[0]
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    from warehouse.queries import open_analyst
+
+    with open_analyst(settings.warehouse) as con:
         con.execute("set TimeZone = 'UTC'")
         for decision in prepared.decisions:
             if decision.status != "loaded":
@@ -39,30 +43,53 @@ def _warehouse_warnings(prepared: steps.Prepared, settings: Settings, registry: 
             con.register("run_rows", rows)
             con.register("run_versions", con.sql(versions_sql(registry, "core.observation_history")).pl())
             con.execute(f"create or replace temp view what_if as {what_if_sql(registry, 'core.observation_history')}")
-            frames.append(judge_run(con, registry, {receipt.submission_id: receipt.sequence}, history="what_if"))
+            frames.append(
+                judge_run(con, registry, {receipt.submission_id: receipt.sequence}, history="what_if", lang=lang)
+            )
             con.unregister("run_rows")
             con.unregister("run_versions")
     return pl.concat(frames, how="vertical")
 
 
-def check_files(files: list[Path], settings: Settings, registry: Registry, now: datetime) -> list[dict]:
-    """One report per file: its findings (row, column, rule, message) and their counts."""
+def check_files(
+    files: list[Path], settings: Settings, registry: Registry, now: datetime, lang: str = "en"
+) -> list[dict]:
+    """One report per file: its findings (row, column, rule, message in `lang`) and their counts."""
     receipts, contents, unsupported = [], {}, {}
     first: dict[str, int] = {}
     for sequence, path in enumerate(files, start=1):
         file_format = format_of(path.name)
-        content = path.read_bytes()
-        submission_id = sha256_of(content)
+        shown = steps.display_name(path.name)
         if file_format is None:
             unsupported[sequence] = Finding(
-                "unreadable", "error", f"{path.name} is not a .csv, .xlsx or .json file, so the inbox would ignore it"
+                "unreadable", "error", message("unreadable", "not_supported", lang, file=shown)
             )
             continue
+        try:
+            content = read_regular(path, registry.limits.max_file_bytes)
+        except NotRegularFile:
+            unsupported[sequence] = Finding(
+                "unreadable", "error", message("unreadable", "not_regular", lang, file=shown)
+            )
+            continue
+        if content is None:
+            text = message(
+                "unreadable",
+                "too_big",
+                lang,
+                format=file_format.upper(),
+                size=path.stat().st_size,
+                limit=registry.limits.max_file_bytes,
+            )
+            unsupported[sequence] = Finding("unreadable", "error", text)
+            continue
+        submission_id = sha256_of(content)
         contents[submission_id] = content
         first.setdefault(submission_id, sequence)
         receipts.append(Receipt(sequence, submission_id, path.name, file_format, len(content), now, now))
-    prepared = steps.prepare(receipts, contents, first, {}, registry, settings.zone)
-    findings = pl.concat([prepared.findings, _warehouse_warnings(prepared, settings, registry)], how="vertical_relaxed")
+    prepared = steps.prepare(receipts, contents, first, {}, registry, settings.zone, lang)
+    warnings = _warehouse_warnings(prepared, settings, registry, lang)
+    findings = pl.concat([prepared.findings, warnings], how="vertical_relaxed")
     reports = []
     for sequence, path in enumerate(files, start=1):
         if sequence in unsupported:
@@ -73,7 +100,7 @@ def check_files(files: list[Path], settings: Settings, registry: Registry, now: 
         rows = found.sort("row_number", nulls_last=False).to_dicts()
         reports.append(
             {
-                "file": str(path),
+                "file": steps.display_name(str(path)),
                 "errors": sum(1 for f in rows if f["severity"] == "error"),
                 "warnings": sum(1 for f in rows if f["severity"] == "warning"),
                 "findings": [{k: v for k, v in f.items() if k != "submission_id"} for f in rows],

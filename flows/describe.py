@@ -3,7 +3,7 @@
 Lists every relation analysts may query (schemas core, audit and marts) with its
 grain, its description and its columns and types, and the code lists of the
 contract. Columns and types come from an actual analyst file (an empty one built in
-a temporary folder when `--warehouse` names none); grains and descriptions from
+a temporary folder when the default warehouse does not exist yet); grains and descriptions from
 `warehouse/sql/relations.toml`; code lists from the registry. The output has no
 time and no path in it, so docs/data_dictionary.md is this command's output.
 """
@@ -22,51 +22,58 @@ from typing import Annotated
 import duckdb
 import typer
 
-from flows.cli import WarehouseOption, _registry, _settings, app, errors
+from flows.cli.common import (
+    MarkdownOrJson,
+    WarehouseOption,
+    command_settings,
+    errors,
+    format_option,
+    no_warehouse,
+    readable_warehouse,
+    reading_analyst,
+)
 from flows.settings import Settings
+from schemas import load_registry
 from schemas.registry import TOTAL, UNKNOWN, Registry
+from warehouse.queries import relations
 from warehouse.sqlfiles import SQL_DIR
 
 RELATIONS_FILE = SQL_DIR / "relations.toml"
-SCHEMAS = ("core", "audit", "marts")
-FORMATS = ("markdown", "json")
 
 
-@app.command()
 def describe(
     warehouse: WarehouseOption = None,
-    output: Annotated[str, typer.Option("--format", help="markdown (the data dictionary page) or json.")] = "markdown",
+    output: Annotated[
+        MarkdownOrJson, format_option(MarkdownOrJson, "markdown (the data dictionary page) or json.")
+    ] = MarkdownOrJson.markdown,
 ) -> None:
     """Print the data dictionary: every relation analysts may query, its grain and columns, and the code lists.
 
-    Without an analyst file at --warehouse, describes an empty one built in a temporary folder.
+    Without a warehouse at the default place (or CTIP_WAREHOUSE), describes an empty one built in a temporary
+    folder. Exit 0, 2 for wrong usage (a --warehouse that names nothing or a file that is not a ctip warehouse).
     """
-    if output not in FORMATS:
-        raise typer.BadParameter(f"'{output}' is not one of {', '.join(FORMATS)}", param_hint="--format")
-    settings = _settings(warehouse=warehouse)
-    try:
-        with _analyst_file(settings) as analyst_file, duckdb.connect(str(analyst_file), read_only=True) as con:
-            data = dictionary(con, _registry)
-    except duckdb.Error as problem:
-        errors.print(f"Cannot describe {settings.warehouse}: {problem}", highlight=False, markup=False)
-        raise typer.Exit(1) from None
-    typer.echo(markdown(data) if output == "markdown" else json.dumps(data, indent=2, ensure_ascii=False), nl=False)
+    registry = load_registry()
+    settings = command_settings(warehouse=warehouse)
+    readable_warehouse(settings, missing_ok=True)
+    with _analyst_file(settings, registry) as analyst_file, reading_analyst(analyst_file) as con:
+        data = dictionary(con, registry)
+    text = markdown(data) if output is MarkdownOrJson.markdown else json.dumps(data, indent=2, ensure_ascii=False)
+    typer.echo(text, nl=False)
 
 
 @contextmanager
-def _analyst_file(settings: Settings) -> Iterator[Path]:
-    """The analyst file at --warehouse, or an empty one built by a run on an empty inbox."""
+def _analyst_file(settings: Settings, registry: Registry) -> Iterator[Path]:
+    """The analyst file at the warehouse's place, or an empty one built by a run on an empty inbox."""
     if settings.warehouse.exists():
         yield settings.warehouse
         return
     from flows.steps import run_once
 
-    errors.print(f"No analyst file at {settings.warehouse}; describing an empty one.", highlight=False)
+    errors.print(f"{no_warehouse(settings.warehouse)}; describing an empty one.", highlight=False, markup=False)
     with tempfile.TemporaryDirectory(prefix="ctip-describe-") as folder:
         inbox, analyst_file = Path(folder) / "inbox", Path(folder) / "warehouse" / "ctip.duckdb"
         inbox.mkdir()
-        run_once(inbox, analyst_file, _registry, settings.zone, datetime.now(UTC),
-                 settings.lock_timeout_seconds)
+        run_once(inbox, analyst_file, registry, settings.zone, datetime.now(UTC), settings.lock_timeout_seconds)
         yield analyst_file
 
 
@@ -74,40 +81,6 @@ def _analyst_file(settings: Settings) -> Iterator[Path]:
 def relation_notes() -> dict[str, dict[str, str]]:
     """relation -> {grain, description}, from warehouse/sql/relations.toml."""
     return tomllib.loads(RELATIONS_FILE.read_text(encoding="utf-8"))
-
-
-def relations(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Every table, view and table macro of the analyst file's schemas core, audit and marts, sorted by name.
-
-    Each with its kind, parameters (of a macro) and columns with their types, in their order.
-    """
-    schemas = ", ".join(f"'{schema}'" for schema in SCHEMAS)
-    mine = f"database_name = current_database() and schema_name in ({schemas})"
-    found: dict[str, dict] = {}
-    for schema, name in con.sql(f"select schema_name, table_name from duckdb_tables() where {mine} and not temporary").fetchall():
-        found[f"{schema}.{name}"] = {"kind": "table", "parameters": []}
-    for schema, name in con.sql(
-        f"select schema_name, view_name from duckdb_views() where {mine} and not internal and not temporary"
-    ).fetchall():
-        found[f"{schema}.{name}"] = {"kind": "view", "parameters": []}
-    for schema, name, parameters in con.sql(
-        f"select schema_name, function_name, parameters from duckdb_functions() where {mine} and function_type = 'table_macro'"
-    ).fetchall():
-        found[f"{schema}.{name}"] = {"kind": "table macro", "parameters": list(parameters)}
-    columns: dict[str, list[dict]] = {}
-    for schema, name, column, data_type in con.sql(
-        "select table_schema, table_name, column_name, data_type from information_schema.columns "
-        f"where table_catalog = current_database() and table_schema in ({schemas}) "
-        "order by table_schema, table_name, ordinal_position"
-    ).fetchall():
-        columns.setdefault(f"{schema}.{name}", []).append({"name": column, "type": data_type})
-    for name, relation in found.items():
-        if relation["kind"] == "table macro":  # its columns are those of a call: all arguments null
-            arguments = ", ".join("null" for _ in relation["parameters"])
-            columns[name] = [
-                {"name": row[0], "type": row[1]} for row in con.sql(f"describe select * from {name}({arguments})").fetchall()
-            ]
-    return [{"name": name, **found[name], "columns": columns.get(name, [])} for name in sorted(found)]
 
 
 # -------------------------------------------------------------- code lists
@@ -128,31 +101,38 @@ def code_lists(registry: Registry) -> dict[str, list]:
     dimensions = []
     for name, dimension in registry.dimensions.items():
         part_of = dimension.aggregate_of()
-        dimensions.append({
-            "name": name,
-            "label": dimension.label,
-            "codes": [
-                {
-                    "code": code,
-                    "label": dimension.labels.get(code),
-                    "kind": _code_kind(dimension, code),
-                    "aggregate": part_of.get(code),
-                    "stands_for": [leaf for leaf in dimension.leaves if leaf in dimension.aggregates.get(code, ())],
-                }
-                for code in dimension.codes
-            ],
-        })
+        dimensions.append(
+            {
+                "name": name,
+                "label": dimension.label,
+                "codes": [
+                    {
+                        "code": code,
+                        "label": dimension.labels.get(code),
+                        "kind": _code_kind(dimension, code),
+                        "aggregate": part_of.get(code),
+                        "stands_for": [leaf for leaf in dimension.leaves if leaf in dimension.aggregates.get(code, ())],
+                    }
+                    for code in dimension.codes
+                ],
+            }
+        )
     return {
         "reporters": [
             {
-                "code": r.code, "name": r.name, "consolidates": r.consolidates,
+                "code": r.code,
+                "name": r.name,
+                "consolidates": r.consolidates,
                 "indicators": sorted(r.indicators, key=indicator_order.index),
             }
             for r in registry.reporters.values()
         ],
         "indicators": [
             {
-                "code": i.code, "label": i.label, "unit": i.unit, "dimensions": list(i.dimensions),
+                "code": i.code,
+                "label": i.label,
+                "unit": i.unit,
+                "dimensions": list(i.dimensions),
                 "reporters": reporters_of[i.code],
             }
             for i in registry.indicators.values()
@@ -172,7 +152,9 @@ def dictionary(con: duckdb.DuckDBPyConnection, registry: Registry) -> dict:
     notes = relation_notes()
     described = [
         {
-            "name": r["name"], "kind": r["kind"], "parameters": r["parameters"],
+            "name": r["name"],
+            "kind": r["kind"],
+            "parameters": r["parameters"],
             "grain": notes.get(r["name"], {}).get("grain"),
             "description": notes.get(r["name"], {}).get("description"),
             "columns": r["columns"],
@@ -260,15 +242,19 @@ def markdown(data: dict) -> str:
         "",
         *_table(
             ["code", "name", "consolidates", "may report"],
-            [[f"`{r['code']}`", _cell(r["name"]), _cell(r["consolidates"]), _cell(r["indicators"])]
-             for r in data["reporters"]],
+            [
+                [f"`{r['code']}`", _cell(r["name"]), _cell(r["consolidates"]), _cell(r["indicators"])]
+                for r in data["reporters"]
+            ],
         ),
         "### Indicators",
         "",
         *_table(
             ["code", "label", "unit", "dimensions", "reported by"],
-            [[f"`{i['code']}`", _cell(i["label"]), _cell(i["unit"]), _cell(i["dimensions"]), _cell(i["reporters"])]
-             for i in data["indicators"]],
+            [
+                [f"`{i['code']}`", _cell(i["label"]), _cell(i["unit"]), _cell(i["dimensions"]), _cell(i["reporters"])]
+                for i in data["indicators"]
+            ],
         ),
         "### Dimensions",
         "",
@@ -287,8 +273,16 @@ def markdown(data: dict) -> str:
         lines += [f"#### {dimension['name']}{label}", ""]
         lines += _table(
             ["code", "label", "kind", "part of", "stands for"],
-            [[f"`{c['code']}`", _cell(c["label"]), c["kind"], _cell(c["aggregate"] and [c["aggregate"]]),
-              _stands_for(c, leaves)] for c in listed],
+            [
+                [
+                    f"`{c['code']}`",
+                    _cell(c["label"]),
+                    c["kind"],
+                    _cell(c["aggregate"] and [c["aggregate"]]),
+                    _stands_for(c, leaves),
+                ]
+                for c in listed
+            ],
         )
         if from_countries:
             with_countries.append(dimension["name"])
@@ -303,11 +297,16 @@ def markdown(data: dict) -> str:
         "",
         *_table(
             ["code", "name", "first year", "last year"],
-            [[f"`{a['code']}`", _cell(a["name"]), _cell(a["first_year"]), _cell(a["last_year"])] for a in data["areas"]],
+            [
+                [f"`{a['code']}`", _cell(a["name"]), _cell(a["first_year"]), _cell(a["last_year"])]
+                for a in data["areas"]
+            ],
         ),
         "### Countries",
         "",
-        "ISO 3166-1 alpha-2 codes (`schemas/countries.csv`): the leaves of the dimensions " + _cell(with_countries) + ".",
+        "ISO 3166-1 alpha-2 codes (`schemas/countries.csv`): the leaves of the dimensions "
+        + _cell(with_countries)
+        + ".",
         "",
         *_table(["code", "name"], [[f"`{c['code']}`", _cell(c["name"])] for c in data["countries"]]),
     ]

@@ -1,41 +1,67 @@
-"""`ctip export --public DIR`: the comparison table for publication, small counts suppressed and audited.
+"""`ctip export --public DIR` and `--sdmx DIR`: the comparison table for publication, small counts suppressed and
+audited.
 
-Beside the table, DIR/metadata.json says where it comes from, how it was protected
-and that it passed the interval audit; the audit itself (every suppressed count, its
-status and feasible interval) is written for the office outside DIR, by default at
-`<warehouse>.ctip/disclosure_audit.csv`.
+`protected_table` is the one way to the protected table (the public files, SDMX and releases all take it): counts
+from 1 to K-1 suppressed, then more until every one of them passes the interval audit of transforms/audit.py.
+Beside the public table, DIR/metadata.json says how it was protected and that it passed the audit; the audit itself
+(every suppressed count, whether small or suppressed to protect one, and its feasible interval) is for the office
+only, written outside the published folders, by default at `<warehouse>.ctip/disclosure_audit.csv`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
-from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import polars as pl
 import typer
 
-from flows.cli import WarehouseOption, _registry, _settings, app, console, errors
-from schemas.registry import TOTAL
-from transforms.disclosure import (
-    DEFAULT_MIN_CELL, DESCRIPTIVE_COLUMNS, PRIMARY, PUBLIC_COLUMNS, SECONDARY, Protection, protect,
+from flows.cli.common import (
+    WarehouseOption,
+    command_settings,
+    console,
+    counted,
+    errors,
+    readable_warehouse,
+    reading_analyst,
 )
-from transforms.report import with_labels
+from schemas import load_registry
+from schemas.registry import TOTAL, Registry
+from transforms.disclosure import (
+    DEFAULT_MIN_CELL,
+    FREE,
+    PRIMARY,
+    PUBLIC_COLUMNS,
+    SECONDARY,
+    UnprotectedTable,
+    protect_comparison,
+)
+from warehouse.durable import atomic_path, atomic_write_text
 from warehouse.layout import WarehouseFiles
 
 PUBLIC_NAME = "period_comparison"
 METADATA_NAME = "metadata.json"
+STRUCTURE_NAME = "structure.xml"
+# Columns of marts.period_comparison published as they are beside the protected counts.
+CARRIED = ("status", "base_status", "is_derived")
+# The public confidentiality statuses (SDMX CONF_STATUS): one status for every suppressed count, so that the
+# status does not tell a small count from one suppressed to protect it (the audit assumes as much).
+PUBLIC_STATUSES = {
+    FREE: "free: published as it is",
+    PRIMARY: "confidential: suppressed, shown empty",
+}
 SUPPRESSION_RULE = (
-    "Counts from 1 to K-1 are suppressed (primary suppression). Other counts are suppressed (secondary "
-    "suppression) until no additive group (a total and its parts along any dimension, an aggregate and its "
-    "codes, the country and its provinces, a period and the shorter periods that tile it) has exactly one "
-    "suppressed member, and then until every suppressed count passes the interval audit: by linear "
-    "programming over everything published and every additive relation that holds in the data, its feasible "
-    "interval is at least K wide and contains 0 or a value of at least K. Every suppressed count is shown "
-    "empty with status C."
+    "Counts from 1 to {small} are suppressed (primary suppression). Then other counts are suppressed (secondary "
+    "suppression) until no additive group (a total and its parts along any dimension, an aggregate and its codes, "
+    "the country and its provinces, a period and the shorter periods that make it up) has exactly one suppressed "
+    "member, and then until every small count passes the interval audit: by linear programming over everything "
+    "published and every additive relation that holds in the data, the smallest and largest value it can take "
+    "are at least {k} apart and the range holds 0 or a value of at least {k}, so that neither 'zero' nor 'small' "
+    "can be concluded. 0 is published. Every suppressed count is empty with status C, whichever the reason, and "
+    "so are change and change_pct beside it; F marks a count published as it is."
 )
 # A spreadsheet evaluates a cell that begins with one of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -54,158 +80,274 @@ def neutralise_text(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _replace(target: Path, write: Callable[[Path], object]) -> None:
-    """Write `target` through a temporary file beside it, so a reader never sees half of it."""
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        write(temporary)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def write_public(frame: pl.DataFrame, directory: Path) -> tuple[Path, Path]:
     """Write `frame` as DIR/period_comparison.parquet and .csv, each replacing the old file whole."""
     directory.mkdir(parents=True, exist_ok=True)
     parquet, csv = directory / f"{PUBLIC_NAME}.parquet", directory / f"{PUBLIC_NAME}.csv"
-    _replace(parquet, frame.write_parquet)
-    _replace(csv, neutralise_text(frame).write_csv)
+    for target, write in (
+        (parquet, lambda path: frame.write_parquet(path)),
+        (csv, lambda path: neutralise_text(frame).write_csv(path)),
+    ):
+        with atomic_path(target) as temporary:
+            write(temporary)
     return parquet, csv
 
 
-def public_table(protection: Protection) -> pl.DataFrame:
-    """The protected table as published: `change_pct_rounded` (one decimal) beside `change_pct`, code labels."""
-    rounded = pl.col("change_pct").round(1).alias("change_pct_rounded")
-    table = protection.table
-    position = table.columns.index("change_pct") + 1
-    columns = [*table.columns[:position], "change_pct_rounded", *table.columns[position:]]
-    return with_labels(table.with_columns(rounded).select(columns), _registry)
+def write_sdmx_files(protected: pl.DataFrame, registry: Registry, directory: Path) -> tuple[Path, Path]:
+    """Write the protected table as SDMX-CSV 2.0 in DIR/period_comparison.csv and the structure it follows
+    (code lists with every language's names, concepts, data structure definition, dataflow) as SDMX-ML 3.0 in
+    DIR/structure.xml, each replacing the old file whole."""
+    from pysdmx.io import write_sdmx
+    from pysdmx.io.format import Format
+    from pysdmx.model.message import Header
+
+    from schemas.sdmx import load_exchange
+    from transforms.sdmx import comparison_dataset, comparison_structure, with_names
+
+    exchange = load_exchange()
+    structure = comparison_structure(registry, exchange)
+    xml = write_sdmx(structure.artefacts, Format.STRUCTURE_SDMX_ML_3_0, header=Header(sender=exchange.agency))
+    text = write_sdmx(comparison_dataset(protected, structure), Format.DATA_SDMX_CSV_2_0_0)
+    directory.mkdir(parents=True, exist_ok=True)
+    data, structure_file = directory / f"{PUBLIC_NAME}.csv", directory / STRUCTURE_NAME
+    atomic_write_text(structure_file, with_names(xml, structure.names))
+    atomic_write_text(data, text)
+    return data, structure_file
 
 
-def metadata(warehouse: Path, publication: tuple | None, protection: Protection, min_cell: int,
-             files: list[Path], now: datetime) -> dict:
-    """What DIR/metadata.json says: source, publication, watermark, suppression rule, audit outcome."""
-    number, watermark, published_at = publication or (None, None, None)
-    audit = protection.audit
+def readable_columns(published: pl.DataFrame, registry: Registry) -> pl.DataFrame:
+    """Beside the protected table: the change in per cent rounded to one decimal (half away from zero, as
+    quoted in reports; the exact one stays in change_pct) and the English label of every code."""
+    labelled = ["reporter", "area", "indicator", *registry.dimension_names]
+    kinds = {name: (f"code:{name}" if name in registry.dimensions else name) for name in labelled}
+    return published.with_columns(
+        pl.col("change_pct").round(1, mode="half_away_from_zero").alias("change_pct_rounded"),
+        *(
+            pl.col(name)
+            .replace_strict(
+                {code: registry.label(kinds[name], code) for code in published[name].unique().to_list()},
+                return_dtype=pl.String,
+            )
+            .alias(f"{name}_label")
+            for name in labelled
+        ),
+    )
 
-    def iso(moment: datetime | None) -> str | None:
-        return moment.astimezone(timezone.utc).isoformat() if moment else None
 
-    return {
-        "source": f"marts.period_comparison of the ctip warehouse {warehouse.name}",
-        "publication": {"number": number, "published_at": iso(published_at)},
-        "watermark": iso(watermark),
-        "created_at": iso(now),
-        "rows": protection.table.height,
-        "suppression": {
-            "min_cell": min_cell,
-            "rule": SUPPRESSION_RULE,
-            "status_codes": {"F": "free", "C": "confidential: suppressed, shown empty"},
-        },
-        "disclosure_audit": {
-            "passed": bool(audit["protected"].all()),
-            "suppressed": audit.height,
-            "primary": int((audit["status"] == PRIMARY).sum()),
-            "secondary": int((audit["status"] == SECONDARY).sum()),
-        },
-        "files": [path.name for path in files],
+def write_metadata(
+    directory: Path, files: list[Path], publication: dict, min_cell: int, published: pl.DataFrame
+) -> Path:
+    """DIR/metadata.json: where the table comes from, the rule that protected it, and the files with their SHA-256."""
+    statuses = pl.concat([published["value_conf"], published["base_value_conf"]]).drop_nulls()
+    suppressed = int((statuses == PRIMARY).sum())
+    document = {
+        "source": "ctip: marts.period_comparison of the warehouse's analyst file",
+        "publication": publication.get("number"),
+        "watermark": _iso(publication.get("watermark")),
+        "published_at": _iso(publication.get("published_at")),
+        "created_at": datetime.now(UTC).isoformat(),
+        "min_cell": min_cell,
+        "suppression": SUPPRESSION_RULE.format(small=min_cell - 1, k=min_cell),
+        "status_codes": PUBLIC_STATUSES,
+        "suppressed": {PRIMARY: suppressed},
+        "disclosure_audit": {"passed": True, "audited": suppressed},
+        "rows": published.height,
+        "files": [{"name": path.name, "sha256": sha256_of_file(path), "size": path.stat().st_size} for path in files],
     }
+    target = directory / METADATA_NAME
+    atomic_write_text(target, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    return target
 
 
-def _read_comparison(warehouse: Path) -> tuple[pl.DataFrame, tuple | None] | None:
-    """The comparison table and the analyst file's publication (number, watermark, published_at), if any."""
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def sha256_of_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while window := handle.read(1 << 20):
+            digest.update(window)
+    return digest.hexdigest()
+
+
+def _read_comparison(warehouse: Path) -> tuple[pl.DataFrame, dict]:
+    """The comparison table and the publication it belongs to (number, watermark, published_at)."""
+    from warehouse.queries import public_comparison, publication
+
+    with reading_analyst(warehouse) as con:
+        return public_comparison(con, (*PUBLIC_COLUMNS, *CARRIED)), publication(con)
+
+
+def _export_duckdb(warehouse: Path, target: Path) -> None:
+    """`--duckdb FILE`: every relation of the analyst file as a table, with the macros, in one portable file."""
     import duckdb
 
-    columns = ", ".join([*PUBLIC_COLUMNS, *DESCRIPTIVE_COLUMNS])
+    from warehouse.publication import export_self_contained
+
+    if target.resolve() == warehouse.resolve():
+        raise typer.BadParameter("names the warehouse itself; give another file", param_hint="--duckdb")
+    with reading_analyst(warehouse):
+        pass  # a live file away from its .ctip folder cannot be copied: exit 1, saying why
     try:
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            comparison = con.sql(f"select {columns} from marts.period_comparison").pl()
-            try:
-                found = con.sql("select number, watermark, published_at from audit.publication").fetchall()
-            except duckdb.CatalogException:
-                found = []
-            publication = found[0] if found else None
-            return comparison, publication
-    except duckdb.Error as problem:
-        errors.print(f"Cannot read marts.period_comparison from {warehouse}: {str(problem).splitlines()[0]}")
-        return None
+        relations = export_self_contained(warehouse, target.resolve())
+    except (duckdb.Error, OSError) as problem:
+        errors.print(
+            f"Cannot export {warehouse} to {target}: {str(problem).splitlines()[0]}", markup=False, highlight=False
+        )
+        raise typer.Exit(1) from None
+    console.print(
+        f"Wrote {target}: {len(relations)} relations as tables, with the macros; it needs nothing beside it.",
+        highlight=False,
+        markup=False,
+    )
+
+
+def protected_table(
+    comparison: pl.DataFrame, registry: Registry, min_cell: int, audit_file: Path | None = None
+) -> pl.DataFrame:
+    """The comparison table protected for publication (transforms.disclosure), with `CARRIED` as they are:
+    by reporter, area, indicator and period, each total before its cuts. Every small count in it has passed the
+    interval audit; raises UnprotectedTable when one cannot. With `audit_file`, the audit (every suppressed count
+    with its status, C small or D suppressed to protect, and its feasible interval) is written there, for the
+    office only. The same comparison gives the same table whatever the order of its rows."""
+    protection = protect_comparison(comparison, registry, min_cell, CARRIED)
+    unprotected = protection.audit.filter(pl.col("protected").not_().fill_null(False)).height
+    if unprotected:
+        raise UnprotectedTable(unprotected)
+    if audit_file is not None:
+        audit_file.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(audit_file) as temporary:
+            protection.audit.write_csv(temporary)
+    dims = list(registry.dimension_names)
+    cut_size = pl.sum_horizontal([(pl.col(d) != TOTAL).cast(pl.Int8) for d in dims])
+    return (
+        protection.table.with_columns(cut_size.alias("_cut_size"))
+        .sort("reporter", "area", "indicator", "period", "_cut_size", *dims)
+        .drop("_cut_size")
+    )
+
+
+def _suppressed(table: pl.DataFrame, audit_file: Path) -> str:
+    statuses = pl.concat([table["value_conf"], table["base_value_conf"]]).drop_nulls()
+    audit = pl.read_csv(audit_file, columns=["status"])["status"]
+    return (
+        f"Cells suppressed (C): {(statuses == PRIMARY).sum():,}. Figures suppressed: "
+        f"{counted((audit == PRIMARY).sum(), 'small count')} and {(audit == SECONDARY).sum():,} to protect them; "
+        f"every small count passes the disclosure audit ({audit_file})."
+    )
 
 
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-@app.command()
 def export(
     public: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            "--public", file_okay=False,
-            help="Folder for period_comparison.parquet and .csv and metadata.json (made if missing).",
+            "--public", file_okay=False, help="Folder for period_comparison.parquet and .csv (made if missing)."
         ),
-    ],
+    ] = None,
+    sdmx: Annotated[
+        Path | None,
+        typer.Option(
+            "--sdmx",
+            file_okay=False,
+            help="Folder for the same table as SDMX-CSV 2.0 (period_comparison.csv) and its data structure "
+            "definition as SDMX-ML 3.0 (structure.xml) (made if missing).",
+        ),
+    ] = None,
     min_cell: Annotated[
         int, typer.Option("--min-cell", min=1, help="K: counts from 1 to K-1 are suppressed (0 is published).")
     ] = DEFAULT_MIN_CELL,
     audit: Annotated[
         Path | None,
         typer.Option(
-            "--audit", dir_okay=False,
-            help="Where the disclosure audit goes, for the office only (default <warehouse>.ctip/disclosure_audit.csv); "
-                 "never inside --public.",
+            "--audit",
+            dir_okay=False,
+            help="Where the disclosure audit of --public or --sdmx goes, for the office only (default "
+            "<warehouse>.ctip/disclosure_audit.csv); never inside a published folder.",
         ),
     ] = None,
     warehouse: WarehouseOption = None,
+    duckdb_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--duckdb",
+            dir_okay=False,
+            help="Write a self-contained copy of the analyst file here (every relation as a table, with the macros), "
+            "to open anywhere.",
+        ),
+    ] = None,
 ) -> None:
-    """Write the comparison table for publication, as Parquet and CSV, with small counts suppressed and audited.
+    """Write the comparison table for publication, as Parquet and CSV (--public DIR) or as SDMX-CSV 2.0 with its
+    SDMX-ML structure (--sdmx DIR), with small counts suppressed; or (--duckdb FILE) a self-contained copy of the
+    analyst file that works wherever it is copied.
 
     Every row of marts.period_comparison: counts from 1 to K-1 are suppressed, then enough others that none can be
-    worked out from the published figures, which an interval audit by linear programming proves; every suppressed
-    count is empty with status C. metadata.json beside the table says where it comes from and that it passed the
-    audit; the audit itself (each suppressed count, its status C or D and its feasible interval) goes to --audit.
+    worked out from the published figures, which an interval audit by linear programming proves; value_conf and
+    base_value_conf give each count's status: F free, C suppressed (empty), whatever the reason. The audit itself
+    (each suppressed count, C small or D suppressed to protect one, and its feasible interval) goes to --audit.
 
     Exit 0 when written, 1 when there is nothing to export or the table does not pass the audit, 2 for wrong usage.
     """
-    settings = _settings(warehouse=warehouse)
-    public = public.resolve()
+    registry = load_registry()
+    settings = command_settings(warehouse=warehouse)
+    if public is None and sdmx is None and duckdb_file is None:
+        raise typer.BadParameter(
+            "give --public DIR, --sdmx DIR or --duckdb FILE (or more than one)",
+            param_hint="--public / --sdmx / --duckdb",
+        )
+    if public is not None and sdmx is not None and public.resolve() == sdmx.resolve():
+        raise typer.BadParameter(
+            "names the folder of --public; both write period_comparison.csv, so give another folder",
+            param_hint="--sdmx",
+        )
     audit_file = (audit or WarehouseFiles(settings.warehouse).disclosure_audit).resolve()
-    if _inside(audit_file, public):
-        errors.print(f"--audit {audit_file} is inside --public {public}: the audit is never published.")
-        raise typer.Exit(2)
-    if not settings.warehouse.exists():
-        errors.print(f"No warehouse at {settings.warehouse}; run `ctip run` first.")
-        raise typer.Exit(1)
-    read = _read_comparison(settings.warehouse)
-    if read is None:
-        raise typer.Exit(1)
-    comparison, publication = read
+    for option, folder in (("--public", public), ("--sdmx", sdmx)):
+        if folder is not None and _inside(audit_file, folder.resolve()):
+            raise typer.BadParameter(
+                f"{audit_file} is inside {option}: the audit is never published", param_hint="--audit"
+            )
+    readable_warehouse(settings)
+    if duckdb_file is not None:
+        _export_duckdb(settings.warehouse, duckdb_file)
+        if public is None and sdmx is None:
+            return
+    comparison, publication = _read_comparison(settings.warehouse)
     if comparison.height == 0:
-        errors.print(f"Nothing to export: {settings.warehouse} holds no comparison rows.")
+        errors.print(
+            f"Nothing to export: {settings.warehouse} holds no comparison rows.", highlight=False, markup=False
+        )
         raise typer.Exit(1)
-    protection = protect(comparison, _registry, min_cell)
-    unprotected = protection.audit.filter(~pl.col("protected"))
-    if unprotected.height:
-        errors.print(f"The table does not pass the disclosure audit: {unprotected.height} small counts can be "
-                     f"narrowed below K = {min_cell}; nothing was written.")
-        raise typer.Exit(1)
-    dims = list(_registry.dimension_names)
-    cut_size = pl.sum_horizontal([(pl.col(d) != TOTAL).cast(pl.Int8) for d in dims])
-    published = (
-        public_table(protection)
-        .with_columns(cut_size.alias("_cut_size"))
-        .sort("reporter", "area", "indicator", "period", "_cut_size", *dims)
-        .drop("_cut_size")
-    )
-    audit_file.parent.mkdir(parents=True, exist_ok=True)
-    _replace(audit_file, protection.audit.write_csv)
-    parquet, csv = write_public(published, public)
-    meta = metadata(settings.warehouse, publication, protection, min_cell, [parquet, csv],
-                    datetime.now(timezone.utc))
-    _replace(public / METADATA_NAME, lambda path: path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8"))
-    statuses = protection.audit["status"]
-    console.print(
-        f"Wrote {published.height} rows to {parquet}, {csv.name} and {METADATA_NAME} (K = {min_cell}). Cells "
-        f"suppressed: {(statuses == PRIMARY).sum()} small counts, {(statuses == SECONDARY).sum()} to protect them; "
-        f"every small count passes the disclosure audit ({audit_file}).",
-        highlight=False,
-    )
+    try:
+        protected = protected_table(comparison, registry, min_cell, audit_file)
+    except UnprotectedTable as problem:
+        errors.print(
+            f"The table does not pass the disclosure audit (K = {min_cell}): {problem}; nothing was written.",
+            highlight=False,
+            markup=False,
+        )
+        raise typer.Exit(1) from None
+    if public is not None:
+        published = readable_columns(protected, registry)
+        parquet, csv = write_public(published, public.resolve())
+        write_metadata(public.resolve(), [parquet, csv], publication, min_cell, published)
+        console.print(
+            f"Wrote {published.height} rows to {parquet} and {csv.name} (K = {min_cell}). {_suppressed(published, audit_file)}",
+            highlight=False,
+            markup=False,
+        )
+    if sdmx is not None:
+        try:
+            data, structure = write_sdmx_files(protected, registry, sdmx.resolve())
+        except OSError as problem:
+            errors.print(f"Cannot write to {sdmx}: {problem}", highlight=False, markup=False)
+            raise typer.Exit(1) from None
+        console.print(
+            f"Wrote {protected.height} observations to {data} (SDMX-CSV 2.0) and their structure to "
+            f"{structure.name} (SDMX-ML 3.0) (K = {min_cell}). {_suppressed(protected, audit_file)}",
+            highlight=False,
+            markup=False,
+        )

@@ -8,31 +8,30 @@ what it wrote, and which files are invalid and why, in `.manifest.json` (a hidde
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import os
 import re
-import zipfile
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Optional
-from xml.sax.saxutils import escape
+from typing import Annotated
 
 import polars as pl
 import typer
+import xlsxwriter
 
-from flows.cli import app, console
-from flows.settings import from_environment
+from flows.cli.common import command_settings, console
 from schemas import load_registry
 from schemas.registry import TOTAL, Registry
 from transforms.generate import STYLES, Generated, Planned, Style, parse_years
 from transforms.generate import generate as generate_submissions
+from transforms.read import XLSX_SHEET
 
 MANIFEST = ".manifest.json"  # hidden, so the inbox ignores it
 WHOLE_NUMBER = re.compile(r"^[0-9]+$")
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same workbook is the same bytes
 
 
 # ------------------------------------------------------------------ layout
@@ -59,7 +58,7 @@ def encode(frame: pl.DataFrame, planned: Planned, registry: Registry) -> bytes:
     if planned.format == "json":
         return _json(table, planned.reporter)
     if planned.format == "xlsx":
-        return _xlsx(table)
+        return _xlsx(table, workbook_created(planned))
     raise ValueError(f"unknown format {planned.format}")
 
 
@@ -78,73 +77,31 @@ def _json(table: pl.DataFrame, reporter: str) -> bytes:
     return f'{{\n  "reporter": {json.dumps(reporter)},\n  "observations": [\n{body}\n  ]\n}}\n'.encode()
 
 
-def _column_letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
+def workbook_created(planned: Planned) -> datetime:
+    """When the workbook says it was made: the first moment after its period, so the same file is the same bytes."""
+    year, month = planned.year + planned.month // 12, planned.month % 12 + 1
+    return datetime(year, month, 1, tzinfo=UTC)
 
 
-def _xlsx(table: pl.DataFrame) -> bytes:
-    """A minimal workbook with one sheet `data`: the header, then the rows; whole numbers as numbers."""
-    rows_xml = []
-    for number, cells in enumerate([table.columns, *table.iter_rows()], start=1):
-        parts = []
+def _xlsx(table: pl.DataFrame, created: datetime) -> bytes:
+    """A workbook with one sheet `data`: the header, then the rows; whole numbers of `value` as numbers."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
+    )
+    workbook.set_properties({"created": created.replace(tzinfo=None)})
+    sheet = workbook.add_worksheet(XLSX_SHEET)
+    sheet.write_row(0, 0, table.columns)
+    value_at = table.columns.index("value") if "value" in table.columns else None
+    for number, cells in enumerate(table.iter_rows(), start=1):
         for position, cell in enumerate(cells):
             if cell is None:
                 continue
-            ref = f"{_column_letters(position)}{number}"
-            if number > 1 and WHOLE_NUMBER.match(cell) and table.columns[position] == "value":
-                parts.append(f'<c r="{ref}"><v>{cell}</v></c>')
+            if position == value_at and WHOLE_NUMBER.match(cell):
+                sheet.write_number(number, position, int(cell))
             else:
-                parts.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(cell)}</t></is></c>')
-        rows_xml.append(f'<row r="{number}">{"".join(parts)}</row>')
-    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-    relationships = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    package = "http://schemas.openxmlformats.org/package/2006/relationships"
-    members = {
-        "[Content_Types].xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-            "</Types>"
-        ),
-        "_rels/.rels": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<Relationships xmlns="{package}">'
-            f'<Relationship Id="rId1" Type="{relationships}/officeDocument" Target="xl/workbook.xml"/>'
-            "</Relationships>"
-        ),
-        "xl/workbook.xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<workbook xmlns="{main}" xmlns:r="{relationships}">'
-            '<sheets><sheet name="data" sheetId="1" r:id="rId1"/></sheets></workbook>'
-        ),
-        "xl/_rels/workbook.xml.rels": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<Relationships xmlns="{package}">'
-            f'<Relationship Id="rId1" Type="{relationships}/worksheet" Target="worksheets/sheet1.xml"/>'
-            "</Relationships>"
-        ),
-        "xl/worksheets/sheet1.xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<worksheet xmlns="{main}"><sheetData>{"".join(rows_xml)}</sheetData></worksheet>'
-        ),
-    }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in members.items():
-            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, text.encode("utf-8"))
+                sheet.write_string(number, position, cell)
+    workbook.close()
     return buffer.getvalue()
 
 
@@ -153,7 +110,7 @@ def arrival(planned: Planned, position: int) -> float:
     """When the file would have arrived: the 10th of the month after its period, 09:00 UTC, plus
     `position` seconds, so an inbox is taken in the order it was planned."""
     year, month = planned.year + planned.month // 12, planned.month % 12 + 1
-    return datetime(year, month, 10, 9, 0, tzinfo=timezone.utc).timestamp() + position
+    return datetime(year, month, 10, 9, 0, tzinfo=UTC).timestamp() + position
 
 
 def manifest_entry(item: Generated, rows: int) -> dict:
@@ -167,13 +124,18 @@ def manifest_entry(item: Generated, rows: int) -> dict:
         "valid": item.defect is None,
     }
     if item.defect is not None:
-        entry.update(defect=item.defect.defect, rule=item.defect.rule, row_number=item.defect.row_number,
-                     detail=item.defect.detail)
+        entry.update(
+            defect=item.defect.defect,
+            rule=item.defect.rule,
+            row_number=item.defect.row_number,
+            detail=item.defect.detail,
+        )
     return entry
 
 
-def write_files(out: Path, items: Iterable[Generated], registry: Registry, settings: dict,
-                manifest: Path | None = None) -> dict:
+def write_files(
+    out: Path, items: Iterable[Generated], registry: Registry, settings: dict, manifest: Path | None = None
+) -> dict:
     """Write every generated submission into `out` and the manifest (by default `out/.manifest.json`);
     return the manifest."""
     out.mkdir(parents=True, exist_ok=True)
@@ -203,45 +165,46 @@ def write_files(out: Path, items: Iterable[Generated], registry: Registry, setti
 
 
 def write_inbox(
-    out: Path,
-    years: list[int],
-    seed: int = 0,
-    invalid_share: float = 0.01,
-    areas: list[str] | None = None,
-    reporters: list[str] | None = None,
-    today: date | None = None,
-    limit: int | None = None,
-    manifest: Path | None = None,
-    registry: Registry | None = None,
+    out: Path, years: list[int], manifest: Path | None = None, registry: Registry | None = None, **options
 ) -> dict:
-    """Generate and write an inbox; return its manifest."""
+    """Generate an inbox and write it; return its manifest.
+
+    `options` are those of `transforms.generate.generate` (seed, invalid_share, areas, reporters, today, limit);
+    the manifest records them, with the defaults of those not given.
+    """
     registry = registry or load_registry()
+    asked = inspect.signature(generate_submissions).bind(registry, years, **options)
+    asked.apply_defaults()
+    chosen = asked.arguments
     settings = {
-        "seed": seed,
+        "seed": chosen["seed"],
         "years": [years[0], years[-1]] if years else [],
-        "invalid_share": invalid_share,
-        "areas": areas if areas is not None else "all",
-        "reporters": reporters if reporters is not None else list(registry.reporters),
+        "invalid_share": chosen["invalid_share"],
+        "areas": chosen["areas"] if chosen["areas"] is not None else "all",
+        "reporters": chosen["reporters"] if chosen["reporters"] is not None else list(registry.reporters),
     }
-    items = generate_submissions(registry, years, seed, invalid_share, areas, reporters, today, limit)
-    return write_files(out, items, registry, settings, manifest)
+    return write_files(out, generate_submissions(*asked.args, **asked.kwargs), registry, settings, manifest)
 
 
 # ----------------------------------------------------------------- command
-@app.command()
 def generate(
-    out: Annotated[Path, typer.Option("--out", file_okay=False, help="Folder to write the submissions into (created if needed).")],
+    out: Annotated[
+        Path, typer.Option("--out", file_okay=False, help="Folder to write the submissions into (created if needed).")
+    ],
     years: Annotated[str, typer.Option("--years", help="Years to cover, such as 2011-2022 or 2019.")] = "2011-2022",
     invalid_share: Annotated[
         float, typer.Option("--invalid-share", min=0.0, max=1.0, help="Share of files with one known defect.")
     ] = 0.01,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Same seed, same bytes.")] = 0,
     provinces: Annotated[
-        str, typer.Option("--provinces", help="all: the national total and every province; none: the national total only.")
+        str,
+        typer.Option("--provinces", help="all: the national total and every province; none: the national total only."),
     ] = "all",
     reporters: Annotated[
-        Optional[list[str]],
-        typer.Option("--reporters", help="Only these reporters (repeat the option or separate with commas); default all."),
+        list[str] | None,
+        typer.Option(
+            "--reporters", help="Only these reporters (repeat the option or separate with commas); default all."
+        ),
     ] = None,
 ) -> None:
     """Write realistic synthetic submissions: every reporter, the national total and the provinces,
@@ -268,8 +231,17 @@ def generate(
             )
         chosen = list(dict.fromkeys(chosen))
     areas = None if provinces == "all" else [registry.defaults["area"]]
-    today = datetime.now(from_environment().zone).date()
-    manifest = write_inbox(out, year_list, seed, invalid_share, areas, chosen, today, registry=registry)
+    today = datetime.now(command_settings().zone).date()
+    manifest = write_inbox(
+        out,
+        year_list,
+        registry=registry,
+        seed=seed,
+        invalid_share=invalid_share,
+        areas=areas,
+        reporters=chosen,
+        today=today,
+    )
     defects = ", ".join(f"{name} {count}" for name, count in manifest["defects"].items()) or "none"
     formats = ", ".join(f"{name} {count}" for name, count in manifest["formats"].items())
     console.print(
@@ -277,4 +249,5 @@ def generate(
         f"{manifest['valid']:,} valid, {manifest['invalid']:,} invalid ({defects}). "
         f"Manifest: {out / MANIFEST}",
         highlight=False,
+        markup=False,
     )

@@ -1,13 +1,23 @@
-"""The nightly flow: discover, archive, collect, read and validate, load, publish, summarise.
+"""The nightly flow: the run loop (`flows/runloop.py`) with Prefect tasks for its steps.
 
-Each step is a Prefect task so that it shows in the Prefect UI when a server is
-configured; without one, Prefect runs the flow on a temporary local server.
+Discover, archive, collect, then batch by batch read and validate, load; then
+publish and summarise. Each step is a Prefect task so that it shows in the Prefect
+UI when a server is configured; without one, Prefect runs the flow on a temporary
+local server.
 DuckDB connections never cross a task boundary: each task opens the warehouse
 it needs by path.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -16,14 +26,16 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows import steps
-from flows.settings import Settings
+from flows import runloop, steps
+from flows.batches import Pending, Prepared
+from flows.settings import Settings, validation_pages_wanted
 from schemas import load_registry
-from transforms.findings import empty_findings
+from schemas.shapes import Decision, Receipt
+from warehouse import database
 from warehouse.archive import Archive
 from warehouse.layout import WarehouseFiles
 from warehouse.lock import WriterLock
-from warehouse.store import Decision, Warehouse
+from warehouse.uploads import UploadLedger
 
 
 @task(name="discover", cache_policy=NO_CACHE)
@@ -46,33 +58,41 @@ _TRANSIENT = {"retries": 3, "retry_delay_seconds": [2, 10, 30], "retry_condition
 
 
 @task(name="archive", cache_policy=NO_CACHE, **_TRANSIENT)
-def archive_new_files(discovery: steps.Discovery, files: WarehouseFiles) -> steps.Taken:
-    with Warehouse.open(files, load_registry()) as warehouse:
-        warehouse.publish_analyst_file(steps.now_utc())  # mends a run killed after loading, before publishing
-        return steps.take(discovery, warehouse, Archive(files.archive_dir), steps.now_utc())
+def archive_new_files(discovery: steps.Discovery, files: WarehouseFiles) -> steps.Received:
+    with database.open_writer(files, load_registry()) as writer:
+        database.publish_analyst_file(writer, steps.now_utc())  # mends a run killed after loading, before publishing
+        return steps.receive(
+            discovery, writer, Archive(files.archive_dir), steps.now_utc(), UploadLedger(files.uploads_db)
+        )
 
 
 @task(name="collect", cache_policy=NO_CACHE, **_TRANSIENT)
-def collect(files: WarehouseFiles) -> steps.Pending:
-    with Warehouse.open(files, load_registry()) as warehouse:
-        return steps.collect_pending(warehouse)
+def collect(files: WarehouseFiles) -> Pending:
+    with database.open_writer(files, load_registry()) as writer:
+        return steps.collect_pending(writer)
 
 
-# One chunk of the new files, read and validated as one frame; runs on a Dask worker when
+# One shard of a batch's originals, read and validated as one frame; runs on a Dask worker when
 # fanned out. Made from a plain function of `steps`, which workers import by reference.
-read_and_validate = task(steps.prepare_chunk_on_worker, name="read-and-validate", cache_policy=NO_CACHE)
+read_and_validate = task(steps.prepare_shard_in_any_process, name="read-and-validate", cache_policy=NO_CACHE)
+
+
+@task(name="begin-batch", cache_policy=NO_CACHE, **_TRANSIENT)
+def begin_batch(batch: Pending, files: WarehouseFiles) -> None:
+    with database.open_writer(files, load_registry()) as writer:
+        steps.begin_batch(writer, batch)
 
 
 @task(name="load", cache_policy=NO_CACHE, **_TRANSIENT)
-def load(prepared: steps.Prepared, files: WarehouseFiles):
-    with Warehouse.open(files, load_registry()) as warehouse:
-        return warehouse.apply(prepared.decisions, prepared.observations, prepared.findings, prepared.periods)
+def load(prepared: Prepared, files: WarehouseFiles) -> pl.DataFrame:
+    with database.open_writer(files, load_registry()) as writer:
+        return steps.load_isolated(writer, prepared)
 
 
 @task(name="publish", cache_policy=NO_CACHE, **_TRANSIENT)
 def publish(files: WarehouseFiles) -> int:
-    with Warehouse.open(files, load_registry()) as warehouse:
-        return warehouse.publish_analyst_file(steps.now_utc())
+    with database.open_writer(files, load_registry()) as writer:
+        return database.publish_analyst_file(writer, steps.now_utc())
 
 
 OUTCOMES_ARTIFACT = "ctip-submission-outcomes"
@@ -80,10 +100,14 @@ OUTCOMES_ARTIFACT = "ctip-submission-outcomes"
 
 @task(name="summarise", cache_policy=NO_CACHE)
 def summarise(
-    decisions: list[Decision], findings: list[pl.DataFrame], discovery: steps.Discovery, taken: steps.Taken
+    decisions: list[Decision],
+    findings: pl.DataFrame,
+    discovery: steps.Discovery,
+    received: steps.Received,
+    docs: Path | None = None,
 ) -> steps.RunSummary:
     """The run's summary, also published as a Prefect table artifact (one row per submission)."""
-    summary = steps.summarise(decisions, pl.concat([empty_findings(), *findings], how="vertical_relaxed"), discovery, taken)
+    summary = steps.summarise(decisions, findings, discovery, received, docs)
     create_table_artifact(
         key=OUTCOMES_ARTIFACT,
         table=steps.outcome_rows(summary),
@@ -97,43 +121,86 @@ def summarise(
 
 @flow(name="ctip-nightly", log_prints=True)
 def nightly(
-    inbox: str, warehouse: str, timezone: str = "Asia/Phnom_Penh", lock_timeout_seconds: float = 600.0,
-    chunks: int = 1,
+    inbox: str,
+    warehouse: str,
+    timezone: str = "Asia/Phnom_Penh",
+    lock_timeout_seconds: float = 600.0,
+    shards: int = 1,
+    show_progress: bool = False,
+    validation_pages: bool | None = None,
 ) -> steps.RunSummary:
     """Every new file in the inbox archived, validated, loaded; comparison tables brought up to date.
 
-    The new files go in batches of consecutive receipts of about `chunks` x
-    `steps.CHUNK_BYTES`, so memory stays bounded whatever the inbox holds: each batch
-    is read and validated, then loaded in one transaction; analysts see the run
-    when it is published, once, at the end. With `chunks` > 1 a batch is read and
-    validated in that many parts, in parallel on the flow's task runner (Dask
-    workers with `--workers` or a scheduler address); loading stays in this
-    process, the one writer.
+    The new files go in batches of consecutive receipts of about `shards` x
+    `flows.batches.BATCH_BYTES`, so memory stays bounded whatever the inbox holds:
+    each batch is read and validated, then loaded in one transaction; analysts see
+    the run when it is published, once, at the end. With `shards` > 1 a batch's
+    originals are read and validated in that many shards, in parallel on the flow's
+    task runner (Dask workers with `--workers` or a scheduler address); loading
+    stays in this process, the one writer. `validation_pages` says whether the run
+    writes its validation pages; by default, as the settings say (CTIP_VALIDATION_PAGES).
     """
     files = WarehouseFiles(Path(warehouse))
+    started = steps.now_utc()
+    registry = load_registry()
+    if validation_pages is None:
+        validation_pages = validation_pages_wanted()
     _progress["body_started"] = True
+
+    def prepare_shards(batch: Pending, batch_shards: list[list[Receipt]]) -> Iterator[Prepared]:
+        futures = [
+            read_and_validate.submit(batch, shard, steps.read_contents(files, shard, registry), timezone)
+            for shard in batch_shards
+        ]
+        for future in futures:
+            yield future.result()
+
+    run_steps = runloop.RunSteps(
+        discover=lambda: discover_inbox(Path(inbox)),
+        receive=lambda discovery: archive_new_files(discovery, files),
+        collect=lambda: collect(files),
+        begin_batch=lambda batch: begin_batch(batch, files),
+        prepare_shards=prepare_shards,
+        load=lambda prepared: load(prepared, files),
+        publish=lambda: publish(files),
+        summarise=summarise,
+    )
     with WriterLock(files.lock_file, lock_timeout_seconds, purpose="ctip nightly run"):
-        discovery = discover_inbox(Path(inbox))
-        taken = archive_new_files(discovery, files)
-        decisions, findings = [], []
-        batches = collect(files).batches(chunks)
-        for batch in batches:
-            batch.learn(decisions)
-            pieces = batch.original_chunks(chunks)
-            docs_dir = files.docs_dir if len(batches) == len(pieces) == 1 else None  # one Data Docs site per run
-            futures = [
-                read_and_validate.submit(batch, piece, steps.read_contents(files, piece), timezone, docs_dir)
-                for piece in pieces
-            ]
-            prepared = steps.merge_prepared(batch, [future.result() for future in futures], load_registry())
-            findings.append(load(prepared, files))
-            decisions += prepared.decisions
-        publish(files)
-        return summarise(decisions, findings, discovery, taken)
+        with steps.progress_bar(show_progress) as progress:
+            return runloop.run_batches(
+                run_steps, shards, started, files.docs_dir if validation_pages else None, progress
+            )
+
+
+@flow(name="ctip-nightly", log_prints=True)
+def served_nightly() -> steps.RunSummary:
+    """The nightly flow as `ctip serve` schedules it, with no parameters: the inbox, warehouse, zone
+    and lock timeout are ctip's own settings (those `ctip serve` was started with, which its flow
+    runs inherit), so whoever can reach the orchestrator cannot point a run at other paths."""
+    from flows.settings import from_environment
+
+    settings = from_environment()
+    return nightly.fn(
+        inbox=str(settings.inbox),
+        warehouse=str(settings.warehouse),
+        timezone=settings.timezone,
+        lock_timeout_seconds=settings.lock_timeout_seconds,
+        validation_pages=settings.validation_pages,
+    )
+
 
 _ORCHESTRATOR_PACKAGES = {
-    "prefect", "prefect_dask", "dask", "distributed", "httpx", "httpcore", "sqlalchemy", "sqlite3", "uvicorn",
-    "alembic", "anyio",
+    "prefect",
+    "prefect_dask",
+    "dask",
+    "distributed",
+    "httpx",
+    "httpcore",
+    "sqlalchemy",
+    "sqlite3",
+    "uvicorn",
+    "alembic",
+    "anyio",
 }
 # Whether the flow's own body began; a plain dict (not a threading.Event, which holds a
 # lock) because the flow's function is pickled with its globals when tasks go to Dask.
@@ -161,8 +228,94 @@ def _with_task_runner(workers: int | None, scheduler: str | None):
     return nightly.with_options(task_runner=runner)
 
 
-def run_nightly(settings: Settings, on_fallback=None, workers: int | None = None,
-                scheduler: str | None = None) -> steps.RunSummary:
+def _die_with_parent() -> None:
+    """In a child before it starts: the kernel sends it SIGTERM when the process that started it ends, however."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@contextmanager
+def temporary_server() -> Iterator[None]:
+    """The run's own Prefect server on 127.0.0.1, unless PREFECT_API_URL names one: the one Prefect would
+    start for the run, but it ends with the run even when the run is killed or aborts."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    import prefect
+
+    from flows.local_server import free_port, is_healthy
+
+    port = free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(Path(prefect.__file__).parent.parent),
+            "--factory",
+            "prefect.server.api.server:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "error",
+            "--lifespan",
+            "on",
+        ],
+        env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"},
+        preexec_fn=_die_with_parent,
+    )
+    try:
+        deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+        while not is_healthy(api_url):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the run's temporary Prefect server did not start (exit status {server.poll()})")
+            time.sleep(0.1)
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            yield
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+class Terminated(SystemExit):
+    """SIGTERM arrived: the run stops where it is (the open transaction rolls back), exit status 143."""
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM ends the run as an exception would, so that its clean-up (transaction, server) runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _stop(signum, frame):
+        raise Terminated(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_nightly(
+    settings: Settings,
+    on_fallback=None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    show_progress: bool = False,
+) -> steps.RunSummary:
     """The nightly flow; if the orchestrator itself fails (its state left broken by a killed run, say),
     the same steps run without it, so a broken orchestrator never stops the night's work.
 
@@ -170,17 +323,34 @@ def run_nightly(settings: Settings, on_fallback=None, workers: int | None = None
     partial flow run is safe.
     """
     _progress["body_started"] = False
-    try:
-        return _with_task_runner(workers, scheduler)(
-            inbox=str(settings.inbox), warehouse=str(settings.warehouse), timezone=settings.timezone,
-            lock_timeout_seconds=settings.lock_timeout_seconds, chunks=max(1, workers or (4 if scheduler else 1)),
-        )
-    except Exception as problem:
-        if not _orchestrator_failed(problem):
-            raise
-        if on_fallback is not None:
-            on_fallback(problem)
-        return steps.run_once(
-            settings.inbox, settings.warehouse, load_registry(), settings.zone, steps.now_utc(),
-            settings.lock_timeout_seconds,
-        )
+    with stop_on_sigterm():
+        try:
+            with temporary_server():
+                return _with_task_runner(workers, scheduler)(
+                    inbox=str(settings.inbox),
+                    warehouse=str(settings.warehouse),
+                    timezone=settings.timezone,
+                    lock_timeout_seconds=settings.lock_timeout_seconds,
+                    shards=max(1, workers or (4 if scheduler else 1)),
+                    show_progress=show_progress,
+                    validation_pages=settings.validation_pages,
+                )
+        except Exception as problem:
+            return _without_orchestrator(problem, settings, on_fallback)
+
+
+def _without_orchestrator(problem: Exception, settings: Settings, on_fallback) -> steps.RunSummary:
+    """The same steps without the orchestrator when it, not the run's own work, failed; else the failure."""
+    if not _orchestrator_failed(problem):
+        raise problem
+    if on_fallback is not None:
+        on_fallback(problem)
+    return steps.run_once(
+        settings.inbox,
+        settings.warehouse,
+        load_registry(),
+        settings.zone,
+        steps.now_utc(),
+        settings.lock_timeout_seconds,
+        validation_pages=settings.validation_pages,
+    )

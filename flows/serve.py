@@ -1,8 +1,14 @@
 """`ctip serve`: the nightly flow as a Prefect deployment with a schedule, served until stopped.
 
 A schedule needs a running Prefect server. With PREFECT_API_URL set, that server
-is used; without it, `prefect server start` is started on 127.0.0.1 (a free port,
-its database in PREFECT_HOME), waited for until healthy, and stopped on exit.
+is used; without it, `prefect server start` is started on 127.0.0.1 at a fixed port
+(CTIP_SERVE_PORT or `--port`, 4200 by default), its UI pointed at its own API, its
+home (database, logs) beside the warehouse, its API closed to anyone without the
+key; it is waited for until healthy and stopped on exit.
+
+The served deployment takes no parameters: each run reads the inbox, warehouse,
+zone and lock timeout from ctip's settings as `ctip serve` was started, so nobody
+who reaches the API can point a run at other paths.
 """
 
 from __future__ import annotations
@@ -13,58 +19,77 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from collections.abc import Iterator
+from pathlib import Path
 
-import httpx
+from flows.local_server import is_healthy
+from flows.settings import Orchestrator, Settings, orchestrator
+from warehouse.layout import WarehouseFiles
 
-from flows.settings import Settings
-
-SERVER_START_TIMEOUT_SECONDS = 90.0
+SERVER_START_TIMEOUT_SECONDS = 300.0  # a first start on an empty home migrates its database: minutes on a busy machine
 DEPLOYMENT = "nightly"
+KEY_FILE = "ui-key"  # in the served PREFECT_HOME: the key the UI asks for, readable by ctip's user alone
 
 
 class ServerDidNotStart(RuntimeError):
     pass
 
 
-def _free_port() -> int:
+def _port_is_free(port: int) -> bool:
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
-def is_healthy(api_url: str) -> bool:
-    try:
-        return httpx.get(f"{api_url}/health", timeout=2.0).status_code == 200
-    except httpx.HTTPError:
-        return False
+def _private_folder(folder: Path) -> None:
+    """Make `folder` (and any missing parent) and leave it to ctip's user alone."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+
+
+def write_key(home: Path, auth_string: str) -> Path:
+    """Keep the key where the operator (and no one else) can read it, for the UI's login."""
+    _private_folder(home)
+    key_file = home / KEY_FILE
+    key_file.unlink(missing_ok=True)
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(auth_string + "\n")
+    return key_file
 
 
 @contextmanager
-def prefect_server(environ: dict[str, str]) -> Iterator[str]:
+def prefect_server(served: Orchestrator, port: int) -> Iterator[str]:
     """The API URL of a Prefect server: the configured one, or one started here for as long as needed."""
-    configured = environ.get("PREFECT_API_URL")
-    if configured:
-        yield configured
+    if not served.starts_server:
+        yield served.api_url
         return
-    port = _free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
+    if not _port_is_free(port):
+        raise ServerDidNotStart(f"port {port} on 127.0.0.1 is in use; choose another with --port or CTIP_SERVE_PORT")
+    _private_folder(served.home)
     server = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env={**environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_API_URL": ""},
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**served.environ, "PREFECT_API_URL": ""},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
-        while not is_healthy(api_url):
+        while not is_healthy(served.api_url):
             if server.poll() is not None:
                 raise ServerDidNotStart(f"`prefect server start` exited with status {server.returncode}")
             if time.monotonic() > deadline:
-                raise ServerDidNotStart(f"no healthy Prefect server at {api_url} after {SERVER_START_TIMEOUT_SECONDS:g} s")
+                raise ServerDidNotStart(
+                    f"no healthy Prefect server at {served.api_url} after {SERVER_START_TIMEOUT_SECONDS:g} s"
+                )
             time.sleep(0.5)
-        yield api_url
+        yield served.api_url
     finally:
         _stop_group(server)
 
@@ -85,31 +110,44 @@ def _stop_group(process: subprocess.Popen) -> None:
 
 def serve(settings: Settings, interval_seconds: float | None = None) -> None:
     """Register the nightly deployment (cron in the configured time zone, or an interval) and serve it."""
-    with prefect_server(dict(os.environ)) as api_url:
-        from prefect.settings import PREFECT_API_URL, temporary_settings
+    served = orchestrator(settings, WarehouseFiles(settings.warehouse).prefect_home)
+    # This process, its flow runs and the server all read Prefect's settings from here; set before
+    # Prefect is imported, which reads them once.
+    os.environ.update(served.environ)
+    with prefect_server(served, settings.serve_port) as api_url:
+        from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
-        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        updates = {PREFECT_API_URL: api_url}
+        if served.auth_string:
+            updates[PREFECT_API_AUTH_STRING] = served.auth_string
+        with temporary_settings(updates=updates):
             from prefect.schedules import Cron, Interval
 
-            from flows.nightly import nightly
+            from flows.nightly import served_nightly
 
             schedule = (
                 Interval(timedelta(seconds=interval_seconds))
                 if interval_seconds
                 else Cron(settings.schedule, timezone=settings.timezone)
             )
-            print(f"ctip serve: Prefect API at {api_url}; schedule {_describe(settings, interval_seconds)}", flush=True)
-            nightly.serve(
+            if served.starts_server:
+                key_file = write_key(served.home, served.auth_string)
+                print(
+                    f"ctip serve: Prefect UI at {served.ui_url} (API {api_url}); it asks for the key in {key_file}",
+                    flush=True,
+                )
+            else:
+                print(f"ctip serve: Prefect API at {api_url}", flush=True)
+            print(
+                f"ctip serve: {settings.inbox} -> {settings.warehouse}; schedule {_describe(settings, interval_seconds)}",
+                flush=True,
+            )
+            served_nightly.serve(
                 name=DEPLOYMENT,
                 schedules=[schedule],
-                parameters={
-                    "inbox": str(settings.inbox),
-                    "warehouse": str(settings.warehouse),
-                    "timezone": settings.timezone,
-                    "lock_timeout_seconds": settings.lock_timeout_seconds,
-                },
                 pause_on_shutdown=False,
                 print_starting_message=True,
+                limit=1,  # one run at a time: a late run never competes with the one before for the writer lock
             )
 
 

@@ -1,342 +1,392 @@
-"""The steps of a run as plain functions: discover, take, prepare, publish, summarise.
+"""The steps of a run as plain functions: discover, receive, collect, prepare, load, publish, summarise.
 
-The Prefect flow in `flows/nightly.py` wires them; tests call them directly.
+The run loop (`flows/runloop.py`) calls them in order: `run_once` gives it these
+functions, the Prefect flow in `flows/nightly.py` the tasks made of them. Tests call
+them directly.
 """
 
 from __future__ import annotations
 
-import shutil
-from dataclasses import dataclass, field
+import contextlib
+import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import duckdb
 import polars as pl
 
+from flows import runloop
+from flows.batches import Discovery, InboxFile, Pending, Prepared, Received, RunSummary, display_name  # noqa: F401 - named here too
+from flows.settings import validation_pages_wanted
+from schemas.findings import cap_findings
 from schemas.registry import Registry
+from schemas.shapes import LOAD_COLUMNS, Decision, Receipt, empty_load_rows, empty_periods_named
+from schemas.texts import message
+from transforms.decisions import decide, is_original
 from transforms.expectations import SuiteRunner
-from transforms.findings import empty_findings, findings_frame
+from transforms.findings import Finding, empty_findings, findings_frame
 from transforms.normalise import conform, normalise
 from transforms.read import format_of, read_submission
 from transforms.validate import validate
-from warehouse.archive import Archive, sha256_of
+from warehouse import database, receipts
+from warehouse.archive import Archive, ChangedWhileRead, NotRegularFile
+from warehouse.database import Writer
 from warehouse.layout import WarehouseFiles
+from warehouse.loading import load_batch
 from warehouse.lock import WriterLock
-from warehouse.store import Decision, Receipt, Warehouse
-
-LOAD_COLUMNS = [
-    "submission_id", "row_number", "reporter", "area", "period", "period_type", "period_start", "period_end",
-    "base_period", "indicator", "sex", "age", "citizenship", "referral", "offence", "country",
-    "value", "status", "comment", "action",
-]
-
-
-@dataclass(frozen=True)
-class InboxFile:
-    path: Path
-    format: str
-
-
-@dataclass
-class Discovery:
-    candidates: list[InboxFile]
-    ignored: list[str]
-
-
-@dataclass
-class Taken:
-    receipts: list[Receipt]
-    unchanged: int
-    in_progress: list[str]
-
-
-@dataclass
-class Prepared:
-    decisions: list[Decision]
-    observations: pl.DataFrame
-    findings: pl.DataFrame
-    periods: pl.DataFrame  # submission_id, period, period_start, period_end: what each file names
-
-
-@dataclass
-class RunSummary:
-    submissions: list[dict] = field(default_factory=list)  # one per decision, in order
-    findings: list[dict] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
-    in_progress: list[str] = field(default_factory=list)
-    unchanged: int = 0
-
-    def count(self, status: str) -> int:
-        return sum(1 for s in self.submissions if s["status"] == status)
-
-    @property
-    def warnings(self) -> int:
-        return sum(1 for f in self.findings if f["severity"] == "warning")
+from warehouse.uploads import UploadLedger
 
 
 def discover(inbox: Path) -> Discovery:
-    """Files at the top of the inbox, in the order they are applied: modification time, then name."""
-    candidates, ignored = [], []
-    for entry in sorted(inbox.iterdir()) if inbox.is_dir() else []:
-        file_format = format_of(entry.name) if entry.is_file() else None
-        if file_format is None:
-            ignored.append(entry.name)
-        else:
-            candidates.append(InboxFile(entry, file_format))
-    candidates.sort(key=lambda f: (f.path.stat().st_mtime_ns, f.path.name))
-    return Discovery(candidates, ignored)
+    """Regular files at the top of the inbox, in the order they are applied: modification time, then name.
+
+    Links, folders, devices and pipes are ignored whatever their names: a link could
+    point at any file of the machine, a device or a pipe never ends.
+    """
+    found, ignored = [], []
+    with os.scandir(inbox) if inbox.is_dir() else contextlib.nullcontext([]) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            file_format = format_of(entry.name) if entry.is_file(follow_symlinks=False) else None
+            if file_format is None:
+                ignored.append(display_name(entry.name))
+            else:
+                found.append(
+                    (
+                        entry.stat(follow_symlinks=False).st_mtime_ns,
+                        entry.name,
+                        InboxFile(Path(entry.path), file_format),
+                    )
+                )
+    found.sort(key=lambda item: item[:2])
+    return Discovery([candidate for _, _, candidate in found], ignored)
 
 
-def _read_stable(path: Path) -> bytes | None:
-    """The file's bytes, or None when it changed while being read (it is still being written)."""
-    before = path.stat()
-    content = path.read_bytes()
-    after = path.stat()
-    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(content) != after.st_size:
-        return None
-    return content
+def receive(
+    discovery: Discovery, writer: Writer, archive: Archive, now: datetime, uploads: UploadLedger | None = None
+) -> Received:
+    """Archive every new file before anything else, then give it a receipt (with its uploader, if the portal sent it).
 
-
-def take(discovery: Discovery, warehouse: Warehouse, archive: Archive, now: datetime) -> Taken:
-    """Archive every new file before anything else, then give it a receipt."""
-    received = warehouse.received()
-    files, unchanged, in_progress = [], 0, []
+    Each file is copied in a window at a time, so its size costs no memory; one that
+    changes while it is copied is left for the next run, one that is no longer a
+    regular file is ignored.
+    """
+    received = receipts.received_files(writer.con)
+    archive.clear_leftovers()
+    files, already_received, in_progress, ignored = [], 0, [], []
     for candidate in discovery.candidates:
-        content = _read_stable(candidate.path)
-        if content is None:
-            in_progress.append(candidate.path.name)
+        try:
+            copied = archive.copy_in(candidate.path)
+        except (ChangedWhileRead, FileNotFoundError):
+            in_progress.append(candidate.name)
             continue
-        submission_id = sha256_of(content)
-        if (candidate.path.name, submission_id) in received:
-            unchanged += 1
+        except NotRegularFile:
+            ignored.append(candidate.name)
             continue
-        archive.put(content)
-        modified = datetime.fromtimestamp(candidate.path.stat().st_mtime, tz=UTC)
+        if (candidate.name, copied.submission_id) in received:
+            copied.temporary.unlink(missing_ok=True)
+            already_received += 1
+            continue
+        archive.keep(copied)
         files.append(
             {
-                "submission_id": submission_id,
-                "file_name": candidate.path.name,
+                "submission_id": copied.submission_id,
+                "file_name": candidate.name,
                 "format": candidate.format,
-                "size_bytes": len(content),
-                "modified_at": modified,
+                "size_bytes": copied.size_bytes,
+                "modified_at": datetime.fromtimestamp(copied.modified_ns / 1e9, tz=UTC),
             }
         )
-    return Taken(warehouse.record_receipts(files, now), unchanged, in_progress)
+    uploaded = uploads.by_inbox_name([(f["file_name"], f["submission_id"]) for f in files]) if uploads else {}
+    for item in files:
+        item["uploaded_by"], item["uploaded_at"] = uploaded.get(
+            (item["file_name"], item["submission_id"]), (None, None)
+        )
+    return Received(receipts.record_receipts(writer.con, files, now), already_received, in_progress, ignored)
 
 
 def prepare(
-    receipts: list[Receipt],
+    to_prepare: list[Receipt],
     contents: dict[str, bytes],
-    first_receipts: dict[str, int],
+    original_sequences: dict[str, int],
     known_reporters: dict[str, str | None],
     registry: Registry,
     zone: ZoneInfo,
-    docs_dir: Path | None = None,
+    lang: str = "en",
 ) -> Prepared:
-    """Read, normalise and validate every receipt's file together, and decide each one's fate.
+    """Read, normalise and validate every original's file together, and decide on each receipt.
 
-    `contents` maps submission id to bytes (from the archive); `first_receipts` the
-    sequence under which each content was first taken, which tells duplicates apart.
-    With `docs_dir`, the validation also renders its Great Expectations Data Docs there.
+    `contents` maps submission id to bytes (from the archive); `original_sequences`
+    the sequence of each submission's original, which tells duplicates apart.
+    Every expectation run is kept in the result's `checks`, for the validation pages.
+    The findings' messages are in `lang` (the warehouse keeps English; `ctip validate` may ask for another).
     """
-    originals = [r for r in receipts if first_receipts.get(r.submission_id, r.sequence) >= r.sequence]
-    file_findings, frames = [], []
+    originals = [r for r in to_prepare if is_original(r, original_sequences)]
+    file_findings, frames, set_aside = [], {}, set()
     for receipt in originals:
-        raw = read_submission(contents[receipt.submission_id], receipt.format, registry.limits)
-        found = list(raw.findings)
-        if raw.readable:
-            conformed, column_findings = conform(raw.frame, registry)
-            found += column_findings
-            if conformed is not None:
-                judged_on = receipt.received_at.astimezone(zone).date()
-                frames.append(
-                    conformed.with_columns(
-                        pl.lit(receipt.submission_id).alias("submission_id"), pl.lit(judged_on).alias("judged_on")
-                    )
-                )
+        try:
+            found, frame = _read_one(receipt, contents.get(receipt.submission_id), registry, zone, lang)
+        except Exception as problem:  # ctip's failure on this one file, not the file's: set it aside, go on
+            found, frame = [failure_finding("reading", problem, lang)], None
+            set_aside.add(receipt.submission_id)
+        if frame is not None:
+            frames[receipt.submission_id] = frame
         file_findings.append(findings_frame(receipt.submission_id, found))
-    observations = normalise(pl.concat(frames, how="vertical"), registry) if frames else None
-    row_findings = (
-        [validate(observations, registry, SuiteRunner(docs_dir))] if observations is not None else []
+    observations, row_findings, failed, checks = _judge_rows(frames, registry, lang)
+    for submission_id, problem in failed.items():
+        file_findings.append(findings_frame(submission_id, [failure_finding("validating", problem, lang)]))
+        set_aside.add(submission_id)
+    findings = cap_findings(
+        pl.concat([empty_findings(), *file_findings, *row_findings], how="vertical"),
+        registry.limits.max_findings_per_rule,
+        lang,
     )
-    findings = pl.concat([empty_findings(), *file_findings, *row_findings], how="vertical")
 
     rejected = set(findings.filter(pl.col("severity") == "error")["submission_id"].to_list())
     reporters = dict(known_reporters)
     if observations is not None:
         reporters.update(
-            observations.filter(pl.col("reporter") != "").group_by("submission_id").agg(pl.col("reporter").first()).iter_rows()
+            observations.filter(pl.col("reporter") != "")
+            .group_by("submission_id")
+            .agg(pl.col("reporter").first())
+            .iter_rows()
         )
-    decisions, original_sequences = [], {r.sequence for r in originals}
-    for receipt in receipts:
-        if receipt.sequence not in original_sequences:
-            status = "duplicate"
-        else:
-            status = "rejected" if receipt.submission_id in rejected else "loaded"
-        decisions.append(Decision(receipt, status, reporters.get(receipt.submission_id)))
+    decisions = decide(to_prepare, original_sequences, rejected, set_aside, reporters)
     loaded = [d.receipt.submission_id for d in decisions if d.status == "loaded"]
     if observations is None:
-        load_rows = pl.DataFrame(schema={c: pl.String for c in LOAD_COLUMNS})
-        periods = pl.DataFrame(schema={"submission_id": pl.String, "period": pl.String, "period_start": pl.Date, "period_end": pl.Date})
+        load_rows, periods = empty_load_rows(), empty_periods_named()
     else:
-        load_rows = observations.filter(pl.col("submission_id").is_in(loaded) & pl.col("keyed")).select(LOAD_COLUMNS)
-        periods = observations.filter(pl.col("period").is_not_null()).select(
-            "submission_id", "period", "period_start", "period_end"
-        ).unique(maintain_order=True)
-    return Prepared(decisions, load_rows, findings, periods)
+        load_rows = observations.filter(pl.col("submission_id").is_in(loaded) & pl.col("loadable")).select(LOAD_COLUMNS)
+        periods = (
+            observations.filter(pl.col("period").is_not_null())
+            .select("submission_id", "period", "period_start", "period_end")
+            .unique(maintain_order=True)
+        )
+    return Prepared(decisions, load_rows, findings, periods, checks)
 
 
-def run_once(
-    inbox: Path, warehouse_path: Path, registry: Registry, zone: ZoneInfo, now: datetime,
-    lock_timeout_seconds: float = 600.0,
-) -> RunSummary:
-    """The nightly job without an orchestrator: every step in order, as the one writer."""
-    discovery = discover(inbox)
-    files = WarehouseFiles(warehouse_path)
-    with WriterLock(files.lock_file, lock_timeout_seconds), Warehouse.open(files, registry) as warehouse:
-        warehouse.publish_analyst_file(now)  # mends a run killed after loading, before publishing
-        taken = take(discovery, warehouse, Archive(files.archive_dir), now)
-        decisions, findings = [], []
-        batches = collect_pending(warehouse).batches(1)  # the same steps as the flow's, one chunk per batch
-        for batch in batches:
-            batch.learn(decisions)
-            docs_dir = files.docs_dir if len(batches) == 1 else None  # one Data Docs site per run
-            parts = [
-                prepare_chunk(batch, piece, read_contents(files, piece), registry, zone, docs_dir)
-                for piece in batch.original_chunks(1)
-            ]
-            prepared = merge_prepared(batch, parts, registry)
-            findings.append(warehouse.apply(prepared.decisions, prepared.observations, prepared.findings, prepared.periods))
-            decisions += prepared.decisions
-        warehouse.publish_analyst_file(now)
-        return summarise(decisions, pl.concat([empty_findings(), *findings], how="vertical_relaxed"), discovery, taken)
+# What a finding says when ctip itself failed on a file: the operator's way to try it again.
+RETRY_HINT = message("common", "retry_hint")
 
 
-# The new files' bytes read and validated together, at most (a single file may be larger):
-# what bounds a run's memory, whatever the size of the inbox.
-CHUNK_BYTES = 8 * 1024 * 1024
-
-
-@dataclass
-class Pending:
-    """What a run has to prepare: receipts in order, and what tells duplicates apart and names their reporters."""
-
-    receipts: list[Receipt]
-    first_receipts: dict[str, int]
-    known_reporters: dict[str, str | None]
-
-    def is_original(self, receipt: Receipt) -> bool:
-        return self.first_receipts[receipt.submission_id] == receipt.sequence
-
-    def batches(self, chunks: int) -> list[Pending]:
-        """Consecutive receipts whose originals come to about `chunks` x CHUNK_BYTES: each loaded in its own transaction."""
-        runs = consecutive_runs(self.receipts, chunks * CHUNK_BYTES, counted=self.is_original)
-        return [Pending(run, self.first_receipts, dict(self.known_reporters)) for run in runs]
-
-    def learn(self, decisions: list[Decision]) -> None:
-        """The reporters of originals decided in earlier batches, for their duplicates in this one."""
-        self.known_reporters.update({d.receipt.submission_id: d.reporter for d in decisions if d.status != "duplicate"})
-
-    def original_chunks(self, chunks: int) -> list[list[Receipt]]:
-        """The originals (not duplicates) in order, cut into at most `chunks` runs of consecutive receipts."""
-        originals = [r for r in self.receipts if self.is_original(r)]
-        size = max(1, -(-len(originals) // max(1, chunks)))
-        return [originals[i:i + size] for i in range(0, len(originals), size)]
-
-
-def consecutive_runs(
-    receipts: list[Receipt], max_bytes: int, max_files: int | None = None, counted=lambda receipt: True
-) -> list[list[Receipt]]:
-    """Receipts in order, cut where the `counted` ones would pass `max_bytes` or `max_files`.
-
-    A file larger than `max_bytes` goes alone; receipts not counted (duplicates) stay where they fall.
-    """
-    runs: list[list[Receipt]] = [[]]
-    size = files = 0
-    for receipt in receipts:
-        if counted(receipt):
-            if files and (size + receipt.size_bytes > max_bytes or (max_files is not None and files >= max_files)):
-                runs.append([])
-                size = files = 0
-            size += receipt.size_bytes
-            files += 1
-        runs[-1].append(receipt)
-    return [run for run in runs if run]
-
-
-def collect_pending(warehouse: Warehouse) -> Pending:
-    """Every receipt without a final status, in order."""
-    pending = warehouse.pending_receipts()
-    known = warehouse.reporters_of([r.submission_id for r in pending])
-    return Pending(pending, warehouse.first_receipts(), known)
-
-
-def read_contents(files: WarehouseFiles, receipts: list[Receipt]) -> dict[str, bytes]:
-    """The archived bytes of these receipts, by submission id."""
-    archive = Archive(files.archive_dir)
-    return {r.submission_id: archive.get(r.submission_id) for r in receipts}
-
-
-def prepare_chunk(pending: Pending, chunk: list[Receipt], contents: dict[str, bytes], registry: Registry,
-                  zone: ZoneInfo, docs_dir: Path | None = None) -> Prepared:
-    """`prepare` for one run of original receipts, given their bytes; chunks can be prepared apart (on other workers)."""
-    return prepare(chunk, contents, pending.first_receipts, pending.known_reporters, registry, zone, docs_dir)
-
-
-def prepare_chunk_on_worker(pending: Pending, chunk: list[Receipt], contents: dict[str, bytes], timezone: str,
-                            docs_dir: Path | None) -> Prepared:
-    """`prepare_chunk` with only plain arguments (the bytes travel along), for a task that may run in another process."""
-    from schemas import load_registry
-
-    return prepare_chunk(pending, chunk, contents, load_registry(), ZoneInfo(timezone), docs_dir)
-
-
-@dataclass(frozen=True)
-class Stashed:
-    """A prepared chunk kept on disk (Arrow IPC files in `folder`) until it is applied; only its decisions in memory."""
-
-    decisions: list[Decision]
-    folder: Path
-
-
-def stash(prepared: Prepared, folder: Path) -> Stashed:
-    """Write a prepared chunk's frames to `folder`, so that holding on to its result costs no memory."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("observations", "findings", "periods"):
-        getattr(prepared, name).write_ipc(folder / f"{name}.arrow")
-    return Stashed(prepared.decisions, folder)
-
-
-def unstash(stashed: Stashed) -> Prepared:
-    """The prepared chunk back from its files, which are removed."""
-    frames = {name: pl.read_ipc(stashed.folder / f"{name}.arrow")
-              for name in ("observations", "findings", "periods")}
-    shutil.rmtree(stashed.folder)
-    return Prepared(stashed.decisions, **frames)
-
-
-def merge_prepared(pending: Pending, parts: list[Prepared], registry: Registry) -> Prepared:
-    """The prepared chunks as one, with the duplicates decided in receipt order."""
-    decided = {d.receipt.sequence: d for part in parts for d in part.decisions}
-    reporters = {**pending.known_reporters, **{d.receipt.submission_id: d.reporter for d in decided.values()}}
-    decisions = [
-        decided.get(r.sequence) or Decision(r, "duplicate", reporters.get(r.submission_id)) for r in pending.receipts
-    ]
-
-    def stack(frames: list[pl.DataFrame], empty: pl.DataFrame) -> pl.DataFrame:
-        filled = [f for f in frames if f.height]
-        return pl.concat(filled, how="vertical") if filled else empty
-
-    empty = prepare([], {}, {}, {}, registry, ZoneInfo("UTC"))  # the frames' shapes, empty
-    return Prepared(
-        decisions=decisions,
-        observations=stack([p.observations for p in parts], empty.observations),
-        findings=stack([p.findings for p in parts], empty.findings),
-        periods=stack([p.periods for p in parts], empty.periods),
+def failure_finding(step: str, problem: BaseException, lang: str = "en") -> Finding:
+    """The `unreadable` finding of a file ctip failed on while `step` (reading, validating, loading)."""
+    detail = f"{type(problem).__name__}: {problem}"
+    if len(detail) > 500:
+        detail = detail[:500] + " …"
+    hint = message("common", "retry_hint", lang)
+    step_words = message("common", step, lang)
+    return Finding(
+        "unreadable", "error", message("unreadable", "failed", lang, step=step_words, detail=detail, hint=hint)
     )
 
 
-def summarise(decisions: list[Decision], findings: pl.DataFrame, discovery: Discovery, taken: Taken) -> RunSummary:
+def _read_one(receipt: Receipt, content: bytes | None, registry: Registry, zone: ZoneInfo, lang: str = "en"):
+    """One file's findings, and its conformed frame when it has rows to judge."""
+    limit = registry.limits.max_file_bytes
+    if content is None or receipt.size_bytes > limit:
+        text = message(
+            "unreadable", "too_big", lang, format=receipt.format.upper(), size=receipt.size_bytes, limit=limit
+        )
+        return [Finding("unreadable", "error", text)], None
+    raw = read_submission(content, receipt.format, registry.limits, lang)
+    found = list(raw.findings)
+    if not raw.readable:
+        return found, None
+    conformed, column_findings = conform(raw.frame, registry, lang)
+    found += column_findings
+    if conformed is None:
+        return found, None
+    judged_on = receipt.received_at.astimezone(zone).date()
+    return found, conformed.with_columns(
+        pl.lit(receipt.submission_id).alias("submission_id"), pl.lit(judged_on).alias("judged_on")
+    )
+
+
+def _judge_rows(frames: dict[str, pl.DataFrame], registry: Registry, lang: str = "en"):
+    """Normalised observations and row findings of every file together; when that fails, of each file alone,
+    so that the one file ctip fails on is told apart from the others (returned with its failure). Also every
+    expectation run, for the validation pages."""
+    if not frames:
+        return None, [], {}, []
+    try:
+        observations = normalise(pl.concat(list(frames.values()), how="vertical"), registry)
+        runner = SuiteRunner()
+        return observations, [validate(observations, registry, runner, lang)], {}, runner.checks
+    except Exception as problem:
+        if len(frames) == 1:
+            return None, [], {next(iter(frames)): problem}, []
+    judged, row_findings, failed, checks = [], [], {}, []
+    for submission_id, frame in frames.items():
+        try:
+            observations = normalise(frame, registry)
+            runner = SuiteRunner()
+            row_findings.append(validate(observations, registry, runner, lang))
+            judged.append(observations)
+            checks += runner.checks
+        except Exception as problem:
+            failed[submission_id] = problem
+    return (pl.concat(judged, how="vertical") if judged else None), row_findings, failed, checks
+
+
+def run_once(
+    inbox: Path,
+    warehouse_path: Path,
+    registry: Registry,
+    zone: ZoneInfo,
+    now: datetime,
+    lock_timeout_seconds: float = 600.0,
+    validation_pages: bool | None = None,
+) -> RunSummary:
+    """The nightly job without an orchestrator: the run loop with these plain functions, as the one writer.
+
+    `validation_pages` says whether the run writes its validation pages; by default, as
+    the settings say (CTIP_VALIDATION_PAGES).
+    """
+    files = WarehouseFiles(warehouse_path)
+    if validation_pages is None:
+        validation_pages = validation_pages_wanted()
+    with WriterLock(files.lock_file, lock_timeout_seconds), database.open_writer(files, registry) as writer:
+
+        def receive_new(discovery: Discovery) -> Received:
+            database.publish_analyst_file(writer, now)  # mends a run killed after loading, before publishing
+            return receive(discovery, writer, Archive(files.archive_dir), now, UploadLedger(files.uploads_db))
+
+        def prepare_shards(batch: Pending, shards: list[list[Receipt]]) -> Iterator[Prepared]:
+            for shard in shards:
+                yield prepare_shard(batch, shard, read_contents(files, shard, registry), registry, zone)
+
+        steps = runloop.RunSteps(
+            discover=lambda: discover(inbox),
+            receive=receive_new,
+            collect=lambda: collect_pending(writer),
+            begin_batch=lambda batch: begin_batch(writer, batch),
+            prepare_shards=prepare_shards,
+            load=lambda prepared: load_isolated(writer, prepared),
+            publish=lambda: database.publish_analyst_file(writer, now),
+            summarise=summarise,
+        )
+        with progress_bar(False) as progress:
+            return runloop.run_batches(steps, 1, now, files.docs_dir if validation_pages else None, progress)
+
+
+# Runs that may begin handling a receipt without finishing it (the process was killed) before it is set aside.
+MAX_ATTEMPTS = 2
+
+
+def collect_pending(writer: Writer) -> Pending:
+    """Every receipt without a final status, in order; those that runs began MAX_ATTEMPTS times
+    without finishing are set aside first (rejected, rule `unreadable`), so no file stops every run."""
+    con = writer.con
+    pending = receipts.pending_receipts(con)
+    originals = receipts.original_sequences(con)
+    attempts = receipts.attempts_of(con, [r.sequence for r in pending])
+    stuck = [r for r in pending if attempts.get(r.sequence, 0) >= MAX_ATTEMPTS and is_original(r, originals)]
+    settled, settled_findings = [], empty_findings()
+    if stuck:
+        stuck_ids = {r.submission_id for r in stuck}
+        settled = decide(stuck, originals, rejected=stuck_ids, set_aside=stuck_ids)
+        settled_findings = pl.concat(
+            [
+                findings_frame(
+                    r.submission_id,
+                    [
+                        Finding(
+                            "unreadable",
+                            "error",
+                            message("unreadable", "stopped", count=attempts[r.sequence], hint=RETRY_HINT),
+                        )
+                    ],
+                )
+                for r in stuck
+            ]
+        )
+        settled_findings = load_batch(writer, settled, empty_load_rows(), settled_findings)
+        pending = receipts.pending_receipts(con)
+        originals = receipts.original_sequences(con)
+    known = receipts.reporters_of(con, [r.submission_id for r in pending])
+    tried = frozenset(r.sequence for r in pending if attempts.get(r.sequence, 0) > 0)
+    return Pending(pending, originals, known, tried, settled, settled_findings)
+
+
+def begin_batch(writer: Writer, batch: Pending) -> None:
+    """Count this run's attempt at the batch's originals before anything reads them."""
+    receipts.note_attempt(writer.con, [r.sequence for r in batch.originals()])
+
+
+def load_isolated(writer: Writer, prepared: Prepared) -> pl.DataFrame:
+    """Load a prepared batch in one transaction; if that fails for a reason other than the disk or the lock,
+    load its submissions one by one, so that the one ctip cannot load is set aside and the others load."""
+    try:
+        return load_batch(writer, prepared.decisions, prepared.observations, prepared.findings, prepared.periods)
+    except (OSError, duckdb.IOException):
+        raise
+    except Exception as problem:
+        if len(prepared.decisions) == 1:
+            return _set_aside_on_load(writer, prepared.decisions[0], problem)
+    recorded = []
+    for decision in prepared.decisions:
+        frames = (prepared.observations, prepared.findings, prepared.periods)
+        if decision.status == "duplicate":  # a duplicate brings nothing of its own
+            own = [frame.clear() for frame in frames]
+        else:
+            own = [frame.filter(pl.col("submission_id") == decision.receipt.submission_id) for frame in frames]
+        try:
+            recorded.append(load_batch(writer, [decision], *own))
+        except (OSError, duckdb.IOException):
+            raise
+        except Exception as problem:
+            recorded.append(_set_aside_on_load(writer, decision, problem))
+    return pl.concat([empty_findings(), *recorded], how="vertical_relaxed")
+
+
+def _set_aside_on_load(writer: Writer, decision: Decision, problem: Exception) -> pl.DataFrame:
+    submission_id = decision.receipt.submission_id
+    [rejected] = decide(
+        [decision.receipt],
+        {},
+        rejected={submission_id},
+        set_aside={submission_id},
+        reporters={submission_id: decision.reporter},
+    )
+    findings = findings_frame(submission_id, [failure_finding("loading", problem)])
+    return load_batch(writer, [rejected], empty_load_rows(), findings)
+
+
+def read_contents(files: WarehouseFiles, shard: list[Receipt], registry: Registry) -> dict[str, bytes]:
+    """The archived bytes of these receipts, by submission id; a file beyond the size limit is not read
+    (it is rejected by its size alone)."""
+    archive = Archive(files.archive_dir)
+    limit = registry.limits.max_file_bytes
+    return {r.submission_id: archive.get(r.submission_id) for r in shard if r.size_bytes <= limit}
+
+
+def prepare_shard(
+    batch: Pending, shard: list[Receipt], contents: dict[str, bytes], registry: Registry, zone: ZoneInfo
+) -> Prepared:
+    """`prepare` for one shard of a batch's originals, given their bytes; shards can be prepared apart (on other
+    workers)."""
+    return prepare(shard, contents, batch.original_sequences, batch.known_reporters, registry, zone)
+
+
+def prepare_shard_in_any_process(
+    batch: Pending, shard: list[Receipt], contents: dict[str, bytes], timezone: str
+) -> Prepared:
+    """`prepare_shard` with only plain arguments (the bytes travel along, the registry is loaded where it runs),
+    for a task that may run on a worker in another process."""
+    from schemas import load_registry
+
+    return prepare_shard(batch, shard, contents, load_registry(), ZoneInfo(timezone))
+
+
+def summarise(
+    decisions: list[Decision],
+    findings: pl.DataFrame,
+    discovery: Discovery,
+    received: Received,
+    docs: Path | None = None,
+) -> RunSummary:
     names = {d.receipt.submission_id: d.receipt.file_name for d in decisions if d.status != "duplicate"}
     return RunSummary(
         submissions=[
@@ -351,9 +401,10 @@ def summarise(decisions: list[Decision], findings: pl.DataFrame, discovery: Disc
             for d in decisions
         ],
         findings=findings.sort("submission_id", "row_number", nulls_last=False).to_dicts(),
-        ignored=discovery.ignored,
-        in_progress=taken.in_progress,
-        unchanged=taken.unchanged,
+        ignored=[*discovery.ignored, *received.ignored],
+        in_progress=received.in_progress,
+        already_received=received.already_received,
+        docs=str(docs) if docs else None,
     )
 
 
@@ -361,9 +412,11 @@ def outcome_rows(summary: RunSummary) -> list[dict]:
     """One plain row per submission: file, reporter, status, error and warning counts, first problem."""
     rows = []
     for item in summary.submissions:
-        found = [] if item["status"] == "duplicate" else [
-            f for f in summary.findings if f["submission_id"] == item["submission_id"]
-        ]
+        found = (
+            []
+            if item["status"] == "duplicate"
+            else [f for f in summary.findings if f["submission_id"] == item["submission_id"]]
+        )
         errors = [f for f in found if f["severity"] == "error"]
         rows.append(
             {
@@ -382,3 +435,18 @@ def outcome_rows(summary: RunSummary) -> list[dict]:
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
+
+def progress_bar(show: bool):
+    """A Rich progress display on stderr (a bar per stage, files done of all); without `show`, it shows nothing."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not show,
+        transient=False,
+    )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
+
+from schemas.texts import message, message_templates
 
 FINDINGS_SCHEMA = {
     "submission_id": pl.String,
@@ -12,3 +16,70 @@ FINDINGS_SCHEMA = {
     "column_name": pl.String,
     "message": pl.String,
 }
+
+
+# The finding that stands for the findings of one rule in one file past the cap: its message is
+# `common.more_findings` of texts.toml, and its count is read back from it in any language.
+def _rest_pattern() -> str:
+    """The start of the counting message in each language, up to its count, as one regular expression."""
+    starts = []
+    for template in message_templates()["common"]["more_findings"].values():
+        before = template.split("{rest:,}")[0]
+        after = template.split("{rest:,}")[1].split("{rule}")[0]
+        starts.append(re.escape(before) + "([0-9,]+)" + re.escape(after))
+    return "^(?:" + "|".join(starts) + ")"
+
+
+def rest_finding(submission_id: str, severity: str, rule: str, rest: int, cap: int, lang: str = "en") -> tuple:
+    """The one finding that counts the `rest` findings of `rule` in a file left out past `cap`."""
+    return (
+        submission_id,
+        severity,
+        rule,
+        None,
+        None,
+        message("common", "more_findings", lang, rest=rest, rule=rule, cap=cap),
+    )
+
+
+def cap_findings(findings: pl.DataFrame, cap: int, lang: str = "en") -> pl.DataFrame:
+    """At most `cap` findings of one rule in one file, in their order, and one more that counts the rest,
+    so that a file of a million bad rows costs no more to keep and show than one of a thousand.
+
+    Findings that already count a rest (from an earlier cap) are added into the new count.
+    """
+    if findings.height <= cap:
+        return findings
+    languages = len(message_templates()["common"]["more_findings"])  # one group of the pattern each
+    counts = [pl.col("message").str.extract(_rest_pattern(), group) for group in range(1, languages + 1)]
+    counted = pl.coalesce(counts).str.replace_all(",", "").cast(pl.Int64)
+    marked = findings.with_columns(
+        counted.alias("_rest"), pl.int_range(pl.len()).over("submission_id", "rule").alias("_nth")
+    )
+    plain = marked.filter(pl.col("_rest").is_null())
+    plain = plain.with_columns(pl.int_range(pl.len()).over("submission_id", "rule").alias("_nth"))
+    over = pl.concat(
+        [
+            plain.filter(pl.col("_nth") >= cap).select(
+                "submission_id", "rule", "severity", pl.lit(1, pl.Int64).alias("n")
+            ),
+            marked.filter(pl.col("_rest").is_not_null()).select(
+                "submission_id", "rule", "severity", pl.col("_rest").alias("n")
+            ),
+        ]
+    )
+    if over.height == 0:
+        return findings
+    rests = over.group_by("submission_id", "rule", maintain_order=True).agg(
+        pl.col("severity").first(), pl.col("n").sum()
+    )
+    counts = pl.DataFrame(
+        [
+            rest_finding(row["submission_id"], row["severity"], row["rule"], row["n"], cap, lang)
+            for row in rests.iter_rows(named=True)
+        ],
+        schema=findings.schema,
+        orient="row",
+    )
+    kept = plain.filter(pl.col("_nth") < cap).drop("_nth", "_rest")
+    return pl.concat([kept, counts], how="vertical")

@@ -40,10 +40,10 @@ class Dimension:
 
     name: str
     label: str
-    parts_label: str
     leaves: tuple[str, ...]
     aggregates: dict[str, frozenset[str]]
     unknown: bool
+    parts_label: str  # what its codes are called in prose ("age bands")
     labels: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -85,6 +85,9 @@ class Limits:
     max_xlsx_uncompressed_bytes: int
     max_xlsx_cells: int
     max_rows: int
+    max_columns: int
+    max_text_chars: int
+    max_findings_per_rule: int
     max_value: int
 
 
@@ -96,13 +99,21 @@ class Registry:
     areas: dict[str, Area]
     statuses: dict[str, str]
     actions: dict[str, str]
-    period_types: tuple[str, ...]
     rules: dict[str, Rule]
     defaults: dict[str, str]
     required_columns: tuple[str, ...]
     optional_columns: tuple[str, ...]
     limits: Limits
     countries: dict[str, str]
+    labels: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (kind, code) -> {lang: label}
+
+    def label(self, kind: str, code: str, lang: str = "en") -> str:
+        """The label of a code in a language (English where none is given, the code where there is no label).
+
+        Kinds: reporter, indicator, unit, dimension, code:<dimension>, area, country, status, action, rule.
+        """
+        known = self.labels.get((kind, code), {})
+        return known.get(lang) or known.get("en") or code
 
     @property
     def dimension_names(self) -> tuple[str, ...]:
@@ -136,6 +147,16 @@ class Registry:
     def rule(self, rule_id: str) -> Rule:
         return self.rules[rule_id]
 
+    def area_rank(self, code: str) -> int:
+        """Where an area sorts: in the order of areas.csv (the country, then the provinces by number,
+        so KH-2 before KH-10); a code the registry does not know after them."""
+        return _area_ranks(tuple(self.areas)).get(code, len(self.areas))
+
+
+@functools.cache
+def _area_ranks(codes: tuple[str, ...]) -> dict[str, int]:
+    return {code: rank for rank, code in enumerate(codes)}
+
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
@@ -167,9 +188,7 @@ def load_registry(folder: Path = _HERE) -> Registry:
     }
     dimensions = {}
     for name, spec in data["dimensions"].items():
-        leaves = tuple(spec.get("leaves", [])) + (
-            tuple(countries) if spec.get("leaves_from_countries") else ()
-        )
+        leaves = tuple(spec.get("leaves", [])) + (tuple(countries) if spec.get("leaves_from_countries") else ())
         aggregates = {}
         for agg, agg_spec in spec.get("aggregates", {}).items():
             if "leaves" in agg_spec:
@@ -198,7 +217,7 @@ def load_registry(folder: Path = _HERE) -> Registry:
             rule_id,
             spec["severity"],
             spec["description"],
-            {k: v for k, v in spec.items() if k not in ("severity", "description")},
+            {k: v for k, v in spec.items() if k not in ("severity", "description", "description_km")},
         )
         for rule_id, spec in data["rules"].items()
     }
@@ -209,11 +228,51 @@ def load_registry(folder: Path = _HERE) -> Registry:
         areas=areas,
         statuses=dict(data["statuses"]),
         actions=dict(data["actions"]),
-        period_types=tuple(data["period_types"]),
         rules=rules,
         defaults=dict(data["defaults"]),
         required_columns=tuple(data["columns"]["required"]),
         optional_columns=tuple(data["columns"]["optional"]),
         limits=Limits(**data["limits"]),
         countries=countries,
+        labels=_labels(data, dimensions, _read_csv(folder / "areas.csv"), _read_csv(folder / "countries.csv")),
     )
+
+
+LANGUAGES = ("en", "km")
+
+
+def _labels(data: dict, dimensions: dict[str, Dimension], areas: list[dict], countries: list[dict]) -> dict:
+    """Every label of the contract in English and Khmer, keyed by (kind, code)."""
+    labels: dict[tuple[str, str], dict[str, str]] = {}
+
+    def put(kind: str, code: str, en: str | None, km: str | None) -> None:
+        labels[(kind, code)] = {lang: text for lang, text in (("en", en), ("km", km)) if text}
+
+    for code, spec in data["reporters"].items():
+        put("reporter", code, spec["name"], spec.get("name_km"))
+    for code, spec in data["indicators"].items():
+        put("indicator", code, spec["label"], spec.get("label_km"))
+        put("unit", spec["unit"], spec["unit"], data.get("units_km", {}).get(spec["unit"]))
+    common, common_km = data.get("common_codes", {}), data.get("common_codes_km", {})
+    for name, spec in data["dimensions"].items():
+        put("dimension", name, spec["label"], spec.get("label_km"))
+        own, own_km = spec.get("labels", {}), spec.get("labels_km", {})
+        for code in dimensions[name].codes:
+            en = own.get(code) or common.get(code)
+            km = own_km.get(code) or common_km.get(code)
+            if spec.get("leaves_from_countries"):
+                country = next((row for row in countries if row["code"] == code), None)
+                if country is not None:
+                    en, km = en or country["name"], km or country.get("name_km")
+            put(f"code:{name}", code, en, km)
+    for row in areas:
+        put("area", row["code"], row["name"], row.get("name_km"))
+    for row in countries:
+        put("country", row["code"], row["name"], row.get("name_km"))
+    for code, text in data["statuses"].items():
+        put("status", code, text, data.get("statuses_km", {}).get(code))
+    for code, text in data["actions"].items():
+        put("action", code, text, data.get("actions_km", {}).get(code))
+    for code, spec in data["rules"].items():
+        put("rule", code, spec["description"], spec.get("description_km"))
+    return labels

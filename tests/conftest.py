@@ -1,4 +1,8 @@
-"""Shared fixtures: the registry, the real files in tests/files/, paths for a run, a Prefect harness."""
+"""Shared fixtures: the registry, the real files in tests/files/, paths for a run, a Prefect harness.
+
+Also which tests run: the benchmarks (`bench`) only when `-m` names them, and every test that uses
+the Prefect harness is `slow`, as are the files that mark themselves so (`pytest -m "not slow"` skips them).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,30 @@ from schemas import load_registry
 
 FILES = Path(__file__).parent / "files"
 SEED = FILES / "seed"
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker and pytest-xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """`make test` spreads single tests over the workers (`--dist loadgroup`) but keeps together on one worker
+    the tests that share the Prefect harness (one temporary server) and those of a file that share a
+    fixture built once per file, so that nothing is built twice."""
+    for item in items:
+        fixtures = getattr(item, "_fixtureinfo", None)
+        if "prefect_harness" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group("prefect_harness"))
+        elif fixtures and any(
+            definition.scope == "module"
+            for definitions in fixtures.name2fixturedefs.values()
+            for definition in definitions
+        ):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    if "bench" in (config.getoption("markexpr") or ""):
+        return
+    benchmarks = [item for item in items if item.get_closest_marker("bench")]
+    if benchmarks:
+        config.hook.pytest_deselected(items=benchmarks)
+        items[:] = [item for item in items if not item.get_closest_marker("bench")]
 
 
 @pytest.fixture(scope="session")
@@ -38,12 +66,57 @@ def prefect_harness(tmp_path_factory):
     from prefect.testing.utilities import prefect_test_harness
 
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        with prefect_test_harness():
+        with prefect_test_harness(server_startup_timeout=180):  # a fresh database migrates slowly on a busy machine
             yield
+
+
+@pytest.fixture
+def synced(monkeypatch) -> list[tuple[str, Path]]:
+    """Every flush to disk and rename of this process, in order: ("fsync", the path of the flushed file or
+    folder) and ("replace", the target renamed over)."""
+    events: list[tuple[str, Path]] = []
+    fsync, replace = os.fsync, os.replace
+
+    def recording_fsync(descriptor: int) -> None:
+        events.append(("fsync", Path(os.readlink(f"/proc/self/fd/{descriptor}"))))
+        fsync(descriptor)
+
+    def recording_replace(source, target) -> None:
+        replace(source, target)
+        events.append(("replace", Path(target)))
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    monkeypatch.setattr(os, "replace", recording_replace)
+    return events
+
+
+def put_in_place(events: list[tuple[str, Path]], target: Path) -> None:
+    """Assert that `target` was written under a hidden temporary name (beside it, or in the archive's top
+    folder while its name is not known yet), that file flushed, renamed over `target`, then its folder flushed."""
+    assert ("replace", target) in events, f"{target} was not renamed into place"
+    at = events.index(("replace", target))
+    kind, flushed = events[at - 1]
+    assert kind == "fsync" and flushed.name.startswith(".") and flushed.parent in target.parents, events[at - 1]
+    assert events[at + 1] == ("fsync", target.parent), events[at + 1 :]
 
 
 @pytest.fixture(autouse=True)
 def _no_project_warehouse(tmp_path, monkeypatch):
-    """A command run without --warehouse or --inbox never touches the project's own files."""
+    """A command run without --warehouse or --inbox never touches the project's own files; and a run writes
+    no validation pages unless its test asks for them (CTIP_VALIDATION_PAGES=1 or `validation_pages=True`)."""
     monkeypatch.setenv("CTIP_WAREHOUSE", str(tmp_path / "default-warehouse" / "ctip.duckdb"))
     monkeypatch.setenv("CTIP_INBOX", str(tmp_path / "default-inbox"))
+    monkeypatch.setenv("CTIP_VALIDATION_PAGES", "0")
+
+
+# Debian's Chromium for the browser tests (Playwright downloads no browser here), and how they start it.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]

@@ -58,7 +58,11 @@ BATCH_ROUNDS = 50  # at most, rounds of feasible points sought per component bef
 EXACT_BUDGET = 2000  # cells of one component solved on their own per audit; past it, an unproved cell is pinned
 UNBOUNDED = (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible)
 INTERVAL_SCHEMA = {
-    "_cell": pl.Int64, "lower": pl.Int64, "upper": pl.Int64, "exact": pl.Boolean, "protected": pl.Boolean,
+    "_cell": pl.Int64,
+    "lower": pl.Int64,
+    "upper": pl.Int64,
+    "exact": pl.Boolean,
+    "protected": pl.Boolean,
 }
 
 
@@ -101,9 +105,12 @@ def relations_that_hold(members: pl.DataFrame, values: np.ndarray) -> Relations:
     balance = framed.group_by("_group").agg(
         (pl.col("_coef") * pl.col("_value")).sum().alias("_balance"), (pl.col("_coef") < 0).sum().alias("_totals")
     )
-    holding = balance.filter(
-        (pl.col("_balance") == 0) | ((pl.col("_balance") < 0) & (pl.col("_totals") == 1))
-    ).with_columns((pl.col("_balance") == 0).alias("_equal")).sort("_group").with_row_index("_row")
+    holding = (
+        balance.filter((pl.col("_balance") == 0) | ((pl.col("_balance") < 0) & (pl.col("_totals") == 1)))
+        .with_columns((pl.col("_balance") == 0).alias("_equal"))
+        .sort("_group")
+        .with_row_index("_row")
+    )
     rows = framed.join(holding, on="_group", how="inner").sort("_row", "_cell")
     return Relations(
         row=rows["_row"].cast(pl.Int64).to_numpy(),
@@ -155,8 +162,9 @@ class Auditor:
         n_rows = rel.equal.size
         # right-hand sides: minus the published members' contribution
         published = ~is_var
-        rhs = -np.bincount(rel.row[published], weights=rel.coef[published] * self.values[rel.cell[published]],
-                           minlength=n_rows)
+        rhs = -np.bincount(
+            rel.row[published], weights=rel.coef[published] * self.values[rel.cell[published]], minlength=n_rows
+        )
         var_rows, var_cells, var_coef = rel.row[is_var], local[rel.cell[is_var]], rel.coef[is_var]
         live = np.zeros(n_rows, dtype=bool)
         live[var_rows] = True
@@ -188,7 +196,12 @@ class Auditor:
             cached = self._solved.get(key)
             if cached is None:
                 cached = self._solve_component(
-                    component, hidden[var_cells[picked]], var_rows[picked], var_coef[picked], rhs, must[component],
+                    component,
+                    hidden[var_cells[picked]],
+                    var_rows[picked],
+                    var_coef[picked],
+                    rhs,
+                    must[component],
                 )
                 self._solved[key] = cached
             result, pins, count = cached
@@ -399,8 +412,11 @@ def _local_pin(row_index, cols, coef, rhs, equal, m: int, n: int, cell: int, min
     picked = near_rows[row_index]
     row_ids, sub_rows = np.unique(row_index[picked], return_inverse=True)
     col_ids, sub_cols = np.unique(cols[picked], return_inverse=True)
-    highs = _model(csr_matrix((coef[picked], (sub_rows, sub_cols)), shape=(row_ids.size, col_ids.size)),
-                   rhs[row_ids], equal[row_ids])
+    highs = _model(
+        csr_matrix((coef[picked], (sub_rows, sub_cols)), shape=(row_ids.size, col_ids.size)),
+        rhs[row_ids],
+        equal[row_ids],
+    )
     j = int(np.searchsorted(col_ids, cell))
     bounds, binding = [], np.zeros(row_ids.size, dtype=bool)
     for sense in (-1.0, 1.0):  # the most first: unbounded above settles it

@@ -44,7 +44,7 @@ def decimals_of(claimed: Decimal) -> int:
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
-def percent(numerator: int, denominator: int, places: int, rounding: str = ROUND_HALF_UP) -> Decimal:
+def exact_percent(numerator: int, denominator: int, places: int, rounding: str = ROUND_HALF_UP) -> Decimal:
     """100 * numerator / denominator to `places` decimals, exactly.
 
     `rounding` is a decimal rounding mode: ROUND_HALF_UP rounds half away from zero,
@@ -63,8 +63,10 @@ def percent(numerator: int, denominator: int, places: int, rounding: str = ROUND
         return quotient.quantize(Decimal(1).scaleb(-places), rounding=rounding) + 0  # + 0: no "-0"
 
 
-def signed(number: Decimal | None) -> str:
-    """A percentage for people: its sign always shown, "—" for none."""
+def signed_decimal(number: Decimal | None) -> str:
+    """A percentage as exact as computed, every decimal it has and its sign always shown: "+25.80"; "—" for none.
+
+    (`transforms.report.percent_one_decimal` is the other way: a float shown to one decimal.)"""
     return "—" if number is None else f"{number:+f}"
 
 
@@ -89,7 +91,7 @@ class Claim:
         return (self.reporter, self.area, period, self.indicator, *self.cut.values())
 
     def label(self, national_area: str = "KH") -> str:
-        """"NCCT cases 2019-S1 against 2018-S1", with the area and cut when not the national total."""
+        """ "NCCT cases 2019-S1 against 2018-S1", with the area and cut when not the national total."""
         text = f"{self.reporter} {self.indicator} {self.period} against {self.base_period}"
         where = [f"area={self.area}"] if self.area != national_area else []
         where += [f"{name}={code}" for name, code in self.cut.items() if code != TOTAL]
@@ -115,19 +117,30 @@ def parse_claims(text: str, registry: Registry) -> ClaimsFile:
     dimension (default _T). Column names and codes are case-insensitive and trimmed;
     blank rows are skipped; other columns are ignored.
     """
-    records = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    records = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
     try:
         header = [name.strip().lower() for name in next(records, [])]
     except csv.Error as problem:
         return ClaimsFile([], [f"the claims file is not CSV: {problem}"])
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
-        return ClaimsFile([], [
-            f"the claims file has no column '{name}' (required: {', '.join(REQUIRED_COLUMNS)})" for name in missing
-        ])
+        return ClaimsFile(
+            [],
+            [f"the claims file has no column '{name}' (required: {', '.join(REQUIRED_COLUMNS)})" for name in missing],
+        )
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
+    if repeated:
+        return ClaimsFile([], [f"row 1: the column '{name}' appears more than once in the header" for name in repeated])
     claims, problems = [], []
     try:
         for row_number, record in enumerate(records, start=2):
+            extra = [cell for cell in record[len(header) :] if cell.strip()]
+            if extra:
+                problems.append(
+                    f"row {row_number} has {len(record)} cells but the header names {len(header)} columns "
+                    "(a number written with a decimal comma, such as 25,9, splits into two cells: write 25.9)"
+                )
+                continue
             cells = {name: (record[i] if i < len(record) else "") for i, name in enumerate(header)}
             if not any(cell.strip() for cell in cells.values()):
                 continue
@@ -137,6 +150,8 @@ def parse_claims(text: str, registry: Registry) -> ClaimsFile:
                 claims.append(claim)
     except csv.Error as problem:
         problems.append(f"the claims file is not CSV near line {records.line_num}: {problem}")
+    if not claims and not problems:
+        problems.append("the claims file holds no claim: add one row per claim under the header")
     return ClaimsFile(claims, problems)
 
 
@@ -205,28 +220,39 @@ def judge(claim: Claim, value: int | None, base_value: int | None) -> Judgement:
     change = value - base_value
     computed = truncated = of_value = None
     if base_value != 0:
-        computed = percent(change, base_value, places, ROUND_HALF_UP)
-        truncated = percent(change, base_value, places, ROUND_DOWN)
+        computed = exact_percent(change, base_value, places, ROUND_HALF_UP)
+        truncated = exact_percent(change, base_value, places, ROUND_DOWN)
     of_value_cut = None
     if value != 0:
-        of_value = percent(change, value, places, ROUND_HALF_UP)
-        of_value_cut = percent(change, value, places, ROUND_DOWN)
-    finer = None if base_value == 0 else percent(change, base_value, places + 2)
+        of_value = exact_percent(change, value, places, ROUND_HALF_UP)
+        of_value_cut = exact_percent(change, value, places, ROUND_DOWN)
+    finer = None if base_value == 0 else exact_percent(change, base_value, places + 2)
     against = f"{value} against {base_value}"
     if computed is not None and claimed == computed:
-        return Judgement(ROUNDED, f"{against}: {signed(finer)}% rounds to {signed(computed)}%", computed, truncated, of_value)
+        return Judgement(
+            ROUNDED,
+            f"{against}: {signed_decimal(finer)}% rounds to {signed_decimal(computed)}%",
+            computed,
+            truncated,
+            of_value,
+        )
     if truncated is not None and claimed == truncated:
         return Judgement(
-            TRUNCATED, f"{against}: {signed(finer)}% cut to {signed(truncated)}% (rounded: {signed(computed)}%)",
-            computed, truncated, of_value,
+            TRUNCATED,
+            f"{against}: {signed_decimal(finer)}% cut to {signed_decimal(truncated)}% (rounded: {signed_decimal(computed)}%)",
+            computed,
+            truncated,
+            of_value,
         )
     if of_value is not None and claimed in (of_value, of_value_cut):
         return Judgement(
             WRONG_BASE,
             f"the change {change:+} divided by the {claim.period} value {value}, not by the {claim.base_period} "
-            f"base {base_value}: {signed(of_value)}% (against the base: {signed(computed)}%)",
-            computed, truncated, of_value,
+            f"base {base_value}: {signed_decimal(of_value)}% (against the base: {signed_decimal(computed)}%)",
+            computed,
+            truncated,
+            of_value,
         )
     if base_value == 0:
         return Judgement(NO_MATCH, f"{against}: no percentage change from a base of 0", None, None, of_value)
-    return Judgement(NO_MATCH, f"{against}: the change is {signed(finer)}%", computed, truncated, of_value)
+    return Judgement(NO_MATCH, f"{against}: the change is {signed_decimal(finer)}%", computed, truncated, of_value)

@@ -49,11 +49,24 @@ FREE, PRIMARY, SECONDARY = "F", "C", "D"
 DEFAULT_MIN_CELL = 10
 SLICE = ("reporter", "area", "indicator", "period")
 PUBLIC_COLUMNS = (
-    "reporter", "area", "indicator", "sex", "age", "citizenship", "referral", "offence", "country",
-    "period", "period_type", "value", "base_period", "base_value", "change", "change_pct",
+    "reporter",
+    "area",
+    "indicator",
+    "sex",
+    "age",
+    "citizenship",
+    "referral",
+    "offence",
+    "country",
+    "period",
+    "period_type",
+    "value",
+    "base_period",
+    "base_value",
+    "change",
+    "change_pct",
 )
 PUBLIC_TYPES = {"value": pl.Int64, "base_value": pl.Int64, "change": pl.Int64, "change_pct": pl.Float64}
-DESCRIPTIVE_COLUMNS = ("status", "base_status", "is_derived")  # carried beside the counts when present
 AUDIT_COLUMNS = ("value", "status", "lower", "upper", "exact", "protected")  # after the key columns
 MEMBER_SCHEMA = {"_group": pl.Int64, "_step": pl.Int64, "_cell": pl.Int64, "_total": pl.Boolean}
 # a group's members sum to 0 with `_coef` (+1 a part, -1 a total); where `_coef` is null, -1 marks the `_total`
@@ -88,24 +101,46 @@ def confidentiality(figures: pl.DataFrame, registry: Registry, min_cell: int = D
     primary = cells["value"].is_between(1, min_cell - 1)
     members = _groups(cells, registry)
     suppressed, intervals = _audited(cells, primary, _protect(cells, primary, members), members, min_cell)
-    conf = cells.select(
-        "_row",
-        "_cell",
-        pl.when(primary).then(pl.lit(PRIMARY)).when(suppressed).then(pl.lit(SECONDARY))
-        .otherwise(pl.lit(FREE)).alias("conf"),
-    ).join(intervals.select("_cell", "lower", "upper", "exact", "protected"), on="_cell", how="left").drop("_cell")
+    conf = (
+        cells.select(
+            "_row",
+            "_cell",
+            pl.when(primary)
+            .then(pl.lit(PRIMARY))
+            .when(suppressed)
+            .then(pl.lit(SECONDARY))
+            .otherwise(pl.lit(FREE))
+            .alias("conf"),
+        )
+        .join(intervals.select("_cell", "lower", "upper", "exact", "protected"), on="_cell", how="left")
+        .drop("_cell")
+    )
     return frame.join(conf, on="_row", how="left").sort("_row").drop("_row")
+
+
+class UnprotectedTable(ValueError):
+    """Some small counts cannot be protected: every relation that pins them has nothing published left."""
+
+    def __init__(self, cells: int):
+        super().__init__(
+            f"{cells} small counts stay narrower than the rule allows with every relation around them suppressed"
+        )
+        self.cells = cells
 
 
 class Protection(NamedTuple):
     """A protected comparison table and its audit: what may be published, and what the office keeps."""
 
-    table: pl.DataFrame  # PUBLIC_COLUMNS, the DESCRIPTIVE_COLUMNS present, value_conf, base_value_conf
-    audit: pl.DataFrame  # AUDIT_COLUMNS: every suppressed figure, its true count, status and feasible interval
+    table: pl.DataFrame  # PUBLIC_COLUMNS, value_conf, base_value_conf, the carried columns
+    audit: pl.DataFrame  # the key, AUDIT_COLUMNS: every suppressed figure, its true count, status and interval
 
 
-def protect(comparison: pl.DataFrame, registry: Registry, min_cell: int = DEFAULT_MIN_CELL) -> Protection:
-    """The comparison table for publication, with the audit of every count it suppresses.
+def protect_comparison(
+    comparison: pl.DataFrame, registry: Registry, min_cell: int = DEFAULT_MIN_CELL, carried: tuple[str, ...] = ()
+) -> Protection:
+    """The comparison table for publication: PUBLIC_COLUMNS plus `value_conf` and `base_value_conf`, and the
+    `carried` columns of `comparison` as they are (statuses, flags: nothing that is a count); with the audit of
+    every count it suppresses.
 
     Suppressed counts are null; `change` and `change_pct` are null when either of
     their counts is suppressed. A figure gets one status wherever it shows: the
@@ -113,12 +148,11 @@ def protect(comparison: pl.DataFrame, registry: Registry, min_cell: int = DEFAUL
     columns are protected as one table of the period's figures. The public table
     says `C` for every suppressed count, primary or secondary alike, so that the
     status does not tell a small count from one suppressed to protect it; the audit
-    keeps `C` and `D` apart. Columns of DESCRIPTIVE_COLUMNS in `comparison` are kept.
+    keeps `C` and `D` apart.
     """
     key = [*SLICE, *registry.dimension_names]
     base_key = ["base_period" if c == "period" else c for c in key]
-    descriptive = [c for c in DESCRIPTIVE_COLUMNS if c in comparison.columns]
-    rows = comparison.select(*PUBLIC_COLUMNS, *descriptive).with_columns(
+    rows = comparison.select(*PUBLIC_COLUMNS, *carried).with_columns(
         [pl.col(name).cast(dtype) for name, dtype in PUBLIC_TYPES.items()]
     )
     base = rows.select(*base_key, "base_value").rename({"base_period": "period", "base_value": "value"})
@@ -130,8 +164,12 @@ def protect(comparison: pl.DataFrame, registry: Registry, min_cell: int = DEFAUL
     )
     out = (
         rows.join(conf.rename({"conf": "value_conf"}), on=key, how="left", maintain_order="left")
-        .join(conf.rename({"period": "base_period", "conf": "base_value_conf"}), on=base_key, how="left",
-              maintain_order="left")
+        .join(
+            conf.rename({"period": "base_period", "conf": "base_value_conf"}),
+            on=base_key,
+            how="left",
+            maintain_order="left",
+        )
         .with_columns(
             pl.when(pl.col(column).is_not_null()).then(pl.col(f"{column}_conf")).alias(f"{column}_conf")
             for column in ("value", "base_value")
@@ -145,7 +183,7 @@ def protect(comparison: pl.DataFrame, registry: Registry, min_cell: int = DEFAUL
         pl.when(hidden_base).then(None).otherwise(pl.col("base_value")).alias("base_value"),
         pl.when(either).then(None).otherwise(pl.col("change")).alias("change"),
         pl.when(either).then(None).otherwise(pl.col("change_pct")).alias("change_pct"),
-    ).select(*PUBLIC_COLUMNS, *descriptive, "value_conf", "base_value_conf")
+    ).select(*PUBLIC_COLUMNS, "value_conf", "base_value_conf", *carried)
     audit = (
         protected.filter(pl.col("conf").is_in([PRIMARY, SECONDARY]))
         .rename({"conf": "status"})
@@ -153,11 +191,6 @@ def protect(comparison: pl.DataFrame, registry: Registry, min_cell: int = DEFAUL
         .select(*key, *AUDIT_COLUMNS)
     )
     return Protection(table, audit)
-
-
-def protect_comparison(comparison: pl.DataFrame, registry: Registry, min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
-    """The public table of `protect`."""
-    return protect(comparison, registry, min_cell).table
 
 
 # ------------------------------------------------------------------ suppression
@@ -232,8 +265,9 @@ def _audited(
             pl.col("_group").is_in(sorted({group for pins in result.pinning.values() for group in pins})),
             # the pinning relations have nothing published left: those of the pinned cells, then of any suppressed
             pl.col("_group").is_in(ranked.filter(pl.col("_cell").is_in(pinned))["_group"].unique().to_list()),
-            pl.col("_group").is_in(ranked.filter(pl.Series(hidden[ranked["_cell"].to_numpy()]))["_group"].unique()
-                                   .to_list()),
+            pl.col("_group").is_in(
+                ranked.filter(pl.Series(hidden[ranked["_cell"].to_numpy()]))["_group"].unique().to_list()
+            ),
         )
         picks = np.zeros(0, dtype=np.int64)
         for scope in widening:
@@ -243,8 +277,7 @@ def _audited(
             if picks.size:
                 break
         if picks.size == 0:
-            cells_left = sorted(result.pinning)
-            raise RuntimeError(f"the audit cannot protect cells {cells_left[:5]}: no published member left to suppress")
+            raise UnprotectedTable(len(result.pinning))
         hidden[picks] = True
         hidden = _protect(cells, pl.Series(hidden), members).to_numpy().copy()  # and again no group with one
 
@@ -347,8 +380,10 @@ def _area_groups(cells: pl.DataFrame, registry: Registry) -> pl.DataFrame:
         schema={"area": pl.String, "_parent": pl.String, "_total": pl.Boolean},
     )
     other = [c for c in (*SLICE, *registry.dimension_names) if c != "area"]
-    return cells.select("_cell", "area", *other).join(mapping, on="area", how="inner").select(
-        "_cell", "_total", *other, "_parent"
+    return (
+        cells.select("_cell", "area", *other)
+        .join(mapping, on="area", how="inner")
+        .select("_cell", "_total", *other, "_parent")
     )
 
 
@@ -367,7 +402,8 @@ def _period_groups(cells: pl.DataFrame, registry: Registry, step: int) -> pl.Dat
     series_key = ["reporter", "area", "indicator", *registry.dimension_names]
     rows = cells.select("_cell", *series_key, "period")
     series = (
-        rows.group_by(series_key, maintain_order=True).agg(pl.col("period").sort().alias("_periods"))
+        rows.group_by(series_key, maintain_order=True)
+        .agg(pl.col("period").sort().alias("_periods"))
         .with_columns(pl.col("_periods").list.join(",").alias("_pattern"))
         .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_series"))
     )
@@ -378,7 +414,8 @@ def _period_groups(cells: pl.DataFrame, registry: Registry, step: int) -> pl.Dat
     if not relations:
         return pl.DataFrame(schema=MEMBER_SCHEMA)
     relations_frame = pl.DataFrame(
-        relations, orient="row",
+        relations,
+        orient="row",
         schema={"_pattern": pl.String, "_cycle": pl.Int64, "period": pl.String, "_coef": pl.Int64, "_size": pl.Int64},
     )
     members = (
@@ -388,8 +425,13 @@ def _period_groups(cells: pl.DataFrame, registry: Registry, step: int) -> pl.Dat
         .with_columns(pl.struct("_series", "_cycle").rank("dense").cast(pl.Int64).alias("_group") - 1)
     )
     return members.select(
-        "_group", pl.lit(step, pl.Int64).alias("_step"), "_cell", (pl.col("_coef") < 0).alias("_total"), "_coef",
-        "_series", "_size",
+        "_group",
+        pl.lit(step, pl.Int64).alias("_step"),
+        "_cell",
+        (pl.col("_coef") < 0).alias("_total"),
+        "_coef",
+        "_series",
+        "_size",
     )
 
 

@@ -14,8 +14,11 @@ columns against a set of pairs row by row, more than ten times slower.
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
@@ -58,20 +61,23 @@ def row_suite(registry: Registry):
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="period_year", column_B="area_first_year", or_equal=True, ignore_row_if="either_value_is_missing"
         ),
-        "unknown_code", "area",
+        "unknown_code",
+        "area",
     )
     add(
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="area_last_year", column_B="period_year", or_equal=True, ignore_row_if="either_value_is_missing"
         ),
-        "unknown_code", "area",
+        "unknown_code",
+        "area",
     )
     add(
         gxe.ExpectColumnValuesToBeInSet(
             column="reporter_indicator",
             value_set=[pair_key(reporter, indicator) for reporter, indicator in sorted(registry.allowed_pairs())],
         ),
-        "not_allowed", "indicator",
+        "not_allowed",
+        "indicator",
     )
     for name in registry.dimension_names:
         cut = [code for code, indicator in registry.indicators.items() if name in indicator.dimensions]
@@ -80,24 +86,29 @@ def row_suite(registry: Registry):
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="judged_on", column_B="period_start", or_equal=True, ignore_row_if="either_value_is_missing"
         ),
-        "future_period", "period",
+        "future_period",
+        "period",
     )
     add(
         gxe.ExpectCompoundColumnsToBeUnique(
             column_list=["submission_id", *key_columns_for_uniqueness(registry)],
-            row_condition="keyed==True", condition_parser="pandas",
+            row_condition="loadable==True",
+            condition_parser="pandas",
         ),
-        "duplicate_key", "",
+        "duplicate_key",
+        "",
     )
     add(
         gxe.ExpectColumnPairValuesToBeEqual(
             column_A="reporter_given", column_B="file_reporter", ignore_row_if="either_value_is_missing"
         ),
-        "mixed_reporters", "reporter",
+        "mixed_reporters",
+        "reporter",
     )
     add(
         gxe.ExpectColumnValuesToNotBeNull(column="value", row_condition="value_given==True", condition_parser="pandas"),
-        "bad_value", "value",
+        "bad_value",
+        "value",
     )
     return suite
 
@@ -134,67 +145,159 @@ class ExpectationError(RuntimeError):
     """An expectation could not be evaluated: a defect of ctip, never a verdict on data."""
 
 
-class SuiteRunner:
-    """A Great Expectations context for one validation pass, with Data Docs where asked.
+RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": [ROW_INDEX]}
 
-    Build the runner first: suites must be created while its context is current.
-    With `docs_dir`, every validation also renders the Data Docs site there
-    (index, expectation suites, validation results) as static HTML.
+
+class _Context:
+    """The process's one Great Expectations context, built on first use: a pandas source with one asset per
+    frame name, and every suite it has been given, saved once under a name of its own.
+
+    Building a context, saving a suite and the checkpoint's stores cost more than a small validation
+    itself; a suite is validated by the same validator a checkpoint runs, so the results are the same.
+    Great Expectations keeps its current context in a global, so one validation runs at a time (`lock`).
     """
 
-    def __init__(self, docs_dir: Path | None = None):
+    lock = threading.Lock()
+    _built: _Context | None = None
+
+    def __init__(self):
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self.site_names: list[str] = []
-        if docs_dir is not None:
-            self.context.add_data_docs_site(
-                site_name="ctip",
-                site_config={
-                    "class_name": "SiteBuilder",
-                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-                },
-            )
-            self.site_names = ["ctip"]
         self.source = self.context.data_sources.add_pandas("ctip")
+        self.definitions: dict[str, object] = {}
+        self.suites: dict[tuple[str, str], object] = {}
+
+    @classmethod
+    def current(cls) -> _Context:
+        """The context, made Great Expectations' current one (suites are created in the current context)."""
+        from great_expectations.data_context.data_context.context_factory import project_manager
+
+        with cls.lock:
+            if cls._built is None:
+                cls._built = cls()
+            project_manager.set_project(cls._built.context)
+            return cls._built
+
+    def definition(self, name: str):
+        if name not in self.definitions:
+            self.definitions[name] = self.source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole")
+        return self.definitions[name]
+
+    def saved(self, suite):
+        """The suite as saved in the context (its expectations then have ids), saved the first time it is seen."""
+        configurations = [expectation.configuration.to_json_dict() for expectation in suite.expectations]
+        key = (suite.name, json.dumps(configurations, sort_keys=True, default=str))
+        if key not in self.suites:
+            suite.name = f"{suite.name}-{len(self.suites) + 1}"  # two registries may give two suites of one name
+            self.suites[key] = self.context.suites.add(suite)
+        return self.suites[key]
+
+
+@contextmanager
+def _configurations_kept() -> Iterator[None]:
+    """Each expectation's configuration built once for one validation, not at every one of its many reads.
+
+    Great Expectations rebuilds `Expectation.configuration` from the model (a deep copy of every field, the
+    long code lists included) each time the metric graph asks for it, a hundred times per expectation: two
+    fifths of a small validation. Nothing changes an expectation while a suite is validated (the suite is
+    saved before, and validations run one at a time under `_Context.lock`), so within one validation the
+    first configuration of each expectation is the one every read would build; the property is restored
+    after it.
+    """
+    from great_expectations.expectations.expectation import Expectation
+
+    built = Expectation.configuration
+    kept: dict[int, tuple[object, object]] = {}
+
+    def configuration(expectation):
+        held = kept.get(id(expectation))
+        if held is None or held[0] is not expectation:
+            held = kept[id(expectation)] = (expectation, built.fget(expectation))
+        return held[1]
+
+    Expectation.configuration = property(configuration)
+    try:
+        yield
+    finally:
+        Expectation.configuration = built
+
+
+class SuiteRunner:
+    """Runs suites on frames in the process's Great Expectations context.
+
+    Build the runner first: suites must be created while its context is current.
+    Every expectation run is also kept in `checks` (suite, expectation, rule,
+    columns, rows checked and failed, a few values that failed), for the
+    validation pages a run writes.
+    """
+
+    def __init__(self):
+        self._context = _Context.current()
+        self.checks: list[dict] = []
 
     def run(self, name: str, frame: pd.DataFrame, suite) -> list[Failure]:
         """Validate `frame` (which has a ROW_INDEX column) and list each failed expectation's rows,
         in the order of the suite (Great Expectations reports them grouped by column)."""
         if frame.empty:
             return []
-        import great_expectations as gx
-        from great_expectations.checkpoint import UpdateDataDocsAction
+        from great_expectations.data_context.data_context.context_factory import project_manager
+        from great_expectations.validator.v1_validator import Validator
 
-        definition = self.source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole")
-        suite = self.context.suites.add(suite)
-        position = {expectation.id: index for index, expectation in enumerate(suite.expectations)}
-        validation = self.context.validation_definitions.add(gx.ValidationDefinition(data=definition, suite=suite, name=name))
-        actions = [UpdateDataDocsAction(name="data-docs", site_names=self.site_names)] if self.site_names else []
-        checkpoint = self.context.checkpoints.add(
-            gx.Checkpoint(
-                name=name, validation_definitions=[validation], actions=actions,
-                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW_INDEX]},
+        with _Context.lock:
+            project_manager.set_project(self._context.context)  # the validator finds the data through it
+            suite = self._context.saved(suite)
+            validator = Validator(
+                batch_definition=self._context.definition(name),
+                batch_parameters={"dataframe": frame},
+                result_format=RESULT_FORMAT,
             )
-        )
-        result = checkpoint.run(batch_parameters={"dataframe": frame})
+            with _configurations_kept():
+                result = validator.validate_expectation_suite(suite)
+        position = {expectation.id: index for index, expectation in enumerate(suite.expectations)}
         failures = []
-        for suite_result in result.run_results.values():
-            for outcome in sorted(suite_result.results, key=lambda outcome: position[outcome.expectation_config.id]):
-                exception = outcome.exception_info or {}
-                if exception.get("raised_exception"):
-                    raise ExpectationError(
-                        f"{outcome.expectation_config.type} could not run: {exception.get('exception_message')}"
-                    )
-                if outcome.success:
-                    continue
-                meta = outcome.expectation_config.meta
-                rows = [int(item[ROW_INDEX]) for item in outcome.result.get("unexpected_index_list") or []]
-                failures.append(Failure(meta["rule"], meta["column"], rows))
+        for outcome in sorted(result.results, key=lambda outcome: position[outcome.expectation_config.id]):
+            exception = outcome.exception_info or {}
+            if exception.get("raised_exception"):
+                raise ExpectationError(
+                    f"{outcome.expectation_config.type} could not run: {exception.get('exception_message')}"
+                )
+            meta = outcome.expectation_config.meta
+            self.checks.append(_check(name, outcome, meta))
+            if outcome.success:
+                continue
+            rows = [int(item[ROW_INDEX]) for item in outcome.result.get("unexpected_index_list") or []]
+            failures.append(Failure(meta["rule"], meta["column"], rows))
         return failures
+
+
+def _check(suite: str, outcome, meta: dict) -> dict:
+    """One expectation's outcome as plain values: what was checked and how many rows failed."""
+    config = outcome.expectation_config
+    kwargs = config.kwargs
+    columns = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)] + list(
+        kwargs.get("column_list") or []
+    )
+    result = outcome.result or {}
+    return {
+        "suite": suite,
+        "expectation": config.type,
+        "rule": meta.get("rule", ""),
+        "columns": [str(c) for c in columns if c != "submission_id"],
+        "success": bool(outcome.success),
+        "checked": int(result.get("element_count") or 0),
+        "failed": int(result.get("unexpected_count") or 0),
+        "examples": [_shown(value) for value in (result.get("partial_unexpected_list") or [])[:5]],
+    }
+
+
+def _shown(value) -> str:
+    """A value that failed, as text; a missing one as "(empty)" rather than pandas' nan or None."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "(empty)"
+    return str(value)
 
 
 __all__ = ["Failure", "SuiteRunner", "row_suite", "parts_suite", "ROW_INDEX"]

@@ -52,10 +52,31 @@ FIRST_TREND_YEAR = 2011
 # Relative weight of each province: roughly its population (thousands, 2019 census), times 1.5 on the
 # Thai border and in the capital, where most cases are found.
 PROVINCE_WEIGHT = {
-    "KH-1": 860 * 1.5, "KH-2": 990 * 1.5, "KH-3": 900, "KH-4": 530, "KH-5": 880, "KH-6": 680, "KH-7": 590,
-    "KH-8": 1200, "KH-9": 120 * 1.5, "KH-10": 370, "KH-11": 90, "KH-12": 2130 * 1.5, "KH-13": 250,
-    "KH-14": 1060, "KH-15": 410, "KH-16": 200, "KH-17": 1010, "KH-18": 310, "KH-19": 160, "KH-20": 530,
-    "KH-21": 900, "KH-22": 280 * 1.5, "KH-23": 40, "KH-24": 75 * 1.5, "KH-25": 780,
+    "KH-1": 860 * 1.5,
+    "KH-2": 990 * 1.5,
+    "KH-3": 900,
+    "KH-4": 530,
+    "KH-5": 880,
+    "KH-6": 680,
+    "KH-7": 590,
+    "KH-8": 1200,
+    "KH-9": 120 * 1.5,
+    "KH-10": 370,
+    "KH-11": 90,
+    "KH-12": 2130 * 1.5,
+    "KH-13": 250,
+    "KH-14": 1060,
+    "KH-15": 410,
+    "KH-16": 200,
+    "KH-17": 1010,
+    "KH-18": 310,
+    "KH-19": 160,
+    "KH-20": 530,
+    "KH-21": 900,
+    "KH-22": 280 * 1.5,
+    "KH-23": 40,
+    "KH-24": 75 * 1.5,
+    "KH-25": 780,
 }
 DEFAULT_PROVINCE_WEIGHT = 400
 SPLIT_FROM = {"KH-25": "KH-3"}  # a province created later: before its first year its figures are its parent's
@@ -71,7 +92,17 @@ CITIZENSHIP_SUSPECTS = {"KH": 0.79, "FOREIGN": 0.19, UNKNOWN: 0.02}
 FOREIGN_CITIZENSHIPS = {"CN": 0.38, "VN": 0.27, "TH": 0.10, "KR": 0.06, "MY": 0.04, "STLS": 0.03, OTHER: 0.12}
 REFERRAL = {"FAMILY": 0.58, "SOCIAL_AFFAIRS": 0.31, "_O": 0.08, UNKNOWN: 0.03}
 OFFENCE = {"HT": 0.55, "SE": 0.45}
-COUNTRY = {"TH": 0.46, "MY": 0.14, "CN": 0.14, "VN": 0.06, "ID": 0.04, "SA": 0.03, "KR": 0.03, UNKNOWN: 0.03, OTHER: 0.07}
+COUNTRY = {
+    "TH": 0.46,
+    "MY": 0.14,
+    "CN": 0.14,
+    "VN": 0.06,
+    "ID": 0.04,
+    "SA": 0.03,
+    "KR": 0.03,
+    UNKNOWN: 0.03,
+    OTHER: 0.07,
+}
 VICTIM_INDICATORS = ("victims_rescued", "victims_repatriated")
 
 # The file formats each reporter sends, with their odds; CSV for the others.
@@ -111,18 +142,24 @@ STYLES = {
     "MFAIC": Style(skip=("age",)),
 }
 
-# The defects an invalid file carries (one each), and the rule each one breaks.
+# The defects an invalid file carries (one each), named by the rule each one breaks.
 DEFECTS = {
-    "parts_above_total": "parts_exceed_total",
+    "parts_exceed_total": "parts_exceed_total",
     "unknown_code": "unknown_code",
     "bad_value": "bad_value",
     "duplicate_key": "duplicate_key",
     "future_period": "future_period",
-    "two_reporters": "mixed_reporters",
+    "mixed_reporters": "mixed_reporters",
 }
 UNKNOWN_CODES = (  # column, a code a clerk might type that the contract does not know
-    ("citizenship", "UK"), ("country", "UK"), ("sex", "W"), ("age", "Y18T24"), ("referral", "POLICE"),
-    ("offence", "FL"), ("indicator", "victim_rescued"), ("area", "KH-26"),
+    ("citizenship", "UK"),
+    ("country", "UK"),
+    ("sex", "W"),
+    ("age", "Y18T24"),
+    ("referral", "POLICE"),
+    ("offence", "FL"),
+    ("indicator", "victim_rescued"),
+    ("area", "KH-26"),
 )
 BAD_VALUES = ("n/a", "12.5", "-3", "1 204", "about 40", "?", "9223372036854775808")
 FUTURE_YEARS = 100  # a future period: the year typed a century ahead
@@ -228,7 +265,9 @@ def plan(
             for reporter in reporters:
                 for area in areas:
                     if area_exists(registry, area, year):
-                        fmt = _choose(rng_for(seed, "format", reporter, area, year, month), FORMATS.get(reporter, {"csv": 1.0}))
+                        fmt = _choose(
+                            rng_for(seed, "format", reporter, area, year, month), FORMATS.get(reporter, {"csv": 1.0})
+                        )
                         planned.append(Planned(reporter, area, year, month, fmt))
     return planned
 
@@ -251,7 +290,7 @@ def choose_invalid(count: int, share: float, seed: int) -> dict[int, str]:
     chosen = sorted(int(i) for i in rng.choice(count, size=invalid, replace=False))
     kinds = [list(DEFECTS)[i % len(DEFECTS)] for i in range(invalid)]
     order = rng.permutation(invalid)
-    return {index: kinds[int(k)] for index, k in zip(chosen, order)}
+    return {index: kinds[int(k)] for index, k in zip(chosen, order, strict=True)}
 
 
 # ------------------------------------------------------------------ figures
@@ -272,7 +311,8 @@ class Synthesiser:
         self.share = {p: w / whole for p, w in weights.items()}
         self.slope = {
             (p, i): float(np.clip(rng.normal(0.02, 0.05), -0.08, 0.12))
-            for p in self.provinces for i in registry.indicators
+            for p in self.provinces
+            for i in registry.indicators
         }
 
     # ---------------------------------------------------------- totals
@@ -281,7 +321,8 @@ class Synthesiser:
         if not area_exists(self.registry, area, year):
             return 0.0
         share = self.share[area] + sum(
-            self.share[child] for child, parent in SPLIT_FROM.items()
+            self.share[child]
+            for child, parent in SPLIT_FROM.items()
             if parent == area and child in self.share and not area_exists(self.registry, child, year)
         )
         t = year - FIRST_TREND_YEAR + (month - 1) / 12
@@ -296,7 +337,7 @@ class Synthesiser:
             means = [self.mean(indicator, p, year, month) for p in self.provinces]
             draws = rng_for(self.seed, "totals", indicator, year, month).poisson(means)
             self._totals[key] = {
-                p: int(n) for p, n in zip(self.provinces, draws) if area_exists(self.registry, p, year)
+                p: int(n) for p, n in zip(self.provinces, draws, strict=True) if area_exists(self.registry, p, year)
             }
         return self._totals[key]
 
@@ -305,7 +346,9 @@ class Synthesiser:
         return sum(totals.values()) if area == self.national else totals[area]
 
     # ------------------------------------------------------------ cuts
-    def cuts(self, indicator: str, area: str, year: int, month: int, total: int, style: Style) -> list[tuple[dict, int]]:
+    def cuts(
+        self, indicator: str, area: str, year: int, month: int, total: int, style: Style
+    ) -> list[tuple[dict, int]]:
         """The parts of a total, as (codes by dimension, value); the same for every reporter giving that total.
 
         The split is drawn whole and in a fixed order, so two reporters with the same
@@ -352,7 +395,7 @@ class Synthesiser:
     def _split(rng: np.random.Generator, total: int, odds: dict[str, float]) -> dict[str, int]:
         codes = list(odds)
         p = np.array([odds[c] for c in codes], dtype=float)
-        return dict(zip(codes, (int(n) for n in rng.multinomial(total, p / p.sum()))))
+        return dict(zip(codes, (int(n) for n in rng.multinomial(total, p / p.sum())), strict=True))
 
     def _margin(self, name: str, split: dict[str, int], odds: dict[str, float], style: Style) -> list[tuple[dict, int]]:
         """Parts of one dimension: every leaf (zeros too, so the set is complete), `_U` when not 0."""
@@ -373,7 +416,7 @@ class Synthesiser:
         """Sex and age split together: the margins, and the cross-cuts (not 0) for reporters that give them."""
         cells = [(s, a) for s in sex_odds for a in age_odds]
         p = np.array([sex_odds[s] * age_odds[a] for s, a in cells], dtype=float)
-        counts = dict(zip(cells, (int(n) for n in rng.multinomial(total, p / p.sum()))))
+        counts = dict(zip(cells, (int(n) for n in rng.multinomial(total, p / p.sum())), strict=True))
         by_sex = {s: sum(counts[(s, a)] for a in age_odds) for s in sex_odds}
         by_age = {a: sum(counts[(s, a)] for s in sex_odds) for a in age_odds}
         rows = self._margin("sex", by_sex, sex_odds, style) + self._margin("age", by_age, age_odds, style)
@@ -419,8 +462,13 @@ class Synthesiser:
 
     def _row(self, planned: Planned, indicator: str, codes: dict, value: int, comment: str | None) -> tuple:
         cells = {
-            "reporter": planned.reporter, "period": planned.period, "indicator": indicator, "area": planned.area,
-            "value": str(value), "status": "A", "comment": comment,
+            "reporter": planned.reporter,
+            "period": planned.period,
+            "indicator": indicator,
+            "area": planned.area,
+            "value": str(value),
+            "status": "A",
+            "comment": comment,
             **{d: codes.get(d, TOTAL) for d in self.registry.dimension_names},
         }
         return tuple(cells.get(c) for c in self.columns)
@@ -432,17 +480,19 @@ def row_number_of(index: int, file_format: str) -> int:
     return index + (1 if file_format == "json" else 2)
 
 
-def with_defect(frame: pl.DataFrame, planned: Planned, defect: str, registry: Registry, seed: int = 0) -> tuple[pl.DataFrame, Defect]:
+def with_defect(
+    frame: pl.DataFrame, planned: Planned, defect: str, registry: Registry, seed: int = 0
+) -> tuple[pl.DataFrame, Defect]:
     """A copy of a valid submission with one defect, which breaks exactly the rule `DEFECTS[defect]`."""
     rng = rng_for(seed, "defect", defect, planned.reporter, planned.area, planned.year, planned.month)
     rows = frame.to_dicts()
     index, detail = {
-        "parts_above_total": _parts_above_total,
+        "parts_exceed_total": _parts_exceed_total,
         "unknown_code": _unknown_code,
         "bad_value": _bad_value,
         "duplicate_key": _duplicate_key,
         "future_period": _future_period,
-        "two_reporters": _two_reporters,
+        "mixed_reporters": _mixed_reporters,
     }[defect](rows, rng, registry)
     broken = pl.DataFrame(rows, schema=frame.schema, orient="row")
     return broken, Defect(defect, DEFECTS[defect], row_number_of(index, planned.format), detail)
@@ -462,7 +512,7 @@ def _cut_only_by(row: dict, name: str, registry: Registry) -> bool:
     return row[name] != TOTAL and all(row[d] == TOTAL for d in registry.dimension_names if d != name)
 
 
-def _parts_above_total(rows: list[dict], rng, registry: Registry) -> tuple[int, str]:
+def _parts_exceed_total(rows: list[dict], rng, registry: Registry) -> tuple[int, str]:
     """Foreign citizenships above FOREIGN, or countries above the total: an incomplete set over its total.
 
     These parts are parents of nothing, so raising one breaks that one set and no other.
@@ -473,11 +523,21 @@ def _parts_above_total(rows: list[dict], rng, registry: Registry) -> tuple[int, 
         mine = [i for i, r in enumerate(rows) if r["indicator"] == indicator]
         total_at = next(i for i in mine if _is_total(rows[i], registry))
         if "citizenship" in dims:
-            foreign_at = next((i for i in mine if _cut_only_by(rows[i], "citizenship", registry)
-                               and rows[i]["citizenship"] == "FOREIGN"), None)
+            foreign_at = next(
+                (
+                    i
+                    for i in mine
+                    if _cut_only_by(rows[i], "citizenship", registry) and rows[i]["citizenship"] == "FOREIGN"
+                ),
+                None,
+            )
             parent_at = foreign_at if foreign_at is not None else total_at
-            parts = [i for i in mine if _cut_only_by(rows[i], "citizenship", registry)
-                     and rows[i]["citizenship"] not in ("KH", "FOREIGN", UNKNOWN)]
+            parts = [
+                i
+                for i in mine
+                if _cut_only_by(rows[i], "citizenship", registry)
+                and rows[i]["citizenship"] not in ("KH", "FOREIGN", UNKNOWN)
+            ]
             name = "citizenship"
         elif "country" in dims:
             parent_at = total_at
@@ -506,7 +566,9 @@ def _parts_above_total(rows: list[dict], rng, registry: Registry) -> tuple[int, 
 def _unknown_code(rows: list[dict], rng, registry: Registry) -> tuple[int, str]:
     """One code the contract does not know; a part dropped from its set only makes the set smaller."""
     options = [
-        (i, column, code) for column, code in UNKNOWN_CODES for i, r in enumerate(rows)
+        (i, column, code)
+        for column, code in UNKNOWN_CODES
+        for i, r in enumerate(rows)
         if _movable(r, registry)
         and (column in ("indicator", "area") or (column in registry.dimensions and r[column] != TOTAL))
     ]
@@ -542,12 +604,15 @@ def _future_period(rows: list[dict], rng, registry: Registry) -> tuple[int, str]
     return at, f"period {rows[at]['period']} instead of {was}"
 
 
-def _two_reporters(rows: list[dict], rng, registry: Registry) -> tuple[int, str]:
+def _mixed_reporters(rows: list[dict], rng, registry: Registry) -> tuple[int, str]:
     """One row (not the first) under another reporter that may report its indicator."""
     mine = rows[0]["reporter"]
     options = [
-        (i, other) for i, r in enumerate(rows) if i > 0 and _movable(r, registry)
-        for other, spec in registry.reporters.items() if other != mine and r["indicator"] in spec.indicators
+        (i, other)
+        for i, r in enumerate(rows)
+        if i > 0 and _movable(r, registry)
+        for other, spec in registry.reporters.items()
+        if other != mine and r["indicator"] in spec.indicators
     ]
     at, other = options[int(rng.integers(len(options)))]
     rows[at]["reporter"] = other

@@ -11,29 +11,31 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.registry import Registry
+from schemas.texts import message
 from transforms.findings import Finding
-from transforms.periods import periods_frame
+from transforms.periods import ASCII_DIGITS, KHMER_DIGITS, periods_frame
 from transforms.read import ROW_NUMBER
 
-KHMER_DIGITS = [chr(0x17E0 + d) for d in range(10)]
-ASCII_DIGITS = [str(d) for d in range(10)]
 LOWER_CASE_CODES = ("indicator",)
 
 
-def conform(raw: pl.DataFrame, registry: Registry) -> tuple[pl.DataFrame | None, list[Finding]]:
-    """The contract's columns in the contract's order (absent ones null), and what was off.
+def conform(raw: pl.DataFrame, registry: Registry, lang: str = "en") -> tuple[pl.DataFrame | None, list[Finding]]:
+    """The contract's columns in the contract's order (absent ones null), and what was off (in `lang`).
 
     A missing required column makes every row meaningless, so the frame is then None.
     """
     known = registry.known_columns
+    separator = _wrong_separator(raw, registry, lang)
+    if separator is not None:
+        return None, [separator]
     findings = [
-        Finding("unknown_column", "warning", f"the column '{name}' is not in the contract and was ignored", None, name)
+        Finding("unknown_column", "warning", message("unknown_column", "ignored", lang, column=name), None, name)
         for name in raw.columns
         if name != ROW_NUMBER and name not in known
     ]
     missing = [name for name in registry.required_columns if name not in raw.columns]
     findings += [
-        Finding("missing_column", "error", f"the required column '{name}' is absent", None, name)
+        Finding("missing_column", "error", message("missing_column", "absent", lang, column=name), None, name)
         for name in missing
     ]
     if missing:
@@ -42,6 +44,36 @@ def conform(raw: pl.DataFrame, registry: Registry) -> tuple[pl.DataFrame | None,
         pl.col(name) if name in raw.columns else pl.lit(None, pl.String).alias(name) for name in known
     ]
     return raw.select(columns), findings
+
+
+# Each separator a spreadsheet may use instead of commas, and its name in `common` of the messages.
+SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical_bars"}
+
+
+def _wrong_separator(raw: pl.DataFrame, registry: Registry, lang: str = "en") -> Finding | None:
+    """One finding that names the separator when the header is one column that another separator would split
+    into the contract's columns (a CSV saved by a spreadsheet set for another region), instead of a missing
+    column error for each of them."""
+    header = [name for name in raw.columns if name != ROW_NUMBER]
+    if len(header) != 1:
+        return None
+    for separator, name in SEPARATORS.items():
+        columns = [part.strip().lower() for part in header[0].split(separator)]
+        if len(columns) > 1 and set(registry.required_columns) <= set(columns):
+            return Finding(
+                "missing_column",
+                "error",
+                message(
+                    "missing_column",
+                    "separator",
+                    lang,
+                    separator=message("common", name, lang),
+                    header=header[0][:80],
+                ),
+                1,
+                None,
+            )
+    return None
 
 
 def _code(name: str, registry: Registry) -> pl.Expr:
@@ -78,7 +110,8 @@ def normalise(frame: pl.DataFrame, registry: Registry) -> pl.DataFrame:
     )
     not_ended = pl.col("period_end") > pl.col("judged_on")
     return typed.with_columns(
-        (value_given | (pl.col("action") == "D")).alias("keyed"),
+        # a figure given, or a withdrawal: the row states a version of its key and goes to the load
+        (value_given | (pl.col("action") == "D")).alias("loadable"),
         (not_ended & (pl.col("period_start") <= pl.col("judged_on"))).fill_null(False).alias("provisional"),
         pl.when(not_ended & (pl.col("status") == "A")).then(pl.lit("P")).otherwise(pl.col("status")).alias("status"),
         pl.col("period_start").dt.year().alias("period_year"),

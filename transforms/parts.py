@@ -37,11 +37,7 @@ def parts_against_totals(observations: pl.DataFrame, registry: Registry) -> pl.D
     `observations` holds rows that set a value (action I, value parsed), with the
     key columns, `submission_id`, `row_number` and `value`.
     """
-    checks = [
-        check
-        for name in registry.dimension_names
-        for check in _dimension_checks(observations, registry, name)
-    ]
+    checks = [check for name in registry.dimension_names for check in _dimension_checks(observations, registry, name)]
     if not checks:
         return pl.DataFrame(schema=CHECK_COLUMNS)
     return pl.concat(checks, how="vertical")
@@ -62,9 +58,11 @@ def _dimension_checks(observations: pl.DataFrame, registry: Registry, name: str)
     parts = rows.join(codes, on=name, how="inner")  # unknown codes are judged elsewhere
     if parts.height == 0:
         return []
-    present_aggregates = parts.filter(pl.col(name).is_in(list(dimension.aggregates))).select(
-        *group, pl.col(name).alias("_aggregate"), pl.lit(True).alias("_shadowed")
-    ).unique(subset=[*group, "_aggregate"])
+    present_aggregates = (
+        parts.filter(pl.col(name).is_in(list(dimension.aggregates)))
+        .select(*group, pl.col(name).alias("_aggregate"), pl.lit(True).alias("_shadowed"))
+        .unique(subset=[*group, "_aggregate"])
+    )
     parts = parts.join(present_aggregates, on=[*group, "_aggregate"], how="left")
 
     parents = rows.rename({"row_number": "parent_row", "value": "parent_value", name: "parent_code"})
@@ -90,9 +88,7 @@ def _dimension_checks(observations: pl.DataFrame, registry: Registry, name: str)
             .join(leaf_counts, on="parent_code", how="left")
             .with_columns((pl.col("_covered") == pl.col("_needed")).alias("complete"))
         )
-    return [
-        c.with_columns(pl.lit(name).alias("dimension")).select(list(CHECK_COLUMNS)) for c in checks if c.height
-    ]
+    return [c.with_columns(pl.lit(name).alias("dimension")).select(list(CHECK_COLUMNS)) for c in checks if c.height]
 
 
 def _sum_parts(parts: pl.DataFrame, group: list[str], name: str) -> pl.DataFrame:

@@ -1,7 +1,13 @@
-"""Reporting periods: parsing (canonical and DHIS2 forms), calendar span, the year before.
+"""Reporting periods, known in this one place: the types, their names, parsing (canonical and DHIS2
+forms), calendar spans, the year before, the period before and which shorter periods add up to one.
 
-A period is a span of civil dates [start, end). Its "year before" keeps the shape
+A period is a span of civil dates [start, end). Its "year before" (base) keeps the shape
 and moves both ends back one year, which is what a half-year report compares with.
+
+The warehouse's SQL does the same arithmetic on canonical codes for periods it may not
+hold (`warehouse/sql/ddl/11_core_period_macros.sql`, `marts/tilings.sql`,
+`marts/derived_figures.sql`); tests/warehouse/test_period_sql.py checks that they agree
+with this module over every period of a range of years.
 """
 
 from __future__ import annotations
@@ -9,19 +15,56 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 
 import polars as pl
 
 FIRST_YEAR = 1900
 LAST_YEAR = 2999
 
-_YEAR = re.compile(r"^(\d{4})$")
-_HALF = re.compile(r"^(\d{4})-?S([12])$")
-_QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-?(\d{2})$")
-_YTD = re.compile(r"^(\d{4})-(\d{2})/(\d{4})-(\d{2})$")
+# The one digit rule of periods and values: ASCII digits, and Khmer digits read as ASCII ones.
+# Other Unicode digits (fullwidth, Arabic-Indic, mathematical...) are no digits.
+KHMER_DIGITS = [chr(0x17E0 + d) for d in range(10)]
+ASCII_DIGITS = [str(d) for d in range(10)]
+_TO_ASCII = str.maketrans(dict(zip(KHMER_DIGITS, ASCII_DIGITS, strict=True)))
 
-PERIOD_TYPES = ("year", "half", "quarter", "month", "ytd")
+_YEAR = re.compile(r"^([0-9]{4})$")
+_HALF = re.compile(r"^([0-9]{4})-?S([12])$")
+_QUARTER = re.compile(r"^([0-9]{4})-?Q([1-4])$")
+_MONTH = re.compile(r"^([0-9]{4})-?([0-9]{2})$")
+_YTD = re.compile(r"^([0-9]{4})-([0-9]{2})/([0-9]{4})-([0-9]{2})$")
+
+
+@dataclass(frozen=True)
+class PeriodType:
+    """A kind of period: its name in the data (`period_type`), its name in prose, an example of its
+    canonical code, and the shorter types whose periods add up to one of it, preferred first."""
+
+    name: str
+    label: str
+    example: str
+    made_of: tuple[str, ...]
+
+
+# Every type the contract knows, longest first. A figure no one reported is derived from a
+# complete set of shorter ones: a year from its halves, a half from its quarters (or else its
+# months), a quarter from its months, a year to date from its months.
+PERIOD_TYPES = {
+    kind.name: kind
+    for kind in (
+        PeriodType("year", "year", "2019", ("half",)),
+        PeriodType("half", "half-year", "2019-S1", ("quarter", "month")),
+        PeriodType("quarter", "quarter", "2019-Q1", ("month",)),
+        PeriodType("month", "month", "2019-01", ()),
+        PeriodType("ytd", "year to date", "2019-01/2019-10", ("month",)),
+    )
+}
+
+
+def period_type_name(period_type: str) -> str:
+    """A period type as prose names it ("half-year"); an unknown type as it is."""
+    known = PERIOD_TYPES.get(period_type)
+    return known.label if known else period_type
 
 
 @dataclass(frozen=True, order=True)
@@ -36,9 +79,48 @@ class Period:
         """The same period a year before."""
         return _shift_years(self, -1)
 
-    def covered_by(self, first: Period, last: Period) -> bool:
-        """True when this period starts no earlier than `first` and ends no later than `last`."""
-        return self.start >= first.start and self.end <= last.end
+    @property
+    def previous(self) -> Period:
+        """The period of the same type just before (for a year to date of January alone, the
+        whole year before, as a year to date)."""
+        year = self.start.year
+        if self.type == "ytd":
+            last_month = self.months[1]
+            shifted = (
+                _make(year - 1, "ytd", last_month=12)
+                if last_month == 1
+                else _make(year, "ytd", last_month=last_month - 1)
+            )
+        else:
+            candidates = (*periods_of_year(year - 1, self.type), *periods_of_year(year, self.type))
+            shifted = next((p for p in candidates if p.end == self.start), None)
+        if shifted is None:
+            raise ValueError(f"{self.code} has no period before it")
+        return shifted
+
+    @property
+    def months(self) -> tuple[int, int]:
+        """The months of its year the period spans, [first, end) counted from 0 (2019-S2: (6, 12))."""
+        return self.start.month - 1, (self.end.year - self.start.year) * 12 + self.end.month - 1
+
+    def members(self, part_type: str) -> tuple[Period, ...]:
+        """The periods of `part_type` that add up to this one, in order (2019: 2019-S1, 2019-S2),
+        or () when they do not make it up exactly."""
+        first, end = self.months
+        inside = tuple(
+            p for p in periods_of_year(self.start.year, part_type) if first <= p.months[0] and p.months[1] <= end
+        )
+        tiles = (
+            bool(inside)
+            and inside[0].months[0] == first
+            and inside[-1].months[1] == end
+            and all(a.months[1] == b.months[0] for a, b in pairwise(inside))
+        )
+        return inside if tiles else ()
+
+    def derivations(self) -> tuple[tuple[Period, ...], ...]:
+        """Every complete set of shorter periods the figure of this one is derived from, preferred first."""
+        return tuple(self.members(part_type) for part_type in PERIOD_TYPES[self.type].made_of)
 
 
 def _month_start(year: int, month: int) -> date:
@@ -68,15 +150,27 @@ def _make(year: int, kind: str, index: int = 0, last_month: int = 0) -> Period |
     raise ValueError(kind)
 
 
+_PER_YEAR = {"year": 1, "half": 2, "quarter": 4, "month": 12}
+
+
+def periods_of_year(year: int, kind: str) -> tuple[Period, ...]:
+    """Every period of a type in a year, in order (none outside FIRST_YEAR..LAST_YEAR)."""
+    if kind == "ytd":
+        found = (_make(year, "ytd", last_month=month) for month in range(1, 13))
+    else:
+        found = (_make(year, kind, index) for index in range(1, _PER_YEAR[kind] + 1))
+    return tuple(period for period in found if period is not None)
+
+
 def parse_period(text: str | None) -> Period | None:
     """The period a cell names, or None when it names none.
 
     Accepts the canonical forms and the DHIS2 forms of the contract, any case,
-    spaces around ignored.
+    spaces around ignored, written with ASCII or Khmer digits.
     """
     if text is None:
         return None
-    text = text.strip().upper()
+    text = text.strip().upper().translate(_TO_ASCII)
     if match := _YEAR.match(text):
         return _make(int(match[1]), "year")
     if match := _HALF.match(text):
@@ -98,7 +192,7 @@ def _shift_years(period: Period, years: int) -> Period:
     if period.type == "year":
         shifted = _make(year, "year")
     elif period.type == "ytd":
-        shifted = _make(year, "ytd", last_month=(period.end.month - 2) % 12 + 1)
+        shifted = _make(year, "ytd", last_month=period.months[1])
     else:
         shifted = parse_period(f"{year:04d}{period.code[4:]}")
     if shifted is None:

@@ -13,16 +13,19 @@ import csv
 import io
 import json
 import math
-import re
 import posixpath
+import re
 import xml.etree.ElementTree as ElementTree
 import zipfile
+import zlib
+from array import array
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import polars as pl
 
 from schemas.registry import Limits
+from schemas.texts import message
 from transforms.findings import Finding
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
@@ -30,14 +33,20 @@ XLSX_SHEET = "data"
 ROW_NUMBER = "row_number"
 FILE_ROW_NUMBER = "row_number (a column of the file)"
 _QUOTE = rb"""["']"""
-XLSX_CELL = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br\s*=\s*" + _QUOTE + rb"([A-Za-z]{1,3})([0-9]{1,7})" + _QUOTE)
-XLSX_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br\s*=\s*" + _QUOTE + rb"([0-9]{1,7})" + _QUOTE)
-XLSX_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
+# An element's name with any namespace prefix (`x:c`, `x-y.z:c`): a prefix is any XML name.
+_PREFIX = rb"""(?:[^\s<>/=:"'!?]+:)?"""
+XLSX_CELL = re.compile(rb"<" + _PREFIX + rb"c\b[^>]*?\br\s*=\s*" + _QUOTE + rb"([A-Za-z]{1,3})([0-9]{1,7})" + _QUOTE)
+XLSX_ROW = re.compile(rb"<" + _PREFIX + rb"row\b[^>]*?\br\s*=\s*" + _QUOTE + rb"([0-9]{1,7})" + _QUOTE)
+XLSX_CELL_TAG = re.compile(rb"<" + _PREFIX + rb"c[\s>/]")
 XLSX_ERROR_CELL = re.compile(
-    rb"(<(?:\w+:)?c\b[^>]*?\bt\s*=\s*" + _QUOTE + rb"e" + _QUOTE + rb"[^>]*>)(.*?)</(?:\w+:)?c>", re.DOTALL
+    rb"(<" + _PREFIX + rb"c\b[^>]*?\bt\s*=\s*" + _QUOTE + rb"e" + _QUOTE + rb"[^>]*>)(.*?)</" + _PREFIX + rb"c>",
+    re.DOTALL,
 )
-XLSX_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
-XLSX_SHARED_STRING = re.compile(rb"<(?:\w+:)?si[\s>/]")
+XLSX_VALUE = re.compile(rb"<" + _PREFIX + rb"v>([^<]*)<")
+# The starts of a shared text's element, with or without a prefix; a few in other places only count too many.
+_SHARED_STRING_TAGS = tuple(
+    start + b"si" + end for start in (b"<", b":") for end in (b" ", b">", b"/", b"\t", b"\n", b"\r")
+)
 XLSX_ERROR_TEXT = "{error} (a formula error in the workbook)"
 _CARRY_LIMIT = 1 << 20
 
@@ -72,24 +81,27 @@ def format_of(file_name: str) -> str | None:
     return FORMATS.get(suffix)
 
 
-def read_submission(content: bytes, file_format: str, limits: Limits) -> RawSubmission:
-    """Parse one file's bytes; never raises for bad content."""
+def read_submission(content: bytes, file_format: str, limits: Limits, lang: str = "en") -> RawSubmission:
+    """Parse one file's bytes; never raises for bad content. Findings speak `lang`."""
+    if not content.strip():  # nothing at all, or only blank lines and spaces
+        return RawSubmission(file_format, None, [Finding("empty", "error", message("empty", "no_header", lang))])
     try:
         if len(content) > limits.max_file_bytes:
-            raise Unreadable(
-                f"the file is {len(content):,} bytes; the limit is {limits.max_file_bytes:,} bytes"
-            )
+            raise Unreadable(f"the file is {len(content):,} bytes; the limit is {limits.max_file_bytes:,} bytes")
         reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json": _read_json}[file_format]
         header, rows = reader(content, limits)
         frame = _to_frame(header, rows, limits)
     except Unreadable as problem:
         finding = Finding(
-            "unreadable", "error", f"cannot be read as {file_format.upper()}: {problem}",
-            problem.row_number, problem.column_name,
+            "unreadable",
+            "error",
+            message("unreadable", "cannot_read", lang, format=file_format.upper(), detail=str(problem)),
+            problem.row_number,
+            problem.column_name,
         )
         return RawSubmission(file_format, None, [finding])
     if frame.height == 0:
-        return RawSubmission(file_format, None, [Finding("empty", "error", "the file has no data row")])
+        return RawSubmission(file_format, None, [Finding("empty", "error", message("empty", "no_rows", lang))])
     return RawSubmission(file_format, frame)
 
 
@@ -115,7 +127,28 @@ def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]], limit
                 continue
         columns[name] = values
     schema = {name: (pl.Int64 if name == ROW_NUMBER else pl.String) for name in columns}
-    return pl.DataFrame(columns, schema=schema)
+    frame = pl.DataFrame(columns, schema=schema)
+    _check_text_lengths(frame, names, limits)
+    return frame
+
+
+def _check_text_lengths(frame: pl.DataFrame, names: list[str], limits: Limits) -> None:
+    """Unreadable when a column name or a cell is longer than the limit, naming the first such cell."""
+    for name in names:
+        if len(name) > limits.max_text_chars:
+            raise Unreadable(f"a column name of {len(name):,} characters; the limit is {limits.max_text_chars:,}", 1)
+    for name in frame.columns:
+        if name == ROW_NUMBER:
+            continue
+        lengths = frame[name].str.len_chars()
+        if (lengths.max() or 0) > limits.max_text_chars:
+            row = frame.filter(lengths > limits.max_text_chars).row(0, named=True)
+            raise Unreadable(
+                f"row {row[ROW_NUMBER]}, column {name}: a text of {len(row[name]):,} characters; the limit is "
+                f"{limits.max_text_chars:,}",
+                row[ROW_NUMBER],
+                name,
+            )
 
 
 def _cell_text(text: str) -> str | None:
@@ -138,10 +171,18 @@ def _read_csv(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int
         header = next(records, None)
         if header is None or not any(h.strip() for h in header):
             raise Unreadable("there is no header row", 1)
+        if len(header) > limits.max_columns:
+            raise Unreadable(f"the header names {len(header):,} columns; the limit is {limits.max_columns:,}", 1)
         rows = []
+        filled = 0
         for index, record in enumerate(records, start=2):
             cells = [_cell_text(c) for c in record]
-            extra = [c for c in cells[len(header):] if c is not None]
+            filled += any(c is not None for c in cells)
+            if filled > limits.max_rows:
+                raise Unreadable(
+                    f"the file has more than {limits.max_rows:,} data rows; the limit is {limits.max_rows:,}"
+                )
+            extra = [c for c in cells[len(header) :] if c is not None]
             if extra:
                 raise Unreadable(
                     f"row {index} has {len(record)} cells but the header names {len(header)} columns",
@@ -164,8 +205,7 @@ def _read_xlsx(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
         raise Unreadable("it is not an Excel workbook (.xlsx)") from None
     if inflated > limits.max_xlsx_uncompressed_bytes:
         raise Unreadable(
-            f"the workbook inflates to {inflated:,} bytes; the limit is "
-            f"{limits.max_xlsx_uncompressed_bytes:,} bytes"
+            f"the workbook inflates to {inflated:,} bytes; the limit is {limits.max_xlsx_uncompressed_bytes:,} bytes"
         )
     scan = _scan_workbook(content)
     if scan.cells > limits.max_xlsx_cells:
@@ -173,11 +213,14 @@ def _read_xlsx(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
             f"the sheet '{XLSX_SHEET}' spans {scan.cells:,} cells (from A1 to its last cell); the limit is "
             f"{limits.max_xlsx_cells:,}: delete the empty rows and columns after the table"
         )
+    if scan.columns > limits.max_columns:
+        raise Unreadable(f"the sheet '{XLSX_SHEET}' has {scan.columns:,} columns; the limit is {limits.max_columns:,}")
     if scan.shared_strings > limits.max_xlsx_cells:
         raise Unreadable(
             f"the workbook's table of texts holds {scan.shared_strings:,} entries; the limit is "
             f"{limits.max_xlsx_cells:,}"
         )
+    _measure_shared_texts(content, scan, limits)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
         sheet_names = {name.strip().lower(): name for name in workbook.sheet_names}
@@ -204,7 +247,10 @@ def _read_xlsx(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
 @dataclass
 class _WorkbookScan:
     cells: int = 0  # the grid a reader would allocate for the sheet, A1 to its farthest cell
+    columns: int = 0  # the farthest column named
     shared_strings: int = 0
+    shared_strings_part: str | None = None
+    sheet_part: str | None = None
     error_cells: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column) -> Excel's error text
 
 
@@ -233,10 +279,12 @@ def _scan_workbook(content: bytes) -> _WorkbookScan:
             names = set(archive.namelist())
             for name in names:
                 if name.lower().endswith("sharedstrings.xml"):
-                    scan.shared_strings += sum(len(XLSX_SHARED_STRING.findall(c)) for _, c in _stream(archive, name))
+                    scan.shared_strings += sum(_count_shared_strings(c) for _, c in _stream(archive, name))
+                    scan.shared_strings_part = name
             path = _sheet_path(archive)
             if path is None or path not in names:
                 return scan
+            scan.sheet_part = path
             last_row = last_column = tags = 0
             for window, chunk in _stream(archive, path):
                 for letters, digits in XLSX_CELL.findall(window):
@@ -252,9 +300,117 @@ def _scan_workbook(content: bytes) -> _WorkbookScan:
                         scan.error_cells[(int(reference[2]), _column_number(reference[1].upper()))] = text
                 tags += len(XLSX_CELL_TAG.findall(chunk))
             scan.cells = max(last_row * max(last_column, 1), tags)
+            scan.columns = last_column
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, ElementTree.ParseError):
         return scan
     return scan
+
+
+def _local_name(tag: str) -> str:
+    return tag.rsplit(":", 1)[-1]
+
+
+def _parse_part(archive: zipfile.ZipFile, path: str, start, end=None, text=None) -> None:
+    """Stream one XML part through expat with these handlers; a part that declares a DTD is refused
+    (its entities could expand without bound)."""
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+
+    def no_dtd(*_):
+        raise Unreadable(f"the workbook's part {path} declares a DTD, which a workbook never does")
+
+    parser.StartDoctypeDeclHandler = no_dtd
+    parser.StartElementHandler = start
+    if end is not None:
+        parser.EndElementHandler = end
+    if text is not None:
+        parser.CharacterDataHandler = text
+    try:
+        with archive.open(path) as stream:
+            while chunk := stream.read(1 << 20):
+                parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except expat.ExpatError as problem:
+        raise Unreadable(f"the workbook is damaged (its part {path}: {problem})") from None
+
+
+def _measure_shared_texts(content: bytes, scan: _WorkbookScan, limits: Limits) -> None:
+    """Unreadable when a shared text is longer than a cell may be, or when the cells that point at the
+    shared texts would repeat them past the limit of inflated bytes (a few kilobytes of cells pointing at
+    one long text are gigabytes once read)."""
+    if scan.shared_strings_part is None:
+        return
+    try:
+        _measure(content, scan, limits)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, zlib.error) as problem:
+        raise Unreadable(f"the workbook is damaged ({type(problem).__name__}: {problem})") from None
+
+
+def _measure(content: bytes, scan: _WorkbookScan, limits: Limits) -> None:
+    lengths = array("q")
+    inside = [False]
+
+    def start_text(tag, attributes):
+        if _local_name(tag) == "si":
+            lengths.append(0)
+            inside[0] = True
+
+    def end_text(tag):
+        if _local_name(tag) == "si":
+            inside[0] = False
+
+    def text(data):
+        if inside[0]:
+            lengths[-1] += len(data)
+
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        _parse_part(archive, scan.shared_strings_part, start_text, end_text, text)
+        longest = max(lengths, default=0)
+        if longest > limits.max_text_chars:
+            raise Unreadable(
+                f"the workbook's table of texts holds a text of {longest:,} characters; "
+                f"the limit is {limits.max_text_chars:,}"
+            )
+        budget = limits.max_xlsx_uncompressed_bytes
+        if scan.sheet_part is None or longest * scan.cells <= budget:
+            return  # even if every cell pointed at the longest text
+        total = [0]
+        cell = {"shared": False, "value": None}
+
+        def start_cell(tag, attributes):
+            name = _local_name(tag)
+            if name == "c":
+                cell["shared"] = attributes.get("t") == "s"
+            elif name == "v" and cell["shared"]:
+                cell["value"] = []
+
+        def end_cell(tag):
+            name = _local_name(tag)
+            if name == "v" and cell["value"] is not None:
+                index = "".join(cell["value"]).strip()
+                if index.isdigit() and int(index) < len(lengths):
+                    total[0] += lengths[int(index)]
+                cell["value"] = None
+                if total[0] > budget:
+                    raise Unreadable(
+                        f"the cells of the sheet '{XLSX_SHEET}' repeat the workbook's texts to more than "
+                        f"{budget:,} characters; the limit is {budget:,} bytes once the workbook is inflated"
+                    )
+            elif name == "c":
+                cell["shared"] = False
+
+        def cell_text(data):
+            if cell["value"] is not None:
+                cell["value"].append(data)
+
+        _parse_part(archive, scan.sheet_part, start_cell, end_cell, cell_text)
+
+
+def _count_shared_strings(chunk: bytes) -> int:
+    """How many shared texts begin in this chunk (at memory speed: a table can hold millions)."""
+    return sum(chunk.count(tag) for tag in _SHARED_STRING_TAGS)
 
 
 def _column_number(letters: bytes) -> int:
@@ -304,13 +460,62 @@ def _xlsx_cell(value: object) -> str | None:
 
 
 # -------------------------------------------------------------------- JSON
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _JsonNumber(str):
+    """A JSON number as the file writes it; the normaliser judges it by the rules of a CSV cell."""
+
+
+class _JsonObject(dict):
+    """A JSON object whose keys were checked: `repeated` names a key given twice (any case), else None."""
+
+    repeated: tuple[str, str] | None = None  # the key as first written, and as written again
+
+
+def _json_object(pairs: list[tuple[str, object]]) -> _JsonObject:
+    found = _JsonObject(pairs)
+    seen: dict[str, str] = {}
+    for key, _ in pairs:
+        folded = key.strip().lower()
+        if folded in seen and found.repeated is None:
+            found.repeated = (seen[folded], key)
+        seen.setdefault(folded, key)
+    return found
+
+
+def _json_objects_within(limits: Limits):
+    """The parser's hook for objects, which stops it as soon as the file holds more objects than rows
+    allowed, or an object more keys than columns allowed: the limits apply before the file is read whole."""
+    objects = [0]
+
+    def hook(pairs: list[tuple[str, object]]) -> _JsonObject:
+        objects[0] += 1
+        if objects[0] > limits.max_rows + 1:  # the observations, and the file's own object
+            raise Unreadable(
+                f"the file has more than {limits.max_rows:,} observations; the limit is {limits.max_rows:,}"
+            )
+        if len(pairs) > limits.max_columns:
+            raise Unreadable(f"an object has {len(pairs):,} keys; the limit of columns is {limits.max_columns:,}")
+        return _json_object(pairs)
+
+    return hook
+
+
 def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as problem:
         raise Unreadable(f"it is not UTF-8 text (byte {problem.start + 1})") from None
     try:
-        document = json.loads(text, parse_int=str)  # whole numbers stay digits, however long
+        # numbers stay as written, however long, so that 1e3 or 0.99999999999999999 is judged, not rounded
+        document = json.loads(
+            text,
+            parse_int=_JsonNumber,
+            parse_float=_JsonNumber,
+            parse_constant=_JsonNumber,
+            object_pairs_hook=_json_objects_within(limits),
+        )
     except json.JSONDecodeError as problem:
         raise Unreadable(
             f"it is not valid JSON (line {problem.lineno}, column {problem.colno}: {problem.msg})"
@@ -321,21 +526,33 @@ def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
         raise Unreadable(f"it is not valid JSON ({problem})") from None
     if not isinstance(document, dict) or not isinstance(document.get("observations"), list):
         raise Unreadable('it must be an object with a list "observations"')
-    file_reporter = _json_cell(document.get("reporter"))
+    _check_json_keys(document, None, skip="observations")
+    file_reporter = _json_cell(document.get("reporter"), None, "reporter", limits)
     header: list[str] = []
     positions: dict[str, int] = {}
     records: list[tuple[int, dict[str, str | None]]] = []
     for number, observation in enumerate(document["observations"], start=1):
         if not isinstance(observation, dict):
             raise Unreadable(f"observation {number} is not an object of column: value", number)
+        _check_json_keys(observation, number)
         cells = {}
         for key, value in observation.items():
-            name = str(key).strip().lower()
+            name = _json_text(str(key), number, None, limits).strip().lower()
             if name not in positions:
+                if len(header) >= limits.max_columns:
+                    raise Unreadable(
+                        f"observation {number} brings the number of keys to more than {limits.max_columns:,}, "
+                        "the limit of columns",
+                        number,
+                    )
                 positions[name] = len(header)
                 header.append(name)
-            cells[name] = _json_cell(value)
+            cells[name] = _json_cell(value, number, name, limits)
         records.append((number, cells))
+        if number > limits.max_rows:
+            raise Unreadable(
+                f"the file has more than {limits.max_rows:,} observations; the limit is {limits.max_rows:,}"
+            )
     if file_reporter is not None and "reporter" not in positions:
         positions["reporter"] = len(header)
         header.append("reporter")
@@ -348,15 +565,53 @@ def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
     return header, rows
 
 
-def _json_cell(value: object) -> str | None:
+def _check_json_keys(found: object, number: int | None, skip: str | None = None) -> None:
+    """Unreadable when this object, or one inside it, repeats a key: which one counts is not ours to guess.
+
+    `skip` names a member not to descend into (the observations, checked one by one with their numbers).
+    """
+    if isinstance(found, _JsonObject) and found.repeated is not None:
+        first, second = found.repeated
+        where = f"observation {number}" if number is not None else "the file's top-level object"
+        keys = f"the key '{first}' twice" if first == second else f"the keys '{first}' and '{second}'"
+        raise Unreadable(
+            f"{where} gives {keys}; a key may appear once in an object (keys are compared without regard to case)",
+            number,
+            first.strip().lower(),
+        )
+    children = found.items() if isinstance(found, dict) else enumerate(found) if isinstance(found, list) else ()
+    for key, value in children:
+        if key != skip and isinstance(value, (dict, list)):
+            _check_json_keys(value, number)
+
+
+def _json_text(text: str, number: int | None, column: str | None, limits: Limits) -> str:
+    """Text of the file as UTF-8 can hold it: a lone surrogate (a half of a character, `\\ud800`) is unreadable."""
+    surrogate = _SURROGATE.search(text)
+    if surrogate:
+        where = f"observation {number}" if number is not None else "the file"
+        what = f"the value of '{column}'" if column else "a key"
+        raise Unreadable(
+            f"{where}: {what} holds \\u{ord(surrogate[0]):04x}, half of a character (a lone surrogate), "
+            "which is not text",
+            number,
+            column,
+        )
+    if len(text) > limits.max_text_chars:
+        where = f"observation {number}" if number is not None else "the file"
+        raise Unreadable(
+            f"{where}: a text of {len(text):,} characters; the limit is {limits.max_text_chars:,}", number, column
+        )
+    return text
+
+
+def _json_cell(value: object, number: int | None, column: str | None, limits: Limits) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    if isinstance(value, _JsonNumber):
+        return _json_text(str(value), number, column, limits)
     if isinstance(value, str):
-        return value if value.strip() else None
-    return json.dumps(value, ensure_ascii=False)
+        return _json_text(value, number, column, limits) if value.strip() else None
+    return _json_text(json.dumps(value, ensure_ascii=False), number, column, limits)

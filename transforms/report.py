@@ -12,64 +12,94 @@ from collections.abc import Iterable
 import polars as pl
 
 from schemas.registry import TOTAL, UNKNOWN, Registry
-from transforms.periods import parse_period
+from schemas.texts import text
+from transforms.periods import PERIOD_TYPES, parse_period
+from transforms.periods import period_type_name as english_period_type_name
 
 # The order the breakdowns are read in (victims by age band and where they were
 # handed over, then suspects by sex and citizenship); any other dimension follows,
 # in the order of the registry.
 BREAKDOWN_ORDER = ("age", "referral", "sex", "citizenship", "offence", "country")
-PERIOD_TYPE_NAMES = {"year": "year", "half": "half-year", "quarter": "quarter", "month": "month", "ytd": "year to date"}
 
 
 # ------------------------------------------------------------------ numbers
-def number(value: int | None) -> str:
+def count_text(value: int | None) -> str:
+    """A count with thousands separators: "1,204"; "—" for none."""
     return "—" if value is None else f"{value:,}"
 
 
-def signed(value: int | None) -> str:
+def signed_count(value: int | None) -> str:
+    """A change of a count, its sign always shown: "+16", "-1,204"; "—" for none."""
     return "—" if value is None else f"{value:+,}"
 
 
-def percent(value: float | None) -> str:
+def percent_one_decimal(value: float | None) -> str:
+    """A change in per cent as reports quote it, to one decimal, its sign always shown: "+25.8%"; "—" for none."""
     return "—" if value is None else f"{value:+.1f}%"
 
 
-def noun(indicator: str) -> str:
-    """How a sentence names an indicator: its code in words ("victims rescued")."""
+def period_type_name(period_type: str, lang: str = "en") -> str:
+    """A period type as prose names it ("half-year") in `lang`; an unknown type as it is."""
+    if lang == "en" or period_type not in PERIOD_TYPES:
+        return english_period_type_name(period_type)
+    return text("report", f"period_type_{period_type}", lang)  # every type of PERIOD_TYPES has one
+
+
+def noun(indicator: str, registry: Registry | None = None, lang: str = "en") -> str:
+    """How a sentence names an indicator: its code in words ("victims rescued"); in another language its label."""
+    if lang != "en" and registry is not None:
+        return registry.label("indicator", indicator, lang)
     return indicator.replace("_", " ")
 
 
-def headline_sentence(indicator: str, value: int | None, base_value: int | None, change_pct: float | None,
-                      base_period: str | None) -> str:
-    """"78 cases against 62, +25.8%", or what can be said when the base is missing or zero."""
-    said = f"{number(value)} {noun(indicator)}"
+def headline_sentence(
+    indicator: str,
+    value: int | None,
+    base_value: int | None,
+    change_pct: float | None,
+    base_period: str | None,
+    lang: str = "en",
+    registry: Registry | None = None,
+) -> str:
+    """ "78 cases against 62, +25.8%", or what can be said when the base is missing or zero."""
+    said = {"value": count_text(value), "noun": noun(indicator, registry, lang)}
     if base_value is None:
-        return f"{said}; no figure for {base_period}" if base_period else said
+        if base_period:
+            return text("report", "sentence_no_base", lang, base_period=base_period, **said)
+        return text("report", "sentence_alone", lang, **said)
     if change_pct is None:
-        return f"{said} against {number(base_value)}"
-    return f"{said} against {number(base_value)}, {percent(change_pct)}"
+        return text("report", "sentence_zero_base", lang, base_value=count_text(base_value), **said)
+    return text(
+        "report", "sentence", lang, base_value=count_text(base_value), pct=percent_one_decimal(change_pct), **said
+    )
 
 
 # ------------------------------------------------------------------ codes and order
 def reporter_order(registry: Registry, present: Iterable[str]) -> list[str]:
     """The reporters present: the consolidating ones (the NCCT) first, then the registry's order."""
     present = set(present)
-    known = [*registry.consolidating_reporters,
-             *(code for code in registry.reporters if code not in registry.consolidating_reporters)]
+    known = [
+        *registry.consolidating_reporters,
+        *(code for code in registry.reporters if code not in registry.consolidating_reporters),
+    ]
     return [code for code in known if code in present] + sorted(present - set(known))
 
 
-def code_label(registry: Registry, dimension: str, code: str) -> str:
-    """A dimension code with its label from the registry: "Y_LT15 (under 15)"."""
+def code_label(registry: Registry, dimension: str, code: str, lang: str = "en") -> str:
+    """A dimension code with its label from the registry: "Y_LT15 (under 15)"; in `lang` when asked."""
     if code == UNKNOWN:
-        return f"{code} (unknown)"
+        return f"{code} ({text('report', 'unknown', lang)})"
     label = registry.dimensions[dimension].labels.get(code)
+    if label and lang != "en":
+        label = registry.label(f"code:{dimension}", code, lang)
     return f"{code} ({label})" if label else code
 
 
-def area_label(registry: Registry, code: str) -> str:
+def area_label(registry: Registry, code: str, lang: str = "en") -> str:
     area = registry.areas.get(code)
-    return f"{code} ({area.name})" if area and area.name else code
+    if not (area and area.name):
+        return code
+    return f"{code} ({area.name if lang == 'en' else registry.label('area', code, lang)})"
 
 
 def _code_rank(registry: Registry, dimension: str) -> dict[str, int]:
@@ -108,27 +138,75 @@ def _with_comments(rows: pl.DataFrame, comments: pl.DataFrame | None, registry: 
     return rows.drop("comment", strict=False).join(picked, on=keys, how="left")
 
 
-def _figures(row: dict, registry: Registry) -> dict:
+def disagreement_notes(disagreements: pl.DataFrame | None, registry: Registry, lang: str = "en") -> dict[tuple, str]:
+    """(reporter, area, period, indicator, dimensions...) -> what the other side holds, from
+    marts.reporter_disagreements: "NCCT holds 78 (difference -3)" beside a ministry's figure, and
+    "MOI holds 75" beside the NCCT's."""
+    notes: dict[tuple, list[str]] = {}
+    if disagreements is None:
+        return {}
+    dims = list(registry.dimension_names)
+    for row in disagreements.iter_rows(named=True):
+        cut = tuple(row[d] for d in dims)
+        place = (row["area"], row["period"], row["indicator"], *cut)
+        notes.setdefault((row["reporter"], *place), []).append(
+            text(
+                "report",
+                "holds_difference",
+                lang,
+                reporter=row["consolidated_reporter"],
+                value=count_text(row["consolidated_value"]),
+                difference=signed_count(row["difference"]),
+            )
+        )
+        notes.setdefault((row["consolidated_reporter"], *place), []).append(
+            text("report", "holds", lang, reporter=row["reporter"], value=count_text(row["reporter_value"]))
+        )
+    return {key: "; ".join(texts) for key, texts in notes.items()}
+
+
+def _disagreement(row: dict, registry: Registry, notes: dict[tuple, str] | None) -> str:
+    if not notes:
+        return ""
+    key = (row["reporter"], row["area"], row["period"], row["indicator"], *(row[d] for d in registry.dimension_names))
+    return notes.get(key, "")
+
+
+def _status_text(status: str | None, registry: Registry, lang: str) -> str:
+    if status in (None, registry.defaults["status"]):
+        return ""
+    meaning = registry.statuses.get(status, status)
+    return meaning if lang == "en" or status not in registry.statuses else registry.label("status", status, lang)
+
+
+def _figures(row: dict, registry: Registry, notes: dict[tuple, str] | None = None, lang: str = "en") -> dict:
     status = row.get("status")
     return {
+        "disagreement": _disagreement(row, registry, notes),
         "value": row["value"],
         "base_value": row["base_value"],
         "change": row["change"],
         "change_pct": row["change_pct"],
-        "value_text": number(row["value"]),
-        "base_text": number(row["base_value"]),
-        "change_text": signed(row["change"]),
-        "pct_text": percent(row["change_pct"]),
+        "value_text": count_text(row["value"]),
+        "base_text": count_text(row["base_value"]),
+        "change_text": signed_count(row["change"]),
+        "pct_text": percent_one_decimal(row["change_pct"]),
         "status": status,
-        "status_text": "" if status in (None, registry.defaults["status"]) else registry.statuses.get(status, status),
+        "status_text": _status_text(status, registry, lang),
         "derived": bool(row.get("is_derived")),
         "comment": row.get("comment") or "",
     }
 
 
 # ------------------------------------------------------------------ the sections
-def headlines(rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | None = None) -> list[dict]:
-    """Per reporter (the NCCT first), the headline row of each indicator, with its sentence.
+def headlines(
+    rows: pl.DataFrame,
+    registry: Registry,
+    comments: pl.DataFrame | None = None,
+    notes: dict[tuple, str] | None = None,
+    lang: str = "en",
+) -> list[dict]:
+    """Per reporter (the NCCT first), the headline row of each indicator, with its sentence (in `lang`).
 
     `rows` are comparison rows of one period (columns of marts.period_comparison);
     `comments` (optional) are observations with a `comment`, joined on the key.
@@ -138,27 +216,46 @@ def headlines(rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | N
     by_reporter: dict[str, list[dict]] = {}
     for row in picked.iter_rows(named=True):
         indicator = registry.indicators.get(row["indicator"])
-        by_reporter.setdefault(row["reporter"], []).append({
-            "indicator": row["indicator"],
-            "label": indicator.label if indicator else row["indicator"],
-            "unit": indicator.unit if indicator else "",
-            "base_period": row.get("base_period"),
-            "sentence": headline_sentence(row["indicator"], row["value"], row["base_value"], row["change_pct"],
-                                          row.get("base_period")),
-            **_figures(row, registry),
-        })
+        by_reporter.setdefault(row["reporter"], []).append(
+            {
+                "indicator": row["indicator"],
+                "label": (indicator.label if lang == "en" else registry.label("indicator", row["indicator"], lang))
+                if indicator
+                else row["indicator"],
+                "unit": indicator.unit if indicator else "",
+                "base_period": row.get("base_period"),
+                "sentence": headline_sentence(
+                    row["indicator"],
+                    row["value"],
+                    row["base_value"],
+                    row["change_pct"],
+                    row.get("base_period"),
+                    lang,
+                    registry,
+                ),
+                **_figures(row, registry, notes, lang),
+            }
+        )
     return [
         {
             "reporter": code,
-            "name": registry.reporters[code].name if code in registry.reporters else code,
+            "name": (registry.reporters[code].name if lang == "en" else registry.label("reporter", code, lang))
+            if code in registry.reporters
+            else code,
             "rows": sorted(by_reporter[code], key=lambda r: (ranks.get(r["indicator"], len(ranks)), r["indicator"])),
         }
         for code in reporter_order(registry, by_reporter)
     ]
 
 
-def breakdowns(rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | None = None) -> list[dict]:
-    """One table per dimension: the rows of the period cut by that dimension alone, with code labels.
+def breakdowns(
+    rows: pl.DataFrame,
+    registry: Registry,
+    comments: pl.DataFrame | None = None,
+    notes: dict[tuple, str] | None = None,
+    lang: str = "en",
+) -> list[dict]:
+    """One table per dimension: the rows of the period cut by that dimension alone, with code labels (in `lang`).
 
     Every dimension of the registry gets a table (empty when nothing is cut by it),
     in BREAKDOWN_ORDER; then, only when present, the provinces (areas other than the
@@ -180,41 +277,76 @@ def breakdowns(rows: pl.DataFrame, registry: Registry, comments: pl.DataFrame | 
             "reporter": row["reporter"],
             "indicator": row["indicator"],
             "area": row["area"],
-            "area_text": area_label(registry, row["area"]) if row["area"] != country else row["area"],
-            **_figures(row, registry),
+            "area_text": area_label(registry, row["area"], lang) if row["area"] != country else row["area"],
+            **_figures(row, registry, notes, lang),
         }
-        order = (reporter_rank.get(row["reporter"], len(reporter_rank)), indicator_rank.get(row["indicator"], 99),
-                 row["area"] != country, row["area"])
+        order = (
+            reporter_rank.get(row["reporter"], len(reporter_rank)),
+            indicator_rank.get(row["indicator"], 99),
+            row["area"] != country,
+            registry.area_rank(row["area"]),
+            row["area"],
+        )
         if not cut:
-            provinces.append({**entry, "code": row["area"], "code_text": area_label(registry, row["area"]),
-                              "_order": order})
+            provinces.append(
+                {**entry, "code": row["area"], "code_text": area_label(registry, row["area"], lang), "_order": order}
+            )
         elif len(cut) == 1:
             (dimension,) = cut
             code = row[dimension]
-            tables[dimension].append({
-                **entry, "code": code, "code_text": code_label(registry, dimension, code),
-                "_order": (*order, code_ranks[dimension].get(code, len(code_ranks[dimension])), code),
-            })
+            tables[dimension].append(
+                {
+                    **entry,
+                    "code": code,
+                    "code_text": code_label(registry, dimension, code, lang),
+                    "_order": (*order, code_ranks[dimension].get(code, len(code_ranks[dimension])), code),
+                }
+            )
         else:
-            text = ", ".join(f"{registry.dimensions[d].label}: {code_label(registry, d, row[d])}" for d in cut)
-            cross.append({**entry, "code": ",".join(row[d] for d in cut), "code_text": text,
-                          "_order": (*order, text)})
+            said = ", ".join(
+                f"{_dimension_name(registry, d, lang)}: {code_label(registry, d, row[d], lang)}" for d in cut
+            )
+            cross.append({**entry, "code": ",".join(row[d] for d in cut), "code_text": said, "_order": (*order, said)})
 
     def finish(entries: list[dict]) -> list[dict]:
         return [{k: v for k, v in e.items() if k != "_order"} for e in sorted(entries, key=lambda e: e["_order"])]
 
     sections = [
-        {"key": d, "title": registry.dimensions[d].parts_label, "heading": registry.dimensions[d].label,
-         "rows": finish(tables[d]), "show_area": True}
+        {
+            "key": d,
+            "title": registry.dimensions[d].parts_label if lang == "en" else _dimension_name(registry, d, lang),
+            "heading": _dimension_name(registry, d, lang),
+            "rows": finish(tables[d]),
+            "show_area": True,
+        }
         for d in dimensions
     ]
     if provinces:
-        sections.append({"key": "area", "title": "provinces", "heading": "area", "rows": finish(provinces),
-                         "show_area": False})
+        sections.append(
+            {
+                "key": "area",
+                "title": text("report", "provinces", lang),
+                "heading": text("report", "province_heading", lang),
+                "rows": finish(provinces),
+                "show_area": False,
+            }
+        )
     if cross:
-        sections.append({"key": "cross", "title": "cut by more than one dimension", "heading": "cut",
-                         "rows": finish(cross), "show_area": True})
+        sections.append(
+            {
+                "key": "cross",
+                "title": text("report", "cross", lang),
+                "heading": text("report", "cross_heading", lang),
+                "rows": finish(cross),
+                "show_area": True,
+            }
+        )
     return sections
+
+
+def _dimension_name(registry: Registry, dimension: str, lang: str) -> str:
+    """What a dimension is called ("age"), in `lang`."""
+    return registry.dimensions[dimension].label if lang == "en" else registry.label("dimension", dimension, lang)
 
 
 def series(frame: pl.DataFrame, registry: Registry, period_type: str) -> dict[tuple[str, str], list[dict]]:
@@ -223,8 +355,12 @@ def series(frame: pl.DataFrame, registry: Registry, period_type: str) -> dict[tu
     found: dict[tuple[str, str], list[dict]] = {}
     for row in picked.iter_rows(named=True):
         found.setdefault((row["reporter"], row["indicator"]), []).append(
-            {"period": row["period"], "value": row["value"], "status": row.get("status"),
-             "derived": bool(row.get("is_derived"))}
+            {
+                "period": row["period"],
+                "value": row["value"],
+                "status": row.get("status"),
+                "derived": bool(row.get("is_derived")),
+            }
         )
     return {key: sorted(points, key=lambda p: period_sort_key(p["period"])) for key, points in found.items()}
 
@@ -250,28 +386,22 @@ def open_warnings(findings: pl.DataFrame, submissions: pl.DataFrame, reporter: s
     ]
 
 
-def period_type_name(period_type: str) -> str:
-    return PERIOD_TYPE_NAMES.get(period_type, period_type)
-
-
-def with_labels(frame: pl.DataFrame, registry: Registry) -> pl.DataFrame:
-    """`frame` with a `<column>_label` after its columns for the reporter, area, indicator and each dimension.
-
-    A code without a label in the registry keeps the code; `_T` reads "total", `_U` "unknown".
-    """
-
-    def labels(column: str) -> dict[str, str]:
-        if column == "reporter":
-            return {code: reporter.name for code, reporter in registry.reporters.items()}
-        if column == "area":
-            return {code: area.name for code, area in registry.areas.items() if area.name}
-        if column == "indicator":
-            return {code: indicator.label for code, indicator in registry.indicators.items()}
-        return {**registry.dimensions[column].labels, TOTAL: "total", UNKNOWN: "unknown"}
-
-    columns = ["reporter", "area", "indicator", *registry.dimension_names]
-    return frame.with_columns(
-        pl.col(column).replace_strict(labels(column), default=pl.col(column), return_dtype=pl.String)
-        .alias(f"{column}_label")
-        for column in columns
-    )
+def rejected_submissions(submissions: pl.DataFrame, findings: pl.DataFrame, first: int = 3) -> list[dict]:
+    """The rejected submissions given (those that name the period), in the order received, each with
+    its first errors (in row order) and how many findings it has in all."""
+    rows = []
+    errors = findings.filter(pl.col("severity") == "error").sort("row_number", nulls_last=False)
+    for item in submissions.sort("sequence").iter_rows(named=True):
+        own = errors.filter(pl.col("submission_id") == item["submission_id"])
+        rows.append(
+            {
+                "sequence": item["sequence"],
+                "file": item["file_name"],
+                "reporter": item["reporter"] or "",
+                "received": f"{item['received_at']:%Y-%m-%d %H:%M}" if item.get("received_at") else "",
+                "errors": own.height,
+                "first": [f"{f['rule']}: {f['message']}" for f in own.head(first).iter_rows(named=True)],
+                "more": max(0, own.height - first),
+            }
+        )
+    return rows

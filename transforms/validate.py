@@ -11,7 +11,9 @@ from __future__ import annotations
 import pandas as pd
 import polars as pl
 
+from schemas.findings import FINDINGS_SCHEMA, rest_finding
 from schemas.registry import TOTAL, Registry
+from schemas.texts import message
 from transforms.expectations import (
     PAIR_SEPARATOR,
     ROW_INDEX,
@@ -20,36 +22,70 @@ from transforms.expectations import (
     parts_suite,
     row_suite,
 )
-from transforms.findings import FINDINGS_SCHEMA
 from transforms.parts import parts_against_totals
 
 
-def validate(observations: pl.DataFrame, registry: Registry, runner: SuiteRunner | None = None) -> pl.DataFrame:
+def validate(
+    observations: pl.DataFrame, registry: Registry, runner: SuiteRunner | None = None, lang: str = "en"
+) -> pl.DataFrame:
     """Error findings of the row rules (and `provisional` warnings) for every submission.
 
     `runner` carries the Great Expectations context (and where Data Docs go); by
-    default a fresh one without Data Docs.
+    default a fresh one without Data Docs. `lang` is the language of the messages.
     """
     if observations.height == 0:
         return pl.DataFrame(schema=FINDINGS_SCHEMA)
     runner = runner or SuiteRunner()
     rows = _judged_rows(observations, registry)
     findings = []
+    cap = _Cap(registry.limits.max_findings_per_rule)
     for failure in runner.run("rows", _to_pandas(rows, registry), row_suite(registry)):
         flagged = rows.filter(pl.col(ROW_INDEX).is_in(failure.rows))
-        findings.extend(_row_findings(failure.rule, failure.column, flagged, rows, registry))
+        if failure.rule != "duplicate_key":  # its findings are fewer than its rows; capped with the others later
+            flagged = cap.within(flagged, failure.rule)
+        findings.extend(_row_findings(failure.rule, failure.column, flagged, rows, registry, lang))
 
-    settable = observations.filter(pl.col("keyed") & (pl.col("action") == "I") & pl.col("value").is_not_null())
+    settable = observations.filter(pl.col("loadable") & (pl.col("action") == "I") & pl.col("value").is_not_null())
     checks = parts_against_totals(settable, registry).with_row_index(ROW_INDEX)
     for complete in (True, False):
         subset = checks.filter(pl.col("complete") == complete)
         for failure in runner.run(
             "complete_parts" if complete else "partial_parts", _parts_pandas(subset), parts_suite(complete)
         ):
-            flagged = subset.filter(pl.col(ROW_INDEX).is_in(failure.rows))
-            findings.extend(_parts_finding(failure.rule, check, registry) for check in flagged.iter_rows(named=True))
-    findings.extend(_provisional_findings(observations))
+            flagged = cap.within(subset.filter(pl.col(ROW_INDEX).is_in(failure.rows)), failure.rule)
+            findings.extend(
+                _parts_finding(failure.rule, check, registry, lang) for check in flagged.iter_rows(named=True)
+            )
+    findings.extend(_provisional_findings(observations, lang))
+    findings.extend(
+        rest_finding(submission_id, registry.rule(rule).severity, rule, rest, cap.limit, lang)
+        for (submission_id, rule), rest in cap.skipped.items()
+    )
     return pl.DataFrame(findings, schema=FINDINGS_SCHEMA, orient="row")
+
+
+class _Cap:
+    """Keeps at most `limit` flagged rows of one rule in one file, across the expectations of that rule,
+    and counts the rest, so that messages are written only for the findings that are kept."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.kept: dict[tuple[str, str], int] = {}
+        self.skipped: dict[tuple[str, str], int] = {}
+
+    def within(self, flagged: pl.DataFrame, rule: str) -> pl.DataFrame:
+        if flagged.height == 0:
+            return flagged
+        room = {}
+        for submission_id, count in flagged.group_by("submission_id").len().iter_rows():
+            key = (submission_id, rule)
+            room[submission_id] = max(0, self.limit - self.kept.get(key, 0))
+            taken = min(count, room[submission_id])
+            self.kept[key] = self.kept.get(key, 0) + taken
+            if count > taken:
+                self.skipped[key] = self.skipped.get(key, 0) + count - taken
+        position = pl.int_range(pl.len()).over("submission_id")
+        return flagged.filter(position < pl.col("submission_id").replace_strict(room, return_dtype=pl.Int64))
 
 
 def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame:
@@ -72,7 +108,10 @@ def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame
         .with_columns(
             reporter_given.alias("reporter_given"),
             reporter_given.drop_nulls().first().over("submission_id").alias("file_reporter"),
-            pl.col("row_number").filter(reporter_given.is_not_null()).first().over("submission_id")
+            pl.col("row_number")
+            .filter(reporter_given.is_not_null())
+            .first()
+            .over("submission_id")
             .alias("file_reporter_row"),
             pl.concat_str(reporter_known, indicator_known, separator=PAIR_SEPARATOR).alias("reporter_indicator"),
             pl.coalesce("period", pl.col("period_text").fill_null("")).alias("period_key"),
@@ -86,10 +125,27 @@ def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame
 
 def _to_pandas(rows: pl.DataFrame, registry: Registry) -> pd.DataFrame:
     judged = [
-        ROW_INDEX, "submission_id", "reporter", "indicator", "area", "status", "action", "period",
-        "period_year", "area_first_year", "area_last_year", "reporter_indicator",
-        "value", "value_given", "judged_on", "period_start", "keyed", "reporter_given", "file_reporter",
-        *registry.dimension_names, *key_columns_for_uniqueness(registry),
+        ROW_INDEX,
+        "submission_id",
+        "reporter",
+        "indicator",
+        "area",
+        "status",
+        "action",
+        "period",
+        "period_year",
+        "area_first_year",
+        "area_last_year",
+        "reporter_indicator",
+        "value",
+        "value_given",
+        "judged_on",
+        "period_start",
+        "loadable",
+        "reporter_given",
+        "file_reporter",
+        *registry.dimension_names,
+        *key_columns_for_uniqueness(registry),
         *[f"indicator_cut_by_{name}" for name in registry.dimension_names],
     ]
     frame = rows.select(list(dict.fromkeys(judged)))
@@ -108,122 +164,158 @@ def _parts_pandas(checks: pl.DataFrame) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ messages
-def _label(registry: Registry, column: str, code: str) -> str:
+def _label(registry: Registry, column: str, code: str, lang: str = "en") -> str:
     dimension = registry.dimensions.get(column)
     label = dimension.labels.get(code) if dimension else None
+    if label and lang != "en":
+        label = registry.label(f"code:{column}", code, lang)
     return f"{code} ({label})" if label else code
 
 
-def _codes_hint(codes: list[str], limit: int = 12) -> str:
-    return ", ".join(codes) if len(codes) <= limit else ", ".join(codes[:limit]) + f" ... ({len(codes)} codes)"
+def _codes_hint(codes: list[str], lang: str = "en", limit: int = 12) -> str:
+    if len(codes) <= limit:
+        return ", ".join(codes)
+    return message("common", "more_codes", lang, shown=", ".join(codes[:limit]), count=len(codes))
 
 
-def _row_findings(rule: str, column: str, flagged: pl.DataFrame, rows: pl.DataFrame, registry: Registry):
+def _row_findings(
+    rule: str, column: str, flagged: pl.DataFrame, rows: pl.DataFrame, registry: Registry, lang: str = "en"
+):
     severity = registry.rule(rule).severity
     if rule == "duplicate_key":
-        yield from _duplicate_findings(flagged, registry, severity)
+        yield from _duplicate_findings(flagged, registry, severity, lang)
         return
     for row in flagged.iter_rows(named=True):
-        yield (
-            row["submission_id"], severity, rule, row["row_number"], column,
-            f"row {row['row_number']}, column {column}: {_describe(rule, column, row, registry)}",
-        )
+        key, values = _describe(rule, column, row, registry, lang)
+        text = message(rule, key, lang, row=row["row_number"], column=column, **values)
+        yield (row["submission_id"], severity, rule, row["row_number"], column, text)
 
 
-def _describe(rule: str, column: str, row: dict, registry: Registry) -> str:
+def _describe(rule: str, column: str, row: dict, registry: Registry, lang: str) -> tuple[str, dict]:
+    """Which message of `rule` fits the row, and the values it names."""
     if rule == "unknown_code" and column == "period":
         text = row["period_text"]
         if not text:
-            return "the period is blank; give one such as 2019, 2019-S1, 2019-Q1, 2019-01 or 2019-01/2019-10"
-        return f"'{text}' is not a period; use 2019, 2019-S1, 2019-Q1, 2019-01 or 2019-01/2019-10"
+            return "period_blank", {}
+        return "period_bad", {"found": text}
     if rule == "unknown_code" and column == "area" and row["area"] in registry.areas:
         area = registry.areas[row["area"]]
-        span = (
-            f"exists from {area.first_year}" if area.first_year and row["period_year"] < area.first_year
-            else f"exists until {area.last_year}"
-        )
-        return f"area {area.code} ({area.name}) {span}, so it cannot report for {row['period']}"
+        name = area.name if lang == "en" else registry.label("area", area.code, lang)
+        named = {"area": area.code, "area_name": name, "period": row["period"]}
+        if area.first_year and row["period_year"] < area.first_year:
+            return "area_from", {**named, "first_year": area.first_year}
+        return "area_until", {**named, "last_year": area.last_year}
     if rule == "unknown_code":
         found = row[column]
         if found == "":
-            return f"the {column} is blank"
+            return "blank", {}
         codes = {
-            "reporter": list(registry.reporters), "indicator": list(registry.indicators),
-            "area": list(registry.areas), "status": list(registry.statuses), "action": list(registry.actions),
+            "reporter": list(registry.reporters),
+            "indicator": list(registry.indicators),
+            "area": list(registry.areas),
+            "status": list(registry.statuses),
+            "action": list(registry.actions),
         }.get(column) or list(registry.dimensions[column].codes)
-        return f"'{found}' is not a known {column} code; expected one of {_codes_hint(codes)}"
+        return "unknown", {"found": found, "codes": _codes_hint(codes, lang)}
     if rule == "not_allowed" and column == "indicator":
         allowed = sorted(registry.reporters[row["reporter"]].indicators)
-        return (
-            f"{row['reporter']} may not report {row['indicator']}; "
-            f"{row['reporter']} reports {', '.join(allowed)}"
-        )
+        return "indicator", {"reporter": row["reporter"], "indicator": row["indicator"], "allowed": ", ".join(allowed)}
     if rule == "not_allowed":
         cuts = registry.indicators[row["indicator"]].dimensions
-        return (
-            f"{row['indicator']} is not cut by {column}, so {column} must be {TOTAL} (found '{row[column]}'); "
-            f"{row['indicator']} may be cut by {', '.join(cuts) or 'no dimension'}"
-        )
+        return "dimension", {
+            "indicator": row["indicator"],
+            "total": TOTAL,
+            "found": row[column],
+            "cuts": ", ".join(cuts) or message("common", "no_dimension", lang),
+        }
     if rule == "bad_value":
-        return (
-            f"'{row['value_text']}' is not a whole number from 0 to {registry.limits.max_value:,} "
-            "(digits only: no signs, decimals, spaces or thousands separators)"
-        )
+        text = row["value_text"] or ""
+        if text.isascii() and text.isdigit():  # digits, but more than a count can hold
+            largest = registry.limits.max_value
+            return "too_large", {"found": text, "largest": _in_words(largest), "digits": len(str(largest))}
+        return "not_whole", {"found": text}
     if rule == "future_period":
-        return f"the period {row['period']} has not begun (it starts on {row['period_start']}, judged on {row['judged_on']})"
+        return "not_begun", {"period": row["period"], "start": row["period_start"], "judged_on": row["judged_on"]}
     if rule == "mixed_reporters":
-        return (
-            f"reporter {row['reporter']} differs from {row['file_reporter']}, the reporter of row "
-            f"{row['file_reporter_row']}; a file holds the figures of one reporter"
-        )
+        return "other_reporter", {
+            "reporter": row["reporter"],
+            "file_reporter": row["file_reporter"],
+            "file_reporter_row": row["file_reporter_row"],
+        }
     raise ValueError(f"no message for rule {rule} on {column}")
 
 
-def _duplicate_findings(flagged: pl.DataFrame, registry: Registry, severity: str):
+def _in_words(number: int) -> str:
+    """A large number as people say it: 9223372036854775807 is "9.2 quintillion"."""
+    names = (
+        (10**18, "quintillion"),
+        (10**15, "quadrillion"),
+        (10**12, "trillion"),
+        (10**9, "billion"),
+        (10**6, "million"),
+    )
+    for size, name in names:
+        if number >= size:
+            return f"{number / size:.1f} {name}"
+    return f"{number:,}"
+
+
+def _duplicate_findings(flagged: pl.DataFrame, registry: Registry, severity: str, lang: str = "en"):
     key = ["submission_id", *key_columns_for_uniqueness(registry)]
     for group in flagged.sort("row_number").group_by(key, maintain_order=True).agg("row_number").iter_rows(named=True):
         numbers = group["row_number"]
         for number in numbers[1:]:
-            cut = ", ".join(f"{d}={group[d]}" for d in registry.dimension_names if group[d] != TOTAL) or "no cut"
-            yield (
-                group["submission_id"], severity, "duplicate_key", number, None,
-                f"row {number} repeats the key of row {numbers[0]} ({group['indicator']} {group['period_key']} "
-                f"{group['area']}, {cut}); a key may appear once in a file",
+            cut = ", ".join(f"{d}={group[d]}" for d in registry.dimension_names if group[d] != TOTAL)
+            text = message(
+                "duplicate_key",
+                "repeated",
+                lang,
+                row=number,
+                first_row=numbers[0],
+                indicator=group["indicator"],
+                period=group["period_key"],
+                area=group["area"],
+                cut=cut or message("common", "no_cut", lang),
             )
+            yield (group["submission_id"], severity, "duplicate_key", number, None, text)
 
 
-def _parts_finding(rule: str, check: dict, registry: Registry) -> tuple:
+def _parts_finding(rule: str, check: dict, registry: Registry, lang: str = "en") -> tuple:
     dimension = registry.dimensions[check["dimension"]]
     parts = ", ".join(
-        f"{code} = {value:,} (row {row})"
+        message("common", "part", lang, code=code, value=value, row=row)
         for code, value, row in zip(check["part_codes"], check["part_values"], check["part_rows"], strict=True)
     )
-    parent = "total" if check["parent_code"] == TOTAL else _label(registry, dimension.name, check["parent_code"])
-    where = f"{check['indicator']} for {check['period']} in {check['area']}"
-    if rule == "parts_differ_from_total":
-        message = (
-            f"row {check['parent_row']}: the {dimension.parts_label} of {where} add up to {check['parts_sum']:,} "
-            f"({parts}), but their {parent} is {check['parent_value']:,}; all {dimension.parts_label} are given, "
-            "so they must add up to it exactly"
-        )
+    if check["parent_code"] == TOTAL:
+        parent = message("common", "total", lang)
     else:
-        message = (
-            f"row {check['parent_row']}: the {dimension.parts_label} of {where} add up to {check['parts_sum']:,} "
-            f"({parts}), more than their {parent} of {check['parent_value']:,}"
-        )
-    return (check["submission_id"], registry.rule(rule).severity, rule, check["parent_row"], "value", message)
+        parent = _label(registry, dimension.name, check["parent_code"], lang)
+    where = message("common", "where", lang, indicator=check["indicator"], period=check["period"], area=check["area"])
+    parts_label = dimension.parts_label if lang == "en" else registry.label("dimension", dimension.name, lang)
+    text = message(
+        rule,
+        "differ" if rule == "parts_differ_from_total" else "exceed",
+        lang,
+        row=check["parent_row"],
+        parts_label=parts_label,
+        where=where,
+        parts_sum=check["parts_sum"],
+        parts=parts,
+        parent=parent,
+        parent_value=check["parent_value"],
+    )
+    return (check["submission_id"], registry.rule(rule).severity, rule, check["parent_row"], "value", text)
 
 
-def _provisional_findings(observations: pl.DataFrame):
+def _provisional_findings(observations: pl.DataFrame, lang: str = "en"):
     """One warning per submission and period that has begun but not ended."""
     pending = (
-        observations.filter(pl.col("provisional") & pl.col("keyed"))
+        observations.filter(pl.col("provisional") & pl.col("loadable"))
         .group_by("submission_id", "period", maintain_order=True)
         .agg(pl.col("row_number").min(), pl.col("period_end").first(), pl.col("judged_on").first())
     )
     for row in pending.iter_rows(named=True):
-        yield (
-            row["submission_id"], "warning", "provisional", row["row_number"], "period",
-            f"row {row['row_number']}: the period {row['period']} has not ended (it ends before "
-            f"{row['period_end']}); its figures are loaded as provisional (status P) unless marked E",
+        text = message(
+            "provisional", "not_ended", lang, row=row["row_number"], period=row["period"], end=row["period_end"]
         )
+        yield (row["submission_id"], "warning", "provisional", row["row_number"], "period", text)

@@ -3,7 +3,8 @@
 The file that `--warehouse` names is the one analysts open. Everything else ctip
 keeps for it lives in one folder beside it, `<file>.ctip/`, which belongs to that
 file alone: the writer's own database, the archive of every file received, the
-published Parquet segments, the Data Docs site, the last disclosure audit, a scratch folder and the writer's lock.
+published Parquet segments, the Data Docs site, the served orchestrator's home, the last
+disclosure audit, a scratch folder and the writer's lock.
 """
 
 from __future__ import annotations
@@ -40,14 +41,34 @@ class WarehouseFiles:
         return self.home / "docs"
 
     @property
+    def prefect_home(self) -> Path:
+        """PREFECT_HOME of the Prefect server `ctip serve` starts: its database holds this warehouse's runs alone."""
+        return self.home / "prefect"
+
+    @property
     def scratch_dir(self) -> Path:
-        """Prepared chunks of a backfill waiting to be applied; empty between runs."""
+        """Prepared shards of a backfill waiting to be loaded; empty between runs."""
         return self.home / "scratch"
 
     @property
     def disclosure_audit(self) -> Path:
         """The interval of every count the last public export suppressed: for the office, never published."""
         return self.home / "disclosure_audit.csv"
+
+    @property
+    def accounts_db(self) -> Path:
+        """Who may send and see what (SQLite, WAL): the portal and `ctip accounts` write it, never the analyst file."""
+        return self.home / "accounts.sqlite"
+
+    @property
+    def uploads_db(self) -> Path:
+        """The portal's ledger of uploads: who sent which bytes, when, and the answer given."""
+        return self.home / "uploads.sqlite"
+
+    @property
+    def upload_spool_dir(self) -> Path:
+        """Uploads being received by the portal; a file leaves it for the archive and the inbox, or is removed."""
+        return self.home / "spool"
 
     @property
     def lock_file(self) -> Path:

@@ -15,7 +15,7 @@ import os
 import socket
 import sys
 import time
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -36,10 +36,7 @@ def _alive(pid: int) -> bool:
 def _describe(holder: dict) -> str:
     if not holder:
         return "another process"
-    return (
-        f"process {holder.get('pid')} on {holder.get('host')} ({holder.get('command')}), "
-        f"since {holder.get('since')}"
-    )
+    return f"process {holder.get('pid')} on {holder.get('host')} ({holder.get('command')}), since {holder.get('since')}"
 
 
 class WriterLock:
@@ -78,10 +75,16 @@ class WriterLock:
             self.stale_holder = previous  # left by a process that died; the kernel already released it
         handle.seek(0)
         handle.truncate()
-        handle.write(json.dumps({
-            "pid": os.getpid(), "host": socket.gethostname(), "command": self.purpose,
-            "since": datetime.now(UTC).isoformat(timespec="seconds"),
-        }))
+        handle.write(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "command": self.purpose,
+                    "since": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+            )
+        )
         handle.flush()
         self._handle = handle
         return self

@@ -1,22 +1,22 @@
-"""The marts' SQL, composed from the templates in sql/marts/ over a chosen source of observations."""
+"""The marts' SQL: the templates of sql/marts/ rendered over a chosen source of observations.
+
+figures.sql (with tilings.sql and derived_figures.sql) is included whole by the marts and by
+the judgements (sql/judgement/), each over its own source.
+"""
 
 from __future__ import annotations
 
-from warehouse.sqlfiles import sql_text
+from warehouse.sqlfiles import render_sql
 
 CURRENT = "core.observations"
 AS_OF = "core.observations_as_of($as_of)"
 
 
-def figures_sql(source: str = CURRENT) -> str:
-    """Reported and derived figures (figures.sql) over `source`."""
-    derived = sql_text("marts", "derived_figures.sql").format(source=source, by="")
-    return sql_text("marts", "figures.sql").format(source=source, derived=derived)
-
-
 def period_comparison_sql(source: str = CURRENT) -> str:
-    return sql_text("marts", "period_comparison.sql").format(figures=figures_sql(source))
+    """marts.period_comparison over `source`: each figure beside its base and previous period."""
+    return render_sql("marts/period_comparison.sql", source=source, by=[])
 
 
 def compare_with_base_sql() -> str:
-    return sql_text("marts", "compare_with_base.sql").format(figures=figures_sql(AS_OF))
+    """One period against any base, as known at $as_of (compare_with_base.sql)."""
+    return render_sql("marts/compare_with_base.sql", source=AS_OF, by=[])

@@ -13,13 +13,13 @@ one full publication compacts them into a new generation.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
+from warehouse.durable import atomic_path, atomic_write_text, leftovers
 from warehouse.layout import WarehouseFiles
 from warehouse.marts import period_comparison_sql
 from warehouse.sqlfiles import SQL_DIR, sql_text
@@ -28,8 +28,15 @@ MAX_SEGMENTS = 32  # history segments in a generation before a full publication 
 STATE_CATALOG = "state"
 ANALYST_CATALOG = "analyst"
 SMALL_TABLES = (
-    "core.periods", "core.reporters", "core.reporter_indicators", "core.indicators", "core.codes", "core.areas",
+    "core.periods",
+    "core.reporters",
+    "core.reporter_indicators",
+    "core.indicators",
+    "core.codes",
+    "core.areas",
 )
+# Small tables of the writer's database that the analyst file holds under another name.
+COPIED_AS = {"audit.submission_periods": "pipeline.submission_periods"}
 
 
 def _quote(text: str) -> str:
@@ -45,7 +52,9 @@ def _segment_queries(watermark: datetime | None, last_sequence: int, full: bool,
             "findings": "select * from audit.findings",
         }
     since = f"{_quote(watermark.isoformat())}::timestamptz" if watermark else "'-infinity'::timestamptz"
-    new_submissions = f"select submission_id from audit.submissions where sequence > {last_sequence} and status <> 'duplicate'"
+    new_submissions = (
+        f"select submission_id from audit.submissions where sequence > {last_sequence} and status <> 'duplicate'"
+    )
     return {
         "history": f"select * from core.observation_history where valid_from > {since}",
         "closures": (
@@ -57,21 +66,19 @@ def _segment_queries(watermark: datetime | None, last_sequence: int, full: bool,
     }
 
 
-def _fsync(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def publish(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, key_columns: tuple[str, ...], now: datetime,
-            force_full: bool = False) -> int:
+def publish(
+    con: duckdb.DuckDBPyConnection,
+    files: WarehouseFiles,
+    key_columns: tuple[str, ...],
+    now: datetime,
+    force_full: bool = False,
+) -> int:
     """Publish what the writer's database holds beyond the last publication; return its number.
 
     Does nothing new when nothing changed, but always makes sure the analyst file
     shows the latest publication (a run killed between the two is mended here).
     """
+    _remove_leftovers(files)
     last = con.sql(
         "select number, generation, watermark, last_sequence from pipeline.publications order by number desc limit 1"
     ).fetchall()
@@ -81,16 +88,32 @@ def publish(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, key_columns: 
     if last and not force_full and (last[0][2], last[0][3]) == (watermark, last_sequence):
         number, generation = last[0][0], last[0][1]
     else:
-        number, generation = _write_segments(con, files, key_columns, now, last[0] if last else None,
-                                             watermark, last_sequence, force_full)
+        number, generation = _write_segments(
+            con, files, key_columns, now, last[0] if last else None, watermark, last_sequence, force_full
+        )
     if _published_marker(files) != _marker(number) or not files.analyst_file.exists():
         _write_analyst_file(con, files, generation, number)
     return number
 
 
+def _leftovers(files: WarehouseFiles) -> list[Path]:
+    """Files a publication writes under temporary names: none is left once it ends, however it ends."""
+    analyst, marker = files.analyst_file, files.published_marker
+    found = [*leftovers(analyst.parent, analyst.name), *leftovers(marker.parent, marker.name)]
+    if files.segments_dir.is_dir():
+        found += [path for folder in files.segments_dir.glob("g*/*") for path in leftovers(folder)]
+    return found
+
+
+def _remove_leftovers(files: WarehouseFiles) -> None:
+    """Remove what a killed publication left (only the writer, under its lock, publishes)."""
+    for path in _leftovers(files):
+        path.unlink(missing_ok=True)
+
+
 def _definitions_digest() -> str:
     """A digest of the SQL the analyst file is built from, so a new version of ctip rebuilds it."""
-    digest = hashlib.sha256(repr(SMALL_TABLES).encode())
+    digest = hashlib.sha256(repr((SMALL_TABLES, COPIED_AS)).encode())
     for path in sorted(SQL_DIR.glob("*/*.sql")):
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
@@ -115,12 +138,7 @@ def _write_segments(con, files, key_columns, now, last, watermark, last_sequence
         if not full and con.sql(f"select count(*) from ({query})").fetchall()[0][0] == 0:
             continue
         relative = f"g{generation:04d}/{relation}/{number:08d}.parquet"
-        target = files.segments_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        con.execute(f"copy ({query}) to {_quote(str(temporary))} (format parquet)")
-        _fsync(temporary)
-        os.replace(temporary, target)
+        _write_segment(con, query, files.segments_dir / relative)
         written.append((generation, relation, relative, number))
     con.execute("begin transaction")
     for row in written:
@@ -133,6 +151,13 @@ def _write_segments(con, files, key_columns, now, last, watermark, last_sequence
     if full:
         _drop_old_generations(con, files, keep_from=generation - 1)
     return number, generation
+
+
+def _write_segment(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
+    """Write the rows of `query` as the Parquet segment `target`, whole or not at all."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as temporary:
+        con.execute(f"copy ({query}) to {_quote(str(temporary))} (format parquet)")
 
 
 def _drop_old_generations(con, files: WarehouseFiles, keep_from: int) -> None:
@@ -165,9 +190,14 @@ def _file_list(con, files: WarehouseFiles, generation: int, relation: str) -> st
 
 def _write_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, generation: int, number: int) -> None:
     """Build the analyst file under a temporary name, then rename it over the old one."""
-    target = files.analyst_file
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.unlink(missing_ok=True)
+    with atomic_path(files.analyst_file) as temporary:
+        _build_analyst_file(con, files, generation, number, temporary)
+    atomic_write_text(files.published_marker, _marker(number))
+
+
+def _build_analyst_file(
+    con: duckdb.DuckDBPyConnection, files: WarehouseFiles, generation: int, number: int, temporary: Path
+) -> None:
     lists = {r: _file_list(con, files, generation, r) for r in ("history", "closures", "submissions", "findings")}
     con.execute(f"attach {_quote(str(temporary))} as {ANALYST_CATALOG}")
     try:
@@ -176,12 +206,19 @@ def _write_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, g
             con.execute(f"create schema if not exists {schema}")
         for table in SMALL_TABLES:
             con.execute(f"create table {table} as select * from {STATE_CATALOG}.{table}")
-        con.execute(sql_text("analyst", "observation_history.sql").format(
-            history=lists["history"], closures=lists["closures"]))
+        for table, source in COPIED_AS.items():
+            con.execute(f"create table {table} as select * from {STATE_CATALOG}.{source}")
+        con.execute(
+            sql_text("analyst", "observation_history.sql").format(history=lists["history"], closures=lists["closures"])
+        )
         con.execute(sql_text("ddl", "06_core_observations.sql"))
         con.execute(sql_text("analyst", "observations_as_of.sql"))
-        con.execute(f"create view audit.submissions as select * from read_parquet({lists['submissions']}, union_by_name = true)")
-        con.execute(f"create view audit.findings as select * from read_parquet({lists['findings']}, union_by_name = true)")
+        con.execute(
+            f"create view audit.submissions as select * from read_parquet({lists['submissions']}, union_by_name = true)"
+        )
+        con.execute(
+            f"create view audit.findings as select * from read_parquet({lists['findings']}, union_by_name = true)"
+        )
         con.execute(sql_text("ddl", "11_core_period_macros.sql"))
         con.execute(f"create view marts.period_comparison as {period_comparison_sql()}")
         con.execute(sql_text("marts", "reporter_disagreements.sql"))
@@ -192,9 +229,31 @@ def _write_analyst_file(con: duckdb.DuckDBPyConnection, files: WarehouseFiles, g
     finally:
         con.execute(f"use {STATE_CATALOG}")
         con.execute(f"detach {ANALYST_CATALOG}")
-    _fsync(temporary)
-    os.replace(temporary, target)
-    _fsync(target.parent)
-    marker = files.published_marker.with_suffix(".tmp")
-    marker.write_text(_marker(number))
-    os.replace(marker, files.published_marker)
+
+
+def export_self_contained(analyst_file: Path, target: Path) -> list[str]:
+    """Copy every relation of the analyst file into `target` as a table, with its macros: a DuckDB file
+    that reads nothing outside itself, so it works wherever it is copied. Returns the relations copied.
+
+    Written under a temporary name and renamed over `target`, so a reader never sees it half written.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source = "live"
+    with atomic_path(target) as temporary:
+        with duckdb.connect(str(temporary)) as con:
+            con.execute(f"attach {_quote(str(analyst_file))} as {source} (read_only)")
+            relations = con.sql(
+                "select schema_name, table_name from duckdb_tables() where database_name = $db "
+                "union all select schema_name, view_name from duckdb_views() where database_name = $db and not internal "
+                "order by 1, 2",
+                params={"db": source},
+            ).fetchall()
+            for schema in sorted({schema for schema, _ in relations}):
+                con.execute(f"create schema if not exists {schema}")
+            for schema, name in relations:
+                con.execute(f"create table {schema}.{name} as select * from {source}.{schema}.{name}")
+            con.execute(f"detach {source}")
+            con.execute(sql_text("ddl", "11_core_period_macros.sql"))
+            con.execute(sql_text("analyst", "observations_as_of.sql"))
+            con.execute("checkpoint")
+    return [f"{schema}.{name}" for schema, name in relations]

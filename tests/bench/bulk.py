@@ -38,8 +38,9 @@ def _cells(registry: Registry) -> pl.DataFrame:
     )
 
 
-def write_bulk_inbox(inbox: Path, registry: Registry, years: list[int], start_mtime: int = 1_600_000_000,
-                     limit: int | None = None) -> dict:
+def write_bulk_inbox(
+    inbox: Path, registry: Registry, years: list[int], start_mtime: int = 1_600_000_000, limit: int | None = None
+) -> dict:
     """Write the files (oldest first by modification time); returns files and rows written."""
     inbox.mkdir(parents=True, exist_ok=True)
     reporters = sorted(r for r, i in registry.allowed_pairs() if i == INDICATOR)
@@ -56,8 +57,10 @@ def write_bulk_inbox(inbox: Path, registry: Registry, years: list[int], start_mt
                     if limit is not None and files >= limit:
                         return {"files": files, "rows": rows}
                     frame = cells.with_columns(
-                        pl.lit(reporter).alias("reporter"), pl.lit(area).alias("area"),
-                        pl.lit(period).alias("period"), pl.lit(INDICATOR).alias("indicator"),
+                        pl.lit(reporter).alias("reporter"),
+                        pl.lit(area).alias("area"),
+                        pl.lit(period).alias("period"),
+                        pl.lit(INDICATOR).alias("indicator"),
                     ).select(HEADER)
                     path = inbox / f"{reporter}_{area}_{period}_bulk.csv"
                     frame.write_csv(path)

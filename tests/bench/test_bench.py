@@ -70,7 +70,7 @@ job = spec["job"]
 def summary_counts(summary):
     return {
         "loaded": summary.count("loaded"), "rejected": summary.count("rejected"),
-        "duplicates": summary.count("duplicate"), "unchanged": summary.unchanged, "ignored": len(summary.ignored),
+        "duplicates": summary.count("duplicate"), "unchanged": summary.already_received, "ignored": len(summary.ignored),
     }
 
 
@@ -186,13 +186,18 @@ class Bench:
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, str(self.script), json.dumps({"job": job, **spec})],
-            cwd=PROJECT, env=self.env, capture_output=True, text=True, timeout=3600, check=False,
+            cwd=PROJECT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
         )
         process = time.perf_counter() - started
         lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
         if done.returncode != 0 or not lines:
             pytest.fail(f"bench job {job} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
-        return {**json.loads(lines[-1][len("RESULT "):]), "process": process}
+        return {**json.loads(lines[-1][len("RESULT ") :]), "process": process}
 
     def repeated(self, times: int, job: str, **spec) -> dict:
         """The job `times` times; the run of median process time, with every process time kept."""
@@ -211,8 +216,17 @@ def _inbox(root: Path, name: str, files: int) -> tuple[Path, dict]:
     areas = ["KH", *provinces(registry)][: max(1, math.ceil((files + 1) / FILES_PER_AREA))]
     assert len(areas) * FILES_PER_AREA > files, "sizes above 3,120 files need more years"
     inbox = root / name
-    manifest = write_inbox(inbox, YEARS, seed=SEED, invalid_share=0.01, areas=areas, today=TODAY, limit=files,
-                           manifest=root / f"{name}-manifest.json", registry=registry)
+    manifest = write_inbox(
+        inbox,
+        YEARS,
+        seed=SEED,
+        invalid_share=0.01,
+        areas=areas,
+        today=TODAY,
+        limit=files,
+        manifest=root / f"{name}-manifest.json",
+        registry=registry,
+    )
     assert manifest["files"] == files
     return inbox, {**manifest, "areas_list": areas}
 
@@ -286,8 +300,10 @@ def _write_profile(root: Path, files: int, rows: int, result: dict, one_new: dic
 
 def _row(label: str, files, rows, seconds, process, peak, width: int = 44) -> str:
     rate = f"{rows / seconds:,.0f}" if rows and seconds else "-"
-    return (f"{label:<{width}} {files if files is not None else '-':>6} {rows if rows is not None else '-':>8} "
-            f"{seconds:>9.2f} {process:>9.2f} {rate:>10} {peak:>8.0f}")
+    return (
+        f"{label:<{width}} {files if files is not None else '-':>6} {rows if rows is not None else '-':>8} "
+        f"{seconds:>9.2f} {process:>9.2f} {rate:>10} {peak:>8.0f}"
+    )
 
 
 def test_bench(tmp_path):
@@ -337,13 +353,19 @@ def test_bench(tmp_path):
 
     # the large load once more, profiled
     profiled_wh = tmp_path / "profiled-wh" / "ctip.duckdb"
-    profiled = bench.run("ctip-profile", inbox=str(large_inbox), warehouse=str(profiled_wh),
-                         **_profile_paths(tmp_path, "large"), **common)
+    profiled = bench.run(
+        "ctip-profile",
+        inbox=str(large_inbox),
+        warehouse=str(profiled_wh),
+        **_profile_paths(tmp_path, "large"),
+        **common,
+    )
     assert profiled["loaded"] == large["valid"] + 1, profiled  # the new file is in the inbox now
     # and one more new file, profiled, to see where the time of a small run goes
     _add_one_file(large_inbox, large, after=1)
-    profiled_one = bench.run("ctip-profile", inbox=str(large_inbox), warehouse=str(profiled_wh),
-                             **_profile_paths(tmp_path, "one"), **common)
+    profiled_one = bench.run(
+        "ctip-profile", inbox=str(large_inbox), warehouse=str(profiled_wh), **_profile_paths(tmp_path, "one"), **common
+    )
     assert profiled_one["loaded"] == 1 and profiled_one["unchanged"] == large_files + 1, profiled_one
     _write_profile(tmp_path, large_files + 1, large["rows"] + new_file["rows"], profiled, profiled_one)
 
@@ -357,7 +379,7 @@ def test_bench(tmp_path):
     one_new_ratio = one_new["seconds"] / large_again["seconds"]
     one_new_process_ratio = one_new["process"] / large_again["process"]
 
-    header = (f"{'job':<44} {'files':>6} {'rows':>8} {'job s':>9} {'process s':>9} {'rows/s':>10} {'peak MB':>8}")
+    header = f"{'job':<44} {'files':>6} {'rows':>8} {'job s':>9} {'process s':>9} {'rows/s':>10} {'peak MB':>8}"
     lines = [
         "",
         f"ctip bench: {os.cpu_count()} CPUs, small {small_files} files, large {large_files} files, "
@@ -365,28 +387,94 @@ def test_bench(tmp_path):
         "job s: the job itself, in its process; process s: the whole process (interpreter, imports, job, exit)",
         header,
         "-" * len(header),
-        _row("ctip run_once, small, new warehouse", small_files, small["rows"], small_load["seconds"],
-             small_load["process"], small_load["peak_mb"]),
-        _row("ctip run_once, small, nothing new (fixed)", small_files, 0, small_again["seconds"],
-             small_again["process"], small_again["peak_mb"]),
-        _row("ctip run_once, large, new warehouse", large_files, large["rows"], large_load["seconds"],
-             large_load["process"], large_load["peak_mb"]),
-        _row("ctip run_once, large, nothing new (fixed)", large_files, 0, large_again["seconds"],
-             large_again["process"], large_again["peak_mb"]),
-        _row("ctip run_once, large + 1 new file", 1, new_file["rows"], one_new["seconds"], one_new["process"],
-             one_new["peak_mb"]),
-        _row("Prefect flow ctip-nightly, large, nothing new", large_files, 0, prefect_again["seconds"],
-             prefect_again["process"], prefect_again["peak_mb"]),
-        _row("Prefect empty flow (orchestrator start-up)", 0, 0, prefect_noop["seconds"], prefect_noop["process"],
-             prefect_noop["peak_mb"]),
-        _row("baseline DuckDB, small (CSV files only)", base_small["files"], base_small["rows"],
-             base_small["seconds"], base_small["process"], base_small["peak_mb"]),
-        _row("baseline DuckDB, large (CSV files only)", base_large["files"], base_large["rows"],
-             base_large["seconds"], base_large["process"], base_large["peak_mb"]),
-        _row("ctip run_once, large, profiled (pyinstrument)", large_files + 1, None, profiled["seconds"],
-             profiled["process"], profiled["peak_mb"]),
-        _row("ctip run_once, +1 new file, profiled", 1, None, profiled_one["seconds"], profiled_one["process"],
-             profiled_one["peak_mb"]),
+        _row(
+            "ctip run_once, small, new warehouse",
+            small_files,
+            small["rows"],
+            small_load["seconds"],
+            small_load["process"],
+            small_load["peak_mb"],
+        ),
+        _row(
+            "ctip run_once, small, nothing new (fixed)",
+            small_files,
+            0,
+            small_again["seconds"],
+            small_again["process"],
+            small_again["peak_mb"],
+        ),
+        _row(
+            "ctip run_once, large, new warehouse",
+            large_files,
+            large["rows"],
+            large_load["seconds"],
+            large_load["process"],
+            large_load["peak_mb"],
+        ),
+        _row(
+            "ctip run_once, large, nothing new (fixed)",
+            large_files,
+            0,
+            large_again["seconds"],
+            large_again["process"],
+            large_again["peak_mb"],
+        ),
+        _row(
+            "ctip run_once, large + 1 new file",
+            1,
+            new_file["rows"],
+            one_new["seconds"],
+            one_new["process"],
+            one_new["peak_mb"],
+        ),
+        _row(
+            "Prefect flow ctip-nightly, large, nothing new",
+            large_files,
+            0,
+            prefect_again["seconds"],
+            prefect_again["process"],
+            prefect_again["peak_mb"],
+        ),
+        _row(
+            "Prefect empty flow (orchestrator start-up)",
+            0,
+            0,
+            prefect_noop["seconds"],
+            prefect_noop["process"],
+            prefect_noop["peak_mb"],
+        ),
+        _row(
+            "baseline DuckDB, small (CSV files only)",
+            base_small["files"],
+            base_small["rows"],
+            base_small["seconds"],
+            base_small["process"],
+            base_small["peak_mb"],
+        ),
+        _row(
+            "baseline DuckDB, large (CSV files only)",
+            base_large["files"],
+            base_large["rows"],
+            base_large["seconds"],
+            base_large["process"],
+            base_large["peak_mb"],
+        ),
+        _row(
+            "ctip run_once, large, profiled (pyinstrument)",
+            large_files + 1,
+            None,
+            profiled["seconds"],
+            profiled["process"],
+            profiled["peak_mb"],
+        ),
+        _row(
+            "ctip run_once, +1 new file, profiled",
+            1,
+            None,
+            profiled_one["seconds"],
+            profiled_one["process"],
+            profiled_one["peak_mb"],
+        ),
         "",
         f"repeated runs, process s: ctip small nothing new {_list(small_again['all_process'])}; "
         f"ctip large nothing new {_list(large_again['all_process'])}; Prefect nothing new "
@@ -398,18 +486,28 @@ def test_bench(tmp_path):
         f"marginal cost per row:  ctip {marginal_rows * 1e6:.0f} us, baseline {base_marginal_rows * 1e6:.2f} us, "
         f"ratio {marginal_rows / base_marginal_rows:,.2f}x",
         f"target: marginal cost per file at most {MARGINAL_TARGET_RATIO:.0f}x the baseline's: "
-        f"{marginal / base_marginal:.2f}x -> " + ("met" if marginal / base_marginal <= MARGINAL_TARGET_RATIO else "missed"),
+        f"{marginal / base_marginal:.2f}x -> "
+        + ("met" if marginal / base_marginal <= MARGINAL_TARGET_RATIO else "missed"),
         f"target: nothing new through Prefect within {NOTHING_NEW_TARGET_SECONDS:.0f} s of Prefect's own start-up: "
         f"{prefect_again['process']:.2f} - {prefect_noop['process']:.2f} = {startup_gap:+.2f} s -> "
-        + ("met" if startup_gap <= NOTHING_NEW_TARGET_SECONDS else
-           f"missed by {startup_gap - NOTHING_NEW_TARGET_SECONDS:.2f} s"),
+        + (
+            "met"
+            if startup_gap <= NOTHING_NEW_TARGET_SECONDS
+            else f"missed by {startup_gap - NOTHING_NEW_TARGET_SECONDS:.2f} s"
+        ),
         f"target: one new file at most {ONE_NEW_TARGET_RATIO:.0f}x the nothing-new run: job {one_new['seconds']:.2f} s "
         f"= {one_new_ratio:.1f}x -> "
-        + ("met" if one_new_ratio <= ONE_NEW_TARGET_RATIO else
-           f"missed by {one_new['seconds'] - ONE_NEW_TARGET_RATIO * large_again['seconds']:.2f} s")
+        + (
+            "met"
+            if one_new_ratio <= ONE_NEW_TARGET_RATIO
+            else f"missed by {one_new['seconds'] - ONE_NEW_TARGET_RATIO * large_again['seconds']:.2f} s"
+        )
         + f"; whole process {one_new['process']:.2f} s = {one_new_process_ratio:.1f}x -> "
-        + ("met" if one_new_process_ratio <= ONE_NEW_TARGET_RATIO else
-           f"missed by {one_new['process'] - ONE_NEW_TARGET_RATIO * large_again['process']:.2f} s"),
+        + (
+            "met"
+            if one_new_process_ratio <= ONE_NEW_TARGET_RATIO
+            else f"missed by {one_new['process'] - ONE_NEW_TARGET_RATIO * large_again['process']:.2f} s"
+        ),
         f"baseline checks (sex parts against totals): small {base_small['checks']:,} ({base_small['failures']} failing), "
         f"large {base_large['checks']:,} ({base_large['failures']} failing); year-on-year pairs: small "
         f"{base_small['pairs']:,}, large {base_large['pairs']:,}",

@@ -90,19 +90,43 @@ def test_bench_ten_million(tmp_path: Path):
         "-" * len(header),
         _row("ctip run_once, new warehouse", files, total_rows, load["seconds"], load["process"], load["peak_mb"], 46),
         _row("ctip run_once, nothing new", files, 0, again["seconds"], again["process"], again["peak_mb"], 46),
-        _row("ctip run_once, one new file", 1, rows_new, one_new["seconds"], one_new["process"], one_new["peak_mb"], 46),
-        _row("Prefect flow ctip-nightly, nothing new", files, 0, prefect_again["seconds"], prefect_again["process"],
-             prefect_again["peak_mb"], 46),
-        _row("Prefect flow ctip-nightly, one new file", 1, rows_new, prefect_one_new["seconds"],
-             prefect_one_new["process"], prefect_one_new["peak_mb"], 46),
-        _row("Prefect flow ctip-backfill, the whole archive", files + 2, total_rows + 2 * rows_new,
-             backfill["seconds"], backfill["process"], backfill["peak_mb"], 46),
+        _row(
+            "ctip run_once, one new file", 1, rows_new, one_new["seconds"], one_new["process"], one_new["peak_mb"], 46
+        ),
+        _row(
+            "Prefect flow ctip-nightly, nothing new",
+            files,
+            0,
+            prefect_again["seconds"],
+            prefect_again["process"],
+            prefect_again["peak_mb"],
+            46,
+        ),
+        _row(
+            "Prefect flow ctip-nightly, one new file",
+            1,
+            rows_new,
+            prefect_one_new["seconds"],
+            prefect_one_new["process"],
+            prefect_one_new["peak_mb"],
+            46,
+        ),
+        _row(
+            "Prefect flow ctip-backfill, the whole archive",
+            files + 2,
+            total_rows + 2 * rows_new,
+            backfill["seconds"],
+            backfill["process"],
+            backfill["peak_mb"],
+            46,
+        ),
         "",
         f"repeated runs, process s: nothing new {_list(again['all_process'])}; "
         f"through Prefect {_list(prefect_again['all_process'])}",
         f"target: one new file at most {ONE_NEW_TARGET_RATIO:.0f}x the nothing-new run: without the orchestrator "
         f"job {ratio_job:.1f}x, process {ratio_process:.1f}x; through the Prefect flow (process) {ratio_prefect:.2f}x -> "
-        + ("met" if ratio_prefect <= ONE_NEW_TARGET_RATIO else "missed") + " for the flow's run",
+        + ("met" if ratio_prefect <= ONE_NEW_TARGET_RATIO else "missed")
+        + " for the flow's run",
         f"target: peak memory of the backfill under {MEMORY_TARGET_MB:,} MB: {backfill['peak_mb']:,.0f} MB -> "
         + ("met" if backfill["peak_mb"] < MEMORY_TARGET_MB else "missed")
         + f"; the load without the orchestrator peaked at {load['peak_mb']:,.0f} MB",

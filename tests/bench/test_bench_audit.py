@@ -12,7 +12,7 @@ seconds. Asserted: every suppressed count passes, and the table is not trivially
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -23,12 +23,12 @@ from flows import steps
 from flows.cli import app
 from flows.export import _read_comparison
 from schemas import load_registry
-from transforms.disclosure import PRIMARY, SECONDARY, protect
+from transforms.disclosure import PRIMARY, SECONDARY, protect_comparison
 from transforms.periods import parse_period
 
 pytestmark = pytest.mark.bench
 
-NOW = datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 HALF = (date(2019, 1, 1), date(2019, 7, 1))
 
 
@@ -40,7 +40,7 @@ def _in_half(period: str) -> bool:
 def _measure(label: str, comparison: pl.DataFrame, registry, min_cell: int) -> None:
     print(f"{label}, K = {min_cell}: protecting {comparison.height:,} rows...", flush=True)
     started = time.perf_counter()
-    protection = protect(comparison, registry, min_cell)
+    protection = protect_comparison(comparison, registry, min_cell)
     seconds = time.perf_counter() - started
     audit = protection.audit
     figures = comparison.height + comparison["base_value"].is_not_null().sum()
@@ -56,8 +56,22 @@ def _measure(label: str, comparison: pl.DataFrame, registry, min_cell: int) -> N
 def test_bench_disclosure_audit(tmp_path):
     registry = load_registry()
     inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb"
-    made = CliRunner().invoke(app, ["generate", "--out", str(inbox), "--years", "2018-2019", "--provinces", "all",
-                                    "--invalid-share", "0", "--seed", "2026"])
+    made = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "--out",
+            str(inbox),
+            "--years",
+            "2018-2019",
+            "--provinces",
+            "all",
+            "--invalid-share",
+            "0",
+            "--seed",
+            "2026",
+        ],
+    )
     assert made.exit_code == 0, made.output
     summary = steps.run_once(inbox, warehouse, registry, ZoneInfo("Asia/Phnom_Penh"), NOW)
     assert summary.count("loaded") == 3120
@@ -65,7 +79,11 @@ def test_bench_disclosure_audit(tmp_path):
     assert comparison.height > 40_000
     print()
     half = comparison.filter(pl.col("period").map_elements(_in_half, return_dtype=pl.Boolean))
-    _measure("half-year 2019-S1, one reporter (NCCT), every province", half.filter(pl.col("reporter") == "NCCT"),
-             registry, 10)
+    _measure(
+        "half-year 2019-S1, one reporter (NCCT), every province",
+        half.filter(pl.col("reporter") == "NCCT"),
+        registry,
+        10,
+    )
     _measure("half-year 2019-S1, every province and reporter", half, registry, 10)
     _measure("two years, every province and reporter", comparison, registry, 10)

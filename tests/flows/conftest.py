@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,7 @@ from flows import steps
 from schemas import load_registry
 
 ZONE = ZoneInfo("Asia/Phnom_Penh")
-NOW = datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 
 
 def write_inbox(inbox: Path, files: dict[str, str | bytes], start_mtime: int = 1_700_000_000) -> None:
@@ -37,11 +37,22 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
 def outcome(warehouse: Path) -> dict[str, list[tuple]]:
     """What a run leaves in the warehouse, without the times, which differ from run to run."""
     return {
-        "submissions": sorted(query(warehouse, "select file_name, format, reporter, sequence, status, errors, warnings, "
-                                               "observations, submission_id from audit.submissions")),
-        "findings": sorted(query(warehouse, "select submission_id, file_name, severity, rule, row_number, column_name "
-                                            "from audit.findings")),
-        "history": sorted(query(warehouse, "select * exclude (valid_from, valid_to), valid_to is null "
-                                           "from core.observation_history"), key=repr),
+        "submissions": sorted(
+            query(
+                warehouse,
+                "select file_name, format, reporter, sequence, status, errors, warnings, "
+                "observations, submission_id from audit.submissions",
+            )
+        ),
+        "findings": sorted(
+            query(
+                warehouse,
+                "select submission_id, file_name, severity, rule, row_number, column_name from audit.findings",
+            )
+        ),
+        "history": sorted(
+            query(warehouse, "select * exclude (valid_from, valid_to), valid_to is null from core.observation_history"),
+            key=repr,
+        ),
         "comparison": sorted(query(warehouse, "select * from marts.period_comparison"), key=repr),
     }

@@ -8,16 +8,20 @@ import pytest
 from typer.testing import CliRunner
 
 from flows import backfill as backfill_module
-from flows.backfill import backfill, chunked
+from flows.backfill import backfill, replay_shards
 from flows.cli import app
+from schemas.shapes import Receipt
 from tests.conftest import SEED
 from tests.flows.conftest import NOW, query, run, write_inbox
-from warehouse.store import Receipt
 
 SEED_CSV = (SEED / "ncct_2019-S1.csv").read_text(encoding="utf-8")
 RELATIONS = [
-    "core.observation_history", "core.observations", "marts.period_comparison",
-    "audit.submissions", "audit.findings", "marts.reporter_disagreements",
+    "core.observation_history",
+    "core.observations",
+    "marts.period_comparison",
+    "audit.submissions",
+    "audit.findings",
+    "marts.reporter_disagreements",
 ]
 
 
@@ -29,26 +33,38 @@ def _history_of_runs(inbox, warehouse) -> None:
     """Four nights: a report, a ministry's figures, a correction and a withdrawal, a rejected file and a duplicate."""
     write_inbox(inbox, {"ncct.csv": SEED_CSV}, start_mtime=1_700_000_000)
     run(inbox, warehouse, NOW)
-    write_inbox(inbox, {
-        "moi.csv": "reporter,period,indicator,value\nMOI,2019-S1,cases,75\nMOI,2018-S1,cases,60\n",
-        "bad.csv": "reporter,period,indicator,value\nMOI,2019-S1,cases,x\n",
-    }, start_mtime=1_700_100_000)
+    write_inbox(
+        inbox,
+        {
+            "moi.csv": "reporter,period,indicator,value\nMOI,2019-S1,cases,75\nMOI,2018-S1,cases,60\n",
+            "bad.csv": "reporter,period,indicator,value\nMOI,2019-S1,cases,x\n",
+        },
+        start_mtime=1_700_100_000,
+    )
     run(inbox, warehouse, NOW + timedelta(days=1))
-    write_inbox(inbox, {
-        "ncct.csv": SEED_CSV.replace(",78,", ",80,"),
-        "ncct-again.csv": SEED_CSV,
-    }, start_mtime=1_700_200_000)
+    write_inbox(
+        inbox,
+        {
+            "ncct.csv": SEED_CSV.replace(",78,", ",80,"),
+            "ncct-again.csv": SEED_CSV,
+        },
+        start_mtime=1_700_200_000,
+    )
     run(inbox, warehouse, NOW + timedelta(days=2))
-    write_inbox(inbox, {
-        "withdraw.csv": "reporter,period,indicator,action,value\nNCCT,2019-S1,marriage_applications,D,\n",
-        "mfaic.csv": "reporter,period,indicator,value\nMFAIC,2019-Q1,marriage_applications,500\n",
-    }, start_mtime=1_700_300_000)
+    write_inbox(
+        inbox,
+        {
+            "withdraw.csv": "reporter,period,indicator,action,value\nNCCT,2019-S1,marriage_applications,D,\n",
+            "mfaic.csv": "reporter,period,indicator,value\nMFAIC,2019-Q1,marriage_applications,500\n",
+        },
+        start_mtime=1_700_300_000,
+    )
     run(inbox, warehouse, NOW + timedelta(days=3))
 
 
-@pytest.mark.parametrize("chunk", [200, 1], ids=["one chunk", "a chunk per file"])
-def test_replaying_the_whole_archive_reproduces_the_warehouse(prefect_harness, paths, monkeypatch, chunk):
-    monkeypatch.setattr(backfill_module, "CHUNK", chunk)  # chunks go into the one transaction in order
+@pytest.mark.parametrize("shard_files", [200, 1], ids=["one shard", "a shard per file"])
+def test_replaying_the_whole_archive_reproduces_the_warehouse(prefect_harness, paths, monkeypatch, shard_files):
+    monkeypatch.setattr(backfill_module, "SHARD_FILES", shard_files)  # shards go into the one transaction in order
     inbox, warehouse = paths
     _history_of_runs(inbox, warehouse)
     before = _snapshot(warehouse)
@@ -58,12 +74,14 @@ def test_replaying_the_whole_archive_reproduces_the_warehouse(prefect_harness, p
     assert _snapshot(warehouse) == before
 
 
-def test_chunks_keep_the_order_and_stay_under_the_size(monkeypatch):
-    monkeypatch.setattr(backfill_module, "CHUNK_BYTES", 100)
-    receipts = [Receipt(n, f"s{n}", f"f{n}.csv", "csv", size, NOW, NOW) for n, size in enumerate([60, 30, 20, 150, 10], 1)]
-    assert [[r.sequence for r in chunk] for chunk in chunked(receipts)] == [[1, 2], [3], [4], [5]]
-    monkeypatch.setattr(backfill_module, "CHUNK", 1)
-    assert [[r.sequence for r in chunk] for chunk in chunked(receipts)] == [[1], [2], [3], [4], [5]]
+def test_shards_keep_the_order_and_stay_under_the_size(monkeypatch):
+    monkeypatch.setattr(backfill_module, "SHARD_BYTES", 100)
+    receipts = [
+        Receipt(n, f"s{n}", f"f{n}.csv", "csv", size, NOW, NOW) for n, size in enumerate([60, 30, 20, 150, 10], 1)
+    ]
+    assert [[r.sequence for r in shard] for shard in replay_shards(receipts)] == [[1, 2], [3], [4], [5]]
+    monkeypatch.setattr(backfill_module, "SHARD_FILES", 1)
+    assert [[r.sequence for r in shard] for shard in replay_shards(receipts)] == [[1], [2], [3], [4], [5]]
 
 
 def test_a_range_replays_from_its_first_touching_submission_on(prefect_harness, paths):
@@ -85,9 +103,11 @@ def test_cli_backfill(prefect_harness, paths):
     inbox, warehouse = paths
     write_inbox(inbox, {"ncct.csv": SEED_CSV})
     run(inbox, warehouse)
-    result = CliRunner().invoke(app, ["backfill", "--from", "2018-S1", "--to", "2019-S1", "--warehouse", str(warehouse)])
+    result = CliRunner().invoke(
+        app, ["backfill", "--from", "2018-S1", "--to", "2019-S1", "--warehouse", str(warehouse)]
+    )
     assert result.exit_code == 0, result.output
-    assert "Replayed 1 submissions" in result.output and "loaded 1" in result.output
+    assert "Replayed 1 submission received" in result.output and "loaded 1" in result.output
     nothing = CliRunner().invoke(app, ["backfill", "--from", "2010", "--to", "2010", "--warehouse", str(warehouse)])
     assert nothing.exit_code == 0 and "nothing to replay" in nothing.output
     assert CliRunner().invoke(app, ["backfill", "--from", "2019-S9", "--to", "2019"]).exit_code == 2

@@ -42,7 +42,9 @@ def test_the_articles_claims_are_rounded_or_truncated(seeded):
     assert result.exit_code == 0, result.output
     judged = {item["indicator"]: item for item in json.loads(result.stdout)}
     assert {name: item["verdict"] for name, item in judged.items()} == {
-        "cases": "truncated", "victims_rescued": "rounded", "suspects_to_court": "rounded",
+        "cases": "truncated",
+        "victims_rescued": "rounded",
+        "suspects_to_court": "rounded",
     }
     cases = judged["cases"]
     assert (cases["base_value"], cases["value"], cases["change"]) == (62, 78, 16)
@@ -62,14 +64,20 @@ def test_the_table_shows_each_verdict_and_the_computed_change(seeded):
 
 
 def test_other_verdicts_fail_the_check(seeded, tmp_path):
-    path = write(tmp_path, "\n".join([
-        HEADER,
-        "NCCT,cases,2019-S1,,21",  # 100 * 16 / 78 = 20.5: over the current value
-        "NCCT,cases,2019-S1,,30",
-        "NCCT,persons_convicted,2019-S1,,10",
-        "NCCT,victims_rescued,2019-S1,,148",
-        "NCCT,cases,2019-S1,2017-S1,5",
-    ]) + "\n")
+    path = write(
+        tmp_path,
+        "\n".join(
+            [
+                HEADER,
+                "NCCT,cases,2019-S1,,21",  # 100 * 16 / 78 = 20.5: over the current value
+                "NCCT,cases,2019-S1,,30",
+                "NCCT,persons_convicted,2019-S1,,10",
+                "NCCT,victims_rescued,2019-S1,,148",
+                "NCCT,cases,2019-S1,2017-S1,5",
+            ]
+        )
+        + "\n",
+    )
     result = claims(path, seeded, "--format", "json")
     assert result.exit_code == 1, result.output
     judged = json.loads(result.stdout)
@@ -81,9 +89,12 @@ def test_other_verdicts_fail_the_check(seeded, tmp_path):
 
 
 def test_cuts_and_case_folding(seeded, tmp_path):
-    path = write(tmp_path, "reporter,indicator,period,claimed_change_pct,age, Sex \n"
-                           " ncct ,VICTIMS_RESCUED,2019s1,148.1,,\n"
-                           "ncct,victims_rescued,2019-S1,0,y_lt15,\n")
+    path = write(
+        tmp_path,
+        "reporter,indicator,period,claimed_change_pct,age, Sex \n"
+        " ncct ,VICTIMS_RESCUED,2019s1,148.1,,\n"
+        "ncct,victims_rescued,2019-S1,0,y_lt15,\n",
+    )
     result = claims(path, seeded, "--format", "json")
     judged = json.loads(result.stdout)
     assert [item["verdict"] for item in judged] == ["rounded", "not_found"]
@@ -102,9 +113,39 @@ def test_usage_errors_exit_2(seeded, tmp_path):
 
 def test_without_a_warehouse_it_says_so(tmp_path):
     result = claims(SEED_CLAIMS, tmp_path / "none" / "ctip.duckdb")
-    assert result.exit_code == 1 and "No warehouse" in result.output
+    assert result.exit_code == 2 and "no warehouse there" in result.output
 
 
 def test_help():
     result = runner.invoke(app, ["claims", "--help"])
     assert result.exit_code == 0 and "--warehouse" in result.output and "claimed_change_pct" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (f"{HEADER}\nNCCT,cases,2019-S1,2018-S1,25,9\n", "row 2 has 6 cells but the header names 5 columns"),
+        (f"{HEADER}\nNCCT,cases,2019-S1,2018-S1,25,,,x\n", "row 2 has 8 cells"),
+        (f"{HEADER},period\nNCCT,cases,2019-S1,2018-S1,25,2019-S1\n", "the column 'period' appears more than once"),
+        (f"{HEADER}\n", "holds no claim"),
+        (f"{HEADER}\n,,,,\n", "holds no claim"),
+    ],
+)
+def test_a_claims_file_of_the_wrong_shape_exits_2_and_says_why(seeded, tmp_path, text, says):
+    """A decimal comma splits 25,9 into a claim of 25 and a stray cell: never judged as 25."""
+    result = claims(write(tmp_path, text), seeded)
+    assert result.exit_code == 2, result.output
+    assert says in result.output and "Traceback" not in result.output
+
+
+def test_a_claims_file_that_is_a_pipe_or_a_link_exits_2(seeded, tmp_path):
+    import os
+
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+    result = claims(pipe, seeded)
+    assert result.exit_code == 2 and "not a regular file" in result.output
+    link = tmp_path / "link.csv"
+    link.symlink_to(SEED_CLAIMS)
+    result = claims(link, seeded)
+    assert result.exit_code == 2 and "not a regular file" in result.output

@@ -15,6 +15,8 @@ import pytest
 from tests.conftest import SEED
 from tests.flows.conftest import outcome, query, run, write_inbox
 
+pytestmark = pytest.mark.slow  # processes killed and run again
+
 SEED_CSV = (SEED / "ncct_2019-S1.csv").read_text(encoding="utf-8")
 INBOX = {
     "ncct.csv": SEED_CSV,
@@ -46,30 +48,56 @@ RUN = textwrap.dedent(
             return result
         setattr(holder, name, wrapper)
 
-    if len(sys.argv) > 3:
+    def count_statements(kill_before):
+        # count the statements the run sends to DuckDB; SIGKILL this process before the kill_before-th
+        import duckdb
+        connect, count = duckdb.connect, [0]
+        def counted(method):
+            def call(*args, **kwargs):
+                count[0] += 1
+                if count[0] == kill_before:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return method(*args, **kwargs)
+            return call
+        class Counted:
+            def __init__(self, con):
+                self._con = con
+            def __getattr__(self, name):
+                attribute = getattr(self._con, name)
+                return counted(attribute) if name in ("execute", "executemany", "sql", "query") else attribute
+            def __enter__(self):
+                return self
+            def __exit__(self, *exc):
+                return self._con.__exit__(*exc)
+        duckdb.connect = lambda *args, **kwargs: Counted(connect(*args, **kwargs))
+        return count
+
+    statements = count_statements(int(sys.argv[4]) if sys.argv[3:4] == ["statement"] else 0)
+    if len(sys.argv) > 3 and sys.argv[3] != "statement":
         module, owner, name, when, nth = sys.argv[3:8]
         kill_at(module, owner, name, when, int(nth))
     from flows import steps
     from schemas import load_registry
     steps.run_once(Path(sys.argv[1]), Path(sys.argv[2]), load_registry(), ZoneInfo("Asia/Phnom_Penh"),
                    datetime.now(timezone.utc))
-    print("done", flush=True)
+    print("done", statements[0], flush=True)
     """
 )
 # Each step where a kill could leave something half done: (module, class or "", function, before/after, nth call).
 KILL_POINTS = {
-    "before anything is archived": ("warehouse.archive", "Archive", "put", "before", 1),
-    "one file archived, no receipt": ("warehouse.archive", "Archive", "put", "after", 2),
+    "before anything is archived": ("warehouse.archive", "Archive", "copy_in", "before", 1),
+    "one file copied in, not kept": ("warehouse.archive", "Archive", "copy_in", "after", 2),
+    "one file archived, no receipt": ("warehouse.archive", "Archive", "keep", "after", 2),
     "archived file written, not renamed": ("os", "", "fsync", "after", 1),  # the first fsync is the archive's
-    "all archived, no receipt": ("warehouse.store", "Warehouse", "record_receipts", "before", 1),
-    "receipts, nothing validated": ("warehouse.store", "Warehouse", "record_receipts", "after", 1),
-    "load under way, not committed": ("warehouse.store", "Warehouse", "_audit", "before", 1),
-    "loaded, nothing published": ("warehouse.store", "Warehouse", "publish_analyst_file", "before", 2),
-    "segment written, not recorded": ("warehouse.publication", "", "_fsync", "after", 1),
+    "all archived, no receipt": ("warehouse.receipts", "", "record_receipts", "before", 1),
+    "receipts, nothing validated": ("warehouse.receipts", "", "record_receipts", "after", 1),
+    "load under way, not committed": ("warehouse.invariants", "", "audit_load", "before", 1),
+    "loaded, nothing published": ("warehouse.database", "", "publish_analyst_file", "before", 2),
+    "segment written, not recorded": ("warehouse.publication", "", "_write_segment", "after", 1),
     "segments recorded, analyst file not swapped": ("warehouse.publication", "", "_write_analyst_file", "before", 2),
 }
-# Kills at moments of an uninterrupted run, as a share of its duration.
-KILL_TIMES = (0.3, 0.6, 0.8, 0.9)
+# Kills at moments spread over an uninterrupted run: before the statement to DuckDB at this share of all of them.
+KILL_SHARES = (0.3, 0.6, 0.8, 0.9)
 
 
 def _start(inbox: Path, warehouse: Path, *kill_point) -> subprocess.Popen:
@@ -81,18 +109,25 @@ def _start(inbox: Path, warehouse: Path, *kill_point) -> subprocess.Popen:
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory):
-    """An uninterrupted run in a process of its own: its outcome and its duration."""
+    """An uninterrupted run in a process of its own: its outcome and the number of statements it sent to DuckDB."""
     root = tmp_path_factory.mktemp("clean")
     write_inbox(root / "inbox", INBOX)
-    started = time.monotonic()
     process = _start(root / "inbox", root / "w" / "ctip.duckdb")
-    assert process.communicate(timeout=120)[0].strip() == "done"
-    return outcome(root / "w" / "ctip.duckdb"), time.monotonic() - started
+    output = process.communicate(timeout=120)[0]
+    done, statements = output.splitlines()[-1].split()
+    assert done == "done" and int(statements) >= 2 * len(KILL_SHARES), output  # room for distinct moments
+    return outcome(root / "w" / "ctip.duckdb"), int(statements)
+
+
+def temporary_files(folder: Path) -> list[Path]:
+    """Files left under a temporary name (`.x.tmp`, `.x.part`, a half-built analyst file) below `folder`."""
+    return sorted(p for p in folder.rglob(".*") if p.is_file() and (".tmp" in p.name or p.name.endswith(".part")))
 
 
 def _rerun_and_compare(inbox: Path, warehouse: Path, expected, before) -> None:
     run(inbox, warehouse)
     assert outcome(warehouse) == expected
+    assert temporary_files(warehouse.parent) == []  # what the killed run left half written is gone
     assert run(inbox, warehouse).submissions == []  # and a further run finds nothing left to do
     assert {p.name: p.read_bytes() for p in inbox.iterdir()} == before  # the inbox is only read
 
@@ -109,16 +144,15 @@ def test_killed_at_each_step_then_rerun_converges_to_the_clean_result(clean, tmp
     _rerun_and_compare(inbox, warehouse, expected, before)
 
 
-@pytest.mark.parametrize("share", KILL_TIMES)
+@pytest.mark.parametrize("share", KILL_SHARES)
 def test_killed_at_a_moment_then_rerun_converges_to_the_clean_result(clean, tmp_path, share):
-    expected, duration = clean
+    expected, statements = clean
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
     write_inbox(inbox, INBOX)
     before = {p.name: p.read_bytes() for p in inbox.iterdir()}
-    process = _start(inbox, warehouse)
-    time.sleep(duration * share)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    process = _start(inbox, warehouse, "statement", max(1, round(statements * share)))
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == -signal.SIGKILL and "done" not in output
     _rerun_and_compare(inbox, warehouse, expected, before)
 
 
@@ -142,5 +176,10 @@ def test_killed_orchestrated_run_leaves_nothing_that_fails_the_next(tmp_path):
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stdout + second.stderr
     statuses = sorted(query(warehouse, "select file_name, status from audit.submissions"))
-    assert statuses == [("bad.csv", "rejected"), ("moi.csv", "loaded"), ("ncct copy.csv", "duplicate"),
-                        ("ncct.csv", "loaded"), ("ncct.json", "loaded")]
+    assert statuses == [
+        ("bad.csv", "rejected"),
+        ("moi.csv", "loaded"),
+        ("ncct copy.csv", "duplicate"),
+        ("ncct.csv", "loaded"),
+        ("ncct.json", "loaded"),
+    ]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 
 from flows.nightly import run_nightly
 from flows.settings import Settings
 from tests.conftest import SEED
 from tests.flows.conftest import outcome, write_inbox
+
+pytestmark = pytest.mark.slow  # a real local Dask cluster
 
 SEED_CSV = (SEED / "ncct_2019-S1.csv").read_text(encoding="utf-8")
 INBOX = {

@@ -10,10 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from flows.describe import SCHEMAS, relation_notes, relations
+from flows.describe import relation_notes
 from flows.settings import PROJECT_DIR
 from tests.conftest import SEED
 from tests.flows.conftest import run, write_inbox
+from warehouse.queries import ANALYST_SCHEMAS, relations
 
 DATA_DICTIONARY = PROJECT_DIR / "docs" / "data_dictionary.md"
 
@@ -38,7 +39,7 @@ def test_every_relation_has_a_grain_and_every_grain_a_relation(empty_warehouse):
     notes = relation_notes()
     assert found - set(notes) == set(), "relations of the analyst file missing from warehouse/sql/relations.toml"
     assert set(notes) - found == set(), "entries of warehouse/sql/relations.toml that the analyst file does not hold"
-    assert {name.split(".")[0] for name in found} == set(SCHEMAS)
+    assert {name.split(".")[0] for name in found} == set(ANALYST_SCHEMAS)
     for name, note in notes.items():
         assert set(note) == {"grain", "description"}, name
         assert note["grain"].startswith("one row per "), name
@@ -46,7 +47,7 @@ def test_every_relation_has_a_grain_and_every_grain_a_relation(empty_warehouse):
 
 
 def test_the_committed_page_is_what_describe_prints_now(tmp_path):
-    result = describe("--format", "markdown", "--warehouse", str(tmp_path / "none" / "ctip.duckdb"))
+    result = describe("--format", "markdown")  # the default warehouse of the tests does not exist: an empty one
     assert result.exit_code == 0, result.output
     assert DATA_DICTIONARY.read_text(encoding="utf-8") == result.stdout, (
         "docs/data_dictionary.md is stale: regenerate it with `make docs` and commit it"
@@ -59,9 +60,22 @@ def test_json_lists_relations_columns_and_code_lists(empty_warehouse, registry):
     data = json.loads(result.stdout)
     by_name = {r["name"]: r for r in data["relations"]}
     assert [r["name"] for r in data["relations"]] == sorted(by_name)
-    assert {"core.observations", "core.observation_history", "core.observations_as_of", "marts.period_comparison",
-            "marts.reporter_disagreements", "audit.submissions", "audit.findings", "audit.publication", "core.periods",
-            "core.reporters", "core.reporter_indicators", "core.indicators", "core.codes", "core.areas"} <= set(by_name)
+    assert {
+        "core.observations",
+        "core.observation_history",
+        "core.observations_as_of",
+        "marts.period_comparison",
+        "marts.reporter_disagreements",
+        "audit.submissions",
+        "audit.findings",
+        "audit.publication",
+        "core.periods",
+        "core.reporters",
+        "core.reporter_indicators",
+        "core.indicators",
+        "core.codes",
+        "core.areas",
+    } <= set(by_name)
     comparison = {c["name"]: c["type"] for c in by_name["marts.period_comparison"]["columns"]}
     assert comparison["value"] == comparison["base_value"] == comparison["change"] == "BIGINT"
     assert comparison["change_pct"] == "DOUBLE"
@@ -99,7 +113,10 @@ def test_usage_and_unreadable_warehouse(tmp_path):
     not_duckdb = tmp_path / "notes.duckdb"
     not_duckdb.write_text("not a database")
     result = describe("--warehouse", str(not_duckdb))
-    assert result.exit_code == 1 and "Cannot describe" in result.output
+    assert result.exit_code == 2 and "not a ctip warehouse" in result.output
+    named_nothing = describe("--warehouse", str(tmp_path / "none" / "ctip.duckdb"))
+    assert named_nothing.exit_code == 2 and "no warehouse there" in named_nothing.output
+    assert "Traceback" not in result.output + named_nothing.output
 
 
 def test_help():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import timezone
 
 import duckdb
 import polars as pl
@@ -20,10 +19,17 @@ from tests.transforms.test_disclosure import assert_protected, published_figures
 from transforms.disclosure import PUBLIC_COLUMNS
 
 runner = CliRunner()
-LABELS = ["reporter_label", "area_label", "indicator_label", "sex_label", "age_label", "citizenship_label",
-          "referral_label", "offence_label", "country_label"]
-COLUMNS = [*PUBLIC_COLUMNS[:-1], "change_pct", "change_pct_rounded", "status", "base_status", "is_derived",
-           "value_conf", "base_value_conf", *LABELS]
+LABELLED = ["reporter", "area", "indicator", "sex", "age", "citizenship", "referral", "offence", "country"]
+COLUMNS = [
+    *PUBLIC_COLUMNS,
+    "value_conf",
+    "base_value_conf",
+    "status",
+    "base_status",
+    "is_derived",
+    "change_pct_rounded",
+    *(f"{name}_label" for name in LABELLED),
+]
 TYPES = {"value": pl.Int64, "base_value": pl.Int64, "change": pl.Int64, "change_pct": pl.Float64}
 CUT = {"sex": "_T", "age": "_T", "citizenship": "_T", "referral": "_T", "offence": "_T", "country": "_T"}
 
@@ -62,8 +68,11 @@ def test_export_with_k_10_suppresses_two_americans_and_the_chinese_beside_them(s
     public = tmp_path / "public"
     result = export(warehouse, public, "--min-cell", "10")
     assert result.exit_code == 0, result.output
-    assert "Cells suppressed: 1 small counts, 1 to protect them; every small count passes the disclosure audit" in " ".join(
-        result.output.split())
+    said = " ".join(result.output.split())
+    assert (
+        "Cells suppressed (C): 2. Figures suppressed: 1 small count and 1 to protect them; every small count "
+        "passes the disclosure audit" in said
+    )
     table, text = read_both(public)
     assert table.columns == COLUMNS and list(text[0]) == COLUMNS
     assert {name: table.schema[name] for name in TYPES} == TYPES
@@ -112,23 +121,24 @@ def test_export_with_k_100_and_the_default_k(seeded, tmp_path):
     assert query(warehouse, "select count(*) from marts.period_comparison") == [(original.height,)]
 
 
-def test_nothing_to_export_exits_1(seeded, tmp_path):
-    warehouse, _ = seeded
-    missing = export(tmp_path / "nowhere.duckdb", tmp_path / "public")
-    assert missing.exit_code == 1 and "No warehouse" in missing.output
-    empty = tmp_path / "empty.duckdb"
-    with duckdb.connect(str(empty)) as con:
-        con.execute(f"attach '{warehouse}' as seed (read_only)")
-        con.execute("create schema marts")
-        con.execute("create table marts.period_comparison as select * from seed.marts.period_comparison limit 0")
+def test_nothing_to_export_exits_1(tmp_path):
+    (tmp_path / "inbox").mkdir()
+    empty = tmp_path / "empty" / "ctip.duckdb"
+    run(tmp_path / "inbox", empty)
     result = export(empty, tmp_path / "public")
     assert result.exit_code == 1 and "Nothing to export" in result.output
+    assert not (tmp_path / "public").exists()
+
+
+def test_a_warehouse_that_is_none_exits_2(tmp_path):
+    missing = export(tmp_path / "nowhere.duckdb", tmp_path / "public")
+    assert missing.exit_code == 2 and "no warehouse there" in missing.output
     other = tmp_path / "other.duckdb"
     duckdb.connect(str(other)).close()
-    assert export(other, tmp_path / "public").exit_code == 1
+    assert export(other, tmp_path / "public").exit_code == 2
     not_duckdb = tmp_path / "notes.duckdb"
     not_duckdb.write_text("not a database")
-    assert export(not_duckdb, tmp_path / "public").exit_code == 1
+    assert export(not_duckdb, tmp_path / "public").exit_code == 2
     assert not (tmp_path / "public").exists()
 
 
@@ -146,7 +156,7 @@ def test_usage_errors_exit_2(seeded, tmp_path):
 def test_csv_neutralises_formulas_and_keeps_numbers(tmp_path):
     frame = pl.DataFrame(
         {
-            "reporter": ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "NCCT", None],
+            "reporter": ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "NCCT", None],
             "area": ["KH", "KH", "KH", "KH", "a=b", "KH"],
             "value": [None, 12, 0, 40, 15, 7],
             "base_value": [None, 17, 40, 37, None, 7],
@@ -158,7 +168,7 @@ def test_csv_neutralises_formulas_and_keeps_numbers(tmp_path):
     parquet, csv_file = write_public(frame, tmp_path / "out")
     with csv_file.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
-    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2+3", "'@SUM(A1)", "NCCT", ""]
+    assert [r[0] for r in rows[1:]] == ['\'=HYPERLINK("http://x")', "'+1", "'-2+3", "'@SUM(A1)", "NCCT", ""]
     assert [r[1] for r in rows[1:]] == ["KH", "KH", "KH", "KH", "a=b", "KH"]
     assert [r[4] for r in rows[1:]] == ["", "-5", "-40", "3", "", "0"]
     assert [r[5] for r in rows[1:]] == ["", "-29.4", "-100.0", "8.1", "", "0.0"]
@@ -168,30 +178,6 @@ def test_csv_neutralises_formulas_and_keeps_numbers(tmp_path):
     assert neutralise_text(frame).schema == frame.schema
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == ["period_comparison.csv", "period_comparison.parquet"]
-
-
-def test_metadata_says_where_the_table_comes_from_and_that_it_passed_the_audit(seeded, tmp_path):
-    warehouse, original = seeded
-    public, audit = tmp_path / "public", tmp_path / "office" / "audit.csv"
-    result = export(warehouse, public, "--audit", str(audit))
-    assert result.exit_code == 0, result.output
-    meta = json.loads((public / "metadata.json").read_text(encoding="utf-8"))
-    assert meta["source"] == "marts.period_comparison of the ctip warehouse ctip.duckdb"
-    number, watermark = query(warehouse, "select number, watermark from audit.publication")[0]
-    assert meta["publication"]["number"] == number
-    assert meta["watermark"] == watermark.astimezone(timezone.utc).isoformat()
-    assert meta["suppression"]["min_cell"] == 10 and "interval audit" in meta["suppression"]["rule"]
-    office = pl.read_csv(audit)
-    assert meta["disclosure_audit"] == {"passed": True, "suppressed": office.height, "primary": 1, "secondary": 1}
-    assert meta["files"] == ["period_comparison.parquet", "period_comparison.csv"]
-    assert sorted(p.name for p in public.iterdir()) == ["metadata.json", "period_comparison.csv",
-                                                        "period_comparison.parquet"]
-    table, _ = read_both(public)
-    headline = row(table, indicator="cases")
-    assert (headline["change_pct_rounded"], headline["status"], headline["is_derived"]) == (25.8, "A", False)
-    assert (headline["reporter_label"], headline["indicator_label"], headline["area_label"], headline["sex_label"]) == (
-        "National Committee for Counter Trafficking", "trafficking cases cracked down", "Cambodia", "total")
-    assert row(table, citizenship="US")["citizenship_label"] == "United States"
 
 
 def test_the_audit_is_never_written_inside_the_public_folder(seeded, tmp_path):
@@ -205,11 +191,30 @@ def test_the_audit_is_never_written_inside_the_public_folder(seeded, tmp_path):
 def test_the_export_of_a_generated_inbox_passes_an_independent_audit(tmp_path):
     """Three months of generated NCCT submissions: every suppressed count's interval, by the test's own LPs."""
     generated = tmp_path / "generated"
-    made = runner.invoke(app, ["generate", "--out", str(generated), "--years", "2019", "--provinces", "none",
-                               "--reporters", "NCCT", "--invalid-share", "0", "--seed", "11"])
+    made = runner.invoke(
+        app,
+        [
+            "generate",
+            "--out",
+            str(generated),
+            "--years",
+            "2019",
+            "--provinces",
+            "none",
+            "--reporters",
+            "NCCT",
+            "--invalid-share",
+            "0",
+            "--seed",
+            "11",
+        ],
+    )
     assert made.exit_code == 0, made.output
-    files = {p.name: p.read_bytes() for p in sorted(generated.iterdir())
-             if not p.name.startswith(".") and any(f"2019-0{m}" in p.name for m in (1, 2, 3))}
+    files = {
+        p.name: p.read_bytes()
+        for p in sorted(generated.iterdir())
+        if not p.name.startswith(".") and any(f"2019-0{m}" in p.name for m in (1, 2, 3))
+    }
     assert len(files) == 3
     inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb"
     write_inbox(inbox, files)
@@ -220,7 +225,52 @@ def test_the_export_of_a_generated_inbox_passes_an_independent_audit(tmp_path):
     result = export(warehouse, public, "--min-cell", "5")
     assert result.exit_code == 0, result.output
     table, _ = read_both(public)
-    figures = published_figures(original, table.with_columns(
-        pl.col("value_conf").replace({"C": "X"}), pl.col("base_value_conf").replace({"C": "X"})))
+    figures = published_figures(
+        original,
+        table.with_columns(pl.col("value_conf").replace({"C": "X"}), pl.col("base_value_conf").replace({"C": "X"})),
+    )
     assert sum(not shown for _, shown in figures.values()) > 0
     assert_audited(figures, 5)
+
+
+def test_the_public_table_carries_statuses_labels_a_rounded_change_and_its_metadata(seeded, tmp_path):
+    import hashlib
+
+    warehouse, original = seeded
+    public = tmp_path / "public"
+    assert export(warehouse, public).exit_code == 0
+    table, _ = read_both(public)
+    cases = row(table, indicator="cases")
+    assert (cases["status"], cases["base_status"], cases["is_derived"]) == ("A", "A", False)
+    assert (cases["change_pct"], cases["change_pct_rounded"]) == (100 * 16 / 62, 25.8)
+    assert (cases["reporter_label"], cases["area_label"], cases["indicator_label"]) == (
+        "National Committee for Counter Trafficking",
+        "Cambodia",
+        "trafficking cases cracked down",
+    )
+    women = row(table, sex="F")
+    assert (women["sex_label"], women["citizenship_label"]) == ("female", "total")
+    victims = row(table, indicator="victims_rescued")
+    assert victims["change_pct_rounded"] == 148.1  # 157 / 106 = 148.11...%
+    assert (
+        table.filter(pl.col("change_pct").is_null())["change_pct_rounded"].null_count()
+        == table.filter(pl.col("change_pct").is_null()).height
+    )
+    metadata = json.loads((public / "metadata.json").read_text(encoding="utf-8"))
+    (publication,) = query(warehouse, "select number, watermark from audit.publication")
+    assert (metadata["publication"], metadata["watermark"]) == (publication[0], publication[1].isoformat())
+    assert metadata["min_cell"] == 10 and "1 to 9" in metadata["suppression"]
+    assert "interval audit" in metadata["suppression"] and metadata["status_codes"].keys() == {"F", "C"}
+    # one status for every suppressed count: the public files never tell a small count from a protecting one
+    assert metadata["suppressed"] == {"C": 2} and metadata["rows"] == original.height
+    assert metadata["disclosure_audit"] == {"passed": True, "audited": 2}
+    assert set(table["value_conf"].drop_nulls()) | set(table["base_value_conf"].drop_nulls()) == {"F", "C"}
+    assert [(f["name"], f["sha256"], f["size"]) for f in metadata["files"]] == [
+        (name, hashlib.sha256((public / name).read_bytes()).hexdigest(), (public / name).stat().st_size)
+        for name in ("period_comparison.parquet", "period_comparison.csv")
+    ]
+    assert sorted(p.name for p in public.iterdir()) == [
+        "metadata.json",
+        "period_comparison.csv",
+        "period_comparison.parquet",
+    ]

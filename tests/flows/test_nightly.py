@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC
 
 import pytest
 from typer.testing import CliRunner
@@ -29,7 +30,9 @@ def test_flow_on_the_seed_in_each_format(prefect_harness, tmp_path, file_format)
     summary = nightly(inbox=str(inbox), warehouse=str(warehouse))
     assert [s["status"] for s in summary.submissions] == ["loaded"]
     assert query(warehouse, HEADLINE) == CONTRACT
-    assert query(warehouse, "select format, reporter, status from audit.submissions") == [(file_format, "NCCT", "loaded")]
+    assert query(warehouse, "select format, reporter, status from audit.submissions") == [
+        (file_format, "NCCT", "loaded")
+    ]
 
 
 def test_flow_publishes_data_docs_and_an_outcome_artifact(prefect_harness, tmp_path):
@@ -38,14 +41,22 @@ def test_flow_publishes_data_docs_and_an_outcome_artifact(prefect_harness, tmp_p
     from flows.nightly import OUTCOMES_ARTIFACT
 
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
-    write_inbox(inbox, {"ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes(), "bad.csv": "reporter,period,indicator,value\nMOI,2019,cases,x\n"})
-    nightly(inbox=str(inbox), warehouse=str(warehouse))
+    write_inbox(
+        inbox,
+        {
+            "ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes(),
+            "bad.csv": "reporter,period,indicator,value\nMOI,2019,cases,x\n",
+        },
+    )
+    nightly(inbox=str(inbox), warehouse=str(warehouse), validation_pages=True)
     docs = tmp_path / "w" / "ctip.duckdb.ctip" / "docs"
     assert (docs / "index.html").is_file()
     assert any((docs / "validations").rglob("*.html"))
     artifact = Artifact.get(OUTCOMES_ARTIFACT)
     assert artifact is not None and artifact.type == "table"
-    assert "bad.csv" in str(artifact.data) and "rejected" in str(artifact.data) and "bad_value" not in str(artifact.data)
+    assert (
+        "bad.csv" in str(artifact.data) and "rejected" in str(artifact.data) and "bad_value" not in str(artifact.data)
+    )
     assert "is not a whole number" in str(artifact.data)
 
 
@@ -93,7 +104,7 @@ def test_every_command_answers_help(command):
 
 
 def test_cli_validate_good_and_bad_files(tmp_path):
-    nowhere = ["--warehouse", str(tmp_path / "none.duckdb")]
+    nowhere: list[str] = []  # the default warehouse (CTIP_WAREHOUSE of the tests) does not exist: judged without
     good = runner.invoke(app, ["validate", str(SEED / "ncct_2019-S1.xlsx"), str(SEED / "ncct_2019-S1.json"), *nowhere])
     assert good.exit_code == 0, good.output
     assert good.output.count("valid (0 errors") == 2
@@ -107,7 +118,7 @@ def test_cli_validate_good_and_bad_files(tmp_path):
 
 
 def test_cli_compare_as_of_shows_what_was_known_then(tmp_path):
-    from datetime import timedelta, timezone
+    from datetime import timedelta
 
     from tests.flows.conftest import NOW, run
 
@@ -118,9 +129,18 @@ def test_cli_compare_as_of_shows_what_was_known_then(tmp_path):
     write_inbox(inbox, {"ncct.csv": seed.replace(",78,", ",93,")}, start_mtime=1_800_000_000)
     run(inbox, warehouse, NOW + timedelta(days=2))
     first_received = query(warehouse, "select min(received_at) from audit.submissions")[0][0]
-    an_hour_later_utc = (first_received + timedelta(hours=1)).astimezone(timezone.utc).replace(tzinfo=None)
-    then = runner.invoke(app, ["compare", "2019-S1", "--as-of", an_hour_later_utc.isoformat(),  # no zone: UTC
-                               "--warehouse", str(warehouse)])
+    an_hour_later_utc = (first_received + timedelta(hours=1)).astimezone(UTC).replace(tzinfo=None)
+    then = runner.invoke(
+        app,
+        [
+            "compare",
+            "2019-S1",
+            "--as-of",
+            an_hour_later_utc.isoformat(),  # no zone: UTC
+            "--warehouse",
+            str(warehouse),
+        ],
+    )
     assert then.exit_code == 0, then.output
     assert "+25.8%" in then.output and "as known at" in then.output
     now = runner.invoke(app, ["compare", "2019-S1", "--warehouse", str(warehouse)])

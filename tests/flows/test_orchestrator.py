@@ -10,10 +10,13 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from flows.nightly import _briefly_locked
 from tests.conftest import SEED
 from tests.flows.conftest import query
+
+pytestmark = pytest.mark.slow  # real `ctip run` processes and Prefect servers
 
 
 class _State:
@@ -42,11 +45,20 @@ def test_a_broken_orchestrator_database_does_not_fail_the_run(tmp_path):
     prefect_home.mkdir()
     (prefect_home / "prefect.db").write_text("left half written by a killed run: not a database")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="10")
+    env.update(
+        PREFECT_HOME=str(prefect_home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="10",
+    )
     ctip = str(Path(sys.executable).with_name("ctip"))
-    result = subprocess.run([ctip, "run", "--inbox", str(inbox), "--warehouse", str(warehouse)],
-                            env=env, capture_output=True, text=True, timeout=240, start_new_session=True)
+    result = subprocess.run(
+        [ctip, "run", "--inbox", str(inbox), "--warehouse", str(warehouse)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        start_new_session=True,
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "The orchestrator failed" in result.stderr
     assert query(warehouse, "select status from audit.submissions") == [("loaded",)]

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from flows import steps
 from tests.conftest import SEED
 from tests.flows.conftest import NOW, query, run, write_inbox
 from warehouse.archive import Archive, sha256_of
@@ -56,7 +55,7 @@ def test_running_twice_changes_nothing(paths):
     run(inbox, warehouse)
     before = _snapshot(warehouse)
     second = run(inbox, warehouse, NOW + timedelta(days=1))
-    assert second.submissions == [] and second.unchanged == 2
+    assert second.submissions == [] and second.already_received == 2
     assert _snapshot(warehouse) == before
 
 
@@ -64,7 +63,9 @@ def test_corrected_resubmission_becomes_current_and_keeps_the_old_version(paths)
     inbox, warehouse = paths
     write_inbox(inbox, {"ncct.csv": SEED_CSV})
     run(inbox, warehouse)
-    corrected = SEED_CSV.replace(f"cases,KH,_T,_T,_T,_T,_T,_T,{CASES_2019}", f"cases,KH,_T,_T,_T,_T,_T,_T,{CORRECTED_CASES_2019}")
+    corrected = SEED_CSV.replace(
+        f"cases,KH,_T,_T,_T,_T,_T,_T,{CASES_2019}", f"cases,KH,_T,_T,_T,_T,_T,_T,{CORRECTED_CASES_2019}"
+    )
     assert corrected != SEED_CSV
     write_inbox(inbox, {"ncct.csv": corrected}, start_mtime=1_800_000_000)
     summary = run(inbox, warehouse, NOW + timedelta(hours=1))
@@ -84,7 +85,9 @@ def test_corrected_resubmission_becomes_current_and_keeps_the_old_version(paths)
         (CORRECTED_CASES_2019,)
     ]
     # keys the correction repeats unchanged keep their single version
-    assert query(warehouse, "select count(*) from core.observation_history where indicator = 'marriage_applications'") == [(1,)]
+    assert query(
+        warehouse, "select count(*) from core.observation_history where indicator = 'marriage_applications'"
+    ) == [(1,)]
     # as of the first load, the old value is what was known
     first_received = versions[0][1]
     as_of = query(
@@ -103,8 +106,12 @@ def test_withdrawal_closes_the_key_and_leaves_the_rest(paths):
     write_inbox(inbox, {"withdraw.csv": withdraw}, start_mtime=1_800_000_000)
     summary = run(inbox, warehouse, NOW + timedelta(hours=1))
     assert summary.count("loaded") == 1
-    assert query(warehouse, "select count(*) from core.observations where indicator = 'marriage_applications'") == [(0,)]
-    closed = query(warehouse, "select valid_to is not null from core.observation_history where indicator = 'marriage_applications'")
+    assert query(warehouse, "select count(*) from core.observations where indicator = 'marriage_applications'") == [
+        (0,)
+    ]
+    closed = query(
+        warehouse, "select valid_to is not null from core.observation_history where indicator = 'marriage_applications'"
+    )
     assert closed == [(True,)]
     assert query(warehouse, "select count(*) from core.observations") == [(15,)]
     assert query(warehouse, "select count(*) from core.observation_history where period = '2017-S1'") == [(0,)]
@@ -115,7 +122,9 @@ def test_duplicate_bytes_under_another_name(paths):
     write_inbox(inbox, {"ncct.csv": SEED_CSV, "ncct copy.csv": SEED_CSV})
     summary = run(inbox, warehouse)
     assert [s["status"] for s in summary.submissions] == ["loaded", "duplicate"]
-    rows = query(warehouse, "select file_name, submission_id, status, sequence from audit.submissions order by sequence")
+    rows = query(
+        warehouse, "select file_name, submission_id, status, sequence from audit.submissions order by sequence"
+    )
     assert rows[0][1] == rows[1][1] == sha256_of(SEED_CSV.encode())
     assert [r[2] for r in rows] == ["loaded", "duplicate"]
     assert query(warehouse, "select count(*) from core.observation_history") == [(16,)]
@@ -126,7 +135,10 @@ def test_rejected_file_loads_nothing_and_the_rest_of_the_run_goes_on(paths):
     bad = HEADER + "NCCT,2019-S1,cases,_T,12,\nNCCT,2019-S1,victims_rescued,_T,1.5,\nNCCT,2019-S9,cases,_T,3,\n"
     write_inbox(inbox, {"bad.csv": bad, "ncct.csv": SEED_CSV})
     summary = run(inbox, warehouse)
-    assert [(s["file_name"], s["status"]) for s in summary.submissions] == [("bad.csv", "rejected"), ("ncct.csv", "loaded")]
+    assert [(s["file_name"], s["status"]) for s in summary.submissions] == [
+        ("bad.csv", "rejected"),
+        ("ncct.csv", "loaded"),
+    ]
     findings = query(
         warehouse,
         "select file_name, rule, row_number, column_name from audit.findings where severity = 'error' order by row_number",
@@ -159,25 +171,30 @@ def test_order_is_modification_time_then_name_and_receipt_times_increase(paths):
     rows = query(warehouse, "select file_name, sequence, received_at from audit.submissions order by sequence")
     assert [r[0] for r in rows] == ["a.csv", "b.csv", "0-late.csv"]
     assert rows[0][2] < rows[1][2] < rows[2][2]
-    assert query(warehouse, "select value from core.observations where indicator = 'marriage_applications'") == [(1011,)]
+    assert query(warehouse, "select value from core.observations where indicator = 'marriage_applications'") == [
+        (1011,)
+    ]
 
 
 def test_file_being_written_is_left_for_the_next_run(paths, monkeypatch):
+    import warehouse.archive as archive_module
+
     inbox, warehouse = paths
     write_inbox(inbox, {"growing.csv": SEED_CSV})
-    real_read = Path.read_bytes
+    real_open = archive_module.open_regular
 
-    def read_while_appending(path: Path) -> bytes:
-        content = real_read(path)
-        if path.name == "growing.csv":  # only the inbox file grows while it is read
+    def open_while_appending(path: Path):
+        opened = real_open(path)
+        if path.name == "growing.csv":  # the sender appends while ctip copies it
             with path.open("a") as handle:
                 handle.write("NCCT,2019-S1,cases,KH-1,_T,_T,_T,_T,_T,_T,1,A,\n")
-        return content
+        return opened
 
-    monkeypatch.setattr(Path, "read_bytes", read_while_appending)
+    monkeypatch.setattr(archive_module, "open_regular", open_while_appending)
     summary = run(inbox, warehouse)
     monkeypatch.undo()
     assert summary.in_progress == ["growing.csv"] and summary.submissions == []
+    assert not list(WarehouseFiles(warehouse).archive_dir.rglob("*.part"))  # the half copy is gone
     assert run(inbox, warehouse).count("loaded") == 1
 
 
@@ -188,7 +205,7 @@ def test_a_run_that_fails_while_loading_publishes_nothing_and_the_next_one_finis
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("warehouse.store.Warehouse._record_outcomes", broken)
+    monkeypatch.setattr("warehouse.loading._record_outcomes", broken)
     with pytest.raises(RuntimeError):
         run(inbox, warehouse)
     monkeypatch.undo()
@@ -202,10 +219,15 @@ def test_a_run_that_fails_while_loading_publishes_nothing_and_the_next_one_finis
 
 def test_period_not_ended_is_provisional(paths):
     inbox, warehouse = paths
-    write_inbox(inbox, {"moi.csv": "reporter,period,indicator,value,status\nMOI,2026-S2,cases,40,\nMOI,2026-11,cases,9,E\n"})
+    write_inbox(
+        inbox, {"moi.csv": "reporter,period,indicator,value,status\nMOI,2026-S2,cases,40,\nMOI,2026-11,cases,9,E\n"}
+    )
     summary = run(inbox, warehouse)
     assert summary.count("loaded") == 1
-    assert sorted(query(warehouse, "select period, status from core.observations")) == [("2026-11", "E"), ("2026-S2", "P")]
+    assert sorted(query(warehouse, "select period, status from core.observations")) == [
+        ("2026-11", "E"),
+        ("2026-S2", "P"),
+    ]
     assert sorted(f["rule"] for f in summary.findings) == ["provisional", "provisional"]
 
 
@@ -214,7 +236,9 @@ def test_future_period_is_rejected(paths):
     write_inbox(inbox, {"moi.csv": "reporter,period,indicator,value\nMOI,2027-S1,cases,40\n"})
     summary = run(inbox, warehouse)
     assert summary.count("rejected") == 1
-    assert [(f["rule"], f["row_number"], f["column_name"]) for f in summary.findings] == [("future_period", 2, "period")]
+    assert [(f["rule"], f["row_number"], f["column_name"]) for f in summary.findings] == [
+        ("future_period", 2, "period")
+    ]
 
 
 def test_unreadable_file_is_rejected_and_kept(paths):

@@ -20,8 +20,20 @@ JUDGED_ON = date(2026, 11, 28)
 HEADER = "reporter,period,indicator,area,sex,age,citizenship,referral,offence,country,value,status,comment"
 
 FIELDS = (
-    "reporter", "period", "indicator", "area", "sex", "age", "citizenship", "referral", "offence", "country",
-    "value", "status", "action", "comment",
+    "reporter",
+    "period",
+    "indicator",
+    "area",
+    "sex",
+    "age",
+    "citizenship",
+    "referral",
+    "offence",
+    "country",
+    "value",
+    "status",
+    "action",
+    "comment",
 )
 
 
@@ -33,9 +45,20 @@ def rows(*lines: str, header: str = HEADER) -> str:
 def line(value: object = "", **fields: object) -> dict[str, str]:
     """One row: NCCT, 2019-S1, victims_rescued, KH, every dimension _T, status A, action I, unless given."""
     row = {
-        "reporter": "NCCT", "period": "2019-S1", "indicator": "victims_rescued", "area": "KH",
-        "sex": "_T", "age": "_T", "citizenship": "_T", "referral": "_T", "offence": "_T", "country": "_T",
-        "value": value, "status": "A", "action": "I", "comment": "",
+        "reporter": "NCCT",
+        "period": "2019-S1",
+        "indicator": "victims_rescued",
+        "area": "KH",
+        "sex": "_T",
+        "age": "_T",
+        "citizenship": "_T",
+        "referral": "_T",
+        "offence": "_T",
+        "country": "_T",
+        "value": value,
+        "status": "A",
+        "action": "I",
+        "comment": "",
     }
     unknown = set(fields) - set(FIELDS)
     assert not unknown, unknown

@@ -18,12 +18,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from schemas.registry import UNKNOWN
 from tests.transforms.test_disclosure import (
-    PROPERTY, REGISTRY, _groups, derivations, figure, figures_of, frame, tables,
+    PROPERTY,
+    REGISTRY,
+    _groups,
+    derivations,
+    figure,
+    figures_of,
+    frame,
+    tables,
 )
 from transforms.audit import Auditor, relations_that_hold
-from transforms.disclosure import SLICE, _groups as disclosure_groups, confidentiality
+from transforms.disclosure import SLICE, confidentiality
+from transforms.disclosure import _groups as disclosure_groups
 
 KEY = (*SLICE, *REGISTRY.dimension_names)
 
@@ -58,9 +65,13 @@ def feasible_intervals(figures: dict) -> dict[tuple, tuple[float, float]]:
         bounds = []
         for sense in (1.0, -1.0):
             solved = linprog(
-                sense * cost, A_ub=np.array(upper_rows) if upper_rows else None, b_ub=upper_rhs or None,
-                A_eq=np.array(equal_rows) if equal_rows else None, b_eq=equal_rhs or None,
-                bounds=(0, None), method="highs",
+                sense * cost,
+                A_ub=np.array(upper_rows) if upper_rows else None,
+                b_ub=upper_rhs or None,
+                A_eq=np.array(equal_rows) if equal_rows else None,
+                b_eq=equal_rhs or None,
+                bounds=(0, None),
+                method="highs",
             )
             if solved.status == 3:  # unbounded
                 bounds.append(math.inf)
@@ -76,7 +87,8 @@ def narrow(figures: dict, min_cell: int, small_only: bool = False) -> dict[tuple
     """The suppressed counts whose interval is under K wide or holds neither 0 nor a value of at least K
     (with `small_only`, of the counts from 1 to K-1 only: the sensitive ones)."""
     return {
-        key: (low, high) for key, (low, high) in feasible_intervals(figures).items()
+        key: (low, high)
+        for key, (low, high) in feasible_intervals(figures).items()
         if (high - low < min_cell or (low > 0 and high < min_cell))
         and (not small_only or 1 <= figures[key][0] < min_cell)
     }
@@ -90,9 +102,11 @@ def assert_audited(figures: dict, min_cell: int) -> None:
 
 def with_pattern(table: pl.DataFrame, hidden: set[int]) -> dict:
     """{key: (count, published)} with the rows numbered in `hidden` suppressed."""
-    return figures_of(table.with_row_index("_i").with_columns(
-        pl.when(pl.col("_i").is_in(sorted(hidden))).then(pl.lit("C")).otherwise(pl.lit("F")).alias("conf")
-    ))
+    return figures_of(
+        table.with_row_index("_i").with_columns(
+            pl.when(pl.col("_i").is_in(sorted(hidden))).then(pl.lit("C")).otherwise(pl.lit("F")).alias("conf")
+        )
+    )
 
 
 def ctip_audit(table: pl.DataFrame, hidden: set[int], min_cell: int) -> pl.DataFrame:
@@ -132,10 +146,12 @@ def caught_and_fixed(table: pl.DataFrame, hidden: set[int], min_cell: int) -> di
 # ------------------------------------------------------------------ hand-built tables
 def table_of(*cells: tuple) -> pl.DataFrame:
     """Rows from (offence, sex, age, area, period, count); `_T` where a dimension is not cut."""
-    return frame(*(
-        figure(count, period=period, area=area, offence=offence, sex=sex, age=age)
-        for offence, sex, age, area, period, count in cells
-    ))
+    return frame(
+        *(
+            figure(count, period=period, area=area, offence=offence, sex=sex, age=age)
+            for offence, sex, age, area, period, count in cells
+        )
+    )
 
 
 def test_the_classic_2x2_rectangle_is_caught_and_fixed():
@@ -144,12 +160,18 @@ def test_the_classic_2x2_rectangle_is_caught_and_fixed():
     Together, SE,F + SE,M = 21 - 15 (SE less its unknown) and F + M = 67 - 45 bound SE,F and SE,M to 0..6.
     """
     table = table_of(
-        ("HT", "F", "_T", "KH", "2019-S1", 8), ("HT", "M", "_T", "KH", "2019-S1", 8),
-        ("HT", "_U", "_T", "KH", "2019-S1", 30), ("HT", "_T", "_T", "KH", "2019-S1", 46),
-        ("SE", "F", "_T", "KH", "2019-S1", 1), ("SE", "M", "_T", "KH", "2019-S1", 5),
-        ("SE", "_U", "_T", "KH", "2019-S1", 15), ("SE", "_T", "_T", "KH", "2019-S1", 21),
-        ("_T", "F", "_T", "KH", "2019-S1", 9), ("_T", "M", "_T", "KH", "2019-S1", 13),
-        ("_T", "_U", "_T", "KH", "2019-S1", 45), ("_T", "_T", "_T", "KH", "2019-S1", 67),
+        ("HT", "F", "_T", "KH", "2019-S1", 8),
+        ("HT", "M", "_T", "KH", "2019-S1", 8),
+        ("HT", "_U", "_T", "KH", "2019-S1", 30),
+        ("HT", "_T", "_T", "KH", "2019-S1", 46),
+        ("SE", "F", "_T", "KH", "2019-S1", 1),
+        ("SE", "M", "_T", "KH", "2019-S1", 5),
+        ("SE", "_U", "_T", "KH", "2019-S1", 15),
+        ("SE", "_T", "_T", "KH", "2019-S1", 21),
+        ("_T", "F", "_T", "KH", "2019-S1", 9),
+        ("_T", "M", "_T", "KH", "2019-S1", 13),
+        ("_T", "_U", "_T", "KH", "2019-S1", 45),
+        ("_T", "_T", "_T", "KH", "2019-S1", 67),
     )
     pinned = caught_and_fixed(table, {0, 1, 4, 5, 8, 9}, 10)
     assert pinned[("NCCT", "KH", "victims_rescued", "2019-S1", "F", "_T", "_T", "_T", "SE", "_T")] == (0, 6)
@@ -158,12 +180,23 @@ def test_the_classic_2x2_rectangle_is_caught_and_fixed():
 def test_the_3x3_sex_by_age_table_is_caught_and_fixed():
     """sex (F, M, unknown) x age (three bands, unknown, and the aggregate under 18)."""
     counts = {
-        "F": (20, 30, 1, 8), "M": (30, 8, 15, 5), "_U": (15, 12, 15, 3),
+        "F": (20, 30, 1, 8),
+        "M": (30, 8, 15, 5),
+        "_U": (15, 12, 15, 3),
     }
     cells = []
-    for sex, (under_15, from_15, adults, unknown) in [*counts.items(), ("_T", tuple(map(sum, zip(*counts.values(), strict=True))))]:
-        for age, count in (("Y_LT15", under_15), ("Y15T17", from_15), ("Y_GE18", adults), ("_U", unknown),
-                           ("Y_LT18", under_15 + from_15), ("_T", under_15 + from_15 + adults + unknown)):
+    for sex, (under_15, from_15, adults, unknown) in [
+        *counts.items(),
+        ("_T", tuple(map(sum, zip(*counts.values(), strict=True)))),
+    ]:
+        for age, count in (
+            ("Y_LT15", under_15),
+            ("Y15T17", from_15),
+            ("Y_GE18", adults),
+            ("_U", unknown),
+            ("Y_LT18", under_15 + from_15),
+            ("_T", under_15 + from_15 + adults + unknown),
+        ):
             cells.append(("_T", sex, age, "KH", "2019-S1", count))
     table = table_of(*cells)
     pinned = caught_and_fixed(table, {2, 3, 6, 7, 8, 9, 12, 13, 14, 15}, 10)
@@ -177,16 +210,21 @@ def test_an_area_sum_beside_a_period_tiling_is_caught_and_fixed():
     the total; no group has one suppressed member, yet KH-1's HT in January (3) is bounded to 3..11.
     """
     grid = {  # (area, month): (HT, SE)
-        ("KH-1", "2019-01"): (3, 8), ("KH-1", "2019-02"): (8, 0),
-        ("KH-2", "2019-01"): (0, 20), ("KH-2", "2019-02"): (20, 0),
+        ("KH-1", "2019-01"): (3, 8),
+        ("KH-1", "2019-02"): (8, 0),
+        ("KH-2", "2019-01"): (0, 20),
+        ("KH-2", "2019-02"): (20, 0),
     }
     cells = []
     for area in ("KH-1", "KH-2", "KH"):
         for period in ("2019-01", "2019-02", "2019-01/2019-02"):
             parts = [v for (a, m), v in grid.items() if area in ("KH", a) and period in (m, "2019-01/2019-02")]
             ht, se = (sum(p[i] for p in parts) for i in (0, 1))
-            cells += [("HT", "_T", "_T", area, period, ht), ("SE", "_T", "_T", area, period, se),
-                      ("_T", "_T", "_T", area, period, ht + se)]
+            cells += [
+                ("HT", "_T", "_T", area, period, ht),
+                ("SE", "_T", "_T", area, period, se),
+                ("_T", "_T", "_T", area, period, ht + se),
+            ]
     table = table_of(*cells)
     hidden = {0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 14, 15, 16, 18, 19, 21, 22}
     pinned = caught_and_fixed(table, hidden, 10)
@@ -220,12 +258,18 @@ def test_points_seen_in_one_audit_serve_the_next_only_while_the_suppression_grow
     """One Auditor, successive patterns: its verdicts are those of the independent auditor on each pattern, whether
     the suppression grows (the points seen stay feasible) or shrinks (they may not: it starts afresh)."""
     table = table_of(
-        ("HT", "F", "_T", "KH", "2019-S1", 8), ("HT", "M", "_T", "KH", "2019-S1", 8),
-        ("HT", "_U", "_T", "KH", "2019-S1", 30), ("HT", "_T", "_T", "KH", "2019-S1", 46),
-        ("SE", "F", "_T", "KH", "2019-S1", 1), ("SE", "M", "_T", "KH", "2019-S1", 5),
-        ("SE", "_U", "_T", "KH", "2019-S1", 15), ("SE", "_T", "_T", "KH", "2019-S1", 21),
-        ("_T", "F", "_T", "KH", "2019-S1", 9), ("_T", "M", "_T", "KH", "2019-S1", 13),
-        ("_T", "_U", "_T", "KH", "2019-S1", 45), ("_T", "_T", "_T", "KH", "2019-S1", 67),
+        ("HT", "F", "_T", "KH", "2019-S1", 8),
+        ("HT", "M", "_T", "KH", "2019-S1", 8),
+        ("HT", "_U", "_T", "KH", "2019-S1", 30),
+        ("HT", "_T", "_T", "KH", "2019-S1", 46),
+        ("SE", "F", "_T", "KH", "2019-S1", 1),
+        ("SE", "M", "_T", "KH", "2019-S1", 5),
+        ("SE", "_U", "_T", "KH", "2019-S1", 15),
+        ("SE", "_T", "_T", "KH", "2019-S1", 21),
+        ("_T", "F", "_T", "KH", "2019-S1", 9),
+        ("_T", "M", "_T", "KH", "2019-S1", 13),
+        ("_T", "_U", "_T", "KH", "2019-S1", 45),
+        ("_T", "_T", "_T", "KH", "2019-S1", 67),
     )
     cells = table.select(*KEY, "value").with_row_index("_cell").with_columns(pl.col("_cell").cast(pl.Int64))
     values = cells["value"].to_numpy()

@@ -19,9 +19,9 @@ from transforms.claims import (
     WRONG_BASE,
     Claim,
     decimals_of,
+    exact_percent,
     judge,
     parse_claims,
-    percent,
 )
 
 # The seed: NCCT cases cracked down, 62 in 2018-S1 and 78 in 2019-S1 (+25.806...%).
@@ -58,31 +58,33 @@ def claim(text: str, period: str = "2019-S1", base_period: str = "2018-S1", **cu
 
 
 # ------------------------------------------------------------------ numbers
-@pytest.mark.parametrize(("text", "places"), [("25", 0), ("25.8", 1), ("25.80", 2), ("-3.5", 1), ("+148", 0), ("0.000", 3)])
+@pytest.mark.parametrize(
+    ("text", "places"), [("25", 0), ("25.8", 1), ("25.80", 2), ("-3.5", 1), ("+148", 0), ("0.000", 3)]
+)
 def test_decimals_are_those_the_claim_shows(text, places):
     assert decimals_of(Decimal(text)) == places
 
 
 def test_percent_rounds_half_away_from_zero_and_cuts_toward_zero():
     up, down = TIE_UP - TIE_BASE, TIE_DOWN - TIE_BASE
-    assert percent(up, TIE_BASE, 0, ROUND_HALF_UP) == half_away(exact_pct(up, TIE_BASE), 0) == Decimal("13")
-    assert percent(up, TIE_BASE, 0, ROUND_DOWN) == Decimal("12")
-    assert percent(down, TIE_BASE, 0, ROUND_HALF_UP) == Decimal("-13")
-    assert percent(down, TIE_BASE, 0, ROUND_DOWN) == Decimal("-12")  # toward zero, not down
+    assert exact_percent(up, TIE_BASE, 0, ROUND_HALF_UP) == half_away(exact_pct(up, TIE_BASE), 0) == Decimal("13")
+    assert exact_percent(up, TIE_BASE, 0, ROUND_DOWN) == Decimal("12")
+    assert exact_percent(down, TIE_BASE, 0, ROUND_HALF_UP) == Decimal("-13")
+    assert exact_percent(down, TIE_BASE, 0, ROUND_DOWN) == Decimal("-12")  # toward zero, not down
 
 
 def test_percent_is_exact_where_a_float_is_not():
     change = FLOAT_TRAP_VALUE - FLOAT_TRAP_BASE
     assert exact_pct(change, FLOAT_TRAP_BASE) == Fraction(1005, 1000)
     assert round(100 * change / FLOAT_TRAP_BASE, 2) == 1.0  # the float falls just below the tie
-    assert percent(change, FLOAT_TRAP_BASE, 2) == Decimal("1.01")
+    assert exact_percent(change, FLOAT_TRAP_BASE, 2) == Decimal("1.01")
     assert judge(claim("1.01"), FLOAT_TRAP_VALUE, FLOAT_TRAP_BASE).verdict == ROUNDED
     assert judge(claim("1.00"), FLOAT_TRAP_VALUE, FLOAT_TRAP_BASE).verdict == TRUNCATED
 
 
 def test_percent_never_shows_minus_zero():
-    assert str(percent(-1, 1000, 0)) == "0"
-    assert str(percent(-1, 10_000, 1, ROUND_DOWN)) == "0.0"  # -0.01 cut to one decimal
+    assert str(exact_percent(-1, 1000, 0)) == "0"
+    assert str(exact_percent(-1, 10_000, 1, ROUND_DOWN)) == "0.0"  # -0.01 cut to one decimal
 
 
 @given(
@@ -92,8 +94,8 @@ def test_percent_never_shows_minus_zero():
 )
 def test_percent_equals_the_exact_fraction_rounded(numerator, denominator, places):
     exact = exact_pct(numerator, denominator)
-    assert percent(numerator, denominator, places, ROUND_HALF_UP) == half_away(exact, places)
-    assert percent(numerator, denominator, places, ROUND_DOWN) == toward_zero(exact, places)
+    assert exact_percent(numerator, denominator, places, ROUND_HALF_UP) == half_away(exact, places)
+    assert exact_percent(numerator, denominator, places, ROUND_DOWN) == toward_zero(exact, places)
 
 
 @given(base=st.integers(min_value=1, max_value=10**6), step=st.integers(min_value=-999, max_value=999))
@@ -101,7 +103,7 @@ def test_percent_settles_ties_away_from_zero(base, step):
     # change/base = step/2000 makes 100*change/base = step/20: a tie at one decimal whenever step is odd
     change_scaled, base_scaled = step * base, 2000 * base
     exact = exact_pct(change_scaled, base_scaled)
-    assert percent(change_scaled, base_scaled, 1) == half_away(exact, 1)
+    assert exact_percent(change_scaled, base_scaled, 1) == half_away(exact, 1)
 
 
 # ---------------------------------------------------------------- verdicts
@@ -223,7 +225,12 @@ def test_claims_file_with_defaults_and_folded_codes(registry):
     assert parsed.problems == []
     first, second = parsed.claims
     assert (first.row_number, first.reporter, first.indicator, first.period, first.base_period) == (
-        2, "NCCT", "cases", "2019-S1", "2018-S1")
+        2,
+        "NCCT",
+        "cases",
+        "2019-S1",
+        "2018-S1",
+    )
     assert first.area == "KH" and set(first.cut.values()) == {TOTAL} and first.claimed == Decimal("25")
     assert (second.row_number, second.reporter, second.base_period, second.area) == (4, "MOI", "2017-S1", "KH-12")
     assert second.cut["age"] == "Y_LT18" and second.claimed == Decimal("25.8") and second.decimals == 1

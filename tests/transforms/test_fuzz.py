@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
@@ -22,21 +22,22 @@ from hypothesis import strategies as st
 
 from flows.steps import prepare
 from schemas import load_registry
+from schemas.shapes import Receipt
 from transforms.read import read_submission
 from warehouse.archive import sha256_of
-from warehouse.store import Receipt
 
 REGISTRY = load_registry()
 RULES = set(REGISTRY.rules)
 LIMITS = REGISTRY.limits
-NOW = datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 ZONE = ZoneInfo("Asia/Phnom_Penh")
 FORMATS = ("csv", "json", "xlsx")
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Examples that reach the Great Expectations suites take a few tenths of a second each.
 SLOW = settings(
-    max_examples=15, deadline=None,
+    max_examples=15,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 
@@ -134,10 +135,15 @@ INVALID = {
     "period": ["2099", "2019-S3", "2019-13", "2013", "", "19-S1"],
     "indicator": ["trafficking", ""],
     "area": ["KH-26", "KH-0", ""],
-    "sex": ["X"], "age": ["Y_LT10"], "citizenship": ["ZZ", "KHM"], "referral": ["POLICE"], "offence": ["_U"],
+    "sex": ["X"],
+    "age": ["Y_LT10"],
+    "citizenship": ["ZZ", "KHM"],
+    "referral": ["POLICE"],
+    "offence": ["_U"],
     "country": ["XX"],
     "value": ["1,009", "-1", "78.5", "9223372036854775808", "seven", "+3", "1e3"],
-    "status": ["Z"], "action": ["U", "X"],
+    "status": ["Z"],
+    "action": ["U", "X"],
     "comment": [],
 }
 ANY_CODE = sorted({code for codes in [*VALID.values(), *INVALID.values()] for code in codes})
@@ -191,7 +197,7 @@ ENDED_PERIODS = ["2019-S1", "2018-S1", "2019", "2019-Q2", "2019-01/2019-06", "20
 def _split(draw, total: int, parts: int) -> list[int]:
     """`parts` whole numbers adding up to `total`."""
     cuts = sorted(draw(st.lists(st.integers(0, total), min_size=parts - 1, max_size=parts - 1)))
-    return [b - a for a, b in zip([0, *cuts], [*cuts, total])]
+    return [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=False)]
 
 
 @st.composite
@@ -203,8 +209,11 @@ def contract_tables(draw) -> tuple[list[str], list[list[str]]]:
     records = []
     for _ in range(draw(st.integers(1, 3))):
         indicator = draw(st.sampled_from(allowed))
-        key = {"indicator": indicator, "period": draw(st.sampled_from(ENDED_PERIODS)),
-               "area": draw(st.sampled_from(["KH", "KH-1", "KH-25"]))}
+        key = {
+            "indicator": indicator,
+            "period": draw(st.sampled_from(ENDED_PERIODS)),
+            "area": draw(st.sampled_from(["KH", "KH-1", "KH-25"])),
+        }
         total = draw(st.integers(0, 300))
         records.append({**key, "value": total})
         cuts = REGISTRY.indicators[indicator].dimensions
@@ -215,7 +224,7 @@ def contract_tables(draw) -> tuple[list[str], list[list[str]]]:
                 values = draw(_split(total, len(codes)))
             else:
                 values = [draw(st.integers(0, max(total, 1))) for _ in codes]
-            records += [{**key, dimension: code, "value": value} for code, value in zip(codes, values)]
+            records += [{**key, dimension: code, "value": value} for code, value in zip(codes, values, strict=False)]
     used = {column for record in records for column in record}
     optional = draw(st.lists(st.sampled_from(["status", "comment", "action", "sex", "country"]), unique=True))
     header = draw(st.permutations(sorted({*REQUIRED, *used, *optional})))
@@ -261,10 +270,12 @@ def csv_documents(draw) -> bytes:
 
 
 JSON_SCALARS = st.one_of(
-    st.none(), st.booleans(),
+    st.none(),
+    st.booleans(),
     st.integers(min_value=-(10**30), max_value=10**30),  # more than 4,300 digits is a known crash
     st.floats(allow_nan=True, allow_infinity=True),
-    ODD_TEXT, st.sampled_from(ANY_CODE),
+    ODD_TEXT,
+    st.sampled_from(ANY_CODE),
 )
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
@@ -296,7 +307,8 @@ def json_documents(draw) -> bytes:
     else:
         header, rows = draw(TABLES)
         observations = [
-            {column: draw(json_cell(column, text)) for column, text in zip(header, cells)} for cells in rows
+            {column: draw(json_cell(column, text)) for column, text in zip(header, cells, strict=False)}
+            for cells in rows
         ]
         if draw(st.integers(0, 9)) == 0:
             observations.insert(draw(st.integers(0, len(observations))), draw(JSON_VALUES))
@@ -308,7 +320,9 @@ def json_documents(draw) -> bytes:
                 if draw(st.integers(0, 3)):
                     observation.pop("reporter", None)
         if kind == 1:
-            document.update(draw(st.dictionaries(ODD_TEXT.filter(lambda k: k != "observations"), JSON_VALUES, max_size=2)))
+            document.update(
+                draw(st.dictionaries(ODD_TEXT.filter(lambda k: k != "observations"), JSON_VALUES, max_size=2))
+            )
     text = json.dumps(document, ensure_ascii=draw(st.booleans()))
     return (draw(st.sampled_from(["", "", "\ufeff"])) + text).encode("utf-8")
 
@@ -342,8 +356,7 @@ RAW_NUMBERS = ["1e400", "NaN", "-0", "1E+20", "12abc", "78.0", "0x10"]
 def _xml_safe(text: str) -> str:
     """The text without the characters XML 1.0 cannot hold."""
     return "".join(
-        c for c in text
-        if c in "\t\n\r" or (" " <= c <= "\ud7ff") or ("\ue000" <= c <= "\ufffd") or c >= "\U00010000"
+        c for c in text if c in "\t\n\r" or (" " <= c <= "\ud7ff") or ("\ue000" <= c <= "\ufffd") or c >= "\U00010000"
     )
 
 
@@ -380,13 +393,12 @@ def xlsx_documents(draw) -> bytes:
         lines = []
         for number, cells in enumerate([header, *rows], start=first):
             values = [draw(xlsx_cell(text)) if number > first else text for text in cells]
-            filled = "".join(
-                _xml_cell(f"{chr(ord('A') + i)}{number}", v) for i, v in enumerate(values[:26]) if v != ""
-            )
+            filled = "".join(_xml_cell(f"{chr(ord('A') + i)}{number}", v) for i, v in enumerate(values[:26]) if v != "")
             lines.append(f'<row r="{number}">{filled}</row>')
         sheet = (
             f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN_NS}"><sheetData>'
-            + "".join(lines) + "</sheetData></worksheet>"
+            + "".join(lines)
+            + "</sheetData></worksheet>"
         ).encode("utf-8")
     workbook = (
         f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><sheets>'
@@ -445,7 +457,8 @@ def test_random_workbooks_through_prepare(submissions):
             json_documents().map(lambda c: ("json", c)),
             xlsx_documents().map(lambda c: ("xlsx", c)),
         ),
-        min_size=2, max_size=4,
+        min_size=2,
+        max_size=4,
     )
 )
 def test_random_mixed_run_through_prepare(submissions):

@@ -7,10 +7,9 @@ from datetime import date
 import polars as pl
 import pytest
 
+from tests.transforms.helpers import JUDGED_ON, observations, observations_of, rows
 from transforms.normalise import conform
 from transforms.read import read_submission
-
-from tests.transforms.helpers import JUDGED_ON, observations, observations_of, rows
 
 SHORT_HEADER = "reporter,period,indicator,value"
 
@@ -77,7 +76,12 @@ def test_codes_trimmed_and_upper_cased():
     assert row["indicator"] == "victims_rescued"
     assert row["area"] == "KH-25"
     assert (row["sex"], row["age"], row["citizenship"], row["referral"], row["offence"], row["country"]) == (
-        "F", "Y_LT15", "CN", "FAMILY", "HT", "_T",
+        "F",
+        "Y_LT15",
+        "CN",
+        "FAMILY",
+        "HT",
+        "_T",
     )
     assert row["status"] == "E"
 
@@ -86,7 +90,7 @@ def test_value_parsed():
     row = one(rows("NCCT,2019,cases,,,,,,,,78,,"))
     assert row["value"] == 78
     assert row["value_given"] is True
-    assert row["keyed"] is True
+    assert row["loadable"] is True
 
 
 def test_khmer_digits_in_value():
@@ -114,7 +118,7 @@ def test_empty_value_is_not_reported_never_zero():
     row = one(rows("NCCT,2019,cases,,,,,,,,,,"))
     assert row["value_given"] is False
     assert row["value"] is None
-    assert row["keyed"] is False
+    assert row["loadable"] is False
 
 
 def test_zero_is_reported():
@@ -123,14 +127,12 @@ def test_zero_is_reported():
     assert row["value"] == 0
 
 
-def test_withdrawal_without_value_is_keyed():
-    frame = observations(
-        "reporter,period,indicator,value,action\nNCCT,2019,cases,,D\n"
-    )
+def test_withdrawal_without_value_is_loadable():
+    frame = observations("reporter,period,indicator,value,action\nNCCT,2019,cases,,D\n")
     row = frame.row(0, named=True)
     assert row["action"] == "D"
     assert row["value_given"] is False
-    assert row["keyed"] is True
+    assert row["loadable"] is True
 
 
 @pytest.mark.parametrize("text", ["1.5", "-3", "1,009", "abc", "12345678901234567890"])
@@ -189,7 +191,7 @@ def test_bad_period_has_null_span():
 
 
 def test_comment_kept_exactly():
-    comment = "  ស្ត្រី =HYPERLINK(\"x\") "
+    comment = '  ស្ត្រី =HYPERLINK("x") '
     row = one(rows('NCCT,2019,cases,,,,,,,,5,,"' + comment.replace('"', '""') + '"'))
     assert row["comment"] == comment
 
@@ -200,3 +202,13 @@ def test_several_submissions_keep_their_ids():
         ("b", rows("MOJ,2019,persons_convicted,,,,,,,,6,,", "MOJ,2019,suspects_to_court,,,,,,,,7,,")),
     )
     assert frame.group_by("submission_id").len().sort("submission_id").rows() == [("a", 1), ("b", 2)]
+
+
+@pytest.mark.parametrize(("separator", "named"), [(";", "semicolons (;)"), ("\t", "tabs"), ("|", "vertical bars (|)")])
+def test_another_separator_is_one_finding_that_names_it(separator, named, registry):
+    text = "reporter,period,indicator,area,value\nNCCT,2019-S1,cases,KH,78\n".replace(",", separator)
+    raw = read_submission(text.encode("utf-8"), "csv", registry.limits)
+    frame, findings = conform(raw.frame, registry)
+    assert frame is None
+    assert [(f.rule, f.severity, f.row_number) for f in findings] == [("missing_column", "error", 1)]
+    assert f"separated by {named}, not commas" in findings[0].message and "CSV UTF-8" in findings[0].message

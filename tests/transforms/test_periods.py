@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.periods import FIRST_YEAR, LAST_YEAR, Period, base_period_code, parse_period, periods_frame
+from transforms.periods import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    PERIOD_TYPES,
+    Period,
+    base_period_code,
+    parse_period,
+    period_type_name,
+    periods_frame,
+)
 
 
 # ------------------------------------------------------------------ forms
@@ -39,11 +49,41 @@ def test_valid_forms(text, code, kind, start, end):
 
 @pytest.mark.parametrize(
     "text",
-    ["2019-S3", "2019-S0", "2019-Q5", "2019-13", "2019-00", "201913", "2018-02/2018-10", "2018-01/2019-02",
-     "2018-01/2018-13", "", "   ", "19", "2019-1", "S1-2019", "2019-W01", "1899", "3000", "abc"],
+    [
+        "2019-S3",
+        "2019-S0",
+        "2019-Q5",
+        "2019-13",
+        "2019-00",
+        "201913",
+        "2018-02/2018-10",
+        "2018-01/2019-02",
+        "2018-01/2018-13",
+        "",
+        "   ",
+        "19",
+        "2019-1",
+        "S1-2019",
+        "2019-W01",
+        "1899",
+        "3000",
+        "abc",
+        # digits other than ASCII and Khmer: fullwidth, Arabic-Indic, Devanagari, mathematical double-struck
+        "２０１９-S1",
+        "٢٠١٩-S1",
+        "२०१९",
+        "𝟚𝟘𝟙𝟡",
+        "2019-Q４",
+        "2019-０1",
+    ],
 )
 def test_invalid_forms(text):
     assert parse_period(text) is None
+
+
+def test_khmer_digits_are_digits_as_in_values():
+    assert parse_period("២០១៩-S1") == parse_period("2019-S1")
+    assert parse_period("២០១៨-០១/២០១៨-១០").code == "2018-01/2018-10"
 
 
 def test_none_is_no_period():
@@ -82,17 +122,61 @@ def test_base_period_code_of_no_period():
     assert base_period_code(str(FIRST_YEAR)) is None  # the year before is out of range
 
 
-# --------------------------------------------------------------- covered_by
-def test_covered_by():
-    half = parse_period("2019-S1")
-    assert parse_period("2019-Q1").covered_by(half, half)
-    assert parse_period("2019-06").covered_by(half, half)
-    assert parse_period("2019-Q2").covered_by(parse_period("2019-Q1"), parse_period("2019-Q2"))
-    assert not parse_period("2019-07").covered_by(half, half)
-    assert not parse_period("2019").covered_by(half, half)
-    assert not parse_period("2018-12").covered_by(half, half)
-    assert half.covered_by(parse_period("2019-01"), parse_period("2019-06"))
-    assert not half.covered_by(parse_period("2019-01"), parse_period("2019-05"))
+# ------------------------------------------------------------- period types
+def test_the_period_types_of_the_contract():
+    assert tuple(PERIOD_TYPES) == ("year", "half", "quarter", "month", "ytd")
+    for name, kind in PERIOD_TYPES.items():
+        assert kind.name == name
+        assert parse_period(kind.example).type == name
+        assert parse_period(kind.example).code == kind.example
+        assert set(kind.made_of) <= set(PERIOD_TYPES) - {name, "year", "ytd"}
+
+
+def test_period_type_names_for_prose():
+    assert [period_type_name(t) for t in PERIOD_TYPES] == ["year", "half-year", "quarter", "month", "year to date"]
+    assert period_type_name("week") == "week"
+
+
+@pytest.mark.parametrize(
+    ("code", "previous"),
+    [
+        ("2019", "2018"),
+        ("2019-S1", "2018-S2"),
+        ("2019-S2", "2019-S1"),
+        ("2019-Q1", "2018-Q4"),
+        ("2019-Q3", "2019-Q2"),
+        ("2019-01", "2018-12"),
+        ("2019-12", "2019-11"),
+        ("2019-01/2019-01", "2018-01/2018-12"),
+        ("2019-01/2019-10", "2019-01/2019-09"),
+    ],
+)
+def test_previous_is_the_period_of_the_same_type_just_before(code, previous):
+    assert parse_period(code).previous.code == previous
+
+
+def test_no_period_before_the_first():
+    with pytest.raises(ValueError, match="no period before"):
+        _ = parse_period(f"{FIRST_YEAR}-S1").previous
+
+
+@pytest.mark.parametrize(
+    ("code", "derivations"),
+    [
+        ("2019", [["2019-S1", "2019-S2"]]),
+        ("2019-S2", [["2019-Q3", "2019-Q4"], [f"2019-{m:02d}" for m in range(7, 13)]]),
+        ("2019-Q2", [["2019-04", "2019-05", "2019-06"]]),
+        ("2019-05", []),
+        ("2019-01/2019-03", [["2019-01", "2019-02", "2019-03"]]),
+    ],
+)
+def test_derivations_preferred_first(code, derivations):
+    assert [[p.code for p in members] for members in parse_period(code).derivations()] == derivations
+
+
+def test_members_that_do_not_make_up_the_period():
+    assert parse_period("2019-Q2").members("half") == ()
+    assert parse_period("2019-05").members("quarter") == ()
 
 
 # ------------------------------------------------------------- periods_frame
@@ -179,8 +263,12 @@ def test_base_period_code_is_consistent(case):
 
 
 @settings(max_examples=50)
-@given(st.lists(st.one_of(periods().map(lambda c: c[0].code), periods().map(lambda c: c[1]),
-                          st.text(max_size=8), st.none()), max_size=20))
+@given(
+    st.lists(
+        st.one_of(periods().map(lambda c: c[0].code), periods().map(lambda c: c[1]), st.text(max_size=8), st.none()),
+        max_size=20,
+    )
+)
 def test_periods_frame_one_row_per_distinct_text(texts):
     frame = periods_frame(pl.Series(texts, dtype=pl.String))
     distinct = {t for t in texts if t is not None}
@@ -189,3 +277,29 @@ def test_periods_frame_one_row_per_distinct_text(texts):
     for row in frame.to_dicts():
         period = parse_period(row["period_text"])
         assert row["period"] == (period.code if period else None)
+
+
+@settings(max_examples=200)
+@given(periods())
+def test_previous_ends_where_the_period_begins(case):
+    period, _ = case
+    previous = period.previous
+    assert previous.type == period.type
+    if period.type == "ytd":
+        assert previous.start == (period.start if period.months[1] > 1 else period.base.start)
+        assert previous.months[1] == (period.months[1] - 1 or 12)
+    else:
+        assert previous.end == period.start
+        assert previous.months[1] - previous.months[0] == period.months[1] - period.months[0]
+
+
+@settings(max_examples=200)
+@given(periods())
+def test_derivations_make_up_the_period_exactly(case):
+    period, _ = case
+    assert len(period.derivations()) == len(PERIOD_TYPES[period.type].made_of)
+    for part_type, members in zip(PERIOD_TYPES[period.type].made_of, period.derivations(), strict=True):
+        assert members  # a year to date of January alone is its one month
+        assert {m.type for m in members} == {part_type}
+        assert members[0].start == period.start and members[-1].end == period.end
+        assert all(a.end == b.start for a, b in pairwise(members))

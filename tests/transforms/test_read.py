@@ -169,12 +169,21 @@ def test_csv_header_and_blank_rows_is_empty(limits):
 
 
 def test_csv_without_header_is_unreadable(limits):
-    finding = only_finding(read_csv(b"", limits), "unreadable")
+    finding = only_finding(read_csv(b",,,\n1,2,3\n", limits), "unreadable")
     assert finding.row_number == 1
 
 
+@pytest.mark.parametrize("content", [b"", b"\n", b"  \r\n\n"])
+@pytest.mark.parametrize("file_format", ["csv", "json", "xlsx"])
+def test_a_file_with_nothing_in_it_is_empty(content, file_format, limits):
+    raw = read_submission(content, file_format, limits)
+    assert [(f.rule, f.severity) for f in raw.findings] == [("empty", "error")] and not raw.readable
+
+
 def test_csv_repeated_column_is_unreadable(limits):
-    finding = only_finding(read_csv("reporter,period,indicator,value,Value\nNCCT,2019,cases,1,2\n", limits), "unreadable")
+    finding = only_finding(
+        read_csv("reporter,period,indicator,value,Value\nNCCT,2019,cases,1,2\n", limits), "unreadable"
+    )
     assert finding.column_name == "value"
     assert "twice" in finding.message
 
@@ -234,10 +243,86 @@ def test_json_top_level_reporter_applies_to_observations(limits):
     assert raw.frame["reporter"].to_list() == ["NCCT", "MOJ", "NCCT"]
 
 
-@pytest.mark.parametrize(("value", "text"), [(78, "78"), (78.0, "78"), (78.5, "78.5"), ("78", "78"), (None, None)])
+@pytest.mark.parametrize(("value", "text"), [(78, "78"), (78.0, "78.0"), (78.5, "78.5"), ("78", "78"), (None, None)])
 def test_json_values_as_text(limits, value, text):
     raw = read_json({"reporter": "NCCT", "observations": [{"period": "2019", "value": value}]}, limits)
     assert raw.frame["value"].to_list() == [text]
+
+
+@pytest.mark.parametrize(
+    "written", ["0.99999999999999999", "1e3", "1E3", "4503599627370497.5", "1.0", "-0", "-0.0", "-5", "NaN", "Infinity"]
+)
+def test_json_numbers_kept_as_written(limits, written):
+    """A JSON number reaches the value rules as the file writes it, never rounded through a float."""
+    content = b'{"reporter": "NCCT", "observations": [{"period": "2019", "value": ' + written.encode() + b"}]}"
+    raw = read_json(content, limits)
+    assert raw.findings == []
+    assert raw.frame["value"].to_list() == [written]
+
+
+@pytest.mark.parametrize(
+    ("observation", "key"),
+    [
+        ('{"value": 78, "value": 5}', "value"),
+        ('{"value": 78, "VALUE": 5}', "value"),
+        ('{"reporter": "NCCT", "period": "2019", " Reporter ": "MOI"}', "reporter"),
+    ],
+)
+def test_json_repeated_key_is_unreadable_naming_it(limits, observation, key):
+    content = ('{"observations": [{"value": 1}, ' + observation + "]}").encode()
+    finding = only_finding(read_json(content, limits), "unreadable")
+    assert finding.row_number == 2
+    assert finding.column_name == key
+    assert "observation 2" in finding.message and "a key may appear once" in finding.message
+    assert f"'{key}" in finding.message.lower()
+
+
+def test_json_repeated_top_level_key_is_unreadable(limits):
+    content = b'{"reporter": "NCCT", "reporter": "MOI", "observations": [{"value": 1}]}'
+    finding = only_finding(read_json(content, limits), "unreadable")
+    assert "top-level" in finding.message and "'reporter' twice" in finding.message
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"reporter": "NCCT", "observations": [{"period": "2019", "value": 1, "comment": "\\ud800"}]}',
+        b'{"reporter": "NCCT", "observations": [{"period": "2019", "value": 1, "\\udfff": "x"}]}',
+        b'{"reporter": "\\ud800", "observations": [{"period": "2019", "value": 1}]}',
+        b'{"reporter": "NCCT", "observations": [{"period": "2019", "value": 1, "comment": ["a\\ud800"]}]}',
+    ],
+)
+def test_json_lone_surrogate_is_unreadable(limits, content):
+    """Half of a UTF-16 pair is no character: it cannot be stored as text, so the file is unreadable."""
+    finding = only_finding(read_json(content, limits), "unreadable")
+    assert "lone surrogate" in finding.message
+
+
+def test_json_surrogate_pair_is_one_character(limits):
+    content = b'{"reporter": "NCCT", "observations": [{"period": "2019", "value": 1, "comment": "\\ud83d\\ude00"}]}'
+    raw = read_json(content, limits)
+    assert raw.frame["comment"].to_list() == ["\U0001f600"]
+
+
+def test_too_many_columns_is_unreadable_before_rows_are_read(limits):
+    header = ",".join(f"c{i}" for i in range(limits.max_columns + 1))
+    finding = only_finding(read_csv(header + "\n" + "x," * limits.max_columns + "x\n", limits), "unreadable")
+    assert f"{limits.max_columns + 1:,} columns" in finding.message and finding.row_number == 1
+    keys = {f"c{i}": 1 for i in range(limits.max_columns + 1)}
+    finding = only_finding(read_json({"observations": [keys]}, limits), "unreadable")
+    assert f"{limits.max_columns:,}" in finding.message
+
+
+def test_text_longer_than_the_limit_is_unreadable_naming_its_cell(limits):
+    long = "x" * (limits.max_text_chars + 1)
+    finding = only_finding(
+        read_csv(f"{HEADER}\nNCCT,2019,cases,1,ok\nNCCT,2019,cases,2,{long}\n", limits), "unreadable"
+    )
+    assert (finding.row_number, finding.column_name) == (3, "comment")
+    assert f"{limits.max_text_chars + 1:,} characters" in finding.message
+    document = {"observations": [{"value": 1}, {"value": 2, "comment": long}]}
+    finding = only_finding(read_json(document, limits), "unreadable")
+    assert (finding.row_number, finding.column_name) == (2, "comment")
 
 
 def test_json_large_integer_kept_exactly(limits):
@@ -341,7 +426,9 @@ def test_too_many_rows_is_unreadable(seed_files, limits):
     tight = dataclasses.replace(limits, max_rows=SEED_ROWS - 1)
     finding = only_finding(read_submission(seed_files["csv"].read_bytes(), "csv", tight), "unreadable")
     assert f"{SEED_ROWS - 1:,}" in finding.message
-    assert read_submission(seed_files["csv"].read_bytes(), "csv", dataclasses.replace(limits, max_rows=SEED_ROWS)).readable
+    assert read_submission(
+        seed_files["csv"].read_bytes(), "csv", dataclasses.replace(limits, max_rows=SEED_ROWS)
+    ).readable
 
 
 def test_csv_bytes_named_xlsx_are_unreadable(seed_files, limits):
@@ -357,7 +444,9 @@ def test_csv_multiline_comment_is_one_row(limits):
 
 
 def test_json_blank_observation_skipped_numbering_kept(limits):
-    document = {"observations": [{"reporter": "NCCT", "value": 1}, {}, {"value": None}, {"reporter": "NCCT", "value": 2}]}
+    document = {
+        "observations": [{"reporter": "NCCT", "value": 1}, {}, {"value": None}, {"reporter": "NCCT", "value": 2}]
+    }
     raw = read_json(document, limits)
     assert raw.frame["row_number"].to_list() == [1, 4]
 
@@ -412,7 +501,26 @@ def test_xlsx_far_cell_is_unreadable_not_fatal(tmp_path):
     assert path.stat().st_size < 10_000
     done = subprocess.run(
         [sys.executable, "-c", FAR_CELL_READER, str(path)],
-        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-500:]
     assert done.stdout.strip() == "unreadable"
+
+
+def test_json_limits_stop_the_parser_before_the_file_is_read_whole(limits, monkeypatch):
+    """The objects are counted as they are parsed: past the limit of rows the parser stops, the rest unread."""
+    import dataclasses
+
+    import transforms.read as read
+
+    few = dataclasses.replace(limits, max_rows=3)
+    made = []
+    original = read._json_object
+    monkeypatch.setattr(read, "_json_object", lambda pairs: made.append(1) or original(pairs))
+    content = json.dumps({"observations": [{"value": n} for n in range(100)]}).encode()
+    finding = only_finding(read_submission(content, "json", few), "unreadable")
+    assert "more than 3 observations" in finding.message
+    assert len(made) <= 4

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
 from tests.flows.conftest import NOW, query, run, write_inbox
+from warehouse import sqlfiles
+from warehouse.judgement import RULES
 
 NCCT_CASES = 159
 POLICE_CASES = 151
@@ -24,10 +27,13 @@ def _file(reporter: str, rows: list[tuple[str, str, int]]) -> str:
 
 def test_ministry_figure_that_differs_from_the_committee_is_a_disagreement(paths):
     inbox, warehouse = paths
-    write_inbox(inbox, {
-        "ncct.csv": _file("NCCT", [("2018", "cases", NCCT_CASES), ("2018", "suspects_arrested", 40)]),
-        "moi.csv": _file("MOI", [("2018", "cases", POLICE_CASES), ("2018", "suspects_arrested", 40)]),
-    })
+    write_inbox(
+        inbox,
+        {
+            "ncct.csv": _file("NCCT", [("2018", "cases", NCCT_CASES), ("2018", "suspects_arrested", 40)]),
+            "moi.csv": _file("MOI", [("2018", "cases", POLICE_CASES), ("2018", "suspects_arrested", 40)]),
+        },
+    )
     summary = run(inbox, warehouse)
     assert summary.count("loaded") == 2
     warnings = [f for f in summary.findings if f["rule"] == "disagreement"]
@@ -43,10 +49,13 @@ def test_ministry_figure_that_differs_from_the_committee_is_a_disagreement(paths
 
 def test_ministries_are_not_compared_with_each_other(paths):
     inbox, warehouse = paths
-    write_inbox(inbox, {
-        "moi.csv": _file("MOI", [("2018", "suspects_to_court", 10)]),
-        "moj.csv": _file("MOJ", [("2018", "suspects_to_court", 12)]),
-    })
+    write_inbox(
+        inbox,
+        {
+            "moi.csv": _file("MOI", [("2018", "suspects_to_court", 10)]),
+            "moj.csv": _file("MOJ", [("2018", "suspects_to_court", 12)]),
+        },
+    )
     summary = run(inbox, warehouse)
     assert [f for f in summary.findings if f["rule"] == "disagreement"] == []
 
@@ -87,7 +96,130 @@ def test_validate_reports_warehouse_warnings_without_writing(paths, tmp_path):
     candidate.write_text(_file("MOI", [("2018", "cases", POLICE_CASES)]))
     corrected = tmp_path / "ncct_v2.csv"
     corrected.write_text(_file("NCCT", [("2018", "cases", NCCT_CASES + 1)]))
-    result = CliRunner().invoke(app, ["validate", str(candidate), str(corrected), "--warehouse", str(warehouse), "--format", "json"])
+    result = CliRunner().invoke(
+        app, ["validate", str(candidate), str(corrected), "--warehouse", str(warehouse), "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     assert '"rule": "disagreement"' in result.output and '"rule": "restatement"' in result.output
     assert query(warehouse, "select count(*) from audit.submissions") == before
+
+
+def test_outlier_against_a_derived_base(paths):
+    """The comparison table shows 2019-S1 = 100 against 2018-S1 = 20 (2018-Q1 + 2018-Q2): +400%."""
+    inbox, warehouse = paths
+    write_inbox(
+        inbox,
+        {
+            "ncct.csv": _file(
+                "NCCT",
+                [
+                    ("2018-Q1", "cases", 10),
+                    ("2018-Q2", "cases", 10),
+                    ("2019-S1", "cases", 100),
+                ],
+            )
+        },
+    )
+    summary = run(inbox, warehouse)
+    assert query(warehouse, "select value, base_value from marts.period_comparison where period = '2019-S1'") == [
+        (100, 20)
+    ]
+    outliers = [(f["row_number"], f["message"]) for f in summary.findings if f["rule"] == "outlier"]
+    assert outliers == [
+        (
+            4,
+            "row 4: cases for 2019-S1 in KH is 100, a change of +400.0% against 20 in 2018-S1 "
+            "(derived: 2018-Q1, 2018-Q2 add up to it); more than 300% from a base of at least 10: "
+            "check for a typing error",
+        )
+    ]
+
+
+def test_outlier_raised_by_a_part_of_a_derived_base(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"a.csv": _file("NCCT", [("2019-S1", "cases", 100), ("2018-Q1", "cases", 10)])})
+    assert [f for f in run(inbox, warehouse).findings if f["rule"] == "outlier"] == []
+    write_inbox(inbox, {"b.csv": _file("NCCT", [("2018-Q2", "cases", 10)])}, start_mtime=1_800_000_000)
+    summary = run(inbox, warehouse, NOW + timedelta(hours=1))
+    outliers = [(f["row_number"], f["message"]) for f in summary.findings if f["rule"] == "outlier"]
+    assert outliers == [
+        (
+            2,
+            "row 2: cases for 2018-S1 adds up to 20 (2018-Q1, 2018-Q2); against it the held "
+            "2019-S1 figure 100 is a change of +400.0%; more than 300% from a base of at least 10: "
+            "check for a typing error",
+        )
+    ]
+
+
+def test_no_outlier_against_a_base_the_table_does_not_show(paths):
+    """2018-01/2018-06 = 90 contradicts 2018-Q1 + 2018-Q2 = 20, so the table derives no 2018-S1 and
+    2019-S1 has no base to be judged against."""
+    inbox, warehouse = paths
+    write_inbox(
+        inbox,
+        {
+            "ncct.csv": _file(
+                "NCCT",
+                [
+                    ("2018-Q1", "cases", 10),
+                    ("2018-Q2", "cases", 10),
+                    ("2018-01/2018-06", "cases", 90),
+                    ("2019-S1", "cases", 100),
+                ],
+            )
+        },
+    )
+    summary = run(inbox, warehouse)
+    assert query(warehouse, "select count(*) from marts.period_comparison where is_derived") == [(0,)]
+    assert [f["rule"] for f in summary.findings] == ["derived_mismatch"]
+
+
+# ------------------------------------------------------- each query read and run whole
+def _printed(capsys, *argv: str) -> str:
+    """What `python -m warehouse.sqlfiles ARGV...` prints: a template rendered whole."""
+    assert sqlfiles.main(list(argv)) == 0
+    return capsys.readouterr().out
+
+
+@pytest.fixture
+def bare(registry):
+    """A warehouse's tables from the DDL alone, with one held figure and a run that restates it."""
+    con = duckdb.connect()
+    for ddl in sorted((sqlfiles.SQL_DIR / "ddl").glob("*.sql")):
+        con.execute(ddl.read_text(encoding="utf-8"))
+    dims = ", ".join(f"'_T' as {d}" for d in registry.dimension_names)
+    figure = (
+        f"'NCCT' as reporter, 'KH' as area, '2019-S1' as period, 'half' as period_type, 'cases' as indicator, {dims}"
+    )
+    con.execute(
+        f"insert into core.observation_history by name select {figure}, 40 as value, 'A' as status, "
+        "'aa' as submission_id, 2 as row_number, timestamptz '2026-01-01 00:00:00+00' as valid_from"
+    )
+    con.execute(
+        f"create table run_rows as select {figure}, 70::bigint as value, 'A' as status, null as comment, "
+        "'bb' as submission_id, 3::bigint as row_number, 'I' as action, '2018-S1' as base_period, "
+        "1::bigint as sequence, timestamptz '2026-02-01 00:00:00+00' as received_at"
+    )
+    yield con
+    con.close()
+
+
+def test_every_judgement_reads_and_runs_alone(capsys, bare):
+    """Each judgement template, printed whole, runs in a plain DuckDB connection beside run_rows."""
+    params = {"consolidating": ["NCCT"], "threshold_pct": 300, "min_base": 10}
+    for rule in RULES:
+        text = _printed(capsys, f"judgement/{rule}.sql")
+        assert "{{" not in text and "{%" not in text
+        used = {name: value for name, value in params.items() if f"${name}" in text}
+        bare.execute(text, used).fetchall()
+    restated = bare.execute(_printed(capsys, "judgement/restatement.sql")).fetchall()
+    assert [(r[0], r[1], r[-3], r[-2]) for r in restated] == [("bb", 3, 70, 40)]
+
+
+def test_a_template_printed_with_what_it_names(capsys):
+    assert sqlfiles.main(["marts/tilings.sql", "source=effective", "by=judged"]) == 0
+    printed = capsys.readouterr().out
+    assert "from effective" in printed and "select judged, reporter, area" in printed
+    assert sqlfiles.main(["judgement/no_such_rule.sql"]) == 2
+    assert "no template judgement/no_such_rule.sql" in capsys.readouterr().err

@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
 
 from tests.conftest import SEED
 from tests.flows.conftest import NOW, query, run, write_inbox
@@ -50,7 +54,9 @@ def test_an_analyst_holding_the_file_open_does_not_block_the_run(paths):
         assert out.split() == ["after", str(FIRST)]
     finally:
         analyst.kill()
-    assert query(warehouse, "select value from core.observations where indicator = 'marriage_applications'") == [(SECOND,)]
+    assert query(warehouse, "select value from core.observations where indicator = 'marriage_applications'") == [
+        (SECOND,)
+    ]
 
 
 def test_a_run_publishes_only_its_changes(paths):
@@ -112,3 +118,104 @@ def test_a_new_version_of_the_definitions_rebuilds_the_analyst_file(paths):
     assert warehouse.stat().st_ino != built
     assert files.published_marker.read_text().split() == [number, digest]
     assert query(warehouse, "select value from core.observations") == [(FIRST,)]
+
+
+# The README's as-of queries, word for word (the test checks the README still holds them).
+README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+AS_OF_FIRST_LOAD = (
+    "select * from core.observations_as_of((select min(received_at) from audit.submissions where status = 'loaded'));"
+)
+AS_OF_NO_ZONE = "select * from core.observations_as_of('2026-11-29 13:02:50');"
+AS_OF_OFFSET = "select * from core.observations_as_of('2026-11-29 20:02:50+07:00');"
+AS_OF_BY_HAND = """select * from core.observation_history
+where valid_from <= timestamptz '2026-11-29 13:02:50+00'
+  and (valid_to is null or valid_to > timestamptz '2026-11-29 13:02:50+00');"""
+# received between 13:02:50 in Phnom Penh (06:02:50 UTC) and 13:02:50 UTC, so the two readings differ
+SECOND_RECEIVED = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Phnom_Penh"])
+def test_as_of_reads_a_time_without_zone_as_utc_in_every_session_zone(paths, zone):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"a.csv": _marriages(FIRST)})
+    run(inbox, warehouse)
+    write_inbox(inbox, {"b.csv": _marriages(SECOND)}, start_mtime=1_800_000_000)
+    run(inbox, warehouse, SECOND_RECEIVED)
+    for documented in (AS_OF_FIRST_LOAD, AS_OF_NO_ZONE, AS_OF_OFFSET, AS_OF_BY_HAND):
+        assert documented in README
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute(f"set TimeZone = '{zone}'")
+
+        def values(sql: str) -> list[int]:
+            return [row[0] for row in con.sql(f"select value from ({sql.rstrip(';')})").fetchall()]
+
+        assert values(AS_OF_FIRST_LOAD) == [FIRST]  # works on a warehouse loaded today
+        assert values(AS_OF_NO_ZONE) == [SECOND]  # 13:02:50 UTC, after the second receipt at 08:00 UTC
+        assert values(AS_OF_OFFSET) == [SECOND]
+        assert values(AS_OF_BY_HAND) == [SECOND]
+        assert values("select * from core.observations_as_of('2026-11-29 07:59:59')") == [FIRST]
+        assert values("select * from core.observations_as_of(timestamp '2026-11-29 08:00:00')") == [SECOND]
+        assert values("select * from core.observations_as_of('2026-11-29T14:02:50+07')") == [FIRST]
+
+
+DISK_FULL_PUBLISH = textwrap.dedent(
+    """
+    import resource, signal, sys
+    from pathlib import Path
+    from tests.flows.conftest import run
+    from warehouse import database
+    original = database.publish_analyst_file
+    calls = [0]
+    def publish(writer, now, force_full=False):
+        calls[0] += 1
+        if calls[0] == 2:  # the run's own publication, after its load: the disk is now full
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (2048, resource.RLIM_INFINITY))
+        return original(writer, now, force_full)
+    database.publish_analyst_file = publish
+    try:
+        run(Path(sys.argv[1]), Path(sys.argv[2]))
+    except Exception as problem:
+        print("failed:", type(problem).__name__, flush=True)
+    """
+)
+
+
+def test_a_publication_that_fails_on_a_full_disk_leaves_no_temporary_file(paths):
+    """No room left for a segment or the new analyst file: the run fails, and nothing half written stays."""
+    from tests.flows.test_crash import temporary_files
+
+    inbox, warehouse = paths
+    write_inbox(inbox, {"a.csv": SEED_CSV})
+    project = publication.Path(__file__).resolve().parents[2]
+    child = subprocess.run(
+        [sys.executable, "-c", DISK_FULL_PUBLISH, str(inbox), str(warehouse)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "PYTHONPATH": str(project)},
+    )
+    assert "failed:" in child.stdout, child.stdout + child.stderr[-2000:]
+    assert temporary_files(warehouse.parent) == []
+    run(inbox, warehouse)  # with room again, the next run publishes what was loaded
+    assert query(warehouse, "select count(*) from core.observations") == [(16,)]
+
+
+def test_a_connection_opened_after_the_run_shows_the_new_state_once_the_process_holds_no_older_one(paths):
+    """As the README says: DuckDB shares one database per file within a process, so an open connection
+    makes a new one in the same process see the state it holds; once it is closed, a new one sees the run."""
+    import duckdb
+
+    inbox, warehouse = paths
+    write_inbox(inbox, {"a.csv": _marriages(FIRST)})
+    run(inbox, warehouse)
+    q = "select value from core.observations where indicator = 'marriage_applications'"
+    held = duckdb.connect(str(warehouse), read_only=True)
+    write_inbox(inbox, {"b.csv": _marriages(SECOND)}, start_mtime=1_800_000_000)
+    run(inbox, warehouse, NOW + timedelta(hours=1))
+    with duckdb.connect(str(warehouse), read_only=True) as same_process:
+        assert same_process.sql(q).fetchall() == [(FIRST,)]
+    held.close()
+    with duckdb.connect(str(warehouse), read_only=True) as fresh:
+        assert fresh.sql(q).fetchall() == [(SECOND,)]

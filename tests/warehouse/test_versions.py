@@ -10,17 +10,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import duckdb
-import pytest
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows.steps import LOAD_COLUMNS
 from schemas.findings import FINDINGS_SCHEMA
+from schemas.shapes import LOAD_COLUMNS, Decision, Receipt
 from transforms.periods import base_period_code, parse_period
-from warehouse.layout import WarehouseFiles
+from warehouse import loading
+from warehouse.database import Writer, open_writer
+from warehouse.invariants import LoadAuditFailed
 from warehouse.judgement import versions_sql
-from warehouse.store import Decision, PublishAuditFailed, Receipt, Warehouse
+from warehouse.layout import WarehouseFiles
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 TICK = timedelta(microseconds=1)
@@ -37,27 +39,46 @@ def _rows(number: int, reporter: str, rows: dict[str, tuple[str, int, str]]) -> 
     records = []
     for row_number, (period, (action, value, status)) in enumerate(sorted(rows.items()), start=2):
         parsed = parse_period(period)
-        records.append({
-            "submission_id": f"s{number:02d}", "row_number": row_number, "reporter": reporter, "area": "KH",
-            "period": parsed.code, "period_type": parsed.type, "period_start": parsed.start, "period_end": parsed.end,
-            "base_period": base_period_code(parsed.code), "indicator": "cases", "sex": "_T", "age": "_T",
-            "citizenship": "_T", "referral": "_T", "offence": "_T", "country": "_T",
-            "value": value, "status": status, "comment": None, "action": action,
-        })
+        records.append(
+            {
+                "submission_id": f"s{number:02d}",
+                "row_number": row_number,
+                "reporter": reporter,
+                "area": "KH",
+                "period": parsed.code,
+                "period_type": parsed.type,
+                "period_start": parsed.start,
+                "period_end": parsed.end,
+                "base_period": base_period_code(parsed.code),
+                "indicator": "cases",
+                "sex": "_T",
+                "age": "_T",
+                "citizenship": "_T",
+                "referral": "_T",
+                "offence": "_T",
+                "country": "_T",
+                "value": value,
+                "status": status,
+                "comment": None,
+                "action": action,
+            }
+        )
     return pl.DataFrame(records).select(LOAD_COLUMNS)
 
 
-def _load(warehouse: Warehouse, runs: list[list[tuple[int, str, dict]]]) -> None:
+def _load(warehouse: Writer, runs: list[list[tuple[int, str, dict]]]) -> None:
     for run in runs:
         receipts = [
             Receipt(number, f"s{number:02d}", f"f{number:02d}.csv", "csv", 1, NOW, NOW + number * TICK)
             for number, _, _ in run
         ]
-        warehouse.con.execute("insert into pipeline.receipts by name select * from (select unnest($r, recursive := true))",
-                              {"r": [r.__dict__ for r in receipts]})
-        decisions = [Decision(r, "loaded", reporter) for r, (_, reporter, _) in zip(receipts, run)]
+        warehouse.con.execute(
+            "insert into pipeline.receipts by name select * from (select unnest($r, recursive := true))",
+            {"r": [r.__dict__ for r in receipts]},
+        )
+        decisions = [Decision(r, "loaded", reporter) for r, (_, reporter, _) in zip(receipts, run, strict=True)]
         observations = pl.concat([_rows(number, reporter, rows) for number, reporter, rows in run])
-        warehouse.apply(decisions, observations, pl.DataFrame(schema=FINDINGS_SCHEMA))
+        loading.load_batch(warehouse, decisions, observations, pl.DataFrame(schema=FINDINGS_SCHEMA))
 
 
 def _state(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
@@ -74,7 +95,7 @@ def test_one_run_equals_one_run_per_submission(registry, tmp_path_factory, submi
     states = []
     for runs in ([numbered], [[s] for s in numbered]):
         files = WarehouseFiles(tmp_path_factory.mktemp("versions") / "ctip.duckdb")
-        with Warehouse.open(files, registry) as warehouse:
+        with open_writer(files, registry) as warehouse:
             _load(warehouse, runs)
             states.append(_state(warehouse.con))
     together, apart = states
@@ -86,13 +107,15 @@ def test_one_run_equals_one_run_per_submission(registry, tmp_path_factory, submi
 def test_the_properties_see_warnings(registry, tmp_path):
     """The scenario space reaches every rule the run judges, so the equality above means something."""
     files = WarehouseFiles(tmp_path / "ctip.duckdb")
-    runs = [[
-        (1, "NCCT", {"2017-S1": ("I", 10, "A"), "2018": ("I", 60, "A")}),
-        (2, "NCCT", {"2018-S1": ("I", 50, "A"), "2018-S2": ("I", 12, "A"), "2017-S1": ("I", 12, "A")}),
-        (3, "MOI", {"2018": ("I", 20, "A")}),
-        (4, "NCCT", {"2018-S2": ("D", 0, "A")}),
-    ]]
-    with Warehouse.open(files, registry) as warehouse:
+    runs = [
+        [
+            (1, "NCCT", {"2017-S1": ("I", 10, "A"), "2018": ("I", 60, "A")}),
+            (2, "NCCT", {"2018-S1": ("I", 50, "A"), "2018-S2": ("I", 12, "A"), "2017-S1": ("I", 12, "A")}),
+            (3, "MOI", {"2018": ("I", 20, "A")}),
+            (4, "NCCT", {"2018-S2": ("D", 0, "A")}),
+        ]
+    ]
+    with open_writer(files, registry) as warehouse:
         _load(warehouse, runs)
         rules = warehouse.con.sql("select submission_id, rule, row_number from audit.findings order by all").fetchall()
         current = warehouse.con.sql("select period, value from core.observations order by all").fetchall()
@@ -108,18 +131,22 @@ def test_the_properties_see_warnings(registry, tmp_path):
 
 def test_a_key_left_with_two_current_versions_fails_the_audit_and_nothing_is_committed(registry, tmp_path, monkeypatch):
     files = WarehouseFiles(tmp_path / "ctip.duckdb")
-    with Warehouse.open(files, registry) as warehouse:
+    with open_writer(files, registry) as warehouse:
         _load(warehouse, [[(1, "NCCT", {"2018": ("I", 10, "A")})]])
 
-        def versions_without_closing(self) -> None:  # a defect: the replaced version stays current
-            self.con.execute(f"create or replace table pipeline.run_versions as "
-                             f"{versions_sql(self.registry, 'core.observation_history')}")
-            self.con.execute("insert into core.observation_history by name select * exclude (sequence, present, "
-                             "received_at, ends), received_at as valid_from, ends as valid_to "
-                             "from pipeline.run_versions where sequence > 0 and present")
+        def versions_without_closing(writer: Writer) -> None:  # a defect: the replaced version stays current
+            writer.con.execute(
+                f"create or replace table pipeline.run_versions as "
+                f"{versions_sql(writer.registry, 'core.observation_history')}"
+            )
+            writer.con.execute(
+                "insert into core.observation_history by name select * exclude (sequence, present, "
+                "received_at, ends), received_at as valid_from, ends as valid_to "
+                "from pipeline.run_versions where sequence > 0 and present"
+            )
 
-        monkeypatch.setattr(Warehouse, "_write_versions", versions_without_closing)
-        with pytest.raises(PublishAuditFailed, match="^1 keys would have more than one current version$"):
+        monkeypatch.setattr(loading, "write_versions", versions_without_closing)
+        with pytest.raises(LoadAuditFailed, match="^1 keys would have more than one current version$"):
             _load(warehouse, [[(2, "NCCT", {"2018": ("I", 20, "A"), "2017": ("I", 5, "A")})]])
         assert warehouse.con.sql("select submission_id from audit.submissions").fetchall() == [("s01",)]
         assert warehouse.con.sql("select period, value from core.observation_history").fetchall() == [("2018", 10)]

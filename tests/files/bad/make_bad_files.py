@@ -40,6 +40,11 @@ BOMB_BYTES = 2**30          # the sheet of zip_bomb.xlsx inflates to 1 GiB
 LYING_BOMB_BYTES = 64 * 2**20  # the sheet of zip_bomb_declared_small.xlsx, which claims 1,000 bytes
 SHARED_STRINGS_BYTES = 128 * 2**20  # shared_strings_bomb.xlsx: within the inflated limit of 256 MiB
 CHUNK = 2**20
+# JSON numbers that are no whole numbers as written, though a float would round them to one.
+JSON_VALUE_FORMS = ("0.99999999999999999", "1e3", "4503599627370497.5", "1.0", "-0", "78E0")
+MANY_BAD = 2_500  # many_bad_values.csv: rows with a bad value, more than twice the findings listed of one rule
+INDICATORS = ("cases", "victims_rescued", "victims_repatriated", "suspects_arrested", "suspects_to_court",
+              "persons_convicted", "marriage_applications")
 
 
 # ------------------------------------------------------------------ builders
@@ -282,6 +287,64 @@ def shared_strings_bomb(path: Path) -> None:
             entry.write(b"</sst>")
 
 
+LONG_SHARED_TEXT = 20 * 2**20  # shared_string_long.xlsx: one shared text of 20 MiB
+REPEATED_TEXT = 30_000  # shared_string_repeated.xlsx: a text within the limit of one cell ...
+REPEATED_CELLS = 10_000  # ... that this many cells point at: 300 million characters once read
+
+
+def _shared_strings_workbook(text_xml: bytes, cells: int) -> bytes:
+    """A valid workbook whose sheet's cells (column A, rows 2 on, under a header) all point at shared text 0."""
+    content_types = CONTENT_TYPES.replace(
+        "</Types>",
+        '<Override PartName="/xl/sharedStrings.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.sharedStrings+xml"/></Types>',
+    )
+    relations = WORKBOOK_RELS.replace(
+        "</Relationships>",
+        f'<Relationship Id="rId2" Type="{REL_NS}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+    )
+    rows = "".join(f'<row r="{n}"><c r="A{n}" t="s"><v>0</v></c></row>' for n in range(2, cells + 2))
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<worksheet xmlns="{MAIN_NS}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>comment</t></is></c></row>'
+        f"{rows}</sheetData></worksheet>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, text in [
+            ("[Content_Types].xml", content_types.encode()),
+            ("_rels/.rels", PACKAGE_RELS.encode()),
+            ("xl/workbook.xml", _workbook("data").encode()),
+            ("xl/_rels/workbook.xml.rels", relations.encode()),
+            (SHEET_PATH, sheet.encode()),
+            ("xl/sharedStrings.xml",
+             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{MAIN_NS}"><si><t>'.encode()
+             + text_xml + b"</t></si></sst>"),
+        ]:
+            archive.writestr(_zip_info(name), text)
+    return buffer.getvalue()
+
+
+def prefixed_grid_bomb() -> bytes:
+    """The far cell XFD1048576 in a sheet whose elements carry a namespace prefix with a hyphen (`x-y:`)."""
+    cells = "".join(
+        f'<x-y:c r="{_column_letters(i)}1" t="inlineStr"><x-y:is><x-y:t>{name}</x-y:t></x-y:is></x-y:c>'
+        for i, name in enumerate(COLUMNS)
+    )
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<x-y:worksheet xmlns:x-y="{MAIN_NS}"><x-y:sheetData><x-y:row r="1">{cells}</x-y:row>'
+        '<x-y:row r="1048576"><x-y:c r="XFD1048576" t="inlineStr"><x-y:is><x-y:t>x</x-y:t></x-y:is></x-y:c></x-y:row>'
+        "</x-y:sheetData></x-y:worksheet>"
+    )
+    return xlsx_bytes(sheet)
+
+
+def json_text(text: str) -> bytes:
+    """JSON written by hand, so that it may hold what json.dumps would not write (repeated keys, lone surrogates)."""
+    return text.encode("utf-8")
+
+
 # -------------------------------------------------------------------- corpus
 def corpus() -> dict[str, bytes]:
     files: dict[str, bytes] = {}
@@ -369,6 +432,47 @@ def corpus() -> dict[str, bytes]:
             {"period": "2018-S1", "indicator": "cases", "value": "x", "row_number": 8},
         ]}
     )
+
+    # Poison pills and exact reading of JSON (contract 1.1).
+    observation = '"period": "2019-S1", "indicator": "cases"'
+    files["json_lone_surrogate_in_value.json"] = json_text(
+        '{"reporter": "NCCT", "observations": [{' + observation + ', "value": 78, "comment": "\\ud800"}]}\n'
+    )
+    files["json_lone_surrogate_in_key.json"] = json_text(
+        '{"reporter": "NCCT", "observations": [{' + observation + ', "value": 78, "\\udc00x": "1"}]}\n'
+    )
+    files["json_repeated_key.json"] = json_text(
+        '{"reporter": "NCCT", "observations": [{' + observation + ', "value": 78, "value": 5}]}\n'
+    )
+    files["json_repeated_key_any_case.json"] = json_text(
+        '{"reporter": "NCCT", "observations": [{' + observation + ', "value": 78}, '
+        '{"period": "2018-S1", "indicator": "cases", "value": 62, "VALUE": 6}]}\n'
+    )
+    files["json_repeated_reporter.json"] = json_text(
+        '{"reporter": "NCCT", "reporter": "MOI", "observations": [{' + observation + ', "value": 78}]}\n'
+    )
+    files["json_value_forms.json"] = json_text(
+        '{"reporter": "NCCT", "observations": ['
+        + ", ".join(
+            f'{{"period": "{year}-S1", "indicator": "cases", "value": {written}}}'
+            for year, written in zip(range(2019, 2013, -1), JSON_VALUE_FORMS)
+        )
+        + "]}\n"
+    )
+    files["xlsx_prefixed_grid_bomb.xlsx"] = prefixed_grid_bomb()
+    files["shared_string_repeated.xlsx"] = _shared_strings_workbook(b"x" * REPEATED_TEXT, REPEATED_CELLS)
+    files["too_many_columns.csv"] = (
+        ",".join([*COLUMNS, *(f"extra_{i}" for i in range(5_000))]).encode() + b"\n" + csv_bytes([row()]).split(b"\n")[1]
+        + b"\n"
+    )
+    files["text_too_long.csv"] = csv_bytes([row(), row(period="2018-S1", comment="x" * 40_000)])
+    periods = [
+        *(str(y) for y in range(2000, 2020)), *(f"{y}-S{h}" for y in range(2000, 2020) for h in (1, 2)),
+        *(f"{y}-Q{q}" for y in range(2000, 2020) for q in range(1, 5)),
+        *(f"{y}-{m:02d}" for y in range(2000, 2020) for m in range(1, 13)),
+    ]
+    keys = [(period, indicator) for indicator in INDICATORS for period in periods][:MANY_BAD]
+    files["many_bad_values.csv"] = csv_bytes([row(period=period, indicator=indicator, value="x") for period, indicator in keys])
 
     # ------------------------------------------------------------ values
     files["value_fractional.csv"] = csv_bytes([row(value="78.5")])
@@ -458,6 +562,7 @@ def main() -> None:
     zip_bomb(HERE / "zip_bomb.xlsx")
     lying_zip_bomb(HERE / "zip_bomb_declared_small.xlsx")
     shared_strings_bomb(HERE / "shared_strings_bomb.xlsx")
+    (HERE / "shared_string_long.xlsx").write_bytes(_shared_strings_workbook(b"x" * LONG_SHARED_TEXT, 1_000))
 
 
 if __name__ == "__main__":

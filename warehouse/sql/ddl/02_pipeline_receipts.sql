@@ -10,3 +10,6 @@ create table if not exists pipeline.receipts (
     modified_at   timestamptz not null,   -- the inbox file's modification time
     received_at   timestamptz not null    -- strictly increasing with sequence
 );
+-- Files sent through the portal: the account and the time of the upload (null for the inbox folder).
+alter table pipeline.receipts add column if not exists uploaded_by varchar;
+alter table pipeline.receipts add column if not exists uploaded_at timestamptz;

@@ -14,3 +14,6 @@ create table if not exists audit.submissions (
     size_bytes    bigint not null,
     primary key (submission_id, file_name)
 );
+-- Files sent through the portal: the account and the time of the upload (null for the inbox folder).
+alter table audit.submissions add column if not exists uploaded_by varchar;
+alter table audit.submissions add column if not exists uploaded_at timestamptz;

@@ -1,5 +1,5 @@
--- One row per problem found in a submission's bytes; rule is an id of section 6 of
--- the submission contract. row_number counts as a spreadsheet shows the file.
+-- One row per problem found in a submission's bytes; rule is one of the rule ids of the
+-- submission contract (its section "Rules"). row_number counts as a spreadsheet shows the file.
 create table if not exists audit.findings (
     submission_id varchar not null,
     file_name     varchar not null,

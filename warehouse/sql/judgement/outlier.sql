@@ -1,34 +1,118 @@
--- Figures that change by more than $threshold_pct per cent against the same period a
+{% from 'macros.sql' import dimensions, held_once_applied, same_key, same_key_but_period with context -%}
+-- outlier: figures that change by more than $threshold_pct per cent against the same period a
 -- year before, with a base of at least $min_base, once the row's submission is applied
--- ({history} as known at its receipt). Either side of a pair may be a row of the
--- submission: as the current figure, or as the base of a held one it does not set.
+-- (the versions as known at its receipt). The base is the one the comparison table shows:
+-- the reported figure or, where none is reported, the figure derived from shorter
+-- periods (marts/figures.sql; a month's figure is never derived). The current figure is a
+-- reported one. A row of the submission may be the current figure, its base, or one of the
+-- figures a derived base adds up.
+--
+-- Reads run_rows (the rows of the run's loaded submissions, each with the receipt of its
+-- submission: sequence, received_at) and {{ history }} (every version, the run's own
+-- included). The macros (sql/macros.sql) write out the key of the registry.
 with set_rows as (
-    select * from run_rows where action = 'I'
+    select *, substr(period, 1, 4) as year from run_rows where action = 'I'
 ),
 
 as_current as (
     select i.submission_id, i.row_number as current_row, s.row_number as base_row,
-           i.reporter, i.area, i.indicator, {dims_i}, i.period, i.value,
-           b.period as base_period, b.value as base_value
+           i.reporter, i.area, i.indicator, {{ dimensions('i') }}, i.period, i.value,
+           b.period as base_period, b.value as base_value, null::varchar[] as base_derived_from
     from set_rows as i
-    join {history} as b on {cell_match_ib} and b.period = i.base_period and {held_after_b}
-    left join set_rows as s on s.submission_id = i.submission_id and {key_match_sb}
+    join {{ history }} as b
+        on {{ same_key_but_period('i', 'b') }} and b.period = i.base_period and {{ held_once_applied('b', 'i') }}
+    left join set_rows as s on s.submission_id = i.submission_id and {{ same_key('s', 'b') }}
 ),
 
 as_base as (
     select i.submission_id, null::bigint as current_row, i.row_number as base_row,
-           c.reporter, c.area, c.indicator, {dims_c}, c.period, c.value,
-           i.period as base_period, i.value as base_value
+           c.reporter, c.area, c.indicator, {{ dimensions('c') }}, c.period, c.value,
+           i.period as base_period, i.value as base_value, null::varchar[] as base_derived_from
     from set_rows as i
     join core.periods as p on p.base_period = i.period
-    join {history} as c on {cell_match_ic} and c.period = p.period and {held_after_c}
-    anti join set_rows as s on s.submission_id = i.submission_id and {key_match_sc}
+    join {{ history }} as c
+        on {{ same_key_but_period('i', 'c') }} and c.period = p.period and {{ held_once_applied('c', 'i') }}
+    anti join set_rows as s on s.submission_id = i.submission_id and {{ same_key('s', 'c') }}
+),
+
+-- reported figures of the submission whose base no one reported: the base may be derived
+current_without_base as (
+    select i.* from set_rows as i
+    anti join {{ history }} as b
+        on {{ same_key_but_period('i', 'b') }} and b.period = i.base_period and {{ held_once_applied('b', 'i') }}
+    where i.period_type <> 'month'
+),
+
+-- held reported figures a year after a row of the submission whose base no one reported:
+-- the row may be one of the figures that base adds up
+held_without_base as (
+    select i.submission_id, i.received_at, i.row_number, i.period as part, c.reporter, c.area, c.indicator,
+           {{ dimensions('c') }}, c.period, c.value, core.base_period(c.period, c.period_type) as base_period
+    from set_rows as i
+    join {{ history }} as c
+        on {{ same_key_but_period('i', 'c') }}
+        and substr(c.period, 1, 4) = printf('%04d', cast(i.year as integer) + 1)
+        and c.period_type <> 'month' and c.period_type <> i.period_type and {{ held_once_applied('c', 'i') }}
+    anti join set_rows as s on s.submission_id = i.submission_id and {{ same_key('s', 'c') }}
+    anti join {{ history }} as b
+        on {{ same_key_but_period('c', 'b') }} and b.period = core.base_period(c.period, c.period_type)
+        and {{ held_once_applied('b', 'i') }}
+),
+
+-- the submission's cells in the years of those bases, as known once it is applied
+years as (
+    select distinct submission_id, received_at, reporter, area, indicator, {{ dimensions() }},
+           substr(base_period, 1, 4) as year
+    from current_without_base
+    union
+    select distinct submission_id, received_at, reporter, area, indicator, {{ dimensions() }}, substr(part, 1, 4)
+    from held_without_base
+),
+
+effective as (
+    select y.submission_id as judged, o.reporter, o.area, o.period, o.period_type, o.indicator,
+           {{ dimensions('o') }}, o.value, o.status
+    from years as y
+    join {{ history }} as o
+        on {{ same_key_but_period('y', 'o') }} and substr(o.period, 1, 4) = y.year and {{ held_once_applied('o', 'y') }}
+),
+
+-- the derived figures of those years, per judged submission
+derived as (
+    select * from (
+        {% with source = 'effective', by = ['judged'] %}
+            {% include 'marts/figures.sql' %}
+        {% endwith %}
+    ) where is_derived
+),
+
+as_current_derived as (
+    select i.submission_id, i.row_number as current_row, null::bigint as base_row,
+           i.reporter, i.area, i.indicator, {{ dimensions('i') }}, i.period, i.value,
+           d.period as base_period, d.value as base_value, d.derived_from as base_derived_from
+    from current_without_base as i
+    join derived as d on d.judged = i.submission_id and {{ same_key_but_period('i', 'd') }} and d.period = i.base_period
+),
+
+as_part_of_base as (
+    select c.submission_id, null::bigint as current_row, min(c.row_number) as base_row,
+           c.reporter, c.area, c.indicator, {{ dimensions('c') }}, c.period, c.value,
+           d.period as base_period, d.value as base_value, d.derived_from as base_derived_from
+    from held_without_base as c
+    join derived as d
+        on d.judged = c.submission_id and {{ same_key_but_period('c', 'd') }} and d.period = c.base_period
+        and list_contains(d.derived_from, c.part)
+    group by all
 ),
 
 pairs as (
     select * from as_current
     union all
     select * from as_base
+    union all
+    select * from as_current_derived
+    union all
+    select * from as_part_of_base
 )
 
 select coalesce(current_row, base_row) as row_number, current_row is null as row_is_base, *

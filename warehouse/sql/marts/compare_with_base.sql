@@ -2,7 +2,7 @@
 -- observations as known at $as_of ('infinity' for now). Parameters: $period,
 -- $base_period, $reporter (null for every reporter), $as_of.
 with figures as (
-    {figures}
+    {% include 'marts/figures.sql' %}
 )
 
 select

@@ -1,15 +1,19 @@
+{% from 'macros.sql' import by_columns, by_match with context -%}
 -- Figures derived from shorter periods of the same reporter, key and cut: a year
 -- from its two halves, a half from its quarters (or else its months), a quarter
 -- from its months, a year-to-date from its months; only where every part is held.
--- The source has the columns of core.observations. One row per derived key and period
--- (the template's `by` prefix names further columns to keep apart, such as the submission a
--- judgement is for).
+-- These are the derivations of transforms/periods.py (`PeriodType.made_of`, preferred
+-- first); a test checks that both derive the same figures from the same periods.
+-- One row per derived key and period.
+--
+-- Template: `source` (here {{ source }}) has the columns of core.observations; `by` names further columns
+-- to keep apart (by_columns), such as the submission a judgement is for.
 with parts as (
     select *,
         cast(substr(period, 1, 4) as integer) as part_year,
         case when period_type = 'month' then cast(substr(period, 6, 2) as integer) end as part_month,
         case when period_type = 'quarter' then cast(substr(period, 7, 1) as integer) end as part_quarter
-    from {source}
+    from {{ source }}
     where period_type in ('half', 'quarter', 'month')
 ),
 
@@ -33,7 +37,7 @@ candidates as (
 
 sums as (
     select
-        {by}reporter, area, indicator, sex, age, citizenship, referral, offence, country,
+        {{ by_columns() }}reporter, area, indicator, sex, age, citizenship, referral, offence, country,
         target as period, target_type as period_type, preference, needed,
         count(distinct period) as parts_held,
         try_cast(sum(value) as bigint) as value,
@@ -44,11 +48,11 @@ sums as (
 )
 
 select
-    {by}reporter, area, period, period_type, indicator, sex, age, citizenship, referral, offence, country,
+    {{ by_columns() }}reporter, area, period, period_type, indicator, sex, age, citizenship, referral, offence, country,
     value, status, derived_from
 from sums
 where parts_held = needed and value is not null
 qualify row_number() over (
-    partition by {by}reporter, area, indicator, sex, age, citizenship, referral, offence, country, period
+    partition by {{ by_columns() }}reporter, area, indicator, sex, age, citizenship, referral, offence, country, period
     order by preference
 ) = 1

@@ -1,18 +1,42 @@
+{% from 'macros.sql' import by_columns, by_match with context -%}
 -- Every figure: reported (the source observations: now, or as known at a time) and
--- derived from shorter periods where none is reported (is_derived).
+-- derived from shorter periods where none is reported (is_derived, with the periods it
+-- adds up in derived_from). A figure is derived only from a year of a reporter's cut
+-- whose reported figures agree with each other: where two ways of making up the same
+-- months give different sums (tilings.sql), nothing of that year is derived, so the
+-- table never shows a derived figure that contradicts a reported one.
+--
+-- Template: `source` (here {{ source }}) has the columns of core.observations; `by` names further columns
+-- to keep apart (by_columns, by_match), such as the submission a judgement is for.
 with reported as (
-    select reporter, area, period, period_type, indicator, sex, age, citizenship, referral, offence, country,
-           value, status, false as is_derived
-    from {source}
+    select {{ by_columns() }}reporter, area, period, period_type, indicator,
+           sex, age, citizenship, referral, offence, country, value, status, false as is_derived, null::varchar[] as derived_from
+    from {{ source }}
+),
+
+contradictory as (
+    select distinct {{ by_columns() }}reporter, area, indicator, sex, age, citizenship, referral, offence, country, year
+    from (
+        {% include 'marts/tilings.sql' %}
+    )
+    group by {{ by_columns() }}reporter, area, indicator, sex, age, citizenship, referral, offence, country, year,
+             first_month, end_month
+    having count(distinct value) > 1
 ),
 
 derived as (
-    select d.reporter, d.area, d.period, d.period_type, d.indicator,
+    select {{ by_columns('d') }}d.reporter, d.area, d.period, d.period_type, d.indicator,
            d.sex, d.age, d.citizenship, d.referral, d.offence, d.country,
-           d.value, d.status, true as is_derived
-    from ({derived}) as d
+           d.value, d.status, true as is_derived, d.derived_from
+    from (
+        {% include 'marts/derived_figures.sql' %}
+    ) as d
     anti join reported as r
-        using (reporter, area, period, indicator, sex, age, citizenship, referral, offence, country)
+        using ({{ by_columns() }}reporter, area, period, indicator, sex, age, citizenship, referral, offence, country)
+    anti join contradictory as x
+        on {{ by_match('x', 'd') }}x.reporter = d.reporter and x.area = d.area and x.indicator = d.indicator
+        and x.sex = d.sex and x.age = d.age and x.citizenship = d.citizenship and x.referral = d.referral
+        and x.offence = d.offence and x.country = d.country and x.year = substr(d.period, 1, 4)
 ),
 
 figures as (

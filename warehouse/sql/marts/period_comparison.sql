@@ -3,7 +3,7 @@
 -- year before (base_*) and in the period just before (previous_*).
 -- The figures come from figures.sql over the observations compared.
 with figures as (
-    {figures}
+    {% include 'marts/figures.sql' %}
 ),
 
 compared as (

@@ -1,0 +1,274 @@
+"""What every `ctip` command shares: the consoles, the options, wrong usage (exit 2), the settings, and the
+checks that find the inbox and open the warehouse.
+
+It imports no command and no app: the command modules import it, `flows/cli/main.py` registers them.
+The registry is read when a command runs (`load_registry()` inside it), never when a module is imported;
+help texts name what the registry gives by the words of `REGISTRY_WORDS`, filled in when the command line
+is built to run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from flows.settings import Settings, SettingsError, from_environment
+from schemas.registry import LANGUAGES, Registry
+
+_WIDE = 160  # when printing to a file or pipe, where there is no terminal width to follow
+console = Console(width=None if Console().is_terminal else _WIDE)
+errors = Console(stderr=True, width=None if Console(stderr=True).is_terminal else _WIDE)
+
+
+# ------------------------------------------------------------- the registry in help texts
+def registry_words(registry: Registry) -> dict[str, str]:
+    """What a help text may name by a word in braces, such as "{reporters}": the registry's codes, listed."""
+    return {
+        "{reporters}": ", ".join(registry.reporters),
+        "{error_rules}": ", ".join(r.id for r in registry.rules.values() if r.severity == "error"),
+        "{warning_rules}": ", ".join(r.id for r in registry.rules.values() if r.severity == "warning"),
+    }
+
+
+def with_registry_words(text: str | None, words: dict[str, str]) -> str | None:
+    """`text` with every word of `words` replaced by what the registry gives."""
+    if not text:
+        return text
+    for word, value in words.items():
+        text = text.replace(word, value)
+    return text
+
+
+# ------------------------------------------------------------------ options
+InboxOption = Annotated[
+    Path | None,
+    typer.Option("--inbox", metavar="DIR", help="Folder of submissions (default data/inbox/, or CTIP_INBOX)."),
+]
+WarehouseOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--warehouse",
+        metavar="FILE",
+        help="The DuckDB file analysts open (default warehouse/ctip.duckdb, or CTIP_WAREHOUSE).",
+    ),
+]
+
+
+def choices(name: str, *values: str) -> type[Enum]:
+    """The values an option accepts, as the Enum Typer checks them against."""
+    return Enum(name, {value: value for value in values}, type=str)
+
+
+TableOrJson = choices("TableOrJson", "table", "json")  # commands that print findings or verdicts
+TableCsvOrJson = choices("TableCsvOrJson", "table", "csv", "json")  # figures analysts may paste into a spreadsheet
+MarkdownOrJson = choices("MarkdownOrJson", "markdown", "json")  # `ctip describe`
+Language = choices("Language", *LANGUAGES)  # the languages ctip speaks (`--lang`)
+
+
+def lang_option(help_text: str):
+    """The --lang option: en (the default) or km; any other value is wrong usage (exit 2)."""
+    return typer.Option("--lang", case_sensitive=False, help=help_text, metavar="|".join(c.value for c in Language))
+
+
+def format_option(formats: type[Enum], help_text: str):
+    """The --format option over `formats`: any other value is wrong usage (exit 2)."""
+    return typer.Option("--format", case_sensitive=False, help=help_text, metavar="|".join(c.value for c in formats))
+
+
+# ------------------------------------------------------------- wrong usage
+def wrong_usage(message: str) -> NoReturn:
+    """Exit 2 with a plain message: the command was given something it cannot use."""
+    errors.print(f"[bold red]ctip:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(2)
+
+
+def command_settings(inbox: Path | None = None, warehouse: Path | None = None) -> Settings:
+    """The settings of the environment with the command's options; a setting that cannot be used is wrong usage."""
+    try:
+        return from_environment().with_overrides(inbox, warehouse)
+    except SettingsError as problem:
+        wrong_usage(str(problem))
+
+
+def known_reporter(registry: Registry, code: str | None, required: bool = False) -> str | None:
+    """--reporter as the registry spells it (upper case), or None when not given (and not `required`); a code the
+    registry does not know is wrong usage."""
+    if not code and not required:
+        return None
+    code = code or ""
+    if code.strip().upper() not in registry.reporters:
+        raise typer.BadParameter(
+            f"'{code}' is not a reporter; use one of {', '.join(registry.reporters)}", param_hint="--reporter"
+        )
+    return code.strip().upper()
+
+
+def canonical_period(text: str, option: str) -> str:
+    """A period as ctip writes it (2019-S1); one that does not parse is wrong usage of `option`."""
+    from transforms.periods import parse_period
+
+    period = parse_period(text)
+    if period is None:
+        raise typer.BadParameter(
+            f"'{text}' is not a period; use 2019, 2019-S1, 2019-Q1, 2019-01 or 2019-01/2019-10", param_hint=option
+        )
+    return period.code
+
+
+def base_period(text: str, period_code: str) -> str:
+    """--base: an earlier period as long as PERIOD, not PERIOD itself."""
+    from transforms.periods import parse_period
+
+    base_code = canonical_period(text, "--base")
+    period, base = parse_period(period_code), parse_period(base_code)
+
+    def months(p) -> int:
+        return (p.end.year - p.start.year) * 12 + p.end.month - p.start.month
+
+    if base.type != period.type or months(base) != months(period):
+        raise typer.BadParameter(
+            f"{base_code} is a {base.type} and {period_code} a {period.type}"
+            + (f" of {months(period)} months" if period.type == base.type else "")
+            + "; compare a period with another of the same length, such as 2019-S1 with 2018-S1",
+            param_hint="--base",
+        )
+    if base.start >= period.start:
+        raise typer.BadParameter(
+            f"{base_code} is {'the period itself' if base_code == period_code else 'later than ' + period_code}; "
+            "the base is an earlier period",
+            param_hint="--base",
+        )
+    return base_code
+
+
+def compared_periods(period: str, base: str | None) -> tuple[str, str]:
+    """PERIOD and --base as codes; without --base, the same period a year before."""
+    from transforms.periods import base_period_code
+
+    period_code = canonical_period(period, "PERIOD")
+    return period_code, base_period(base, period_code) if base else base_period_code(period_code)
+
+
+# ------------------------------------------------------- inbox and warehouse
+def inbox_folder(settings: Settings) -> Path:
+    """The inbox, which must be a folder: a typo in a nightly job's path must not pass for an empty inbox."""
+    named = f"the inbox {settings.inbox} (from {settings.inbox_origin})"
+    if not settings.inbox.exists():
+        wrong_usage(f"{named} does not exist; give the folder of submissions with --inbox or CTIP_INBOX")
+    if not settings.inbox.is_dir():
+        wrong_usage(f"{named} is a file, not a folder; give the folder of submissions with --inbox or CTIP_INBOX")
+    return settings.inbox
+
+
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8 to 11 of every DuckDB database file
+
+
+def _not_a_warehouse(path: Path, open_it: bool) -> str | None:
+    """Why `path` is not a ctip warehouse, or None when it is one (or, without `open_it`, may be one)."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(12)
+    except OSError as problem:
+        return f"it cannot be read ({problem.strerror})"
+    if head[8:12] != _DUCKDB_MAGIC:
+        return "it is not a DuckDB database file"
+    if not open_it:
+        return None
+    from warehouse.queries import not_an_analyst_file
+
+    return not_an_analyst_file(path)
+
+
+def no_warehouse(path: Path) -> str:
+    """The one way ctip says that the warehouse it was to read has not been made yet."""
+    return f"No warehouse at {path}"
+
+
+def _a_file_not_a_folder(path: Path) -> None:
+    if path.is_dir():
+        wrong_usage(f"{path} is a folder; --warehouse names the warehouse's DuckDB file, such as warehouse/ctip.duckdb")
+
+
+def readable_warehouse(settings: Settings, missing_ok: bool = False) -> Path | None:
+    """The analyst file a reading command opens, checked first.
+
+    Wrong usage (exit 2): a folder, a file that is not a ctip warehouse, or a --warehouse that names
+    nothing. A missing default warehouse is None with `missing_ok`, else exit 1 ("run `ctip run` first").
+    """
+    path = settings.warehouse
+    _a_file_not_a_folder(path)
+    if not path.exists():
+        if settings.warehouse_origin == "--warehouse":
+            wrong_usage(f"--warehouse {path}: there is no warehouse there")
+        if missing_ok:
+            return None
+        errors.print(f"{no_warehouse(path)}; run `ctip run` first.", markup=False, highlight=False)
+        raise typer.Exit(1)
+    problem = _not_a_warehouse(path, open_it=True)
+    if problem:
+        wrong_usage(f"{path} is not a ctip warehouse: {problem}")
+    return path
+
+
+def writable_warehouse(settings: Settings) -> Path:
+    """The analyst file a writing command (run, backfill, serve) keeps: absent (it is made) or a DuckDB file."""
+    path = settings.warehouse
+    _a_file_not_a_folder(path)
+    if path.exists():
+        problem = _not_a_warehouse(path, open_it=False)
+        if problem:
+            wrong_usage(f"{path} is not a ctip warehouse: {problem}")
+    return path
+
+
+@contextmanager
+def reading_analyst(path: Path) -> Iterator:
+    """A read-only connection to the analyst file (`warehouse.queries.open_analyst`) for a command.
+
+    A live file moved away from its .ctip folder, or a file DuckDB cannot read, is exit 1 with one line that says
+    why, never a traceback.
+    """
+    import duckdb
+
+    from warehouse.queries import DetachedAnalystFile, open_analyst
+
+    try:
+        with open_analyst(path) as con:
+            yield con
+    except DetachedAnalystFile as problem:
+        errors.print(str(problem), markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    except duckdb.Error as problem:
+        errors.print(
+            f"Cannot read {path}: {type(problem).__name__}: {str(problem).splitlines()[0]}",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+
+
+# ------------------------------------------------------------------ printing
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """ "1 error", "2 errors": a count with its noun in the right number."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
+def moment(at: datetime) -> str:
+    """A time as it was given, in its own zone, with UTC beside it when that zone is another."""
+    utc = at.astimezone(UTC)
+    if at.utcoffset() == utc.utcoffset():
+        return f"{utc:%Y-%m-%d %H:%M:%S} UTC"
+    return f"{at:%Y-%m-%d %H:%M:%S}{_offset(at)} ({utc:%Y-%m-%d %H:%M:%S} UTC)"
+
+
+def _offset(at: datetime) -> str:
+    text = at.strftime("%z")  # +0700
+    return f"{text[:3]}:{text[3:5]}" + (f":{text[5:]}" if len(text) > 5 else "")

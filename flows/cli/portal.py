@@ -1,0 +1,65 @@
+"""The commands of the senders' side: `ctip template` (a workbook to fill in) and `ctip portal` (where files are sent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.cli.common import InboxOption, WarehouseOption, canonical_period, command_settings, console, known_reporter
+from schemas import load_registry
+
+
+def template(
+    reporter: Annotated[
+        str, typer.Option("--reporter", help="The institution the workbook is for.", show_default=False)
+    ],
+    period: Annotated[
+        str, typer.Option("--period", help="The period it reports, such as 2019-S1.", show_default=False)
+    ],
+    out: Annotated[Path, typer.Option("--out", dir_okay=False, help="The .xlsx file to write.", show_default=False)],
+    lang: Annotated[str, typer.Option("--lang", help="Language of the instructions: en or km.")] = "en",
+) -> None:
+    """A blank workbook to fill in: the rows the reporter may report for the period, drop-down lists for codes,
+    a sheet of codes with English and Khmer labels and a sheet of instructions.
+
+    Exit 0 written, 2 wrong usage.
+    """
+    from flows.template import write_template
+
+    registry = load_registry()
+    code = known_reporter(registry, reporter, required=True)
+    if lang not in ("en", "km"):
+        raise typer.BadParameter(f"'{lang}' is not a language; use en or km", param_hint="--lang")
+    if out.suffix.lower() != ".xlsx":
+        raise typer.BadParameter(f"{out.name} does not end in .xlsx", param_hint="--out")
+    if out.exists() and out.is_dir():
+        raise typer.BadParameter(f"{out} is a folder", param_hint="--out")
+    period_code = canonical_period(period, "--period")
+    rows = write_template(out, registry, code, period_code, lang)
+    console.print(f"Wrote {out} ({rows} rows to fill in for {code}, {period_code}).")
+
+
+def portal(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on; keep 127.0.0.1 behind a TLS proxy.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8765,
+    inbox: InboxOption = None,
+    warehouse: WarehouseOption = None,
+    secure_cookies: Annotated[
+        bool, typer.Option("--secure-cookies", help="Mark cookies Secure: people reach the portal through HTTPS.")
+    ] = False,
+) -> None:
+    """The submission portal: clerks sign in, upload files and see every finding at once; a JSON API for scripts.
+
+    Uploads are archived and put in the inbox for the next run; the portal never writes the warehouse.
+    Runs until stopped (Ctrl-C).
+    """
+    from flows.portal.app import serve_portal
+
+    settings = command_settings(inbox, warehouse)
+    if settings.inbox.exists() and not settings.inbox.is_dir():
+        raise typer.BadParameter(f"{settings.inbox} is not a folder", param_hint="--inbox")
+    serve_portal(settings, load_registry(), host, port, secure_cookies)

@@ -1,0 +1,343 @@
+"""What the portal does with an upload: receive it streaming, judge it, archive it, hand it to the inbox.
+
+An upload is spooled to `<warehouse>.ctip/spool/` while it arrives, counting bytes, so a
+file over the registry's limit is refused (413) before it is read whole. An accepted
+upload is archived under its SHA-256, judged exactly as `ctip validate` judges it
+against the warehouse as it stands, written into the inbox under a temporary name and
+renamed (as any sender does), and only then recorded in the ledger with its answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from flows.checking import check_files
+from flows.settings import Settings
+from schemas.registry import Registry
+from transforms.read import ROW_NUMBER, format_of, read_submission
+from warehouse.accounts import Account
+from warehouse.archive import Archive
+from warehouse.durable import atomic_path
+from warehouse.layout import WarehouseFiles
+from warehouse.uploads import Upload, UploadLedger
+
+FILE_FIELD = "file"
+_SMALL_FIELD_BYTES = 4096  # a form's other fields (the token against forgery) are short
+_UNSAFE = re.compile(r'[\\/:*?"<>|]')
+
+
+class Refused(Exception):
+    """An upload the portal does not take: the HTTP status and a message for the sender."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def safe_file_name(given: str | None) -> str:
+    """The sender's name without folders, control characters or a leading dot; never used as a path as it is."""
+    name = (given or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    name = _UNSAFE.sub("_", name).strip().lstrip(".").strip()
+    if len(name) > 120:
+        stem, dot, extension = name.rpartition(".")
+        name = (stem[: 120 - len(extension) - 1] + dot + extension) if dot and len(extension) <= 8 else name[:120]
+    return name or "upload"
+
+
+@dataclass
+class Spooled:
+    """An upload received whole into the spool: its file, the sender's name for it, digest and size."""
+
+    path: Path
+    file_name: str
+    sha256: str
+    size: int
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+class _Receiver:
+    """Callbacks of the streaming multipart parser: the `file` part to disk, short fields to memory."""
+
+    def __init__(self, spool_dir: Path, limit: int):
+        self.spool_dir, self.limit = spool_dir, limit
+        self.fields: dict[str, str] = {}
+        self.file: Spooled | None = None
+        self._headers: dict[bytes, bytes] = {}
+        self._header_field = b""
+        self._header_value = b""
+        self._name: str | None = None
+        self._buffer = bytearray()
+        self._handle = None
+        self._digest = None
+
+    def callbacks(self) -> dict:
+        return {
+            "on_part_begin": self._part_begin,
+            "on_header_field": lambda data, start, end: self._grow("_header_field", data[start:end]),
+            "on_header_value": lambda data, start, end: self._grow("_header_value", data[start:end]),
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+        }
+
+    def _grow(self, name: str, data: bytes) -> None:
+        setattr(self, name, getattr(self, name) + data)
+
+    def _part_begin(self) -> None:
+        self._headers, self._name, self._buffer = {}, None, bytearray()
+
+    def _header_end(self) -> None:
+        self._headers[self._header_field.lower()] = self._header_value
+        self._header_field = self._header_value = b""
+
+    def _headers_finished(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        self._name = options.get(b"name", b"").decode("utf-8", "replace")
+        if self._name == FILE_FIELD and b"filename" in options:
+            if self.file is not None:
+                raise Refused(400, "send one file at a time")
+            self.spool_dir.mkdir(parents=True, exist_ok=True)
+            handle = tempfile.NamedTemporaryFile(dir=self.spool_dir, prefix=".upload-", delete=False)
+            given = options[b"filename"].decode("utf-8", "replace")
+            self.file = Spooled(Path(handle.name), safe_file_name(given), "", 0)
+            self._handle, self._digest = handle, hashlib.sha256()
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        chunk = data[start:end]
+        if self._handle is not None and self._name == FILE_FIELD:
+            self.file.size += len(chunk)
+            if self.file.size > self.limit:
+                raise Refused(413, f"the file is larger than the limit of {self.limit:,} bytes")
+            self._handle.write(chunk)
+            self._digest.update(chunk)
+        else:
+            self._buffer += chunk
+            if len(self._buffer) > _SMALL_FIELD_BYTES:
+                raise Refused(400, f"the form field '{self._name}' is too long")
+
+    def _part_end(self) -> None:
+        if self._handle is not None and self._name == FILE_FIELD:
+            self._handle.close()
+            self._handle = None
+            self.file.sha256 = self._digest.hexdigest()
+        elif self._name:
+            self.fields[self._name] = self._buffer.decode("utf-8", "replace")
+
+    def abandon(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        if self.file is not None:
+            self.file.discard()
+
+
+async def receive(request, spool_dir: Path, limit: int) -> Spooled:
+    """The request's multipart `file` part, spooled to disk while it streams in; refused when too large."""
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    if content_type != b"multipart/form-data" or b"boundary" not in options:
+        raise Refused(400, "send the file as multipart/form-data in the field 'file'")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise Refused(413, f"the file is larger than the limit of {limit:,} bytes")
+    receiver = _Receiver(spool_dir, limit)
+    parser = MultipartParser(options[b"boundary"], receiver.callbacks())
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+        parser.finalize()
+    except Refused:
+        receiver.abandon()
+        raise
+    except Exception:
+        receiver.abandon()
+        raise Refused(400, "the upload was cut off or is not a well-formed form") from None
+    if receiver.file is None or receiver._handle is not None:
+        receiver.abandon()
+        raise Refused(400, "no file was sent in the field 'file'")
+    receiver.file.fields = receiver.fields
+    return receiver.file
+
+
+def named_reporters(content: bytes, file_format: str, registry: Registry) -> set[str]:
+    """The reporter codes the file's rows name (stripped, upper case; "" for a blank cell); empty when unreadable."""
+    raw = read_submission(content, file_format, registry.limits)
+    if not raw.readable or "reporter" not in raw.frame.columns:
+        return set()
+    cells = [c for c in raw.frame.columns if c != ROW_NUMBER]
+    rows = raw.frame.filter(pl.any_horizontal(pl.col(cells).is_not_null()))  # blank lines name nobody
+    return {(code or "").strip().upper() for code in rows["reporter"].to_list()}
+
+
+@dataclass(frozen=True)
+class State:
+    """Where a submission stands: `waiting` for a run, or its status in `audit.submissions`."""
+
+    state: str
+    sequence: int | None = None
+    received_at: datetime | None = None
+
+
+class Intake:
+    """The portal's one path for an upload, shared by the web pages and the API."""
+
+    def __init__(self, settings: Settings, registry: Registry):
+        self.settings, self.registry = settings, registry
+        self.files = WarehouseFiles(settings.warehouse)
+        self.ledger = UploadLedger(self.files.uploads_db)
+        self.archive = Archive(self.files.archive_dir)
+        self._handing = threading.Lock()  # one upload at a time decides duplicates and names in the inbox
+
+    @property
+    def size_limit(self) -> int:
+        return self.registry.limits.max_file_bytes
+
+    async def receive(self, request) -> Spooled:
+        return await receive(request, self.files.upload_spool_dir, self.size_limit)
+
+    def accept(self, spooled: Spooled, account: Account) -> tuple[Upload, bool]:
+        """Judge, archive and hand over an upload; (its receipt, whether it is new). Raises Refused."""
+        try:
+            file_format = format_of(spooled.file_name)
+            if file_format is None:
+                raise Refused(415, f"{spooled.file_name}: only .csv, .xlsx and .json files are taken")
+            content = spooled.path.read_bytes()
+            named = named_reporters(content, file_format, self.registry)
+            if len(named) == 1 and named <= set(self.registry.reporters) and named != {account.reporter}:
+                raise Refused(
+                    403,
+                    f"{spooled.file_name} holds figures of {next(iter(named))}; "
+                    f"this account sends for {account.reporter} only",
+                )
+            now = datetime.now(UTC)
+            with self._handing:
+                first = self.ledger.get(spooled.sha256)
+                if first is not None or self._received(spooled.sha256):
+                    return self._duplicate(spooled, account, now, first), False
+                self.archive.keep(self.archive.copy_in(spooled.path))
+                report = self._judge(spooled)
+                inbox_name = self._hand_to_inbox(spooled)
+                upload = Upload(
+                    submission_id=spooled.sha256,
+                    file_name=spooled.file_name,
+                    inbox_name=inbox_name,
+                    reporter=account.reporter,
+                    uploaded_by=account.user,
+                    uploaded_at=now,
+                    verdict="invalid" if report["errors"] else "valid",
+                    errors=report["errors"],
+                    warnings=report["warnings"],
+                    findings=report["findings"],
+                )
+                self.ledger.record(upload)
+                return upload, True
+        finally:
+            spooled.discard()
+
+    def _judge(self, spooled: Spooled) -> dict:
+        """The findings `ctip validate` gives for the file, under the sender's name."""
+        folder = Path(tempfile.mkdtemp(dir=self.files.upload_spool_dir, prefix=".judge-"))
+        named = folder / spooled.file_name
+        try:
+            os.link(spooled.path, named)
+            (report,) = check_files([named], self.settings, self.registry, datetime.now(UTC))
+        finally:
+            named.unlink(missing_ok=True)
+            folder.rmdir()
+        return report
+
+    def _duplicate(self, spooled: Spooled, account: Account, now: datetime, first: Upload | None) -> Upload:
+        return Upload(
+            submission_id=spooled.sha256,
+            file_name=spooled.file_name,
+            inbox_name=first.inbox_name if first else "",
+            reporter=account.reporter,
+            uploaded_by=account.user,
+            uploaded_at=now,
+            verdict="duplicate",
+            errors=first.errors if first else 0,
+            warnings=first.warnings if first else 0,
+            findings=first.findings if first else [],
+        )
+
+    def _received(self, submission_id: str) -> bool:
+        """Whether a run already received these bytes (through the inbox folder, say)."""
+        return submission_id in self.states([submission_id])
+
+    def _hand_to_inbox(self, spooled: Spooled) -> str:
+        """Write the file into the inbox under a temporary hidden name, then rename it: all or nothing."""
+        inbox = self.settings.inbox
+        inbox.mkdir(parents=True, exist_ok=True)
+        name = spooled.file_name
+        if (inbox / name).exists():
+            stem, dot, extension = name.rpartition(".")
+            name = f"{stem}-{spooled.sha256[:12]}{dot}{extension}"
+        with atomic_path(inbox / name) as temporary:
+            shutil.copyfile(spooled.path, temporary)
+        return name
+
+    def states(self, submission_ids: list[str], inbox_names: dict[str, str] | None = None) -> dict[str, State]:
+        """What the published warehouse says of these submissions: status, sequence and receipt time.
+
+        With `inbox_names`, the row of that name is preferred (the same bytes may have come under two names).
+        """
+        analyst_file = self.settings.warehouse
+        if not submission_ids or not analyst_file.exists():
+            return {}
+        try:
+            with duckdb.connect(str(analyst_file), read_only=True) as con:
+                rows = con.execute(
+                    "select submission_id, file_name, status, sequence, received_at from audit.submissions "
+                    "where submission_id in (select unnest($ids)) order by sequence",
+                    {"ids": submission_ids},
+                ).fetchall()
+        except duckdb.Error:
+            return {}
+        states: dict[str, State] = {}
+        for submission_id, file_name, status, sequence, received_at in rows:
+            preferred = (inbox_names or {}).get(submission_id) == file_name
+            if submission_id not in states or preferred:
+                states[submission_id] = State(status, sequence, received_at)
+        return states
+
+
+def receipt(upload: Upload, state: State | None) -> dict:
+    """The receipt of the contract (`REPORTING.md` section 2) as a JSON object."""
+    if upload.verdict == "duplicate":
+        state = State("duplicate")
+    state = state or State("waiting")
+    return {
+        "submission_id": upload.submission_id,
+        "file_name": upload.file_name,
+        "reporter": upload.reporter,
+        "uploaded_by": upload.uploaded_by,
+        "uploaded_at": upload.uploaded_at.isoformat(),
+        "verdict": upload.verdict,
+        "errors": upload.errors,
+        "warnings": upload.warnings,
+        "findings": [
+            {key: finding.get(key) for key in ("severity", "rule", "row_number", "column_name", "message")}
+            for finding in upload.findings
+        ],
+        "state": state.state,
+        "sequence": state.sequence,
+        "received_at": state.received_at.isoformat() if state.received_at else None,
+    }

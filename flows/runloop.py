@@ -1,0 +1,78 @@
+"""The run loop, written once: the nightly flow gives it its Prefect tasks, the fallback plain functions.
+
+A run discovers the inbox's files, receives the new ones, collects the pending
+receipts, then for each batch: counts the attempt, reads and validates its shards,
+merges them, loads the batch in one transaction (and describes it on a validation
+page, when asked); then it publishes once and summarises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from flows import datadocs
+from flows.batches import Pending, Prepared, merge_prepared
+from schemas.shapes import Decision, Receipt
+from transforms.findings import empty_findings
+
+if TYPE_CHECKING:  # the steps call the loop, not the other way round
+    from rich.progress import Progress
+
+    from flows.batches import Discovery, Received, RunSummary
+
+
+@dataclass(frozen=True)
+class RunSteps:
+    """What the run loop calls, in this order."""
+
+    discover: Callable[[], Discovery]
+    receive: Callable[[Discovery], Received]  # mends an unfinished publication, archives new files, gives receipts
+    collect: Callable[[], Pending]
+    begin_batch: Callable[[Pending], None]
+    prepare_shards: Callable[[Pending, list[list[Receipt]]], Iterable[Prepared]]  # one result a shard, in order
+    load: Callable[[Prepared], pl.DataFrame]  # the findings recorded
+    publish: Callable[[], object]
+    summarise: Callable[[list[Decision], pl.DataFrame, Discovery, Received, Path | None], RunSummary]
+
+
+def run_batches(
+    steps: RunSteps, shards: int, started: datetime, validation_pages: Path | None, progress: Progress
+) -> RunSummary:
+    """One run: every pending receipt prepared and loaded batch by batch, then published and summarised.
+
+    Each batch's originals are cut into at most `shards` shards, prepared apart (on
+    other workers, if the steps send them there). With `validation_pages`, a folder,
+    each batch validated gets a page there, named after the run's start, `started`.
+    """
+    discovery = steps.discover()
+    received = steps.receive(discovery)
+    pending = steps.collect()
+    decisions, findings, validations = list(pending.settled), [pending.settled_findings], []
+    batches = pending.batches(shards)
+    reading = progress.add_task("reading and validating", total=sum(len(b.originals()) for b in batches))
+    loading = progress.add_task("loading", total=sum(len(b.receipts) for b in batches))
+    for batch in batches:
+        batch.remember_reporters(decisions)
+        steps.begin_batch(batch)
+        batch_shards = batch.original_shards(shards)
+        prepared_shards = []
+        for shard, prepared_shard in zip(batch_shards, steps.prepare_shards(batch, batch_shards), strict=True):
+            prepared_shards.append(prepared_shard)
+            progress.advance(reading, len(shard))
+        prepared = merge_prepared(batch, prepared_shards)
+        findings.append(steps.load(prepared))
+        progress.advance(loading, len(batch.receipts))
+        decisions += prepared.decisions
+        if validation_pages is not None:
+            validations.append(datadocs.validation(prepared, findings[-1]))
+    steps.publish()
+    docs = datadocs.write_site(validation_pages, started, validations) if validation_pages is not None else None
+    return steps.summarise(
+        decisions, pl.concat([empty_findings(), *findings], how="vertical_relaxed"), discovery, received, docs
+    )

@@ -1,0 +1,88 @@
+"""The shapes a run passes from step to step: a receipt, the decision on it, a backfill's rewind, the rows it loads.
+
+Beside `schemas/findings.py` (the shape of a finding): plain data, no behaviour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+# What can become of a receipt.
+LOADED, REJECTED, DUPLICATE = "loaded", "rejected", "duplicate"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A file received from the inbox: its place in the order of receipts and when it was received."""
+
+    sequence: int
+    submission_id: str
+    file_name: str
+    format: str
+    size_bytes: int
+    modified_at: datetime
+    received_at: datetime
+    uploaded_by: str | None = None  # the portal account that sent it; None for a file put in the inbox folder
+    uploaded_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What becomes of one receipt: `loaded`, `rejected` or `duplicate`."""
+
+    receipt: Receipt
+    status: str
+    reporter: str | None
+    set_aside: bool = (
+        False  # rejected because ctip failed on it, not because of its content: received again, it is tried again
+    )
+
+
+@dataclass(frozen=True)
+class Rewind:
+    """What a backfill undoes before replaying: every effect from `since` on (of `reporter`, if given)."""
+
+    since: datetime
+    reporter: str | None
+    sequences: tuple[int, ...]  # the receipts replayed
+
+
+# The columns of the rows a batch loads (one row per observation with a complete key), in this order.
+LOAD_COLUMNS = [
+    "submission_id",
+    "row_number",
+    "reporter",
+    "area",
+    "period",
+    "period_type",
+    "period_start",
+    "period_end",
+    "base_period",
+    "indicator",
+    "sex",
+    "age",
+    "citizenship",
+    "referral",
+    "offence",
+    "country",
+    "value",
+    "status",
+    "comment",
+    "action",
+]
+
+# Which periods each submission names (kept so that a backfill finds what touches a range).
+PERIODS_NAMED_SCHEMA = {"submission_id": pl.String, "period": pl.String, "period_start": pl.Date, "period_end": pl.Date}
+
+
+def empty_load_rows() -> pl.DataFrame:
+    """No rows to load, in the load's columns."""
+    return pl.DataFrame(schema={column: pl.String for column in LOAD_COLUMNS})
+
+
+def empty_periods_named() -> pl.DataFrame:
+    """No periods named, in the shape of `pipeline.submission_periods`."""
+    return pl.DataFrame(schema=PERIODS_NAMED_SCHEMA)

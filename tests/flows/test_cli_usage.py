@@ -1,0 +1,197 @@
+"""Wrong usage exits 2 with a plain message and no traceback, before anything is read, taken or written."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+import flows.backfill
+from flows.cli import app
+from tests.conftest import SEED
+from tests.flows.conftest import write_inbox
+
+runner = CliRunner()
+
+
+def invoke(*arguments: str, env: dict[str, str] | None = None):
+    return runner.invoke(app, list(arguments), env=env)
+
+
+def assert_wrong_usage(result, *phrases: str) -> None:
+    """Exit 2, the phrases in the message, and no Python traceback."""
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    flat = " ".join(result.output.split())  # the message may wrap at the console width
+    for phrase in phrases:
+        assert phrase in flat, (phrase, result.output)
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    path = tmp_path / "figures.csv"
+    path.write_bytes((SEED / "ncct_2019-S1.csv").read_bytes())
+    return path
+
+
+def test_a_missing_inbox_is_wrong_usage_and_creates_nothing(tmp_path):
+    warehouse = tmp_path / "w" / "ctip.duckdb"
+    result = invoke("run", "--inbox", str(tmp_path / "no" / "such" / "dir"), "--warehouse", str(warehouse))
+    assert_wrong_usage(result, "does not exist", "--inbox")
+    assert not warehouse.parent.exists()
+
+
+def test_an_inbox_that_is_a_file_is_wrong_usage(tmp_path, csv_file):
+    result = invoke("run", "--inbox", str(csv_file), "--warehouse", str(tmp_path / "w" / "ctip.duckdb"))
+    assert_wrong_usage(result, "is a file, not a folder")
+    assert not (tmp_path / "w").exists()
+
+
+def test_a_misspelt_ctip_inbox_is_wrong_usage(tmp_path):
+    result = invoke(
+        "run", "--warehouse", str(tmp_path / "w" / "ctip.duckdb"), env={"CTIP_INBOX": str(tmp_path / "inbx")}
+    )
+    assert_wrong_usage(result, "CTIP_INBOX", "does not exist")
+    assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["compare", "2019-S1"],
+        ["validate", str(SEED / "ncct_2019-S1.csv")],
+        ["describe"],
+        ["claims", str(SEED.parent / "claims" / "seed_claims.csv")],
+        ["export", "--public", "PUBLIC"],
+        ["report", "2019-S1", "--out", "OUT.html"],
+        ["backfill", "--from", "2019-S1", "--to", "2019-S2"],
+        ["run", "--inbox", "INBOX"],
+        ["submissions"],
+        ["findings"],
+    ],
+)
+def test_a_csv_given_as_warehouse_is_wrong_usage(command, tmp_path, csv_file):
+    (tmp_path / "inbox").mkdir()
+    arguments = [
+        a.replace("PUBLIC", str(tmp_path / "public"))
+        .replace("OUT.html", str(tmp_path / "out.html"))
+        .replace("INBOX", str(tmp_path / "inbox"))
+        for a in command
+    ]
+    result = invoke(*arguments, "--warehouse", str(csv_file))
+    assert_wrong_usage(result, "is not a ctip warehouse", "not a DuckDB database file")
+    assert not (tmp_path / "public").exists() and not (tmp_path / "out.html").exists()
+    assert not csv_file.with_name(csv_file.name + ".ctip").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["compare", "2019-S1"],
+        ["validate", str(SEED / "ncct_2019-S1.csv")],
+        ["describe"],
+        ["claims", str(SEED.parent / "claims" / "seed_claims.csv")],
+        ["report", "2019-S1", "--out", "OUT.html"],
+        ["backfill", "--from", "2019-S1", "--to", "2019-S2"],
+        ["submissions"],
+        ["findings"],
+    ],
+)
+def test_a_warehouse_option_naming_nothing_is_wrong_usage_for_commands_that_read(command, tmp_path):
+    arguments = [a.replace("OUT.html", str(tmp_path / "out.html")) for a in command]
+    result = invoke(*arguments, "--warehouse", str(tmp_path / "typo.duckdb"))
+    assert_wrong_usage(result, "no warehouse there")
+    assert not (tmp_path / "typo.duckdb").exists()
+
+
+def test_a_missing_default_warehouse_is_fine_for_validate():
+    result = invoke("validate", str(SEED / "ncct_2019-S1.csv"))  # the tests' CTIP_WAREHOUSE names nothing
+    assert result.exit_code == 0, result.output
+
+
+def test_a_folder_given_as_warehouse_is_wrong_usage(tmp_path):
+    assert_wrong_usage(invoke("compare", "2019-S1", "--warehouse", str(tmp_path)), "is a folder")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["validate", str(SEED / "ncct_2019-S1.csv"), "--format", "xml"],
+        ["compare", "2019-S1", "--format", "xml"],
+        ["describe", "--format", "html"],
+        ["claims", str(SEED.parent / "claims" / "seed_claims.csv"), "--format", "xml"],
+        ["submissions", "--format", "xml"],
+        ["findings", "--format", "csv"],
+    ],
+)
+def test_an_unknown_format_is_wrong_usage(command):
+    result = invoke(*command)
+    assert_wrong_usage(result, "--format")
+    assert "'xml'" in result.output or "'html'" in result.output or "'csv'" in result.output
+
+
+@pytest.mark.parametrize(("first", "last"), [("2019-S2", "2019-S1"), ("2019", "2018-Q4"), ("2019-07", "2019-Q2")])
+def test_a_reversed_or_empty_backfill_range_fails_before_anything_starts(first, last, tmp_path, monkeypatch):
+    started = []
+    monkeypatch.setattr(flows.backfill, "backfill", lambda **arguments: started.append(arguments))
+    result = invoke("backfill", "--from", first, "--to", last, "--warehouse", str(tmp_path / "w" / "ctip.duckdb"))
+    assert_wrong_usage(result, "is empty", "--to")
+    assert started == [] and not (tmp_path / "w").exists()
+
+
+@pytest.mark.parametrize(
+    ("base", "phrase"),
+    [
+        ("2018-Q1", "2018-Q1 is a quarter and 2019-S1 a half"),
+        ("2018", "2018 is a year and 2019-S1 a half"),
+        ("2019-S1", "the period itself"),
+        ("2019-S2", "later than 2019-S1"),
+        ("2020-S1", "later than 2019-S1"),
+        ("2019-S7", "is not a period"),
+    ],
+)
+def test_compare_base_must_be_an_earlier_period_of_the_same_length(base, phrase):
+    assert_wrong_usage(invoke("compare", "2019-S1", "--base", base), phrase)
+
+
+def test_compare_base_of_a_year_to_date_must_be_as_long():
+    assert_wrong_usage(invoke("compare", "2019-01/2019-06", "--base", "2018-01/2018-03"), "of 6 months")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "phrase"),
+    [
+        ("CTIP_TIMEZONE", "Mars/Olympus_Mons", "CTIP_TIMEZONE is 'Mars/Olympus_Mons', which is not a time zone"),
+        ("CTIP_TIMEZONE", "../../etc/passwd", "not a time zone"),
+        ("CTIP_LOCK_TIMEOUT", "ten minutes", "CTIP_LOCK_TIMEOUT is 'ten minutes'"),
+        ("CTIP_LOCK_TIMEOUT", "-1", "not a number of seconds"),
+        ("CTIP_SCHEDULE", "every night", "CTIP_SCHEDULE is 'every night', which is not a cron schedule"),
+    ],
+)
+def test_a_bad_setting_is_found_before_anything_is_taken(variable, value, phrase, tmp_path):
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    write_inbox(inbox, {"ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes()})
+    result = invoke("run", "--inbox", str(inbox), "--warehouse", str(warehouse), env={variable: value})
+    assert_wrong_usage(result, phrase)
+    assert not (tmp_path / "w").exists()  # nothing archived, no receipt
+    assert [p.name for p in inbox.iterdir()] == ["ncct.csv"]
+
+
+@pytest.mark.parametrize(
+    "command", [["compare", "2019-S1"], ["validate", str(SEED / "ncct_2019-S1.csv")], ["describe"]]
+)
+def test_every_command_checks_the_settings(command):
+    assert_wrong_usage(invoke(*command, env={"CTIP_TIMEZONE": "Nowhere/Town"}), "CTIP_TIMEZONE")
+
+
+def test_serve_checks_its_inbox_and_settings_before_starting(tmp_path):
+    warehouse = str(tmp_path / "w" / "ctip.duckdb")
+    assert_wrong_usage(
+        invoke("serve", "--inbox", str(tmp_path / "nowhere"), "--warehouse", warehouse), "does not exist"
+    )
+    (tmp_path / "inbox").mkdir()
+    result = invoke(
+        "serve", "--inbox", str(tmp_path / "inbox"), "--warehouse", warehouse, env={"CTIP_SCHEDULE": "0 2 * *"}
+    )
+    assert_wrong_usage(result, "CTIP_SCHEDULE is '0 2 * *', which is not a cron schedule")
+    assert not (tmp_path / "w").exists()

@@ -1,0 +1,333 @@
+"""Nothing one file does stops the night: a file ctip fails on is set aside, the others go on.
+
+Hostile files are rejected with a finding; a file on which ctip itself fails (an error
+while reading, validating or loading it, or runs that die while handling it) is
+rejected with rule `unreadable` and a message naming the failure, so later runs do
+not retry it forever; copied into the inbox again under another name, it is tried anew.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows import steps
+from flows.batches import Pending
+from flows.cli import app
+from schemas.shapes import Receipt
+from tests.conftest import FILES, SEED
+from tests.flows.conftest import NOW, query, run, write_inbox
+from warehouse import loading
+from warehouse.layout import WarehouseFiles
+
+BAD = FILES / "bad"
+SEED_CSV = (SEED / "ncct_2019-S1.csv").read_bytes()
+MOI_CSV = b"reporter,period,indicator,value\nMOI,2019-S1,cases,75\nMOI,2018-S1,cases,60\n"
+POISON_MARK = "POISON"  # a comment that makes the injected defect fire on this file only
+POISON_CSV = f"reporter,period,indicator,value,comment\nMOJ,2019-S1,suspects_to_court,12,{POISON_MARK}\n".encode()
+runner = CliRunner()
+
+
+def statuses(warehouse: Path) -> dict[str, str]:
+    return dict(query(warehouse, "select file_name, status from audit.submissions"))
+
+
+# ------------------------------------------------- hostile file, then a valid one
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "json_lone_surrogate_in_value.json",
+        "json_lone_surrogate_in_key.json",
+        "json_repeated_key.json",
+        "xlsx_prefixed_grid_bomb.xlsx",
+        "shared_string_long.xlsx",
+        "too_many_columns.csv",
+    ],
+)
+def test_hostile_file_received_then_valid_file_added_next_run_exits_0(prefect_harness, tmp_path, hostile):
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    write_inbox(inbox, {hostile: (BAD / hostile).read_bytes()})
+    first = runner.invoke(app, ["run", "--inbox", str(inbox), "--warehouse", str(warehouse)])
+    assert first.exit_code == 0, first.output
+    assert statuses(warehouse) == {hostile: "rejected"}
+    (inbox / hostile).unlink()  # removed from the inbox, as an operator would
+    write_inbox(inbox, {"ncct_2019-S1.csv": SEED_CSV})
+    second = runner.invoke(app, ["run", "--inbox", str(inbox), "--warehouse", str(warehouse)])
+    assert second.exit_code == 0, second.output
+    assert statuses(warehouse) == {hostile: "rejected", "ncct_2019-S1.csv": "loaded"}
+    assert query(warehouse, "select count(*) from core.observations") == [(16,)]
+
+
+# ------------------------------------------------- ctip's own failure on one file
+def _fail_on_poison(original):
+    def wrapper(frame, *args, **kwargs):
+        if "comment" in frame.columns and frame["comment"].str.contains(POISON_MARK).any():
+            raise RuntimeError("injected defect while normalising")
+        return original(frame, *args, **kwargs)
+
+    return wrapper
+
+
+def test_failure_while_validating_one_file_sets_it_aside_and_loads_the_others(paths, monkeypatch):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"ncct.csv": SEED_CSV, "poison.csv": POISON_CSV, "moi.csv": MOI_CSV})
+    monkeypatch.setattr(steps, "normalise", _fail_on_poison(steps.normalise))
+    summary = run(inbox, warehouse)
+    assert statuses(warehouse) == {"ncct.csv": "loaded", "poison.csv": "rejected", "moi.csv": "loaded"}
+    [finding] = [f for f in summary.findings if f["severity"] == "error"]
+    assert finding["rule"] == "unreadable"
+    assert "RuntimeError: injected defect while normalising" in finding["message"]
+    assert steps.RETRY_HINT in finding["message"]
+    assert run(inbox, warehouse, NOW).submissions == []  # not retried by later runs
+
+    # Retried on purpose: the same bytes under another name are tried anew (here, without the defect).
+    monkeypatch.undo()
+    write_inbox(inbox, {"poison again.csv": POISON_CSV}, start_mtime=1_800_000_000)
+    again = run(inbox, warehouse)
+    assert [(s["file_name"], s["status"]) for s in again.submissions] == [("poison again.csv", "loaded")]
+
+
+def test_failure_while_reading_one_file_sets_it_aside(paths, monkeypatch):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"ncct.csv": SEED_CSV, "poison.csv": POISON_CSV})
+    original = steps.read_submission
+
+    def reading(content, file_format, limits, *rest):
+        if POISON_MARK.encode() in content:
+            raise MemoryError("injected failure while reading")
+        return original(content, file_format, limits, *rest)
+
+    monkeypatch.setattr(steps, "read_submission", reading)
+    summary = run(inbox, warehouse)
+    assert statuses(warehouse) == {"ncct.csv": "loaded", "poison.csv": "rejected"}
+    assert any("MemoryError: injected failure while reading" in f["message"] for f in summary.findings)
+
+
+def test_failure_while_loading_one_file_sets_it_aside_and_loads_the_others(paths, monkeypatch):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"ncct.csv": SEED_CSV, "poison.csv": POISON_CSV, "moi.csv": MOI_CSV})
+    original = loading.load_decisions
+
+    def load_decisions(writer, decisions, observations, findings, periods=None):
+        if any(d.receipt.file_name == "poison.csv" and d.status == "loaded" for d in decisions):
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "injected failure while loading")
+        return original(writer, decisions, observations, findings, periods)
+
+    monkeypatch.setattr(loading, "load_decisions", load_decisions)
+    summary = run(inbox, warehouse)
+    assert statuses(warehouse) == {"ncct.csv": "loaded", "poison.csv": "rejected", "moi.csv": "loaded"}
+    assert query(warehouse, "select count(*) from core.observations where reporter = 'MOJ'") == [(0,)]
+    [finding] = [f for f in summary.findings if f["severity"] == "error"]
+    assert "while loading" in finding["message"] and "UnicodeEncodeError" in finding["message"]
+
+
+# --------------------------------------------------- a file that kills the process
+DIES_ON_POISON = textwrap.dedent(
+    f"""
+    import os, signal, sys
+    from datetime import datetime, timezone
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+    from flows import steps
+    from schemas import load_registry
+    original = steps.read_submission
+    def reading(content, file_format, limits, *rest):
+        if {POISON_MARK.encode()!r} in content:
+            os.kill(os.getpid(), signal.SIGABRT)  # as a reader that aborts the process would
+        return original(content, file_format, limits, *rest)
+    steps.read_submission = reading
+    steps.run_once(Path(sys.argv[1]), Path(sys.argv[2]), load_registry(), ZoneInfo("Asia/Phnom_Penh"),
+                   datetime.now(timezone.utc))
+    print("done", flush=True)
+    """
+)
+
+
+def test_file_that_kills_the_process_is_set_aside_after_two_runs(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"ncct.csv": SEED_CSV, "poison.csv": POISON_CSV, "moi.csv": MOI_CSV})
+    project = Path(__file__).resolve().parents[2]
+    for _ in range(steps.MAX_ATTEMPTS):
+        child = subprocess.run(
+            [sys.executable, "-c", DIES_ON_POISON, str(inbox), str(warehouse)],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "PYTHONPATH": str(project)},
+        )
+        assert child.returncode == -signal.SIGABRT, child.stderr[-2000:]
+    summary = run(inbox, warehouse)
+    assert statuses(warehouse) == {"ncct.csv": "loaded", "poison.csv": "rejected", "moi.csv": "loaded"}
+    # The second run handled each file it had tried alone, so the first file got done then.
+    assert {s["file_name"]: s["status"] for s in summary.submissions} == {"poison.csv": "rejected", "moi.csv": "loaded"}
+    [finding] = [f for f in summary.findings if f["severity"] == "error"]
+    assert finding["rule"] == "unreadable" and f"stopped {steps.MAX_ATTEMPTS} times" in finding["message"]
+    assert steps.RETRY_HINT in finding["message"]
+    assert query(warehouse, "select file_name from audit.findings where rule = 'unreadable'") == [("poison.csv",)]
+
+
+def test_a_receipt_tried_before_goes_alone():
+    def receipt(sequence: int) -> Receipt:
+        return Receipt(sequence, f"id{sequence}", f"f{sequence}.csv", "csv", 100, NOW, NOW)
+
+    receipts = [receipt(n) for n in range(1, 6)]
+    pending = Pending(receipts, {r.submission_id: r.sequence for r in receipts}, {}, frozenset({3}))
+    assert [[r.sequence for r in batch.receipts] for batch in pending.batches(1)] == [[1, 2], [3], [4, 5]]
+
+
+# ------------------------------------------------------------- what is taken
+def test_links_devices_and_pipes_are_never_taken(paths, tmp_path):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"ncct.csv": SEED_CSV})
+    secret = tmp_path / "secret.csv"
+    secret.write_bytes(b"root:$6$very-secret-hash:19000:0:99999:7:::\n")
+    (inbox / "shadow.csv").symlink_to(secret)
+    (inbox / "dangling.json").symlink_to(tmp_path / "nowhere.json")
+    os.mkfifo(inbox / "pipe.csv")
+    (inbox / "zero.csv").symlink_to("/dev/zero")
+    (inbox / "folder.csv").mkdir()
+    summary = run(inbox, warehouse)
+    assert statuses(warehouse) == {"ncct.csv": "loaded"}
+    assert sorted(summary.ignored) == ["dangling.json", "folder.csv", "pipe.csv", "shadow.csv", "zero.csv"]
+    archived = [p for p in WarehouseFiles(warehouse).archive_dir.rglob("*") if p.is_file()]
+    assert [p.read_bytes() for p in archived] == [SEED_CSV]
+    assert "secret" not in str(query(warehouse, "select * from audit.findings"))
+
+
+def test_archive_is_readable_only_by_its_owner(paths):
+    inbox, warehouse = paths
+    write_inbox(inbox, {"ncct.csv": SEED_CSV})
+    previous = os.umask(0o022)
+    try:
+        run(inbox, warehouse)
+    finally:
+        os.umask(previous)
+    archive = WarehouseFiles(warehouse).archive_dir
+    folders = [archive, *[p for p in archive.rglob("*") if p.is_dir()]]
+    files = [p for p in archive.rglob("*") if p.is_file()]
+    assert files and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o700 for p in folders)
+
+
+def test_file_name_that_is_not_utf8_is_taken_and_named(paths):
+    inbox, warehouse = paths
+    inbox.mkdir(parents=True)
+    name = os.fsdecode(b"caf\xe9 2019-S1.csv")
+    (inbox / name).write_bytes(SEED_CSV)
+    (inbox / os.fsdecode(b"bad \xff.csv")).write_bytes(b"reporter,period,indicator,value\nMOI,2019-S1,cases,x\n")
+    summary = run(inbox, warehouse)
+    assert statuses(warehouse) == {"caf\\xe9 2019-S1.csv": "loaded", "bad \\xff.csv": "rejected"}
+    assert {s["file_name"] for s in summary.submissions} == {"caf\\xe9 2019-S1.csv", "bad \\xff.csv"}
+    assert run(inbox, warehouse).already_received == 2  # the same names and bytes are recognised as done
+
+
+def test_a_file_beyond_the_size_limit_is_archived_and_rejected_without_being_read(paths, registry, monkeypatch):
+    import dataclasses
+
+    inbox, warehouse = paths
+    small = dataclasses.replace(registry, limits=dataclasses.replace(registry.limits, max_file_bytes=200))
+    write_inbox(inbox, {"ncct.csv": SEED_CSV, "moi.csv": MOI_CSV})
+    read = []
+    original = steps.read_submission
+    monkeypatch.setattr(
+        steps, "read_submission", lambda c, f, limits, *rest: read.append(len(c)) or original(c, f, limits, *rest)
+    )
+    steps.run_once(inbox, warehouse, small, steps.ZoneInfo("Asia/Phnom_Penh"), NOW)
+    assert statuses(warehouse) == {"ncct.csv": "rejected", "moi.csv": "loaded"}
+    assert read == [len(MOI_CSV)]
+    [message] = [m for (m,) in query(warehouse, "select message from audit.findings where file_name = 'ncct.csv'")]
+    assert f"the file is {len(SEED_CSV):,} bytes; the limit is 200 bytes" in message
+
+
+# ----------------------------------------------------- the run's own processes
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _ctip_run_started(tmp_path: Path) -> tuple[subprocess.Popen, list[int]]:
+    """A real `ctip run` on a large-ish inbox, once its temporary Prefect server is up; and that server's pid."""
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    write_inbox(inbox, {f"ncct {n}.csv": SEED_CSV.replace(b"human", f"human {n}".encode()) for n in range(40)})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PREFECT_HOME=str(tmp_path / "prefect"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="600",
+    )  # a busy machine starts it slowly
+    ctip = str(Path(sys.executable).with_name("ctip"))
+    process = subprocess.Popen(
+        [ctip, "run", "--inbox", str(inbox), "--warehouse", str(warehouse)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 600
+    servers: list[int] = []
+    for line in process.stdout:
+        servers = [
+            pid for pid in _children(process.pid) if "uvicorn" in (Path("/proc") / str(pid) / "cmdline").read_text()
+        ]
+        if (servers and ("Task run" in line or "Beginning flow run" in line)) or time.monotonic() > deadline:
+            break
+    assert servers, "the run started no temporary server"
+    return process, servers
+
+
+def test_killed_run_leaves_no_server_behind(tmp_path):
+    process, servers = _ctip_run_started(tmp_path)
+    process.kill()  # SIGKILL to the run alone: no clean-up of its own can run
+    process.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in servers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    leftover = [pid for pid in servers if _alive(pid)]
+    for pid in leftover:
+        os.kill(pid, signal.SIGKILL)
+    assert leftover == []
+
+
+def test_sigterm_stops_the_run_within_seconds_and_its_server(tmp_path):
+    process, servers = _ctip_run_started(tmp_path)
+    sent = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    seconds = time.monotonic() - sent
+    assert process.returncode != 0
+    assert seconds < 30, seconds
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in servers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in servers)

@@ -1,0 +1,399 @@
+"""The portal's API and forms against a real server on 127.0.0.1 (REPORTING.md sections 1 and 2)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+
+from flows.checking import check_files
+from tests.conftest import FILES, SEED
+from tests.flows.conftest import query, run
+from tests.flows.portal_server import free_port, running_portal
+from warehouse.archive import Archive, sha256_of
+from warehouse.layout import WarehouseFiles
+from warehouse.lock import WriterLock
+
+PROJECT = Path(__file__).resolve().parents[2]
+SAMPLE = PROJECT / "data" / "inbox"
+DRAFT = (SAMPLE / "mosvy_2019-Q2_draft.csv").read_bytes()  # rejected on purpose: parts_differ_from_total
+FIXED = DRAFT.replace(b"Y_GE18,95,", b"Y_GE18,97,")
+SEED_CSV = (SEED / "ncct_2019-S1.csv").read_bytes()
+
+
+@pytest.fixture
+def portal(tmp_path, registry):
+    with running_portal(tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb", registry) as running:
+        yield running
+
+
+def inbox_files(portal) -> list[str]:
+    return sorted(p.name for p in portal.settings.inbox.iterdir()) if portal.settings.inbox.exists() else []
+
+
+def archived(portal, content: bytes) -> bool:
+    return Archive(WarehouseFiles(portal.settings.warehouse).archive_dir).path_of(sha256_of(content)).exists()
+
+
+def test_health_answers_without_credentials(portal):
+    answer = httpx.get(f"{portal.url}/api/v1/health")
+    assert (answer.status_code, answer.json()) == (200, {"status": "ok"})
+
+
+def test_missing_wrong_and_disabled_credentials_get_401_without_a_challenge(portal):
+    user, password = portal.add("sokha", "MOSVY")
+    refusals = [
+        httpx.get(f"{portal.url}/api/v1/submissions"),
+        httpx.get(f"{portal.url}/api/v1/submissions", auth=(user, password + "x")),
+        httpx.get(f"{portal.url}/api/v1/submissions", headers={"Authorization": "Basic !!not-base64!!"}),
+        portal.upload((user, "wrong"), "mosvy.csv", FIXED),
+    ]
+    portal.accounts.disable(user)
+    refusals.append(httpx.get(f"{portal.url}/api/v1/submissions", auth=(user, password)))
+    refusals.append(portal.upload((user, password), "mosvy.csv", FIXED))
+    assert [r.status_code for r in refusals] == [401] * 6
+    assert not any("www-authenticate" in r.headers for r in refusals)
+    assert inbox_files(portal) == []
+
+
+def test_an_invalid_upload_gets_the_findings_of_ctip_validate_and_is_kept_for_the_run(portal, registry, tmp_path):
+    credentials = portal.add("sokha", "MOSVY")
+    answer = portal.upload(credentials, "mosvy_2019-Q2_draft.csv", DRAFT)
+    assert answer.status_code == 201
+    receipt = answer.json()
+    (expected,) = check_files([SAMPLE / "mosvy_2019-Q2_draft.csv"], portal.settings, registry, receipt_time(receipt))
+    assert receipt["verdict"] == "invalid" and receipt["state"] == "waiting"
+    assert (receipt["errors"], receipt["warnings"]) == (expected["errors"], expected["warnings"]) == (1, 0)
+    assert receipt["findings"] == [
+        {k: f[k] for k in ("severity", "rule", "row_number", "column_name", "message")} for f in expected["findings"]
+    ]
+    assert receipt["submission_id"] == sha256_of(DRAFT)
+    assert (receipt["file_name"], receipt["reporter"], receipt["uploaded_by"]) == (
+        "mosvy_2019-Q2_draft.csv",
+        "MOSVY",
+        "sokha",
+    )
+    assert receipt["sequence"] is None and receipt["received_at"] is None
+    assert archived(portal, DRAFT)
+    assert inbox_files(portal) == ["mosvy_2019-Q2_draft.csv"]
+    assert (portal.settings.inbox / "mosvy_2019-Q2_draft.csv").read_bytes() == DRAFT
+
+
+def receipt_time(receipt):
+    from datetime import datetime
+
+    return datetime.fromisoformat(receipt["uploaded_at"])
+
+
+def test_the_next_run_receives_uploads_with_their_uploader_and_time(portal):
+    credentials = portal.add("sokha", "MOSVY")
+    draft = portal.upload(credentials, "mosvy_2019-Q2_draft.csv", DRAFT).json()
+    fixed = portal.upload(credentials, "mosvy_2019-Q2_fixed.csv", FIXED).json()
+    assert (draft["verdict"], fixed["verdict"]) == ("invalid", "valid")
+    run(portal.settings.inbox, portal.settings.warehouse)
+    rows = query(
+        portal.settings.warehouse,
+        "select file_name, status, uploaded_by, uploaded_at from audit.submissions order by sequence",
+    )
+    assert [(name, status, by) for name, status, by, _ in rows] == [
+        ("mosvy_2019-Q2_draft.csv", "rejected", "sokha"),
+        ("mosvy_2019-Q2_fixed.csv", "loaded", "sokha"),
+    ]
+    assert [at.isoformat() for *_, at in rows] == [draft["uploaded_at"], fixed["uploaded_at"]]
+    states = {
+        r["file_name"]: r for r in httpx.get(f"{portal.url}/api/v1/submissions", auth=credentials).json()["submissions"]
+    }
+    assert (states["mosvy_2019-Q2_draft.csv"]["state"], states["mosvy_2019-Q2_fixed.csv"]["state"]) == (
+        "rejected",
+        "loaded",
+    )
+    assert states["mosvy_2019-Q2_fixed.csv"]["sequence"] == 2 and states["mosvy_2019-Q2_fixed.csv"]["received_at"]
+    assert list(states) == ["mosvy_2019-Q2_fixed.csv", "mosvy_2019-Q2_draft.csv"]  # newest first
+
+
+def test_the_same_bytes_twice_are_a_duplicate_and_not_put_in_the_inbox_again(portal):
+    credentials = portal.add("sokha", "MOSVY")
+    first = portal.upload(credentials, "mosvy.csv", FIXED).json()
+    again = portal.upload(credentials, "mosvy again.csv", FIXED)
+    assert again.status_code == 201
+    assert (again.json()["verdict"], again.json()["state"]) == ("duplicate", "duplicate")
+    assert inbox_files(portal) == ["mosvy.csv"]
+    one = httpx.get(f"{portal.url}/api/v1/submissions/{first['submission_id']}", auth=credentials).json()
+    assert (one["file_name"], one["uploaded_at"], one["verdict"]) == ("mosvy.csv", first["uploaded_at"], "valid")
+
+
+def test_bytes_received_through_the_inbox_folder_are_a_duplicate_too(portal):
+    credentials = portal.add("analyst", "NCCT")
+    portal.settings.inbox.mkdir(parents=True)
+    (portal.settings.inbox / "ncct_2019-S1.csv").write_bytes(SEED_CSV)
+    run(portal.settings.inbox, portal.settings.warehouse)
+    answer = portal.upload(credentials, "seed.csv", SEED_CSV).json()
+    assert answer["verdict"] == "duplicate"
+    assert inbox_files(portal) == ["ncct_2019-S1.csv"]
+
+
+def test_a_file_of_another_reporter_gets_403_and_nothing_is_kept(portal):
+    credentials = portal.add("sokha", "MOSVY")
+    refused = portal.upload(credentials, "ncct.csv", SEED_CSV)
+    assert refused.status_code == 403 and "NCCT" in refused.json()["error"]
+    assert not archived(portal, SEED_CSV) and inbox_files(portal) == []
+    mixed = (FILES / "bad" / "two_reporters.csv").read_bytes()
+    received = portal.upload(credentials, "two_reporters.csv", mixed)
+    assert received.status_code == 201 and received.json()["verdict"] == "invalid"
+    assert "mixed_reporters" in {f["rule"] for f in received.json()["findings"]}
+
+
+def test_an_upload_over_the_size_limit_gets_413_while_it_streams(tmp_path, registry):
+    small = replace(registry, limits=replace(registry.limits, max_file_bytes=50_000))
+    with running_portal(tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb", small) as portal:
+        user, password = portal.add("sokha", "MOSVY")
+        boundary = "ctipboundary"
+        sent = {"bytes": 0}
+
+        def body():  # chunked, no Content-Length: only counting while streaming can stop it
+            yield (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+                "Content-Type: text/csv\r\n\r\n"
+            ).encode()
+            for _ in range(200):
+                sent["bytes"] += 10_000
+                yield b"x" * 10_000
+            yield f"\r\n--{boundary}--\r\n".encode()
+
+        answer = httpx.post(
+            f"{portal.url}/api/v1/submissions",
+            auth=(user, password),
+            content=body(),
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            timeout=60,
+        )
+        declared = portal.upload((user, password), "big.csv", b"x" * 60_000)
+        assert answer.status_code == declared.status_code == 413
+        assert "50,000" in answer.json()["error"]
+        assert inbox_files(portal) == []
+        files = WarehouseFiles(portal.settings.warehouse)
+        assert not files.archive_dir.exists() or not any(files.archive_dir.rglob("*"))
+        assert not [p for p in files.upload_spool_dir.iterdir()]
+
+
+def test_only_csv_xlsx_and_json_are_taken(portal):
+    credentials = portal.add("sokha", "MOSVY")
+    for name in ("report.xls", "report.csv.exe", "report", "report.txt"):
+        assert portal.upload(credentials, name, FIXED).status_code == 415
+    assert inbox_files(portal) == []
+
+
+def test_file_names_are_made_safe_and_never_used_as_paths(portal):
+    credentials = portal.add("sokha", "MOSVY")
+    answer = portal.upload(credentials, "../../etc/\x1b[31m.mosvy.csv", FIXED).json()
+    assert answer["file_name"] == "[31m.mosvy.csv"  # no folders, no control character
+    assert inbox_files(portal) == ["[31m.mosvy.csv"]
+    other = portal.upload(credentials, "..\\..\\mosvy.csv", DRAFT).json()
+    assert other["file_name"] == "mosvy.csv" and inbox_files(portal) == ["[31m.mosvy.csv", "mosvy.csv"]
+    same_name = portal.upload(credentials, "mosvy.csv", FIXED.replace(b"draft", b"final")).json()
+    assert same_name["file_name"] == "mosvy.csv"
+    assert len(inbox_files(portal)) == 3  # another name in the inbox, the sender's name in the receipt
+
+
+def test_a_sender_sees_its_own_reporter_only_and_a_reviewer_sees_all(portal):
+    sokha, dara, reviewer = (
+        portal.add("sokha", "MOSVY"),
+        portal.add("dara", "MOI"),
+        portal.add("chan", "NCCT", "reviewer"),
+    )
+    mine = portal.upload(sokha, "mosvy.csv", FIXED).json()
+    theirs = portal.upload(dara, "moi.csv", (SAMPLE / "moi_2019-S1.csv").read_bytes()).json()
+
+    def listed(credentials):
+        return [
+            r["file_name"]
+            for r in httpx.get(f"{portal.url}/api/v1/submissions", auth=credentials).json()["submissions"]
+        ]
+
+    assert listed(sokha) == ["mosvy.csv"] and listed(dara) == ["moi.csv"]
+    assert listed(reviewer) == ["moi.csv", "mosvy.csv"]
+    assert httpx.get(f"{portal.url}/api/v1/submissions/{theirs['submission_id']}", auth=sokha).status_code == 404
+    assert httpx.get(f"{portal.url}/api/v1/submissions/{'0' * 64}", auth=sokha).status_code == 404
+    assert httpx.get(f"{portal.url}/api/v1/submissions/{mine['submission_id']}", auth=reviewer).status_code == 200
+
+
+def test_uploads_go_on_while_a_run_holds_the_writer(portal):
+    credentials = portal.add("sokha", "MOSVY")
+    files = WarehouseFiles(portal.settings.warehouse)
+    files.home.mkdir(parents=True, exist_ok=True)
+    with WriterLock(files.lock_file, 1, purpose="a long run"):
+        answer = portal.upload(credentials, "mosvy.csv", FIXED)
+    assert answer.status_code == 201 and answer.json()["verdict"] == "valid"
+
+
+def test_every_hostile_file_gets_its_answer_and_the_portal_stays_up(portal):
+    credentials = portal.add("chan", "NCCT", "reviewer")
+    hostile = sorted(p for p in (FILES / "bad").iterdir() if p.suffix in {".csv", ".xlsx", ".json"})
+    answers = {p.name: portal.upload(credentials, p.name, p.read_bytes()) for p in hostile}
+    assert {name: a.status_code for name, a in answers.items() if a.status_code not in (201, 403)} == {}
+    judged = {name: a.json() for name, a in answers.items() if a.status_code == 201}
+    assert len(judged) > 50
+    assert {name for name, r in judged.items() if r["verdict"] == "valid" and not r["findings"]} == set()
+    assert httpx.get(f"{portal.url}/api/v1/health").json() == {"status": "ok"}
+
+
+# ---------------------------------------------------------------------- forms
+def signed_in(portal, user, password) -> httpx.Client:
+    client = httpx.Client(base_url=portal.url, follow_redirects=False, timeout=60)
+    form = client.get("/signin")
+    token = form.text.split('name="csrf" value="')[1].split('"')[0]
+    answer = client.post("/signin", data={"user": user, "password": password, "csrf": token})
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def page_token(client: httpx.Client) -> str:
+    return client.get("/").text.split('name="csrf" value="')[1].split('"')[0]
+
+
+def test_the_session_cookie_is_httponly_and_samesite(portal):
+    user, password = portal.add("sokha", "MOSVY")
+    client = httpx.Client(base_url=portal.url, timeout=60)
+    form = client.get("/signin")
+    token = form.text.split('name="csrf" value="')[1].split('"')[0]
+    answer = client.post("/signin", data={"user": user, "password": password, "csrf": token})
+    cookie = answer.headers["set-cookie"]
+    assert "ctip_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+
+
+def test_forms_without_their_token_are_refused(portal):
+    user, password = portal.add("sokha", "MOSVY")
+    bare = httpx.post(f"{portal.url}/signin", data={"user": user, "password": password})
+    assert bare.status_code == 403 and "ctip_session" not in bare.headers.get("set-cookie", "")
+    client = signed_in(portal, user, password)
+    forged = client.post("/upload", files={"file": ("mosvy.csv", FIXED)}, data={"csrf": "guess"})
+    missing = client.post("/upload", files={"file": ("mosvy.csv", FIXED)})
+    assert (forged.status_code, missing.status_code) == (403, 403)
+    assert inbox_files(portal) == []
+    sent = client.post("/upload", files={"file": ("mosvy.csv", FIXED)}, data={"csrf": page_token(client)})
+    assert sent.status_code == 303 and inbox_files(portal) == ["mosvy.csv"]
+    assert "Valid" in client.get(sent.headers["location"]).text
+
+
+def test_a_disabled_account_stops_at_once_and_sign_out_ends_the_session(portal):
+    user, password = portal.add("sokha", "MOSVY")
+    client = signed_in(portal, user, password)
+    assert client.get("/").status_code == 200
+    portal.accounts.disable(user)
+    assert client.get("/").headers["location"] == "/signin"
+    other_user, other_password = portal.add("dara", "MOI")
+    other = signed_in(portal, other_user, other_password)
+    assert other.post("/signout", data={"csrf": page_token(other)}).status_code == 303
+    assert other.get("/").headers["location"] == "/signin"
+    assert [e["event"] for e in portal.accounts.events("dara")] == ["added", "signed_in", "signed_out"]
+
+
+def test_pages_escape_what_they_show(portal):
+    user, password = portal.add("sokha", "MOSVY")
+    client = signed_in(portal, user, password)
+    hostile = b"reporter,period,indicator,value,comment\nMOSVY,2019-Q2,<script>alert(1)</script>,5,x\n"
+    sent = client.post(
+        "/upload", files={"file": ("<img src=x onerror=alert(2)>.csv", hostile)}, data={"csrf": page_token(client)}
+    )
+    page = client.get(sent.headers["location"]).text
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the cell, quoted in the finding's message
+    assert "_img src=x onerror=alert(2)_.csv" in page  # the name, made safe
+    assert "<img src=x" not in client.get("/").text
+
+
+# ------------------------------------------------------------------ killed mid-upload
+def test_a_portal_killed_mid_upload_leaves_nothing_in_the_inbox(tmp_path):
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb"
+    warehouse.parent.mkdir(parents=True)
+    env = {**os.environ, "CTIP_INBOX": str(inbox), "CTIP_WAREHOUSE": str(warehouse)}
+    ctip = [sys.executable, "-c", "import sys; sys.argv[0] = 'ctip'; from flows.cli import app; app()"]
+    password = subprocess.run(
+        [*ctip, "accounts", "add", "sokha", "--reporter", "MOSVY"],
+        env=env,
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()[-1]
+    port = free_port()
+    server = subprocess.Popen(
+        [*ctip, "portal", "--port", str(port)],
+        env=env,
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert "ctip portal on" in server.stdout.readline()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        boundary = "cut"
+        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="mosvy.csv"\r\n\r\n').encode()
+        credentials = base64.b64encode(f"sokha:{password}".encode()).decode()
+        with socket.create_connection(("127.0.0.1", port)) as connection:
+            connection.sendall(
+                (
+                    f"POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {credentials}\r\n"
+                    f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 100000\r\n\r\n"
+                ).encode()
+                + head
+                + FIXED[:60]
+            )
+            spool = WarehouseFiles(warehouse).upload_spool_dir
+            deadline = time.monotonic() + 30
+            while not (spool.exists() and any(spool.iterdir())) and time.monotonic() < deadline:
+                time.sleep(0.05)  # the upload has begun to be received
+            assert spool.exists() and any(spool.iterdir())
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+        assert not inbox.exists() or list(inbox.iterdir()) == []
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+
+
+def test_a_duplicate_sent_from_the_page_says_so_and_reloading_sends_nothing(portal):
+    user, password = portal.add("sokha", "MOSVY")
+    client = signed_in(portal, user, password)
+    first = client.post("/upload", files={"file": ("mosvy.csv", FIXED)}, data={"csrf": page_token(client)})
+    again = client.post("/upload", files={"file": ("mosvy.csv", FIXED)}, data={"csrf": page_token(client)})
+    assert first.headers["location"] + "?again=1" == again.headers["location"]
+    assert "Already received" in client.get(again.headers["location"]).text
+    assert "Already received" not in client.get(first.headers["location"]).text
+    assert inbox_files(portal) == ["mosvy.csv"]
+
+
+def test_the_template_of_the_accounts_reporter_downloads_from_the_portal(portal):
+    import io
+
+    import openpyxl
+
+    user, password = portal.add("sokha", "MOSVY")
+    portal.accounts.set_language(user, "km")
+    client = signed_in(portal, user, password)
+    answer = client.get("/template", params={"period": "2019q2"})
+    assert answer.status_code == 200
+    assert answer.headers["content-disposition"] == 'attachment; filename="mosvy_2019-Q2.xlsx"'
+    workbook = openpyxl.load_workbook(io.BytesIO(answer.content))
+    rows = list(workbook["data"].iter_rows(min_row=2, values_only=True))
+    assert {row[0] for row in rows} == {"MOSVY"} and {row[1] for row in rows} == {"2019-Q2"}
+    assert "ក្រសួងសង្គមកិច្ច" in workbook["instructions"]["A1"].value  # the account's language
+    assert client.get("/template", params={"period": "2019-S9"}).status_code == 400
+    assert httpx.get(f"{portal.url}/template?period=2019-S1", follow_redirects=False).status_code == 303

@@ -1,0 +1,83 @@
+"""The writer's database (`<warehouse>.ctip/state.duckdb`): opened with its settings and its schema ensured.
+
+Whoever writes the warehouse holds a `Writer`: the open connection, the registry the
+writer loads under and the warehouse's files. The modules beside this one each do
+one job with it: `receipts` (the receipt ledger), `loading` (a batch's transaction),
+`replay` (what a backfill rewinds and stages), `reference` (the registry's code
+lists), `invariants` (the audit before commit); `publication` makes the analyst
+file show what is committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import polars as pl
+
+from schemas.registry import Registry
+from warehouse import publication
+from warehouse.layout import WarehouseFiles
+from warehouse.sqlfiles import SQL_DIR, sql_text
+
+# The writer's DuckDB keeps at most this much in memory and spills the rest to disk beside
+# the database, so a load or a backfill of any size fits in 2 GB with Python's share.
+MEMORY_LIMIT = "1GB"
+
+
+@dataclass(frozen=True)
+class Writer:
+    """The writer's open database, the registry it loads under, and the files of its warehouse."""
+
+    con: duckdb.DuckDBPyConnection
+    registry: Registry
+    files: WarehouseFiles
+
+
+@contextmanager
+def open_writer(files: WarehouseFiles, registry: Registry) -> Iterator[Writer]:
+    """The writer's database of the warehouse whose analyst file is `files.analyst_file`, its schema ensured."""
+    files.home.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(files.state_db))
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+        ensure_schema(con)
+        yield Writer(con, registry, files)
+    finally:
+        con.close()
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Tables and views, from warehouse/sql/ddl/ in order, then the views of marts/."""
+    for ddl in sorted((SQL_DIR / "ddl").glob("*.sql")):
+        con.execute(ddl.read_text(encoding="utf-8"))
+    con.execute(sql_text("marts", "reporter_disagreements.sql"))
+
+
+def insert_frame(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, transaction: bool = False, or_ignore: bool = False
+) -> None:
+    """Bulk insert of a frame by column name (through Arrow, never row by row)."""
+    con.register("_rows", frame)
+    try:
+        if transaction:
+            con.execute("begin transaction")
+        con.execute(f"insert {'or ignore ' if or_ignore else ''}into {table} by name select * from _rows")
+        if transaction:
+            con.execute("commit")
+    finally:
+        con.unregister("_rows")
+
+
+def query_dict(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> dict:
+    """The rows of a query of two columns as a dict: each row's first value to its second."""
+    return dict(con.sql(sql, params=params).fetchall())
+
+
+def publish_analyst_file(writer: Writer, now: datetime, force_full: bool = False) -> int:
+    """Make the analyst file show everything committed; see `warehouse/publication.py`."""
+    return publication.publish(writer.con, writer.files, writer.registry.key_columns, now, force_full)

@@ -1,0 +1,79 @@
+"""Making writes survive a crash: the one way ctip puts a file in place.
+
+A file is written whole under a hidden temporary name beside its target
+(`.NAME.PID.tmp`), flushed to disk, renamed over the target, and then the folder is
+flushed too, so that the rename itself survives a power cut. A reader sees the old file
+or the new one, never half of one. A writer killed part way leaves only its temporary
+name behind, which `leftovers` finds for the next writer to remove.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+TEMPORARY_SUFFIX = ".tmp"
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file's bytes, or a folder's entries (a rename in it), to disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def temporary_path(target: Path) -> Path:
+    """The hidden name beside `target` that this process writes it under."""
+    return target.with_name(f".{target.name}.{os.getpid()}{TEMPORARY_SUFFIX}")
+
+
+def leftovers(folder: Path, target_name: str | None = None) -> list[Path]:
+    """Temporary files (and what a database kept beside one, say its `.wal`) that writers killed part way
+    left in `folder`: of the target named `target_name`, or of any target."""
+    if not folder.is_dir():
+        return []
+    name = "*" if target_name is None else glob.escape(target_name)
+    return sorted(p for p in folder.glob(f".{name}.*{TEMPORARY_SUFFIX}*") if p.is_file())
+
+
+def move_into_place(temporary: Path, target: Path) -> None:
+    """Flush a file written whole under a temporary name, rename it over `target` and flush the folder."""
+    fsync_path(temporary)
+    os.replace(temporary, target)
+    fsync_path(target.parent)
+
+
+def _remove_temporary(temporary: Path) -> None:
+    temporary.unlink(missing_ok=True)
+    for companion in temporary.parent.glob(glob.escape(temporary.name) + ".*"):  # a database's `.wal`
+        companion.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A temporary path to write the new `target` at, whole, inside the block (by any writer that takes a
+    path: DuckDB, Polars, a workbook). When the block ends, the file is moved into place; when it fails,
+    nothing of it is left and the old `target` stays as it was."""
+    temporary = temporary_path(target)
+    _remove_temporary(temporary)
+    try:
+        yield temporary
+        move_into_place(temporary, target)
+    finally:
+        _remove_temporary(temporary)
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    """Write `data` as the whole of `target`, replacing it at once."""
+    with atomic_path(target) as temporary:
+        temporary.write_bytes(data)
+
+
+def atomic_write_text(target: Path, text: str) -> None:
+    """Write `text` (UTF-8) as the whole of `target`, replacing it at once."""
+    atomic_write_bytes(target, text.encode("utf-8"))

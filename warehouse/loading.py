@@ -1,0 +1,206 @@
+"""Loading: the decisions of consecutive receipts, their rows and findings, in one transaction.
+
+Write, audit, then commit: the submissions of a batch (or of a backfill) go in inside
+one transaction (their versions computed for every key at once, in receipt order,
+then judged against the warehouse as known at each receipt, then their outcomes
+recorded), then the result is audited (`warehouse/invariants.py`: codes against the
+registry, one current version per key); only then is it committed. Publishing it to
+the analyst file comes after (`warehouse/publication.py`). A process killed before the commit
+leaves the warehouse as it was before the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+import duckdb
+import polars as pl
+
+from schemas.findings import cap_findings
+from schemas.shapes import Decision, Rewind
+from warehouse import invariants, replay
+from warehouse.database import Writer, insert_frame
+from warehouse.judgement import judge_run, versions_sql
+from warehouse.receipts import UPLOAD_TYPES
+from warehouse.reference import refresh_reference
+
+FINDING_COLUMNS = ["submission_id", "file_name", "severity", "rule", "row_number", "column_name", "message"]
+
+
+def load_batch(
+    writer: Writer,
+    decisions: list[Decision],
+    observations: pl.DataFrame,
+    findings: pl.DataFrame,
+    periods: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Load every decision in order, in one transaction of its own; see `load_transaction` and `load_decisions`.
+
+    Returns every finding recorded, the load-time warnings included.
+    """
+    if not decisions:
+        return findings
+    with load_transaction(writer):
+        return load_decisions(writer, decisions, observations, findings, periods)
+
+
+@contextmanager
+def load_transaction(writer: Writer, rewind: Rewind | None = None) -> Iterator[None]:
+    """One transaction for a batch or a backfill; its decisions go in with `load_decisions`, in receipt order.
+
+    `rewind`, given by a backfill, first undoes what the replayed submissions did.
+    Nothing is committed unless everything loaded in it passed its audit.
+    """
+    con = writer.con
+    con.execute("begin transaction")
+    try:
+        if rewind is not None:
+            replay.rewind(con, rewind)
+        refresh_reference(con, writer.registry)
+        yield
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def load_decisions(
+    writer: Writer,
+    decisions: list[Decision],
+    observations: pl.DataFrame | str,
+    findings: pl.DataFrame,
+    periods: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Load the decisions of consecutive receipts, inside `load_transaction`: versions, warnings, outcomes, audit.
+
+    `observations` holds the rows of the submissions to load (key, period_type,
+    value, status, comment, action, row_number, submission_id): a frame, or the
+    name of a table they were staged in (`replay.stage_rows`); `findings` the
+    validation findings of every submission; `periods` which periods each
+    submission names (kept so a backfill finds what touches a range). Returns every
+    finding recorded, the load-time warnings included.
+    """
+    con, registry = writer.con, writer.registry
+    loaded = [d.receipt for d in decisions if d.status == "loaded"]
+    order = pl.DataFrame(
+        {
+            "submission_id": [r.submission_id for r in loaded],
+            "sequence": [r.sequence for r in loaded],
+            "received_at": [r.received_at for r in loaded],
+        },
+        schema={"submission_id": pl.String, "sequence": pl.Int64, "received_at": pl.Datetime("us", "UTC")},
+    )
+    # Each step is one statement over all the rows: DuckDB holds the appends of an open
+    # transaction in memory, so many small statements would cost more than a few large ones.
+    if isinstance(observations, str):
+        con.execute(f"create or replace temp view incoming_all as select * from {observations}")
+    else:
+        con.register("incoming_all", observations)
+    con.register("run_order", order)
+    try:
+        if periods is not None and periods.height:
+            insert_frame(con, "pipeline.submission_periods", periods, or_ignore=True)
+        all_findings = findings
+        rows = con.sql("select count(*) from incoming_all").fetchall()[0][0]
+        if rows:
+            con.execute(
+                "insert or ignore into core.periods select distinct period, period_type, period_start, "
+                "period_end, base_period from incoming_all"
+            )
+            con.execute(
+                "create or replace temp view run_rows as select i.*, o.sequence, o.received_at "
+                "from incoming_all as i join run_order as o using (submission_id)"
+            )
+            write_versions(writer)
+            warnings = judge_run(con, registry, {r.submission_id: r.sequence for r in loaded})
+            all_findings = cap_findings(
+                pl.concat([findings, warnings], how="vertical_relaxed"), registry.limits.max_findings_per_rule
+            )
+            con.execute("drop view run_rows")
+            con.execute("drop table pipeline.run_versions")
+        _record_outcomes(con, decisions, all_findings)
+        if rows:
+            invariants.audit_load(con, registry)
+    except BaseException:
+        with suppress(duckdb.Error):  # the transaction is failing: its rollback takes these away
+            _forget_incoming(con, observations)
+        raise
+    _forget_incoming(con, observations)
+    return all_findings
+
+
+def _forget_incoming(con: duckdb.DuckDBPyConnection, observations: pl.DataFrame | str) -> None:
+    if isinstance(observations, str):
+        con.execute("drop view incoming_all")
+    else:
+        con.unregister("incoming_all")
+    con.unregister("run_order")
+
+
+def write_versions(writer: Writer) -> None:
+    """Close the versions the load replaces and add the ones it starts, all keys at once."""
+    con, registry = writer.con, writer.registry
+    keys = registry.key_columns
+    # a table of the database, not a temporary one: DuckDB can write a large one to disk as it goes
+    versions = versions_sql(registry, "core.observation_history")
+    con.execute(f"create or replace table pipeline.run_versions as {versions}")
+    matched = " and ".join(f"h.{c} = v.{c}" for c in keys)
+    con.execute(
+        f"""update core.observation_history as h set valid_to = v.ends
+            from pipeline.run_versions as v
+            where v.sequence = 0 and v.ends is not null and h.valid_to is null and {matched}"""
+    )
+    columns = ", ".join((*keys, "period_type", "value", "status", "comment", "submission_id", "row_number"))
+    con.execute(
+        f"""insert into core.observation_history ({columns}, valid_from, valid_to)
+            select {columns}, received_at, ends from pipeline.run_versions where sequence > 0 and present"""
+    )
+
+
+def _record_outcomes(con: duckdb.DuckDBPyConnection, decisions: list[Decision], findings: pl.DataFrame) -> None:
+    """Each decision's row in audit.submissions, the findings in audit.findings, set-aside receipts noted,
+    and the attempts at these receipts forgotten (they have a final status now)."""
+    counts = {
+        (sid, severity): n for sid, severity, n in findings.group_by("submission_id", "severity").len().iter_rows()
+    }
+    observations = dict(con.sql("select submission_id, count(*) from incoming_all group by all").fetchall())
+    submissions = pl.DataFrame(
+        [
+            {
+                "submission_id": d.receipt.submission_id,
+                "file_name": d.receipt.file_name,
+                "format": d.receipt.format,
+                "reporter": d.reporter,
+                "sequence": d.receipt.sequence,
+                "received_at": d.receipt.received_at,
+                "status": d.status,
+                "errors": 0 if d.status == "duplicate" else counts.get((d.receipt.submission_id, "error"), 0),
+                "warnings": 0 if d.status == "duplicate" else counts.get((d.receipt.submission_id, "warning"), 0),
+                "observations": observations.get(d.receipt.submission_id, 0) if d.status == "loaded" else 0,
+                "size_bytes": d.receipt.size_bytes,
+                "uploaded_by": d.receipt.uploaded_by,
+                "uploaded_at": d.receipt.uploaded_at,
+            }
+            for d in decisions
+        ],
+        schema_overrides={"reporter": pl.String, **UPLOAD_TYPES},
+    )
+    names = {d.receipt.submission_id: d.receipt.file_name for d in decisions if d.status != "duplicate"}
+    named_findings = findings.with_columns(
+        pl.col("submission_id").replace_strict(names, default=None).alias("file_name")
+    ).select(FINDING_COLUMNS)
+    insert_frame(con, "audit.submissions", submissions)
+    insert_frame(con, "audit.findings", named_findings)
+    set_aside = [(d.receipt.sequence, d.receipt.submission_id) for d in decisions if d.set_aside]
+    if set_aside:
+        insert_frame(
+            con,
+            "pipeline.set_aside",
+            pl.DataFrame(set_aside, schema=["sequence", "submission_id"], orient="row"),
+            or_ignore=True,
+        )
+    con.execute(
+        "delete from pipeline.attempts where sequence in (select unnest($s))",
+        {"s": [d.receipt.sequence for d in decisions]},
+    )

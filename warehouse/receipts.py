@@ -1,0 +1,96 @@
+"""The receipt ledger: which files were received, in what order, and which still wait for a decision."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+import polars as pl
+
+from schemas.shapes import Receipt
+from warehouse.database import insert_frame, query_dict
+
+ONE_TICK = timedelta(microseconds=1)
+RECEIPT_COLUMNS = (
+    "r.sequence, r.submission_id, r.file_name, r.format, r.size_bytes, r.modified_at, r.received_at, "
+    "r.uploaded_by, r.uploaded_at"
+)
+UPLOAD_TYPES = {"uploaded_by": pl.String, "uploaded_at": pl.Datetime("us", "UTC")}
+
+
+def received_files(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    """(file name, submission id) of every file already received."""
+    return set(con.sql("select file_name, submission_id from pipeline.receipts").fetchall())
+
+
+def record_receipts(con: duckdb.DuckDBPyConnection, files: list[dict], now: datetime) -> list[Receipt]:
+    """Give each archived file its sequence and receipt time, in one transaction.
+
+    `files` are dicts with submission_id, file_name, format, size_bytes, modified_at,
+    uploaded_by and uploaded_at, already in the order they are to be applied.
+    """
+    if not files:
+        return []
+    last_sequence, last_received = con.sql(
+        "select coalesce(max(sequence), 0), max(received_at) from pipeline.receipts"
+    ).fetchall()[0]
+    receipts = []
+    received_at = now.astimezone(UTC)
+    for offset, item in enumerate(files, start=1):
+        if last_received is not None and received_at <= last_received:
+            received_at = last_received + ONE_TICK
+        receipts.append(Receipt(sequence=last_sequence + offset, received_at=received_at, **item))
+        last_received = received_at
+    insert_frame(
+        con,
+        "pipeline.receipts",
+        pl.DataFrame([r.__dict__ for r in receipts], schema_overrides=UPLOAD_TYPES),
+        transaction=True,
+    )
+    return receipts
+
+
+def pending_receipts(con: duckdb.DuckDBPyConnection) -> list[Receipt]:
+    """Receipts without a final status, in the order they were received."""
+    rows = con.sql(
+        f"""select {RECEIPT_COLUMNS}
+           from pipeline.receipts r anti join audit.submissions s using (sequence)
+           order by r.sequence"""
+    ).fetchall()
+    return [Receipt(*row) for row in rows]
+
+
+def original_sequences(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Submission id -> the sequence of its original: its first receipt not set aside."""
+    return query_dict(
+        con,
+        "select submission_id, min(sequence) from pipeline.receipts "
+        "where sequence not in (select sequence from pipeline.set_aside) group by all",
+    )
+
+
+def note_attempt(con: duckdb.DuckDBPyConnection, sequences: list[int]) -> None:
+    """Count one more run that began handling these receipts (kept until they have a final status)."""
+    if sequences:
+        con.execute(
+            "insert into pipeline.attempts select unnest($s), 1 "
+            "on conflict (sequence) do update set attempts = attempts + 1",
+            {"s": sequences},
+        )
+
+
+def attempts_of(con: duckdb.DuckDBPyConnection, sequences: list[int]) -> dict[int, int]:
+    """How many runs began handling each of these receipts without finishing it."""
+    return query_dict(
+        con, "select sequence, attempts from pipeline.attempts where sequence in (select unnest($s))", {"s": sequences}
+    )
+
+
+def reporters_of(con: duckdb.DuckDBPyConnection, submission_ids: list[str]) -> dict[str, str | None]:
+    """The reporter of each of these submissions already decided (for the duplicates still pending)."""
+    return query_dict(
+        con,
+        "select submission_id, any_value(reporter) from audit.submissions "
+        "where submission_id in (select unnest($ids)) and status <> 'duplicate' group by all",
+        {"ids": submission_ids},
+    )
