@@ -55,6 +55,7 @@ from scipy.sparse.csgraph import connected_components
 
 EPSILON = 1e-6
 BATCH_ROUNDS = 50  # at most, rounds of feasible points sought per component before cells are solved one by one
+PROPAGATION_ROUNDS = 30  # at most, rounds of bound propagation before the LP audit
 EXACT_BUDGET = 2000  # cells of one component solved on their own per audit; past it, an unproved cell is pinned
 UNBOUNDED = (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible)
 INTERVAL_SCHEMA = {
@@ -229,6 +230,67 @@ class Auditor:
         )
         return Audit(intervals, {c: g for c, g in pinning.items()}, solves, len(starts))
 
+    def propagated_pins(
+        self, suppressed: np.ndarray, sensitive: np.ndarray, rounds: int = PROPAGATION_ROUNDS
+    ) -> dict[int, set[int]]:
+        """The sensitive suppressed cells that bound propagation alone proves unprotected, and the groups of the
+        rows that give their bounds: {cell: groups}.
+
+        Each relation bounds each of its suppressed cells by what the published members and the others'
+        bounds leave (rounded inward to whole counts, as an attacker may); repeated, these bounds close in on
+        the feasible interval from outside. They are never narrower than it, so a cell whose bounds are
+        already too narrow is pinned without a linear programme; the LP audit settles the rest.
+        """
+        must = np.asarray(sensitive, dtype=bool) & suppressed
+        if not must.any():
+            return {}
+        rel = self.relations
+        n_rows = rel.equal.size
+        is_var = suppressed[rel.cell]
+        published = ~is_var
+        rhs = -np.bincount(
+            rel.row[published], weights=rel.coef[published] * self.values[rel.cell[published]], minlength=n_rows
+        )
+        rows, cols, coef = rel.row[is_var], rel.cell[is_var], rel.coef[is_var]
+        equal = rel.equal[rows]
+        lower = np.zeros(self.values.size)
+        upper = np.full(self.values.size, np.inf)
+        positive = coef > 0
+        for _ in range(rounds):
+            up_candidate, low_candidate = _row_bounds(rows, cols, coef, positive, equal, rhs, lower, upper, n_rows)
+            new_upper = upper.copy()
+            new_lower = lower.copy()
+            np.minimum.at(new_upper, cols, up_candidate)
+            np.maximum.at(new_lower, cols, low_candidate)
+            new_upper = np.floor(new_upper + EPSILON)
+            new_lower = np.ceil(new_lower - EPSILON)
+            changed = (new_upper < upper - 0.5).any() or (new_lower > lower + 0.5).any()
+            lower, upper = new_lower, new_upper
+            if not changed:
+                break
+        candidates = np.flatnonzero(must)
+        narrow = (upper[candidates] - lower[candidates] < self.min_cell) | (
+            (lower[candidates] > 0) & (upper[candidates] < self.min_cell)
+        )
+        pinned = candidates[narrow]
+        if pinned.size == 0:
+            return {}
+        # the rows whose bound is the cell's bound (its upper one, and its lower one when above 0) pin it
+        up_candidate, low_candidate = _row_bounds(rows, cols, coef, positive, equal, rhs, lower, upper, n_rows)
+        tight = (np.floor(up_candidate + EPSILON) <= upper[cols]) | (
+            (lower[cols] > 0) & (np.ceil(low_candidate - EPSILON) >= lower[cols])
+        )
+        is_pinned = np.zeros(self.values.size, dtype=bool)
+        is_pinned[pinned] = True
+        keep = tight & is_pinned[cols]
+        pins: dict[int, set[int]] = {int(cell): set() for cell in pinned}
+        for cell, row in zip(cols[keep].tolist(), rows[keep].tolist(), strict=True):
+            pins[cell].add(int(rel.group[row]))
+        for cell, groups in pins.items():
+            if not groups:
+                groups.update(int(g) for g in rel.group[np.unique(rows[cols == cell])])
+        return pins
+
     # ---------------------------------------------------------------- one component
     def _solve_component(self, cells, members, rows, coef, rhs, must):
         """({cell: (lower, upper, exact)}, {unprotected sensitive cell: pinning groups}, solves) of one component.
@@ -368,6 +430,29 @@ class Auditor:
             binding = np.flatnonzero((np.abs(duals_high) > EPSILON) | (np.abs(duals_low) > EPSILON))
             pins[int(cells[j])] = groups_of(binding if binding.size else rows_of(j))  # degenerate: all its rows
         return finish()
+
+
+def _row_bounds(rows, cols, coef, positive, equal, rhs, lower, upper, n_rows):
+    """For each member (rows[k], cols[k]) of rows `sum(coef * x) (= or <=) rhs`: the upper and lower bound the row
+    puts on its cell given the others' bounds (inf and -inf where it puts none)."""
+    # the least and most each member adds to its row
+    least = np.where(positive, coef * lower[cols], coef * upper[cols])  # -inf for a total without an upper bound
+    most = np.where(positive, coef * upper[cols], coef * lower[cols])  # +inf for a part without an upper bound
+    least_inf, most_inf = np.isinf(least), np.isinf(most)
+    least_fin, most_fin = np.where(least_inf, 0.0, least), np.where(most_inf, 0.0, most)
+    least_sum = np.bincount(rows, weights=least_fin, minlength=n_rows)
+    most_sum = np.bincount(rows, weights=most_fin, minlength=n_rows)
+    least_count = np.bincount(rows, weights=least_inf, minlength=n_rows)
+    most_count = np.bincount(rows, weights=most_inf, minlength=n_rows)
+    with np.errstate(invalid="ignore"):
+        # coef * x <= rhs - (least of the others); for an equality also coef * x >= rhs - (most of the others)
+        others_least = np.where(least_count[rows] - least_inf > 0, -np.inf, least_sum[rows] - least_fin)
+        others_most = np.where(most_count[rows] - most_inf > 0, np.inf, most_sum[rows] - most_fin)
+        below = (rhs[rows] - others_least) / coef  # an upper bound when coef > 0, a lower bound when coef < 0
+        above = np.where(equal, (rhs[rows] - others_most) / coef, np.where(positive, -np.inf, np.inf))
+    upper_bound = np.where(positive, below, above)
+    lower_bound = np.where(positive, above, below)
+    return upper_bound, lower_bound
 
 
 def _whole(low: float, high: float) -> tuple[int, float]:

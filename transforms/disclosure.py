@@ -257,12 +257,15 @@ def _audited(
     hidden = suppressed.to_numpy().copy()
     sensitive = primary.to_numpy()
     while True:
-        result = auditor.audit(hidden, sensitive)
-        if not result.pinning:
-            return pl.Series("_suppressed", hidden), result.intervals
-        pinned = sorted(result.pinning)
+        pinning = auditor.propagated_pins(hidden, sensitive)  # cheap proofs first, then the LPs
+        if not pinning:
+            result = auditor.audit(hidden, sensitive)
+            if not result.pinning:
+                return pl.Series("_suppressed", hidden), result.intervals
+            pinning = result.pinning
+        pinned = sorted(pinning)
         widening = (
-            pl.col("_group").is_in(sorted({group for pins in result.pinning.values() for group in pins})),
+            pl.col("_group").is_in(sorted({group for pins in pinning.values() for group in pins})),
             # the pinning relations have nothing published left: those of the pinned cells, then of any suppressed
             pl.col("_group").is_in(ranked.filter(pl.col("_cell").is_in(pinned))["_group"].unique().to_list()),
             pl.col("_group").is_in(
@@ -277,7 +280,7 @@ def _audited(
             if picks.size:
                 break
         if picks.size == 0:
-            raise UnprotectedTable(len(result.pinning))
+            raise UnprotectedTable(len(pinning))
         hidden[picks] = True
         hidden = _protect(cells, pl.Series(hidden), members).to_numpy().copy()  # and again no group with one
 
@@ -397,7 +400,10 @@ def _period_groups(cells: pl.DataFrame, registry: Registry, step: int) -> pl.Dat
     November plus December) is a cycle of that graph. The fundamental cycles of a
     spanning forest built from the shortest periods first span them all: each held
     period not in the forest equals the signed path between its ends (with months
-    held, every longer period against its months).
+    held, every longer period against its months). Besides them, the short tilings of
+    `_short_tilings` (a year to date as an earlier one and the month or two after it),
+    which the cycles imply only in combination: as groups of their own, the rule of
+    `_protect` and the bound propagation of the audit see them too.
     """
     series_key = ["reporter", "area", "indicator", *registry.dimension_names]
     rows = cells.select("_cell", *series_key, "period")
@@ -409,7 +415,7 @@ def _period_groups(cells: pl.DataFrame, registry: Registry, step: int) -> pl.Dat
     )
     relations = []
     for pattern in series["_pattern"].unique().sort().to_list():
-        for number, cycle in enumerate(_cycles(tuple(pattern.split(",")))):
+        for number, cycle in enumerate(_period_relations(tuple(pattern.split(",")))):
             relations.extend((pattern, number, period, coef, len(cycle)) for period, coef in cycle)
     if not relations:
         return pl.DataFrame(schema=MEMBER_SCHEMA)
@@ -433,6 +439,48 @@ def _period_groups(cells: pl.DataFrame, registry: Registry, step: int) -> pl.Dat
         "_series",
         "_size",
     )
+
+
+@lru_cache(maxsize=1024)
+def _period_relations(periods: tuple[str, ...]) -> tuple[tuple[tuple[str, int], ...], ...]:
+    """The fundamental cycles among held periods, then the short tilings that are not one of them."""
+    cycles = _cycles(periods)
+    seen = {frozenset(cycle) for cycle in cycles}
+    extra = []
+    for total, parts in _short_tilings(periods):
+        relation = ((total, -1), *((part, 1) for part in parts))
+        if frozenset(relation) not in seen:
+            seen.add(frozenset(relation))
+            extra.append(relation)
+    return (*cycles, *extra)
+
+
+def _short_tilings(periods: tuple[str, ...], most_parts: int = 3) -> list[tuple[str, tuple[str, ...]]]:
+    """(total, parts): a held period as a held period that starts with it, then one or two held periods that
+    cover the rest (year to December = year to October + November + December; a year = its first half + the
+    second; a half = its first quarter + the second)."""
+    spans = {}
+    for code in periods:
+        period = parse_period(code)
+        if period is not None:
+            spans[code] = (_month(period.start), _month(period.end))
+    starting: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for code, (start, end) in sorted(spans.items()):
+        starting[start].append((end, code))
+    found = []
+    for total, (start, end) in sorted(spans.items()):
+        for first_end, first in starting[start]:
+            if first == total or first_end >= end:
+                continue
+            pending = [(first_end, (first,))]
+            while pending:
+                position, chosen = pending.pop()
+                for part_end, part in starting[position]:
+                    if part_end == end:
+                        found.append((total, (*chosen, part)))
+                    elif part_end < end and len(chosen) + 1 < most_parts:
+                        pending.append((part_end, (*chosen, part)))
+    return found
 
 
 @lru_cache(maxsize=1024)

@@ -289,3 +289,53 @@ def test_points_seen_in_one_audit_serve_the_next_only_while_the_suppression_grow
             assert protected == (keys[cell] not in pinned), (hidden, keys[cell])
         verdicts.append(found["protected"].all())
     assert verdicts[1:] == [True, False]
+
+
+# ------------------------------------------------------------------ bound propagation before the LPs
+def propagated(table: pl.DataFrame, hidden: set[int], min_cell: int) -> dict[tuple, set[int]]:
+    """{key: groups} of the suppressed counts that transforms/audit.py's bound propagation proves pinned."""
+    cells = table.select(*KEY, "value").with_row_index("_cell").with_columns(pl.col("_cell").cast(pl.Int64))
+    values = cells["value"].to_numpy()
+    auditor = Auditor(relations_that_hold(disclosure_groups(cells, REGISTRY), values), values, min_cell)
+    suppressed = np.zeros(table.height, dtype=bool)
+    suppressed[sorted(hidden)] = True
+    keys = [tuple(row) for row in table.select(KEY).iter_rows()]
+    return {keys[cell]: groups for cell, groups in auditor.propagated_pins(suppressed, suppressed).items()}
+
+
+def test_a_month_between_two_years_to_date_is_pinned_without_a_linear_programme():
+    """January, February and March suppressed, the years to date to February (17) and to March (19) published:
+    every relation of the months with their sums holds two or three suppressed counts, yet March is 19 - 17."""
+    table = table_of(
+        ("_T", "_T", "_T", "KH", "2019-01", 9),
+        ("_T", "_T", "_T", "KH", "2019-02", 8),
+        ("_T", "_T", "_T", "KH", "2019-03", 2),
+        ("_T", "_T", "_T", "KH", "2019-01/2019-02", 17),
+        ("_T", "_T", "_T", "KH", "2019-01/2019-03", 19),
+    )
+    pinned = propagated(table, {0, 1, 2}, 10)
+    march = ("NCCT", "KH", "victims_rescued", "2019-03", "_T", "_T", "_T", "_T", "_T", "_T")
+    assert march in pinned and pinned[march]
+    assert narrow(with_pattern(table, {0, 1, 2}), 10)[march] == (2, 2)
+    out = confidentiality(table, REGISTRY, 10)  # the year to date to February gives way
+    assert_audited(figures_of(out), 10)
+
+
+@PROPERTY
+@given(
+    data=st.data(),
+    rows=tables() | tables(parts=(("2019-S1", "KH"), ("2019-S2", "KH")), whole=("2019", "KH")),
+    min_cell=st.integers(2, 25),
+)
+def test_property_bound_propagation_pins_only_what_the_independent_auditor_pins(data, rows, min_cell):
+    """Propagation bounds lie outside the feasible interval: a count it calls pinned is pinned."""
+    if not rows:
+        return
+    table = frame(*rows)
+    hidden = data.draw(st.sets(st.integers(0, table.height - 1), max_size=table.height))
+    if not hidden:
+        return
+    pinned = propagated(table, hidden, min_cell)
+    truly = narrow(with_pattern(table, hidden), min_cell)
+    assert set(pinned) <= set(truly)
+    assert all(pinned.values())
