@@ -14,23 +14,28 @@ holds in the data: `sum(parts) = total` where the counts add up exactly,
 `sum(parts) <= total` where a total's parts fall short (an incomplete group), and
 not at all otherwise (the country and its provinces need not agree).
 
-The relations are split into connected components over the suppressed cells; each
-component is one HiGHS model, re-solved from its last basis as objective and bounds
-change. Every feasible point found is kept: the least and most value each cell has
-been seen to take. Suppressing more only widens the feasible set (a published count
-becomes free), so these points stay feasible from one audit to the next, and a cell
-once proved protected is never solved again. A sensitive cell is settled as cheaply
-as can be:
+Before any linear programme, bound propagation (`outer_bounds`): each relation bounds
+each of its suppressed cells by what the published members and the others' bounds
+leave, repeated until nothing narrows. These bounds lie outside the feasible interval,
+so a cell they show too narrow is pinned without an LP (`propagated_pins`); the others
+become the solver's column bounds.
+
+The relations are then split into connected components over the suppressed cells;
+each component is one HiGHS model, re-solved from its last basis (dual simplex) as
+objective and bounds change. Every feasible point found is kept: the least and most
+value each cell has been seen to take. Suppressing more only widens the feasible set
+(a published count becomes free), so these points stay feasible from one audit to the
+next, and a cell once proved protected is never solved again. A sensitive cell is
+settled as cheaply as can be:
 
 1. feasible points: every open cell as low as it can be and as high as it needs (K
    above its lowest value seen) and no higher, so that the slack of a relation is
    shared out, with shares drawn anew each round while a round settles cells; two
    points at least K apart prove a cell protected, and these are the `lower`, `upper`
    reported;
-2. the relations around the cell (two steps) alone: a narrow range there holds the
-   interval, so the cell is pinned by the rows that bind;
-3. on the whole component: as high as it needs, then (unless 0 was seen) as low as it
-   can be; short of K apart these are its exact bounds, and the rows that bind pin it.
+2. on the whole component: as high as it needs, then (unless it was seen at its least)
+   as low as it can be; short of K apart these are its exact bounds, and the rows that
+   bind pin it.
 
 Past EXACT_BUDGET cells of one component per audit, an unsettled cell is taken as
 pinned by every relation it is in: that costs suppression, never protection. A
@@ -156,6 +161,8 @@ class Auditor:
         self._hidden = np.array(suppressed, dtype=bool)
         if hidden.size == 0:
             return Audit(pl.DataFrame(schema=INTERVAL_SCHEMA))
+        # bounds implied by the relations: the solver's column bounds (bound tightening before the LPs)
+        self._outer_low, self._outer_high, _ = self.outer_bounds(np.asarray(suppressed, dtype=bool))
         rel = self.relations
         local = np.full(self.values.size, -1, dtype=np.int64)
         local[hidden] = np.arange(hidden.size)
@@ -230,20 +237,14 @@ class Auditor:
         )
         return Audit(intervals, {c: g for c, g in pinning.items()}, solves, len(starts))
 
-    def propagated_pins(
-        self, suppressed: np.ndarray, sensitive: np.ndarray, rounds: int = PROPAGATION_ROUNDS
-    ) -> dict[int, set[int]]:
-        """The sensitive suppressed cells that bound propagation alone proves unprotected, and the groups of the
-        rows that give their bounds: {cell: groups}.
+    def outer_bounds(self, suppressed: np.ndarray, rounds: int = PROPAGATION_ROUNDS):
+        """Bounds of every cell that propagation along the relations gives (published cells: their counts;
+        suppressed ones: 0 and infinity to begin with), with the suppressed members of the rows they came from.
 
         Each relation bounds each of its suppressed cells by what the published members and the others'
         bounds leave (rounded inward to whole counts, as an attacker may); repeated, these bounds close in on
-        the feasible interval from outside. They are never narrower than it, so a cell whose bounds are
-        already too narrow is pinned without a linear programme; the LP audit settles the rest.
+        the feasible interval from outside and never cut into it.
         """
-        must = np.asarray(sensitive, dtype=bool) & suppressed
-        if not must.any():
-            return {}
         rel = self.relations
         n_rows = rel.equal.size
         is_var = suppressed[rel.cell]
@@ -253,8 +254,8 @@ class Auditor:
         )
         rows, cols, coef = rel.row[is_var], rel.cell[is_var], rel.coef[is_var]
         equal = rel.equal[rows]
-        lower = np.zeros(self.values.size)
-        upper = np.full(self.values.size, np.inf)
+        lower = np.where(suppressed, 0.0, self.values)
+        upper = np.where(suppressed, np.inf, self.values)
         positive = coef > 0
         for _ in range(rounds):
             up_candidate, low_candidate = _row_bounds(rows, cols, coef, positive, equal, rhs, lower, upper, n_rows)
@@ -268,6 +269,23 @@ class Auditor:
             lower, upper = new_lower, new_upper
             if not changed:
                 break
+        return lower, upper, (rows, cols, coef, positive, equal, rhs)
+
+    def propagated_pins(
+        self, suppressed: np.ndarray, sensitive: np.ndarray, rounds: int = PROPAGATION_ROUNDS
+    ) -> dict[int, set[int]]:
+        """The sensitive suppressed cells that bound propagation alone proves unprotected, and the groups of the
+        rows that give their bounds: {cell: groups}.
+
+        The bounds of `outer_bounds` are never narrower than the feasible interval, so a cell whose bounds
+        are already too narrow is pinned without a linear programme; the LP audit settles the rest.
+        """
+        must = np.asarray(sensitive, dtype=bool) & suppressed
+        if not must.any():
+            return {}
+        rel = self.relations
+        lower, upper, (rows, cols, coef, positive, equal, rhs) = self.outer_bounds(suppressed, rounds)
+        n_rows = rel.equal.size
         candidates = np.flatnonzero(must)
         narrow = (upper[candidates] - lower[candidates] < self.min_cell) | (
             (lower[candidates] > 0) & (upper[candidates] < self.min_cell)
@@ -305,6 +323,7 @@ class Auditor:
         row_rhs = rhs[row_ids]
         row_equal = self.relations.equal[row_ids]
         low, high = self._low[cells], self._high[cells]  # copies: written back at the end
+        floor, ceiling = self._outer_low[cells], self._outer_high[cells]  # implied by the relations
         # the plain upper bound: a part of a row whose other variables are all parts, under a published total
         negative_rows = np.zeros(m, dtype=bool)
         negative_rows[row_index[coef < 0]] = True
@@ -324,8 +343,8 @@ class Auditor:
 
         def finish():
             self._low[cells], self._high[cells] = low, high
-            exact_l = exact_low | (low <= EPSILON)
-            exact_h = exact_high | (high >= plain - EPSILON)
+            exact_l = exact_low | (low <= floor + EPSILON)
+            exact_h = exact_high | (high >= np.minimum(plain, ceiling) - EPSILON)
             result = {}
             for j in range(n):
                 lower_j, upper_j = _whole(low[j], high[j])
@@ -347,9 +366,9 @@ class Auditor:
         if settled().all():  # every sensitive cell proved by the points seen in earlier audits
             return finish()
         matrix = csr_matrix((coef, (row_index, cols)), shape=(m, n))
-        highs = _model(matrix, row_rhs, row_equal)
+        highs = _model(matrix, row_rhs, row_equal, floor, ceiling)
         everyone = np.arange(n, dtype=np.int32)
-        no_caps = np.full(n, highspy.kHighsInf)
+        no_caps = np.where(np.isinf(ceiling), highspy.kHighsInf, ceiling)
         zeros = np.zeros(n)
 
         def run():
@@ -375,15 +394,15 @@ class Auditor:
             if not open_cells.any():
                 break
             shares = 1.0 if round_number == 0 else random.uniform(0.1, 1.0, n)
-            lowering = open_cells & (np.ceil(low - EPSILON) > 0)  # a cell seen at 0 is as low as it can be
+            lowering = open_cells & (np.ceil(low - EPSILON) > floor)  # seen at its floor: as low as it can be
             if lowering.any():
                 highs.changeColsCost(n, everyone, lowering * shares)
                 run()
-            caps = np.where(open_cells, np.ceil(low - EPSILON) + self.min_cell, highspy.kHighsInf)
+            caps = np.where(open_cells, np.minimum(np.ceil(low - EPSILON) + self.min_cell, no_caps), no_caps)
             highs.changeColsCost(n, everyone, -(open_cells * shares))
-            highs.changeColsBounds(n, everyone, zeros, caps)
+            highs.changeColsBounds(n, everyone, floor, caps)
             run()
-            highs.changeColsBounds(n, everyone, zeros, no_caps)
+            highs.changeColsBounds(n, everyone, floor, no_caps)
             # go on while a round settles more cells than solving them one by one would
             if (open_cells & settled()).sum() < 1 + bool(lowering.any()):
                 break
@@ -397,24 +416,18 @@ class Auditor:
             if budget == 0:  # not proved either way: taken as unprotected, every relation of the cell as a pin
                 pins[int(cells[j])] = groups_of(rows_of(j))
                 continue
-            # the relations around the cell alone (all their cells free) hold its feasible interval: narrow
-            # there, it is pinned, by the rows that bind, without a solve on the whole component
-            narrow_rows = _local_pin(row_index, cols, coef, row_rhs, row_equal, m, n, int(j), self.min_cell)
-            if narrow_rows is not None:
-                solves += 2
-                pins[int(cells[j])] = groups_of(narrow_rows if narrow_rows.size else rows_of(j))
-                continue
             budget -= 1
-            cap = math.ceil(low[j] - EPSILON) + self.min_cell
+            wanted = math.ceil(low[j] - EPSILON) + self.min_cell
+            cap = min(wanted, no_caps[j])
             highs.changeColCost(int(j), -1.0)
-            highs.changeColBounds(int(j), 0.0, float(cap))
+            highs.changeColBounds(int(j), floor[j], float(cap))
             status_high, _, duals_high = run()
-            highs.changeColBounds(int(j), 0.0, highspy.kHighsInf)
-            if status_high == highspy.HighsModelStatus.kOptimal and high[j] >= cap - EPSILON:
+            highs.changeColBounds(int(j), floor[j], no_caps[j])
+            if status_high == highspy.HighsModelStatus.kOptimal and high[j] >= wanted - EPSILON:
                 highs.changeColCost(int(j), 0.0)
                 continue
             highs.changeColCost(int(j), 0.0)
-            if low[j] <= EPSILON:  # seen at 0: as low as it can be, only the most it can be narrows it
+            if low[j] <= floor[j] + EPSILON:  # seen at its least: only the most it can be narrows it
                 status_low, duals_low = highspy.HighsModelStatus.kOptimal, np.zeros(m)
             else:
                 highs.changeColCost(int(j), 1.0)
@@ -460,19 +473,24 @@ def _whole(low: float, high: float) -> tuple[int, float]:
     return math.ceil(low - EPSILON), high if math.isinf(high) else math.floor(high + EPSILON)
 
 
-def _model(matrix, rhs: np.ndarray, equal: np.ndarray) -> highspy.Highs:
-    """A solver holding x >= 0, matrix @ x (= or <=) rhs, with no objective yet."""
+def _model(matrix, rhs: np.ndarray, equal: np.ndarray, floor=None, ceiling=None) -> highspy.Highs:
+    """A solver holding floor <= x <= ceiling (default 0 and no upper bound), matrix @ x (= or <=) rhs, with no
+    objective yet."""
     highs = _solver()
     highs.setOptionValue("presolve", "off")
-    highs.setOptionValue("simplex_strategy", 4)
+    highs.setOptionValue("simplex_strategy", 1)
     columns = matrix.tocsc()
     columns.sort_indices()
     m, n = matrix.shape
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = n, m
     lp.col_cost_ = np.zeros(n)
-    lp.col_lower_ = np.zeros(n)
-    lp.col_upper_ = np.full(n, highspy.kHighsInf)
+    lp.col_lower_ = np.zeros(n) if floor is None else np.asarray(floor, dtype=np.float64)
+    lp.col_upper_ = (
+        np.full(n, highspy.kHighsInf)
+        if ceiling is None
+        else np.where(np.isinf(ceiling), highspy.kHighsInf, np.asarray(ceiling, dtype=np.float64))
+    )
     lp.row_lower_ = np.where(equal, rhs, -highspy.kHighsInf)
     lp.row_upper_ = np.asarray(rhs, dtype=np.float64)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
@@ -481,40 +499,6 @@ def _model(matrix, rhs: np.ndarray, equal: np.ndarray) -> highspy.Highs:
     lp.a_matrix_.value_ = columns.data.astype(np.float64)
     highs.passModel(lp)
     return highs
-
-
-def _local_pin(row_index, cols, coef, rhs, equal, m: int, n: int, cell: int, min_cell: int) -> np.ndarray | None:
-    """The binding rows (of the component) when the rows within two steps of `cell` (a step: from a cell to its
-    rows, then to their cells) alone narrow it below protection; else None. Members are given as
-    (row_index, cols, coef) triples."""
-    near_rows = np.zeros(m, dtype=bool)
-    near_rows[row_index[cols == cell]] = True
-    near_cells = np.zeros(n, dtype=bool)
-    near_cells[cols[near_rows[row_index]]] = True
-    near_rows[row_index[near_cells[cols]]] = True
-    if near_rows.all():
-        return None  # the whole component: solved as such
-    picked = near_rows[row_index]
-    row_ids, sub_rows = np.unique(row_index[picked], return_inverse=True)
-    col_ids, sub_cols = np.unique(cols[picked], return_inverse=True)
-    highs = _model(
-        csr_matrix((coef[picked], (sub_rows, sub_cols)), shape=(row_ids.size, col_ids.size)),
-        rhs[row_ids],
-        equal[row_ids],
-    )
-    j = int(np.searchsorted(col_ids, cell))
-    bounds, binding = [], np.zeros(row_ids.size, dtype=bool)
-    for sense in (-1.0, 1.0):  # the most first: unbounded above settles it
-        highs.changeColCost(j, sense)
-        highs.run()
-        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None  # unbounded above (or not solved): nothing proved here
-        bounds.append(sense * highs.getInfo().objective_function_value)
-        binding |= np.abs(np.asarray(highs.getSolution().row_dual)) > EPSILON
-    low, high = _whole(bounds[1], bounds[0])
-    if is_protected(low, high, min_cell):
-        return None
-    return row_ids[binding]
 
 
 _banner_shown = False
