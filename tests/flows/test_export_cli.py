@@ -291,3 +291,28 @@ def test_the_public_table_carries_statuses_labels_a_rounded_change_and_its_metad
         "period_comparison.csv",
         "period_comparison.parquet",
     ]
+
+
+def test_a_table_that_does_not_pass_the_audit_is_not_written(seeded, tmp_path, monkeypatch):
+    """Should a small count stay pinned, the export says so, exits 1 and writes nothing, public or office's."""
+    import flows.export
+    from transforms.disclosure import protect_comparison
+
+    def failing(*args, **kwargs):
+        protection = protect_comparison(*args, **kwargs)
+        return protection._replace(
+            audit=protection.audit.with_columns(
+                pl.when(pl.col("status") == "C").then(False).otherwise(pl.col("protected")).alias("protected")
+            )
+        )
+
+    warehouse, _ = seeded
+    monkeypatch.setattr(flows.export, "protect_comparison", failing)
+    public, audit = tmp_path / "public", tmp_path / "office.csv"
+    result = runner.invoke(
+        app,
+        ["export", "--public", str(public), "--sdmx", str(tmp_path / "sdmx"), "--audit", str(audit)]
+        + ["--warehouse", str(warehouse)],
+    )
+    assert result.exit_code == 1 and "does not pass the disclosure audit" in " ".join(result.output.split())
+    assert not public.exists() and not (tmp_path / "sdmx").exists() and not audit.exists()
