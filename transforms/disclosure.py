@@ -19,15 +19,16 @@ of offence=_T, sex=F along offence. Groups that are incomplete (not every leaf
 present) are treated as additive too: the total less the published parts still
 bounds the one missing figure. Across slices, two more kinds of group: the country
 against its provinces (`KH` against `KH-1`, `KH-2`, ...), and, for each reporter,
-area, indicator and cut, a period against any set of held periods that tile it
-exactly (a year is its two halves, and the comparison table derives such figures).
+area, indicator and cut, the relations among its held periods (a year is its two
+halves, year to June is year to May and June; `_period_groups`).
 
 That rule alone does not protect a table whose groups overlap: solving all the
 relations together can still pin a suppressed count. So the suppression then passes
-the interval audit of transforms/audit.py: every suppressed figure's feasible
-interval, given everything published and every relation that holds in the data,
-must be at least K wide and contain 0 or a value of at least K; while one is not,
-the groups that pin it give up more figures (`D`).
+the interval audit of transforms/audit.py: every small count's feasible interval,
+given everything published and every relation that holds in the data, must be at
+least K wide and contain 0 or a value of at least K; while one is not, the groups
+that pin it give up more figures (`D`). `C` and `D` are kept apart for the office's
+audit; the public table shows `C` for both (`protect_comparison`).
 
 Pure functions on Polars frames; no I/O.
 """
