@@ -1,4 +1,12 @@
-"""`ctip export --public DIR` and `--sdmx DIR`: the comparison table for publication, small counts suppressed."""
+"""`ctip export --public DIR` and `--sdmx DIR`: the comparison table for publication, small counts suppressed and
+audited.
+
+`protected_table` is the one way to the protected table (the public files, SDMX and releases all take it): counts
+from 1 to K-1 suppressed, then more until every one of them passes the interval audit of transforms/audit.py.
+Beside the public table, DIR/metadata.json says how it was protected and that it passed the audit; the audit itself
+(every suppressed count, whether small or suppressed to protect one, and its feasible interval) is for the office
+only, written outside the published folders, by default at `<warehouse>.ctip/disclosure_audit.csv`.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +19,50 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from flows.cli.common import WarehouseOption, command_settings, console, errors, readable_warehouse, reading_analyst
+from flows.cli.common import (
+    WarehouseOption,
+    command_settings,
+    console,
+    counted,
+    errors,
+    readable_warehouse,
+    reading_analyst,
+)
 from schemas import load_registry
 from schemas.registry import TOTAL, Registry
-from transforms.disclosure import DEFAULT_MIN_CELL, PRIMARY, PUBLIC_COLUMNS, SECONDARY, protect_comparison
+from transforms.disclosure import (
+    DEFAULT_MIN_CELL,
+    FREE,
+    PRIMARY,
+    PUBLIC_COLUMNS,
+    SECONDARY,
+    UnprotectedTable,
+    protect_comparison,
+)
 from warehouse.durable import atomic_path, atomic_write_text
+from warehouse.layout import WarehouseFiles
 
 PUBLIC_NAME = "period_comparison"
 METADATA_NAME = "metadata.json"
 STRUCTURE_NAME = "structure.xml"
 # Columns of marts.period_comparison published as they are beside the protected counts.
 CARRIED = ("status", "base_status", "is_derived")
+# The public confidentiality statuses (SDMX CONF_STATUS): one status for every suppressed count, so that the
+# status does not tell a small count from one suppressed to protect it (the audit assumes as much).
+PUBLIC_STATUSES = {
+    FREE: "free: published as it is",
+    PRIMARY: "confidential: suppressed, shown empty",
+}
+SUPPRESSION_RULE = (
+    "Counts from 1 to {small} are suppressed (primary suppression). Then other counts are suppressed (secondary "
+    "suppression) until no additive group (a total and its parts along any dimension, an aggregate and its codes, "
+    "the country and its provinces, a period and the shorter periods that make it up) has exactly one suppressed "
+    "member, and then until every small count passes the interval audit: by linear programming over everything "
+    "published and every additive relation that holds in the data, the smallest and largest value it can take "
+    "are at least {k} apart and the range holds 0 or a value of at least {k}, so that neither 'zero' nor 'small' "
+    "can be concluded. 0 is published. Every suppressed count is empty with status C, whichever the reason, and "
+    "so are change and change_pct beside it; F marks a count published as it is."
+)
 # A spreadsheet evaluates a cell that begins with one of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -98,6 +139,7 @@ def write_metadata(
 ) -> Path:
     """DIR/metadata.json: where the table comes from, the rule that protected it, and the files with their SHA-256."""
     statuses = pl.concat([published["value_conf"], published["base_value_conf"]]).drop_nulls()
+    suppressed = int((statuses == PRIMARY).sum())
     document = {
         "source": "ctip: marts.period_comparison of the warehouse's analyst file",
         "publication": publication.get("number"),
@@ -105,13 +147,10 @@ def write_metadata(
         "published_at": _iso(publication.get("published_at")),
         "created_at": datetime.now(UTC).isoformat(),
         "min_cell": min_cell,
-        "suppression": (
-            f"Counts from 1 to {min_cell - 1} are suppressed (status C); then more counts (status D) so that no "
-            "suppressed count can be worked out from a published total and its other parts, along any dimension, "
-            "aggregate, area or period. 0 is published. A suppressed count is empty, and so are change and "
-            "change_pct beside it; F marks a count published as it is."
-        ),
-        "suppressed": {"C": int((statuses == PRIMARY).sum()), "D": int((statuses == SECONDARY).sum())},
+        "suppression": SUPPRESSION_RULE.format(small=min_cell - 1, k=min_cell),
+        "status_codes": PUBLIC_STATUSES,
+        "suppressed": {PRIMARY: suppressed},
+        "disclosure_audit": {"passed": True, "audited": suppressed},
         "rows": published.height,
         "files": [{"name": path.name, "sha256": sha256_of_file(path), "size": path.stat().st_size} for path in files],
     }
@@ -164,25 +203,43 @@ def _export_duckdb(warehouse: Path, target: Path) -> None:
     )
 
 
-def protected_table(comparison: pl.DataFrame, registry: Registry, min_cell: int) -> pl.DataFrame:
+def protected_table(
+    comparison: pl.DataFrame, registry: Registry, min_cell: int, audit_file: Path | None = None
+) -> pl.DataFrame:
     """The comparison table protected for publication (transforms.disclosure), with `CARRIED` as they are:
-    by reporter, area, indicator and period, each total before its cuts."""
+    by reporter, area, indicator and period, each total before its cuts. Every small count in it has passed the
+    interval audit; raises UnprotectedTable when one cannot. With `audit_file`, the audit (every suppressed count
+    with its status, C small or D suppressed to protect, and its feasible interval) is written there, for the
+    office only. The same comparison gives the same table whatever the order of its rows."""
+    protection = protect_comparison(comparison, registry, min_cell, CARRIED)
+    unprotected = protection.audit.filter(pl.col("protected").not_().fill_null(False)).height
+    if unprotected:
+        raise UnprotectedTable(unprotected)
+    if audit_file is not None:
+        audit_file.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(audit_file) as temporary:
+            protection.audit.write_csv(temporary)
     dims = list(registry.dimension_names)
     cut_size = pl.sum_horizontal([(pl.col(d) != TOTAL).cast(pl.Int8) for d in dims])
     return (
-        protect_comparison(comparison, registry, min_cell, CARRIED)
-        .with_columns(cut_size.alias("_cut_size"))
+        protection.table.with_columns(cut_size.alias("_cut_size"))
         .sort("reporter", "area", "indicator", "period", "_cut_size", *dims)
         .drop("_cut_size")
     )
 
 
-def _suppressed(table: pl.DataFrame) -> str:
+def _suppressed(table: pl.DataFrame, audit_file: Path) -> str:
     statuses = pl.concat([table["value_conf"], table["base_value_conf"]]).drop_nulls()
+    audit = pl.read_csv(audit_file, columns=["status"])["status"]
     return (
-        f"Cells suppressed: {(statuses == PRIMARY).sum()} small counts (C), "
-        f"{(statuses == SECONDARY).sum()} to protect them (D)."
+        f"Cells suppressed (C): {(statuses == PRIMARY).sum():,}. Figures suppressed: "
+        f"{counted((audit == PRIMARY).sum(), 'small count')} and {(audit == SECONDARY).sum():,} to protect them; "
+        f"every small count passes the disclosure audit ({audit_file})."
     )
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
 
 
 def export(
@@ -204,6 +261,15 @@ def export(
     min_cell: Annotated[
         int, typer.Option("--min-cell", min=1, help="K: counts from 1 to K-1 are suppressed (0 is published).")
     ] = DEFAULT_MIN_CELL,
+    audit: Annotated[
+        Path | None,
+        typer.Option(
+            "--audit",
+            dir_okay=False,
+            help="Where the disclosure audit of --public or --sdmx goes, for the office only (default "
+            "<warehouse>.ctip/disclosure_audit.csv); never inside a published folder.",
+        ),
+    ] = None,
     warehouse: WarehouseOption = None,
     duckdb_file: Annotated[
         Path | None,
@@ -219,10 +285,12 @@ def export(
     SDMX-ML structure (--sdmx DIR), with small counts suppressed; or (--duckdb FILE) a self-contained copy of the
     analyst file that works wherever it is copied.
 
-    Every row of marts.period_comparison: counts from 1 to K-1 are suppressed (C), then enough others (D) that none
-    can be worked out from a published total; value_conf and base_value_conf give each count's status (F free).
+    Every row of marts.period_comparison: counts from 1 to K-1 are suppressed, then enough others that none can be
+    worked out from the published figures, which an interval audit by linear programming proves; value_conf and
+    base_value_conf give each count's status: F free, C suppressed (empty), whatever the reason. The audit itself
+    (each suppressed count, C small or D suppressed to protect one, and its feasible interval) goes to --audit.
 
-    Exit 0 when written, 1 when there is nothing to export, 2 for wrong usage.
+    Exit 0 when written, 1 when there is nothing to export or the table does not pass the audit, 2 for wrong usage.
     """
     registry = load_registry()
     settings = command_settings(warehouse=warehouse)
@@ -236,6 +304,12 @@ def export(
             "names the folder of --public; both write period_comparison.csv, so give another folder",
             param_hint="--sdmx",
         )
+    audit_file = (audit or WarehouseFiles(settings.warehouse).disclosure_audit).resolve()
+    for option, folder in (("--public", public), ("--sdmx", sdmx)):
+        if folder is not None and _inside(audit_file, folder.resolve()):
+            raise typer.BadParameter(
+                f"{audit_file} is inside {option}: the audit is never published", param_hint="--audit"
+            )
     readable_warehouse(settings)
     if duckdb_file is not None:
         _export_duckdb(settings.warehouse, duckdb_file)
@@ -247,13 +321,21 @@ def export(
             f"Nothing to export: {settings.warehouse} holds no comparison rows.", highlight=False, markup=False
         )
         raise typer.Exit(1)
-    protected = protected_table(comparison, registry, min_cell)
+    try:
+        protected = protected_table(comparison, registry, min_cell, audit_file)
+    except UnprotectedTable as problem:
+        errors.print(
+            f"The table does not pass the disclosure audit (K = {min_cell}): {problem}; nothing was written.",
+            highlight=False,
+            markup=False,
+        )
+        raise typer.Exit(1) from None
     if public is not None:
         published = readable_columns(protected, registry)
         parquet, csv = write_public(published, public.resolve())
         write_metadata(public.resolve(), [parquet, csv], publication, min_cell, published)
         console.print(
-            f"Wrote {published.height} rows to {parquet} and {csv.name} (K = {min_cell}). {_suppressed(published)}",
+            f"Wrote {published.height} rows to {parquet} and {csv.name} (K = {min_cell}). {_suppressed(published, audit_file)}",
             highlight=False,
             markup=False,
         )
@@ -265,7 +347,7 @@ def export(
             raise typer.Exit(1) from None
         console.print(
             f"Wrote {protected.height} observations to {data} (SDMX-CSV 2.0) and their structure to "
-            f"{structure.name} (SDMX-ML 3.0) (K = {min_cell}). {_suppressed(protected)}",
+            f"{structure.name} (SDMX-ML 3.0) (K = {min_cell}). {_suppressed(protected, audit_file)}",
             highlight=False,
             markup=False,
         )

@@ -19,8 +19,16 @@ of offence=_T, sex=F along offence. Groups that are incomplete (not every leaf
 present) are treated as additive too: the total less the published parts still
 bounds the one missing figure. Across slices, two more kinds of group: the country
 against its provinces (`KH` against `KH-1`, `KH-2`, ...), and, for each reporter,
-area, indicator and cut, a period against any set of held periods that tile it
-exactly (a year is its two halves, and the comparison table derives such figures).
+area, indicator and cut, the relations among its held periods (a year is its two
+halves, year to June is year to May and June; `_period_groups`).
+
+That rule alone does not protect a table whose groups overlap: solving all the
+relations together can still pin a suppressed count. So the suppression then passes
+the interval audit of transforms/audit.py: every small count's feasible interval,
+given everything published and every relation that holds in the data, must be at
+least K wide and contain 0 or a value of at least K; while one is not, the groups
+that pin it give up more figures (`D`). `C` and `D` are kept apart for the office's
+audit; the public table shows `C` for both (`protect_comparison`).
 
 Pure functions on Polars frames; no I/O.
 """
@@ -29,11 +37,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from functools import lru_cache
+from typing import NamedTuple
 
+import numpy as np
 import polars as pl
 
 from schemas.registry import TOTAL, UNKNOWN, Registry
 from schemas.shapes import DIMENSIONS
+from transforms.audit import Auditor, relations_that_hold
 from transforms.periods import parse_period
 
 FREE, PRIMARY, SECONDARY = "F", "C", "D"
@@ -53,11 +64,18 @@ PUBLIC_COLUMNS = (
     "change_pct",
 )
 PUBLIC_TYPES = {"value": pl.Int64, "base_value": pl.Int64, "change": pl.Int64, "change_pct": pl.Float64}
+AUDIT_COLUMNS = ("value", "status", "lower", "upper", "exact", "protected")  # after the key columns
 MEMBER_SCHEMA = {"_group": pl.Int64, "_step": pl.Int64, "_cell": pl.Int64, "_total": pl.Boolean}
+# a group's members sum to 0 with `_coef` (+1 a part, -1 a total); where `_coef` is null, -1 marks the `_total`
 
 
 def confidentiality(figures: pl.DataFrame, registry: Registry, min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
     """`figures` with a `conf` column: `F`, `C` (1 <= value < min_cell) or `D` (protects a `C`).
+
+    A suppressed figure also gets `lower` and `upper` from the interval audit (`upper`
+    null when unbounded): its feasible interval where `exact`, otherwise a range of
+    feasible values that the interval contains; and `protected`, true once the table
+    is returned: the suppression grows until every suppressed figure passes.
 
     `figures` holds one row per figure: the columns of SLICE, the dimensions and
     `value` (a count; null where there is no figure, whose `conf` is null too).
@@ -71,35 +89,63 @@ def confidentiality(figures: pl.DataFrame, registry: Registry, min_cell: int = D
     cells = (
         frame.filter(pl.col("value").is_not_null())
         .select("_row", *key, pl.col("value").cast(pl.Int64))
+        .sort(key, nulls_last=True, maintain_order=True)  # cells in key order: the rows' order changes nothing
         .with_row_index("_cell")
         .with_columns(pl.col("_cell").cast(pl.Int64))
     )
     if cells.select(pl.struct(key).is_duplicated().any()).item():
         raise ValueError("two figures share a key")
     primary = cells["value"].is_between(1, min_cell - 1)
-    suppressed = _protect(cells, primary, _groups(cells, registry))
-    conf = cells.select(
-        "_row",
-        pl.when(primary)
-        .then(pl.lit(PRIMARY))
-        .when(suppressed)
-        .then(pl.lit(SECONDARY))
-        .otherwise(pl.lit(FREE))
-        .alias("conf"),
+    members = _groups(cells, registry)
+    suppressed, intervals = _audited(cells, primary, _protect(cells, primary, members), members, min_cell)
+    conf = (
+        cells.select(
+            "_row",
+            "_cell",
+            pl.when(primary)
+            .then(pl.lit(PRIMARY))
+            .when(suppressed)
+            .then(pl.lit(SECONDARY))
+            .otherwise(pl.lit(FREE))
+            .alias("conf"),
+        )
+        .join(intervals.select("_cell", "lower", "upper", "exact", "protected"), on="_cell", how="left")
+        .drop("_cell")
     )
     return frame.join(conf, on="_row", how="left").sort("_row").drop("_row")
 
 
+class UnprotectedTable(ValueError):
+    """Some small counts cannot be protected: every relation that pins them has nothing published left."""
+
+    def __init__(self, cells: int):
+        super().__init__(
+            f"{cells} small counts stay narrower than the rule allows with every relation around them suppressed"
+        )
+        self.cells = cells
+
+
+class Protection(NamedTuple):
+    """A protected comparison table and its audit: what may be published, and what the office keeps."""
+
+    table: pl.DataFrame  # PUBLIC_COLUMNS, value_conf, base_value_conf, the carried columns
+    audit: pl.DataFrame  # the key, AUDIT_COLUMNS: every suppressed figure, its true count, status and interval
+
+
 def protect_comparison(
     comparison: pl.DataFrame, registry: Registry, min_cell: int = DEFAULT_MIN_CELL, carried: tuple[str, ...] = ()
-) -> pl.DataFrame:
+) -> Protection:
     """The comparison table for publication: PUBLIC_COLUMNS plus `value_conf` and `base_value_conf`, and the
-    `carried` columns of `comparison` as they are (statuses, flags: nothing that is a count).
+    `carried` columns of `comparison` as they are (statuses, flags: nothing that is a count); with the audit of
+    every count it suppresses.
 
     Suppressed counts are null; `change` and `change_pct` are null when either of
     their counts is suppressed. A figure gets one status wherever it shows: the
     base values of one period are the values of that period's own rows, so both
-    columns are protected as one table of the period's figures.
+    columns are protected as one table of the period's figures. The public table
+    says `C` for every suppressed count, primary or secondary alike, so that the
+    status does not tell a small count from one suppressed to protect it; the audit
+    keeps `C` and `D` apart.
     """
     key = [*SLICE, *registry.dimension_names]
     base_key = ["base_period" if c == "period" else c for c in key]
@@ -108,8 +154,11 @@ def protect_comparison(
     )
     base = rows.select(*base_key, "base_value").rename({"base_period": "period", "base_value": "value"})
     figures = pl.concat([rows.select(*key, "value"), base.select(*key, "value")])
-    figures = figures.filter(pl.col("value").is_not_null()).unique()
-    conf = confidentiality(figures, registry, min_cell).select(*key, "conf")
+    figures = figures.filter(pl.col("value").is_not_null()).unique(maintain_order=True)
+    protected = confidentiality(figures, registry, min_cell)
+    conf = protected.select(
+        *key, pl.when(pl.col("conf") == SECONDARY).then(pl.lit(PRIMARY)).otherwise(pl.col("conf")).alias("conf")
+    )
     out = (
         rows.join(conf.rename({"conf": "value_conf"}), on=key, how="left", maintain_order="left")
         .join(
@@ -123,15 +172,22 @@ def protect_comparison(
             for column in ("value", "base_value")
         )
     )
-    hidden_value = pl.col("value_conf").is_in([PRIMARY, SECONDARY]).fill_null(False)
-    hidden_base = pl.col("base_value_conf").is_in([PRIMARY, SECONDARY]).fill_null(False)
+    hidden_value = (pl.col("value_conf") == PRIMARY).fill_null(False)
+    hidden_base = (pl.col("base_value_conf") == PRIMARY).fill_null(False)
     either = hidden_value | hidden_base
-    return out.with_columns(
+    table = out.with_columns(
         pl.when(hidden_value).then(None).otherwise(pl.col("value")).alias("value"),
         pl.when(hidden_base).then(None).otherwise(pl.col("base_value")).alias("base_value"),
         pl.when(either).then(None).otherwise(pl.col("change")).alias("change"),
         pl.when(either).then(None).otherwise(pl.col("change_pct")).alias("change_pct"),
     ).select(*PUBLIC_COLUMNS, "value_conf", "base_value_conf", *carried)
+    audit = (
+        protected.filter(pl.col("conf").is_in([PRIMARY, SECONDARY]))
+        .rename({"conf": "status"})
+        .sort(*key)
+        .select(*key, *AUDIT_COLUMNS)
+    )
+    return Protection(table, audit)
 
 
 # ------------------------------------------------------------------ suppression
@@ -179,6 +235,53 @@ def _protect(cells: pl.DataFrame, primary: pl.Series, members: pl.DataFrame) -> 
             return suppressed
 
 
+# ------------------------------------------------------------------ audit
+def _audited(
+    cells: pl.DataFrame, primary: pl.Series, suppressed: pl.Series, members: pl.DataFrame, min_cell: int
+) -> tuple[pl.Series, pl.DataFrame]:
+    """Suppressed cells once every one passes the interval audit, and their intervals (transforms/audit.py).
+
+    While a cell is unprotected, each group whose relation pins it (a binding row of
+    its LPs) gives up its smallest published member (a part before the total, a
+    non-zero count before a zero); the rule of `_protect` is applied again (no group
+    with exactly one suppressed member), and the audit runs again.
+    """
+    values = cells["value"].to_numpy()
+    auditor = Auditor(relations_that_hold(members, values), values, min_cell)
+    ranked = members.join(cells.select("_cell", "value"), on="_cell", how="left").sort(
+        "_total", pl.col("value") == 0, "value", "_cell"
+    )
+    hidden = suppressed.to_numpy().copy()
+    sensitive = primary.to_numpy()
+    while True:
+        pinning = auditor.propagated_pins(hidden, sensitive)  # cheap proofs first, then the LPs
+        if not pinning:
+            result = auditor.audit(hidden, sensitive)
+            if not result.pinning:
+                return pl.Series("_suppressed", hidden), result.intervals
+            pinning = result.pinning
+        pinned = sorted(pinning)
+        widening = (
+            pl.col("_group").is_in(sorted({group for pins in pinning.values() for group in pins})),
+            # the pinning relations have nothing published left: those of the pinned cells, then of any suppressed
+            pl.col("_group").is_in(ranked.filter(pl.col("_cell").is_in(pinned))["_group"].unique().to_list()),
+            pl.col("_group").is_in(
+                ranked.filter(pl.Series(hidden[ranked["_cell"].to_numpy()]))["_group"].unique().to_list()
+            ),
+        )
+        picks = np.zeros(0, dtype=np.int64)
+        for scope in widening:
+            candidates = ranked.filter(scope)
+            candidates = candidates.filter(pl.Series(~hidden[candidates["_cell"].to_numpy()]))
+            picks = candidates.group_by("_group", maintain_order=True).first()["_cell"].to_numpy()
+            if picks.size:
+                break
+        if picks.size == 0:
+            raise UnprotectedTable(len(pinning))
+        hidden[picks] = True
+        hidden = _protect(cells, pl.Series(hidden), members).to_numpy().copy()  # and again no group with one
+
+
 # ------------------------------------------------------------------ groups
 def _groups(cells: pl.DataFrame, registry: Registry) -> pl.DataFrame:
     """Members of every additive group: `_group`, `_step`, `_cell`, `_total` (periods: `_series`, `_size` too)."""
@@ -207,6 +310,7 @@ def _number_groups(frames: list[pl.DataFrame]) -> pl.DataFrame:
         grouped = (
             frame.group_by(keys)
             .agg(pl.col("_cell"), pl.col("_total"), pl.col("_step").first())
+            .sort(keys, nulls_last=True)  # numbered in key order, the same every time
             .filter((pl.col("_total").list.sum() == 1) & (pl.col("_total").list.len() >= 2))
         )
         if grouped.height == 0:
@@ -284,49 +388,74 @@ def _area_groups(cells: pl.DataFrame, registry: Registry) -> pl.DataFrame:
 
 
 def _period_groups(cells: pl.DataFrame, registry: Registry, step: int) -> pl.DataFrame:
-    """Groups of a period and held periods that tile it, per reporter, area, indicator and cut."""
+    """Period relations per series (reporter, area, indicator, cut): `_coef` +1 or -1 on each member.
+
+    A period's count is the difference of a running count between its first and
+    last month, so the held periods of a series are the edges of a graph on month
+    boundaries, and every relation among them (a tiling such as a year and its two
+    halves, or a difference such as year-to-December less year-to-October equals
+    November plus December) is a cycle of that graph. The fundamental cycles of a
+    spanning forest built from the shortest periods first span them all: each held
+    period not in the forest equals the signed path between its ends (with months
+    held, every longer period against its months). Besides them, the short tilings of
+    `_short_tilings` (a year to date as an earlier one and the month or two after it),
+    which the cycles imply only in combination: as groups of their own, the rule of
+    `_protect` and the bound propagation of the audit see them too.
+    """
     series_key = ["reporter", "area", "indicator", *registry.dimension_names]
-    held = cells.select("reporter", "area", "indicator", "period").unique()
-    sets = held.group_by("reporter", "area", "indicator").agg(pl.col("period").sort())
-    rows = []
-    for reporter, area, indicator, periods in sets.iter_rows():
-        for number, (total, tiling) in enumerate(_tilings(tuple(periods))):
-            size = len(tiling) + 1
-            rows.append((reporter, area, indicator, number, total, True, size))
-            rows.extend((reporter, area, indicator, number, part, False, size) for part in tiling)
-    if not rows:
+    rows = cells.select("_cell", *series_key, "period")
+    series = (
+        rows.group_by(series_key, maintain_order=True)
+        .agg(pl.col("period").sort().alias("_periods"))
+        .with_columns(pl.col("_periods").list.join(",").alias("_pattern"))
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_series"))
+    )
+    relations = []
+    for pattern in series["_pattern"].unique().sort().to_list():
+        for number, cycle in enumerate(_period_relations(tuple(pattern.split(",")))):
+            relations.extend((pattern, number, period, coef, len(cycle)) for period, coef in cycle)
+    if not relations:
         return pl.DataFrame(schema=MEMBER_SCHEMA)
-    tilings = pl.DataFrame(
-        rows,
+    relations_frame = pl.DataFrame(
+        relations,
         orient="row",
-        schema={
-            "reporter": pl.String,
-            "area": pl.String,
-            "indicator": pl.String,
-            "_tiling": pl.Int64,
-            "period": pl.String,
-            "_total": pl.Boolean,
-            "_size": pl.Int64,
-        },
+        schema={"_pattern": pl.String, "_cycle": pl.Int64, "period": pl.String, "_coef": pl.Int64, "_size": pl.Int64},
     )
-    members = tilings.join(cells.select("_cell", *SLICE, *registry.dimension_names), on=list(SLICE), how="inner")
-    group_key = [*series_key, "_tiling"]
-    complete = (
-        members.group_by(group_key)
-        .agg(pl.len().alias("_held"), pl.col("_size").first())
-        .filter(pl.col("_held") == pl.col("_size"))
-        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_group"))
-        .with_columns(pl.struct(series_key).rank("dense").cast(pl.Int64).alias("_series"))
-        .select(*group_key, "_group", "_series")
+    members = (
+        series.select(*series_key, "_series", "_pattern")
+        .join(relations_frame, on="_pattern", how="inner")
+        .join(rows, on=[*series_key, "period"], how="inner")
+        .with_columns(pl.struct("_series", "_cycle").rank("dense").cast(pl.Int64).alias("_group") - 1)
     )
-    return members.join(complete, on=group_key, how="inner").select(
-        "_group", pl.lit(step, pl.Int64).alias("_step"), "_cell", "_total", "_series", "_size"
+    return members.select(
+        "_group",
+        pl.lit(step, pl.Int64).alias("_step"),
+        "_cell",
+        (pl.col("_coef") < 0).alias("_total"),
+        "_coef",
+        "_series",
+        "_size",
     )
 
 
 @lru_cache(maxsize=1024)
-def _tilings(periods: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """(total, parts) for every period and every set of other held periods that exactly tile it."""
+def _period_relations(periods: tuple[str, ...]) -> tuple[tuple[tuple[str, int], ...], ...]:
+    """The fundamental cycles among held periods, then the short tilings that are not one of them."""
+    cycles = _cycles(periods)
+    seen = {frozenset(cycle) for cycle in cycles}
+    extra = []
+    for total, parts in _short_tilings(periods):
+        relation = ((total, -1), *((part, 1) for part in parts))
+        if frozenset(relation) not in seen:
+            seen.add(frozenset(relation))
+            extra.append(relation)
+    return (*cycles, *extra)
+
+
+def _short_tilings(periods: tuple[str, ...], most_parts: int = 3) -> list[tuple[str, tuple[str, ...]]]:
+    """(total, parts): a held period as a held period that starts with it, then one or two held periods that
+    cover the rest (year to December = year to October + November + December; a year = its first half + the
+    second; a half = its first quarter + the second)."""
     spans = {}
     for code in periods:
         period = parse_period(code)
@@ -337,18 +466,73 @@ def _tilings(periods: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...
         starting[start].append((end, code))
     found = []
     for total, (start, end) in sorted(spans.items()):
-        pending = [(start, ())]  # (position reached, parts so far)
-        while pending:
-            position, chosen = pending.pop()
-            if position == end:
-                found.append((total, chosen))
+        for first_end, first in starting[start]:
+            if first == total or first_end >= end:
                 continue
-            pending.extend(
-                (part_end, (*chosen, part))
-                for part_end, part in starting[position]
-                if part != total and part_end <= end
-            )
+            pending = [(first_end, (first,))]
+            while pending:
+                position, chosen = pending.pop()
+                for part_end, part in starting[position]:
+                    if part_end == end:
+                        found.append((total, (*chosen, part)))
+                    elif part_end < end and len(chosen) + 1 < most_parts:
+                        pending.append((part_end, (*chosen, part)))
+    return found
+
+
+@lru_cache(maxsize=1024)
+def _cycles(periods: tuple[str, ...]) -> tuple[tuple[tuple[str, int], ...], ...]:
+    """The fundamental cycles among held periods: ((period, coef), ...) whose signed counts add up to 0."""
+    spans = {}
+    for code in periods:
+        period = parse_period(code)
+        if period is not None:
+            spans[code] = (_month(period.start), _month(period.end))
+    parent: dict[int, int] = {}
+
+    def root(node: int) -> int:
+        while parent.setdefault(node, node) != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    tree: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    rest = []
+    for code, (start, end) in sorted(spans.items(), key=lambda item: (item[1][1] - item[1][0], item[0])):
+        a, b = root(start), root(end)
+        if a == b:
+            rest.append(code)
+            continue
+        parent[a] = b
+        tree[start].append((end, code))
+        tree[end].append((start, code))
+    found = []
+    for code in rest:
+        start, end = spans[code]
+        path = _path(tree, start, end)  # (period, +1 walked forward, -1 backward) from start to end
+        found.append(((code, -1), *path))
     return tuple(found)
+
+
+def _path(tree: dict[int, list[tuple[int, str]]], start: int, end: int) -> tuple[tuple[str, int], ...]:
+    """The signed periods of the tree path from month boundary `start` to `end`."""
+    previous: dict[int, tuple[int, str]] = {start: (start, "")}
+    pending = [start]
+    while pending:
+        node = pending.pop()
+        if node == end:
+            break
+        for other, code in tree[node]:
+            if other not in previous:
+                previous[other] = (node, code)
+                pending.append(other)
+    steps = []
+    node = end
+    while node != start:
+        before, code = previous[node]
+        steps.append((code, 1 if before < node else -1))
+        node = before
+    return tuple(reversed(steps))
 
 
 def _month(day) -> int:

@@ -3,8 +3,8 @@
 The file that `--warehouse` names is the one analysts open. Everything else ctip
 keeps for it lives in one folder beside it, `<file>.ctip/`, which belongs to that
 file alone: the writer's own database, the archive of every file received, the
-published Parquet segments, the Data Docs site, the served orchestrator's home, a scratch
-folder and the writer's lock.
+published Parquet segments, the Data Docs site, the served orchestrator's home, the last
+disclosure audit, a scratch folder and the writer's lock.
 """
 
 from __future__ import annotations
@@ -49,6 +49,11 @@ class WarehouseFiles:
     def scratch_dir(self) -> Path:
         """Prepared shards of a backfill waiting to be loaded; empty between runs."""
         return self.home / "scratch"
+
+    @property
+    def disclosure_audit(self) -> Path:
+        """The interval of every count the last public export suppressed: for the office, never published."""
+        return self.home / "disclosure_audit.csv"
 
     @property
     def accounts_db(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import duckdb
 import polars as pl
@@ -10,9 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from flows.export import neutralise_text, write_public
+from flows.export import neutralise_text, protected_table, write_public
+from schemas import load_registry
 from tests.conftest import SEED_INBOX
 from tests.flows.conftest import query, run, write_inbox
+from tests.transforms.test_audit import assert_audited
 from tests.transforms.test_disclosure import assert_protected, published_figures
 from transforms.disclosure import PUBLIC_COLUMNS
 
@@ -66,14 +69,24 @@ def test_export_with_k_10_suppresses_two_americans_and_the_chinese_beside_them(s
     public = tmp_path / "public"
     result = export(warehouse, public, "--min-cell", "10")
     assert result.exit_code == 0, result.output
-    assert "Cells suppressed: 1 small counts (C), 1 to protect them (D)" in " ".join(result.output.split())
+    said = " ".join(result.output.split())
+    assert (
+        "Cells suppressed (C): 2. Figures suppressed: 1 small count and 1 to protect them; every small count "
+        "passes the disclosure audit" in said
+    )
     table, text = read_both(public)
     assert table.columns == COLUMNS and list(text[0]) == COLUMNS
     assert {name: table.schema[name] for name in TYPES} == TYPES
     assert table.height == original.height == len(text)
     us, cn, foreign = (row(table, citizenship=c) for c in ("US", "CN", "FOREIGN"))
     assert (us["value"], us["value_conf"]) == (None, "C")
-    assert (cn["value"], cn["value_conf"]) == (None, "D")  # else 14 foreigners - 12 Chinese = 2 Americans
+    assert (cn["value"], cn["value_conf"]) == (None, "C")  # else 14 foreigners - 12 Chinese = 2 Americans
+    office = pl.read_csv(warehouse.parent / "ctip.duckdb.ctip" / "disclosure_audit.csv")
+    assert sorted(office["citizenship"].to_list()) == ["CN", "US"]
+    assert dict(zip(office["citizenship"], office["status"], strict=True)) == {"CN": "D", "US": "C"}
+    small = office.filter(pl.col("status") == "C")  # the sensitive counts; a D only protects them
+    assert small["protected"].all() and (small["upper"] - small["lower"] >= 10).all()
+    assert office.filter(pl.col("status") == "D")["protected"].is_null().all()
     assert (foreign["value"], foreign["value_conf"]) == (14, "F")
     headline = row(table, indicator="cases")
     assert (headline["value"], headline["base_value"], headline["change"], headline["value_conf"]) == (78, 62, 16, "F")
@@ -96,7 +109,7 @@ def test_export_with_k_100_and_the_default_k(seeded, tmp_path):
     victims = row(table, indicator="victims_rescued")
     assert (victims["value"], victims["base_value"], victims["change"]) == (263, 106, 157)
     family = row(table, indicator="victims_rescued", referral="FAMILY")
-    assert (family["value"], family["value_conf"]) == (None, "D")  # else 263 - 191 = 72 handed to Social Affairs
+    assert (family["value"], family["value_conf"]) == (None, "C")  # else 263 - 191 = 72 handed to Social Affairs
     assert row(table, indicator="victims_rescued", referral="SOCIAL_AFFAIRS")["value_conf"] == "C"
     assert row(table, indicator="marriage_applications")["value"] == 1009
     assert_protected(published_figures(original, table), 100)
@@ -168,9 +181,77 @@ def test_csv_neutralises_formulas_and_keeps_numbers(tmp_path):
     assert written == ["period_comparison.csv", "period_comparison.parquet"]
 
 
+def test_the_audit_is_never_written_inside_the_public_folder(seeded, tmp_path):
+    warehouse, _ = seeded
+    public = tmp_path / "public"
+    result = export(warehouse, public, "--audit", str(public / "disclosure_audit.csv"))
+    assert result.exit_code == 2 and "never published" in " ".join(result.output.split())
+    assert not public.exists()
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """A warehouse holding three months of generated NCCT submissions (every cut, many ties among small
+    counts), and its comparison table."""
+    root = tmp_path_factory.mktemp("generated")
+    made = runner.invoke(
+        app,
+        ["generate", "--out", str(root / "generated"), "--years", "2019", "--provinces", "none"]
+        + ["--reporters", "NCCT", "--invalid-share", "0", "--seed", "11"],
+    )
+    assert made.exit_code == 0, made.output
+    files = {
+        p.name: p.read_bytes()
+        for p in sorted((root / "generated").iterdir())
+        if not p.name.startswith(".") and any(f"2019-0{m}" in p.name for m in (1, 2, 3))
+    }
+    assert len(files) == 3
+    inbox, warehouse = root / "inbox", root / "warehouse" / "ctip.duckdb"
+    write_inbox(inbox, files)
+    assert [s["status"] for s in run(inbox, warehouse).submissions] == ["loaded"] * 3
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        original = con.sql("select * from marts.period_comparison").pl()
+    return warehouse, original
+
+
+def test_the_export_of_a_generated_inbox_passes_an_independent_audit(generated, tmp_path):
+    """Every suppressed count's interval, by the test's own LPs, from the public files alone."""
+    warehouse, original = generated
+    public = tmp_path / "public"
+    result = export(warehouse, public, "--min-cell", "5")
+    assert result.exit_code == 0, result.output
+    table, _ = read_both(public)
+    figures = published_figures(
+        original,
+        table.with_columns(pl.col("value_conf").replace({"C": "X"}), pl.col("base_value_conf").replace({"C": "X"})),
+    )
+    assert sum(not shown for _, shown in figures.values()) > 0
+    assert_audited(figures, 5)
+
+
+def test_two_exports_of_one_warehouse_write_the_same_bytes_whatever_the_order_of_its_rows(generated, tmp_path):
+    """The same warehouse, the same public files, byte for byte: the choice among tied candidates for secondary
+    suppression depends on the figures' keys only, never on the order the rows come in."""
+    warehouse, original = generated
+    written = []
+    for name in ("first", "second"):
+        assert export(warehouse, tmp_path / name, "--audit", str(tmp_path / f"{name}.csv")).exit_code == 0
+        written.append(
+            {f: (tmp_path / name / f).read_bytes() for f in ("period_comparison.csv", "period_comparison.parquet")}
+        )
+    assert written[0] == written[1]
+    assert (tmp_path / "first.csv").read_bytes() == (tmp_path / "second.csv").read_bytes()
+    registry = load_registry()
+    table = protected_table(original, registry, 10)
+    secondary = pl.read_csv(tmp_path / "first.csv").filter(pl.col("status") == "D").height
+    assert secondary > 20  # room for choice: many counts were suppressed to protect others
+    for seed in range(3):
+        shuffled = original.sample(fraction=1.0, shuffle=True, seed=seed)
+        assert protected_table(shuffled, registry, 10).equals(table), seed
+
+
 def test_the_public_table_carries_statuses_labels_a_rounded_change_and_its_metadata(seeded, tmp_path):
     import hashlib
-    import json
 
     warehouse, original = seeded
     public = tmp_path / "public"
@@ -196,8 +277,42 @@ def test_the_public_table_carries_statuses_labels_a_rounded_change_and_its_metad
     (publication,) = query(warehouse, "select number, watermark from audit.publication")
     assert (metadata["publication"], metadata["watermark"]) == (publication[0], publication[1].isoformat())
     assert metadata["min_cell"] == 10 and "1 to 9" in metadata["suppression"]
-    assert metadata["suppressed"] == {"C": 1, "D": 1} and metadata["rows"] == original.height
+    assert "interval audit" in metadata["suppression"] and metadata["status_codes"].keys() == {"F", "C"}
+    # one status for every suppressed count: the public files never tell a small count from a protecting one
+    assert metadata["suppressed"] == {"C": 2} and metadata["rows"] == original.height
+    assert metadata["disclosure_audit"] == {"passed": True, "audited": 2}
+    assert set(table["value_conf"].drop_nulls()) | set(table["base_value_conf"].drop_nulls()) == {"F", "C"}
     assert [(f["name"], f["sha256"], f["size"]) for f in metadata["files"]] == [
         (name, hashlib.sha256((public / name).read_bytes()).hexdigest(), (public / name).stat().st_size)
         for name in ("period_comparison.parquet", "period_comparison.csv")
     ]
+    assert sorted(p.name for p in public.iterdir()) == [
+        "metadata.json",
+        "period_comparison.csv",
+        "period_comparison.parquet",
+    ]
+
+
+def test_a_table_that_does_not_pass_the_audit_is_not_written(seeded, tmp_path, monkeypatch):
+    """Should a small count stay pinned, the export says so, exits 1 and writes nothing, public or office's."""
+    import flows.export
+    from transforms.disclosure import protect_comparison
+
+    def failing(*args, **kwargs):
+        protection = protect_comparison(*args, **kwargs)
+        return protection._replace(
+            audit=protection.audit.with_columns(
+                pl.when(pl.col("status") == "C").then(False).otherwise(pl.col("protected")).alias("protected")
+            )
+        )
+
+    warehouse, _ = seeded
+    monkeypatch.setattr(flows.export, "protect_comparison", failing)
+    public, audit = tmp_path / "public", tmp_path / "office.csv"
+    result = runner.invoke(
+        app,
+        ["export", "--public", str(public), "--sdmx", str(tmp_path / "sdmx"), "--audit", str(audit)]
+        + ["--warehouse", str(warehouse)],
+    )
+    assert result.exit_code == 1 and "does not pass the disclosure audit" in " ".join(result.output.split())
+    assert not public.exists() and not (tmp_path / "sdmx").exists() and not audit.exists()

@@ -20,6 +20,7 @@ from schemas.registry import LANGUAGES
 from tests.flows.conftest import run, write_inbox
 from transforms.periods import PERIOD_TYPES, periods_of_year
 from transforms.sdmx import ctip_period, sdmx_period
+from warehouse.layout import WarehouseFiles
 
 runner = CliRunner()
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "inbox"
@@ -118,11 +119,11 @@ def assert_same_as_public(folder: Path, public: pl.DataFrame) -> pl.DataFrame:
     expected = public.select(back.columns)
     for column in back.columns:
         assert back[column].to_list() == expected[column].to_list(), column
-    suppressed = back.filter(pl.col("value_conf").is_in(["C", "D"]))
+    # the public statuses: F free, C suppressed whatever the reason (the status never tells a small count)
+    assert set(back["value_conf"].drop_nulls()) | set(back["base_value_conf"].drop_nulls()) == {"F", "C"}
+    suppressed = back.filter(pl.col("value_conf") == "C")
     assert suppressed.height > 0 and suppressed["value"].null_count() == suppressed.height
-    assert (back["value_conf"] == "C").any() and back.filter(pl.col("value").is_null())[
-        "value_conf"
-    ].is_not_null().all()
+    assert back.filter(pl.col("value").is_null())["value_conf"].is_not_null().all()
     return back
 
 
@@ -131,7 +132,7 @@ def test_sdmx_reads_back_with_the_figures_and_statuses_of_the_public_table(sampl
     result = export(sample, "--public", str(public), "--sdmx", str(sdmx))
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
-    assert "(SDMX-CSV 2.0)" in said and said.count("Cells suppressed:") == 2
+    assert "(SDMX-CSV 2.0)" in said and said.count("Cells suppressed (C):") == 2
     assert sorted(p.name for p in sdmx.iterdir()) == ["period_comparison.csv", "structure.xml"]
     table = pl.read_parquet(public / "period_comparison.parquet")
     back = assert_same_as_public(sdmx, table)
@@ -155,7 +156,9 @@ def test_sdmx_alone_protects_as_the_public_export_with_the_same_k(sample, tmp_pa
     result = export(sample, "--sdmx", str(tmp_path / "sdmx"), "--min-cell", min_cell)
     assert result.exit_code == 0, result.output
     back = assert_same_as_public(tmp_path / "sdmx", pl.read_parquet(tmp_path / "public" / "period_comparison.parquet"))
-    assert not back["value"].is_between(1, 99).any() and (back["value_conf"] == "D").any()
+    assert not back["value"].is_between(1, 99).any() and (back["value_conf"] == "C").any()
+    office = pl.read_csv(WarehouseFiles(sample).disclosure_audit)  # the office's audit keeps C and D apart
+    assert set(office["status"]) == {"C", "D"} and office.filter(pl.col("status") == "C")["protected"].all()
     assert sorted(p.name for p in (tmp_path / "sdmx").iterdir()) == ["period_comparison.csv", "structure.xml"]
 
 
@@ -183,6 +186,7 @@ def test_the_structure_names_every_code_and_concept_in_english_and_khmer(sample,
     assert code("CL_SEX", "F") == {"en": "female", "km": "ស្រី"}
     assert code("CL_OBS_STATUS", "P")["km"] == registry.label("status", "P", "km")
     assert set(code("CL_CONF_STATUS", "C")) == {"en", "km"}
+    assert {c.get("id") for c in codelists["CL_CONF_STATUS"].iter(f"{STR}Code")} == {"F", "C"}  # no more
     sex = next(c for c in root.iter(f"{STR}Concept") if c.get("id") == "SEX")
     assert names(sex) == {"en": "sex", "km": "ភេទ"}
     # pysdmx reads the English names

@@ -1,0 +1,341 @@
+"""The interval audit: no suppressed count can be narrowed below K by solving the published relations together.
+
+`feasible_intervals` is an auditor written apart from transforms/audit.py: it takes the
+additive groups of tests/transforms/test_disclosure.py (its own enumeration, not the
+export code's), keeps each as far as it holds in the true counts (equal, or parts
+short of their total), and solves one small LP per bound of each suppressed count
+with scipy's `linprog`. A table is protected when every interval is at least K wide
+and contains 0 or a value of at least K.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from tests.transforms.test_disclosure import (
+    PROPERTY,
+    REGISTRY,
+    _groups,
+    derivations,
+    figure,
+    figures_of,
+    frame,
+    tables,
+)
+from transforms.audit import Auditor, relations_that_hold
+from transforms.disclosure import SLICE, confidentiality
+from transforms.disclosure import _groups as disclosure_groups
+
+KEY = (*SLICE, *REGISTRY.dimension_names)
+
+
+# ------------------------------------------------------------------ the independent auditor
+def feasible_intervals(figures: dict) -> dict[tuple, tuple[float, float]]:
+    """{suppressed key: (smallest, largest)} given the published counts and every relation that holds."""
+    hidden = sorted(k for k, (_, published) in figures.items() if not published)
+    index = {key: i for i, key in enumerate(hidden)}
+    equal_rows, equal_rhs, upper_rows, upper_rhs = [], [], [], []
+    for _, total, parts in _groups(figures):
+        if not parts:
+            continue
+        balance = figures[total][0] - sum(figures[part][0] for part in parts)
+        if balance < 0:
+            continue  # does not hold in the data: an attacker cannot use it
+        row, rhs = np.zeros(len(hidden)), 0.0
+        for key, coef in [(total, -1.0), *((part, 1.0) for part in parts)]:
+            count, published = figures[key]
+            if published:
+                rhs -= coef * count
+            else:
+                row[index[key]] += coef
+        if not row.any():
+            continue
+        (equal_rows if balance == 0 else upper_rows).append(row)
+        (equal_rhs if balance == 0 else upper_rhs).append(rhs)
+    out = {}
+    for key in hidden:
+        cost = np.zeros(len(hidden))
+        cost[index[key]] = 1.0
+        bounds = []
+        for sense in (1.0, -1.0):
+            solved = linprog(
+                sense * cost,
+                A_ub=np.array(upper_rows) if upper_rows else None,
+                b_ub=upper_rhs or None,
+                A_eq=np.array(equal_rows) if equal_rows else None,
+                b_eq=equal_rhs or None,
+                bounds=(0, None),
+                method="highs",
+            )
+            if solved.status == 3:  # unbounded
+                bounds.append(math.inf)
+                continue
+            assert solved.status == 0, solved.message
+            bounds.append(sense * solved.fun)
+        low, high = bounds
+        out[key] = (math.ceil(low - 1e-6), high if math.isinf(high) else math.floor(high + 1e-6))
+    return out
+
+
+def narrow(figures: dict, min_cell: int, small_only: bool = False) -> dict[tuple, tuple[float, float]]:
+    """The suppressed counts whose interval is under K wide or holds neither 0 nor a value of at least K
+    (with `small_only`, of the counts from 1 to K-1 only: the sensitive ones)."""
+    return {
+        key: (low, high)
+        for key, (low, high) in feasible_intervals(figures).items()
+        if (high - low < min_cell or (low > 0 and high < min_cell))
+        and (not small_only or 1 <= figures[key][0] < min_cell)
+    }
+
+
+def assert_audited(figures: dict, min_cell: int) -> None:
+    small = [k for k, (count, published) in figures.items() if published and 1 <= count < min_cell]
+    assert not small, f"published counts below {min_cell}: {small}"
+    assert not narrow(figures, min_cell, small_only=True), f"small counts narrowed below {min_cell}"
+
+
+def with_pattern(table: pl.DataFrame, hidden: set[int]) -> dict:
+    """{key: (count, published)} with the rows numbered in `hidden` suppressed."""
+    return figures_of(
+        table.with_row_index("_i").with_columns(
+            pl.when(pl.col("_i").is_in(sorted(hidden))).then(pl.lit("C")).otherwise(pl.lit("F")).alias("conf")
+        )
+    )
+
+
+def ctip_audit(table: pl.DataFrame, hidden: set[int], min_cell: int) -> pl.DataFrame:
+    """transforms/audit.py on the same table and pattern: the intervals it finds."""
+    cells = table.select(*KEY, "value").with_row_index("_cell").with_columns(pl.col("_cell").cast(pl.Int64))
+    values = cells["value"].to_numpy()
+    auditor = Auditor(relations_that_hold(disclosure_groups(cells, REGISTRY), values), values, min_cell)
+    suppressed = np.zeros(table.height, dtype=bool)
+    suppressed[sorted(hidden)] = True
+    return auditor.audit(suppressed).intervals.sort("_cell")
+
+
+def caught_and_fixed(table: pl.DataFrame, hidden: set[int], min_cell: int) -> dict:
+    """A pattern that the one-suppressed-per-group rule accepts but that pins a count; ctip's audit fixes it."""
+    pattern = with_pattern(table, hidden)
+    assert not derivations(pattern), "the pattern should pass the rule of one suppressed member per group"
+    pinned = narrow(pattern, min_cell)
+    assert pinned, "the pattern should leave a count narrowed below K"
+    found = ctip_audit(table, hidden, min_cell)
+    assert not found["protected"].all()
+    theirs = feasible_intervals(pattern)
+    keys = [tuple(row) for row in table.select(KEY).iter_rows()]
+    for cell, low, high, exact, protected in found.select("_cell", "lower", "upper", "exact", "protected").iter_rows():
+        true_low, true_high = theirs[keys[cell]]
+        high = math.inf if high is None else high
+        if exact:
+            assert (low, high) == (true_low, true_high), keys[cell]
+        else:  # values seen feasible: inside the interval
+            assert true_low <= low <= high <= true_high, keys[cell]
+        assert protected == (keys[cell] not in pinned), keys[cell]
+    out = confidentiality(table, REGISTRY, min_cell)
+    assert out["protected"].drop_nulls().all()
+    assert_audited(figures_of(out), min_cell)
+    return pinned
+
+
+# ------------------------------------------------------------------ hand-built tables
+def table_of(*cells: tuple) -> pl.DataFrame:
+    """Rows from (offence, sex, age, area, period, count); `_T` where a dimension is not cut."""
+    return frame(
+        *(
+            figure(count, period=period, area=area, offence=offence, sex=sex, age=age)
+            for offence, sex, age, area, period, count in cells
+        )
+    )
+
+
+def test_the_classic_2x2_rectangle_is_caught_and_fixed():
+    """offence x sex: HT,F HT,M SE,F SE,M suppressed with the sex totals F and M; every group holds two.
+
+    Together, SE,F + SE,M = 21 - 15 (SE less its unknown) and F + M = 67 - 45 bound SE,F and SE,M to 0..6.
+    """
+    table = table_of(
+        ("HT", "F", "_T", "KH", "2019-S1", 8),
+        ("HT", "M", "_T", "KH", "2019-S1", 8),
+        ("HT", "_U", "_T", "KH", "2019-S1", 30),
+        ("HT", "_T", "_T", "KH", "2019-S1", 46),
+        ("SE", "F", "_T", "KH", "2019-S1", 1),
+        ("SE", "M", "_T", "KH", "2019-S1", 5),
+        ("SE", "_U", "_T", "KH", "2019-S1", 15),
+        ("SE", "_T", "_T", "KH", "2019-S1", 21),
+        ("_T", "F", "_T", "KH", "2019-S1", 9),
+        ("_T", "M", "_T", "KH", "2019-S1", 13),
+        ("_T", "_U", "_T", "KH", "2019-S1", 45),
+        ("_T", "_T", "_T", "KH", "2019-S1", 67),
+    )
+    pinned = caught_and_fixed(table, {0, 1, 4, 5, 8, 9}, 10)
+    assert pinned[("NCCT", "KH", "victims_rescued", "2019-S1", "F", "_T", "_T", "_T", "SE", "_T")] == (0, 6)
+
+
+def test_the_3x3_sex_by_age_table_is_caught_and_fixed():
+    """sex (F, M, unknown) x age (three bands, unknown, and the aggregate under 18)."""
+    counts = {
+        "F": (20, 30, 1, 8),
+        "M": (30, 8, 15, 5),
+        "_U": (15, 12, 15, 3),
+    }
+    cells = []
+    for sex, (under_15, from_15, adults, unknown) in [
+        *counts.items(),
+        ("_T", tuple(map(sum, zip(*counts.values(), strict=True)))),
+    ]:
+        for age, count in (
+            ("Y_LT15", under_15),
+            ("Y15T17", from_15),
+            ("Y_GE18", adults),
+            ("_U", unknown),
+            ("Y_LT18", under_15 + from_15),
+            ("_T", under_15 + from_15 + adults + unknown),
+        ):
+            cells.append(("_T", sex, age, "KH", "2019-S1", count))
+    table = table_of(*cells)
+    pinned = caught_and_fixed(table, {2, 3, 6, 7, 8, 9, 12, 13, 14, 15}, 10)
+    assert pinned[("NCCT", "KH", "victims_rescued", "2019-S1", "F", "Y_GE18", "_T", "_T", "_T", "_T")] == (0, 9)
+
+
+def test_an_area_sum_beside_a_period_tiling_is_caught_and_fixed():
+    """Two provinces and the country, two months and the year to date, by offence: three kinds of group at once.
+
+    Each province's months add up to its year to date, the provinces add up to the country, the offences to
+    the total; no group has one suppressed member, yet KH-1's HT in January (3) is bounded to 3..11.
+    """
+    grid = {  # (area, month): (HT, SE)
+        ("KH-1", "2019-01"): (3, 8),
+        ("KH-1", "2019-02"): (8, 0),
+        ("KH-2", "2019-01"): (0, 20),
+        ("KH-2", "2019-02"): (20, 0),
+    }
+    cells = []
+    for area in ("KH-1", "KH-2", "KH"):
+        for period in ("2019-01", "2019-02", "2019-01/2019-02"):
+            parts = [v for (a, m), v in grid.items() if area in ("KH", a) and period in (m, "2019-01/2019-02")]
+            ht, se = (sum(p[i] for p in parts) for i in (0, 1))
+            cells += [
+                ("HT", "_T", "_T", area, period, ht),
+                ("SE", "_T", "_T", area, period, se),
+                ("_T", "_T", "_T", area, period, ht + se),
+            ]
+    table = table_of(*cells)
+    hidden = {0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 14, 15, 16, 18, 19, 21, 22}
+    pinned = caught_and_fixed(table, hidden, 10)
+    assert pinned[("NCCT", "KH-1", "victims_rescued", "2019-01", "_T", "_T", "_T", "_T", "HT", "_T")] == (3, 11)
+
+
+# ------------------------------------------------------------------ properties
+@PROPERTY
+@given(rows=tables(), min_cell=st.integers(2, 25))
+def test_property_every_suppressed_count_is_at_least_k_wide(rows, min_cell):
+    if not rows:
+        return
+    out = confidentiality(frame(*rows), REGISTRY, min_cell)
+    assert out["protected"].drop_nulls().all()
+    assert_audited(figures_of(out), min_cell)
+
+
+@PROPERTY
+@given(
+    rows=tables(parts=(("2019-S1", "KH"), ("2019-S2", "KH")), whole=("2019", "KH"))
+    | tables(parts=(("2019-S1", "KH-1"), ("2019-S1", "KH-2"), ("2019-S1", "KH-3")), whole=("2019-S1", "KH")),
+    min_cell=st.integers(2, 25),
+)
+def test_property_periods_and_provinces_pass_the_audit(rows, min_cell):
+    if not rows:
+        return
+    assert_audited(figures_of(confidentiality(frame(*rows), REGISTRY, min_cell)), min_cell)
+
+
+def test_points_seen_in_one_audit_serve_the_next_only_while_the_suppression_grows():
+    """One Auditor, successive patterns: its verdicts are those of the independent auditor on each pattern, whether
+    the suppression grows (the points seen stay feasible) or shrinks (they may not: it starts afresh)."""
+    table = table_of(
+        ("HT", "F", "_T", "KH", "2019-S1", 8),
+        ("HT", "M", "_T", "KH", "2019-S1", 8),
+        ("HT", "_U", "_T", "KH", "2019-S1", 30),
+        ("HT", "_T", "_T", "KH", "2019-S1", 46),
+        ("SE", "F", "_T", "KH", "2019-S1", 1),
+        ("SE", "M", "_T", "KH", "2019-S1", 5),
+        ("SE", "_U", "_T", "KH", "2019-S1", 15),
+        ("SE", "_T", "_T", "KH", "2019-S1", 21),
+        ("_T", "F", "_T", "KH", "2019-S1", 9),
+        ("_T", "M", "_T", "KH", "2019-S1", 13),
+        ("_T", "_U", "_T", "KH", "2019-S1", 45),
+        ("_T", "_T", "_T", "KH", "2019-S1", 67),
+    )
+    cells = table.select(*KEY, "value").with_row_index("_cell").with_columns(pl.col("_cell").cast(pl.Int64))
+    values = cells["value"].to_numpy()
+    auditor = Auditor(relations_that_hold(disclosure_groups(cells, REGISTRY), values), values, 10)
+    keys = [tuple(row) for row in table.select(KEY).iter_rows()]
+    patterns = [{0, 1, 4, 5, 8, 9, 6, 7}, set(range(12)), {0, 1, 4, 5, 8, 9}]  # growing, then a smaller pattern
+    verdicts = []
+    for hidden in patterns:
+        suppressed = np.zeros(table.height, dtype=bool)
+        suppressed[sorted(hidden)] = True
+        found = auditor.audit(suppressed).intervals
+        pinned = narrow(with_pattern(table, hidden), 10)
+        theirs = feasible_intervals(with_pattern(table, hidden))
+        for cell, low, high, protected in found.select("_cell", "lower", "upper", "protected").iter_rows():
+            true_low, true_high = theirs[keys[cell]]
+            assert true_low <= low <= (math.inf if high is None else high) <= true_high, keys[cell]
+            assert protected == (keys[cell] not in pinned), (hidden, keys[cell])
+        verdicts.append(found["protected"].all())
+    assert verdicts[1:] == [True, False]
+
+
+# ------------------------------------------------------------------ bound propagation before the LPs
+def propagated(table: pl.DataFrame, hidden: set[int], min_cell: int) -> dict[tuple, set[int]]:
+    """{key: groups} of the suppressed counts that transforms/audit.py's bound propagation proves pinned."""
+    cells = table.select(*KEY, "value").with_row_index("_cell").with_columns(pl.col("_cell").cast(pl.Int64))
+    values = cells["value"].to_numpy()
+    auditor = Auditor(relations_that_hold(disclosure_groups(cells, REGISTRY), values), values, min_cell)
+    suppressed = np.zeros(table.height, dtype=bool)
+    suppressed[sorted(hidden)] = True
+    keys = [tuple(row) for row in table.select(KEY).iter_rows()]
+    return {keys[cell]: groups for cell, groups in auditor.propagated_pins(suppressed, suppressed).items()}
+
+
+def test_a_month_between_two_years_to_date_is_pinned_without_a_linear_programme():
+    """January, February and March suppressed, the years to date to February (17) and to March (19) published:
+    every relation of the months with their sums holds two or three suppressed counts, yet March is 19 - 17."""
+    table = table_of(
+        ("_T", "_T", "_T", "KH", "2019-01", 9),
+        ("_T", "_T", "_T", "KH", "2019-02", 8),
+        ("_T", "_T", "_T", "KH", "2019-03", 2),
+        ("_T", "_T", "_T", "KH", "2019-01/2019-02", 17),
+        ("_T", "_T", "_T", "KH", "2019-01/2019-03", 19),
+    )
+    pinned = propagated(table, {0, 1, 2}, 10)
+    march = ("NCCT", "KH", "victims_rescued", "2019-03", "_T", "_T", "_T", "_T", "_T", "_T")
+    assert march in pinned and pinned[march]
+    assert narrow(with_pattern(table, {0, 1, 2}), 10)[march] == (2, 2)
+    out = confidentiality(table, REGISTRY, 10)  # the year to date to February gives way
+    assert_audited(figures_of(out), 10)
+
+
+@PROPERTY
+@given(
+    data=st.data(),
+    rows=tables() | tables(parts=(("2019-S1", "KH"), ("2019-S2", "KH")), whole=("2019", "KH")),
+    min_cell=st.integers(2, 25),
+)
+def test_property_bound_propagation_pins_only_what_the_independent_auditor_pins(data, rows, min_cell):
+    """Propagation bounds lie outside the feasible interval: a count it calls pinned is pinned."""
+    if not rows:
+        return
+    table = frame(*rows)
+    hidden = data.draw(st.sets(st.integers(0, table.height - 1), max_size=table.height))
+    if not hidden:
+        return
+    pinned = propagated(table, hidden, min_cell)
+    truly = narrow(with_pattern(table, hidden), min_cell)
+    assert set(pinned) <= set(truly)
+    assert all(pinned.values())
