@@ -78,6 +78,6 @@ def query_dict(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = N
     return dict(con.sql(sql, params=params).fetchall())
 
 
-def publish_analyst_file(writer: Writer, now: datetime, force_full: bool = False) -> int:
+def publish_analyst_file(writer: Writer, now: datetime, force_full: bool = False, changed: bool = False) -> int:
     """Make the analyst file show everything committed; see `warehouse/publication.py`."""
-    return publication.publish(writer.con, writer.files, writer.registry.key_columns, now, force_full)
+    return publication.publish(writer.con, writer.files, writer.registry.key_columns, now, force_full, changed)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 import typer.core
 
-from flows import claims, describe, export, generate, report
+from flows import claims, describe, export, generate, releases, report
 from flows.accounts import accounts
 from flows.cli import analyst, nightly, portal
 from flows.cli.common import registry_words, with_registry_words
@@ -70,6 +70,9 @@ app.command()(claims.claims)
 app.command()(describe.describe)
 app.command()(export.export)
 app.command()(report.report)
+app.command()(releases.approve)
+app.command()(releases.unapprove)
+app.command()(releases.release)
 app.command()(generate.generate)
 app.add_typer(accounts, name="accounts")
 app.command()(portal.template)
