@@ -38,7 +38,7 @@ from transforms.revisions import FIGURE_COLUMNS, revisions
 from warehouse import approvals, database, releases
 from warehouse.durable import atomic_write_text, folder_leftovers, move_folder_into_place, temporary_path
 from warehouse.layout import WarehouseFiles
-from warehouse.lock import WriterLock
+from warehouse.lock import WarehouseBusy, WriterLock
 
 MANIFEST_NAME = "MANIFEST.json"
 REVISIONS_NAME = "revisions.csv"
@@ -105,6 +105,9 @@ def _act(reporter, period, action, by, note, warehouse) -> None:
         )
     except approvals.ActRefused as problem:
         wrong_usage(str(problem))
+    except WarehouseBusy as problem:
+        errors.print(f"ctip {action} failed: {problem}", highlight=False, markup=False)
+        raise typer.Exit(1) from None
     done = "Approved" if action == approvals.APPROVE else "Unapproved"
     console.print(f"{done} {code} {period_code} by {name} at {moment(at)}.", highlight=False, markup=False)
 
@@ -339,7 +342,7 @@ def release(
     except NothingApproved as problem:
         errors.print(f"Nothing to release: {problem}.", highlight=False, markup=False)
         raise typer.Exit(1) from None
-    except (FileExistsError, OSError) as problem:
+    except (OSError, WarehouseBusy) as problem:
         errors.print(f"Cannot write the release: {problem}", highlight=False, markup=False)
         raise typer.Exit(1) from None
     console.print(
