@@ -118,7 +118,7 @@ def load_decisions(
                 con.register("run_order", order.filter(~pl.col("submission_id").is_in(refused["submission_id"])))
             con.execute(
                 "insert or ignore into core.periods select distinct period, period_type, period_start, "
-                "period_end, base_period from run_rows"
+                f"period_end, base_period from {'run_rows' if refused.height else 'incoming_all'}"
             )
             write_versions(writer)
             warnings = judge_run(con, registry, {r.submission_id: r.sequence for r in loaded})
