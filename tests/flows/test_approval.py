@@ -32,10 +32,8 @@ from warehouse.layout import WarehouseFiles
 SEED_CSV = (SEED / "ncct_2019-S1.csv").read_text(encoding="utf-8")
 CHANGED = SEED_CSV.replace(",78,", ",80,")  # NCCT 2019-S1 cases, row 2
 CORRECTED = SEED_CSV.replace(",78,", ",81,")
-RESTATED = (  # the approved figure as it is held, and a change of 2018-S1, which is not approved
-    "reporter,period,indicator,value,comment\n"
-    "NCCT,2019-S1,cases,78,human and sex trafficking cases cracked down\n"
-    "NCCT,2018-S1,cases,63,\n"
+RESTATED = (  # the approved figure as it is held (in other words), and a change of 2018-S1, which is not approved
+    "reporter,period,indicator,value,comment\nNCCT,2019-S1,cases,78,as approved\nNCCT,2018-S1,cases,63,\n"
 )
 ADDED = "reporter,period,indicator,value\nNCCT,2018-S1,persons_convicted,40\nNCCT,2019-S1,persons_convicted,41\n"
 WITHDRAWN = "reporter,period,indicator,action,value\nNCCT,2019-S1,marriage_applications,D,\n"

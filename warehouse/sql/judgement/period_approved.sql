@@ -9,8 +9,8 @@
 -- keys of reporter-periods ever approved are followed: their events are the version held now (sequence
 -- 0) and then the rows of the run's submissions in receipt order, those in $excluded (already rejected
 -- by this rule) left out, so each submission is judged as if the rejected ones had never come. An event
--- changes its key as in load/versions.sql: it sets a value, status or comment the key did not hold, or
--- withdraws a key that was held.
+-- changes a figure when it adds a key, withdraws a held one, or gives it another value or status; a
+-- comment alone is no figure (a report that restates an approved period with other words may load).
 with acts as (
     select reporter, period, action, "by", "at" from {{ approvals }}
 ),
@@ -20,13 +20,13 @@ followed as (
 ),
 
 events as (
-    select {{ key_columns() }}, value, status, comment, submission_id, true as present,
+    select {{ key_columns() }}, value, status, submission_id, true as present,
            0::bigint as sequence, 0::bigint as row_number, null::timestamptz as received_at
     from {{ history }}
     semi join followed using (reporter, period)
     where valid_to is null
     union all
-    select {{ key_columns() }}, value, status, comment, submission_id, action = 'I' as present,
+    select {{ key_columns() }}, value, status, submission_id, action = 'I' as present,
            sequence, row_number, received_at
     from run_rows
     semi join followed using (reporter, period)
@@ -40,7 +40,6 @@ marked as (
             or (present and (
                 value is distinct from lag(value) over key_order
                 or status is distinct from lag(status) over key_order
-                or comment is distinct from lag(comment) over key_order
             ))
         ) as changes
     from events
