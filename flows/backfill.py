@@ -29,6 +29,8 @@ from flows import steps
 from flows.batches import BATCH_BYTES, Pending, Prepared, consecutive_runs
 from schemas import load_registry
 from schemas.shapes import Decision, Receipt, Rewind
+from transforms.decisions import after_load
+from transforms.findings import with_errors
 from transforms.periods import parse_period
 from warehouse import database, replay
 from warehouse.layout import WarehouseFiles
@@ -150,6 +152,7 @@ def backfill(
                     )
             finally:
                 replay.clear_staged_rows(writer.con)
+            decisions = after_load(decisions, with_errors(recorded))  # the load may reject (period_approved)
             database.publish_analyst_file(writer, steps.now_utc(), force_full=True, zone=timezone)
     return BackfillSummary(
         replayed=[_outcome(d) for d in decisions],

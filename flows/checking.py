@@ -19,13 +19,14 @@ from schemas.texts import message
 from transforms.findings import Finding, findings_frame
 from transforms.read import format_of
 from warehouse.archive import NotRegularFile, read_regular, sha256_of
-from warehouse.judgement import judge_run, versions_sql, what_if_sql
+from warehouse.judgement import judge_approvals, judge_run, versions_sql, what_if_sql
 
 
 def _warehouse_warnings(
     prepared: steps.Prepared, settings: Settings, registry: Registry, lang: str = "en"
 ) -> pl.DataFrame:
-    """Restatements, disagreements and outliers of each file as if it came alone now; read-only."""
+    """Restatements, disagreements and outliers of each file as if it came alone now, or its rejection when it
+    would change approved figures (period_approved); read-only."""
     frames = [pl.DataFrame(schema=FINDINGS_SCHEMA)]
     if not settings.warehouse.exists():
         return frames[0]
@@ -33,6 +34,7 @@ def _warehouse_warnings(
 
     with open_analyst(settings.warehouse) as con:
         con.execute("set TimeZone = 'UTC'")
+        approvals = _approvals_relation(con)
         for decision in prepared.decisions:
             if decision.status != "loaded":
                 continue
@@ -41,6 +43,11 @@ def _warehouse_warnings(
                 pl.lit(receipt.sequence).alias("sequence"), pl.lit(receipt.received_at).alias("received_at")
             )
             con.register("run_rows", rows)
+            refused = judge_approvals(con, registry, approvals=approvals, lang=lang) if approvals else None
+            if refused is not None and refused.height:  # rejected whole, as a run would: no other warning
+                frames.append(refused)
+                con.unregister("run_rows")
+                continue
             con.register("run_versions", con.sql(versions_sql(registry, "core.observation_history")).pl())
             con.execute(f"create or replace temp view what_if as {what_if_sql(registry, 'core.observation_history')}")
             frames.append(
@@ -49,6 +56,15 @@ def _warehouse_warnings(
             con.unregister("run_rows")
             con.unregister("run_versions")
     return pl.concat(frames, how="vertical")
+
+
+def _approvals_relation(con) -> str | None:
+    """`audit.approvals` when the analyst file has it (one published before approvals existed has none)."""
+    found = con.execute(
+        "select count(*) from duckdb_tables() where database_name = current_database() "
+        "and schema_name = 'audit' and table_name = 'approvals'"
+    ).fetchall()[0][0]
+    return "audit.approvals" if found else None
 
 
 def check_files(

@@ -19,7 +19,8 @@ import polars as pl
 from flows import datadocs
 from flows.batches import Pending, Prepared, merge_prepared
 from schemas.shapes import Decision, Receipt
-from transforms.findings import empty_findings
+from transforms.decisions import after_load
+from transforms.findings import empty_findings, with_errors
 
 if TYPE_CHECKING:  # the steps call the loop, not the other way round
     from rich.progress import Progress
@@ -68,6 +69,7 @@ def run_batches(
             progress.advance(reading, len(shard))
         prepared = merge_prepared(batch, prepared_shards)
         findings.append(steps.load(prepared))
+        prepared.decisions = after_load(prepared.decisions, with_errors(findings[-1]))  # the load may reject
         progress.advance(loading, len(batch.receipts))
         decisions += prepared.decisions
         if validation_pages is not None:

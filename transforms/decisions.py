@@ -8,6 +8,7 @@ error finding (or ctip failed on it: then it is also set aside), and loaded othe
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 
 from schemas.shapes import DUPLICATE, LOADED, REJECTED, Decision, Receipt
 
@@ -48,3 +49,12 @@ def decide(
             )
         )
     return decisions
+
+
+def after_load(decisions: list[Decision], rejected: Collection[str]) -> list[Decision]:
+    """The decisions once their load is done: an original loaded so far whose submission is in `rejected` (it
+    has an error finding the load found, such as `period_approved`) is rejected."""
+    return [
+        replace(d, status=REJECTED) if d.status == LOADED and d.receipt.submission_id in rejected else d
+        for d in decisions
+    ]

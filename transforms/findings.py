@@ -29,3 +29,8 @@ def findings_frame(submission_id: str, findings: list[Finding]) -> pl.DataFrame:
 
 def empty_findings() -> pl.DataFrame:
     return pl.DataFrame(schema=FINDINGS_SCHEMA)
+
+
+def with_errors(findings: pl.DataFrame) -> set[str]:
+    """The submissions that have an error finding."""
+    return set(findings.filter(pl.col("severity") == "error")["submission_id"].to_list())

@@ -79,8 +79,9 @@ def query_dict(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = N
 
 
 def publish_analyst_file(
-    writer: Writer, now: datetime, force_full: bool = False, zone: str = publication.DEFAULT_ZONE
+    writer: Writer, now: datetime, force_full: bool = False, zone: str = publication.DEFAULT_ZONE, changed: bool = False
 ) -> int:
     """Make the analyst file show everything committed; see `warehouse/publication.py`. `zone` is the time
-    zone of the clock that marts.completeness judges due times in (CTIP_TIMEZONE)."""
-    return publication.publish(writer.con, writer.files, writer.registry.key_columns, now, force_full, zone)
+    zone of the clock that marts.completeness judges due times in (CTIP_TIMEZONE); `changed` says the caller
+    changed what the segments do not hold (approvals, releases)."""
+    return publication.publish(writer.con, writer.files, writer.registry.key_columns, now, force_full, zone, changed)

@@ -77,3 +77,22 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
 def atomic_write_text(target: Path, text: str) -> None:
     """Write `text` (UTF-8) as the whole of `target`, replacing it at once."""
     atomic_write_bytes(target, text.encode("utf-8"))
+
+
+def folder_leftovers(folder: Path, target_pattern: str) -> list[Path]:
+    """Temporary folders that writers killed part way left in `folder`, of targets matching `target_pattern`."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob(f".{target_pattern}.*{TEMPORARY_SUFFIX}") if p.is_dir())
+
+
+def move_folder_into_place(temporary: Path, target: Path) -> None:
+    """Flush every file of a folder written whole under a temporary name, then rename it to `target`, which must
+    not exist (a folder put in place is never replaced), and flush the folder that holds it."""
+    for path in temporary.iterdir():
+        fsync_path(path)
+    fsync_path(temporary)
+    if target.exists():
+        raise FileExistsError(f"{target} exists")
+    os.rename(temporary, target)
+    fsync_path(target.parent)

@@ -1,4 +1,5 @@
-"""Warnings that need the warehouse: restatement, disagreement, outlier, derived_mismatch.
+"""Rules that need the warehouse: the warnings restatement, disagreement, outlier, derived_mismatch, and
+the error period_approved.
 
 Every submission of a run is judged against the warehouse as it stood once the
 submissions before it, and then itself, were applied. The run's versions are
@@ -14,9 +15,15 @@ the held versions with one file's versions laid over them (`what_if_sql`,
 `warehouse/sql/load/what_if.sql`). The queries are templates: `judgement_sql` renders
 one with the registry's key, and `python -m warehouse.sqlfiles judgement/outlier.sql`
 prints it whole to read or run in the DuckDB CLI.
+
+The error `period_approved` is judged before any version is written (`judge_approvals`): a
+submission it rejects brings none of its rows, so the submissions after it are judged as if
+it had never come.
 """
 
 from __future__ import annotations
+
+from datetime import UTC
 
 import duckdb
 import polars as pl
@@ -32,6 +39,48 @@ RULES = ("restatement", "disagreement", "outlier", "derived_mismatch")
 def judgement_sql(registry: Registry, name: str, history: str = "core.observation_history") -> str:
     """The query of one rule (sql/judgement/<name>.sql) over `run_rows` beside `history`."""
     return render_sql(f"judgement/{name}.sql", history=history, **key_context(registry))
+
+
+def judge_approvals(
+    con: duckdb.DuckDBPyConnection,
+    registry: Registry,
+    history: str = "core.observation_history",
+    approvals: str = "audit.approvals",
+    lang: str = "en",
+) -> pl.DataFrame:
+    """The `period_approved` errors of the submissions in `run_rows`, each judged as of its receipt.
+
+    A submission is rejected when it would add, change or withdraw a figure of a reporter-period whose
+    latest act in `approvals` at its receipt is `approve`, against the figures as the submissions before
+    it left them. A rejected submission changes nothing, so the earliest one found is rejected for good
+    and the rest judged again without it, until no other is found (rarely more than once: only
+    reporter-periods ever approved are followed). One finding per submission and reporter-period, at the
+    first row that would change it, in `lang`.
+    """
+    query = render_sql("judgement/period_approved.sql", history=history, approvals=approvals, **key_context(registry))
+    severity = registry.rule("period_approved").severity
+    excluded: list[str] = []
+    found: list[tuple] = []
+    while True:
+        rows = con.sql(query, params={"excluded": excluded}).pl()
+        if rows.is_empty():
+            break
+        first = rows.filter(pl.col("sequence") == rows["sequence"].min())
+        for row in first.iter_rows(named=True):
+            text = message(
+                "period_approved",
+                "approved",
+                lang,
+                row=row["row_number"],
+                column="period",
+                reporter=row["reporter"],
+                period=row["period"],
+                by=row["approved_by"],
+                at=row["approved_at"].astimezone(UTC),
+            )
+            found.append((row["submission_id"], severity, "period_approved", row["row_number"], "period", text))
+        excluded.append(first["submission_id"][0])
+    return pl.DataFrame(found, schema=FINDINGS_SCHEMA, orient="row")
 
 
 def versions_sql(registry: Registry, history: str) -> str:

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 
 import duckdb
 import polars as pl
 
 from schemas.findings import cap_findings
-from schemas.shapes import Decision, Rewind
+from schemas.shapes import LOADED, REJECTED, Decision, Rewind
 from warehouse import invariants, replay
 from warehouse.database import Writer, insert_frame
-from warehouse.judgement import judge_run, versions_sql
+from warehouse.judgement import judge_approvals, judge_run, versions_sql
 from warehouse.receipts import UPLOAD_TYPES
 from warehouse.reference import refresh_reference
 
@@ -105,12 +106,19 @@ def load_decisions(
         rows = con.sql("select count(*) from incoming_all").fetchall()[0][0]
         if rows:
             con.execute(
-                "insert or ignore into core.periods select distinct period, period_type, period_start, "
-                "period_end, base_period from incoming_all"
-            )
-            con.execute(
                 "create or replace temp view run_rows as select i.*, o.sequence, o.received_at "
                 "from incoming_all as i join run_order as o using (submission_id)"
+            )
+            refused = judge_approvals(con, registry)
+            if refused.height:  # rejected whole: their rows leave run_rows, they are recorded as rejected
+                findings = pl.concat([findings, refused], how="vertical_relaxed")
+                all_findings = findings
+                decisions = _rejected(decisions, set(refused["submission_id"]))
+                con.unregister("run_order")
+                con.register("run_order", order.filter(~pl.col("submission_id").is_in(refused["submission_id"])))
+            con.execute(
+                "insert or ignore into core.periods select distinct period, period_type, period_start, "
+                f"period_end, base_period from {'run_rows' if refused.height else 'incoming_all'}"
             )
             write_versions(writer)
             warnings = judge_run(con, registry, {r.submission_id: r.sequence for r in loaded})
@@ -128,6 +136,15 @@ def load_decisions(
         raise
     _forget_incoming(con, observations)
     return all_findings
+
+
+def _rejected(decisions: list[Decision], refused: set[str]) -> list[Decision]:
+    """The decisions with the originals of `refused` rejected: an error found at load (period_approved) rejects
+    a submission as any error does (`transforms.decisions.after_load` tells the run the same from the findings)."""
+    return [
+        replace(d, status=REJECTED) if d.status == LOADED and d.receipt.submission_id in refused else d
+        for d in decisions
+    ]
 
 
 def _forget_incoming(con: duckdb.DuckDBPyConnection, observations: pl.DataFrame | str) -> None:

@@ -35,6 +35,8 @@ SMALL_TABLES = (
     "core.codes",
     "core.areas",
 )
+# Reviewers' acts and releases: small tables of the writer's database that the analyst file holds as they are.
+AUDIT_TABLES = ("audit.approvals", "audit.releases")
 # Small tables of the writer's database that the analyst file holds under another name.
 COPIED_AS = {"audit.submission_periods": "pipeline.submission_periods", "audit.notifications": "audit.notifications"}
 # Small tables that change without a new receipt (a notice sent by `ctip remind`): a change of their
@@ -77,11 +79,13 @@ def publish(
     now: datetime,
     force_full: bool = False,
     zone: str = DEFAULT_ZONE,
+    changed: bool = False,
 ) -> int:
     """Publish what the writer's database holds beyond the last publication; return its number.
 
-    Does nothing new when nothing changed, but always makes sure the analyst file
-    shows the latest publication (a run killed between the two is mended here).
+    Does nothing new when no submission was added since (unless `changed`: the caller changed
+    what the segments do not hold, such as `audit.approvals`), but always makes sure the analyst
+    file shows the latest publication (a run killed between the two is mended here).
     """
     _remove_leftovers(files)
     last = con.sql(
@@ -90,7 +94,7 @@ def publish(
     watermark, last_sequence = con.sql(
         "select max(received_at), coalesce(max(sequence), 0) from audit.submissions"
     ).fetchall()[0]
-    if last and not force_full and (last[0][2], last[0][3]) == (watermark, last_sequence):
+    if last and not force_full and not changed and (last[0][2], last[0][3]) == (watermark, last_sequence):
         number, generation = last[0][0], last[0][1]
     else:
         number, generation = _write_segments(
@@ -119,7 +123,7 @@ def _remove_leftovers(files: WarehouseFiles) -> None:
 
 def _definitions_digest() -> str:
     """A digest of the SQL the analyst file is built from, so a new version of ctip rebuilds it."""
-    digest = hashlib.sha256(repr((SMALL_TABLES, COPIED_AS)).encode())
+    digest = hashlib.sha256(repr((SMALL_TABLES, COPIED_AS, AUDIT_TABLES)).encode())
     for path in sorted(SQL_DIR.glob("*/*.sql")):
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
@@ -224,6 +228,8 @@ def _build_analyst_file(
         for schema in ("core", "audit", "marts"):
             con.execute(f"create schema if not exists {schema}")
         for table in SMALL_TABLES:
+            con.execute(f"create table {table} as select * from {STATE_CATALOG}.{table}")
+        for table in AUDIT_TABLES:
             con.execute(f"create table {table} as select * from {STATE_CATALOG}.{table}")
         for table, source in COPIED_AS.items():
             con.execute(f"create table {table} as select * from {STATE_CATALOG}.{source}")

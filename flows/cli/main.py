@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 import typer.core
 
-from flows import claims, completeness, describe, export, generate, remind, report
+from flows import claims, completeness, describe, export, generate, releases, remind, report
 from flows.accounts import accounts
 from flows.cli import analyst, nightly, portal
 from flows.cli.common import registry_words, with_registry_words
@@ -72,6 +72,9 @@ app.command()(claims.claims)
 app.command()(describe.describe)
 app.command()(export.export)
 app.command()(report.report)
+app.command()(releases.approve)
+app.command()(releases.unapprove)
+app.command()(releases.release)
 app.command()(generate.generate)
 app.add_typer(accounts, name="accounts")
 app.command()(portal.template)

@@ -1,0 +1,360 @@
+"""`ctip approve`, `ctip unapprove` and `ctip release`: reviewers sign figures off and release them, numbered.
+
+An approved reporter-period's figures cannot be changed by a submission received while it is approved
+(rule `period_approved`); to correct them, a reviewer unapproves it, the corrected file is sent, and the
+reviewer approves it again. `ctip release --out DIR` writes the approved figures, protected as
+`ctip export --public` protects them, into a new folder `DIR/release-NNNN/` with the figures it revises
+and a manifest of its files; a release is never changed afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from flows.cli.common import (
+    WarehouseOption,
+    command_settings,
+    console,
+    counted,
+    errors,
+    known_reporter,
+    moment,
+    readable_warehouse,
+    wrong_usage,
+)
+from flows.export import CARRIED, protected_table, readable_columns, sha256_of_file, write_public
+from schemas import load_registry
+from schemas.registry import Registry
+from transforms.disclosure import DEFAULT_MIN_CELL, PRIMARY, PUBLIC_COLUMNS, SECONDARY
+from transforms.revisions import FIGURE_COLUMNS, revisions
+from warehouse import approvals, database, releases
+from warehouse.durable import atomic_write_text, folder_leftovers, move_folder_into_place, temporary_path
+from warehouse.layout import WarehouseFiles
+from warehouse.lock import WarehouseBusy, WriterLock
+from warehouse.publication import DEFAULT_ZONE
+
+MANIFEST_NAME = "MANIFEST.json"
+REVISIONS_NAME = "revisions.csv"
+
+
+# ------------------------------------------------------------------ approval
+def record_act(
+    warehouse: Path,
+    registry: Registry,
+    reporter: str,
+    period: str,
+    action: str,
+    by: str,
+    note: str | None,
+    now: datetime,
+    lock_timeout_seconds: float = 600.0,
+    zone: str = DEFAULT_ZONE,
+) -> datetime:
+    """Record an approve or unapprove as the writer, then publish, so the analyst file shows it; its time.
+
+    Raises `approvals.ActRefused` when the act cannot be recorded (nothing is written then).
+    """
+    files = WarehouseFiles(warehouse)
+    with WriterLock(files.lock_file, lock_timeout_seconds), database.open_writer(files, registry) as writer:
+        at = approvals.record_act(writer.con, reporter, period, action, by, now, note)
+        database.publish_analyst_file(writer, now, zone=zone, changed=True)
+    return at
+
+
+def _act_arguments(reporter: str, period: str, by: str) -> tuple[str, str, str]:
+    from flows.cli.common import canonical_period
+    from transforms.periods import parse_period
+
+    registry = load_registry()
+    try:
+        code = known_reporter(registry, reporter, required=True)
+    except typer.BadParameter as problem:
+        wrong_usage(f"REPORTER: {problem.message}")
+    try:
+        period_code = canonical_period(period, "PERIOD")
+    except typer.BadParameter as problem:
+        wrong_usage(f"PERIOD: {problem.message}")
+    if parse_period(period_code).start > datetime.now(UTC).date():
+        wrong_usage(f"PERIOD: {period_code} has not begun; there is nothing to approve")
+    if not by.strip():
+        wrong_usage("--by is blank; give the reviewer's name")
+    return code, period_code, by.strip()
+
+
+def _act(reporter, period, action, by, note, warehouse) -> None:
+    code, period_code, name = _act_arguments(reporter, period, by)
+    settings = command_settings(warehouse=warehouse)
+    readable_warehouse(settings)
+    try:
+        at = record_act(
+            settings.warehouse,
+            load_registry(),
+            code,
+            period_code,
+            action,
+            name,
+            note,
+            datetime.now(UTC),
+            settings.lock_timeout_seconds,
+            settings.timezone,
+        )
+    except approvals.ActRefused as problem:
+        wrong_usage(str(problem))
+    except WarehouseBusy as problem:
+        errors.print(f"ctip {action} failed: {problem}", highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    done = "Approved" if action == approvals.APPROVE else "Unapproved"
+    console.print(f"{done} {code} {period_code} by {name} at {moment(at)}.", highlight=False, markup=False)
+
+
+ReporterArgument = Annotated[
+    str, typer.Argument(metavar="REPORTER", help="The reporter ({reporters}).", show_default=False)
+]
+PeriodArgument = Annotated[
+    str, typer.Argument(metavar="PERIOD", help="The period, such as 2019-S1, 2019-Q1, 2019-01.", show_default=False)
+]
+ByOption = Annotated[str, typer.Option("--by", metavar="NAME", help="Who does it (free text, kept as given).")]
+
+
+def approve(
+    reporter: ReporterArgument,
+    period: PeriodArgument,
+    by: ByOption,
+    note: Annotated[str | None, typer.Option("--note", metavar="TEXT", help="A note kept with the approval.")] = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Approve a reporter's figures for a period: from now on, a submission that would add, change or withdraw any
+    of them is rejected whole (rule period_approved), and `ctip release` publishes them.
+
+    Exit 0 when recorded; 2 for wrong usage (an unknown reporter, a period that does not parse or has not begun,
+    a period the reporter holds no figure for, or one already approved).
+    """
+    _act(reporter, period, approvals.APPROVE, by, note, warehouse)
+
+
+def unapprove(
+    reporter: ReporterArgument,
+    period: PeriodArgument,
+    by: ByOption,
+    reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="Why (kept as the act's note).")],
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Lift the approval of a reporter's figures for a period, so that a corrected file can change them; approve
+    the period again once the correction is loaded.
+
+    Exit 0 when recorded; 2 for wrong usage (an unknown reporter, a period that does not parse, a blank
+    --reason, or a period that is not approved).
+    """
+    if not reason.strip():
+        wrong_usage("--reason is blank; say why the figures are unapproved")
+    _act(reporter, period, approvals.UNAPPROVE, by, reason.strip(), warehouse)
+
+
+# ------------------------------------------------------------------ releases
+@dataclass
+class Release:
+    number: int
+    folder: Path
+    figures: int
+    revisions: int
+    manifest: dict
+
+
+class NothingApproved(Exception):
+    """No reporter-period is approved (or none holds a figure of the comparison table): nothing to release."""
+
+
+def write_release(
+    warehouse: Path,
+    registry: Registry,
+    out: Path,
+    min_cell: int,
+    embargo: datetime | None,
+    note: str | None,
+    now: datetime,
+    lock_timeout_seconds: float = 600.0,
+    zone: str = DEFAULT_ZONE,
+) -> Release:
+    """Write the next numbered release of the approved figures into `out` and record it; see the module."""
+    from warehouse.queries import open_analyst, public_comparison, publication
+
+    files = WarehouseFiles(warehouse)
+    key = ["reporter", "area", "period", "indicator", *registry.dimension_names]
+    with WriterLock(files.lock_file, lock_timeout_seconds), database.open_writer(files, registry) as writer:
+        database.publish_analyst_file(writer, now, zone=zone)  # mends a publication a killed run left unfinished
+        approved = approvals.approved_now(writer.con)
+        if not approved:
+            raise NothingApproved("no reporter-period is approved; approve one with `ctip approve`")
+        with open_analyst(files.analyst_file) as con:
+            comparison = public_comparison(con, (*PUBLIC_COLUMNS, *CARRIED))
+            shown = publication(con)
+        chosen = _approved_rows(comparison, approved)
+        if chosen.height == 0:
+            raise NothingApproved("the approved reporter-periods hold no row of the comparison table")
+        published = readable_columns(protected_table(chosen, registry, min_cell), registry)
+        figures = published.select(*key, *FIGURE_COLUMNS)
+        number = releases.next_number(writer.con)
+        previous = releases.released_figures(writer.con, number - 1)
+        revised = revisions(previous, figures, key) if previous is not None else _no_revisions(figures, key)
+
+        out.mkdir(parents=True, exist_ok=True)
+        for leftover in folder_leftovers(out, "release-*"):  # what a release killed part way left
+            shutil.rmtree(leftover, ignore_errors=True)
+        target = out / releases.folder_name(number)
+        if target.exists():
+            raise FileExistsError(
+                f"{target} exists but is not release {number} of {warehouse} (a release of another warehouse, or "
+                "one whose recording did not finish); move it away, or give another --out"
+            )
+        temporary = temporary_path(target)
+        temporary.mkdir()
+        try:
+            parquet, csv = write_public(published, temporary)
+            revisions_file = temporary / REVISIONS_NAME
+            revised.write_csv(revisions_file)
+            statuses = pl.concat([published["value_conf"], published["base_value_conf"]]).drop_nulls()
+            manifest = {
+                "release": number,
+                "created_at": now.astimezone(UTC).isoformat(),
+                "embargo": embargo.isoformat() if embargo else None,
+                "watermark": shown["watermark"].isoformat() if shown.get("watermark") else None,
+                "note": note,
+                "files": [
+                    {"name": path.name, "sha256": sha256_of_file(path), "size": path.stat().st_size}
+                    for path in (csv, parquet, revisions_file)
+                ],
+                "publication": shown.get("number"),
+                "min_cell": min_cell,
+                "suppressed": {"C": int((statuses == PRIMARY).sum()), "D": int((statuses == SECONDARY).sum())},
+                "figures": published.height,
+                "revisions": revised.height,
+                "approved": [
+                    {"reporter": r, "period": p, "by": by, "at": at.astimezone(UTC).isoformat()}
+                    for r, p, by, at in approved
+                ],
+            }
+            manifest_file = temporary / MANIFEST_NAME
+            atomic_write_text(manifest_file, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+            row = {
+                "release": number,
+                "created_at": now.astimezone(UTC),
+                "embargo": embargo.astimezone(UTC) if embargo else None,
+                "watermark": shown.get("watermark"),
+                "note": note,
+                "folder": str(target.resolve()),
+                "min_cell": min_cell,
+                "figures": published.height,
+                "revisions": revised.height,
+                "manifest_sha256": sha256_of_file(manifest_file),
+            }
+            releases.record_release(writer.con, row, figures, lambda: move_folder_into_place(temporary, target))
+        finally:
+            if temporary.exists():
+                shutil.rmtree(temporary, ignore_errors=True)
+        database.publish_analyst_file(writer, now, zone=zone, changed=True)
+    return Release(number, target, published.height, revised.height, manifest)
+
+
+def _approved_rows(comparison: pl.DataFrame, approved: list[tuple]) -> pl.DataFrame:
+    """The rows of approved reporter-periods, with the base figure only where its reporter-period is approved
+    too (otherwise the base, its status and the change are left empty: no unapproved figure is released)."""
+    pairs = pl.DataFrame(
+        [(r, p) for r, p, _, _ in approved], schema={"reporter": pl.String, "period": pl.String}, orient="row"
+    )
+    rows = comparison.join(pairs, on=["reporter", "period"], how="semi", maintain_order="left")
+    base_approved = rows.join(
+        pairs.rename({"period": "base_period"}).with_columns(pl.lit(True).alias("_base_approved")),
+        on=["reporter", "base_period"],
+        how="left",
+        maintain_order="left",
+    )["_base_approved"].fill_null(False)
+    hidden = ~base_approved
+    return rows.with_columns(
+        *(
+            pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c)
+            for c in ("base_value", "base_status", "change", "change_pct")
+            if c in rows.columns
+        )
+    )
+
+
+def _no_revisions(figures: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """The revisions of a first release: none, in the columns of every other."""
+    return revisions(figures.clear(), figures, key)
+
+
+def _embargo(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"'{text}' is not a time such as 2026-12-01T09:00:00+07:00", param_hint="--embargo"
+        ) from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def release(
+    out: Annotated[
+        Path,
+        typer.Option("--out", file_okay=False, metavar="DIR", help="Folder of the releases (made if missing)."),
+    ],
+    min_cell: Annotated[
+        int, typer.Option("--min-cell", min=1, help="K: counts from 1 to K-1 are suppressed (0 is published).")
+    ] = DEFAULT_MIN_CELL,
+    embargo: Annotated[
+        str | None,
+        typer.Option(
+            "--embargo", metavar="TIME", help="Not to be made public before this time (kept in the manifest)."
+        ),
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", metavar="TEXT", help="A note kept in the manifest.")] = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Write a new numbered release of the approved figures: DIR/release-NNNN/ with period_comparison.csv and
+    .parquet (only approved reporter-periods, protected as `export --public`), revisions.csv (the figures that
+    differ from the previous release) and MANIFEST.json (every file with its SHA-256). A release is never
+    changed afterwards; audit.releases lists them.
+
+    Exit 0 when written, 1 when nothing is approved, 2 for wrong usage.
+    """
+    embargo_at = _embargo(embargo)
+    if out.exists() and not out.is_dir():
+        wrong_usage(f"--out {out} is a file; give a folder for the releases")
+    settings = command_settings(warehouse=warehouse)
+    readable_warehouse(settings)
+    try:
+        made = write_release(
+            settings.warehouse,
+            load_registry(),
+            out,
+            min_cell,
+            embargo_at,
+            note,
+            datetime.now(UTC),
+            settings.lock_timeout_seconds,
+            settings.timezone,
+        )
+    except NothingApproved as problem:
+        errors.print(f"Nothing to release: {problem}.", highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    except (OSError, WarehouseBusy) as problem:
+        errors.print(f"Cannot write the release: {problem}", highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    console.print(
+        f"Wrote release {made.number} to {made.folder}: {counted(made.figures, 'figure')}, "
+        f"{counted(made.revisions, 'revision')} against the previous release (K = {min_cell})"
+        + (f"; embargoed until {moment(embargo_at)}" if embargo_at else "")
+        + ".",
+        highlight=False,
+        markup=False,
+    )

@@ -1,0 +1,81 @@
+"""Reviewers' acts on a reporter-period (`audit.approvals`): approve signs its figures off, unapprove lifts that.
+
+A reporter-period is approved at a time when its latest act by then is `approve`. Acts are recorded by
+the writer, under its lock, each later than every receipt before it, so that a backfill, which judges
+each submission as of its receipt, finds the same acts before it as its first judgement did.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+
+from warehouse.receipts import ONE_TICK
+
+APPROVE, UNAPPROVE = "approve", "unapprove"
+
+
+class ActRefused(ValueError):
+    """An act that cannot be recorded (approving twice, unapproving what is not approved, no figures): why."""
+
+
+def latest_act(con: duckdb.DuckDBPyConnection, reporter: str, period: str) -> tuple | None:
+    """The latest act on a reporter-period (action, by, at, note), or None when there was none."""
+    rows = con.execute(
+        'select action, "by", "at", note from audit.approvals where reporter = ? and period = ? order by "at" desc limit 1',
+        [reporter, period],
+    ).fetchall()
+    return rows[0] if rows else None
+
+
+def approved_now(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, datetime]]:
+    """Every reporter-period approved now: reporter, period, by and at of its approval, in order."""
+    return con.execute(
+        """select reporter, period, "by", "at" from (
+               select *, row_number() over (partition by reporter, period order by "at" desc) as nth
+               from audit.approvals)
+           where nth = 1 and action = 'approve' order by reporter, period"""
+    ).fetchall()
+
+
+def record_act(
+    con: duckdb.DuckDBPyConnection,
+    reporter: str,
+    period: str,
+    action: str,
+    by: str,
+    now: datetime,
+    note: str | None = None,
+) -> datetime:
+    """Record one act and return its time: `now`, or just after the latest receipt or act if the clock is behind.
+
+    Raises ActRefused when the reporter-period is already approved (approve), is not approved
+    (unapprove), or holds no figure to approve.
+    """
+    latest = latest_act(con, reporter, period)
+    approved = latest is not None and latest[0] == APPROVE
+    if action == APPROVE and approved:
+        raise ActRefused(
+            f"{reporter} {period} is already approved (by {latest[1]} at {latest[2].astimezone(UTC):%Y-%m-%d %H:%M} "
+            "UTC); approve it again only after `ctip unapprove`"
+        )
+    if action == UNAPPROVE and not approved:
+        raise ActRefused(f"{reporter} {period} is not approved, so there is nothing to unapprove")
+    if action == APPROVE:
+        held = con.execute(
+            "select count(*) from core.observation_history where valid_to is null and reporter = ? and period = ?",
+            [reporter, period],
+        ).fetchall()[0][0]
+        if not held:
+            raise ActRefused(f"{reporter} holds no figure for {period}, so there is nothing to approve")
+    last = con.execute(
+        'select greatest((select max(received_at) from pipeline.receipts), (select max("at") from audit.approvals))'
+    ).fetchall()[0][0]
+    at = now.astimezone(UTC)
+    if last is not None and at <= last:
+        at = last + ONE_TICK
+    con.execute(
+        "insert into audit.approvals values (?, ?, ?, ?, ?, ?)", [reporter, period, action, by, at, note or None]
+    )
+    return at
