@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from flows.cli.common import (
+    FiguresFormat,
     TableCsvOrJson,
     WarehouseOption,
     as_of_option,
@@ -24,7 +25,6 @@ from flows.cli.common import (
     command_settings,
     console,
     errors,
-    format_option,
     known_reporter,
     moment,
     readable_warehouse,
@@ -73,9 +73,7 @@ def completeness(
     reporter: Annotated[str | None, reporter_option("Only this reporter")] = None,
     as_of: Annotated[str | None, as_of_option("Judge as known at this time, and by this clock; by default now")] = None,
     warehouse: WarehouseOption = None,
-    output: Annotated[
-        TableCsvOrJson, format_option(TableCsvOrJson, "table (for people), csv (for spreadsheets) or json.")
-    ] = TableCsvOrJson.table,
+    output: FiguresFormat = TableCsvOrJson.table,
 ) -> None:
     """Print, for each reporter and each period of its calendar that has ended, when it was due, when it
     arrived and its status: on_time, late, not_due, rejected_only or missing, with the days late.

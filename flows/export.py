@@ -242,44 +242,41 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+# K of the small counts a published table suppresses.
+MinCellOption = Annotated[
+    int, typer.Option("--min-cell", min=1, help="K: counts from 1 to K-1 are suppressed (0 is published).")
+]
+
+
+def _folder(name: str, help_text: str):
+    return typer.Option(name, file_okay=False, metavar="DIR", help=f"{help_text} (made if missing).")
+
+
+def _file(name: str, help_text: str):
+    return typer.Option(name, dir_okay=False, metavar="FILE", help=help_text)
+
+
+_SDMX_HELP = (
+    "Folder for the same table as SDMX-CSV 2.0 (period_comparison.csv) and its data structure definition as "
+    "SDMX-ML 3.0 (structure.xml)"
+)
+_AUDIT_HELP = (
+    "Where the disclosure audit of --public or --sdmx goes, for the office only (default "
+    "<warehouse>.ctip/disclosure_audit.csv); never inside a published folder."
+)
+_DUCKDB_HELP = (
+    "Write a self-contained copy of the analyst file here (every relation as a table, with the macros), to open "
+    "anywhere."
+)
+
+
 def export(
-    public: Annotated[
-        Path | None,
-        typer.Option(
-            "--public", file_okay=False, help="Folder for period_comparison.parquet and .csv (made if missing)."
-        ),
-    ] = None,
-    sdmx: Annotated[
-        Path | None,
-        typer.Option(
-            "--sdmx",
-            file_okay=False,
-            help="Folder for the same table as SDMX-CSV 2.0 (period_comparison.csv) and its data structure "
-            "definition as SDMX-ML 3.0 (structure.xml) (made if missing).",
-        ),
-    ] = None,
-    min_cell: Annotated[
-        int, typer.Option("--min-cell", min=1, help="K: counts from 1 to K-1 are suppressed (0 is published).")
-    ] = DEFAULT_MIN_CELL,
-    audit: Annotated[
-        Path | None,
-        typer.Option(
-            "--audit",
-            dir_okay=False,
-            help="Where the disclosure audit of --public or --sdmx goes, for the office only (default "
-            "<warehouse>.ctip/disclosure_audit.csv); never inside a published folder.",
-        ),
-    ] = None,
+    public: Annotated[Path | None, _folder("--public", "Folder for period_comparison.parquet and .csv")] = None,
+    sdmx: Annotated[Path | None, _folder("--sdmx", _SDMX_HELP)] = None,
+    min_cell: MinCellOption = DEFAULT_MIN_CELL,
+    audit: Annotated[Path | None, _file("--audit", _AUDIT_HELP)] = None,
     warehouse: WarehouseOption = None,
-    duckdb_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--duckdb",
-            dir_okay=False,
-            help="Write a self-contained copy of the analyst file here (every relation as a table, with the macros), "
-            "to open anywhere.",
-        ),
-    ] = None,
+    duckdb_file: Annotated[Path | None, _file("--duckdb", _DUCKDB_HELP)] = None,
 ) -> None:
     """Write the comparison table for publication, as Parquet and CSV (--public DIR) or as SDMX-CSV 2.0 with its
     SDMX-ML structure (--sdmx DIR), with small counts suppressed; or (--duckdb FILE) a self-contained copy of the

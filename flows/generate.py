@@ -335,18 +335,14 @@ def generate(
         raise typer.BadParameter(str(problem), param_hint="--late") from None
     areas = None if provinces == "all" else [registry.defaults["area"]]
     today = datetime.now(command_settings().zone).date()
-    manifest = write_inbox(
-        out,
-        year_list,
-        registry=registry,
-        seed=seed,
-        invalid_share=invalid_share,
-        areas=areas,
-        reporters=chosen,
-        today=today,
-        late=late_files,
-        late_days=late_days,
-    )
+    chosen_files = {
+        "seed": seed,
+        "invalid_share": invalid_share,
+        "areas": areas,
+        "reporters": chosen,
+        "late": late_files,
+    }
+    manifest = write_inbox(out, year_list, registry=registry, today=today, late_days=late_days, **chosen_files)
     defects = ", ".join(f"{name} {count}" for name, count in manifest["defects"].items()) or "none"
     formats = ", ".join(f"{name} {count}" for name, count in manifest["formats"].items())
     console.print(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +23,7 @@ import typer
 
 from flows.cli.common import (
     WarehouseOption,
+    as_of_time,
     command_settings,
     console,
     counted,
@@ -30,7 +33,8 @@ from flows.cli.common import (
     readable_warehouse,
     wrong_usage,
 )
-from flows.export import CARRIED, protected_table, readable_columns, sha256_of_file, write_public
+from flows.export import CARRIED, MinCellOption, protected_table, readable_columns, sha256_of_file, write_public
+from flows.settings import Settings
 from schemas import load_registry
 from schemas.registry import Registry
 from transforms.disclosure import DEFAULT_MIN_CELL, PRIMARY, PUBLIC_COLUMNS, SECONDARY
@@ -39,7 +43,6 @@ from warehouse import approvals, database, releases
 from warehouse.durable import atomic_write_text, folder_leftovers, move_folder_into_place, temporary_path
 from warehouse.layout import WarehouseFiles
 from warehouse.lock import WarehouseBusy, WriterLock
-from warehouse.publication import DEFAULT_ZONE
 
 MANIFEST_NAME = "MANIFEST.json"
 REVISIONS_NAME = "revisions.csv"
@@ -47,7 +50,7 @@ REVISIONS_NAME = "revisions.csv"
 
 # ------------------------------------------------------------------ approval
 def record_act(
-    warehouse: Path,
+    settings: Settings,
     registry: Registry,
     reporter: str,
     period: str,
@@ -55,18 +58,23 @@ def record_act(
     by: str,
     note: str | None,
     now: datetime,
-    lock_timeout_seconds: float = 600.0,
-    zone: str = DEFAULT_ZONE,
 ) -> datetime:
     """Record an approve or unapprove as the writer, then publish, so the analyst file shows it; its time.
 
     Raises `approvals.ActRefused` when the act cannot be recorded (nothing is written then).
     """
-    files = WarehouseFiles(warehouse)
-    with WriterLock(files.lock_file, lock_timeout_seconds), database.open_writer(files, registry) as writer:
+    with _writing(settings, registry) as writer:
         at = approvals.record_act(writer.con, reporter, period, action, by, now, note)
-        database.publish_analyst_file(writer, now, zone=zone, changed=True)
+        database.publish_analyst_file(writer, now, zone=settings.timezone, changed=True)
     return at
+
+
+@contextmanager
+def _writing(settings: Settings, registry: Registry) -> Iterator[database.Writer]:
+    """The writer of the warehouse, under its lock (waiting for a run or backfill that holds it)."""
+    files = WarehouseFiles(settings.warehouse)
+    with WriterLock(files.lock_file, settings.lock_timeout_seconds), database.open_writer(files, registry) as writer:
+        yield writer
 
 
 def _act_arguments(reporter: str, period: str, by: str) -> tuple[str, str, str]:
@@ -94,18 +102,7 @@ def _act(reporter, period, action, by, note, warehouse) -> None:
     settings = command_settings(warehouse=warehouse)
     readable_warehouse(settings)
     try:
-        at = record_act(
-            settings.warehouse,
-            load_registry(),
-            code,
-            period_code,
-            action,
-            name,
-            note,
-            datetime.now(UTC),
-            settings.lock_timeout_seconds,
-            settings.timezone,
-        )
+        at = record_act(settings, load_registry(), code, period_code, action, name, note, datetime.now(UTC))
     except approvals.ActRefused as problem:
         wrong_usage(str(problem))
     except WarehouseBusy as problem:
@@ -173,27 +170,25 @@ class NothingApproved(Exception):
 
 
 def write_release(
-    warehouse: Path,
+    settings: Settings,
     registry: Registry,
     out: Path,
     min_cell: int,
     embargo: datetime | None,
     note: str | None,
     now: datetime,
-    lock_timeout_seconds: float = 600.0,
-    zone: str = DEFAULT_ZONE,
 ) -> Release:
     """Write the next numbered release of the approved figures into `out` and record it; see the module."""
     from warehouse.queries import open_analyst, public_comparison, publication
 
-    files = WarehouseFiles(warehouse)
+    warehouse, zone = settings.warehouse, settings.timezone
     key = ["reporter", "area", "period", "indicator", *registry.dimension_names]
-    with WriterLock(files.lock_file, lock_timeout_seconds), database.open_writer(files, registry) as writer:
+    with _writing(settings, registry) as writer:
         database.publish_analyst_file(writer, now, zone=zone)  # mends a publication a killed run left unfinished
         approved = approvals.approved_now(writer.con)
         if not approved:
             raise NothingApproved("no reporter-period is approved; approve one with `ctip approve`")
-        with open_analyst(files.analyst_file) as con:
+        with open_analyst(writer.files.analyst_file) as con:
             comparison = public_comparison(con, (*PUBLIC_COLUMNS, *CARRIED))
             shown = publication(con)
         chosen = _approved_rows(comparison, approved)
@@ -292,15 +287,7 @@ def _no_revisions(figures: pl.DataFrame, key: list[str]) -> pl.DataFrame:
 
 
 def _embargo(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        at = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise typer.BadParameter(
-            f"'{text}' is not a time such as 2026-12-01T09:00:00+07:00", param_hint="--embargo"
-        ) from None
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+    return None if text is None else as_of_time(text, "--embargo")
 
 
 def release(
@@ -308,9 +295,7 @@ def release(
         Path,
         typer.Option("--out", file_okay=False, metavar="DIR", help="Folder of the releases (made if missing)."),
     ],
-    min_cell: Annotated[
-        int, typer.Option("--min-cell", min=1, help="K: counts from 1 to K-1 are suppressed (0 is published).")
-    ] = DEFAULT_MIN_CELL,
+    min_cell: MinCellOption = DEFAULT_MIN_CELL,
     embargo: Annotated[
         str | None,
         typer.Option(
@@ -333,17 +318,7 @@ def release(
     settings = command_settings(warehouse=warehouse)
     readable_warehouse(settings)
     try:
-        made = write_release(
-            settings.warehouse,
-            load_registry(),
-            out,
-            min_cell,
-            embargo_at,
-            note,
-            datetime.now(UTC),
-            settings.lock_timeout_seconds,
-            settings.timezone,
-        )
+        made = write_release(settings, load_registry(), out, min_cell, embargo_at, note, datetime.now(UTC))
     except NothingApproved as problem:
         errors.print(f"Nothing to release: {problem}.", highlight=False, markup=False)
         raise typer.Exit(1) from None

@@ -11,10 +11,12 @@ from schemas.findings import FINDINGS_SCHEMA
 
 @dataclass(frozen=True)
 class Finding:
+    """One problem found in a submission, before it is known which submission: `findings_frame` adds that."""
+
     rule: str
-    severity: str
+    severity: str  # error or warning
     message: str
-    row_number: int | None = None
+    row_number: int | None = None  # the row the problem stands in; None for the whole file
     column_name: str | None = None
 
 

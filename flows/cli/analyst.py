@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from flows.cli.common import (
+    FiguresFormat,
     Language,
     ListFormat,
     TableCsvOrJson,
@@ -26,7 +27,6 @@ from flows.cli.common import (
     console,
     counted,
     errors,
-    format_option,
     known_reporter,
     lang_option,
     moment,
@@ -73,25 +73,16 @@ def validate(
     raise typer.Exit(1 if any(item["errors"] for item in report) else 0)
 
 
+BASE_HELP = "An earlier period of the same length to compare with (default: a year before)."
+
+
 def compare(
     period: Annotated[str, typer.Argument(metavar="PERIOD", help="Period to compare, such as 2019-S1.")],
-    base: Annotated[
-        str | None,
-        typer.Option(
-            "--base",
-            metavar="PERIOD",
-            help="An earlier period of the same length to compare with (default: a year before).",
-        ),
-    ] = None,
+    base: Annotated[str | None, typer.Option("--base", metavar="PERIOD", help=BASE_HELP)] = None,
     reporter: Annotated[str | None, reporter_option("Only this reporter's figures")] = None,
     as_of: Annotated[str | None, as_of_option("Show the figures as known at this time")] = None,
     warehouse: WarehouseOption = None,
-    output: Annotated[
-        TableCsvOrJson,
-        format_option(
-            TableCsvOrJson, "table (for people; wraps, never cuts a figure), csv (for spreadsheets) or json."
-        ),
-    ] = TableCsvOrJson.table,
+    output: FiguresFormat = TableCsvOrJson.table,
 ) -> None:
     """Print the comparison table of PERIOD against the same period a year before (or --base).
 

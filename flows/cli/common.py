@@ -84,6 +84,11 @@ def format_option(formats: type[Enum], help_text: str):
     return typer.Option("--format", case_sensitive=False, help=help_text, metavar="|".join(c.value for c in formats))
 
 
+# The --format of a command that prints a table of figures.
+FiguresFormat = Annotated[
+    TableCsvOrJson,
+    format_option(TableCsvOrJson, "table (for people; wraps, never cuts a figure), csv (for spreadsheets) or json."),
+]
 # The --format of a command that lists things.
 ListFormat = Annotated[TableOrJson, format_option(TableOrJson, "table (for people) or json (for machines).")]
 
@@ -138,13 +143,14 @@ def reporter_option(what: str):
     return typer.Option("--reporter", metavar="CODE", help=f"{what} ({{reporters}}).")
 
 
-def as_of_time(text: str) -> datetime:
-    """--as-of: an ISO 8601 time; without a zone, UTC. One that does not parse is wrong usage."""
+def as_of_time(text: str, option: str = "--as-of") -> datetime:
+    """The time given to --as-of (or another option of a time): ISO 8601; without a zone, UTC. One that does
+    not parse is wrong usage."""
     try:
         at = datetime.fromisoformat(text.strip())
     except ValueError:
         raise typer.BadParameter(
-            f"'{text}' is not a time such as 2026-11-01 or 2026-11-01T08:00:00+07:00", param_hint="--as-of"
+            f"'{text}' is not a time such as 2026-11-01 or 2026-11-01T08:00:00+07:00", param_hint=option
         ) from None
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 

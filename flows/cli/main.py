@@ -59,23 +59,26 @@ app = typer.Typer(
 )
 
 # The order of `ctip --help`.
-app.command()(nightly.run)
-app.command()(nightly.serve)
-app.command()(nightly.backfill)
-app.command(help=analyst.VALIDATE_HELP)(analyst.validate)
-app.command()(analyst.compare)
-app.command()(analyst.submissions)
-app.command()(analyst.findings)
-app.command()(completeness.completeness)
-app.command()(remind.remind)
-app.command()(claims.claims)
-app.command()(describe.describe)
-app.command()(export.export)
-app.command()(report.report)
-app.command()(releases.approve)
-app.command()(releases.unapprove)
-app.command()(releases.release)
-app.command()(generate.generate)
+for command in (
+    nightly.run,
+    nightly.serve,
+    nightly.backfill,
+    analyst.validate,
+    analyst.compare,
+    analyst.submissions,
+    analyst.findings,
+    completeness.completeness,
+    remind.remind,
+    claims.claims,
+    describe.describe,
+    export.export,
+    report.report,
+    releases.approve,
+    releases.unapprove,
+    releases.release,
+    generate.generate,
+):
+    app.command(help=analyst.VALIDATE_HELP if command is analyst.validate else None)(command)
 app.add_typer(accounts, name="accounts")
 app.command()(portal.template)
 app.command()(portal.portal)

@@ -60,21 +60,21 @@ def story(tmp_path_factory):
     root = tmp_path_factory.mktemp("approval")
     inbox, warehouse, out = root / "inbox", root / "warehouse" / "ctip.duckdb", root / "releases"
     told: dict = {"inbox": inbox, "warehouse": warehouse, "out": out, "root": root}
+    settings = told["settings"] = Settings(inbox=inbox, warehouse=warehouse, timezone=ZONE.key)
 
     write_inbox(inbox, {"ncct.csv": SEED_CSV}, start_mtime=1_700_000_000)
     run(inbox, warehouse, T0)
     try:
-        write_release(warehouse, registry, out, 10, None, None, T0 + HOUR / 2)
+        write_release(settings, registry, out, 10, None, None, T0 + HOUR / 2)
     except NothingApproved as refused:
         told["nothing_approved"] = str(refused)
     told["release_before_approval"] = _cli("release", "--out", str(out), "--warehouse", str(warehouse))
 
-    record_act(warehouse, registry, "NCCT", "2019-S1", approvals.APPROVE, "Chan Dara", "signed off", T0 + HOUR)
-    first = write_release(warehouse, registry, out, 10, T0 + 5 * DAY, "first", T0 + 2 * HOUR)
+    record_act(settings, registry, "NCCT", "2019-S1", approvals.APPROVE, "Chan Dara", "signed off", T0 + HOUR)
+    first = write_release(settings, registry, out, 10, T0 + 5 * DAY, "first", T0 + 2 * HOUR)
     told["first"], told["first_digests"] = first, _digests(first.folder)
 
     (root / "changed.csv").write_text(CHANGED, encoding="utf-8")
-    settings = Settings(inbox=inbox, warehouse=warehouse)
     told["validated"] = check_files([root / "changed.csv"], settings, registry, T0 + 3 * HOUR)
 
     write_inbox(
@@ -84,12 +84,12 @@ def story(tmp_path_factory):
     )
     told["rejecting_run"] = run(inbox, warehouse, T0 + DAY)
 
-    record_act(warehouse, registry, "NCCT", "2019-S1", approvals.UNAPPROVE, "Chan Dara", "cases recounted", T0 + DAY)
+    record_act(settings, registry, "NCCT", "2019-S1", approvals.UNAPPROVE, "Chan Dara", "cases recounted", T0 + DAY)
     write_inbox(inbox, {"corrected.csv": CORRECTED}, start_mtime=1_700_200_000)
     told["correcting_run"] = run(inbox, warehouse, T0 + 2 * DAY)
-    record_act(warehouse, registry, "NCCT", "2019-S1", approvals.APPROVE, "Chan Dara", None, T0 + 2 * DAY + HOUR)
-    record_act(warehouse, registry, "NCCT", "2018-S1", approvals.APPROVE, "Chan Dara", None, T0 + 2 * DAY + HOUR)
-    second = write_release(warehouse, registry, out, 10, None, "corrected cases", T0 + 2 * DAY + 2 * HOUR)
+    record_act(settings, registry, "NCCT", "2019-S1", approvals.APPROVE, "Chan Dara", None, T0 + 2 * DAY + HOUR)
+    record_act(settings, registry, "NCCT", "2018-S1", approvals.APPROVE, "Chan Dara", None, T0 + 2 * DAY + HOUR)
+    second = write_release(settings, registry, out, 10, None, "corrected cases", T0 + 2 * DAY + 2 * HOUR)
     told["second"] = second
     return told
 
@@ -249,7 +249,7 @@ def test_a_release_that_did_not_finish_is_no_release(story, monkeypatch):
 
     monkeypatch.setattr(module, "move_folder_into_place", fail)
     with pytest.raises(OSError):
-        write_release(story["warehouse"], registry, story["out"], 10, None, None, T0 + 3 * DAY)
+        write_release(story["settings"], registry, story["out"], 10, None, None, T0 + 3 * DAY)
     assert sorted(p.name for p in story["out"].iterdir()) == ["release-0001", "release-0002"]
     assert query(story["warehouse"], "select max(release) from audit.releases") == [(2,)]
 

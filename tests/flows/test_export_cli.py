@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.export import neutralise_text, protected_table, write_public
 from schemas import load_registry
+from schemas.registry import TOTAL
+from schemas.shapes import DIMENSIONS
 from tests.conftest import SEED_INBOX
 from tests.flows.conftest import query, run, write_inbox
 from tests.transforms.test_audit import assert_audited
@@ -23,16 +25,11 @@ runner = CliRunner()
 LABELLED = ["reporter", "area", "indicator", "sex", "age", "citizenship", "referral", "offence", "country"]
 COLUMNS = [
     *PUBLIC_COLUMNS,
-    "value_conf",
-    "base_value_conf",
-    "status",
-    "base_status",
-    "is_derived",
-    "change_pct_rounded",
+    *"value_conf base_value_conf status base_status is_derived change_pct_rounded".split(),
     *(f"{name}_label" for name in LABELLED),
 ]
 TYPES = {"value": pl.Int64, "base_value": pl.Int64, "change": pl.Int64, "change_pct": pl.Float64}
-CUT = {"sex": "_T", "age": "_T", "citizenship": "_T", "referral": "_T", "offence": "_T", "country": "_T"}
+CUT = dict.fromkeys(DIMENSIONS, TOTAL)
 
 
 @pytest.fixture(scope="module")

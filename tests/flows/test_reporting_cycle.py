@@ -159,18 +159,20 @@ def test_calendar_in_the_registry():
     )
 
 
-@pytest.mark.parametrize(
-    ("line", "value", "named"),
-    [
-        ("due_days = 30", 'due_days = "soon"', "reporters.MOI.due_days"),
-        ('period_type = "half"', 'period_type = "fortnight"', "reporters.MOI.period_type"),
-        ('first_period = "2019-S1"', 'first_period = "2019-Q1"', "reporters.MOI.first_period"),
-        ('contact_lang = "km"', 'contact_lang = "fr"', "reporters.MOI.contact_lang"),
-        ('contact = "antitrafficking.statistics@interior.gov.kh"', 'contact = "nobody"', "reporters.MOI.contact"),
-        ("due_days = 30", "", "reporters.MOI.due_days is missing"),
-    ],
-)
-def test_a_bad_calendar_is_named_by_its_key(tmp_path, line, value, named):
+# MOI's calendar with one line replaced (by nothing: left out), and what the error names.
+BAD_CALENDARS = {
+    "reporters.MOI.due_days": ("due_days = 30", 'due_days = "soon"'),
+    "reporters.MOI.period_type": ('period_type = "half"', 'period_type = "fortnight"'),
+    "reporters.MOI.first_period": ('first_period = "2019-S1"', 'first_period = "2019-Q1"'),
+    "reporters.MOI.contact_lang": ('contact_lang = "km"', 'contact_lang = "fr"'),
+    "reporters.MOI.contact": ('contact = "antitrafficking.statistics@interior.gov.kh"', 'contact = "nobody"'),
+    "reporters.MOI.due_days is missing": ("due_days = 30", ""),
+}
+
+
+@pytest.mark.parametrize(("named", "replaced"), BAD_CALENDARS.items(), ids=list(BAD_CALENDARS))
+def test_a_bad_calendar_is_named_by_its_key(tmp_path, named, replaced):
+    line, value = replaced
     import schemas.registry
     from schemas.registry import RegistryError
 

@@ -26,21 +26,10 @@ runner = CliRunner()
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "inbox"
 DIMENSIONS = ["REPORTER", "REF_AREA", "INDICATOR", "SEX", "AGE", "CITIZENSHIP", "REFERRAL", "OFFENCE", "COUNTRY"]
 HEADER = [
-    "STRUCTURE",
-    "STRUCTURE_ID",
-    "ACTION",
+    *"STRUCTURE STRUCTURE_ID ACTION".split(),
     *DIMENSIONS,
-    "TIME_PERIOD",
-    "OBS_VALUE",
-    "CONF_STATUS",
-    "OBS_STATUS",
-    "DERIVED",
-    "BASE_PERIOD",
-    "BASE_VALUE",
-    "BASE_CONF_STATUS",
-    "BASE_OBS_STATUS",
-    "CHANGE",
-    "CHANGE_PCT",
+    *"TIME_PERIOD OBS_VALUE CONF_STATUS OBS_STATUS DERIVED BASE_PERIOD BASE_VALUE".split(),
+    *"BASE_CONF_STATUS BASE_OBS_STATUS CHANGE CHANGE_PCT".split(),
 ]
 # The public table's columns, as the SDMX dataset names them.
 AS_PUBLIC = {

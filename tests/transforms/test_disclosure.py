@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from schemas import load_registry
@@ -356,8 +356,7 @@ def tables(draw, parts=(("2019-S1", "KH"),), whole=None):
 @PROPERTY
 @given(rows=tables(), min_cell=st.integers(1, 25))
 def test_property_random_tables_are_protected(rows, min_cell):
-    if not rows:
-        return
+    assume(rows)  # a table with no figure has nothing to protect
     out = confidentiality(frame(*rows), REGISTRY, min_cell)
     assert out["conf"].is_in(["F", "C", "D"]).all()
     assert out.filter(pl.col("value").is_between(1, min_cell - 1))["conf"].eq("C").all()
@@ -365,15 +364,16 @@ def test_property_random_tables_are_protected(rows, min_cell):
     assert_protected(figures_of(out), min_cell)
 
 
-@PROPERTY
-@given(
-    rows=tables(parts=(("2019-S1", "KH"), ("2019-S2", "KH")), whole=("2019", "KH"))
-    | tables(parts=(("2019-S1", "KH-1"), ("2019-S1", "KH-2"), ("2019-S1", "KH-3")), whole=("2019-S1", "KH")),
-    min_cell=st.integers(2, 25),
+# Halves with their year, or provinces with the country.
+PERIODS_OR_PROVINCES = tables(parts=(("2019-S1", "KH"), ("2019-S2", "KH")), whole=("2019", "KH")) | tables(
+    parts=(("2019-S1", "KH-1"), ("2019-S1", "KH-2"), ("2019-S1", "KH-3")), whole=("2019-S1", "KH")
 )
+
+
+@PROPERTY
+@given(rows=PERIODS_OR_PROVINCES, min_cell=st.integers(2, 25))
 def test_property_periods_and_provinces_are_protected(rows, min_cell):
-    if not rows:
-        return
+    assume(rows)  # a table with no figure has nothing to protect
     assert_protected(figures_of(confidentiality(frame(*rows), REGISTRY, min_cell)), min_cell)
 
 
@@ -408,24 +408,10 @@ def test_the_same_table_gets_the_same_suppression_whatever_the_order_of_its_rows
             months = 2 if "/" in period else 1
             for (offence, sex), count in counts.items():
                 rows.append(figure(count * scale * months, period=period, area=area, offence=offence, sex=sex))
-            for offence in ("HT", "SE"):
-                rows.append(
-                    figure(
-                        sum(v for (o, _), v in counts.items() if o == offence) * scale * months,
-                        period=period,
-                        area=area,
-                        offence=offence,
-                    )
-                )
-            for sex in ("F", "M"):
-                rows.append(
-                    figure(
-                        sum(v for (_, s), v in counts.items() if s == sex) * scale * months,
-                        period=period,
-                        area=area,
-                        sex=sex,
-                    )
-                )
+            for position, dimension in enumerate(("offence", "sex")):  # each code's total over the other dimension
+                for code in sorted({cut[position] for cut in counts}):
+                    total = sum(v for cut, v in counts.items() if cut[position] == code) * scale * months
+                    rows.append(figure(total, period=period, area=area, **{dimension: code}))
             rows.append(figure(sum(counts.values()) * scale * months, period=period, area=area))
     table = frame(*rows)
     first = status_by_key(confidentiality(table, REGISTRY, 10))
@@ -444,8 +430,7 @@ def test_the_same_table_gets_the_same_suppression_whatever_the_order_of_its_rows
     seed=st.integers(0, 2**16),
 )
 def test_property_the_order_of_the_rows_changes_nothing(rows, min_cell, seed):
-    if not rows:
-        return
+    assume(rows)  # a table with no figure has nothing to protect
     table = frame(*rows)
     shuffled = table.sample(fraction=1.0, shuffle=True, seed=seed)
     assert status_by_key(confidentiality(shuffled, REGISTRY, min_cell)) == status_by_key(

@@ -16,16 +16,10 @@ create table if not exists audit.releases (
 -- what it revises without reading an earlier release's folder.
 create table if not exists pipeline.released_figures (
     release     integer not null,
-    reporter    varchar not null,
-    area        varchar not null,
-    period      varchar not null,
-    indicator   varchar not null,
-    sex         varchar not null,
-    age         varchar not null,
-    citizenship varchar not null,
-    referral    varchar not null,
-    offence     varchar not null,
-    country     varchar not null,
+    -- the key of the figure
+    reporter varchar not null, area varchar not null, period varchar not null, indicator varchar not null,
+    sex varchar not null, age varchar not null, citizenship varchar not null, referral varchar not null,
+    offence varchar not null, country varchar not null,
     value       bigint,
     status      varchar,
     value_conf  varchar
