@@ -48,7 +48,7 @@ def test_portal_answer_time(tmp_path):
     registry = load_registry()
     generated = tmp_path / "generated"
     manifest = write_inbox(
-        generated, [2019], seed=7, invalid_share=0.05, areas=["KH"], today=date(2026, 11, 28), limit=uploads
+        generated, [2018, 2019], seed=7, invalid_share=0.05, areas=None, today=date(2026, 11, 28), limit=uploads
     )
     entries = manifest["submissions"][:uploads]
     assert len(entries) == uploads
