@@ -63,6 +63,36 @@ def discover(inbox: Path) -> Discovery:
     return Discovery([candidate for _, _, candidate in found], ignored)
 
 
+def anything_new(inbox: Path, files: WarehouseFiles) -> bool:
+    """Whether a run would find work: a file of the inbox that no receipt has by name, size and modification
+    time, or a receipt without its final status. Reads the writer's database without writing; when another
+    writer holds it, or there is none yet with files waiting, the answer is yes (the run itself finds out)."""
+    candidates = discover(inbox).candidates
+    if not files.state_db.exists():
+        return bool(candidates)
+    inbox_files = pl.DataFrame(
+        [
+            {
+                "file_name": c.name,
+                "size_bytes": c.path.stat().st_size,
+                "modified_at": modified_at(c.path.stat().st_mtime_ns),
+            }
+            for c in candidates
+        ],
+        schema={"file_name": pl.String, "size_bytes": pl.Int64, "modified_at": pl.Datetime("us", "UTC")},
+    )
+    try:
+        with duckdb.connect(str(files.state_db), read_only=True) as con:
+            return receipts.unreceived_count(con, inbox_files) > 0 or receipts.pending_count(con) > 0
+    except (duckdb.Error, OSError):
+        return True
+
+
+def modified_at(mtime_ns: int) -> datetime:
+    """A file's modification time as its receipt keeps it."""
+    return datetime.fromtimestamp(mtime_ns / 1e9, tz=UTC)
+
+
 def receive(
     discovery: Discovery, writer: Writer, archive: Archive, now: datetime, uploads: UploadLedger | None = None
 ) -> Received:
@@ -95,7 +125,7 @@ def receive(
                 "file_name": candidate.name,
                 "format": candidate.format,
                 "size_bytes": copied.size_bytes,
-                "modified_at": datetime.fromtimestamp(copied.modified_ns / 1e9, tz=UTC),
+                "modified_at": modified_at(copied.modified_ns),
             }
         )
     uploaded = uploads.by_inbox_name([(f["file_name"], f["submission_id"]) for f in files]) if uploads else {}
@@ -238,11 +268,12 @@ def run_once(
     now: datetime,
     lock_timeout_seconds: float = 600.0,
     validation_pages: bool | None = None,
+    show_progress: bool = False,
 ) -> RunSummary:
     """The nightly job without an orchestrator: the run loop with these plain functions, as the one writer.
 
     `validation_pages` says whether the run writes its validation pages; by default, as
-    the settings say (CTIP_VALIDATION_PAGES).
+    the settings say (CTIP_VALIDATION_PAGES). `show_progress` shows a progress bar on stderr.
     """
     files = WarehouseFiles(warehouse_path)
     if validation_pages is None:
@@ -270,7 +301,7 @@ def run_once(
             summarise=summarise,
             notify=lambda rejected: notify(writer, rejected, zone.key),
         )
-        with progress_bar(False) as progress:
+        with progress_bar(show_progress) as progress:
             return runloop.run_batches(steps, 1, now, files.docs_dir if validation_pages else None, progress)
 
 

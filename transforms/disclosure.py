@@ -44,7 +44,6 @@ import polars as pl
 
 from schemas.registry import TOTAL, UNKNOWN, Registry
 from schemas.shapes import DIMENSIONS
-from transforms.audit import Auditor, relations_that_hold
 from transforms.periods import parse_period
 
 FREE, PRIMARY, SECONDARY = "F", "C", "D"
@@ -247,6 +246,8 @@ def _audited(
     with exactly one suppressed member), and the audit runs again.
     """
     values = cells["value"].to_numpy()
+    from transforms.audit import Auditor, relations_that_hold  # the solver is loaded when a table is protected
+
     auditor = Auditor(relations_that_hold(members, values), values, min_cell)
     ranked = members.join(cells.select("_cell", "value"), on="_cell", how="left").sort(
         "_total", pl.col("value") == 0, "value", "_cell"

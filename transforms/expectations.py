@@ -22,10 +22,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from schemas.registry import Registry
+
+if TYPE_CHECKING:  # pandas comes with Great Expectations, when a validation runs
+    import pandas as pd
 
 ROW_INDEX = "_row"
 PAIR_SEPARATOR = "|"  # joins a reporter and an indicator code in `reporter_indicator`; no code holds it

@@ -8,7 +8,8 @@ the value found and what was expected.
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from schemas.findings import FINDINGS_SCHEMA, rest_finding
@@ -27,6 +28,9 @@ from transforms.expectations import (
     row_suite,
 )
 from transforms.parts import parts_against_totals
+
+if TYPE_CHECKING:  # pandas is imported when a validation runs, not with the module
+    import pandas as pd
 
 
 def validate(
@@ -199,6 +203,8 @@ def _as_objects(frame: pd.DataFrame) -> pd.DataFrame:
     """Texts as Python objects, not pandas' Arrow-backed strings: Great Expectations filters the frame once per
     metric, and one block of objects is filtered in one step where each Arrow column is filtered alone. The
     values and what is null stay the same."""
+    import pandas as pd
+
     return frame.astype(
         {column: object for column, dtype in frame.dtypes.items() if pd.api.types.is_string_dtype(dtype)}
     )
@@ -206,6 +212,8 @@ def _as_objects(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _parts_pandas(checks: pl.DataFrame) -> pd.DataFrame:
     """Totals and sums as Python integers: a sum of 64-bit parts may not fit 64 bits."""
+    import pandas as pd
+
     return pd.DataFrame(
         {
             ROW_INDEX: checks[ROW_INDEX].to_list(),

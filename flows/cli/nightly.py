@@ -80,9 +80,9 @@ def run(
     """
     settings = _nightly_settings(command_settings(inbox, warehouse))
     try:
-        from flows.nightly import run_nightly
+        from flows.orchestrator import run as nightly_run
 
-        summary = run_nightly(
+        summary = nightly_run(
             settings,
             on_fallback=_orchestrator_warning,
             workers=workers,
@@ -297,6 +297,8 @@ def print_summary(summary, settings: Settings, verbose: bool = False) -> None:
         console.print(f"Validation pages: {summary.docs}", markup=False, highlight=False)
     if summary.notices:
         console.print(summary.notices, markup=False, highlight=False)
+    if summary.orchestration:
+        console.print(summary.orchestration, markup=False, highlight=False)
 
 
 def _shell_word(text: str) -> str:
