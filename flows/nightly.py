@@ -28,7 +28,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import runloop, steps
 from flows.batches import Pending, Prepared
-from flows.orchestrator import Server
+from flows.local_server import Server
 from flows.settings import Settings, validation_pages_wanted
 from schemas import load_registry
 from schemas.shapes import Decision, Receipt

@@ -17,7 +17,6 @@ Prefect's REST API, so that a no-op run costs about a second in all.
 
 from __future__ import annotations
 
-import base64
 import os
 import signal
 import sys
@@ -25,10 +24,10 @@ import threading
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flows.local_server import Server, is_healthy
 from flows.settings import Settings, prefect_api
 from warehouse.durable import atomic_path
 from warehouse.layout import WarehouseFiles
@@ -36,20 +35,6 @@ from warehouse.layout import WarehouseFiles
 PROFILE = "ctip"  # the profile's name in the profile file
 HEALTH_TIMEOUT_SECONDS = 1.0
 FLOW_NAME = "ctip-nightly"  # the nightly flow's name in Prefect (flows/nightly.py)
-
-
-@dataclass(frozen=True)
-class Server:
-    """A Prefect API a run reports to, and where it was named (for messages)."""
-
-    api_url: str
-    auth_string: str | None
-    origin: str  # "PREFECT_API_URL", the profile file, or "Prefect's settings"
-
-    def headers(self) -> dict[str, str]:
-        if not self.auth_string:
-            return {}
-        return {"Authorization": "Basic " + base64.b64encode(self.auth_string.encode("utf-8")).decode("ascii")}
 
 
 def write_profile(files: WarehouseFiles, api_url: str, auth_string: str | None) -> Path:
@@ -106,17 +91,6 @@ def configured_server(files: WarehouseFiles) -> Server | None:
     if api_url:
         return Server(api_url, auth_string, "PREFECT_API_URL")
     return _profile_server(files) or _loaded_prefect_server()
-
-
-def answers(server: Server) -> bool:
-    """Whether the server answers its health check within a second."""
-    import httpx
-
-    try:
-        reply = httpx.get(f"{server.api_url}/health", headers=server.headers(), timeout=HEALTH_TIMEOUT_SECONDS)
-    except httpx.HTTPError:
-        return False
-    return reply.status_code == 200
 
 
 def report_run(server: Server, summary, settings: Settings, started: datetime) -> str:
@@ -185,7 +159,11 @@ def run(
     files = WarehouseFiles(settings.warehouse)
     with stop_on_sigterm():
         server = configured_server(files)
-        answering = server if server is not None and answers(server) else None
+        answering = (
+            server
+            if server is not None and is_healthy(server.api_url, server.headers(), HEALTH_TIMEOUT_SECONDS)
+            else None
+        )
         if workers or scheduler or (answering is not None and steps.anything_new(settings.inbox, files)):
             from flows.nightly import run_nightly
 

@@ -14,9 +14,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from flows import steps
+from flows.local_server import free_port
 from flows.nightly import _briefly_locked
-from tests.conftest import SEED
-from tests.flows.conftest import query
+from tests.conftest import SEED, run_python
+from tests.flows.conftest import query, run, write_inbox
+from warehouse.layout import WarehouseFiles
 
 pytestmark = pytest.mark.slow  # a real `ctip run` process
 
@@ -87,3 +90,64 @@ def test_a_broken_orchestrator_does_not_fail_the_run(tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "The orchestrator failed" in result.stderr
     assert query(warehouse, "select status from audit.submissions") == [("loaded",)]
+
+
+# A run in a fresh process, as `ctip run` makes it: what it imported, what it said.
+RUN_IN_A_FRESH_PROCESS = """
+import sys
+from pathlib import Path
+from flows.orchestrator import run
+from flows.settings import Settings
+summary = run(Settings(inbox=Path(sys.argv[1]), warehouse=Path(sys.argv[2])))
+print(summary.already_received, summary.count("loaded"))
+print("great_expectations" in sys.modules, "prefect" in sys.modules)
+print(summary.orchestration)
+"""
+
+
+def _without_prefect_settings() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+
+
+def test_a_run_with_nothing_new_imports_neither_the_validator_nor_the_orchestrator(tmp_path):
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    write_inbox(inbox, {"ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes()})
+    run(inbox, warehouse)
+    result = run_python(RUN_IN_A_FRESH_PROCESS, str(inbox), str(warehouse), env=_without_prefect_settings())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["1 0", "False False", "None"]
+
+
+def test_a_named_server_that_does_not_answer_is_said_and_the_run_goes_on(tmp_path):
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    write_inbox(inbox, {"ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes()})
+    nowhere = f"http://127.0.0.1:{free_port()}/api"
+    result = run_python(
+        RUN_IN_A_FRESH_PROCESS,
+        str(inbox),
+        str(warehouse),
+        env={**_without_prefect_settings(), "PREFECT_API_URL": nowhere},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "0 1",
+        "True False",
+        f"The Prefect server at {nowhere} (named by PREFECT_API_URL) did not answer; the run's steps ran without it.",
+    ]
+
+
+def test_anything_new_sees_a_new_file_a_changed_one_and_an_unfinished_receipt(tmp_path):
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    files = WarehouseFiles(warehouse)
+    assert not steps.anything_new(inbox, files)  # no inbox, no warehouse
+    write_inbox(inbox, {"ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes()})
+    assert steps.anything_new(inbox, files)
+    run(inbox, warehouse)
+    assert not steps.anything_new(inbox, files)
+    with duckdb.connect(str(files.state_db)) as con:  # a run stopped after the receipt, before the outcome
+        con.execute("delete from audit.submissions where sequence = (select max(sequence) from audit.submissions)")
+    assert steps.anything_new(inbox, files)
+    run(inbox, warehouse)
+    assert not steps.anything_new(inbox, files)
+    os.utime(inbox / "ncct.csv", (1_800_000_000, 1_800_000_000))  # written again: its bytes may differ
+    assert steps.anything_new(inbox, files)
