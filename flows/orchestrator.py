@@ -158,12 +158,7 @@ def run(
 
     files = WarehouseFiles(settings.warehouse)
     with stop_on_sigterm():
-        server = configured_server(files)
-        answering = (
-            server
-            if server is not None and is_healthy(server.api_url, server.headers(), HEALTH_TIMEOUT_SECONDS)
-            else None
-        )
+        server, answering = _servers(files)
         if workers or scheduler or (answering is not None and steps.anything_new(settings.inbox, files)):
             from flows.nightly import run_nightly
 
@@ -185,8 +180,52 @@ def run(
         if answering is not None:
             summary.orchestration = report_run(answering, summary, settings, started)
         elif server is not None:
-            summary.orchestration = (
-                f"The Prefect server at {server.api_url} (named by {server.origin}) did not answer; "
-                "the run's steps ran without it."
-            )
+            summary.orchestration = _not_answering(server, "run")
         return summary
+
+
+def _servers(files: WarehouseFiles) -> tuple[Server | None, Server | None]:
+    """The server named for the warehouse, and the same when it answers (else None)."""
+    server = configured_server(files)
+    if server is not None and is_healthy(server.api_url, server.headers(), HEALTH_TIMEOUT_SECONDS):
+        return server, server
+    return server, None
+
+
+def _not_answering(server: Server, job: str) -> str:
+    return f"The Prefect server at {server.api_url} (named by {server.origin}) did not answer; the {job}'s steps ran without it."
+
+
+def backfill(
+    warehouse: Path,
+    first_period: str,
+    last_period: str,
+    reporter: str | None,
+    timezone: str,
+    lock_timeout_seconds: float,
+    show_progress: bool,
+):
+    """`ctip backfill`: the backfill flow, its shards child flow runs, on the server that answers for the
+    warehouse; without one, the same steps as plain functions (no temporary server). Returns the summary
+    and a line saying where it was reported (or None)."""
+    from flows.backfill import backfill as backfill_flow
+
+    files = WarehouseFiles(warehouse)
+    server, answering = _servers(files)
+    arguments = dict(
+        first_period=first_period,
+        last_period=last_period,
+        warehouse=str(warehouse),
+        reporter=reporter,
+        timezone=timezone,
+        lock_timeout_seconds=lock_timeout_seconds,
+        show_progress=show_progress,
+    )
+    with stop_on_sigterm():
+        if answering is None:
+            summary = backfill_flow.fn(**arguments, shards_as_flows=False)
+            return summary, None if server is None else _not_answering(server, "backfill")
+        from flows.nightly import reporting_to
+
+        with reporting_to(answering):
+            return backfill_flow(**arguments), f"Reported to the Prefect server at {answering.api_url}."

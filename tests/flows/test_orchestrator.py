@@ -151,3 +151,24 @@ def test_anything_new_sees_a_new_file_a_changed_one_and_an_unfinished_receipt(tm
     assert not steps.anything_new(inbox, files)
     os.utime(inbox / "ncct.csv", (1_800_000_000, 1_800_000_000))  # written again: its bytes may differ
     assert steps.anything_new(inbox, files)
+
+
+BACKFILL_IN_A_FRESH_PROCESS = """
+import sys
+from pathlib import Path
+from flows.orchestrator import backfill
+summary, line = backfill(Path(sys.argv[1]), "2018-S1", "2019-S1", None, "Asia/Phnom_Penh", 60.0, False)
+print(len(summary.replayed), summary.count("loaded"), line)
+print("prefect.server.api.server" in sys.modules)  # no Prefect server was started for it
+"""
+
+
+def test_a_backfill_without_a_server_replays_as_plain_functions(tmp_path):
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    write_inbox(inbox, {"ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes()})
+    run(inbox, warehouse)
+    before = query(warehouse, "select * exclude (valid_from) from core.observations order by all")
+    result = run_python(BACKFILL_IN_A_FRESH_PROCESS, str(warehouse), env=_without_prefect_settings())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["1 1 None", "False"]
+    assert query(warehouse, "select * exclude (valid_from) from core.observations order by all") == before
