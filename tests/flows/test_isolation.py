@@ -53,7 +53,7 @@ def statuses(warehouse: Path) -> dict[str, str]:
         "too_many_columns.csv",
     ],
 )
-def test_hostile_file_received_then_valid_file_added_next_run_exits_0(prefect_harness, tmp_path, hostile):
+def test_hostile_file_received_then_valid_file_added_next_run_exits_0(tmp_path, hostile):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
     write_inbox(inbox, {hostile: (BAD / hostile).read_bytes()})
     first = runner.invoke(app, ["run", "--inbox", str(inbox), "--warehouse", str(warehouse)])
