@@ -365,7 +365,7 @@ def _without_orchestrator(problem: Exception, settings: Settings, on_fallback, s
         raise problem
     if on_fallback is not None:
         on_fallback(problem)
-    return steps.run_once(
+    summary = steps.run_once(
         settings.inbox,
         settings.warehouse,
         load_registry(),
@@ -375,3 +375,5 @@ def _without_orchestrator(problem: Exception, settings: Settings, on_fallback, s
         validation_pages=settings.validation_pages,
         show_progress=show_progress,
     )
+    summary.orchestration = "The orchestrator failed: the run's steps ran without it, and it was not reported."
+    return summary

@@ -163,7 +163,7 @@ def run(
             from flows.nightly import run_nightly
 
             summary = run_nightly(settings, answering, on_fallback, workers, scheduler, show_progress)
-            if answering is not None:
+            if answering is not None and summary.orchestration is None:  # None: it did not fall back
                 summary.orchestration = f"Reported to the Prefect server at {answering.api_url}."
             return summary
         started = steps.now_utc()
