@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import math
 import posixpath
@@ -106,7 +107,11 @@ def read_submission(content: bytes, file_format: str, limits: Limits, lang: str 
 
 
 def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]], limits: Limits) -> pl.DataFrame:
-    """Columns named by the header (trimmed, lower case); blank rows dropped."""
+    """Columns named by the header (trimmed, lower case); blank cells null, blank rows dropped.
+
+    The rows are turned into columns at once (Python's own transposition), so no step
+    goes through the cells one call at a time.
+    """
     names = [name.strip().lower() for name in header]
     names = [FILE_ROW_NUMBER if name == ROW_NUMBER else name for name in names]  # the file's own, not ours
     seen: set[str] = set()
@@ -114,20 +119,33 @@ def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]], limit
         if name and name in seen:
             raise Unreadable(f"the column '{name}' appears twice in the header", 1, name)
         seen.add(name)
-    kept = [(number, cells) for number, cells in rows if any(c is not None for c in cells)]
-    if len(kept) > limits.max_rows:
-        raise Unreadable(f"the file has {len(kept):,} data rows; the limit is {limits.max_rows:,}")
-    columns: dict[str, list[str | None]] = {ROW_NUMBER: [number for number, _ in kept]}  # type: ignore[dict-item]
+    width = len(names)
+    transposed = list(itertools.zip_longest(*(cells for _, cells in rows))) if rows else []
+    cells_of = [
+        [cell if cell and not cell.isspace() else None for cell in transposed[position]]
+        if position < len(transposed)
+        else [None] * len(rows)
+        for position in range(width)
+    ]
+    del transposed
+    numbers = pl.Series(ROW_NUMBER, [number for number, _ in rows], dtype=pl.Int64)
+    frame = pl.DataFrame(
+        [numbers, *(pl.Series(f"_{position}", cells_of[position], dtype=pl.String) for position in range(width))]
+    )
+    del cells_of
+    given = [pl.col(f"_{position}").is_not_null() for position in range(width)]
+    frame = frame.filter(pl.any_horizontal(given)) if given else frame.clear()
+    if frame.height > limits.max_rows:
+        raise Unreadable(f"the file has {frame.height:,} data rows; the limit is {limits.max_rows:,}")
+    columns: dict[str, str] = {ROW_NUMBER: ROW_NUMBER}  # name -> the column that holds it (the last one wins)
     for position, name in enumerate(names):
-        values = [cells[position] if position < len(cells) else None for _, cells in kept]
         if not name:
-            if any(v is not None for v in values):
+            if frame[f"_{position}"].null_count() < frame.height:
                 name = f"(column {position + 1} without a name)"
             else:
                 continue
-        columns[name] = values
-    schema = {name: (pl.Int64 if name == ROW_NUMBER else pl.String) for name in columns}
-    frame = pl.DataFrame(columns, schema=schema)
+        columns[name] = f"_{position}"
+    frame = frame.select(pl.col(source).alias(name) for name, source in columns.items())
     _check_text_lengths(frame, names, limits)
     return frame
 
@@ -151,10 +169,6 @@ def _check_text_lengths(frame: pl.DataFrame, names: list[str], limits: Limits) -
             )
 
 
-def _cell_text(text: str) -> str | None:
-    return text if text.strip() else None
-
-
 # --------------------------------------------------------------------- CSV
 def _read_csv(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
     if b"\x00" in content:
@@ -175,20 +189,22 @@ def _read_csv(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int
             raise Unreadable(f"the header names {len(header):,} columns; the limit is {limits.max_columns:,}", 1)
         rows = []
         filled = 0
+        width = len(header)
         for index, record in enumerate(records, start=2):
-            cells = [_cell_text(c) for c in record]
-            filled += any(c is not None for c in cells)
+            # a cell is blank when it is empty or only spaces; `_to_frame` makes blank cells null, a column at a time
+            filled += any(cell and not cell.isspace() for cell in record)
             if filled > limits.max_rows:
                 raise Unreadable(
                     f"the file has more than {limits.max_rows:,} data rows; the limit is {limits.max_rows:,}"
                 )
-            extra = [c for c in cells[len(header) :] if c is not None]
-            if extra:
-                raise Unreadable(
-                    f"row {index} has {len(record)} cells but the header names {len(header)} columns",
-                    index,
-                )
-            rows.append((index, cells[: len(header)]))
+            if len(record) > width:
+                if any(cell and not cell.isspace() for cell in record[width:]):
+                    raise Unreadable(
+                        f"row {index} has {len(record)} cells but the header names {len(header)} columns",
+                        index,
+                    )
+                record = record[:width]
+            rows.append((index, record))
     except csv.Error as problem:
         raise Unreadable(f"broken CSV near line {records.line_num}: {problem}", records.line_num) from None
     return header, rows
