@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import json
 import math
+import operator
 import posixpath
 import re
 import xml.etree.ElementTree as ElementTree
@@ -49,6 +49,12 @@ _SHARED_STRING_TAGS = tuple(
     start + b"si" + end for start in (b"<", b":") for end in (b" ", b">", b"/", b"\t", b"\n", b"\r")
 )
 XLSX_ERROR_TEXT = "{error} (a formula error in the workbook)"
+# What Python's str.strip() takes away, every character of which str.isspace() is true: a cell of only
+# these is blank.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 _CARRY_LIMIT = 1 << 20
 
 
@@ -109,8 +115,8 @@ def read_submission(content: bytes, file_format: str, limits: Limits, lang: str 
 def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]], limits: Limits) -> pl.DataFrame:
     """Columns named by the header (trimmed, lower case); blank cells null, blank rows dropped.
 
-    The rows are turned into columns at once (Python's own transposition), so no step
-    goes through the cells one call at a time.
+    The rows are turned into columns a column at a time (`operator.itemgetter`), and blank
+    cells found by Polars, so no step goes through the cells one Python call at a time.
     """
     names = [name.strip().lower() for name in header]
     names = [FILE_ROW_NUMBER if name == ROW_NUMBER else name for name in names]  # the file's own, not ours
@@ -120,19 +126,20 @@ def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]], limit
             raise Unreadable(f"the column '{name}' appears twice in the header", 1, name)
         seen.add(name)
     width = len(names)
-    transposed = list(itertools.zip_longest(*(cells for _, cells in rows))) if rows else []
-    cells_of = [
-        [cell if cell and not cell.isspace() else None for cell in transposed[position]]
-        if position < len(transposed)
-        else [None] * len(rows)
+    cells = [cells for _, cells in rows]
+    if cells and min(map(len, cells)) < width:  # a row shorter than the header: its last cells are blank
+        cells = [row if len(row) >= width else [*row, *([None] * (width - len(row)))] for row in cells]
+    columns_given = [
+        pl.Series(f"_{position}", list(map(operator.itemgetter(position), cells)), dtype=pl.String)
         for position in range(width)
     ]
-    del transposed
+    del cells
     numbers = pl.Series(ROW_NUMBER, [number for number, _ in rows], dtype=pl.Int64)
-    frame = pl.DataFrame(
-        [numbers, *(pl.Series(f"_{position}", cells_of[position], dtype=pl.String) for position in range(width))]
+    frame = pl.DataFrame([numbers, *columns_given]).with_columns(
+        pl.when(pl.col(f"_{position}").str.strip_chars(WHITESPACE) != "").then(pl.col(f"_{position}"))
+        for position in range(width)
     )
-    del cells_of
+    del columns_given
     given = [pl.col(f"_{position}").is_not_null() for position in range(width)]
     frame = frame.filter(pl.any_horizontal(given)) if given else frame.clear()
     if frame.height > limits.max_rows:
@@ -192,7 +199,8 @@ def _read_csv(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int
         width = len(header)
         for index, record in enumerate(records, start=2):
             # a cell is blank when it is empty or only spaces; `_to_frame` makes blank cells null, a column at a time
-            filled += any(cell and not cell.isspace() for cell in record)
+            first = record[0] if record else ""
+            filled += bool(first and not first.isspace()) or any(cell and not cell.isspace() for cell in record)
             if filled > limits.max_rows:
                 raise Unreadable(
                     f"the file has more than {limits.max_rows:,} data rows; the limit is {limits.max_rows:,}"

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import sys
 from datetime import date, datetime
 
 import pytest
 from openpyxl import Workbook
 
-from transforms.read import format_of, read_submission
+from transforms.read import WHITESPACE, format_of, read_submission
 
 SEED_ROWS = 16
 HEADER = "reporter,period,indicator,value,comment"
@@ -116,6 +117,14 @@ def test_csv_empty_cells_are_null(limits):
     raw = read_csv(HEADER + "\nNCCT,2019,cases,  ,\n", limits)
     assert raw.frame["value"].to_list() == [None]
     assert raw.frame["comment"].to_list() == [None]
+
+
+def test_cells_of_any_space_are_blank_as_python_strips_them(limits):
+    every_space = "".join(chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace())
+    assert WHITESPACE == every_space
+    spaces = "\u3000\xa0\x1c\u2028"  # spaces of other scripts, separators: all blank
+    raw = read_csv(f"{HEADER}\n{spaces},,,\t,\n{spaces}NCCT ,2019,cases,\u200b,\n", limits)
+    assert raw.frame.rows() == [(3, f"{spaces}NCCT ", "2019", "cases", "\u200b", None)]  # a zero-width space is text
 
 
 def test_csv_short_row_padded(limits):
