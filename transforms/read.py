@@ -10,6 +10,7 @@ finding instead of a frame; nothing raises.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -112,7 +113,16 @@ def read_submission(content: bytes, file_format: str, limits: Limits, lang: str 
     return RawSubmission(file_format, frame)
 
 
-def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]], limits: Limits) -> pl.DataFrame:
+@dataclass
+class Columns:
+    """Rows given as columns, numbered from 1 (rows of JSON observations): `cells[position]` holds
+    `count` cells of the header's column at that position."""
+
+    count: int
+    cells: list[list]
+
+
+def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]] | Columns, limits: Limits) -> pl.DataFrame:
     """Columns named by the header (trimmed, lower case); blank cells null, blank rows dropped.
 
     The rows are turned into columns a column at a time (`operator.itemgetter`), and blank
@@ -126,15 +136,22 @@ def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]], limit
             raise Unreadable(f"the column '{name}' appears twice in the header", 1, name)
         seen.add(name)
     width = len(names)
-    cells = [cells for _, cells in rows]
-    if cells and min(map(len, cells)) < width:  # a row shorter than the header: its last cells are blank
-        cells = [row if len(row) >= width else [*row, *([None] * (width - len(row)))] for row in cells]
-    columns_given = [
-        pl.Series(f"_{position}", list(map(operator.itemgetter(position), cells)), dtype=pl.String)
-        for position in range(width)
-    ]
-    del cells
-    numbers = pl.Series(ROW_NUMBER, [number for number, _ in rows], dtype=pl.Int64)
+    if isinstance(rows, Columns):
+        numbers = pl.Series(ROW_NUMBER, range(1, rows.count + 1), dtype=pl.Int64)
+        columns_given = [
+            pl.Series(f"_{position}", rows.cells[position] if position < len(rows.cells) else None, dtype=pl.String)
+            for position in range(width)
+        ]
+    else:
+        cells = [cells for _, cells in rows]
+        if cells and min(map(len, cells)) < width:  # a row shorter than the header: its last cells are blank
+            cells = [row if len(row) >= width else [*row, *([None] * (width - len(row)))] for row in cells]
+        columns_given = [
+            pl.Series(f"_{position}", list(map(operator.itemgetter(position), cells)), dtype=pl.String)
+            for position in range(width)
+        ]
+        del cells
+        numbers = pl.Series(ROW_NUMBER, [number for number, _ in rows], dtype=pl.Int64)
     frame = pl.DataFrame([numbers, *columns_given]).with_columns(
         pl.when(pl.col(f"_{position}").str.strip_chars(WHITESPACE) != "").then(pl.col(f"_{position}"))
         for position in range(width)
@@ -499,13 +516,25 @@ class _JsonObject(dict):
 
 def _json_object(pairs: list[tuple[str, object]]) -> _JsonObject:
     found = _JsonObject(pairs)
-    seen: dict[str, str] = {}
-    for key, _ in pairs:
-        folded = key.strip().lower()
-        if folded in seen and found.repeated is None:
-            found.repeated = (seen[folded], key)
-        seen.setdefault(folded, key)
+    repeated = _repeated_key(tuple(map(_FIRST, pairs)))
+    if repeated is not None:
+        found.repeated = repeated
     return found
+
+
+@functools.lru_cache(maxsize=1024)  # the observations of a file mostly give the same keys
+def _repeated_key(keys: tuple[str, ...]) -> tuple[str, str] | None:
+    """The first key given twice (compared without regard to case): as first written, and as written again."""
+    seen: dict[str, str] = {}
+    for key in keys:
+        folded = key.strip().lower()
+        if folded in seen:
+            return seen[folded], key
+        seen[folded] = key
+    return None
+
+
+_FIRST = operator.itemgetter(0)
 
 
 def _json_objects_within(limits: Limits):
@@ -526,7 +555,7 @@ def _json_objects_within(limits: Limits):
     return hook
 
 
-def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
+def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]] | Columns]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as problem:
@@ -552,6 +581,9 @@ def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
         raise Unreadable('it must be an object with a list "observations"')
     _check_json_keys(document, None, skip="observations")
     file_reporter = _json_cell(document.get("reporter"), None, "reporter", limits)
+    plain = None if _SURROGATE_ESCAPE.search(text) else _plain_observations(document["observations"], limits)
+    if plain is not None:
+        return _filled_with(file_reporter, *plain)
     header: list[str] = []
     positions: dict[str, int] = {}
     records: list[tuple[int, dict[str, str | None]]] = []
@@ -587,6 +619,84 @@ def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
             cells["reporter"] = file_reporter
         rows.append((number, [cells.get(name) for name in header]))
     return header, rows
+
+
+# Where a text may hold half of a character: only a \\u escape of a surrogate can put one in a JSON text.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_PLAIN_TYPES = (str, _JsonNumber, bool, type(None))
+
+
+def _plain_observations(observations: list, limits: Limits) -> tuple[list[str], list[tuple[int, list]]] | None:
+    """The header and rows of observations that are all plain (objects of texts, numbers, true, false and
+    null, no key given twice, within the limits), read a column at a time; None when any is not, for the
+    reader that judges them one by one and names the first problem (the result is the same)."""
+    if len(observations) > limits.max_rows:
+        return None
+    header: list[str] = []
+    positions: dict[str, int] = {}
+    layouts: dict[tuple[str, ...], list[int]] = {}  # the keys of an observation -> their columns
+    placed = []
+    for observation in observations:
+        if type(observation) is not _JsonObject or observation.repeated is not None:
+            return None
+        keys = tuple(observation)
+        layout = layouts.get(keys)
+        if layout is None:
+            layout = []
+            for key in keys:
+                if len(key) > limits.max_text_chars:
+                    return None
+                name = key.strip().lower()
+                if name not in positions:
+                    if len(header) >= limits.max_columns:
+                        return None
+                    positions[name] = len(header)
+                    header.append(name)
+                layout.append(positions[name])
+            layouts[keys] = layout
+        placed.append((layout, observation))
+    width = len(header)
+    whole = list(range(width))
+    rows = []
+    for layout, observation in placed:
+        if layout == whole:
+            rows.append(list(observation.values()))
+        else:
+            cells = [None] * width
+            for position, value in zip(layout, observation.values(), strict=True):
+                cells[position] = value
+            rows.append(cells)
+    columns = [list(map(operator.itemgetter(position), rows)) for position in whole]
+    for position, column in enumerate(columns):
+        kinds = set(map(type, column))
+        if not kinds <= set(_PLAIN_TYPES):
+            return None  # an object or a list: the reader names it
+        if bool in kinds:
+            column = columns[position] = [
+                ("true" if value else "false") if type(value) is bool else value for value in column
+            ]
+        if max(map(len, filter(None, column)), default=0) > limits.max_text_chars:
+            return None
+    return header, columns
+
+
+def _filled_with(file_reporter: str | None, header: list[str], columns: list[list]) -> tuple[list[str], Columns]:
+    """The columns of plain observations, the file's reporter given to each that gives none and is not blank."""
+    count = len(columns[0]) if columns else 0
+    if file_reporter is not None:
+        filled = [False] * count
+        if columns:
+            texts = pl.DataFrame([pl.Series(str(p), column, dtype=pl.String) for p, column in enumerate(columns)])
+            given = (pl.col(str(p)).str.strip_chars(WHITESPACE) != "" for p in range(len(columns)))
+            filled = texts.select(pl.any_horizontal(given).fill_null(False)).to_series().to_list()
+        if "reporter" not in header:
+            header, columns = [*header, "reporter"], [*columns, [None] * count]
+        position = header.index("reporter")
+        columns[position] = [
+            file_reporter if row_filled and (value is None or value.isspace() or not value) else value
+            for value, row_filled in zip(columns[position], filled, strict=True)
+        ]
+    return header, Columns(count, columns)
 
 
 def _check_json_keys(found: object, number: int | None, skip: str | None = None) -> None:

@@ -11,6 +11,7 @@ from datetime import date, datetime
 import pytest
 from openpyxl import Workbook
 
+from transforms import read
 from transforms.read import WHITESPACE, format_of, read_submission
 
 SEED_ROWS = 16
@@ -533,3 +534,40 @@ def test_json_limits_stop_the_parser_before_the_file_is_read_whole(limits, monke
     finding = only_finding(read_submission(content, "json", few), "unreadable")
     assert "more than 3 observations" in finding.message
     assert len(made) <= 4
+
+
+JSON_SHAPES = {
+    "keys in any case and order, blanks": {
+        "reporter": "NCCT",
+        "observations": [
+            {"period": "2019", "VALUE": 5},
+            {"Value": 6, " PERIOD": "2019-S1", "indicator": "cases"},
+            {"period ": " ", "value": "  "},
+            {},
+            {"area": "KH", "reporter": " "},
+            {"value": True, "comment": None, "status": False},
+        ],
+    },
+    "no file reporter": {"observations": [{"period": "2019", "value": 1.5}, {"reporter": "MOI", "value": "1e3"}]},
+    "a nested value": {"observations": [{"period": "2019", "value": {"n": 1}}, {"value": [1, 2]}]},
+    "a key given twice": {"observations": [{"period": "2019", "value": 1}, {"value": 1, "VALUE": 2}]},
+    "half of a character": '{"observations": [{"period": "2019", "value": 1}, {"comment": "\\ud800"}]}',
+    "a whole character escaped": '{"observations": [{"period": "2019", "comment": "\\ud83d\\ude00"}]}',
+    "a long blank text": {"observations": [{"period": "2019", "comment": " " * 40_000}]},
+    "a long text": {"observations": [{"period": "2019", "comment": "x" * 40_000}]},
+}
+
+
+@pytest.mark.parametrize("shape", list(JSON_SHAPES))
+def test_json_read_by_columns_as_observation_by_observation(limits, monkeypatch, shape):
+    document = JSON_SHAPES[shape]
+    content = (document if isinstance(document, str) else json.dumps(document)).encode()
+    by_columns = read_submission(content, "json", limits)
+    monkeypatch.setattr(read, "_plain_observations", lambda observations, limits: None)
+    one_by_one = read_submission(content, "json", limits)
+    assert by_columns.findings == one_by_one.findings
+    if one_by_one.frame is None:
+        assert by_columns.frame is None
+    else:
+        assert by_columns.frame.columns == one_by_one.frame.columns
+        assert by_columns.frame.rows() == one_by_one.frame.rows()
