@@ -626,8 +626,8 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _PLAIN_TYPES = (str, _JsonNumber, bool, type(None))
 
 
-def _plain_observations(observations: list, limits: Limits) -> tuple[list[str], list[tuple[int, list]]] | None:
-    """The header and rows of observations that are all plain (objects of texts, numbers, true, false and
+def _plain_observations(observations: list, limits: Limits) -> tuple[list[str], list[list]] | None:
+    """The header and columns of observations that are all plain (objects of texts, numbers, true, false and
     null, no key given twice, within the limits), read a column at a time; None when any is not, for the
     reader that judges them one by one and names the first problem (the result is the same)."""
     if len(observations) > limits.max_rows:
