@@ -10,9 +10,11 @@ finding instead of a frame; nothing raises.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
+import operator
 import posixpath
 import re
 import xml.etree.ElementTree as ElementTree
@@ -48,6 +50,12 @@ _SHARED_STRING_TAGS = tuple(
     start + b"si" + end for start in (b"<", b":") for end in (b" ", b">", b"/", b"\t", b"\n", b"\r")
 )
 XLSX_ERROR_TEXT = "{error} (a formula error in the workbook)"
+# What Python's str.strip() takes away, every character of which str.isspace() is true: a cell of only
+# these is blank.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 _CARRY_LIMIT = 1 << 20
 
 
@@ -105,8 +113,21 @@ def read_submission(content: bytes, file_format: str, limits: Limits, lang: str 
     return RawSubmission(file_format, frame)
 
 
-def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]], limits: Limits) -> pl.DataFrame:
-    """Columns named by the header (trimmed, lower case); blank rows dropped."""
+@dataclass
+class Columns:
+    """Rows given as columns, numbered from 1 (rows of JSON observations): `cells[position]` holds
+    `count` cells of the header's column at that position."""
+
+    count: int
+    cells: list[list]
+
+
+def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]] | Columns, limits: Limits) -> pl.DataFrame:
+    """Columns named by the header (trimmed, lower case); blank cells null, blank rows dropped.
+
+    The rows are turned into columns a column at a time (`operator.itemgetter`), and blank
+    cells found by Polars, so no step goes through the cells one Python call at a time.
+    """
     names = [name.strip().lower() for name in header]
     names = [FILE_ROW_NUMBER if name == ROW_NUMBER else name for name in names]  # the file's own, not ours
     seen: set[str] = set()
@@ -114,20 +135,41 @@ def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]], limit
         if name and name in seen:
             raise Unreadable(f"the column '{name}' appears twice in the header", 1, name)
         seen.add(name)
-    kept = [(number, cells) for number, cells in rows if any(c is not None for c in cells)]
-    if len(kept) > limits.max_rows:
-        raise Unreadable(f"the file has {len(kept):,} data rows; the limit is {limits.max_rows:,}")
-    columns: dict[str, list[str | None]] = {ROW_NUMBER: [number for number, _ in kept]}  # type: ignore[dict-item]
+    width = len(names)
+    if isinstance(rows, Columns):
+        numbers = pl.Series(ROW_NUMBER, range(1, rows.count + 1), dtype=pl.Int64)
+        columns_given = [
+            pl.Series(f"_{position}", rows.cells[position] if position < len(rows.cells) else None, dtype=pl.String)
+            for position in range(width)
+        ]
+    else:
+        cells = [cells for _, cells in rows]
+        if cells and min(map(len, cells)) < width:  # a row shorter than the header: its last cells are blank
+            cells = [row if len(row) >= width else [*row, *([None] * (width - len(row)))] for row in cells]
+        columns_given = [
+            pl.Series(f"_{position}", list(map(operator.itemgetter(position), cells)), dtype=pl.String)
+            for position in range(width)
+        ]
+        del cells
+        numbers = pl.Series(ROW_NUMBER, [number for number, _ in rows], dtype=pl.Int64)
+    frame = pl.DataFrame([numbers, *columns_given]).with_columns(
+        pl.when(pl.col(f"_{position}").str.strip_chars(WHITESPACE) != "").then(pl.col(f"_{position}"))
+        for position in range(width)
+    )
+    del columns_given
+    given = [pl.col(f"_{position}").is_not_null() for position in range(width)]
+    frame = frame.filter(pl.any_horizontal(given)) if given else frame.clear()
+    if frame.height > limits.max_rows:
+        raise Unreadable(f"the file has {frame.height:,} data rows; the limit is {limits.max_rows:,}")
+    columns: dict[str, str] = {ROW_NUMBER: ROW_NUMBER}  # name -> the column that holds it (the last one wins)
     for position, name in enumerate(names):
-        values = [cells[position] if position < len(cells) else None for _, cells in kept]
         if not name:
-            if any(v is not None for v in values):
+            if frame[f"_{position}"].null_count() < frame.height:
                 name = f"(column {position + 1} without a name)"
             else:
                 continue
-        columns[name] = values
-    schema = {name: (pl.Int64 if name == ROW_NUMBER else pl.String) for name in columns}
-    frame = pl.DataFrame(columns, schema=schema)
+        columns[name] = f"_{position}"
+    frame = frame.select(pl.col(source).alias(name) for name, source in columns.items())
     _check_text_lengths(frame, names, limits)
     return frame
 
@@ -151,10 +193,6 @@ def _check_text_lengths(frame: pl.DataFrame, names: list[str], limits: Limits) -
             )
 
 
-def _cell_text(text: str) -> str | None:
-    return text if text.strip() else None
-
-
 # --------------------------------------------------------------------- CSV
 def _read_csv(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
     if b"\x00" in content:
@@ -175,20 +213,23 @@ def _read_csv(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int
             raise Unreadable(f"the header names {len(header):,} columns; the limit is {limits.max_columns:,}", 1)
         rows = []
         filled = 0
+        width = len(header)
         for index, record in enumerate(records, start=2):
-            cells = [_cell_text(c) for c in record]
-            filled += any(c is not None for c in cells)
+            # a cell is blank when it is empty or only spaces; `_to_frame` makes blank cells null, a column at a time
+            first = record[0] if record else ""
+            filled += bool(first and not first.isspace()) or any(cell and not cell.isspace() for cell in record)
             if filled > limits.max_rows:
                 raise Unreadable(
                     f"the file has more than {limits.max_rows:,} data rows; the limit is {limits.max_rows:,}"
                 )
-            extra = [c for c in cells[len(header) :] if c is not None]
-            if extra:
-                raise Unreadable(
-                    f"row {index} has {len(record)} cells but the header names {len(header)} columns",
-                    index,
-                )
-            rows.append((index, cells[: len(header)]))
+            if len(record) > width:
+                if any(cell and not cell.isspace() for cell in record[width:]):
+                    raise Unreadable(
+                        f"row {index} has {len(record)} cells but the header names {len(header)} columns",
+                        index,
+                    )
+                record = record[:width]
+            rows.append((index, record))
     except csv.Error as problem:
         raise Unreadable(f"broken CSV near line {records.line_num}: {problem}", records.line_num) from None
     return header, rows
@@ -475,13 +516,25 @@ class _JsonObject(dict):
 
 def _json_object(pairs: list[tuple[str, object]]) -> _JsonObject:
     found = _JsonObject(pairs)
-    seen: dict[str, str] = {}
-    for key, _ in pairs:
-        folded = key.strip().lower()
-        if folded in seen and found.repeated is None:
-            found.repeated = (seen[folded], key)
-        seen.setdefault(folded, key)
+    repeated = _repeated_key(tuple(map(_FIRST, pairs)))
+    if repeated is not None:
+        found.repeated = repeated
     return found
+
+
+@functools.lru_cache(maxsize=1024)  # the observations of a file mostly give the same keys
+def _repeated_key(keys: tuple[str, ...]) -> tuple[str, str] | None:
+    """The first key given twice (compared without regard to case): as first written, and as written again."""
+    seen: dict[str, str] = {}
+    for key in keys:
+        folded = key.strip().lower()
+        if folded in seen:
+            return seen[folded], key
+        seen[folded] = key
+    return None
+
+
+_FIRST = operator.itemgetter(0)
 
 
 def _json_objects_within(limits: Limits):
@@ -502,7 +555,7 @@ def _json_objects_within(limits: Limits):
     return hook
 
 
-def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
+def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]] | Columns]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as problem:
@@ -528,6 +581,9 @@ def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
         raise Unreadable('it must be an object with a list "observations"')
     _check_json_keys(document, None, skip="observations")
     file_reporter = _json_cell(document.get("reporter"), None, "reporter", limits)
+    plain = None if _SURROGATE_ESCAPE.search(text) else _plain_observations(document["observations"], limits)
+    if plain is not None:
+        return _filled_with(file_reporter, *plain)
     header: list[str] = []
     positions: dict[str, int] = {}
     records: list[tuple[int, dict[str, str | None]]] = []
@@ -563,6 +619,84 @@ def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
             cells["reporter"] = file_reporter
         rows.append((number, [cells.get(name) for name in header]))
     return header, rows
+
+
+# Where a text may hold half of a character: only a \\u escape of a surrogate can put one in a JSON text.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_PLAIN_TYPES = (str, _JsonNumber, bool, type(None))
+
+
+def _plain_observations(observations: list, limits: Limits) -> tuple[list[str], list[list]] | None:
+    """The header and columns of observations that are all plain (objects of texts, numbers, true, false and
+    null, no key given twice, within the limits), read a column at a time; None when any is not, for the
+    reader that judges them one by one and names the first problem (the result is the same)."""
+    if len(observations) > limits.max_rows:
+        return None
+    header: list[str] = []
+    positions: dict[str, int] = {}
+    layouts: dict[tuple[str, ...], list[int]] = {}  # the keys of an observation -> their columns
+    placed = []
+    for observation in observations:
+        if type(observation) is not _JsonObject or observation.repeated is not None:
+            return None
+        keys = tuple(observation)
+        layout = layouts.get(keys)
+        if layout is None:
+            layout = []
+            for key in keys:
+                if len(key) > limits.max_text_chars:
+                    return None
+                name = key.strip().lower()
+                if name not in positions:
+                    if len(header) >= limits.max_columns:
+                        return None
+                    positions[name] = len(header)
+                    header.append(name)
+                layout.append(positions[name])
+            layouts[keys] = layout
+        placed.append((layout, observation))
+    width = len(header)
+    whole = list(range(width))
+    rows = []
+    for layout, observation in placed:
+        if layout == whole:
+            rows.append(list(observation.values()))
+        else:
+            cells = [None] * width
+            for position, value in zip(layout, observation.values(), strict=True):
+                cells[position] = value
+            rows.append(cells)
+    columns = [list(map(operator.itemgetter(position), rows)) for position in whole]
+    for position, column in enumerate(columns):
+        kinds = set(map(type, column))
+        if not kinds <= set(_PLAIN_TYPES):
+            return None  # an object or a list: the reader names it
+        if bool in kinds:
+            column = columns[position] = [
+                ("true" if value else "false") if type(value) is bool else value for value in column
+            ]
+        if max(map(len, filter(None, column)), default=0) > limits.max_text_chars:
+            return None
+    return header, columns
+
+
+def _filled_with(file_reporter: str | None, header: list[str], columns: list[list]) -> tuple[list[str], Columns]:
+    """The columns of plain observations, the file's reporter given to each that gives none and is not blank."""
+    count = len(columns[0]) if columns else 0
+    if file_reporter is not None:
+        filled = [False] * count
+        if columns:
+            texts = pl.DataFrame([pl.Series(str(p), column, dtype=pl.String) for p, column in enumerate(columns)])
+            given = (pl.col(str(p)).str.strip_chars(WHITESPACE) != "" for p in range(len(columns)))
+            filled = texts.select(pl.any_horizontal(given).fill_null(False)).to_series().to_list()
+        if "reporter" not in header:
+            header, columns = [*header, "reporter"], [*columns, [None] * count]
+        position = header.index("reporter")
+        columns[position] = [
+            file_reporter if row_filled and (value is None or value.isspace() or not value) else value
+            for value, row_filled in zip(columns[position], filled, strict=True)
+        ]
+    return header, Columns(count, columns)
 
 
 def _check_json_keys(found: object, number: int | None, skip: str | None = None) -> None:

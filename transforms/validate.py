@@ -8,6 +8,7 @@ the value found and what was expected.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -32,14 +33,24 @@ from transforms.parts import parts_against_totals
 if TYPE_CHECKING:  # pandas is imported when a validation runs, not with the module
     import pandas as pd
 
+# Rows judged by Great Expectations at a time: each slice becomes Python objects (pandas) only while it is
+# judged, so a file of the largest size admitted never has all its rows as objects at once.
+SLICE_ROWS = 50_000
+
 
 def validate(
-    observations: pl.DataFrame, registry: Registry, runner: SuiteRunner | None = None, lang: str = "en"
+    observations: pl.DataFrame,
+    registry: Registry,
+    runner: SuiteRunner | None = None,
+    lang: str = "en",
+    slice_rows: int = SLICE_ROWS,
 ) -> pl.DataFrame:
     """Error findings of the row rules (and `provisional` warnings) for every submission.
 
     `runner` carries the Great Expectations context (and where Data Docs go); by
     default a fresh one without Data Docs. `lang` is the language of the messages.
+    The suites judge at most `slice_rows` rows at a time (`row_slices`); the findings
+    are the same as those of one validation of every row.
     """
     if observations.height == 0:
         return pl.DataFrame(schema=FINDINGS_SCHEMA)
@@ -47,9 +58,8 @@ def validate(
     rows = _judged_rows(observations, registry)
     findings = []
     cap = _Cap(registry.limits.max_findings_per_rule)
-    failures = _code_failures(runner, rows, registry) + runner.run(
-        "rows", _to_pandas(rows, registry), row_suite(registry)
-    )
+    row_frames = (_to_pandas(part, registry) for part in row_slices(rows, registry, slice_rows))
+    failures = _code_failures(runner, rows, registry) + runner.run_slices("rows", row_frames, row_suite(registry))
     for failure in sorted(failures, key=lambda failure: _LISTED_FIRST.get(failure.rule, len(_LISTED_FIRST))):
         flagged = rows.filter(pl.col(ROW_INDEX).is_in(failure.rows))
         if failure.rule != "duplicate_key":  # its findings are fewer than its rows; capped with the others later
@@ -60,8 +70,9 @@ def validate(
     checks = parts_against_totals(settable, registry).with_row_index(ROW_INDEX)
     for complete in (True, False):
         subset = checks.filter(pl.col("complete") == complete)
-        for failure in runner.run(
-            "complete_parts" if complete else "partial_parts", _parts_pandas(subset), parts_suite(complete)
+        frames = (_parts_pandas(subset.slice(start, slice_rows)) for start in range(0, subset.height, slice_rows))
+        for failure in runner.run_slices(
+            "complete_parts" if complete else "partial_parts", frames, parts_suite(complete)
         ):
             flagged = cap.within(subset.filter(pl.col(ROW_INDEX).is_in(failure.rows)), failure.rule)
             findings.extend(
@@ -110,6 +121,25 @@ def _code_failures(runner: SuiteRunner, rows: pl.DataFrame, registry: Registry) 
                 held = rows.filter(pl.col(column).cast(pl.String).is_in(found.implode()))[ROW_INDEX]
                 failures.append(Failure(failure.rule, named, held.to_list()))
     return failures
+
+
+def row_slices(rows: pl.DataFrame, registry: Registry, slice_rows: int = SLICE_ROWS) -> Iterator[pl.DataFrame]:
+    """The judged rows in slices of about `slice_rows` rows, each in the order of the rows.
+
+    Every rule of the row suite judges a row alone, or with the rows of the same key
+    (`duplicate_key`): the rows are dealt to the slices by their key, so that rows of one
+    key are always judged together. A file that fits one slice is judged whole.
+    """
+    count = -(-rows.height // max(1, slice_rows))
+    if count <= 1:
+        yield rows
+        return
+    key = ["submission_id", *key_columns_for_uniqueness(registry)]
+    dealt = rows.select(pl.struct(key).hash(seed=0) % count).to_series()
+    for number in range(count):
+        part = rows.filter(dealt == number)
+        if part.height:
+            yield part
 
 
 class _Cap:

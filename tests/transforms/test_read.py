@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import sys
 from datetime import date, datetime
 
 import pytest
 from openpyxl import Workbook
 
-from transforms.read import format_of, read_submission
+from transforms import read
+from transforms.read import WHITESPACE, format_of, read_submission
 
 SEED_ROWS = 16
 HEADER = "reporter,period,indicator,value,comment"
@@ -116,6 +118,14 @@ def test_csv_empty_cells_are_null(limits):
     raw = read_csv(HEADER + "\nNCCT,2019,cases,  ,\n", limits)
     assert raw.frame["value"].to_list() == [None]
     assert raw.frame["comment"].to_list() == [None]
+
+
+def test_cells_of_any_space_are_blank_as_python_strips_them(limits):
+    every_space = "".join(chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace())
+    assert WHITESPACE == every_space
+    spaces = "\u3000\xa0\x1c\u2028"  # spaces of other scripts, separators: all blank
+    raw = read_csv(f"{HEADER}\n{spaces},,,\t,\n{spaces}NCCT ,2019,cases,\u200b,\n", limits)
+    assert raw.frame.rows() == [(3, f"{spaces}NCCT ", "2019", "cases", "\u200b", None)]  # a zero-width space is text
 
 
 def test_csv_short_row_padded(limits):
@@ -524,3 +534,40 @@ def test_json_limits_stop_the_parser_before_the_file_is_read_whole(limits, monke
     finding = only_finding(read_submission(content, "json", few), "unreadable")
     assert "more than 3 observations" in finding.message
     assert len(made) <= 4
+
+
+JSON_SHAPES = {
+    "keys in any case and order, blanks": {
+        "reporter": "NCCT",
+        "observations": [
+            {"period": "2019", "VALUE": 5},
+            {"Value": 6, " PERIOD": "2019-S1", "indicator": "cases"},
+            {"period ": " ", "value": "  "},
+            {},
+            {"area": "KH", "reporter": " "},
+            {"value": True, "comment": None, "status": False},
+        ],
+    },
+    "no file reporter": {"observations": [{"period": "2019", "value": 1.5}, {"reporter": "MOI", "value": "1e3"}]},
+    "a nested value": {"observations": [{"period": "2019", "value": {"n": 1}}, {"value": [1, 2]}]},
+    "a key given twice": {"observations": [{"period": "2019", "value": 1}, {"value": 1, "VALUE": 2}]},
+    "half of a character": '{"observations": [{"period": "2019", "value": 1}, {"comment": "\\ud800"}]}',
+    "a whole character escaped": '{"observations": [{"period": "2019", "comment": "\\ud83d\\ude00"}]}',
+    "a long blank text": {"observations": [{"period": "2019", "comment": " " * 40_000}]},
+    "a long text": {"observations": [{"period": "2019", "comment": "x" * 40_000}]},
+}
+
+
+@pytest.mark.parametrize("shape", list(JSON_SHAPES))
+def test_json_read_by_columns_as_observation_by_observation(limits, monkeypatch, shape):
+    document = JSON_SHAPES[shape]
+    content = (document if isinstance(document, str) else json.dumps(document)).encode()
+    by_columns = read_submission(content, "json", limits)
+    monkeypatch.setattr(read, "_plain_observations", lambda observations, limits: None)
+    one_by_one = read_submission(content, "json", limits)
+    assert by_columns.findings == one_by_one.findings
+    if one_by_one.frame is None:
+        assert by_columns.frame is None
+    else:
+        assert by_columns.frame.columns == one_by_one.frame.columns
+        assert by_columns.frame.rows() == one_by_one.frame.rows()
