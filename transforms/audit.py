@@ -50,6 +50,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import highspy
@@ -62,6 +63,7 @@ EPSILON = 1e-6
 BATCH_ROUNDS = 50  # at most, rounds of feasible points sought per component before cells are solved one by one
 PROPAGATION_ROUNDS = 30  # at most, rounds of bound propagation before the LP audit
 EXACT_BUDGET = 2000  # cells of one component solved on their own per audit; past it, an unproved cell is pinned
+PRESOLVE_FROM = 3000  # cells of a component from which its shared-out feasible points are solved presolved, from cold
 UNBOUNDED = (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible)
 INTERVAL_SCHEMA = {
     "_cell": pl.Int64,
@@ -135,10 +137,19 @@ def is_protected(lower: float, upper: float, min_cell: int) -> bool:
 class Auditor:
     """Audits one table's relations for successive sets of suppressed cells, remembering solved components."""
 
-    def __init__(self, relations: Relations, values: np.ndarray, min_cell: int):
+    def __init__(
+        self,
+        relations: Relations,
+        values: np.ndarray,
+        min_cell: int,
+        workers: int = 1,
+        presolve_from: int = PRESOLVE_FROM,
+    ):
         self.relations = relations
         self.values = np.asarray(values, dtype=np.float64)
         self.min_cell = min_cell
+        self.workers = max(1, workers)  # components solved at once, each by its own solver in a thread
+        self.presolve_from = presolve_from  # components this big or bigger: shared-out points solved presolved
         self._solved: dict[tuple, tuple[dict[int, tuple[float, float, bool]], dict[int, set[int]], int]] = {}
         # the least and most value of each cell seen at a feasible point: true counts until a solve widens them.
         # Suppressing more only widens the feasible set (a published count becomes free), so these stay
@@ -194,6 +205,7 @@ class Auditor:
         exact = np.zeros(hidden.size, dtype=bool)
         pinning: dict[int, set[int]] = {}
         solves = 0
+        keys, jobs = [], {}
         for start, end in zip(starts, ends, strict=True):
             members_local = order[start:end]
             label = cell_label[members_local[0]]
@@ -201,9 +213,9 @@ class Auditor:
             picked = by_label[lo:hi]
             component = np.sort(hidden[members_local])
             key = (component.tobytes(), must[component].tobytes())
-            cached = self._solved.get(key)
-            if cached is None:
-                cached = self._solve_component(
+            keys.append(key)
+            if key not in self._solved and key not in jobs:
+                jobs[key] = (
                     component,
                     hidden[var_cells[picked]],
                     var_rows[picked],
@@ -211,8 +223,17 @@ class Auditor:
                     rhs,
                     must[component],
                 )
-                self._solved[key] = cached
-            result, pins, count = cached
+        # components share no cell, so they are solved apart and in any order: the same result every time
+        biggest_first = sorted(jobs, key=lambda k: -jobs[k][0].size)
+        if self.workers > 1 and len(jobs) > 1:
+            _solver()  # the first solver of a process is made here, in one thread (its banner held back)
+            with ThreadPoolExecutor(min(self.workers, len(jobs))) as pool:
+                solved = list(pool.map(lambda k: self._solve_component(*jobs[k]), biggest_first))
+        else:
+            solved = [self._solve_component(*jobs[k]) for k in biggest_first]
+        self._solved.update(zip(biggest_first, solved, strict=True))
+        for key in keys:
+            result, pins, count = self._solved[key]
             solves += count
             for cell, (low, high, is_exact) in result.items():
                 lower[local[cell]], upper[local[cell]], exact[local[cell]] = low, high, is_exact
@@ -371,11 +392,19 @@ class Auditor:
         no_caps = np.where(np.isinf(ceiling), highspy.kHighsInf, ceiling)
         zeros = np.zeros(n)
 
-        def run():
-            """Solve; record the point: (status, objective, row duals)."""
+        presolved = n >= self.presolve_from
+
+        def run(cold: bool = False):
+            """Solve (with `cold`, presolved and from no basis); record the point: (status, objective, row duals)."""
             nonlocal solves
             solves += 1
-            highs.run()
+            if cold and presolved:
+                highs.clearSolver()
+                highs.setOptionValue("presolve", "on")
+                highs.run()
+                highs.setOptionValue("presolve", "off")
+            else:
+                highs.run()
             status = highs.getModelStatus()
             if status != highspy.HighsModelStatus.kOptimal:
                 return status, None, None
@@ -397,11 +426,11 @@ class Auditor:
             lowering = open_cells & (np.ceil(low - EPSILON) > floor)  # seen at its floor: as low as it can be
             if lowering.any():
                 highs.changeColsCost(n, everyone, lowering * shares)
-                run()
+                run(cold=True)
             caps = np.where(open_cells, np.minimum(np.ceil(low - EPSILON) + self.min_cell, no_caps), no_caps)
             highs.changeColsCost(n, everyone, -(open_cells * shares))
             highs.changeColsBounds(n, everyone, floor, caps)
-            run()
+            run(cold=True)
             highs.changeColsBounds(n, everyone, floor, no_caps)
             # go on while a round settles more cells than solving them one by one would
             if (open_cells & settled()).sum() < 1 + bool(lowering.any()):

@@ -319,3 +319,56 @@ def test_property_bound_propagation_pins_only_what_the_independent_auditor_pins(
     truly = narrow(with_pattern(table, hidden), min_cell)
     assert set(pinned) <= set(truly)
     assert all(pinned.values())
+
+
+# ------------------------------------------------------------------ presolved solves, components solved at once
+def audited_with(table: pl.DataFrame, hidden: set[int], min_cell: int, **options) -> pl.DataFrame:
+    """transforms/audit.py's intervals of a pattern, with the Auditor's `options` (workers, presolve_from)."""
+    cells = table.select(*KEY, "value").with_row_index("_cell").with_columns(pl.col("_cell").cast(pl.Int64))
+    values = cells["value"].to_numpy()
+    auditor = Auditor(relations_that_hold(disclosure_groups(cells, REGISTRY), values), values, min_cell, **options)
+    suppressed = np.zeros(table.height, dtype=bool)
+    suppressed[sorted(hidden)] = True
+    return auditor.audit(suppressed).intervals.sort("_cell")
+
+
+@PROPERTY
+@given(data=st.data(), rows=tables() | PERIODS_OR_PROVINCES, min_cell=st.integers(2, 25))
+def test_property_presolved_points_and_components_at_once_agree_with_the_independent_auditor(data, rows, min_cell):
+    """Every component's shared-out feasible points solved presolved from no basis (as the big components of a
+    national table are), two components at a time: an exact interval is the independent LP's, any other lies
+    inside it, and a count is called protected exactly when the independent auditor finds it so."""
+    assume(rows)  # a table with no figure has nothing to protect
+    table = frame(*rows)
+    hidden = data.draw(st.sets(st.integers(0, table.height - 1), min_size=1, max_size=table.height))
+    found = audited_with(table, hidden, min_cell, workers=2, presolve_from=1)
+    pattern = with_pattern(table, hidden)
+    theirs = feasible_intervals(pattern)
+    pinned = narrow(pattern, min_cell)
+    keys = [tuple(row) for row in table.select(KEY).iter_rows()]
+    assert found.height == len(hidden)
+    for cell, low, high, exact, protected in found.select("_cell", "lower", "upper", "exact", "protected").iter_rows():
+        true_low, true_high = theirs[keys[cell]]
+        high = math.inf if high is None else high
+        if exact:
+            assert (low, high) == (true_low, true_high), keys[cell]
+        else:
+            assert true_low <= low <= high <= true_high, keys[cell]
+        assert protected == (keys[cell] not in pinned), keys[cell]
+
+
+def test_components_solved_at_once_give_the_table_they_give_one_by_one():
+    """Three tables that share no relation (two indicators, another reporter): one solver per component in threads
+    gives the same suppression and intervals as one component after another."""
+    base = offence_by_sex()
+    table = pl.concat(
+        [
+            base,
+            base.with_columns(pl.lit("suspects_to_court").alias("indicator")),
+            base.with_columns(pl.lit("MOI").alias("reporter"), pl.col("value") * 2),
+        ]
+    )
+    one_by_one = confidentiality(table, REGISTRY, 10)
+    at_once = confidentiality(table, REGISTRY, 10, workers=2)
+    assert at_once.equals(one_by_one)
+    assert (one_by_one["conf"] == "D").sum() > 0 and one_by_one["protected"].drop_nulls().all()
