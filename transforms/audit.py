@@ -63,7 +63,7 @@ EPSILON = 1e-6
 BATCH_ROUNDS = 50  # at most, rounds of feasible points sought per component before cells are solved one by one
 PROPAGATION_ROUNDS = 30  # at most, rounds of bound propagation before the LP audit
 EXACT_BUDGET = 2000  # cells of one component solved on their own per audit; past it, an unproved cell is pinned
-PRESOLVE_FROM = 3000  # cells of a component from which its shared-out feasible points are solved presolved, from cold
+LOWERINGS = 2  # at most, shared-out points that seek a cell's least before its own solve does
 UNBOUNDED = (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible)
 INTERVAL_SCHEMA = {
     "_cell": pl.Int64,
@@ -79,7 +79,8 @@ class Relations:
     """The relations that hold in the data, as rows `sum(coef * cell) (= or <=) 0` over all cells.
 
     `row`, `cell` and `coef` list the members (coef +1 for a part, -1 for the total);
-    `equal[r]` says whether row r is an equality; `group[r]` is the group it came from.
+    `equal[r]` says whether row r is an equality; `group[r]` is the group it came from; `implied[r]` (when
+    given) that row r is a linear combination of other rows that hold, which the linear programmes leave out.
     """
 
     row: np.ndarray
@@ -87,6 +88,7 @@ class Relations:
     coef: np.ndarray
     equal: np.ndarray
     group: np.ndarray
+    implied: np.ndarray | None = None
 
 
 @dataclass
@@ -100,7 +102,11 @@ class Audit:
 
 
 def relations_that_hold(members: pl.DataFrame, values: np.ndarray) -> Relations:
-    """The groups of `members` (`_group`, `_cell`, `_total`) as they hold in `values`."""
+    """The groups of `members` (`_group`, `_cell`, `_total`) as they hold in `values`.
+
+    A group marked `_implied` (a period relation that the cycles of its `_series` add up to) is implied
+    where every other period group of its series holds exactly: so is it then, and the LPs leave it out.
+    """
     if members.height == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Relations(empty, empty, empty.astype(np.float64), np.zeros(0, dtype=bool), empty)
@@ -116,6 +122,8 @@ def relations_that_hold(members: pl.DataFrame, values: np.ndarray) -> Relations:
     holding = (
         balance.filter((pl.col("_balance") == 0) | ((pl.col("_balance") < 0) & (pl.col("_totals") == 1)))
         .with_columns((pl.col("_balance") == 0).alias("_equal"))
+        .join(_implied_groups(members, balance), on="_group", how="left")
+        .with_columns(pl.col("_implied").fill_null(False))
         .sort("_group")
         .with_row_index("_row")
     )
@@ -126,6 +134,28 @@ def relations_that_hold(members: pl.DataFrame, values: np.ndarray) -> Relations:
         coef=rows["_coef"].to_numpy(),
         equal=holding["_equal"].to_numpy(),
         group=holding["_group"].to_numpy(),
+        implied=holding["_implied"].to_numpy(),
+    )
+
+
+def _implied_groups(members: pl.DataFrame, balance: pl.DataFrame) -> pl.DataFrame:
+    """`_group`, `_implied`: the groups marked `_implied` whose series' other groups all hold exactly (sum to 0);
+    every relation among a series' periods is then a sum of those, and holds exactly too."""
+    if "_implied" not in members.columns or "_series" not in members.columns:
+        return pl.DataFrame(schema={"_group": pl.Int64, "_implied": pl.Boolean})
+    marked = (
+        members.filter(pl.col("_series").is_not_null())
+        .group_by("_group")
+        .agg(pl.col("_series").first(), pl.col("_implied").first())
+        .join(balance.select("_group", "_balance"), on="_group", how="inner")
+    )
+    exact_series = (
+        marked.filter(~pl.col("_implied")).group_by("_series").agg((pl.col("_balance") == 0).all().alias("_exact"))
+    )
+    return (
+        marked.filter(pl.col("_implied"))
+        .join(exact_series, on="_series", how="left")
+        .select("_group", pl.col("_exact").fill_null(True).alias("_implied"))  # a series of no cycle: nothing to check
     )
 
 
@@ -143,13 +173,11 @@ class Auditor:
         values: np.ndarray,
         min_cell: int,
         workers: int = 1,
-        presolve_from: int = PRESOLVE_FROM,
     ):
         self.relations = relations
         self.values = np.asarray(values, dtype=np.float64)
         self.min_cell = min_cell
         self.workers = max(1, workers)  # components solved at once, each by its own solver in a thread
-        self.presolve_from = presolve_from  # components this big or bigger: shared-out points solved presolved
         self._solved: dict[tuple, tuple[dict[int, tuple[float, float, bool]], dict[int, set[int]], int]] = {}
         # the least and most value of each cell seen at a feasible point: true counts until a solve widens them.
         # Suppressing more only widens the feasible set (a published count becomes free), so these stay
@@ -184,6 +212,8 @@ class Auditor:
         rhs = -np.bincount(
             rel.row[published], weights=rel.coef[published] * self.values[rel.cell[published]], minlength=n_rows
         )
+        if rel.implied is not None:  # rows that others imply: the same feasible set without them
+            is_var = is_var & ~rel.implied[rel.row]
         var_rows, var_cells, var_coef = rel.row[is_var], local[rel.cell[is_var]], rel.coef[is_var]
         live = np.zeros(n_rows, dtype=bool)
         live[var_rows] = True
@@ -392,19 +422,11 @@ class Auditor:
         no_caps = np.where(np.isinf(ceiling), highspy.kHighsInf, ceiling)
         zeros = np.zeros(n)
 
-        presolved = n >= self.presolve_from
-
-        def run(cold: bool = False):
-            """Solve (with `cold`, presolved and from no basis); record the point: (status, objective, row duals)."""
+        def run():
+            """Solve; record the point: (status, objective, row duals)."""
             nonlocal solves
             solves += 1
-            if cold and presolved:
-                highs.clearSolver()
-                highs.setOptionValue("presolve", "on")
-                highs.run()
-                highs.setOptionValue("presolve", "off")
-            else:
-                highs.run()
+            highs.run()
             status = highs.getModelStatus()
             if status != highspy.HighsModelStatus.kOptimal:
                 return status, None, None
@@ -418,19 +440,22 @@ class Auditor:
         # value) and no higher, so that the slack of a relation is shared out; a cell seen at two points at
         # least K apart is protected without a solve of its own.
         random = np.random.default_rng(n)  # the same table is audited the same way every time
+        lowered = np.zeros(n, dtype=np.int64)  # shared-out points that sought each cell's least
         for round_number in range(BATCH_ROUNDS):
             open_cells = ~settled()
             if not open_cells.any():
                 break
             shares = 1.0 if round_number == 0 else random.uniform(0.1, 1.0, n)
-            lowering = open_cells & (np.ceil(low - EPSILON) > floor)  # seen at its floor: as low as it can be
+            # seen at its floor: as low as it can be; lowered twice with the others already: left to its own solve
+            lowering = open_cells & (np.ceil(low - EPSILON) > floor) & (lowered < LOWERINGS)
             if lowering.any():
                 highs.changeColsCost(n, everyone, lowering * shares)
-                run(cold=True)
+                run()
+                lowered += lowering
             caps = np.where(open_cells, np.minimum(np.ceil(low - EPSILON) + self.min_cell, no_caps), no_caps)
             highs.changeColsCost(n, everyone, -(open_cells * shares))
             highs.changeColsBounds(n, everyone, floor, caps)
-            run(cold=True)
+            run()
             highs.changeColsBounds(n, everyone, floor, no_caps)
             # go on while a round settles more cells than solving them one by one would
             if (open_cells & settled()).sum() < 1 + bool(lowering.any()):

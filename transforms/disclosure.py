@@ -412,7 +412,9 @@ def _period_groups(cells: pl.DataFrame, registry: Registry, step: int) -> pl.Dat
     held, every longer period against its months). Besides them, the short tilings of
     `_short_tilings` (a year to date as an earlier one and the month or two after it),
     which the cycles imply only in combination: as groups of their own, the rule of
-    `_protect` and the bound propagation of the audit see them too.
+    `_protect` and the bound propagation of the audit see them too. They are marked
+    `_implied`: where every cycle of their series holds, the linear programmes of the
+    audit leave them out (the same feasible set, with fewer rows).
     """
     series_key = ["reporter", "area", "indicator", *registry.dimension_names]
     rows = cells.select("_cell", *series_key, "period")
@@ -424,14 +426,23 @@ def _period_groups(cells: pl.DataFrame, registry: Registry, step: int) -> pl.Dat
     )
     relations = []
     for pattern in series["_pattern"].unique().sort().to_list():
-        for number, cycle in enumerate(_period_relations(tuple(pattern.split(",")))):
-            relations.extend((pattern, number, period, coef, len(cycle)) for period, coef in cycle)
+        held = tuple(pattern.split(","))
+        cycles = len(_cycles(held))
+        for number, cycle in enumerate(_period_relations(held)):
+            relations.extend((pattern, number, period, coef, len(cycle), number >= cycles) for period, coef in cycle)
     if not relations:
         return pl.DataFrame(schema=MEMBER_SCHEMA)
     relations_frame = pl.DataFrame(
         relations,
         orient="row",
-        schema={"_pattern": pl.String, "_cycle": pl.Int64, "period": pl.String, "_coef": pl.Int64, "_size": pl.Int64},
+        schema={
+            "_pattern": pl.String,
+            "_cycle": pl.Int64,
+            "period": pl.String,
+            "_coef": pl.Int64,
+            "_size": pl.Int64,
+            "_implied": pl.Boolean,
+        },
     )
     members = (
         series.select(*series_key, "_series", "_pattern")
@@ -447,6 +458,7 @@ def _period_groups(cells: pl.DataFrame, registry: Registry, step: int) -> pl.Dat
         "_coef",
         "_series",
         "_size",
+        "_implied",
     )
 
 
