@@ -20,9 +20,13 @@ leave, repeated until nothing narrows. These bounds lie outside the feasible int
 so a cell they show too narrow is pinned without an LP (`propagated_pins`); the others
 become the solver's column bounds.
 
-The relations are then split into connected components over the suppressed cells;
-each component is one HiGHS model, re-solved from its last basis (dual simplex) as
-objective and bounds change. Every feasible point found is kept: the least and most
+The linear programmes leave out the rows that other rows imply (`Relations.implied`:
+a period relation that the cycles of its series add up to, where they all hold), which
+changes no feasible set. The relations are then split into connected components over
+the suppressed cells; each component is one HiGHS model, re-solved from its last basis
+(dual simplex) as objective and bounds change. Components share no cell, so they are
+solved apart, several at once in threads where `workers` allows (the solver releases
+the interpreter while it runs), with the same outcome in any order. Every feasible point found is kept: the least and most
 value each cell has been seen to take. Suppressing more only widens the feasible set
 (a published count becomes free), so these points stay feasible from one audit to the
 next, and a cell once proved protected is never solved again. A sensitive cell is
@@ -30,9 +34,9 @@ settled as cheaply as can be:
 
 1. feasible points: every open cell as low as it can be and as high as it needs (K
    above its lowest value seen) and no higher, so that the slack of a relation is
-   shared out, with shares drawn anew each round while a round settles cells; two
-   points at least K apart prove a cell protected, and these are the `lower`, `upper`
-   reported;
+   shared out, with shares drawn anew each round while a round settles cells (a cell's
+   least sought by at most LOWERINGS of them); two points at least K apart prove a cell
+   protected, and these are the `lower`, `upper` reported;
 2. on the whole component: as high as it needs, then (unless it was seen at its least)
    as low as it can be; short of K apart these are its exact bounds, and the rows that
    bind pin it.
