@@ -189,6 +189,7 @@ class Auditor:
         self._low = self.values.copy()
         self._high = self.values.copy()
         self._hidden = np.zeros(self.values.size, dtype=bool)
+        self._propagated = None  # (pattern, bounds) of the last call of outer_bounds
 
     def audit(self, suppressed: np.ndarray, sensitive: np.ndarray | None = None) -> Audit:
         """The feasible interval of every cell where `suppressed` is true; those of the `sensitive` ones
@@ -298,8 +299,17 @@ class Auditor:
 
         Each relation bounds each of its suppressed cells by what the published members and the others'
         bounds leave (rounded inward to whole counts, as an attacker may); repeated, these bounds close in on
-        the feasible interval from outside and never cut into it.
+        the feasible interval from outside and never cut into it. The bounds of the last pattern are kept (the
+        audit asks again for the pattern whose pins it has just sought).
         """
+        pattern = (np.asarray(suppressed, dtype=bool).tobytes(), rounds)
+        if self._propagated is not None and self._propagated[0] == pattern:
+            return self._propagated[1]
+        bounds = self._propagate(np.asarray(suppressed, dtype=bool), rounds)
+        self._propagated = (pattern, bounds)
+        return bounds
+
+    def _propagate(self, suppressed: np.ndarray, rounds: int):
         rel = self.relations
         n_rows = rel.equal.size
         is_var = suppressed[rel.cell]
