@@ -22,6 +22,7 @@ from transforms.expectations import (
     SuiteRunner,
     coded_columns,
     codes_suite,
+    judged_columns,
     key_columns_for_uniqueness,
     parts_suite,
     row_suite,
@@ -43,8 +44,9 @@ def validate(
     rows = _judged_rows(observations, registry)
     findings = []
     cap = _Cap(registry.limits.max_findings_per_rule)
-    failures = _code_failures(runner, rows, registry) + runner.run(
-        "rows", _to_pandas(rows, registry), row_suite(registry)
+    suites = _Suites.of(registry)
+    failures = _code_failures(runner, rows, registry, suites.codes) + runner.run(
+        "rows", _as_objects(rows.select(ROW_INDEX, *suites.row_columns).to_pandas()), suites.rows
     )
     for failure in sorted(failures, key=lambda failure: _LISTED_FIRST.get(failure.rule, len(_LISTED_FIRST))):
         flagged = rows.filter(pl.col(ROW_INDEX).is_in(failure.rows))
@@ -57,7 +59,7 @@ def validate(
     for complete in (True, False):
         subset = checks.filter(pl.col("complete") == complete)
         for failure in runner.run(
-            "complete_parts" if complete else "partial_parts", _parts_pandas(subset), parts_suite(complete)
+            "complete_parts" if complete else "partial_parts", _parts_pandas(subset), suites.parts[complete]
         ):
             flagged = cap.within(subset.filter(pl.col(ROW_INDEX).is_in(failure.rows)), failure.rule)
             findings.extend(
@@ -71,12 +73,33 @@ def validate(
     return pl.DataFrame(findings, schema=FINDINGS_SCHEMA, orient="row")
 
 
+class _Suites:
+    """The suites of one registry, built once per process (a suite is the same for every validation) with the
+    columns of the judged rows that the row suite reads."""
+
+    _built: dict[int, _Suites] = {}
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self.rows, self.codes = row_suite(registry), codes_suite(registry)
+        self.parts = {complete: parts_suite(complete) for complete in (True, False)}
+        self.row_columns = judged_columns(self.rows)
+
+    @classmethod
+    def of(cls, registry: Registry) -> _Suites:
+        """The suites of `registry`, built in the current Great Expectations context the first time."""
+        built = cls._built.get(id(registry))
+        if built is None or built.registry is not registry:
+            built = cls._built[id(registry)] = cls(registry)
+        return built
+
+
 # A row's findings list its unknown codes first (the period and the area's years with them), then what its
 # reporter may not report, then the other rules in the order of the row suite.
 _LISTED_FIRST = {"unknown_code": 0, "not_allowed": 1}
 
 
-def _code_failures(runner: SuiteRunner, rows: pl.DataFrame, registry: Registry) -> list[Failure]:
+def _code_failures(runner: SuiteRunner, rows: pl.DataFrame, registry: Registry, suite) -> list[Failure]:
     """The code-list rules, judged on the distinct values of each coded column, as failures of the rows that
     hold a value that failed (one per rule and column, in the order of `coded_columns`)."""
     coded = coded_columns(registry)
@@ -98,7 +121,7 @@ def _code_failures(runner: SuiteRunner, rows: pl.DataFrame, registry: Registry) 
         ROW_INDEX, *[pl.when(pl.col("rule") == rule).then(written).alias(name) for rule, name in CODES_COLUMN.items()]
     )
     failures = []
-    for failure in runner.run("codes", _as_objects(frame.to_pandas()), codes_suite(registry)):
+    for failure in runner.run("codes", _as_objects(frame.to_pandas()), suite):
         failed = values.filter(pl.col(ROW_INDEX).is_in(failure.rows))
         for column, (named, _) in coded[failure.rule].items():
             found = failed.filter(pl.col("column") == column)["value"]
@@ -165,34 +188,6 @@ def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame
             ],
         )
     )
-
-
-def _to_pandas(rows: pl.DataFrame, registry: Registry) -> pd.DataFrame:
-    judged = [
-        ROW_INDEX,
-        "submission_id",
-        "reporter",
-        "indicator",
-        "area",
-        "status",
-        "action",
-        "period",
-        "period_year",
-        "area_first_year",
-        "area_last_year",
-        "reporter_indicator",
-        "value",
-        "value_given",
-        "judged_on",
-        "period_start",
-        "loadable",
-        "reporter_given",
-        "file_reporter",
-        *registry.dimension_names,
-        *key_columns_for_uniqueness(registry),
-        *[f"indicator_cut_by_{name}" for name in registry.dimension_names],
-    ]
-    return _as_objects(rows.select(list(dict.fromkeys(judged))).to_pandas())
 
 
 def _as_objects(frame: pd.DataFrame) -> pd.DataFrame:

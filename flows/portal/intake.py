@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import threading
 import unicodedata
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -206,7 +206,9 @@ class Intake:
         self.files = WarehouseFiles(settings.warehouse)
         self.ledger = UploadLedger(self.files.uploads_db)
         self.archive = Archive(self.files.archive_dir)
-        self._handing = threading.Lock()  # one upload at a time decides duplicates and names in the inbox
+        self._handing = threading.Lock()  # one upload at a time decides what is new and its name in the inbox
+        self._in_hand: dict[str, threading.Event] = {}  # submission id -> set once its hand-over has ended
+        self._names_in_hand: set[str] = set()  # inbox names being written
         self._judge = _Judge(settings, registry)
 
     @property
@@ -217,7 +219,14 @@ class Intake:
         return await receive(request, self.files.upload_spool_dir, self.size_limit)
 
     def accept(self, spooled: Spooled, account: Account) -> tuple[Upload, bool]:
-        """Judge, archive and hand over an upload; (its receipt, whether it is new). Raises Refused."""
+        """Judge, archive and hand over an upload; (its receipt, whether it is new). Raises Refused.
+
+        Uploads sent at once go through in parallel: they are archived while they wait for their judgement,
+        and each writes and flushes its own inbox copy and ledger row. Only the choice of what is new and of
+        its name in the inbox is made one upload at a time (`_handing`), so the same bytes sent twice at
+        once are handed over once, and two files of one name get two names. No answer is given before its
+        bytes are flushed to disk in the archive, and, for a new upload, in the inbox and the ledger.
+        """
         try:
             file_format = format_of(spooled.file_name)
             if file_format is None:
@@ -231,17 +240,30 @@ class Intake:
                     f"this account sends for {account.reporter} only",
                 )
             now = datetime.now(UTC)
-            with self._handing:
-                first = self.ledger.get(spooled.sha256)
-                if first is not None or self._received(spooled.sha256):
-                    return self._duplicate(spooled, account, now, first), False
-                self.archive.keep(self.archive.copy_in(spooled.path))
-            report = self._judge.judge(spooled.path, spooled.file_name)  # with whatever else is waiting
-            with self._handing:
-                first = self.ledger.get(spooled.sha256)
+            first = self.ledger.get(spooled.sha256)
+            if first is not None or self._received(spooled.sha256):
+                return self._duplicate(spooled, account, now, first), False
+            judged = self._judge.submit(spooled.path, spooled.file_name)  # with whatever else is waiting
+            try:
+                self.archive.keep(self.archive.copy_in(spooled.path))  # meanwhile (the same bytes twice: one file)
+            except BaseException:
+                wait([judged])  # the judge has read the spooled file before it is removed
+                raise
+            report = judged.result()
+            while True:
+                with self._handing:
+                    first = self.ledger.get(spooled.sha256)
+                    handing = self._in_hand.get(spooled.sha256)
+                    if first is None and handing is None:
+                        inbox_name = self._inbox_name(spooled)
+                        done = self._in_hand[spooled.sha256] = threading.Event()
+                        self._names_in_hand.add(inbox_name)
+                        break
                 if first is not None:  # the same bytes, uploaded meanwhile (a run finds any other copy a duplicate)
                     return self._duplicate(spooled, account, now, first), False
-                inbox_name = self._hand_to_inbox(spooled)
+                handing.wait()  # the same bytes, being handed over now: answer with what they were given
+            try:
+                self._hand_to_inbox(spooled, inbox_name)
                 upload = Upload(
                     submission_id=spooled.sha256,
                     file_name=spooled.file_name,
@@ -256,6 +278,11 @@ class Intake:
                 )
                 self.ledger.record(upload)
                 return upload, True
+            finally:
+                with self._handing:
+                    del self._in_hand[spooled.sha256]
+                    self._names_in_hand.discard(inbox_name)
+                done.set()
         finally:
             spooled.discard()
 
@@ -277,17 +304,20 @@ class Intake:
         """Whether a run already received these bytes (through the inbox folder, say)."""
         return submission_id in self.states([submission_id])
 
-    def _hand_to_inbox(self, spooled: Spooled) -> str:
-        """Write the file into the inbox under a temporary hidden name, then rename it: all or nothing."""
-        inbox = self.settings.inbox
-        inbox.mkdir(parents=True, exist_ok=True)
+    def _inbox_name(self, spooled: Spooled) -> str:
+        """The sender's name, or, when a file of that name is in the inbox or being put there, the name with the
+        start of the SHA-256 (chosen under `_handing`)."""
         name = spooled.file_name
-        if (inbox / name).exists():
+        if (self.settings.inbox / name).exists() or name in self._names_in_hand:
             stem, dot, extension = name.rpartition(".")
             name = f"{stem}-{spooled.sha256[:12]}{dot}{extension}"
-        with atomic_path(inbox / name) as temporary:
-            shutil.copyfile(spooled.path, temporary)
         return name
+
+    def _hand_to_inbox(self, spooled: Spooled, name: str) -> None:
+        """Write the file into the inbox under a temporary hidden name, then rename it: all or nothing."""
+        self.settings.inbox.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self.settings.inbox / name) as temporary:
+            shutil.copyfile(spooled.path, temporary)
 
     def states(self, submission_ids: list[str], inbox_names: dict[str, str] | None = None) -> dict[str, State]:
         """What the published warehouse says of these submissions: status, sequence and receipt time.
@@ -330,14 +360,15 @@ class _Judge:
         self._started = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def judge(self, path: Path, file_name: str) -> dict:
+    def submit(self, path: Path, file_name: str) -> Future:
+        """The upload's report, to come: its `result()` waits for it."""
         waited: Future = Future()
         self._waiting.put((path, file_name, waited))
         with self._started:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._judge_forever, name="ctip-judge", daemon=True)
                 self._thread.start()
-        return waited.result()
+        return waited
 
     def _judge_forever(self) -> None:
         while True:
