@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import queue
 import re
 import shutil
 import tempfile
 import threading
+import time
 import unicodedata
+from collections.abc import Iterator
 from concurrent.futures import Future, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -228,22 +230,23 @@ class Intake:
         bytes are flushed to disk in the archive, and, for a new upload, in the inbox and the ledger.
         """
         try:
-            file_format = format_of(spooled.file_name)
-            if file_format is None:
-                raise Refused(415, f"{spooled.file_name}: only .csv, .xlsx and .json files are taken")
-            content = spooled.path.read_bytes()
-            named = named_reporters(content, file_format, self.registry)
-            if len(named) == 1 and named <= set(self.registry.reporters) and named != {account.reporter}:
-                raise Refused(
-                    403,
-                    f"{spooled.file_name} holds figures of {next(iter(named))}; "
-                    f"this account sends for {account.reporter} only",
-                )
-            now = datetime.now(UTC)
-            first = self.ledger.get(spooled.sha256)
-            if first is not None or self._received(spooled.sha256):
-                return self._duplicate(spooled, account, now, first), False
-            judged = self._judge.submit(spooled.path, spooled.file_name)  # with whatever else is waiting
+            with self._judge.arriving():
+                file_format = format_of(spooled.file_name)
+                if file_format is None:
+                    raise Refused(415, f"{spooled.file_name}: only .csv, .xlsx and .json files are taken")
+                content = spooled.path.read_bytes()
+                named = named_reporters(content, file_format, self.registry)
+                if len(named) == 1 and named <= set(self.registry.reporters) and named != {account.reporter}:
+                    raise Refused(
+                        403,
+                        f"{spooled.file_name} holds figures of {next(iter(named))}; "
+                        f"this account sends for {account.reporter} only",
+                    )
+                now = datetime.now(UTC)
+                first = self.ledger.get(spooled.sha256)
+                if first is not None or self._received(spooled.sha256):
+                    return self._duplicate(spooled, account, now, first), False
+                judged = self._judge.submit(spooled.path, spooled.file_name)  # with whatever else is waiting
             try:
                 self.archive.keep(self.archive.copy_in(spooled.path))  # meanwhile (the same bytes twice: one file)
             except BaseException:
@@ -344,37 +347,67 @@ class Intake:
         return states
 
 
+# How long a validation about to start waits for uploads on their way to it (read and checked at that moment):
+# far less than a validation, which they would otherwise wait for before their own.
+GATHER_SECONDS = 0.2
+
+
 class _Judge:
     """The findings `ctip validate` gives for an upload, under the sender's name; the uploads waiting while
     a validation runs are judged together in the next one.
 
     A validation costs mostly per call, not per file, and judges each file alone against the warehouse as
     it stands (as `ctip validate a.csv b.csv` does), so senders who upload at once wait for one validation
-    instead of each other's. One thread judges; a sender's thread waits for its own report.
+    instead of each other's. A validation about to start waits up to `GATHER_SECONDS` for the uploads
+    `arriving` (being read and checked before they are submitted), so that they join it instead of waiting
+    for it to end. One thread judges; a sender's thread waits for its own report.
     """
 
     def __init__(self, settings: Settings, registry: Registry):
         self.settings, self.registry = settings, registry
         self.spool_dir = WarehouseFiles(settings.warehouse).upload_spool_dir
-        self._waiting: queue.SimpleQueue[tuple[Path, str, Future]] = queue.SimpleQueue()
-        self._started = threading.Lock()
+        self._changed = threading.Condition()
+        self._waiting: list[tuple[Path, str, Future]] = []
+        self._arriving = 0
         self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def arriving(self) -> Iterator[None]:
+        """An upload on its way to `submit` while the block runs."""
+        with self._changed:
+            self._arriving += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._arriving -= 1
+                self._changed.notify_all()
 
     def submit(self, path: Path, file_name: str) -> Future:
         """The upload's report, to come: its `result()` waits for it."""
         waited: Future = Future()
-        self._waiting.put((path, file_name, waited))
-        with self._started:
+        with self._changed:
+            self._waiting.append((path, file_name, waited))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._judge_forever, name="ctip-judge", daemon=True)
                 self._thread.start()
+            self._changed.notify_all()
         return waited
+
+    def _take(self) -> list[tuple[Path, str, Future]]:
+        """The uploads to judge next: every one waiting once there is one, and those arriving meanwhile."""
+        with self._changed:
+            while not self._waiting:
+                self._changed.wait()
+            deadline = time.monotonic() + GATHER_SECONDS
+            while self._arriving and (left := deadline - time.monotonic()) > 0:
+                self._changed.wait(left)
+            taken, self._waiting = self._waiting, []
+        return taken
 
     def _judge_forever(self) -> None:
         while True:
-            taken = [self._waiting.get()]
-            while not self._waiting.empty():
-                taken.append(self._waiting.get())
+            taken = self._take()
             try:
                 reports = self._judge_together([(path, name) for path, name, _ in taken])
             except BaseException as failure:  # each sender gets the error; the judge goes on
