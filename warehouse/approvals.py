@@ -81,13 +81,20 @@ def record_act(
     return at
 
 
+def has_approvals(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database has `audit.approvals` (an analyst file published before approvals existed has not)."""
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database() "
+            "and schema_name = 'audit' and table_name = 'approvals'"
+        ).fetchall()[0][0]
+    )
+
+
 def reporter_periods(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """Every reporter-period that holds figures now or was ever approved, with the figures it holds and its latest
     act: reporter, period, figures, action (None when never acted on), by, at, note; in no particular order."""
-    acted = con.execute(
-        "select count(*) from duckdb_tables() where database_name = current_database() "
-        "and schema_name = 'audit' and table_name = 'approvals'"
-    ).fetchall()[0][0]
+    acted = has_approvals(con)
     latest = (
         """select reporter, period, action, "by", "at", note from (
                select *, row_number() over (partition by reporter, period order by "at" desc) as nth
