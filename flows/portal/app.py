@@ -51,14 +51,19 @@ class _SignInFirst(Exception):
     """A page that needs a session was asked for without one."""
 
 
-def create_app(settings: Settings, registry: Registry, secure_cookies: bool = False) -> FastAPI:
-    """The portal for one warehouse and inbox; `secure_cookies` when people reach it through HTTPS."""
+def create_app(
+    settings: Settings, registry: Registry, secure_cookies: bool = False, separate_judge: bool = False
+) -> FastAPI:
+    """The portal for one warehouse and inbox; `secure_cookies` when people reach it through HTTPS;
+    `separate_judge` to validate uploads in a process of their own (as `ctip portal` does)."""
     app = FastAPI(title="ctip portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     templates = Jinja2Templates(directory=_HERE / "templates")
     templates.env.filters["local"] = lambda text: _local_time(text, settings)
     accounts = AccountStore(WarehouseFiles(settings.warehouse).accounts_db)
-    intake = Intake(settings, registry)
+    intake = Intake(settings, registry, separate_judge)
+    app.state.intake = intake
+    app.router.on_shutdown.append(intake.close)
 
     def receipts_for(uploads: list[Upload]) -> list[dict]:
         states = intake.states([u.submission_id for u in uploads], {u.submission_id: u.inbox_name for u in uploads})
@@ -451,7 +456,7 @@ def serve_portal(settings: Settings, registry: Registry, host: str, port: int, s
     """Serve the portal until stopped (Ctrl-C or SIGTERM)."""
     import uvicorn
 
-    app = create_app(settings, registry, secure_cookies)
+    app = create_app(settings, registry, secure_cookies, separate_judge=True)
     config = uvicorn.Config(
         app,
         host=host,

@@ -10,6 +10,7 @@ renamed (as any sender does), and only then recorded in the ledger with its answ
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import re
 import shutil
@@ -18,7 +19,8 @@ import threading
 import time
 import unicodedata
 from collections.abc import Iterator
-from concurrent.futures import Future, wait
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -203,7 +205,7 @@ class State:
 class Intake:
     """The portal's one path for an upload, shared by the web pages and the API."""
 
-    def __init__(self, settings: Settings, registry: Registry):
+    def __init__(self, settings: Settings, registry: Registry, separate_judge: bool = False):
         self.settings, self.registry = settings, registry
         self.files = WarehouseFiles(settings.warehouse)
         self.ledger = UploadLedger(self.files.uploads_db)
@@ -211,7 +213,10 @@ class Intake:
         self._handing = threading.Lock()  # one upload at a time decides what is new and its name in the inbox
         self._in_hand: dict[str, threading.Event] = {}  # submission id -> set once its hand-over has ended
         self._names_in_hand: set[str] = set()  # inbox names being written
-        self._judge = _Judge(settings, registry)
+        self._judge = _Judge(settings, registry, separate_judge)
+
+    def close(self) -> None:
+        self._judge.close()
 
     @property
     def size_limit(self) -> int:
@@ -361,15 +366,25 @@ class _Judge:
     instead of each other's. A validation about to start waits up to `GATHER_SECONDS` for the uploads
     `arriving` (being read and checked before they are submitted), so that they join it instead of waiting
     for it to end. One thread judges; a sender's thread waits for its own report.
+
+    With `separate`, the validations run in a process of their own, started with the portal and kept warm
+    (Great Expectations and the registry loaded once): a validation is pure Python, and in the portal's
+    process it would share one interpreter lock with every request being served.
     """
 
-    def __init__(self, settings: Settings, registry: Registry):
+    def __init__(self, settings: Settings, registry: Registry, separate: bool = False):
         self.settings, self.registry = settings, registry
         self.spool_dir = WarehouseFiles(settings.warehouse).upload_spool_dir
+        self._pool = _judge_process(registry) if separate else None
         self._changed = threading.Condition()
         self._waiting: list[tuple[Path, str, Future]] = []
         self._arriving = 0
         self._thread: threading.Thread | None = None
+
+    def close(self) -> None:
+        """End the judge's process, if it has one (when the portal stops)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
     @contextmanager
     def arriving(self) -> Iterator[None]:
@@ -424,11 +439,44 @@ class _Judge:
         try:
             for (path, _), link in zip(uploads, named, strict=True):
                 os.link(path, link)
-            return check_files(named, self.settings, self.registry, datetime.now(UTC))
+            if self._pool is None:
+                return check_files(named, self.settings, self.registry, datetime.now(UTC))
+            try:
+                return self._pool.submit(_check_in_judge_process, named, self.settings, datetime.now(UTC)).result()
+            except BrokenProcessPool:  # the judge's process died (killed, out of memory): the next batch gets a new one
+                self._pool = _judge_process(self.registry)
+                raise
         finally:
             for link in named:
                 link.unlink(missing_ok=True)
                 link.parent.rmdir()
+
+
+_judge_registry: Registry | None = None  # in the judge's process: the registry it was started with
+
+
+def _judge_process(registry: Registry) -> ProcessPoolExecutor:
+    """A process that judges uploads, started at once and warmed (spawned: the portal's threads are not copied)."""
+    pool = ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_warm, initargs=(registry,)
+    )
+    pool.submit(int)  # start it now, not at the first upload
+    return pool
+
+
+def _warm(registry: Registry) -> None:
+    """Keep the registry and load Great Expectations with the suites of the registry, before the first upload."""
+    global _judge_registry
+    _judge_registry = registry
+    from transforms.expectations import SuiteRunner
+    from transforms.validate import warm_suites
+
+    SuiteRunner()
+    warm_suites(registry)
+
+
+def _check_in_judge_process(files: list[Path], settings: Settings, now: datetime) -> list[dict]:
+    return check_files(files, settings, _judge_registry, now)
 
 
 def receipt(upload: Upload, state: State | None) -> dict:

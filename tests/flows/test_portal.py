@@ -87,6 +87,28 @@ def test_an_invalid_upload_gets_the_findings_of_ctip_validate_and_is_kept_for_th
     assert (portal.settings.inbox / "mosvy_2019-Q2_draft.csv").read_bytes() == DRAFT
 
 
+def test_a_judge_in_a_process_of_its_own_gives_the_findings_of_ctip_validate(tmp_path, registry):
+    """`ctip portal` validates in a warm process of its own; its answers are those of `ctip validate`."""
+    with running_portal(tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb", registry, True) as portal:
+        credentials = portal.add("sokha", "MOSVY")
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(
+                pool.map(lambda n: portal.upload(credentials, *n).json(), [("draft.csv", DRAFT), ("fixed.csv", FIXED)])
+            )
+        judge = portal.app.state.intake._judge
+        (process,) = judge._pool._processes.values()  # the process that judged them
+    assert not process.is_alive()  # ended with the portal
+    for content, answer in zip([DRAFT, FIXED], answers, strict=True):
+        alone = tmp_path / answer["file_name"]
+        alone.write_bytes(content)
+        (expected,) = check_files([alone], portal.settings, registry, receipt_time(answer))
+        assert [(f["rule"], f["row_number"], f["message"]) for f in answer["findings"]] == [
+            (f["rule"], f["row_number"], f["message"]) for f in expected["findings"]
+        ]
+    assert [a["verdict"] for a in answers] == ["invalid", "valid"]
+    assert sorted(p.name for p in portal.settings.inbox.iterdir()) == sorted(a["file_name"] for a in answers)
+
+
 def test_uploads_sent_at_once_are_judged_together_each_on_its_own(portal, registry, monkeypatch, tmp_path):
     """Four clerks upload at once: the first validation is held until all four uploads are in; those it did not
     take are then judged in one validation, and each answer is what `ctip validate` gives for that file alone."""
