@@ -30,12 +30,16 @@ def portal(tmp_path_factory, registry):
 
 @pytest.fixture(scope="module")
 def reviewer(portal):
-    return signed_in(portal, *portal.add("chan", "NCCT", "reviewer"))
+    client = signed_in(portal, *portal.add("chan", "NCCT", "reviewer"))
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="module")
 def sender(portal):
-    return signed_in(portal, *portal.add("sokha", "MOSVY"))
+    client = signed_in(portal, *portal.add("sokha", "MOSVY"))
+    yield client
+    client.close()
 
 
 def acts(portal) -> list[tuple]:
