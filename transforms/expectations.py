@@ -18,6 +18,7 @@ is checked on one column derived from the pair (`reporter_indicator`,
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -96,6 +97,22 @@ def row_suite(registry: Registry):
         "value",
     )
     return suite
+
+
+def judged_columns(suite) -> list[str]:
+    """The columns a suite's expectations read, those they judge and those of their row conditions, in order:
+    the frame a suite is run on needs no other (Great Expectations filters and copies every column it holds,
+    once per metric)."""
+    names: list[str] = []
+    for expectation in suite.expectations:
+        names += [
+            getattr(expectation, key) for key in ("column", "column_A", "column_B") if getattr(expectation, key, None)
+        ]
+        names += list(getattr(expectation, "column_list", None) or [])
+        condition = getattr(expectation, "row_condition", None)
+        if condition:
+            names += re.findall(r"[A-Za-z_]\w*(?=\s*==)", str(condition))
+    return list(dict.fromkeys(names))
 
 
 def coded_columns(registry: Registry) -> dict[str, dict[str, tuple[str, list[str]]]]:
@@ -189,6 +206,7 @@ class _Context:
         self.source = self.context.data_sources.add_pandas("ctip")
         self.definitions: dict[str, object] = {}
         self.suites: dict[tuple[str, str], object] = {}
+        self.seen: dict[int, tuple[object, object]] = {}  # id of a suite given -> (that suite, the saved one)
 
     @classmethod
     def current(cls) -> _Context:
@@ -207,12 +225,19 @@ class _Context:
         return self.definitions[name]
 
     def saved(self, suite):
-        """The suite as saved in the context (its expectations then have ids), saved the first time it is seen."""
+        """The suite as saved in the context (its expectations then have ids), saved the first time it is seen.
+
+        A suite object given again (the suites of a registry are built once) is known by its identity; another
+        object is compared by its expectations' configurations."""
+        seen = self.seen.get(id(suite))
+        if seen is not None and seen[0] is suite:
+            return seen[1]
         configurations = [expectation.configuration.to_json_dict() for expectation in suite.expectations]
         key = (suite.name, json.dumps(configurations, sort_keys=True, default=str))
         if key not in self.suites:
             suite.name = f"{suite.name}-{len(self.suites) + 1}"  # two registries may give two suites of one name
             self.suites[key] = self.context.suites.add(suite)
+        self.seen[id(suite)] = (suite, self.suites[key])
         return self.suites[key]
 
 
@@ -369,4 +394,4 @@ def _shown(value) -> str:
     return str(value)
 
 
-__all__ = ["Failure", "SuiteRunner", "row_suite", "codes_suite", "parts_suite", "ROW_INDEX"]
+__all__ = ["Failure", "SuiteRunner", "row_suite", "codes_suite", "parts_suite", "judged_columns", "ROW_INDEX"]

@@ -24,6 +24,7 @@ from transforms.expectations import (
     SuiteRunner,
     coded_columns,
     codes_suite,
+    judged_columns,
     key_columns_for_uniqueness,
     parts_suite,
     row_suite,
@@ -58,8 +59,12 @@ def validate(
     rows = _judged_rows(observations, registry)
     findings = []
     cap = _Cap(registry.limits.max_findings_per_rule)
-    row_frames = (_to_pandas(part, registry) for part in row_slices(rows, registry, slice_rows))
-    failures = _code_failures(runner, rows, registry) + runner.run_slices("rows", row_frames, row_suite(registry))
+    suites = _Suites.of(registry)
+    row_frames = (
+        _as_objects(part.select(ROW_INDEX, *suites.row_columns).to_pandas())
+        for part in row_slices(rows, registry, slice_rows)
+    )
+    failures = _code_failures(runner, rows, registry, suites.codes) + runner.run_slices("rows", row_frames, suites.rows)
     for failure in sorted(failures, key=lambda failure: _LISTED_FIRST.get(failure.rule, len(_LISTED_FIRST))):
         flagged = rows.filter(pl.col(ROW_INDEX).is_in(failure.rows))
         if failure.rule != "duplicate_key":  # its findings are fewer than its rows; capped with the others later
@@ -72,7 +77,7 @@ def validate(
         subset = checks.filter(pl.col("complete") == complete)
         frames = (_parts_pandas(subset.slice(start, slice_rows)) for start in range(0, subset.height, slice_rows))
         for failure in runner.run_slices(
-            "complete_parts" if complete else "partial_parts", frames, parts_suite(complete)
+            "complete_parts" if complete else "partial_parts", frames, suites.parts[complete]
         ):
             flagged = cap.within(subset.filter(pl.col(ROW_INDEX).is_in(failure.rows)), failure.rule)
             findings.extend(
@@ -86,12 +91,41 @@ def validate(
     return pl.DataFrame(findings, schema=FINDINGS_SCHEMA, orient="row")
 
 
+class _Suites:
+    """The suites of one registry, built once per process (a suite is the same for every validation) with the
+    columns of the judged rows that the row suite reads."""
+
+    _built: dict[int, _Suites] = {}
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self.rows, self.codes = row_suite(registry), codes_suite(registry)
+        self.parts = {complete: parts_suite(complete) for complete in (True, False)}
+        self.row_columns = judged_columns(self.rows)
+
+    @classmethod
+    def of(cls, registry: Registry) -> _Suites:
+        """The suites of `registry`, built in the current Great Expectations context the first time."""
+        built = cls._built.get(id(registry))
+        if built is None or built.registry is not registry:
+            built = cls._built[id(registry)] = cls(registry)
+        return built
+
+
+def warm_suites(registry: Registry) -> None:
+    """Build and save the suites of `registry` before the first validation (a process that stays warm)."""
+    runner = SuiteRunner()  # suites are built in the context it makes current
+    suites = _Suites.of(registry)
+    for suite in (suites.rows, suites.codes, *suites.parts.values()):
+        runner._context.saved(suite)
+
+
 # A row's findings list its unknown codes first (the period and the area's years with them), then what its
 # reporter may not report, then the other rules in the order of the row suite.
 _LISTED_FIRST = {"unknown_code": 0, "not_allowed": 1}
 
 
-def _code_failures(runner: SuiteRunner, rows: pl.DataFrame, registry: Registry) -> list[Failure]:
+def _code_failures(runner: SuiteRunner, rows: pl.DataFrame, registry: Registry, suite) -> list[Failure]:
     """The code-list rules, judged on the distinct values of each coded column, as failures of the rows that
     hold a value that failed (one per rule and column, in the order of `coded_columns`)."""
     coded = coded_columns(registry)
@@ -113,7 +147,7 @@ def _code_failures(runner: SuiteRunner, rows: pl.DataFrame, registry: Registry) 
         ROW_INDEX, *[pl.when(pl.col("rule") == rule).then(written).alias(name) for rule, name in CODES_COLUMN.items()]
     )
     failures = []
-    for failure in runner.run("codes", _as_objects(frame.to_pandas()), codes_suite(registry)):
+    for failure in runner.run("codes", _as_objects(frame.to_pandas()), suite):
         failed = values.filter(pl.col(ROW_INDEX).is_in(failure.rows))
         for column, (named, _) in coded[failure.rule].items():
             found = failed.filter(pl.col("column") == column)["value"]
@@ -199,34 +233,6 @@ def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame
             ],
         )
     )
-
-
-def _to_pandas(rows: pl.DataFrame, registry: Registry) -> pd.DataFrame:
-    judged = [
-        ROW_INDEX,
-        "submission_id",
-        "reporter",
-        "indicator",
-        "area",
-        "status",
-        "action",
-        "period",
-        "period_year",
-        "area_first_year",
-        "area_last_year",
-        "reporter_indicator",
-        "value",
-        "value_given",
-        "judged_on",
-        "period_start",
-        "loadable",
-        "reporter_given",
-        "file_reporter",
-        *registry.dimension_names,
-        *key_columns_for_uniqueness(registry),
-        *[f"indicator_cut_by_{name}" for name in registry.dimension_names],
-    ]
-    return _as_objects(rows.select(list(dict.fromkeys(judged))).to_pandas())
 
 
 def _as_objects(frame: pd.DataFrame) -> pd.DataFrame:
