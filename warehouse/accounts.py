@@ -16,6 +16,7 @@ sign-in is still checked against the account as it stands (enabled, not locked) 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -73,8 +74,14 @@ create table if not exists account_events (
 """
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended costs
-# Verified against when the user does not exist, so that a wrong user costs the same time as a wrong password.
-_ABSENT_USER_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def absent_user_hash() -> str:
+    """A hash no password matches, verified against when a sign-in names no account, so that a wrong user costs
+    the same time as a wrong password. Made once per process, when first needed: a server that signs people
+    in makes it as it starts (so the first unknown name costs no more than the next), a command never."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 class AccountError(Exception):
@@ -303,7 +310,7 @@ class AccountStore:
         with self._connect() as con:
             row = con.execute("select * from accounts where user = ?", (user,)).fetchone()
         if row is None:
-            _verify(_ABSENT_USER_HASH, password)
+            _verify(absent_user_hash(), password)
             with self._change() as con:
                 self._event(con, user[:64], "sign_in_failed", source, "unknown user")
             return SignIn(None, "unknown_user")

@@ -34,7 +34,7 @@ from schemas.registry import LANGUAGES, Registry
 from schemas.texts import text
 from transforms.periods import parse_period
 from warehouse import approvals
-from warehouse.accounts import Account, AccountStore
+from warehouse.accounts import Account, AccountStore, absent_user_hash
 from warehouse.layout import WarehouseFiles
 from warehouse.lock import WarehouseBusy
 from warehouse.uploads import Upload
@@ -61,6 +61,7 @@ def create_app(
     templates = Jinja2Templates(directory=_HERE / "templates")
     templates.env.filters["local"] = lambda text: _local_time(text, settings)
     accounts = AccountStore(WarehouseFiles(settings.warehouse).accounts_db)
+    absent_user_hash()  # before the first sign-in, so that an unknown name costs what a wrong password costs
     intake = Intake(settings, registry, separate_judge)
     app.state.intake = intake
     app.router.on_shutdown.append(intake.close)
