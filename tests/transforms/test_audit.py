@@ -333,6 +333,23 @@ def audited_with(table: pl.DataFrame, hidden: set[int], min_cell: int, **options
     return auditor.audit(suppressed).intervals.sort("_cell")
 
 
+def assert_agrees_with_the_independent_auditor(found: pl.DataFrame, table: pl.DataFrame, hidden, min_cell) -> None:
+    """An exact interval is the independent LP's, any other lies inside it, and a count is called protected
+    exactly when the independent auditor finds it so."""
+    pattern = with_pattern(table, hidden)
+    theirs = feasible_intervals(pattern)
+    pinned = narrow(pattern, min_cell)
+    keys = [tuple(row) for row in table.select(KEY).iter_rows()]
+    for cell, low, high, exact, protected in found.select("_cell", "lower", "upper", "exact", "protected").iter_rows():
+        true_low, true_high = theirs[keys[cell]]
+        high = math.inf if high is None else high
+        if exact:
+            assert (low, high) == (true_low, true_high), keys[cell]
+        else:
+            assert true_low <= low <= high <= true_high, keys[cell]
+        assert protected == (keys[cell] not in pinned), keys[cell]
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), rows=tables() | PERIODS_OR_PROVINCES, min_cell=st.integers(2, 25))
 def test_property_components_solved_at_once_agree_with_the_independent_auditor(data, rows, min_cell):
@@ -342,19 +359,8 @@ def test_property_components_solved_at_once_agree_with_the_independent_auditor(d
     table = frame(*rows)
     hidden = data.draw(st.sets(st.integers(0, table.height - 1), min_size=1, max_size=table.height))
     found = audited_with(table, hidden, min_cell, workers=2)
-    pattern = with_pattern(table, hidden)
-    theirs = feasible_intervals(pattern)
-    pinned = narrow(pattern, min_cell)
-    keys = [tuple(row) for row in table.select(KEY).iter_rows()]
     assert found.height == len(hidden)
-    for cell, low, high, exact, protected in found.select("_cell", "lower", "upper", "exact", "protected").iter_rows():
-        true_low, true_high = theirs[keys[cell]]
-        high = math.inf if high is None else high
-        if exact:
-            assert (low, high) == (true_low, true_high), keys[cell]
-        else:
-            assert true_low <= low <= high <= true_high, keys[cell]
-        assert protected == (keys[cell] not in pinned), keys[cell]
+    assert_agrees_with_the_independent_auditor(found, table, hidden, min_cell)
 
 
 def test_components_solved_at_once_give_the_table_they_give_one_by_one():
@@ -412,19 +418,8 @@ def test_property_leaving_out_the_relations_the_cycles_imply_changes_no_interval
     suppressed[sorted(hidden)] = True
     found = Auditor(relations, values, min_cell).audit(suppressed).intervals.sort("_cell")
     every_row = Auditor(dataclasses.replace(relations, implied=None), values, min_cell).audit(suppressed).intervals
-    pattern = with_pattern(table, hidden)
-    theirs = feasible_intervals(pattern)
-    pinned = narrow(pattern, min_cell)
-    keys = [tuple(row) for row in table.select(KEY).iter_rows()]
     assert found["protected"].to_list() == every_row.sort("_cell")["protected"].to_list()
-    for cell, low, high, exact, protected in found.select("_cell", "lower", "upper", "exact", "protected").iter_rows():
-        true_low, true_high = theirs[keys[cell]]
-        high = math.inf if high is None else high
-        if exact:
-            assert (low, high) == (true_low, true_high), keys[cell]
-        else:
-            assert true_low <= low <= high <= true_high, keys[cell]
-        assert protected == (keys[cell] not in pinned), keys[cell]
+    assert_agrees_with_the_independent_auditor(found, table, hidden, min_cell)
 
 
 def test_a_year_to_date_as_an_earlier_one_and_a_month_is_left_out_only_where_its_cycles_hold():
