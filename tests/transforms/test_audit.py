@@ -129,16 +129,7 @@ def caught_and_fixed(table: pl.DataFrame, hidden: set[int], min_cell: int) -> di
     assert pinned, "the pattern should leave a count narrowed below K"
     found = ctip_audit(table, hidden, min_cell)
     assert not found["protected"].all()
-    theirs = feasible_intervals(pattern)
-    keys = [tuple(row) for row in table.select(KEY).iter_rows()]
-    for cell, low, high, exact, protected in found.select("_cell", "lower", "upper", "exact", "protected").iter_rows():
-        true_low, true_high = theirs[keys[cell]]
-        high = math.inf if high is None else high
-        if exact:
-            assert (low, high) == (true_low, true_high), keys[cell]
-        else:  # values seen feasible: inside the interval
-            assert true_low <= low <= high <= true_high, keys[cell]
-        assert protected == (keys[cell] not in pinned), keys[cell]
+    assert_agrees_with_the_independent_auditor(found, table, hidden, min_cell)
     out = confidentiality(table, REGISTRY, min_cell)
     assert out["protected"].drop_nulls().all()
     assert_audited(figures_of(out), min_cell)
