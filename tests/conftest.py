@@ -37,12 +37,20 @@ def pytest_collection_modifyitems(config, items):
             for definition in definitions
         ):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    items.sort(key=_starts_late)
     if "bench" in (config.getoption("markexpr") or ""):
         return
     benchmarks = [item for item in items if item.get_closest_marker("bench")]
     if benchmarks:
         config.hook.pytest_deselected(items=benchmarks)
         items[:] = [item for item in items if not item.get_closest_marker("bench")]
+
+
+def _starts_late(item: pytest.Item) -> bool:
+    """Long tests first, short ones after (a stable sort): pytest-xdist hands out the groups largest first,
+    then single tests in this order, so the long ones (servers, killed processes, Hypothesis properties that
+    load a warehouse per example) do not start last and keep one worker busy while the other waits."""
+    return not (item.get_closest_marker("slow") or getattr(getattr(item, "obj", None), "is_hypothesis_test", False))
 
 
 @pytest.fixture(scope="session")

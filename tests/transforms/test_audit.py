@@ -4,8 +4,8 @@
 additive groups of tests/transforms/test_disclosure.py (its own enumeration, not the
 export code's), keeps each as far as it holds in the true counts (equal, or parts
 short of their total), and solves one small LP per bound of each suppressed count
-with scipy's `linprog`. A table is protected when every interval is at least K wide
-and contains 0 or a value of at least K.
+with scipy's `linprog`, over the unknowns linked to that count by relations. A table is
+protected when every interval is at least K wide and contains 0 or a value of at least K.
 """
 
 from __future__ import annotations
@@ -38,32 +38,63 @@ KEY = (*SLICE, *REGISTRY.dimension_names)
 
 
 # ------------------------------------------------------------------ the independent auditor
-def feasible_intervals(figures: dict) -> dict[tuple, tuple[float, float]]:
-    """{suppressed key: (smallest, largest)} given the published counts and every relation that holds."""
+def feasible_intervals(figures: dict, wanted=None) -> dict[tuple, tuple[float, float]]:
+    """{suppressed key: (smallest, largest)} given the published counts and every relation that holds; of the
+    suppressed keys in `wanted` only, when given.
+
+    The LPs of one count involve only the unknowns linked to it through relations (a block): unknowns of other
+    blocks share no constraint with it, so leaving them out changes no bound."""
     hidden = sorted(k for k, (_, published) in figures.items() if not published)
     index = {key: i for i, key in enumerate(hidden)}
-    equal_rows, equal_rhs, upper_rows, upper_rhs = [], [], [], []
+    relations = []  # (unknowns with their coefficients, right-hand side, equal)
     for _, total, parts in _groups(figures):
         if not parts:
             continue
         balance = figures[total][0] - sum(figures[part][0] for part in parts)
         if balance < 0:
             continue  # does not hold in the data: an attacker cannot use it
-        row, rhs = np.zeros(len(hidden)), 0.0
+        terms, rhs = {}, 0.0
         for key, coef in [(total, -1.0), *((part, 1.0) for part in parts)]:
             count, published = figures[key]
             if published:
                 rhs -= coef * count
             else:
-                row[index[key]] += coef
-        if not row.any():
-            continue
-        (equal_rows if balance == 0 else upper_rows).append(row)
-        (equal_rhs if balance == 0 else upper_rhs).append(rhs)
+                terms[index[key]] = terms.get(index[key], 0.0) + coef
+        terms = {i: coef for i, coef in terms.items() if coef}
+        if terms:
+            relations.append((terms, rhs, balance == 0))
+    block = list(range(len(hidden)))  # union-find: the block of each unknown
+
+    def root(i: int) -> int:
+        while block[i] != i:
+            block[i] = block[block[i]]
+            i = block[i]
+        return i
+
+    for terms, _, _ in relations:
+        first, *others = terms
+        for other in others:
+            block[root(other)] = root(first)
+    members: dict[int, list[int]] = {}
+    for i in range(len(hidden)):
+        members.setdefault(root(i), []).append(i)
+    relations_of: dict[int, list] = {}
+    for relation in relations:
+        relations_of.setdefault(root(next(iter(relation[0]))), []).append(relation)
+    wanted_indices = [index[key] for key in hidden if wanted is None or key in wanted]
     out = {}
-    for key in hidden:
-        cost = np.zeros(len(hidden))
-        cost[index[key]] = 1.0
+    for i in wanted_indices:
+        unknowns = members[root(i)]
+        column = {unknown: c for c, unknown in enumerate(unknowns)}
+        equal_rows, equal_rhs, upper_rows, upper_rhs = [], [], [], []
+        for terms, rhs, equal in relations_of.get(root(i), []):
+            row = np.zeros(len(unknowns))
+            for unknown, coef in terms.items():
+                row[column[unknown]] = coef
+            (equal_rows if equal else upper_rows).append(row)
+            (equal_rhs if equal else upper_rhs).append(rhs)
+        cost = np.zeros(len(unknowns))
+        cost[column[i]] = 1.0
         bounds = []
         for sense in (1.0, -1.0):
             solved = linprog(
@@ -81,18 +112,18 @@ def feasible_intervals(figures: dict) -> dict[tuple, tuple[float, float]]:
             assert solved.status == 0, solved.message
             bounds.append(sense * solved.fun)
         low, high = bounds
-        out[key] = (math.ceil(low - 1e-6), high if math.isinf(high) else math.floor(high + 1e-6))
+        out[hidden[i]] = (math.ceil(low - 1e-6), high if math.isinf(high) else math.floor(high + 1e-6))
     return out
 
 
 def narrow(figures: dict, min_cell: int, small_only: bool = False) -> dict[tuple, tuple[float, float]]:
     """The suppressed counts whose interval is under K wide or holds neither 0 nor a value of at least K
     (with `small_only`, of the counts from 1 to K-1 only: the sensitive ones)."""
+    wanted = {key for key, (count, _) in figures.items() if 1 <= count < min_cell} if small_only else None
     return {
         key: (low, high)
-        for key, (low, high) in feasible_intervals(figures).items()
-        if (high - low < min_cell or (low > 0 and high < min_cell))
-        and (not small_only or 1 <= figures[key][0] < min_cell)
+        for key, (low, high) in feasible_intervals(figures, wanted).items()
+        if high - low < min_cell or (low > 0 and high < min_cell)
     }
 
 
