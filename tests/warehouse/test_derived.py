@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from tests.warehouse.test_versions import _load
 from transforms.periods import parse_period
 from warehouse.database import open_writer
-from warehouse.layout import WarehouseFiles
 from warehouse.marts import period_comparison_sql
 
 YEAR = "2018"
@@ -58,7 +57,7 @@ def _complete_sets(period: str, figures: dict[str, int]) -> list[tuple[list[str]
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(submission, min_size=1, max_size=4))
-def test_every_published_figure_agrees_with_its_shorter_ones_or_is_named(registry, tmp_path_factory, submissions):
+def test_every_published_figure_agrees_with_its_shorter_ones_or_is_named(registry, new_warehouse, submissions):
     runs = [
         [
             (
@@ -69,8 +68,7 @@ def test_every_published_figure_agrees_with_its_shorter_ones_or_is_named(registr
         ]
         for number, rows in enumerate(submissions, start=1)
     ]
-    files = WarehouseFiles(tmp_path_factory.mktemp("derived") / "ctip.duckdb")
-    with open_writer(files, registry) as warehouse:
+    with open_writer(new_warehouse(), registry) as warehouse:
         _load(warehouse, runs)
         reported = dict(warehouse.con.sql("select period, value from core.observations").fetchall())
         derived = dict(

@@ -86,12 +86,11 @@ def _state(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(submission, min_size=1, max_size=6))
-def test_one_run_equals_one_run_per_submission(registry, tmp_path_factory, submissions):
+def test_one_run_equals_one_run_per_submission(registry, new_warehouse, submissions):
     numbered = [(number, reporter, rows) for number, (reporter, rows) in enumerate(submissions, start=1)]
     states = []
     for runs in ([numbered], [[s] for s in numbered]):
-        files = WarehouseFiles(tmp_path_factory.mktemp("versions") / "ctip.duckdb")
-        with open_writer(files, registry) as warehouse:
+        with open_writer(new_warehouse(), registry) as warehouse:
             _load(warehouse, runs)
             states.append(_state(warehouse.con))
     together, apart = states
