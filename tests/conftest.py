@@ -134,6 +134,21 @@ CHROMIUM_ARGS = [
 ]
 
 
+CTIP = str(Path(sys.executable).with_name("ctip"))  # the command installed beside this Python
+
+
+def ctip_run_command(inbox: Path, warehouse: Path) -> list[str]:
+    """`ctip run` on `inbox` into `warehouse`, as a person types it, for a child process."""
+    return [CTIP, "run", "--inbox", str(inbox), "--warehouse", str(warehouse)]
+
+
+def run_ctip(
+    command: list[str], env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """`command` (see `ctip_run_command`) in a child process, its output captured as text."""
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+
+
 def run_python(
     code: str, *args: str, timeout: float | None = 300, env: dict[str, str] | None = None, **options
 ) -> subprocess.CompletedProcess:

@@ -17,7 +17,6 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -26,24 +25,18 @@ import pytest
 
 from flows.generate import write_inbox
 from flows.local_server import free_port, is_healthy
+from tests.conftest import CTIP, ctip_run_command, run_ctip
 from warehouse.layout import WarehouseFiles
 
 pytestmark = pytest.mark.bench
 
-CTIP = str(Path(sys.executable).with_name("ctip"))
 TARGET_SECONDS = 3.0
 TIMES = 5
 
 
 def _timed_run(inbox: Path, warehouse: Path, env: dict[str, str]) -> tuple[float, str]:
     started = time.monotonic()
-    result = subprocess.run(
-        [CTIP, "run", "--inbox", str(inbox), "--warehouse", str(warehouse)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_ctip(ctip_run_command(inbox, warehouse), env)
     seconds = time.monotonic() - started
     assert result.returncode == 0, result.stdout + result.stderr
     return seconds, result.stdout

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEED
+from tests.conftest import SEED, ctip_run_command
 from tests.flows.conftest import outcome, query, run, write_inbox
 
 pytestmark = pytest.mark.slow  # processes killed and run again
@@ -164,8 +164,7 @@ def test_killed_orchestrated_run_leaves_nothing_that_fails_the_next(prefect_harn
     write_inbox(inbox, INBOX)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PREFECT_API_URL=PREFECT_API_URL.value(), PREFECT_SERVER_ANALYTICS_ENABLED="false")
-    ctip = str(Path(sys.executable).with_name("ctip"))
-    command = [ctip, "run", "--inbox", str(inbox), "--warehouse", str(warehouse)]
+    command = ctip_run_command(inbox, warehouse)
     first = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
     )

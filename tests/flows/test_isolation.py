@@ -24,7 +24,7 @@ from flows import steps
 from flows.batches import Pending
 from flows.cli import app
 from schemas.shapes import Receipt
-from tests.conftest import FILES, PROJECT, SEED, run_python
+from tests.conftest import FILES, PROJECT, SEED, ctip_run_command, run_ctip, run_python
 from tests.flows.conftest import NOW, query, run, write_inbox
 from warehouse import loading
 from warehouse.layout import WarehouseFiles
@@ -327,9 +327,9 @@ def test_sigterm_stops_the_run_within_seconds_and_the_next_run_loads_everything(
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
     names = [f"ncct {n}.csv" for n in range(40)]
     write_inbox(inbox, {name: SEED_CSV.replace(b"human", name.encode()) for name in names})
-    ctip = str(Path(sys.executable).with_name("ctip"))
-    command = [ctip, "run", "--inbox", str(inbox), "--warehouse", str(warehouse)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        ctip_run_command(inbox, warehouse), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     archive = WarehouseFiles(warehouse).archive_dir
     deadline = time.monotonic() + 120
     while process.poll() is None and time.monotonic() < deadline:  # under way: the archive is being written
@@ -345,5 +345,5 @@ def test_sigterm_stops_the_run_within_seconds_and_the_next_run_loads_everything(
             process.kill()
     assert process.returncode == 128 + signal.SIGTERM, process.stdout.read()
     assert time.monotonic() - sent < 30
-    assert subprocess.run(command, capture_output=True, timeout=300).returncode == 0
+    assert run_ctip(ctip_run_command(inbox, warehouse), timeout=300).returncode == 0
     assert statuses(warehouse) == dict.fromkeys(names, "loaded")

@@ -6,10 +6,7 @@ from __future__ import annotations
 import http.server
 import os
 import shutil
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -17,7 +14,7 @@ import pytest
 from flows import steps
 from flows.local_server import free_port
 from flows.nightly import _briefly_locked
-from tests.conftest import SEED, run_python
+from tests.conftest import SEED, ctip_run_command, run_ctip, run_python
 from tests.flows.conftest import query, run, write_inbox
 from warehouse.layout import WarehouseFiles
 
@@ -76,15 +73,8 @@ def test_a_broken_orchestrator_does_not_fail_the_run(tmp_path):
         PREFECT_HOME=str(tmp_path / "prefect"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
     )
-    ctip = str(Path(sys.executable).with_name("ctip"))
     try:
-        result = subprocess.run(
-            [ctip, "run", "--inbox", str(inbox), "--warehouse", str(warehouse)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
+        result = run_ctip(ctip_run_command(inbox, warehouse), env, timeout=240)
     finally:
         server.shutdown()
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

@@ -14,7 +14,6 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 import time
 import tomllib
 from pathlib import Path
@@ -26,12 +25,11 @@ import pytest
 from flows.local_server import free_port
 from flows.serve import KEY_FILE, is_healthy
 from flows.settings import from_environment, orchestrator
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SEED
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, CTIP, SEED, ctip_run_command, run_ctip
 from warehouse.layout import WarehouseFiles
 
 pytestmark = pytest.mark.slow  # a real Prefect server and Chromium
 
-CTIP = str(Path(sys.executable).with_name("ctip"))
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
@@ -232,13 +230,13 @@ def test_a_run_started_by_hand_reports_to_the_served_server_without_any_setting(
     assert tomllib.loads(profile.read_text())["profiles"]["ctip"]["PREFECT_API_URL"] == served.api
     (served.inbox / "moi.csv").write_text("reporter,period,indicator,value\nMOI,2019-S1,cases,75\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "CTIP_"))}
-    command = [CTIP, "run", "--inbox", str(served.inbox), "--warehouse", str(served.warehouse)]
+    command = ctip_run_command(served.inbox, served.warehouse)
 
-    something = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    something = run_ctip(command, env)
     assert something.returncode == 0, something.stdout + something.stderr
     assert f"Reported to the Prefect server at {served.api}." in something.stdout
     assert ("moi.csv", "loaded") in _loaded(served.warehouse)
-    nothing = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    nothing = run_ctip(command, env)
     assert nothing.returncode == 0, nothing.stdout + nothing.stderr
     assert f"Recorded on the Prefect server at {served.api}" in nothing.stdout
 
