@@ -152,6 +152,7 @@ DIES_ON_POISON = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # processes killed
 def test_file_that_kills_the_process_is_set_aside_after_two_runs(paths):
     inbox, warehouse = paths
     write_inbox(inbox, {"ncct.csv": SEED_CSV, "poison.csv": POISON_CSV, "moi.csv": MOI_CSV})
@@ -309,6 +310,7 @@ def _gone(pids: list[int], seconds: float) -> bool:
     return not leftover
 
 
+@pytest.mark.slow  # processes killed
 def test_killed_run_leaves_no_server_behind(tmp_path):
     process, servers = _temporary_server_started(tmp_path)
     process.kill()  # SIGKILL to the run alone: no clean-up of its own can run
@@ -316,6 +318,7 @@ def test_killed_run_leaves_no_server_behind(tmp_path):
     assert _gone(servers, 30)
 
 
+@pytest.mark.slow  # processes killed
 def test_sigterm_stops_a_run_with_a_temporary_server_and_its_server(tmp_path):
     process, servers = _temporary_server_started(tmp_path)
     process.send_signal(signal.SIGTERM)
@@ -323,6 +326,7 @@ def test_sigterm_stops_a_run_with_a_temporary_server_and_its_server(tmp_path):
     assert _gone(servers, 15)
 
 
+@pytest.mark.slow  # processes killed
 def test_sigterm_stops_the_run_within_seconds_and_the_next_run_loads_everything(tmp_path):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
     names = [f"ncct {n}.csv" for n in range(40)]
