@@ -70,11 +70,12 @@ def receive(
 
     Each file is copied in a window at a time, so its size costs no memory; one that
     changes while it is copied is left for the next run, one that is no longer a
-    regular file is ignored.
+    regular file is ignored. The new files are kept together (`Archive.keep_all`: two
+    flushes to disk in all, not two per file) before any of them is given a receipt.
     """
     received = receipts.received_files(writer.con)
     archive.clear_leftovers()
-    files, already_received, in_progress, ignored = [], 0, [], []
+    files, copies, already_received, in_progress, ignored = [], [], 0, [], []
     for candidate in discovery.candidates:
         try:
             copied = archive.copy_in(candidate.path)
@@ -88,7 +89,7 @@ def receive(
             copied.temporary.unlink(missing_ok=True)
             already_received += 1
             continue
-        archive.keep(copied)
+        copies.append(copied)
         files.append(
             {
                 "submission_id": copied.submission_id,
@@ -98,6 +99,7 @@ def receive(
                 "modified_at": datetime.fromtimestamp(copied.modified_ns / 1e9, tz=UTC),
             }
         )
+    archive.keep_all(copies)  # every new file's bytes safe on disk before any of them is given a receipt
     uploaded = uploads.by_inbox_name([(f["file_name"], f["submission_id"]) for f in files]) if uploads else {}
     for item in files:
         item["uploaded_by"], item["uploaded_at"] = uploaded.get(
