@@ -125,22 +125,27 @@ def prepare(
     The findings' messages are in `lang` (the warehouse keeps English; `ctip validate` may ask for another).
     """
     originals = [r for r in to_prepare if is_original(r, original_sequences)]
-    file_findings, frames, set_aside = [], {}, set()
+    file_findings, read, set_aside = [], [], set()
     for receipt in originals:
         try:
-            found, frame = _read_one(receipt, contents.get(receipt.submission_id), registry, zone, lang)
+            found, raw = _read_one(receipt, contents.get(receipt.submission_id), registry, lang)
         except Exception as problem:  # ctip's failure on this one file, not the file's: set it aside, go on
-            found, frame = [failure_finding("reading", problem, lang)], None
+            found, raw = [failure_finding("reading", problem, lang)], None
             set_aside.add(receipt.submission_id)
-        if frame is not None:
-            frames[receipt.submission_id] = frame
-        file_findings.append(findings_frame(receipt.submission_id, found))
+        if raw is not None:
+            read.append((receipt, raw))
+        if found:
+            file_findings.append(findings_frame(receipt.submission_id, found))
+    frames, column_findings, failed = _conformed(read, registry, zone, lang)
+    for submission_id, problem in failed.items():
+        column_findings.append(findings_frame(submission_id, [failure_finding("reading", problem, lang)]))
+        set_aside.add(submission_id)
     observations, row_findings, failed, checks = _judge_rows(frames, registry, lang)
     for submission_id, problem in failed.items():
         file_findings.append(findings_frame(submission_id, [failure_finding("validating", problem, lang)]))
         set_aside.add(submission_id)
     findings = cap_findings(
-        pl.concat([empty_findings(), *file_findings, *row_findings], how="vertical"),
+        pl.concat([empty_findings(), *file_findings, *column_findings, *row_findings], how="vertical"),
         registry.limits.max_findings_per_rule,
         lang,
     )
@@ -184,8 +189,8 @@ def failure_finding(step: str, problem: BaseException, lang: str = "en") -> Find
     )
 
 
-def _read_one(receipt: Receipt, content: bytes | None, registry: Registry, zone: ZoneInfo, lang: str = "en"):
-    """One file's findings, and its conformed frame when it has rows to judge."""
+def _read_one(receipt: Receipt, content: bytes | None, registry: Registry, lang: str = "en"):
+    """One file's findings, and its frame of text cells as read (before `conform`) when it has any."""
     limit = registry.limits.max_file_bytes
     if content is None or receipt.size_bytes > limit:
         text = message(
@@ -193,34 +198,78 @@ def _read_one(receipt: Receipt, content: bytes | None, registry: Registry, zone:
         )
         return [Finding("unreadable", "error", text)], None
     raw = read_submission(content, receipt.format, registry.limits, lang)
-    found = list(raw.findings)
-    if not raw.readable:
-        return found, None
-    conformed, column_findings = conform(raw.frame, registry, lang)
-    found += column_findings
-    if conformed is None:
-        return found, None
-    judged_on = receipt.received_at.astimezone(zone).date()
-    return found, conformed.with_columns(
-        pl.lit(receipt.submission_id).alias("submission_id"), pl.lit(judged_on).alias("judged_on")
-    )
+    return list(raw.findings), raw.frame
 
 
-def _judge_rows(frames: dict[str, pl.DataFrame], registry: Registry, lang: str = "en"):
+def _conformed(read: list[tuple[Receipt, pl.DataFrame]], registry: Registry, zone: ZoneInfo, lang: str = "en"):
+    """The files read, fitted to the contract's columns (`conform`) with `submission_id` and `judged_on`: the files
+    with the same header stacked and conformed together (a header's findings are each of its files' findings),
+    so that many small files cost one frame operation a header, not several a file.
+
+    Returns the frames, in receipt order, the column findings of each file, and the files ctip failed on."""
+    by_header: dict[tuple[str, ...], list[int]] = {}
+    for position, (_, raw) in enumerate(read):
+        by_header.setdefault(tuple(raw.columns), []).append(position)
+    frames, findings, failed = [], [], {}
+
+    def fitted(positions: list[int]) -> None:
+        members = [read[i] for i in positions]
+        stacked = pl.concat([raw for _, raw in members], how="vertical") if len(members) > 1 else members[0][1]
+        conformed, found = conform(stacked, registry, lang)
+        if found:
+            findings.extend(findings_frame(receipt.submission_id, found) for receipt, _ in members)
+        if conformed is None:
+            return
+        heights = [raw.height for _, raw in members]
+        each = _repeated(heights)
+        ids = pl.Series("submission_id", [receipt.submission_id for receipt, _ in members], pl.String)
+        judged = pl.Series("judged_on", [r.received_at.astimezone(zone).date() for r, _ in members], pl.Date)
+        order = pl.Series(_POSITION, positions, pl.Int64)
+        frames.append(conformed.with_columns(ids.gather(each), judged.gather(each), order.gather(each)))
+
+    for positions in by_header.values():
+        try:
+            fitted(positions)
+        except Exception as problem:  # ctip's failure: told apart file by file
+            if len(positions) == 1:
+                failed[read[positions[0]][0].submission_id] = problem
+                continue
+            for position in positions:
+                try:
+                    fitted([position])
+                except Exception as alone:
+                    failed[read[position][0].submission_id] = alone
+    if len(frames) <= 1:
+        return [frame.drop(_POSITION) for frame in frames], findings, failed
+    stacked = pl.concat(frames, how="vertical").sort(_POSITION, maintain_order=True)
+    return [stacked.drop(_POSITION)], findings, failed
+
+
+_POSITION = "_receipt_position"  # the position of a row's file among the files read, to keep them in receipt order
+
+
+def _repeated(heights: list[int]) -> pl.Series:
+    """The index of each file for each of its rows: [0, 0, 1, 2, 2, 2] for heights [2, 1, 3]."""
+    return pl.Series("index", range(len(heights)), pl.UInt32).repeat_by(pl.Series(heights, dtype=pl.UInt32)).explode()
+
+
+def _judge_rows(frames: list[pl.DataFrame], registry: Registry, lang: str = "en"):
     """Normalised observations and row findings of every file together; when that fails, of each file alone,
     so that the one file ctip fails on is told apart from the others (returned with its failure). Also every
     expectation run, for the validation pages."""
     if not frames:
         return None, [], {}, []
+    stacked = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
     try:
-        observations = normalise(pl.concat(list(frames.values()), how="vertical"), registry)
+        observations = normalise(stacked, registry)
         runner = SuiteRunner()
         return observations, [validate(observations, registry, runner, lang)], {}, runner.checks
     except Exception as problem:
-        if len(frames) == 1:
-            return None, [], {next(iter(frames)): problem}, []
+        files = stacked.partition_by("submission_id", maintain_order=True, as_dict=True)
+        if len(files) == 1:
+            return None, [], {stacked["submission_id"][0]: problem}, []
     judged, row_findings, failed, checks = [], [], {}, []
-    for submission_id, frame in frames.items():
+    for (submission_id,), frame in files.items():
         try:
             observations = normalise(frame, registry)
             runner = SuiteRunner()
