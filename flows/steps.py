@@ -11,6 +11,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,7 +29,7 @@ from transforms.decisions import decide, is_original
 from transforms.expectations import SuiteRunner
 from transforms.findings import Finding, empty_findings, findings_frame
 from transforms.normalise import conform, normalise
-from transforms.read import format_of, read_submission
+from transforms.read import ROW_NUMBER, format_of, frame_of, read_columns
 from transforms.validate import validate
 from warehouse import database, receipts
 from warehouse.archive import Archive, ChangedWhileRead, NotRegularFile
@@ -190,42 +191,41 @@ def failure_finding(step: str, problem: BaseException, lang: str = "en") -> Find
 
 
 def _read_one(receipt: Receipt, content: bytes | None, registry: Registry, lang: str = "en"):
-    """One file's findings, and its frame of text cells as read (before `conform`) when it has any."""
+    """One file's findings, and its columns of text cells as read (before `conform`) when it has any."""
     limit = registry.limits.max_file_bytes
     if content is None or receipt.size_bytes > limit:
         text = message(
             "unreadable", "too_big", lang, format=receipt.format.upper(), size=receipt.size_bytes, limit=limit
         )
         return [Finding("unreadable", "error", text)], None
-    raw = read_submission(content, receipt.format, registry.limits, lang)
-    return list(raw.findings), raw.frame
+    columns, found = read_columns(content, receipt.format, registry.limits, lang)
+    return found, columns
 
 
-def _conformed(read: list[tuple[Receipt, pl.DataFrame]], registry: Registry, zone: ZoneInfo, lang: str = "en"):
-    """The files read, fitted to the contract's columns (`conform`) with `submission_id` and `judged_on`: the files
-    with the same header stacked and conformed together (a header's findings are each of its files' findings),
-    so that many small files cost one frame operation a header, not several a file.
+def _conformed(read: list[tuple[Receipt, dict[str, list]]], registry: Registry, zone: ZoneInfo, lang: str = "en"):
+    """The files read, fitted to the contract's columns (`conform`) with `submission_id` and `judged_on`: the cells
+    of the files with the same header stacked into one frame and conformed together (a header's findings are each
+    of its files' findings), so that many small files cost a few frame operations a header, none a file.
 
     Returns the frames, in receipt order, the column findings of each file, and the files ctip failed on."""
     by_header: dict[tuple[str, ...], list[int]] = {}
-    for position, (_, raw) in enumerate(read):
-        by_header.setdefault(tuple(raw.columns), []).append(position)
+    for position, (_, columns) in enumerate(read):
+        by_header.setdefault(tuple(columns), []).append(position)
     frames, findings, failed = [], [], {}
 
     def fitted(positions: list[int]) -> None:
         members = [read[i] for i in positions]
-        stacked = pl.concat([raw for _, raw in members], how="vertical") if len(members) > 1 else members[0][1]
+        names = members[0][1].keys()
+        stacked = frame_of({name: list(chain.from_iterable(cells[name] for _, cells in members)) for name in names})
         conformed, found = conform(stacked, registry, lang)
+        if conformed is not None:
+            each = _repeated([len(columns[ROW_NUMBER]) for _, columns in members])
+            ids = pl.Series("submission_id", [receipt.submission_id for receipt, _ in members], pl.String)
+            judged = pl.Series("judged_on", [r.received_at.astimezone(zone).date() for r, _ in members], pl.Date)
+            order = pl.Series(_POSITION, positions, pl.Int64)
+            frames.append(conformed.with_columns(ids.gather(each), judged.gather(each), order.gather(each)))
         if found:
             findings.extend(findings_frame(receipt.submission_id, found) for receipt, _ in members)
-        if conformed is None:
-            return
-        heights = [raw.height for _, raw in members]
-        each = _repeated(heights)
-        ids = pl.Series("submission_id", [receipt.submission_id for receipt, _ in members], pl.String)
-        judged = pl.Series("judged_on", [r.received_at.astimezone(zone).date() for r, _ in members], pl.Date)
-        order = pl.Series(_POSITION, positions, pl.Int64)
-        frames.append(conformed.with_columns(ids.gather(each), judged.gather(each), order.gather(each)))
 
     for positions in by_header.values():
         try:

@@ -83,14 +83,24 @@ def format_of(file_name: str) -> str | None:
 
 def read_submission(content: bytes, file_format: str, limits: Limits, lang: str = "en") -> RawSubmission:
     """Parse one file's bytes; never raises for bad content. Findings speak `lang`."""
+    columns, findings = read_columns(content, file_format, limits, lang)
+    return RawSubmission(file_format, None if columns is None else frame_of(columns), findings)
+
+
+def read_columns(
+    content: bytes, file_format: str, limits: Limits, lang: str = "en"
+) -> tuple[dict[str, list] | None, list[Finding]]:
+    """What `read_submission` reads, as the columns of text cells (Python lists, `row_number` first) before they
+    become a frame (`frame_of`), so that many small files can be stacked into one frame; or None and the
+    findings why not. Never raises for bad content."""
     if not content.strip():  # nothing at all, or only blank lines and spaces
-        return RawSubmission(file_format, None, [Finding("empty", "error", message("empty", "no_header", lang))])
+        return None, [Finding("empty", "error", message("empty", "no_header", lang))]
     try:
         if len(content) > limits.max_file_bytes:
             raise Unreadable(f"the file is {len(content):,} bytes; the limit is {limits.max_file_bytes:,} bytes")
         reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json": _read_json}[file_format]
         header, rows = reader(content, limits)
-        frame = _to_frame(header, rows, limits)
+        columns = _to_columns(header, rows, limits)
     except Unreadable as problem:
         finding = Finding(
             "unreadable",
@@ -99,13 +109,18 @@ def read_submission(content: bytes, file_format: str, limits: Limits, lang: str 
             problem.row_number,
             problem.column_name,
         )
-        return RawSubmission(file_format, None, [finding])
-    if frame.height == 0:
-        return RawSubmission(file_format, None, [Finding("empty", "error", message("empty", "no_rows", lang))])
-    return RawSubmission(file_format, frame)
+        return None, [finding]
+    if not columns[ROW_NUMBER]:
+        return None, [Finding("empty", "error", message("empty", "no_rows", lang))]
+    return columns, []
 
 
-def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]], limits: Limits) -> pl.DataFrame:
+def frame_of(columns: dict[str, list]) -> pl.DataFrame:
+    """Columns read (`read_columns`) as a frame: `row_number` a whole number, every other column text."""
+    return pl.DataFrame(columns, schema={name: (pl.Int64 if name == ROW_NUMBER else pl.String) for name in columns})
+
+
+def _to_columns(header: list[str], rows: list[tuple[int, list[str | None]]], limits: Limits) -> dict[str, list]:
     """Columns named by the header (trimmed, lower case); blank rows dropped."""
     names = [name.strip().lower() for name in header]
     names = [FILE_ROW_NUMBER if name == ROW_NUMBER else name for name in names]  # the file's own, not ours
@@ -127,8 +142,7 @@ def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]], limit
                 continue
         columns[name] = values
     _check_text_lengths(columns, names, limits)
-    schema = {name: (pl.Int64 if name == ROW_NUMBER else pl.String) for name in columns}
-    return pl.DataFrame(columns, schema=schema)
+    return columns
 
 
 def _check_text_lengths(columns: dict[str, list], names: list[str], limits: Limits) -> None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from flows.steps import prepare
+from schemas import load_registry
+from schemas.shapes import Receipt
 from tests.conftest import SEED
 from tests.flows.conftest import NOW, query, run, write_inbox
 from warehouse.archive import Archive, sha256_of
@@ -249,3 +253,30 @@ def test_unreadable_file_is_rejected_and_kept(paths):
     assert summary.count("rejected") == 1
     assert summary.findings[0]["rule"] == "unreadable"
     assert Archive(WarehouseFiles(warehouse).archive_dir).get(sha256_of(content)) == content
+
+
+def test_files_read_together_keep_their_own_rows_findings_and_order():
+    """Files with the same header are stacked and conformed together: each keeps its rows, in receipt order, and
+    its own findings of the header (an unknown column), whatever the headers of the files between them."""
+    files = [
+        "reporter,period,indicator,value,note\nMOI,2019-S1,cases,1\nMOI,2018-S1,cases,2\n",
+        "reporter,period,indicator,sex,value\nMOI,2019-S1,suspects_to_court,F,3\n",
+        "reporter,period,indicator,value,note\nMOI,2019-S1,cases,4,x\n",
+        "reporter,period,indicator,value\nMOI,2019-S1,cases,five\n",
+    ]
+    contents = {sha256_of(text.encode()): text.encode() for text in files}
+    receipts = [
+        Receipt(n, sha256_of(text.encode()), f"f{n}.csv", "csv", len(text), NOW, NOW)
+        for n, text in enumerate(files, start=1)
+    ]
+    prepared = prepare(
+        receipts, contents, {r.submission_id: r.sequence for r in receipts}, {}, load_registry(), ZoneInfo("UTC")
+    )
+    ids = [r.submission_id for r in receipts]
+    rows = prepared.observations.select("submission_id", "value").rows()
+    assert rows == [(ids[0], 1), (ids[0], 2), (ids[1], 3), (ids[2], 4)]
+    unknown = prepared.findings.filter(prepared.findings["rule"] == "unknown_column")
+    assert sorted(unknown["submission_id"].to_list()) == sorted([ids[0], ids[2]])
+    assert [d.status for d in prepared.decisions] == ["loaded", "loaded", "loaded", "rejected"]
+    bad = prepared.findings.filter(prepared.findings["rule"] == "bad_value").row(0, named=True)
+    assert (bad["submission_id"], bad["row_number"], bad["column_name"]) == (ids[3], 2, "value")
