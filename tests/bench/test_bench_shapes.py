@@ -84,7 +84,8 @@ def dbt_executable() -> Path:
 BASELINE = r'''
 import ctypes, hashlib, json, os, resource, sys, time
 started = time.perf_counter()
-spec = json.loads(sys.argv[1])
+with open(sys.argv[1], encoding="utf-8") as given:  # a file: thousands of paths are too long for one argument
+    spec = json.load(given)
 import duckdb
 
 BATCH_BYTES = spec["batch_bytes"]
@@ -272,7 +273,9 @@ class Tools:
             "dimensions": self.dimensions,
             "parts": self.parts,
         }
-        seconds, stdout = self._process([sys.executable, str(self.baseline_script), json.dumps(spec)])
+        spec_file = self.root / f"{name}-baseline.json"
+        spec_file.write_text(json.dumps(spec), encoding="utf-8")
+        seconds, stdout = self._process([sys.executable, str(self.baseline_script), str(spec_file)])
         return {"process": seconds, **json.loads(stdout.split("RESULT ", 1)[1])}
 
     def dbt_build(self, manifest: dict, name: str) -> dict:
