@@ -135,7 +135,7 @@ if by_format["csv"]:
     parts.append(f"select * from read_csv({listed(by_format['csv'])}, all_varchar = true, union_by_name = true, "
                  "filename = true)")
 if by_format["json"]:
-    parts.append(f"""select * exclude (file_reporter), coalesce(reporter, file_reporter) as reporter from (
+    parts.append(f"""select * exclude (file_reporter, reporter), coalesce(reporter, file_reporter) as reporter from (
         select {empty}, null::varchar as file_reporter where false
         union all by name
         select filename, reporter as file_reporter, unnest(observations, recursive := true)

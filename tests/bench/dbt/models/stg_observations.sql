@@ -9,7 +9,7 @@ with rows as (
     {% endif %}
     {% if 'json' in formats %}
     union all by name
-    select * exclude (file_reporter), coalesce(reporter, file_reporter) as reporter
+    select * exclude (file_reporter, reporter), coalesce(reporter, file_reporter) as reporter
     from (
         select {{ file_columns() }}, null::varchar as file_reporter where false
         union all by name
