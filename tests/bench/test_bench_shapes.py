@@ -27,7 +27,10 @@ The marginal cost per file of a tool is (time at the larger size - time at the s
 what else runs on it): ctip's marginal cost per file at most 2x DuckDB alone's and below
 dbt-duckdb's on every shape. The files loaded and the checks made are asserted, so the
 benchmark cannot silently measure nothing. The run without the orchestrator is profiled on the
-provincial shape (cProfile, top functions to bench/PROFILE_SHAPES.txt).
+provincial shape (cProfile, top functions to bench/PROFILE_SHAPES.txt). CTIP_BENCH_SHAPES names the shapes
+to run (default all three, comma-separated); CTIP_BENCH_SHAPE_REPEAT (default 1) runs each measure that
+many times, each into a new database, and keeps the median (a loaded machine's noise exceeds the
+difference of two single runs).
 """
 
 from __future__ import annotations
@@ -308,6 +311,12 @@ class Tools:
         return {"process": seconds, "files": files, "rows": rows, "inserted": inserted, "pairs": pairs}
 
 
+def _median(times: int, measure) -> dict:
+    """`measure(i)` for i in 0..times-1 (each into its own new database); the run of median process time."""
+    runs = sorted((measure(i) for i in range(times)), key=lambda run: run["process"])
+    return runs[(len(runs) - 1) // 2]
+
+
 SHAPES = {
     "provincial": lambda inbox, registry, files: shapes.write_provincial(inbox, registry, files),
     "mixed": lambda inbox, registry, files: shapes.write_provincial(inbox, registry, files, ("csv", "json", "xlsx")),
@@ -323,6 +332,7 @@ def test_bench_shapes(tmp_path: Path):
         "large": (_size("CTIP_BENCH_BIG_SMALL", 2), _size("CTIP_BENCH_BIG_LARGE", 6)),
     }
     chosen = [s for s in (os.environ.get("CTIP_BENCH_SHAPES") or ",".join(SHAPES)).split(",") if s]
+    repeat = max(1, _size("CTIP_BENCH_SHAPE_REPEAT", 1))
     load_before = list(os.getloadavg())
     started = time.perf_counter()
     dbt = dbt_executable()
@@ -340,13 +350,26 @@ def test_bench_shapes(tmp_path: Path):
             manifest = SHAPES[shape](tmp_path / f"{name}-inbox", registry, files)
             assert manifest["files"] == files
             manifests[shape][label] = manifest
+            inbox = Path(manifest["inbox"])
             measured = {
-                "ctip run": tools.ctip_run(Path(manifest["inbox"]), tmp_path / f"{name}-ctip" / "ctip.duckdb"),
-                "ctip without orchestrator": tools.run_once(
-                    Path(manifest["inbox"]), tmp_path / f"{name}-once" / "ctip.duckdb"
+                "ctip run": _median(
+                    repeat,
+                    lambda i, inbox=inbox, name=name: tools.ctip_run(
+                        inbox, tmp_path / f"{name}-ctip{i}" / "ctip.duckdb"
+                    ),
                 ),
-                "DuckDB alone": tools.duckdb_alone(manifest, name),
-                "dbt-duckdb": tools.dbt_build(manifest, name),
+                "ctip without orchestrator": _median(
+                    repeat,
+                    lambda i, inbox=inbox, name=name: tools.run_once(
+                        inbox, tmp_path / f"{name}-once{i}" / "ctip.duckdb"
+                    ),
+                ),
+                "DuckDB alone": _median(
+                    repeat, lambda i, manifest=manifest, name=name: tools.duckdb_alone(manifest, f"{name}-{i}")
+                ),
+                "dbt-duckdb": _median(
+                    repeat, lambda i, manifest=manifest, name=name: tools.dbt_build(manifest, f"{name}-{i}")
+                ),
             }
             for tool in ("ctip run", "ctip without orchestrator"):
                 assert measured[tool]["loaded"] == files and measured[tool]["rejected"] == 0, (tool, measured[tool])
@@ -366,7 +389,8 @@ def test_bench_shapes(tmp_path: Path):
 
     lines = [
         "",
-        f"ctip shape bench: {os.cpu_count()} CPUs; the dbt environment ready in {dbt_ready:.1f} s",
+        f"ctip shape bench: {os.cpu_count()} CPUs; each measure the median of {repeat} run(s) "
+        f"(CTIP_BENCH_SHAPE_REPEAT); the dbt environment ready in {dbt_ready:.1f} s",
         "seconds: each tool's whole process, as a user starts it; marginal: (large - small) / (files more)",
     ]
     header = (
