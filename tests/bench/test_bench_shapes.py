@@ -288,8 +288,6 @@ class Tools:
             **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT", "VIRTUAL_ENV"))},
             "CTIP_BENCH_INBOX": manifest["inbox"],
             "CTIP_BENCH_DBT_DATABASE": str(database),
-            "CTIP_BENCH_DBT_TARGET": str(self.root / f"{name}-dbt-target"),
-            "CTIP_BENCH_DBT_LOGS": str(self.root / f"{name}-dbt-logs"),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
         command = [
@@ -299,6 +297,10 @@ class Tools:
             str(DBT_PROJECT),
             "--profiles-dir",
             str(DBT_PROJECT),
+            "--target-path",  # the run's own folders, never inside the project
+            str(self.root / f"{name}-dbt-target"),
+            "--log-path",
+            str(self.root / f"{name}-dbt-logs"),
             "--vars",
             json.dumps({"formats": formats}),
         ]
