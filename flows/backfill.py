@@ -110,8 +110,12 @@ def backfill(
     timezone: str = "Asia/Phnom_Penh",
     lock_timeout_seconds: float = 600.0,
     show_progress: bool = True,
+    shards_as_flows: bool = True,
 ) -> BackfillSummary:
-    """Replay every archived submission touching first_period..last_period (of one reporter, if given)."""
+    """Replay every archived submission touching first_period..last_period (of one reporter, if given).
+
+    Each shard is a child flow run; without `shards_as_flows` (the backfill run as a plain function, with no
+    Prefect server), the same function called directly."""
     first, last = parse_period(first_period), parse_period(last_period)
     if first is None or last is None:
         raise ValueError(f"not a period range: {first_period} .. {last_period}")
@@ -134,7 +138,8 @@ def backfill(
                     named = sorted({p for r in shard for p in periods_of.get(r.submission_id, [])})
                     shown = f"{named[0]}..{named[-1]}" if named else "files without a readable period"
                     progress.update(bar, description=f"replaying {shown}")
-                    prepared = unstash(replay_shard(str(files.analyst_file), [r.__dict__ for r in shard], timezone))
+                    replayed = replay_shard if shards_as_flows else replay_shard.fn
+                    prepared = unstash(replayed(str(files.analyst_file), [r.__dict__ for r in shard], timezone))
                     replay.stage_rows(writer.con, prepared.observations)
                     decisions += prepared.decisions
                     findings.append(prepared.findings)

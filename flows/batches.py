@@ -166,6 +166,7 @@ class RunSummary:
     already_received: int = 0
     docs: str | None = None  # the index of the validation pages, when the run validated anything
     notices: str | None = None  # what became of the run's notices by e-mail, in one line
+    orchestration: str | None = None  # where the run was reported (a Prefect server), in one line
 
     def count(self, status: str) -> int:
         return sum(1 for s in self.submissions if s["status"] == status)

@@ -60,11 +60,9 @@ def _warehouse_warnings(
 
 def _approvals_relation(con) -> str | None:
     """`audit.approvals` when the analyst file has it (one published before approvals existed has none)."""
-    found = con.execute(
-        "select count(*) from duckdb_tables() where database_name = current_database() "
-        "and schema_name = 'audit' and table_name = 'approvals'"
-    ).fetchall()[0][0]
-    return "audit.approvals" if found else None
+    from warehouse.approvals import has_approvals
+
+    return "audit.approvals" if has_approvals(con) else None
 
 
 def check_files(

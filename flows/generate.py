@@ -21,7 +21,6 @@ from typing import Annotated
 
 import polars as pl
 import typer
-import xlsxwriter
 
 from flows.cli.common import command_settings, console
 from schemas import load_registry
@@ -87,6 +86,8 @@ def workbook_created(planned: Planned) -> datetime:
 def _xlsx(table: pl.DataFrame, created: datetime) -> bytes:
     """A workbook with one sheet `data`: the header, then the rows; whole numbers of `value` as numbers."""
     buffer = io.BytesIO()
+    import xlsxwriter
+
     workbook = xlsxwriter.Workbook(
         buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
     )

@@ -2,8 +2,9 @@
 
 Discover, archive, collect, then batch by batch read and validate, load; then
 publish and summarise. Each step is a Prefect task so that it shows in the Prefect
-UI when a server is configured; without one, Prefect runs the flow on a temporary
-local server.
+UI of the server the run reports to (`flows/orchestrator.py` says which, and when a
+run does its steps without the flow); a fan-out on Dask without a server starts a
+temporary one of its own.
 DuckDB connections never cross a task boundary: each task opens the warehouse
 it needs by path.
 """
@@ -14,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +28,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import runloop, steps
 from flows.batches import Pending, Prepared
+from flows.local_server import Server
 from flows.settings import Settings, validation_pages_wanted
 from schemas import load_registry
 from schemas.shapes import Decision, Receipt
@@ -264,15 +265,27 @@ def _die_with_parent() -> None:
 
 
 @contextmanager
-def temporary_server() -> Iterator[None]:
-    """The run's own Prefect server on 127.0.0.1, unless PREFECT_API_URL names one: the one Prefect would
-    start for the run, but it ends with the run even when the run is killed or aborts."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
+def reporting_to(server: Server | None) -> Iterator[None]:
+    """Prefect's settings pointed at `server`; without one, the run's own temporary Prefect server on 127.0.0.1,
+    which ends with the run even when the run is killed or aborts (a fan-out on Dask needs a server)."""
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
-    if PREFECT_API_URL.value():
-        yield
+    if server is not None:
+        updates = {PREFECT_API_URL: server.api_url}
+        if server.auth_string:
+            updates[PREFECT_API_AUTH_STRING] = server.auth_string
+        with temporary_settings(updates=updates):
+            yield
         return
+    with temporary_server() as api_url, temporary_settings(updates={PREFECT_API_URL: api_url}):
+        yield
+
+
+@contextmanager
+def temporary_server() -> Iterator[str]:
+    """A Prefect server on 127.0.0.1 for as long as the block runs, and its API URL."""
     import prefect
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
     from flows.local_server import free_port, is_healthy
 
@@ -305,8 +318,7 @@ def temporary_server() -> Iterator[None]:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the run's temporary Prefect server did not start (exit status {server.poll()})")
             time.sleep(0.1)
-        with temporary_settings(updates={PREFECT_API_URL: api_url}):
-            yield
+        yield api_url
     finally:
         server.terminate()
         try:
@@ -316,64 +328,44 @@ def temporary_server() -> Iterator[None]:
             server.wait()
 
 
-class Terminated(SystemExit):
-    """SIGTERM arrived: the run stops where it is (the open transaction rolls back), exit status 143."""
-
-
-@contextmanager
-def stop_on_sigterm() -> Iterator[None]:
-    """SIGTERM ends the run as an exception would, so that its clean-up (transaction, server) runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _stop(signum, frame):
-        raise Terminated(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, _stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run_nightly(
     settings: Settings,
+    server: Server | None,
     on_fallback=None,
     workers: int | None = None,
     scheduler: str | None = None,
     show_progress: bool = False,
 ) -> steps.RunSummary:
-    """The nightly flow; if the orchestrator itself fails (its state left broken by a killed run, say),
-    the same steps run without it, so a broken orchestrator never stops the night's work.
+    """The nightly flow, reporting to `server` (or, without one, to a temporary server of its own); if the
+    orchestrator itself fails (its state left broken by a killed run, say), the same steps run without it,
+    so a broken orchestrator never stops the night's work.
 
     The steps are idempotent and each load is one transaction, so running them after a
     partial flow run is safe.
     """
     _progress["body_started"] = False
-    with stop_on_sigterm():
-        try:
-            with temporary_server():
-                return _with_task_runner(workers, scheduler)(
-                    inbox=str(settings.inbox),
-                    warehouse=str(settings.warehouse),
-                    timezone=settings.timezone,
-                    lock_timeout_seconds=settings.lock_timeout_seconds,
-                    shards=max(1, workers or (4 if scheduler else 1)),
-                    show_progress=show_progress,
-                    validation_pages=settings.validation_pages,
-                )
-        except Exception as problem:
-            return _without_orchestrator(problem, settings, on_fallback)
+    try:
+        with reporting_to(server):
+            return _with_task_runner(workers, scheduler)(
+                inbox=str(settings.inbox),
+                warehouse=str(settings.warehouse),
+                timezone=settings.timezone,
+                lock_timeout_seconds=settings.lock_timeout_seconds,
+                shards=max(1, workers or (4 if scheduler else 1)),
+                show_progress=show_progress,
+                validation_pages=settings.validation_pages,
+            )
+    except Exception as problem:
+        return _without_orchestrator(problem, settings, on_fallback, show_progress)
 
 
-def _without_orchestrator(problem: Exception, settings: Settings, on_fallback) -> steps.RunSummary:
+def _without_orchestrator(problem: Exception, settings: Settings, on_fallback, show_progress: bool) -> steps.RunSummary:
     """The same steps without the orchestrator when it, not the run's own work, failed; else the failure."""
     if not _orchestrator_failed(problem):
         raise problem
     if on_fallback is not None:
         on_fallback(problem)
-    return steps.run_once(
+    summary = steps.run_once(
         settings.inbox,
         settings.warehouse,
         load_registry(),
@@ -381,4 +373,7 @@ def _without_orchestrator(problem: Exception, settings: Settings, on_fallback) -
         steps.now_utc(),
         settings.lock_timeout_seconds,
         validation_pages=settings.validation_pages,
+        show_progress=show_progress,
     )
+    summary.orchestration = "The orchestrator failed: the run's steps ran without it, and it was not reported."
+    return summary

@@ -58,47 +58,59 @@ def record_act(
     by: str,
     note: str | None,
     now: datetime,
+    wait_seconds: float | None = None,
+    purpose: str | None = None,
 ) -> datetime:
     """Record an approve or unapprove as the writer, then publish, so the analyst file shows it; its time.
 
-    Raises `approvals.ActRefused` when the act cannot be recorded (nothing is written then).
+    The writer's lock is waited for up to `wait_seconds` (by default the settings' lock timeout); `purpose`
+    is what the lock tells whoever waits for it. Raises `approvals.ActRefused` when the act cannot be recorded
+    and `WarehouseBusy` when a run or backfill kept the lock; nothing is written then.
     """
-    with _writing(settings, registry) as writer:
+    with _writing(settings, registry, wait_seconds, purpose) as writer:
         at = approvals.record_act(writer.con, reporter, period, action, by, now, note)
         database.publish_analyst_file(writer, now, zone=settings.timezone, changed=True)
     return at
 
 
 @contextmanager
-def _writing(settings: Settings, registry: Registry) -> Iterator[database.Writer]:
+def _writing(
+    settings: Settings, registry: Registry, wait_seconds: float | None = None, purpose: str | None = None
+) -> Iterator[database.Writer]:
     """The writer of the warehouse, under its lock (waiting for a run or backfill that holds it)."""
     files = WarehouseFiles(settings.warehouse)
-    with WriterLock(files.lock_file, settings.lock_timeout_seconds), database.open_writer(files, registry) as writer:
+    wait = settings.lock_timeout_seconds if wait_seconds is None else wait_seconds
+    with WriterLock(files.lock_file, wait, purpose=purpose), database.open_writer(files, registry) as writer:
         yield writer
 
 
-def _act_arguments(reporter: str, period: str, by: str) -> tuple[str, str, str]:
+def act_arguments(registry: Registry, reporter: str, period: str, by: str, today) -> tuple[str, str, str]:
+    """The reporter and period of an act as ctip writes them, and who does it; `approvals.ActRefused` naming the
+    argument when one cannot be used (an unknown reporter, a period that does not parse or has not begun by
+    `today`, a blank name)."""
     from flows.cli.common import canonical_period
     from transforms.periods import parse_period
 
-    registry = load_registry()
     try:
         code = known_reporter(registry, reporter, required=True)
     except typer.BadParameter as problem:
-        wrong_usage(f"REPORTER: {problem.message}")
+        raise approvals.ActRefused(f"REPORTER: {problem.message}") from None
     try:
         period_code = canonical_period(period, "PERIOD")
     except typer.BadParameter as problem:
-        wrong_usage(f"PERIOD: {problem.message}")
-    if parse_period(period_code).start > datetime.now(UTC).date():
-        wrong_usage(f"PERIOD: {period_code} has not begun; there is nothing to approve")
+        raise approvals.ActRefused(f"PERIOD: {problem.message}") from None
+    if parse_period(period_code).start > today:
+        raise approvals.ActRefused(f"PERIOD: {period_code} has not begun; there is nothing to approve")
     if not by.strip():
-        wrong_usage("--by is blank; give the reviewer's name")
+        raise approvals.ActRefused("--by is blank; give the reviewer's name")
     return code, period_code, by.strip()
 
 
 def _act(reporter, period, action, by, note, warehouse) -> None:
-    code, period_code, name = _act_arguments(reporter, period, by)
+    try:
+        code, period_code, name = act_arguments(load_registry(), reporter, period, by, datetime.now(UTC).date())
+    except approvals.ActRefused as problem:
+        wrong_usage(str(problem))
     settings = command_settings(warehouse=warehouse)
     readable_warehouse(settings)
     try:

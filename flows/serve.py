@@ -6,6 +6,9 @@ is used; without it, `prefect server start` is started on 127.0.0.1 at a fixed p
 home (database, logs) beside the warehouse, its API closed to anyone without the
 key; it is waited for until healthy and stopped on exit.
 
+While it serves, the warehouse's own Prefect profile (`<warehouse>.ctip/prefect-profile.toml`)
+names the server and its key, so that a `ctip run` started by hand or by cron reports to it.
+
 The served deployment takes no parameters: each run reads the inbox, warehouse,
 zone and lock timeout from ctip's settings as `ctip serve` was started, so nobody
 who reaches the API can point a run at other paths.
@@ -25,6 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flows.local_server import is_healthy
+from flows.orchestrator import remove_profile, write_profile
 from flows.settings import Orchestrator, Settings, orchestrator
 from warehouse.layout import WarehouseFiles
 
@@ -146,15 +150,20 @@ def serve(settings: Settings, interval_seconds: float | None = None) -> None:
                 f"remind: cron '{settings.remind_schedule}' in {settings.timezone}",
                 flush=True,
             )
-            serve_deployments(
-                served_nightly.to_deployment(name=DEPLOYMENT, schedules=[schedule]),
-                served_remind.to_deployment(
-                    name=REMIND_DEPLOYMENT, schedules=[Cron(settings.remind_schedule, timezone=settings.timezone)]
-                ),
-                pause_on_shutdown=False,
-                print_starting_message=True,
-                limit=1,  # one run at a time: runs and reminders never compete for the writer lock
-            )
+            files = WarehouseFiles(settings.warehouse)
+            write_profile(files, api_url, served.auth_string)  # `ctip run` by hand or by cron reports here
+            try:
+                serve_deployments(
+                    served_nightly.to_deployment(name=DEPLOYMENT, schedules=[schedule]),
+                    served_remind.to_deployment(
+                        name=REMIND_DEPLOYMENT, schedules=[Cron(settings.remind_schedule, timezone=settings.timezone)]
+                    ),
+                    pause_on_shutdown=False,
+                    print_starting_message=True,
+                    limit=1,  # one run at a time: runs and reminders never compete for the writer lock
+                )
+            finally:
+                remove_profile(files, api_url)
 
 
 def _describe(settings: Settings, interval_seconds: float | None) -> str:

@@ -231,6 +231,12 @@ class Orchestrator:
         return self.ui_url is not None
 
 
+def prefect_api(environ: dict[str, str] | None = None) -> tuple[str | None, str | None]:
+    """The operator's own Prefect server, if named: PREFECT_API_URL and its key, PREFECT_API_AUTH_STRING."""
+    env = os.environ if environ is None else environ
+    return env.get("PREFECT_API_URL") or None, env.get("PREFECT_API_AUTH_STRING") or None
+
+
 def orchestrator(settings: Settings, home: Path, environ: dict[str, str] | None = None) -> Orchestrator:
     """The Prefect server `ctip serve` uses and the environment it runs with.
 

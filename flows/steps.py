@@ -64,6 +64,36 @@ def discover(inbox: Path) -> Discovery:
     return Discovery([candidate for _, _, candidate in found], ignored)
 
 
+def anything_new(inbox: Path, files: WarehouseFiles) -> bool:
+    """Whether a run would find work: a file of the inbox that no receipt has by name, size and modification
+    time, or a receipt without its final status. Reads the writer's database without writing; when another
+    writer holds it, or there is none yet with files waiting, the answer is yes (the run itself finds out)."""
+    candidates = discover(inbox).candidates
+    if not files.state_db.exists():
+        return bool(candidates)
+    inbox_files = pl.DataFrame(
+        [
+            {
+                "file_name": c.name,
+                "size_bytes": c.path.stat().st_size,
+                "modified_at": modified_at(c.path.stat().st_mtime_ns),
+            }
+            for c in candidates
+        ],
+        schema={"file_name": pl.String, "size_bytes": pl.Int64, "modified_at": pl.Datetime("us", "UTC")},
+    )
+    try:
+        with duckdb.connect(str(files.state_db), read_only=True) as con:
+            return receipts.unreceived_count(con, inbox_files) > 0 or receipts.pending_count(con) > 0
+    except (duckdb.Error, OSError):
+        return True
+
+
+def modified_at(mtime_ns: int) -> datetime:
+    """A file's modification time as its receipt keeps it."""
+    return datetime.fromtimestamp(mtime_ns / 1e9, tz=UTC)
+
+
 def receive(
     discovery: Discovery, writer: Writer, archive: Archive, now: datetime, uploads: UploadLedger | None = None
 ) -> Received:
@@ -97,7 +127,7 @@ def receive(
                 "file_name": candidate.name,
                 "format": candidate.format,
                 "size_bytes": copied.size_bytes,
-                "modified_at": datetime.fromtimestamp(copied.modified_ns / 1e9, tz=UTC),
+                "modified_at": modified_at(copied.modified_ns),
             }
         )
     archive.keep_all(copies)  # every new file's bytes safe on disk before any of them is given a receipt
@@ -129,14 +159,15 @@ def prepare(
     file_findings, read, set_aside = [], [], set()
     for receipt in originals:
         try:
-            found, raw = _read_one(receipt, contents.get(receipt.submission_id), registry, lang)
+            found, columns = _read_one(receipt, contents.get(receipt.submission_id), registry, lang)
         except Exception as problem:  # ctip's failure on this one file, not the file's: set it aside, go on
-            found, raw = [failure_finding("reading", problem, lang)], None
+            found, columns = [failure_finding("reading", problem, lang)], None
             set_aside.add(receipt.submission_id)
-        if raw is not None:
-            read.append((receipt, raw))
+        if columns is not None:
+            read.append((receipt, columns))
         if found:
             file_findings.append(findings_frame(receipt.submission_id, found))
+    columns = None  # the cells as read are held by `read` alone, which lets them go as they become frames
     frames, column_findings, failed = _conformed(read, registry, zone, lang)
     for submission_id, problem in failed.items():
         column_findings.append(findings_frame(submission_id, [failure_finding("reading", problem, lang)]))
@@ -204,8 +235,9 @@ def _read_one(receipt: Receipt, content: bytes | None, registry: Registry, lang:
 
 def _conformed(read: list[tuple[Receipt, dict[str, list]]], registry: Registry, zone: ZoneInfo, lang: str = "en"):
     """The files read, fitted to the contract's columns (`conform`) with `submission_id` and `judged_on`: the cells
-    of the files with the same header stacked into one frame and conformed together (a header's findings are each
-    of its files' findings), so that many small files cost a few frame operations a header, none a file.
+    of the files with the same header made one frame (`frame_of`) and conformed together (a header's findings are
+    each of its files' findings), so that many small files cost a few frame operations a header, none a file.
+    A file's cells as read are let go (from `read`) once they are in a frame.
 
     Returns the frames, in receipt order, the column findings of each file, and the files ctip failed on."""
     by_header: dict[tuple[str, ...], list[int]] = {}
@@ -213,36 +245,50 @@ def _conformed(read: list[tuple[Receipt, dict[str, list]]], registry: Registry, 
         by_header.setdefault(tuple(columns), []).append(position)
     frames, findings, failed = [], [], {}
 
-    def fitted(positions: list[int]) -> None:
-        members = [read[i] for i in positions]
-        names = members[0][1].keys()
-        stacked = frame_of({name: list(chain.from_iterable(cells[name] for _, cells in members)) for name in names})
-        conformed, found = conform(stacked, registry, lang)
+    def fitted(text: pl.DataFrame, positions: list[int], heights: list[int]) -> None:
+        receipts = [read[i][0] for i in positions]
+        conformed, found = conform(text, registry, lang)
         if conformed is not None:
-            each = _repeated([len(columns[ROW_NUMBER]) for _, columns in members])
-            ids = pl.Series("submission_id", [receipt.submission_id for receipt, _ in members], pl.String)
-            judged = pl.Series("judged_on", [r.received_at.astimezone(zone).date() for r, _ in members], pl.Date)
+            each = _repeated(heights)
+            ids = pl.Series("submission_id", [receipt.submission_id for receipt in receipts], pl.String)
+            judged = pl.Series("judged_on", [r.received_at.astimezone(zone).date() for r in receipts], pl.Date)
             order = pl.Series(_POSITION, positions, pl.Int64)
             frames.append(conformed.with_columns(ids.gather(each), judged.gather(each), order.gather(each)))
         if found:
-            findings.extend(findings_frame(receipt.submission_id, found) for receipt, _ in members)
+            findings.extend(findings_frame(receipt.submission_id, found) for receipt in receipts)
 
     for positions in by_header.values():
+        heights = [len(read[i][1][ROW_NUMBER]) for i in positions]
         try:
-            fitted(positions)
+            text = frame_of(_one_after_another([read[i][1] for i in positions]))
+            for i in positions:
+                read[i] = (read[i][0], None)
+            fitted(text, positions, heights)
         except Exception as problem:  # ctip's failure: told apart file by file
             if len(positions) == 1:
                 failed[read[positions[0]][0].submission_id] = problem
                 continue
-            for position in positions:
+            starts = [sum(heights[:k]) for k in range(len(positions))]
+            for position, start, height in zip(positions, starts, heights, strict=True):
                 try:
-                    fitted([position])
-                except Exception as alone:
-                    failed[read[position][0].submission_id] = alone
+                    columns = read[position][1]
+                    alone = frame_of(columns) if columns is not None else text.slice(start, height)
+                    fitted(alone, [position], [height])
+                except Exception as problem:
+                    failed[read[position][0].submission_id] = problem
+        text = None
     if len(frames) <= 1:
         return [frame.drop(_POSITION) for frame in frames], findings, failed
     stacked = pl.concat(frames, how="vertical").sort(_POSITION, maintain_order=True)
     return [stacked.drop(_POSITION)], findings, failed
+
+
+def _one_after_another(files: list[dict[str, list]]) -> dict[str, list]:
+    """The columns of files with the same header, the rows of each after those of the one before (one file's as
+    they are)."""
+    if len(files) == 1:
+        return files[0]
+    return {name: list(chain.from_iterable(columns[name] for columns in files)) for name in files[0]}
 
 
 _POSITION = "_receipt_position"  # the position of a row's file among the files read, to keep them in receipt order
@@ -289,11 +335,12 @@ def run_once(
     now: datetime,
     lock_timeout_seconds: float = 600.0,
     validation_pages: bool | None = None,
+    show_progress: bool = False,
 ) -> RunSummary:
     """The nightly job without an orchestrator: the run loop with these plain functions, as the one writer.
 
     `validation_pages` says whether the run writes its validation pages; by default, as
-    the settings say (CTIP_VALIDATION_PAGES).
+    the settings say (CTIP_VALIDATION_PAGES). `show_progress` shows a progress bar on stderr.
     """
     files = WarehouseFiles(warehouse_path)
     if validation_pages is None:
@@ -321,7 +368,7 @@ def run_once(
             summarise=summarise,
             notify=lambda rejected: notify(writer, rejected, zone.key),
         )
-        with progress_bar(False) as progress:
+        with progress_bar(show_progress) as progress:
             return runloop.run_batches(steps, 1, now, files.docs_dir if validation_pages else None, progress)
 
 

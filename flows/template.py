@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name
-
 from schemas.registry import Registry
 from schemas.texts import text
 from transforms.read import XLSX_SHEET
@@ -45,6 +42,9 @@ def _write_workbook(
     lang: str,
 ) -> None:
     """The workbook's three sheets, written at `path`."""
+    import xlsxwriter
+    from xlsxwriter.utility import xl_col_to_name
+
     workbook = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
     try:
         font = {"font_name": KHMER_FONT} if lang == "km" else {}

@@ -141,15 +141,17 @@ CHROMIUM_ARGS = [
 ]
 
 
-def run_python(code: str, *args: str, timeout: float | None = 300, **options) -> subprocess.CompletedProcess:
-    """`python -c CODE ARGS...` in a child process that imports this project from its folder; its output
-    captured as text."""
+def run_python(
+    code: str, *args: str, timeout: float | None = 300, env: dict[str, str] | None = None, **options
+) -> subprocess.CompletedProcess:
+    """`python -c CODE ARGS...` in a child process that imports this project from its folder, in this
+    process's environment or `env`; its output captured as text."""
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         cwd=PROJECT,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        env={**(os.environ if env is None else env), "PYTHONPATH": str(PROJECT)},
         **options,
     )

@@ -20,9 +20,13 @@ leave, repeated until nothing narrows. These bounds lie outside the feasible int
 so a cell they show too narrow is pinned without an LP (`propagated_pins`); the others
 become the solver's column bounds.
 
-The relations are then split into connected components over the suppressed cells;
-each component is one HiGHS model, re-solved from its last basis (dual simplex) as
-objective and bounds change. Every feasible point found is kept: the least and most
+The linear programmes leave out the rows that other rows imply (`Relations.implied`:
+a period relation that the cycles of its series add up to, where they all hold), which
+changes no feasible set. The relations are then split into connected components over
+the suppressed cells; each component is one HiGHS model, re-solved from its last basis
+(dual simplex) as objective and bounds change. Components share no cell, so they are
+solved apart, several at once in threads where `workers` allows (the solver releases
+the interpreter while it runs), with the same outcome in any order. Every feasible point found is kept: the least and most
 value each cell has been seen to take. Suppressing more only widens the feasible set
 (a published count becomes free), so these points stay feasible from one audit to the
 next, and a cell once proved protected is never solved again. A sensitive cell is
@@ -30,9 +34,9 @@ settled as cheaply as can be:
 
 1. feasible points: every open cell as low as it can be and as high as it needs (K
    above its lowest value seen) and no higher, so that the slack of a relation is
-   shared out, with shares drawn anew each round while a round settles cells; two
-   points at least K apart prove a cell protected, and these are the `lower`, `upper`
-   reported;
+   shared out, with shares drawn anew each round while a round settles cells (a cell's
+   least sought by at most LOWERINGS of them); two points at least K apart prove a cell
+   protected, and these are the `lower`, `upper` reported;
 2. on the whole component: as high as it needs, then (unless it was seen at its least)
    as low as it can be; short of K apart these are its exact bounds, and the rows that
    bind pin it.
@@ -50,6 +54,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import highspy
@@ -62,6 +67,7 @@ EPSILON = 1e-6
 BATCH_ROUNDS = 50  # at most, rounds of feasible points sought per component before cells are solved one by one
 PROPAGATION_ROUNDS = 30  # at most, rounds of bound propagation before the LP audit
 EXACT_BUDGET = 2000  # cells of one component solved on their own per audit; past it, an unproved cell is pinned
+LOWERINGS = 2  # at most, shared-out points that seek a cell's least before its own solve does
 UNBOUNDED = (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible)
 INTERVAL_SCHEMA = {
     "_cell": pl.Int64,
@@ -77,7 +83,8 @@ class Relations:
     """The relations that hold in the data, as rows `sum(coef * cell) (= or <=) 0` over all cells.
 
     `row`, `cell` and `coef` list the members (coef +1 for a part, -1 for the total);
-    `equal[r]` says whether row r is an equality; `group[r]` is the group it came from.
+    `equal[r]` says whether row r is an equality; `group[r]` is the group it came from; `implied[r]` (when
+    given) that row r is a linear combination of other rows that hold, which the linear programmes leave out.
     """
 
     row: np.ndarray
@@ -85,6 +92,7 @@ class Relations:
     coef: np.ndarray
     equal: np.ndarray
     group: np.ndarray
+    implied: np.ndarray | None = None
 
 
 @dataclass
@@ -98,7 +106,11 @@ class Audit:
 
 
 def relations_that_hold(members: pl.DataFrame, values: np.ndarray) -> Relations:
-    """The groups of `members` (`_group`, `_cell`, `_total`) as they hold in `values`."""
+    """The groups of `members` (`_group`, `_cell`, `_total`) as they hold in `values`.
+
+    A group marked `_implied` (a period relation that the cycles of its `_series` add up to) is implied
+    where every other period group of its series holds exactly: so is it then, and the LPs leave it out.
+    """
     if members.height == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Relations(empty, empty, empty.astype(np.float64), np.zeros(0, dtype=bool), empty)
@@ -114,6 +126,8 @@ def relations_that_hold(members: pl.DataFrame, values: np.ndarray) -> Relations:
     holding = (
         balance.filter((pl.col("_balance") == 0) | ((pl.col("_balance") < 0) & (pl.col("_totals") == 1)))
         .with_columns((pl.col("_balance") == 0).alias("_equal"))
+        .join(_implied_groups(members, balance), on="_group", how="left")
+        .with_columns(pl.col("_implied").fill_null(False))
         .sort("_group")
         .with_row_index("_row")
     )
@@ -124,6 +138,28 @@ def relations_that_hold(members: pl.DataFrame, values: np.ndarray) -> Relations:
         coef=rows["_coef"].to_numpy(),
         equal=holding["_equal"].to_numpy(),
         group=holding["_group"].to_numpy(),
+        implied=holding["_implied"].to_numpy(),
+    )
+
+
+def _implied_groups(members: pl.DataFrame, balance: pl.DataFrame) -> pl.DataFrame:
+    """`_group`, `_implied`: the groups marked `_implied` whose series' other groups all hold exactly (sum to 0);
+    every relation among a series' periods is then a sum of those, and holds exactly too."""
+    if "_implied" not in members.columns or "_series" not in members.columns:
+        return pl.DataFrame(schema={"_group": pl.Int64, "_implied": pl.Boolean})
+    marked = (
+        members.filter(pl.col("_series").is_not_null())
+        .group_by("_group")
+        .agg(pl.col("_series").first(), pl.col("_implied").first())
+        .join(balance.select("_group", "_balance"), on="_group", how="inner")
+    )
+    exact_series = (
+        marked.filter(~pl.col("_implied")).group_by("_series").agg((pl.col("_balance") == 0).all().alias("_exact"))
+    )
+    return (
+        marked.filter(pl.col("_implied"))
+        .join(exact_series, on="_series", how="left")
+        .select("_group", pl.col("_exact").fill_null(True).alias("_implied"))  # a series of no cycle: nothing to check
     )
 
 
@@ -135,10 +171,17 @@ def is_protected(lower: float, upper: float, min_cell: int) -> bool:
 class Auditor:
     """Audits one table's relations for successive sets of suppressed cells, remembering solved components."""
 
-    def __init__(self, relations: Relations, values: np.ndarray, min_cell: int):
+    def __init__(
+        self,
+        relations: Relations,
+        values: np.ndarray,
+        min_cell: int,
+        workers: int = 1,
+    ):
         self.relations = relations
         self.values = np.asarray(values, dtype=np.float64)
         self.min_cell = min_cell
+        self.workers = max(1, workers)  # components solved at once, each by its own solver in a thread
         self._solved: dict[tuple, tuple[dict[int, tuple[float, float, bool]], dict[int, set[int]], int]] = {}
         # the least and most value of each cell seen at a feasible point: true counts until a solve widens them.
         # Suppressing more only widens the feasible set (a published count becomes free), so these stay
@@ -146,6 +189,7 @@ class Auditor:
         self._low = self.values.copy()
         self._high = self.values.copy()
         self._hidden = np.zeros(self.values.size, dtype=bool)
+        self._propagated = None  # (pattern, bounds) of the last call of outer_bounds
 
     def audit(self, suppressed: np.ndarray, sensitive: np.ndarray | None = None) -> Audit:
         """The feasible interval of every cell where `suppressed` is true; those of the `sensitive` ones
@@ -173,6 +217,8 @@ class Auditor:
         rhs = -np.bincount(
             rel.row[published], weights=rel.coef[published] * self.values[rel.cell[published]], minlength=n_rows
         )
+        if rel.implied is not None:  # rows that others imply: the same feasible set without them
+            is_var = is_var & ~rel.implied[rel.row]
         var_rows, var_cells, var_coef = rel.row[is_var], local[rel.cell[is_var]], rel.coef[is_var]
         live = np.zeros(n_rows, dtype=bool)
         live[var_rows] = True
@@ -194,6 +240,7 @@ class Auditor:
         exact = np.zeros(hidden.size, dtype=bool)
         pinning: dict[int, set[int]] = {}
         solves = 0
+        keys, jobs = [], {}
         for start, end in zip(starts, ends, strict=True):
             members_local = order[start:end]
             label = cell_label[members_local[0]]
@@ -201,9 +248,9 @@ class Auditor:
             picked = by_label[lo:hi]
             component = np.sort(hidden[members_local])
             key = (component.tobytes(), must[component].tobytes())
-            cached = self._solved.get(key)
-            if cached is None:
-                cached = self._solve_component(
+            keys.append(key)
+            if key not in self._solved and key not in jobs:
+                jobs[key] = (
                     component,
                     hidden[var_cells[picked]],
                     var_rows[picked],
@@ -211,8 +258,17 @@ class Auditor:
                     rhs,
                     must[component],
                 )
-                self._solved[key] = cached
-            result, pins, count = cached
+        # components share no cell, so they are solved apart and in any order: the same result every time
+        biggest_first = sorted(jobs, key=lambda k: -jobs[k][0].size)
+        if self.workers > 1 and len(jobs) > 1:
+            _solver()  # the first solver of a process is made here, in one thread (its banner held back)
+            with ThreadPoolExecutor(min(self.workers, len(jobs))) as pool:
+                solved = list(pool.map(lambda k: self._solve_component(*jobs[k]), biggest_first))
+        else:
+            solved = [self._solve_component(*jobs[k]) for k in biggest_first]
+        self._solved.update(zip(biggest_first, solved, strict=True))
+        for key in keys:
+            result, pins, count = self._solved[key]
             solves += count
             for cell, (low, high, is_exact) in result.items():
                 lower[local[cell]], upper[local[cell]], exact[local[cell]] = low, high, is_exact
@@ -243,8 +299,17 @@ class Auditor:
 
         Each relation bounds each of its suppressed cells by what the published members and the others'
         bounds leave (rounded inward to whole counts, as an attacker may); repeated, these bounds close in on
-        the feasible interval from outside and never cut into it.
+        the feasible interval from outside and never cut into it. The bounds of the last pattern are kept (the
+        audit asks again for the pattern whose pins it has just sought).
         """
+        pattern = (np.asarray(suppressed, dtype=bool).tobytes(), rounds)
+        if self._propagated is not None and self._propagated[0] == pattern:
+            return self._propagated[1]
+        bounds = self._propagate(np.asarray(suppressed, dtype=bool), rounds)
+        self._propagated = (pattern, bounds)
+        return bounds
+
+    def _propagate(self, suppressed: np.ndarray, rounds: int):
         rel = self.relations
         n_rows = rel.equal.size
         is_var = suppressed[rel.cell]
@@ -389,15 +454,18 @@ class Auditor:
         # value) and no higher, so that the slack of a relation is shared out; a cell seen at two points at
         # least K apart is protected without a solve of its own.
         random = np.random.default_rng(n)  # the same table is audited the same way every time
+        lowered = np.zeros(n, dtype=np.int64)  # shared-out points that sought each cell's least
         for round_number in range(BATCH_ROUNDS):
             open_cells = ~settled()
             if not open_cells.any():
                 break
             shares = 1.0 if round_number == 0 else random.uniform(0.1, 1.0, n)
-            lowering = open_cells & (np.ceil(low - EPSILON) > floor)  # seen at its floor: as low as it can be
+            # seen at its floor: as low as it can be; lowered twice with the others already: left to its own solve
+            lowering = open_cells & (np.ceil(low - EPSILON) > floor) & (lowered < LOWERINGS)
             if lowering.any():
                 highs.changeColsCost(n, everyone, lowering * shares)
                 run()
+                lowered += lowering
             caps = np.where(open_cells, np.minimum(np.ceil(low - EPSILON) + self.min_cell, no_caps), no_caps)
             highs.changeColsCost(n, everyone, -(open_cells * shares))
             highs.changeColsBounds(n, everyone, floor, caps)

@@ -44,7 +44,6 @@ import polars as pl
 
 from schemas.registry import TOTAL, UNKNOWN, Registry
 from schemas.shapes import DIMENSIONS
-from transforms.audit import Auditor, relations_that_hold
 from transforms.periods import parse_period
 
 FREE, PRIMARY, SECONDARY = "F", "C", "D"
@@ -69,7 +68,9 @@ MEMBER_SCHEMA = {"_group": pl.Int64, "_step": pl.Int64, "_cell": pl.Int64, "_tot
 # a group's members sum to 0 with `_coef` (+1 a part, -1 a total); where `_coef` is null, -1 marks the `_total`
 
 
-def confidentiality(figures: pl.DataFrame, registry: Registry, min_cell: int = DEFAULT_MIN_CELL) -> pl.DataFrame:
+def confidentiality(
+    figures: pl.DataFrame, registry: Registry, min_cell: int = DEFAULT_MIN_CELL, workers: int = 1
+) -> pl.DataFrame:
     """`figures` with a `conf` column: `F`, `C` (1 <= value < min_cell) or `D` (protects a `C`).
 
     A suppressed figure also gets `lower` and `upper` from the interval audit (`upper`
@@ -79,7 +80,8 @@ def confidentiality(figures: pl.DataFrame, registry: Registry, min_cell: int = D
 
     `figures` holds one row per figure: the columns of SLICE, the dimensions and
     `value` (a count; null where there is no figure, whose `conf` is null too).
-    Keys must be unique among the rows with a value.
+    Keys must be unique among the rows with a value. `workers`: how many components of
+    the audit's relations are solved at once (the outcome is the same for any number).
     """
     if min_cell < 1:
         raise ValueError(f"min_cell must be at least 1, not {min_cell}")
@@ -97,7 +99,7 @@ def confidentiality(figures: pl.DataFrame, registry: Registry, min_cell: int = D
         raise ValueError("two figures share a key")
     primary = cells["value"].is_between(1, min_cell - 1)
     members = _groups(cells, registry)
-    suppressed, intervals = _audited(cells, primary, _protect(cells, primary, members), members, min_cell)
+    suppressed, intervals = _audited(cells, primary, _protect(cells, primary, members), members, min_cell, workers)
     conf = (
         cells.select(
             "_row",
@@ -133,7 +135,11 @@ class Protection(NamedTuple):
 
 
 def protect_comparison(
-    comparison: pl.DataFrame, registry: Registry, min_cell: int = DEFAULT_MIN_CELL, carried: tuple[str, ...] = ()
+    comparison: pl.DataFrame,
+    registry: Registry,
+    min_cell: int = DEFAULT_MIN_CELL,
+    carried: tuple[str, ...] = (),
+    workers: int = 1,
 ) -> Protection:
     """The comparison table for publication: PUBLIC_COLUMNS plus `value_conf` and `base_value_conf`, and the
     `carried` columns of `comparison` as they are (statuses, flags: nothing that is a count); with the audit of
@@ -145,7 +151,7 @@ def protect_comparison(
     columns are protected as one table of the period's figures. The public table
     says `C` for every suppressed count, primary or secondary alike, so that the
     status does not tell a small count from one suppressed to protect it; the audit
-    keeps `C` and `D` apart.
+    keeps `C` and `D` apart. `workers` as in `confidentiality`.
     """
     key = [*SLICE, *registry.dimension_names]
     base_key = ["base_period" if c == "period" else c for c in key]
@@ -155,7 +161,7 @@ def protect_comparison(
     base = rows.select(*base_key, "base_value").rename({"base_period": "period", "base_value": "value"})
     figures = pl.concat([rows.select(*key, "value"), base.select(*key, "value")])
     figures = figures.filter(pl.col("value").is_not_null()).unique(maintain_order=True)
-    protected = confidentiality(figures, registry, min_cell)
+    protected = confidentiality(figures, registry, min_cell, workers)
     conf = protected.select(
         *key, pl.when(pl.col("conf") == SECONDARY).then(pl.lit(PRIMARY)).otherwise(pl.col("conf")).alias("conf")
     )
@@ -237,7 +243,12 @@ def _protect(cells: pl.DataFrame, primary: pl.Series, members: pl.DataFrame) -> 
 
 # ------------------------------------------------------------------ audit
 def _audited(
-    cells: pl.DataFrame, primary: pl.Series, suppressed: pl.Series, members: pl.DataFrame, min_cell: int
+    cells: pl.DataFrame,
+    primary: pl.Series,
+    suppressed: pl.Series,
+    members: pl.DataFrame,
+    min_cell: int,
+    workers: int = 1,
 ) -> tuple[pl.Series, pl.DataFrame]:
     """Suppressed cells once every one passes the interval audit, and their intervals (transforms/audit.py).
 
@@ -247,7 +258,9 @@ def _audited(
     with exactly one suppressed member), and the audit runs again.
     """
     values = cells["value"].to_numpy()
-    auditor = Auditor(relations_that_hold(members, values), values, min_cell)
+    from transforms.audit import Auditor, relations_that_hold  # the solver is loaded when a table is protected
+
+    auditor = Auditor(relations_that_hold(members, values), values, min_cell, workers)
     ranked = members.join(cells.select("_cell", "value"), on="_cell", how="left").sort(
         "_total", pl.col("value") == 0, "value", "_cell"
     )
@@ -400,7 +413,9 @@ def _period_groups(cells: pl.DataFrame, registry: Registry, step: int) -> pl.Dat
     held, every longer period against its months). Besides them, the short tilings of
     `_short_tilings` (a year to date as an earlier one and the month or two after it),
     which the cycles imply only in combination: as groups of their own, the rule of
-    `_protect` and the bound propagation of the audit see them too.
+    `_protect` and the bound propagation of the audit see them too. They are marked
+    `_implied`: where every cycle of their series holds, the linear programmes of the
+    audit leave them out (the same feasible set, with fewer rows).
     """
     series_key = ["reporter", "area", "indicator", *registry.dimension_names]
     rows = cells.select("_cell", *series_key, "period")
@@ -412,14 +427,23 @@ def _period_groups(cells: pl.DataFrame, registry: Registry, step: int) -> pl.Dat
     )
     relations = []
     for pattern in series["_pattern"].unique().sort().to_list():
-        for number, cycle in enumerate(_period_relations(tuple(pattern.split(",")))):
-            relations.extend((pattern, number, period, coef, len(cycle)) for period, coef in cycle)
+        held = tuple(pattern.split(","))
+        cycles = len(_cycles(held))
+        for number, cycle in enumerate(_period_relations(held)):
+            relations.extend((pattern, number, period, coef, len(cycle), number >= cycles) for period, coef in cycle)
     if not relations:
         return pl.DataFrame(schema=MEMBER_SCHEMA)
     relations_frame = pl.DataFrame(
         relations,
         orient="row",
-        schema={"_pattern": pl.String, "_cycle": pl.Int64, "period": pl.String, "_coef": pl.Int64, "_size": pl.Int64},
+        schema={
+            "_pattern": pl.String,
+            "_cycle": pl.Int64,
+            "period": pl.String,
+            "_coef": pl.Int64,
+            "_size": pl.Int64,
+            "_implied": pl.Boolean,
+        },
     )
     members = (
         series.select(*series_key, "_series", "_pattern")
@@ -435,6 +459,7 @@ def _period_groups(cells: pl.DataFrame, registry: Registry, step: int) -> pl.Dat
         "_coef",
         "_series",
         "_size",
+        "_implied",
     )
 
 

@@ -18,14 +18,17 @@ is checked on one column derived from the pair (`reporter_indicator`,
 from __future__ import annotations
 
 import json
+import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from schemas.registry import Registry
+
+if TYPE_CHECKING:  # pandas comes with Great Expectations, when a validation runs
+    import pandas as pd
 
 ROW_INDEX = "_row"
 PAIR_SEPARATOR = "|"  # joins a reporter and an indicator code in `reporter_indicator`; no code holds it
@@ -96,6 +99,22 @@ def row_suite(registry: Registry):
     return suite
 
 
+def judged_columns(suite) -> list[str]:
+    """The columns a suite's expectations read, those they judge and those of their row conditions, in order:
+    the frame a suite is run on needs no other (Great Expectations filters and copies every column it holds,
+    once per metric)."""
+    names: list[str] = []
+    for expectation in suite.expectations:
+        names += [
+            getattr(expectation, key) for key in ("column", "column_A", "column_B") if getattr(expectation, key, None)
+        ]
+        names += list(getattr(expectation, "column_list", None) or [])
+        condition = getattr(expectation, "row_condition", None)
+        if condition:
+            names += re.findall(r"[A-Za-z_]\w*(?=\s*==)", str(condition))
+    return list(dict.fromkeys(names))
+
+
 def coded_columns(registry: Registry) -> dict[str, dict[str, tuple[str, list[str]]]]:
     """Per rule of code lists, each column of the judged rows it checks: the column a finding names and the
     codes allowed, in the order findings of one row are listed."""
@@ -163,6 +182,7 @@ class ExpectationError(RuntimeError):
 
 
 RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": [ROW_INDEX]}
+EXAMPLES = 5  # values that failed, kept per expectation for the validation pages
 
 
 class _Context:
@@ -186,6 +206,7 @@ class _Context:
         self.source = self.context.data_sources.add_pandas("ctip")
         self.definitions: dict[str, object] = {}
         self.suites: dict[tuple[str, str], object] = {}
+        self.seen: dict[int, tuple[object, object]] = {}  # id of a suite given -> (that suite, the saved one)
 
     @classmethod
     def current(cls) -> _Context:
@@ -204,12 +225,19 @@ class _Context:
         return self.definitions[name]
 
     def saved(self, suite):
-        """The suite as saved in the context (its expectations then have ids), saved the first time it is seen."""
+        """The suite as saved in the context (its expectations then have ids), saved the first time it is seen.
+
+        A suite object given again (the suites of a registry are built once) is known by its identity; another
+        object is compared by its expectations' configurations."""
+        seen = self.seen.get(id(suite))
+        if seen is not None and seen[0] is suite:
+            return seen[1]
         configurations = [expectation.configuration.to_json_dict() for expectation in suite.expectations]
         key = (suite.name, json.dumps(configurations, sort_keys=True, default=str))
         if key not in self.suites:
             suite.name = f"{suite.name}-{len(self.suites) + 1}"  # two registries may give two suites of one name
             self.suites[key] = self.context.suites.add(suite)
+        self.seen[id(suite)] = (suite, self.suites[key])
         return self.suites[key]
 
 
@@ -258,36 +286,85 @@ class SuiteRunner:
     def run(self, name: str, frame: pd.DataFrame, suite) -> list[Failure]:
         """Validate `frame` (which has a ROW_INDEX column) and list each failed expectation's rows,
         in the order of the suite (Great Expectations reports them grouped by column)."""
-        if frame.empty:
-            return []
+        return self.run_slices(name, [frame], suite)
+
+    def run_slices(self, name: str, frames: Iterable[pd.DataFrame], suite) -> list[Failure]:
+        """`run` on a frame given in slices, validated one after the other (each may be made only when its
+        turn comes): an expectation fails with the rows that failed in every slice, and its check counts
+        the rows of every slice. For expectations that judge a row alone, or with the rows of its slice
+        when no rule needs rows of another slice, the failures are those of one validation of the whole."""
+        merged: dict[int, tuple[dict, dict, list[int]]] = {}  # position in the suite -> meta, check, rows
+        saved = None
+        for frame in frames:
+            if frame.empty:
+                continue
+            if saved is None:  # saved once, whatever the number of slices
+                saved = self._saved(suite)
+            for position, outcome in self._validate(name, frame, saved):
+                meta = outcome.expectation_config.meta
+                check = _check(name, outcome, meta)
+                rows = [] if outcome.success else _failed_rows(outcome)
+                if position in merged:
+                    _, held, held_rows = merged[position]
+                    check = _merged_checks(held, check)
+                    rows = held_rows + rows
+                merged[position] = (meta, check, rows)
+        failures = []
+        for position in sorted(merged):
+            meta, check, rows = merged[position]
+            self.checks.append(check)
+            if not check["success"]:
+                failures.append(Failure(meta["rule"], meta["column"], rows))
+        return failures
+
+    def _saved(self, suite):
+        from great_expectations.data_context.data_context.context_factory import project_manager
+
+        with _Context.lock:
+            project_manager.set_project(self._context.context)
+            return self._context.saved(suite)
+
+    def _validate(self, name: str, frame: pd.DataFrame, saved) -> list[tuple[int, object]]:
+        """Each expectation's outcome on `frame` with its position in the suite `saved` (as `_saved` gives it),
+        in the order of the suite; an expectation that could not be evaluated raises ExpectationError."""
         from great_expectations.data_context.data_context.context_factory import project_manager
         from great_expectations.validator.v1_validator import Validator
 
         with _Context.lock:
             project_manager.set_project(self._context.context)  # the validator finds the data through it
-            suite = self._context.saved(suite)
             validator = Validator(
                 batch_definition=self._context.definition(name),
                 batch_parameters={"dataframe": frame},
                 result_format=RESULT_FORMAT,
             )
             with _configurations_kept():
-                result = validator.validate_expectation_suite(suite)
-        position = {expectation.id: index for index, expectation in enumerate(suite.expectations)}
-        failures = []
-        for outcome in sorted(result.results, key=lambda outcome: position[outcome.expectation_config.id]):
+                result = validator.validate_expectation_suite(saved)
+        position = {expectation.id: index for index, expectation in enumerate(saved.expectations)}
+        outcomes = sorted(
+            ((position[outcome.expectation_config.id], outcome) for outcome in result.results), key=lambda p: p[0]
+        )
+        for _, outcome in outcomes:
             exception = outcome.exception_info or {}
             if exception.get("raised_exception"):
                 raise ExpectationError(
                     f"{outcome.expectation_config.type} could not run: {exception.get('exception_message')}"
                 )
-            meta = outcome.expectation_config.meta
-            self.checks.append(_check(name, outcome, meta))
-            if outcome.success:
-                continue
-            rows = [int(item[ROW_INDEX]) for item in outcome.result.get("unexpected_index_list") or []]
-            failures.append(Failure(meta["rule"], meta["column"], rows))
-        return failures
+        return outcomes
+
+
+def _failed_rows(outcome) -> list[int]:
+    return [int(item[ROW_INDEX]) for item in outcome.result.get("unexpected_index_list") or []]
+
+
+def _merged_checks(first: dict, then: dict) -> dict:
+    """The check of one expectation over two slices: it succeeds when both do, counts the rows of both."""
+    return {
+        **first,
+        "success": first["success"] and then["success"],
+        "checked": first["checked"] + then["checked"],
+        "failed": first["failed"] + then["failed"],
+        "examples": (first["examples"] + then["examples"])[:EXAMPLES],
+    }
 
 
 def _check(suite: str, outcome, meta: dict) -> dict:
@@ -306,7 +383,7 @@ def _check(suite: str, outcome, meta: dict) -> dict:
         "success": bool(outcome.success),
         "checked": int(result.get("element_count") or 0),
         "failed": int(result.get("unexpected_count") or 0),
-        "examples": [_shown(value) for value in (result.get("partial_unexpected_list") or [])[:5]],
+        "examples": [_shown(value) for value in (result.get("partial_unexpected_list") or [])[:EXAMPLES]],
     }
 
 
@@ -317,4 +394,4 @@ def _shown(value) -> str:
     return str(value)
 
 
-__all__ = ["Failure", "SuiteRunner", "row_suite", "codes_suite", "parts_suite", "ROW_INDEX"]
+__all__ = ["Failure", "SuiteRunner", "row_suite", "codes_suite", "parts_suite", "judged_columns", "ROW_INDEX"]

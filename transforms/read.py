@@ -10,9 +10,11 @@ finding instead of a frame; nothing raises.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
+import operator
 import posixpath
 import re
 import xml.etree.ElementTree as ElementTree
@@ -21,6 +23,7 @@ import zlib
 from array import array
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import compress
 
 import polars as pl
 
@@ -48,6 +51,12 @@ _SHARED_STRING_TAGS = tuple(
     start + b"si" + end for start in (b"<", b":") for end in (b" ", b">", b"/", b"\t", b"\n", b"\r")
 )
 XLSX_ERROR_TEXT = "{error} (a formula error in the workbook)"
+# What Python's str.strip() takes away, every character of which str.isspace() is true: a cell of only
+# these is blank.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 _CARRY_LIMIT = 1 << 20
 
 
@@ -90,17 +99,16 @@ def read_submission(content: bytes, file_format: str, limits: Limits, lang: str 
 def read_columns(
     content: bytes, file_format: str, limits: Limits, lang: str = "en"
 ) -> tuple[dict[str, list] | None, list[Finding]]:
-    """What `read_submission` reads, as the columns of text cells (Python lists, `row_number` first) before they
-    become a frame (`frame_of`), so that many small files can be stacked into one frame; or None and the
-    findings why not. Never raises for bad content."""
+    """What `read_submission` reads, as the columns of the cells as read (Python lists, `row_number` first, no
+    blank row) before they become a frame (`frame_of`), so that files with the same header can be stacked into
+    one frame; or None and the findings why not. Never raises for bad content."""
     if not content.strip():  # nothing at all, or only blank lines and spaces
         return None, [Finding("empty", "error", message("empty", "no_header", lang))]
     try:
         if len(content) > limits.max_file_bytes:
             raise Unreadable(f"the file is {len(content):,} bytes; the limit is {limits.max_file_bytes:,} bytes")
         reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json": _read_json}[file_format]
-        header, rows = reader(content, limits)
-        columns = _to_columns(header, rows, limits)
+        columns = _to_columns(*reader(content, limits), limits)  # the rows read are let go as they become columns
     except Unreadable as problem:
         finding = Finding(
             "unreadable",
@@ -116,12 +124,41 @@ def read_columns(
 
 
 def frame_of(columns: dict[str, list]) -> pl.DataFrame:
-    """Columns read (`read_columns`) as a frame: `row_number` a whole number, every other column text."""
-    return pl.DataFrame(columns, schema={name: (pl.Int64 if name == ROW_NUMBER else pl.String) for name in columns})
+    """Columns read (`read_columns`), of one file or of files with the same header one after another, as a frame:
+    `row_number` a whole number, every other column text, a blank cell (empty or only WHITESPACE) null.
+
+    Blank cells are found by Polars on the whole frame, a column at a time, not one Python call per cell."""
+    frame = pl.DataFrame(
+        [
+            pl.Series(name, values, dtype=pl.Int64 if name == ROW_NUMBER else pl.String)
+            for name, values in columns.items()
+        ]
+    )
+    return frame.with_columns(
+        pl.when(pl.col(name).str.strip_chars(WHITESPACE) != "").then(pl.col(name))
+        for name in columns
+        if name != ROW_NUMBER
+    )
 
 
-def _to_columns(header: list[str], rows: list[tuple[int, list[str | None]]], limits: Limits) -> dict[str, list]:
-    """Columns named by the header (trimmed, lower case); blank rows dropped."""
+@dataclass
+class Columns:
+    """Rows given as columns (the rows of JSON observations): `cells[position]` holds the cells of the header's
+    column at that position, one for each row number of `numbers`."""
+
+    numbers: list[int]
+    cells: list[list]
+
+
+def _to_columns(
+    header: list[str], rows: list[tuple[int, list[str | None]]] | Columns, limits: Limits
+) -> dict[str, list]:
+    """Columns named by the header (trimmed, lower case), `row_number` first, of rows that are not blank; a blank
+    cell may still be a text of spaces (`frame_of` makes it null).
+
+    The rows are turned into columns a column at a time (`operator.itemgetter`), so no step goes through the
+    cells one Python call at a time; the rows' own lists are let go once their cells are in the columns.
+    """
     names = [name.strip().lower() for name in header]
     names = [FILE_ROW_NUMBER if name == ROW_NUMBER else name for name in names]  # the file's own, not ours
     seen: set[str] = set()
@@ -129,14 +166,24 @@ def _to_columns(header: list[str], rows: list[tuple[int, list[str | None]]], lim
         if name and name in seen:
             raise Unreadable(f"the column '{name}' appears twice in the header", 1, name)
         seen.add(name)
-    kept = [(number, cells) for number, cells in rows if any(c is not None for c in cells)]
-    if len(kept) > limits.max_rows:
-        raise Unreadable(f"the file has {len(kept):,} data rows; the limit is {limits.max_rows:,}")
-    columns: dict[str, list[str | None]] = {ROW_NUMBER: [number for number, _ in kept]}  # type: ignore[dict-item]
+    width = len(names)
+    if isinstance(rows, Columns):
+        numbers, given = rows.numbers, rows.cells
+    else:
+        numbers = list(map(_FIRST, rows))
+        cells = list(map(_SECOND, rows))
+        del rows
+        if cells and min(map(len, cells)) < width:  # a row shorter than the header: its last cells are blank
+            cells = [row if len(row) >= width else [*row, *([None] * (width - len(row)))] for row in cells]
+        given = [list(map(operator.itemgetter(position), cells)) for position in range(width)]
+        del cells
+    if len(numbers) > limits.max_rows:
+        raise Unreadable(f"the file has {len(numbers):,} data rows; the limit is {limits.max_rows:,}")
+    columns: dict[str, list] = {ROW_NUMBER: numbers}  # the last column of a name wins
     for position, name in enumerate(names):
-        values = [cells[position] if position < len(cells) else None for _, cells in kept]
+        values = given[position]
         if not name:
-            if any(v is not None for v in values):
+            if any(value and not value.isspace() for value in values):
                 name = f"(column {position + 1} without a name)"
             else:
                 continue
@@ -146,7 +193,8 @@ def _to_columns(header: list[str], rows: list[tuple[int, list[str | None]]], lim
 
 
 def _check_text_lengths(columns: dict[str, list], names: list[str], limits: Limits) -> None:
-    """Unreadable when a column name or a cell is longer than the limit, naming the first such cell.
+    """Unreadable when a column name or a cell is longer than the limit, naming the first such cell (a blank
+    cell, which becomes null, is never too long).
 
     Measured on the cells as read (Python texts), before any frame is built: a small file costs no
     frame operation per column."""
@@ -157,17 +205,15 @@ def _check_text_lengths(columns: dict[str, list], names: list[str], limits: Limi
     for name, values in columns.items():
         if name == ROW_NUMBER or max(map(len, filter(None, values)), default=0) <= limit:
             continue
-        at = next(i for i, value in enumerate(values) if value is not None and len(value) > limit)
+        at = next((i for i, value in enumerate(values) if value and len(value) > limit and not value.isspace()), None)
+        if at is None:
+            continue
         number = columns[ROW_NUMBER][at]
         raise Unreadable(
             f"row {number}, column {name}: a text of {len(values[at]):,} characters; the limit is {limit:,}",
             number,
             name,
         )
-
-
-def _cell_text(text: str) -> str | None:
-    return text if text.strip() else None
 
 
 # --------------------------------------------------------------------- CSV
@@ -190,20 +236,26 @@ def _read_csv(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int
             raise Unreadable(f"the header names {len(header):,} columns; the limit is {limits.max_columns:,}", 1)
         rows = []
         filled = 0
+        width = len(header)
         for index, record in enumerate(records, start=2):
-            cells = [_cell_text(c) for c in record]
-            filled += any(c is not None for c in cells)
+            # a cell is blank when it is empty or only spaces (`frame_of` makes it null, a column at a time); a row
+            # of blank cells is left out
+            first = record[0] if record else ""
+            if not (first and not first.isspace()) and not any(cell and not cell.isspace() for cell in record):
+                continue
+            filled += 1
             if filled > limits.max_rows:
                 raise Unreadable(
                     f"the file has more than {limits.max_rows:,} data rows; the limit is {limits.max_rows:,}"
                 )
-            extra = [c for c in cells[len(header) :] if c is not None]
-            if extra:
-                raise Unreadable(
-                    f"row {index} has {len(record)} cells but the header names {len(header)} columns",
-                    index,
-                )
-            rows.append((index, cells[: len(header)]))
+            if len(record) > width:
+                if any(cell and not cell.isspace() for cell in record[width:]):
+                    raise Unreadable(
+                        f"row {index} has {len(record)} cells but the header names {len(header)} columns",
+                        index,
+                    )
+                record = record[:width]
+            rows.append((index, record))
     except csv.Error as problem:
         raise Unreadable(f"broken CSV near line {records.line_num}: {problem}", records.line_num) from None
     return header, rows
@@ -256,7 +308,7 @@ def _read_xlsx(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
         raise Unreadable("the sheet 'data' is empty; it needs a header row", 1)
     header_number, header_cells = filled[0]
     header = [c or "" for c in header_cells]
-    return header, [(number, cells) for number, cells in numbered if number > header_number]
+    return header, [(number, cells) for number, cells in filled if number > header_number]
 
 
 @dataclass
@@ -490,13 +542,26 @@ class _JsonObject(dict):
 
 def _json_object(pairs: list[tuple[str, object]]) -> _JsonObject:
     found = _JsonObject(pairs)
-    seen: dict[str, str] = {}
-    for key, _ in pairs:
-        folded = key.strip().lower()
-        if folded in seen and found.repeated is None:
-            found.repeated = (seen[folded], key)
-        seen.setdefault(folded, key)
+    repeated = _repeated_key(tuple(map(_FIRST, pairs)))
+    if repeated is not None:
+        found.repeated = repeated
     return found
+
+
+@functools.lru_cache(maxsize=1024)  # the observations of a file mostly give the same keys
+def _repeated_key(keys: tuple[str, ...]) -> tuple[str, str] | None:
+    """The first key given twice (compared without regard to case): as first written, and as written again."""
+    seen: dict[str, str] = {}
+    for key in keys:
+        folded = key.strip().lower()
+        if folded in seen:
+            return seen[folded], key
+        seen[folded] = key
+    return None
+
+
+_FIRST = operator.itemgetter(0)
+_SECOND = operator.itemgetter(1)
 
 
 def _json_objects_within(limits: Limits):
@@ -517,7 +582,7 @@ def _json_objects_within(limits: Limits):
     return hook
 
 
-def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
+def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]] | Columns]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as problem:
@@ -543,6 +608,9 @@ def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
         raise Unreadable('it must be an object with a list "observations"')
     _check_json_keys(document, None, skip="observations")
     file_reporter = _json_cell(document.get("reporter"), None, "reporter", limits)
+    plain = None if _SURROGATE_ESCAPE.search(text) else _plain_observations(document["observations"], limits)
+    if plain is not None:
+        return _filled_with(file_reporter, *plain)
     header: list[str] = []
     positions: dict[str, int] = {}
     records: list[tuple[int, dict[str, str | None]]] = []
@@ -573,11 +641,97 @@ def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
         header.append("reporter")
     rows = []
     for number, cells in records:
-        blank = all(value is None for value in cells.values())
-        if file_reporter is not None and cells.get("reporter") is None and not blank:
+        if all(value is None for value in cells.values()):
+            continue  # a blank observation is left out
+        if file_reporter is not None and cells.get("reporter") is None:
             cells["reporter"] = file_reporter
         rows.append((number, [cells.get(name) for name in header]))
     return header, rows
+
+
+# Where a text may hold half of a character: only a \\u escape of a surrogate can put one in a JSON text.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_PLAIN_TYPES = (str, _JsonNumber, bool, type(None))
+
+
+def _plain_observations(observations: list, limits: Limits) -> tuple[list[str], list[list], list[int]] | None:
+    """The header, columns and numbers of the observations that are not blank, when all are plain (objects of
+    texts, numbers, true, false and null, no key given twice, within the limits), read a column at a time; None
+    when any is not, for the reader that judges them one by one and names the first problem (the result is the
+    same)."""
+    if len(observations) > limits.max_rows:
+        return None
+    header: list[str] = []
+    positions: dict[str, int] = {}
+    layouts: dict[tuple[str, ...], list[int]] = {}  # the keys of an observation -> their columns
+    placed = []
+    for observation in observations:
+        if type(observation) is not _JsonObject or observation.repeated is not None:
+            return None
+        keys = tuple(observation)
+        layout = layouts.get(keys)
+        if layout is None:
+            layout = []
+            for key in keys:
+                if len(key) > limits.max_text_chars:
+                    return None
+                name = key.strip().lower()
+                if name not in positions:
+                    if len(header) >= limits.max_columns:
+                        return None
+                    positions[name] = len(header)
+                    header.append(name)
+                layout.append(positions[name])
+            layouts[keys] = layout
+        placed.append((layout, observation))
+    width = len(header)
+    whole = list(range(width))
+    rows = []
+    for layout, observation in placed:
+        if layout == whole:
+            rows.append(list(observation.values()))
+        else:
+            cells = [None] * width
+            for position, value in zip(layout, observation.values(), strict=True):
+                cells[position] = value
+            rows.append(cells)
+    columns = [list(map(operator.itemgetter(position), rows)) for position in whole]
+    for position, column in enumerate(columns):
+        kinds = set(map(type, column))
+        if not kinds <= set(_PLAIN_TYPES):
+            return None  # an object or a list: the reader names it
+        if bool in kinds:
+            column = columns[position] = [
+                ("true" if value else "false") if type(value) is bool else value for value in column
+            ]
+        if max(map(len, filter(None, column)), default=0) > limits.max_text_chars:
+            return None
+    given = list(map(_any_given, rows))
+    del rows
+    numbers = range(1, len(given) + 1)
+    if all(given):
+        return header, columns, list(numbers)
+    return header, [list(compress(column, given)) for column in columns], list(compress(numbers, given))
+
+
+def _any_given(cells: list) -> bool:
+    """Whether a plain observation gives anything: a value not null, not empty and not only spaces."""
+    for value in cells:
+        if value is True or value is False or (value and not value.isspace()):
+            return True
+    return False
+
+
+def _filled_with(
+    file_reporter: str | None, header: list[str], columns: list[list], numbers: list[int]
+) -> tuple[list[str], Columns]:
+    """The columns of plain observations that are not blank, the file's reporter given to each that gives none."""
+    if file_reporter is not None:
+        if "reporter" not in header:
+            header, columns = [*header, "reporter"], [*columns, [None] * len(numbers)]
+        position = header.index("reporter")
+        columns[position] = [file_reporter if not value or value.isspace() else value for value in columns[position]]
+    return header, Columns(numbers, columns)
 
 
 def _check_json_keys(found: object, number: int | None, skip: str | None = None) -> None:

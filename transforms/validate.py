@@ -8,7 +8,9 @@ the value found and what was expected.
 
 from __future__ import annotations
 
-import pandas as pd
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from schemas.findings import FINDINGS_SCHEMA, rest_finding
@@ -22,20 +24,34 @@ from transforms.expectations import (
     SuiteRunner,
     coded_columns,
     codes_suite,
+    judged_columns,
     key_columns_for_uniqueness,
     parts_suite,
     row_suite,
 )
 from transforms.parts import parts_against_totals
 
+if TYPE_CHECKING:  # pandas is imported when a validation runs, not with the module
+    import pandas as pd
+
+# Rows judged by Great Expectations at a time: each slice becomes Python objects (pandas) only while it is
+# judged, so a file of the largest size admitted never has all its rows as objects at once.
+SLICE_ROWS = 50_000
+
 
 def validate(
-    observations: pl.DataFrame, registry: Registry, runner: SuiteRunner | None = None, lang: str = "en"
+    observations: pl.DataFrame,
+    registry: Registry,
+    runner: SuiteRunner | None = None,
+    lang: str = "en",
+    slice_rows: int = SLICE_ROWS,
 ) -> pl.DataFrame:
     """Error findings of the row rules (and `provisional` warnings) for every submission.
 
     `runner` carries the Great Expectations context (and where Data Docs go); by
     default a fresh one without Data Docs. `lang` is the language of the messages.
+    The suites judge at most `slice_rows` rows at a time (`row_slices`); the findings
+    are the same as those of one validation of every row.
     """
     if observations.height == 0:
         return pl.DataFrame(schema=FINDINGS_SCHEMA)
@@ -43,9 +59,12 @@ def validate(
     rows = _judged_rows(observations, registry)
     findings = []
     cap = _Cap(registry.limits.max_findings_per_rule)
-    failures = _code_failures(runner, rows, registry) + runner.run(
-        "rows", _to_pandas(rows, registry), row_suite(registry)
+    suites = _Suites.of(registry)
+    row_frames = (
+        _as_objects(part.select(ROW_INDEX, *suites.row_columns).to_pandas())
+        for part in row_slices(rows, registry, slice_rows)
     )
+    failures = _code_failures(runner, rows, registry, suites.codes) + runner.run_slices("rows", row_frames, suites.rows)
     for failure in sorted(failures, key=lambda failure: _LISTED_FIRST.get(failure.rule, len(_LISTED_FIRST))):
         flagged = rows.filter(pl.col(ROW_INDEX).is_in(failure.rows))
         if failure.rule != "duplicate_key":  # its findings are fewer than its rows; capped with the others later
@@ -56,8 +75,9 @@ def validate(
     checks = parts_against_totals(settable, registry).with_row_index(ROW_INDEX)
     for complete in (True, False):
         subset = checks.filter(pl.col("complete") == complete)
-        for failure in runner.run(
-            "complete_parts" if complete else "partial_parts", _parts_pandas(subset), parts_suite(complete)
+        frames = (_parts_pandas(subset.slice(start, slice_rows)) for start in range(0, subset.height, slice_rows))
+        for failure in runner.run_slices(
+            "complete_parts" if complete else "partial_parts", frames, suites.parts[complete]
         ):
             flagged = cap.within(subset.filter(pl.col(ROW_INDEX).is_in(failure.rows)), failure.rule)
             findings.extend(
@@ -71,12 +91,41 @@ def validate(
     return pl.DataFrame(findings, schema=FINDINGS_SCHEMA, orient="row")
 
 
+class _Suites:
+    """The suites of one registry, built once per process (a suite is the same for every validation) with the
+    columns of the judged rows that the row suite reads."""
+
+    _built: dict[int, _Suites] = {}
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self.rows, self.codes = row_suite(registry), codes_suite(registry)
+        self.parts = {complete: parts_suite(complete) for complete in (True, False)}
+        self.row_columns = judged_columns(self.rows)
+
+    @classmethod
+    def of(cls, registry: Registry) -> _Suites:
+        """The suites of `registry`, built in the current Great Expectations context the first time."""
+        built = cls._built.get(id(registry))
+        if built is None or built.registry is not registry:
+            built = cls._built[id(registry)] = cls(registry)
+        return built
+
+
+def warm_suites(registry: Registry) -> None:
+    """Build and save the suites of `registry` before the first validation (a process that stays warm)."""
+    runner = SuiteRunner()  # suites are built in the context it makes current
+    suites = _Suites.of(registry)
+    for suite in (suites.rows, suites.codes, *suites.parts.values()):
+        runner._context.saved(suite)
+
+
 # A row's findings list its unknown codes first (the period and the area's years with them), then what its
 # reporter may not report, then the other rules in the order of the row suite.
 _LISTED_FIRST = {"unknown_code": 0, "not_allowed": 1}
 
 
-def _code_failures(runner: SuiteRunner, rows: pl.DataFrame, registry: Registry) -> list[Failure]:
+def _code_failures(runner: SuiteRunner, rows: pl.DataFrame, registry: Registry, suite) -> list[Failure]:
     """The code-list rules, judged on the distinct values of each coded column, as failures of the rows that
     hold a value that failed (one per rule and column, in the order of `coded_columns`)."""
     coded = coded_columns(registry)
@@ -98,7 +147,7 @@ def _code_failures(runner: SuiteRunner, rows: pl.DataFrame, registry: Registry) 
         ROW_INDEX, *[pl.when(pl.col("rule") == rule).then(written).alias(name) for rule, name in CODES_COLUMN.items()]
     )
     failures = []
-    for failure in runner.run("codes", _as_objects(frame.to_pandas()), codes_suite(registry)):
+    for failure in runner.run("codes", _as_objects(frame.to_pandas()), suite):
         failed = values.filter(pl.col(ROW_INDEX).is_in(failure.rows))
         for column, (named, _) in coded[failure.rule].items():
             found = failed.filter(pl.col("column") == column)["value"]
@@ -106,6 +155,25 @@ def _code_failures(runner: SuiteRunner, rows: pl.DataFrame, registry: Registry) 
                 held = rows.filter(pl.col(column).cast(pl.String).is_in(found.implode()))[ROW_INDEX]
                 failures.append(Failure(failure.rule, named, held.to_list()))
     return failures
+
+
+def row_slices(rows: pl.DataFrame, registry: Registry, slice_rows: int = SLICE_ROWS) -> Iterator[pl.DataFrame]:
+    """The judged rows in slices of about `slice_rows` rows, each in the order of the rows.
+
+    Every rule of the row suite judges a row alone, or with the rows of the same key
+    (`duplicate_key`): the rows are dealt to the slices by their key, so that rows of one
+    key are always judged together. A file that fits one slice is judged whole.
+    """
+    count = -(-rows.height // max(1, slice_rows))
+    if count <= 1:
+        yield rows
+        return
+    key = ["submission_id", *key_columns_for_uniqueness(registry)]
+    dealt = rows.select(pl.struct(key).hash(seed=0) % count).to_series()
+    for number in range(count):
+        part = rows.filter(dealt == number)
+        if part.height:
+            yield part
 
 
 class _Cap:
@@ -167,38 +235,12 @@ def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame
     )
 
 
-def _to_pandas(rows: pl.DataFrame, registry: Registry) -> pd.DataFrame:
-    judged = [
-        ROW_INDEX,
-        "submission_id",
-        "reporter",
-        "indicator",
-        "area",
-        "status",
-        "action",
-        "period",
-        "period_year",
-        "area_first_year",
-        "area_last_year",
-        "reporter_indicator",
-        "value",
-        "value_given",
-        "judged_on",
-        "period_start",
-        "loadable",
-        "reporter_given",
-        "file_reporter",
-        *registry.dimension_names,
-        *key_columns_for_uniqueness(registry),
-        *[f"indicator_cut_by_{name}" for name in registry.dimension_names],
-    ]
-    return _as_objects(rows.select(list(dict.fromkeys(judged))).to_pandas())
-
-
 def _as_objects(frame: pd.DataFrame) -> pd.DataFrame:
     """Texts as Python objects, not pandas' Arrow-backed strings: Great Expectations filters the frame once per
     metric, and one block of objects is filtered in one step where each Arrow column is filtered alone. The
     values and what is null stay the same."""
+    import pandas as pd
+
     return frame.astype(
         {column: object for column, dtype in frame.dtypes.items() if pd.api.types.is_string_dtype(dtype)}
     )
@@ -206,6 +248,8 @@ def _as_objects(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _parts_pandas(checks: pl.DataFrame) -> pd.DataFrame:
     """Totals and sums as Python integers: a sum of 64-bit parts may not fit 64 bits."""
+    import pandas as pd
+
     return pd.DataFrame(
         {
             ROW_INDEX: checks[ROW_INDEX].to_list(),

@@ -6,11 +6,19 @@ short `BEGIN IMMEDIATE` transaction, and a writer waits for another instead of f
 Passwords are kept only as Argon2id hashes (argon2-cffi). Every sign-in, failed sign-in
 and change is a row of `account_events`. After `MAX_FAILED_SIGN_INS` failures in a row an
 account is locked for `LOCK_MINUTES`; while locked even the right password is refused.
+
+A script of the API signs in with every request. An `AccountStore` remembers, in memory only,
+the password each user last signed in with as a keyed digest (HMAC-SHA-256 under a random key of
+the process) beside the stored hash it matched, so the same user and password cost the slow hash
+once per process, not once per upload; a reset changes the stored hash, which forgets it. Every
+sign-in is still checked against the account as it stands (enabled, not locked) and audited.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import hmac
 import re
 import secrets
 import sqlite3
@@ -66,8 +74,14 @@ create table if not exists account_events (
 """
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended costs
-# Verified against when the user does not exist, so that a wrong user costs the same time as a wrong password.
-_ABSENT_USER_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def absent_user_hash() -> str:
+    """A hash no password matches, verified against when a sign-in names no account, so that a wrong user costs
+    the same time as a wrong password. Made once per process, when first needed: a server that signs people
+    in makes it as it starts (so the first unknown name costs no more than the next), a command never."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 class AccountError(Exception):
@@ -163,6 +177,21 @@ class AccountStore:
 
     def __init__(self, path: Path):
         self.path = path
+        self._key = secrets.token_bytes(32)
+        self._verified: dict[str, tuple[str, bytes]] = {}  # user -> (stored hash, keyed digest of its password)
+
+    def _matches(self, row: sqlite3.Row, password: str) -> bool:
+        """Whether `password` is the account's: remembered from an earlier sign-in against the same stored hash,
+        or checked against that hash (the slow way) and then remembered."""
+        digest = hmac.new(self._key, password.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+        remembered = self._verified.get(row["user"])
+        if remembered is not None and remembered[0] == row["password_hash"]:
+            if hmac.compare_digest(remembered[1], digest):
+                return True
+        right = _verify(row["password_hash"], password)
+        if right:
+            self._verified[row["user"]] = (row["password_hash"], digest)
+        return right
 
     def _connect(self):
         return sqlite_store.connect(self.path, _SCHEMA)
@@ -281,7 +310,7 @@ class AccountStore:
         with self._connect() as con:
             row = con.execute("select * from accounts where user = ?", (user,)).fetchone()
         if row is None:
-            _verify(_ABSENT_USER_HASH, password)
+            _verify(absent_user_hash(), password)
             with self._change() as con:
                 self._event(con, user[:64], "sign_in_failed", source, "unknown user")
             return SignIn(None, "unknown_user")
@@ -290,7 +319,7 @@ class AccountStore:
             with self._change() as con:
                 self._event(con, row["user"], "sign_in_failed", source, f"locked until {_text(locked_until)}")
             return SignIn(None, "locked")
-        right = _verify(row["password_hash"], password)
+        right = self._matches(row, password)
         with self._change() as con:
             if not right:
                 failed = con.execute(

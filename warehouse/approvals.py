@@ -79,3 +79,38 @@ def record_act(
         "insert into audit.approvals values (?, ?, ?, ?, ?, ?)", [reporter, period, action, by, at, note or None]
     )
     return at
+
+
+def has_approvals(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database has `audit.approvals` (an analyst file published before approvals existed has not)."""
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database() "
+            "and schema_name = 'audit' and table_name = 'approvals'"
+        ).fetchall()[0][0]
+    )
+
+
+def reporter_periods(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Every reporter-period that holds figures now or was ever approved, with the figures it holds and its latest
+    act: reporter, period, figures, action (None when never acted on), by, at, note; in no particular order."""
+    acted = has_approvals(con)
+    latest = (
+        """select reporter, period, action, "by", "at", note from (
+               select *, row_number() over (partition by reporter, period order by "at" desc) as nth
+               from audit.approvals)
+           where nth = 1"""
+        if acted
+        else 'select null::varchar as reporter, null::varchar as period, null::varchar as action, null::varchar as "by", '
+        'null::timestamptz as "at", null::varchar as note where false'
+    )
+    cursor = con.execute(
+        f"""with held as (
+                select reporter, period, count(*) as figures from core.observation_history
+                where valid_to is null group by reporter, period),
+            latest as ({latest})
+            select reporter, period, coalesce(h.figures, 0) as figures, l.action, l."by", l."at", l.note
+            from held h full join latest l using (reporter, period)"""
+    )
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

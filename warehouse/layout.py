@@ -46,6 +46,11 @@ class WarehouseFiles:
         return self.home / "prefect"
 
     @property
+    def prefect_profile(self) -> Path:
+        """The Prefect profile naming the server `ctip serve` serves on, while it serves: runs report to it."""
+        return self.home / "prefect-profile.toml"
+
+    @property
     def scratch_dir(self) -> Path:
         """Prepared shards of a backfill waiting to be loaded; empty between runs."""
         return self.home / "scratch"

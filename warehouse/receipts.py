@@ -23,6 +23,24 @@ def received_files(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
     return set(con.sql("select file_name, submission_id from pipeline.receipts").fetchall())
 
 
+def unreceived_count(con: duckdb.DuckDBPyConnection, files: pl.DataFrame) -> int:
+    """How many of `files` (file_name, size_bytes, modified_at) no receipt has by name, size and modification time."""
+    con.register("_inbox_files", files)
+    try:
+        return con.sql(
+            "select count(*) from _inbox_files anti join pipeline.receipts using (file_name, size_bytes, modified_at)"
+        ).fetchall()[0][0]
+    finally:
+        con.unregister("_inbox_files")
+
+
+def pending_count(con: duckdb.DuckDBPyConnection) -> int:
+    """Receipts without a final status (a run stopped before it finished them)."""
+    return con.sql("select count(*) from pipeline.receipts anti join audit.submissions using (sequence)").fetchall()[0][
+        0
+    ]
+
+
 def record_receipts(con: duckdb.DuckDBPyConnection, files: list[dict], now: datetime) -> list[Receipt]:
     """Give each archived file its sequence and receipt time, in one transaction.
 

@@ -80,9 +80,9 @@ def run(
     """
     settings = _nightly_settings(command_settings(inbox, warehouse))
     try:
-        from flows.nightly import run_nightly
+        from flows.orchestrator import run as nightly_run
 
-        summary = run_nightly(
+        summary = nightly_run(
             settings,
             on_fallback=_orchestrator_warning,
             workers=workers,
@@ -175,15 +175,15 @@ def backfill(
     readable_warehouse(settings)  # a backfill replays what a warehouse archived: there must be one
     quiet_orchestrator_defaults()
     try:
-        from flows.backfill import backfill as backfill_flow
+        from flows.orchestrator import backfill as backfill_job
 
-        summary = backfill_flow(
-            first_period=first_code,
-            last_period=last_code,
-            warehouse=str(settings.warehouse),
-            reporter=reporter_code,
-            timezone=settings.timezone,
-            lock_timeout_seconds=settings.lock_timeout_seconds,
+        summary, orchestration = backfill_job(
+            settings.warehouse,
+            first_code,
+            last_code,
+            reporter_code,
+            settings.timezone,
+            settings.lock_timeout_seconds,
             show_progress=errors.is_terminal,
         )
     except Exception as problem:
@@ -191,6 +191,8 @@ def backfill(
             f"[bold red]ctip backfill failed:[/] {type(problem).__name__}: {escape(str(problem))}", highlight=False
         )
         raise typer.Exit(1) from None
+    if orchestration:
+        console.print(orchestration, markup=False, highlight=False)
     if not summary.replayed:
         console.print(f"No archived submission touches {first_code}..{last_code}; nothing to replay.", highlight=False)
         return
@@ -297,6 +299,8 @@ def print_summary(summary, settings: Settings, verbose: bool = False) -> None:
         console.print(f"Validation pages: {summary.docs}", markup=False, highlight=False)
     if summary.notices:
         console.print(summary.notices, markup=False, highlight=False)
+    if summary.orchestration:
+        console.print(summary.orchestration, markup=False, highlight=False)
 
 
 def _shell_word(text: str) -> str:

@@ -16,8 +16,9 @@ import binascii
 import hmac
 import secrets
 import tempfile
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -26,33 +27,44 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from flows.portal.intake import Intake, Refused, receipt
+from flows.releases import act_arguments, record_act
 from flows.settings import Settings
 from flows.template import write_template
 from schemas.registry import LANGUAGES, Registry
 from schemas.texts import text
 from transforms.periods import parse_period
-from warehouse.accounts import Account, AccountStore
+from warehouse import approvals
+from warehouse.accounts import Account, AccountStore, absent_user_hash
 from warehouse.layout import WarehouseFiles
+from warehouse.lock import WarehouseBusy
 from warehouse.uploads import Upload
 
 _HERE = Path(__file__).parent
 SESSION_COOKIE = "ctip_session"
 SIGN_IN_COOKIE = "ctip_sign_in"  # the token of the sign-in form, before there is a session
 LANGUAGE_COOKIE = "ctip_lang"  # the language chosen before signing in
+# How long an approval waits for the writer: long enough for another reviewer's act, short of a run's load.
+APPROVAL_WAIT_SECONDS = 5.0
 
 
 class _SignInFirst(Exception):
     """A page that needs a session was asked for without one."""
 
 
-def create_app(settings: Settings, registry: Registry, secure_cookies: bool = False) -> FastAPI:
-    """The portal for one warehouse and inbox; `secure_cookies` when people reach it through HTTPS."""
+def create_app(
+    settings: Settings, registry: Registry, secure_cookies: bool = False, separate_judge: bool = False
+) -> FastAPI:
+    """The portal for one warehouse and inbox; `secure_cookies` when people reach it through HTTPS;
+    `separate_judge` to validate uploads in a process of their own (as `ctip portal` does)."""
     app = FastAPI(title="ctip portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     templates = Jinja2Templates(directory=_HERE / "templates")
     templates.env.filters["local"] = lambda text: _local_time(text, settings)
     accounts = AccountStore(WarehouseFiles(settings.warehouse).accounts_db)
-    intake = Intake(settings, registry)
+    absent_user_hash()  # before the first sign-in, so that an unknown name costs what a wrong password costs
+    intake = Intake(settings, registry, separate_judge)
+    app.state.intake = intake
+    app.router.on_shutdown.append(intake.close)
 
     def receipts_for(uploads: list[Upload]) -> list[dict]:
         states = intake.states([u.submission_id for u in uploads], {u.submission_id: u.inbox_name for u in uploads})
@@ -126,10 +138,13 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
         )
         return templates.TemplateResponse(request, name, context, status_code=status_code)
 
-    def refusal(request: Request, session: tuple[Account, str], status: int, message: str) -> HTMLResponse:
-        """The error page for a signed-in account: what went wrong, in a sentence."""
+    def refusal(
+        request: Request, session: tuple[Account, str], status: int, message: str, title: str | None = None
+    ) -> HTMLResponse:
+        """The error page for a signed-in account: what went wrong, in a sentence (under `title`, by default
+        "Not taken")."""
         account, csrf = session
-        return page(request, "error.html", status_code=status, account=account, csrf=csrf, message=message)
+        return page(request, "error.html", status_code=status, account=account, csrf=csrf, message=message, title=title)
 
     def browser(request: Request) -> tuple[Account, str] | None:
         return accounts.session(request.cookies.get(SESSION_COOKIE, ""))
@@ -287,6 +302,89 @@ def create_app(settings: Settings, registry: Registry, secure_cookies: bool = Fa
             zone=settings.timezone,
         )
 
+    @app.get("/approvals", response_class=HTMLResponse)
+    def approvals_page(
+        request: Request,
+        session: tuple[Account, str] = Depends(signed_in),
+        done: str = "",
+        reporter: str = "",
+        period: str = "",
+    ):
+        """Reviewers approve and unapprove reporter-periods here (a sender is refused and sees none)."""
+        account, csrf = session
+        if not account.is_reviewer:
+            return refusal(request, session, 403, text("portal", "approvals_reviewers_only", account.lang))
+        now = datetime.now(settings.zone)
+        done_text = (
+            text("portal", f"done_{done}", account.lang, reporter=reporter, period=period)
+            if done in (approvals.APPROVE, approvals.UNAPPROVE)
+            else ""
+        )
+        return page(
+            request,
+            "approvals.html",
+            account=account,
+            csrf=csrf,
+            rows=approval_rows(settings, now, account.lang),
+            done=done_text,
+            as_of=f"{now:%Y-%m-%d %H:%M}",
+            zone=settings.timezone,
+        )
+
+    @app.post("/approvals", response_class=HTMLResponse)
+    async def approvals_act(request: Request, session: tuple[Account, str] = Depends(signed_in)):
+        """Record an approve or unapprove exactly as `ctip approve` and `ctip unapprove` do, by the signed-in
+        reviewer; answered 503 without recording anything while a run or backfill holds the writer."""
+        account, csrf = session
+        not_recorded = text("portal", "act_refused", account.lang)
+        if not account.is_reviewer:
+            return refusal(
+                request, session, 403, text("portal", "approvals_reviewers_only", account.lang), not_recorded
+            )
+        form = await request.form(max_files=0, max_fields=8, max_part_size=4096)
+        if not same_token(form.get("csrf"), csrf):
+            return refusal(request, session, 403, "The form had expired. Open the approvals page again.", not_recorded)
+        action = str(form.get("action", ""))
+        if action not in (approvals.APPROVE, approvals.UNAPPROVE):
+            return refusal(request, session, 400, f"'{action}' is neither approve nor unapprove.", not_recorded)
+        note = str(form.get("reason" if action == approvals.UNAPPROVE else "note", "")).strip() or None
+        if action == approvals.UNAPPROVE and note is None:
+            return refusal(request, session, 400, text("portal", "reason_blank", account.lang), not_recorded)
+        if not settings.warehouse.exists():
+            return refusal(request, session, 409, text("portal", "nothing_published", account.lang), not_recorded)
+        try:
+            code, period_code, by = act_arguments(
+                registry,
+                str(form.get("reporter", "")),
+                str(form.get("period", "")),
+                account.user,
+                datetime.now(UTC).date(),
+            )
+        except approvals.ActRefused as refused:
+            return refusal(request, session, 400, str(refused), not_recorded)
+        try:
+            await run_in_threadpool(
+                record_act,
+                settings,
+                registry,
+                code,
+                period_code,
+                action,
+                by,
+                note,
+                datetime.now(UTC),
+                APPROVAL_WAIT_SECONDS,
+                f"ctip {action} {code} {period_code} by {by} (portal)",
+            )
+        except approvals.ActRefused as refused:
+            return refusal(request, session, 409, str(refused), not_recorded)
+        except WarehouseBusy:
+            busy = refusal(request, session, 503, text("portal", "warehouse_busy", account.lang), not_recorded)
+            busy.headers["Retry-After"] = "60"
+            return busy
+        query = urlencode({"done": action, "reporter": code, "period": period_code})
+        return RedirectResponse(f"/approvals?{query}", status_code=303)
+
     @app.middleware("http")
     async def headers(request: Request, call_next) -> Response:
         response = await call_next(request)
@@ -316,6 +414,37 @@ def board_rows(settings: Settings, now: datetime, lang: str) -> list[dict]:
     return list(reversed(completeness_section(rows, settings.timezone, now, lang)["rows"]))
 
 
+def approval_rows(settings: Settings, now: datetime, lang: str) -> list[dict]:
+    """Every reporter-period holding figures or ever approved, with its arrival (marts.completeness as of `now`)
+    and its latest act, the latest period first (none before a first run)."""
+    from flows.completeness import completeness_rows
+    from warehouse.queries import open_analyst
+
+    if not settings.warehouse.exists():
+        return []
+    with open_analyst(settings.warehouse) as con:
+        held = approvals.reporter_periods(con)
+        arrival = {
+            (row["reporter"], row["period"]): row["status"]
+            for row in completeness_rows(con, settings.timezone, now).select("reporter", "period", "status").to_dicts()
+        }
+    rows = []
+    for row in held:
+        status = arrival.get((row["reporter"], row["period"]))
+        rows.append(
+            {
+                **row,
+                "approved": row["action"] == approvals.APPROVE,
+                "arrival": status,
+                "arrival_text": text("report", f"status_{status}", lang) if status else "",
+                "at": row["at"].isoformat() if row["at"] is not None else None,
+            }
+        )
+    rows.sort(key=lambda row: (row["reporter"], row["period"]))
+    rows.sort(key=lambda row: parse_period(row["period"]).start, reverse=True)
+    return rows
+
+
 def _local_time(text: str | None, settings: Settings) -> str:
     """An ISO time of a receipt as people read it: minutes, in the office's time zone, with its offset."""
     if not text:
@@ -328,7 +457,7 @@ def serve_portal(settings: Settings, registry: Registry, host: str, port: int, s
     """Serve the portal until stopped (Ctrl-C or SIGTERM)."""
     import uvicorn
 
-    app = create_app(settings, registry, secure_cookies)
+    app = create_app(settings, registry, secure_cookies, separate_judge=True)
     config = uvicorn.Config(
         app,
         host=host,

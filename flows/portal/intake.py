@@ -10,14 +10,18 @@ renamed (as any sender does), and only then recorded in the ledger with its answ
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
-import queue
 import re
 import shutil
 import tempfile
 import threading
+import time
 import unicodedata
-from concurrent.futures import Future
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -201,13 +205,18 @@ class State:
 class Intake:
     """The portal's one path for an upload, shared by the web pages and the API."""
 
-    def __init__(self, settings: Settings, registry: Registry):
+    def __init__(self, settings: Settings, registry: Registry, separate_judge: bool = False):
         self.settings, self.registry = settings, registry
         self.files = WarehouseFiles(settings.warehouse)
         self.ledger = UploadLedger(self.files.uploads_db)
         self.archive = Archive(self.files.archive_dir)
-        self._handing = threading.Lock()  # one upload at a time decides duplicates and names in the inbox
-        self._judge = _Judge(settings, registry)
+        self._handing = threading.Lock()  # one upload at a time decides what is new and its name in the inbox
+        self._in_hand: dict[str, threading.Event] = {}  # submission id -> set once its hand-over has ended
+        self._names_in_hand: set[str] = set()  # inbox names being written
+        self._judge = _Judge(settings, registry, separate_judge)
+
+    def close(self) -> None:
+        self._judge.close()
 
     @property
     def size_limit(self) -> int:
@@ -217,31 +226,52 @@ class Intake:
         return await receive(request, self.files.upload_spool_dir, self.size_limit)
 
     def accept(self, spooled: Spooled, account: Account) -> tuple[Upload, bool]:
-        """Judge, archive and hand over an upload; (its receipt, whether it is new). Raises Refused."""
+        """Judge, archive and hand over an upload; (its receipt, whether it is new). Raises Refused.
+
+        Uploads sent at once go through in parallel: they are archived while they wait for their judgement,
+        and each writes and flushes its own inbox copy and ledger row. Only the choice of what is new and of
+        its name in the inbox is made one upload at a time (`_handing`), so the same bytes sent twice at
+        once are handed over once, and two files of one name get two names. No answer is given before its
+        bytes are flushed to disk in the archive, and, for a new upload, in the inbox and the ledger.
+        """
         try:
-            file_format = format_of(spooled.file_name)
-            if file_format is None:
-                raise Refused(415, f"{spooled.file_name}: only .csv, .xlsx and .json files are taken")
-            content = spooled.path.read_bytes()
-            named = named_reporters(content, file_format, self.registry)
-            if len(named) == 1 and named <= set(self.registry.reporters) and named != {account.reporter}:
-                raise Refused(
-                    403,
-                    f"{spooled.file_name} holds figures of {next(iter(named))}; "
-                    f"this account sends for {account.reporter} only",
-                )
-            now = datetime.now(UTC)
-            with self._handing:
+            with self._judge.arriving():
+                file_format = format_of(spooled.file_name)
+                if file_format is None:
+                    raise Refused(415, f"{spooled.file_name}: only .csv, .xlsx and .json files are taken")
+                content = spooled.path.read_bytes()
+                named = named_reporters(content, file_format, self.registry)
+                if len(named) == 1 and named <= set(self.registry.reporters) and named != {account.reporter}:
+                    raise Refused(
+                        403,
+                        f"{spooled.file_name} holds figures of {next(iter(named))}; "
+                        f"this account sends for {account.reporter} only",
+                    )
+                now = datetime.now(UTC)
                 first = self.ledger.get(spooled.sha256)
                 if first is not None or self._received(spooled.sha256):
                     return self._duplicate(spooled, account, now, first), False
-                self.archive.keep(self.archive.copy_in(spooled.path))
-            report = self._judge.judge(spooled.path, spooled.file_name)  # with whatever else is waiting
-            with self._handing:
-                first = self.ledger.get(spooled.sha256)
+                judged = self._judge.submit(spooled.path, spooled.file_name)  # with whatever else is waiting
+            try:
+                self.archive.keep(self.archive.copy_in(spooled.path))  # meanwhile (the same bytes twice: one file)
+            except BaseException:
+                wait([judged])  # the judge has read the spooled file before it is removed
+                raise
+            report = judged.result()
+            while True:
+                with self._handing:
+                    first = self.ledger.get(spooled.sha256)
+                    handing = self._in_hand.get(spooled.sha256)
+                    if first is None and handing is None:
+                        inbox_name = self._inbox_name(spooled)
+                        done = self._in_hand[spooled.sha256] = threading.Event()
+                        self._names_in_hand.add(inbox_name)
+                        break
                 if first is not None:  # the same bytes, uploaded meanwhile (a run finds any other copy a duplicate)
                     return self._duplicate(spooled, account, now, first), False
-                inbox_name = self._hand_to_inbox(spooled)
+                handing.wait()  # the same bytes, being handed over now: answer with what they were given
+            try:
+                self._hand_to_inbox(spooled, inbox_name)
                 upload = Upload(
                     submission_id=spooled.sha256,
                     file_name=spooled.file_name,
@@ -256,6 +286,11 @@ class Intake:
                 )
                 self.ledger.record(upload)
                 return upload, True
+            finally:
+                with self._handing:
+                    del self._in_hand[spooled.sha256]
+                    self._names_in_hand.discard(inbox_name)
+                done.set()
         finally:
             spooled.discard()
 
@@ -277,17 +312,20 @@ class Intake:
         """Whether a run already received these bytes (through the inbox folder, say)."""
         return submission_id in self.states([submission_id])
 
-    def _hand_to_inbox(self, spooled: Spooled) -> str:
-        """Write the file into the inbox under a temporary hidden name, then rename it: all or nothing."""
-        inbox = self.settings.inbox
-        inbox.mkdir(parents=True, exist_ok=True)
+    def _inbox_name(self, spooled: Spooled) -> str:
+        """The sender's name, or, when a file of that name is in the inbox or being put there, the name with the
+        start of the SHA-256 (chosen under `_handing`)."""
         name = spooled.file_name
-        if (inbox / name).exists():
+        if (self.settings.inbox / name).exists() or name in self._names_in_hand:
             stem, dot, extension = name.rpartition(".")
             name = f"{stem}-{spooled.sha256[:12]}{dot}{extension}"
-        with atomic_path(inbox / name) as temporary:
-            shutil.copyfile(spooled.path, temporary)
         return name
+
+    def _hand_to_inbox(self, spooled: Spooled, name: str) -> None:
+        """Write the file into the inbox under a temporary hidden name, then rename it: all or nothing."""
+        self.settings.inbox.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self.settings.inbox / name) as temporary:
+            shutil.copyfile(spooled.path, temporary)
 
     def states(self, submission_ids: list[str], inbox_names: dict[str, str] | None = None) -> dict[str, State]:
         """What the published warehouse says of these submissions: status, sequence and receipt time.
@@ -314,36 +352,77 @@ class Intake:
         return states
 
 
+# How long a validation about to start waits for uploads on their way to it (read and checked at that moment):
+# far less than a validation, which they would otherwise wait for before their own.
+GATHER_SECONDS = 0.2
+
+
 class _Judge:
     """The findings `ctip validate` gives for an upload, under the sender's name; the uploads waiting while
     a validation runs are judged together in the next one.
 
     A validation costs mostly per call, not per file, and judges each file alone against the warehouse as
     it stands (as `ctip validate a.csv b.csv` does), so senders who upload at once wait for one validation
-    instead of each other's. One thread judges; a sender's thread waits for its own report.
+    instead of each other's. A validation about to start waits up to `GATHER_SECONDS` for the uploads
+    `arriving` (being read and checked before they are submitted), so that they join it instead of waiting
+    for it to end. One thread judges; a sender's thread waits for its own report.
+
+    With `separate`, the validations run in a process of their own, started with the portal and kept warm
+    (Great Expectations and the registry loaded once): a validation is pure Python, and in the portal's
+    process it would share one interpreter lock with every request being served.
     """
 
-    def __init__(self, settings: Settings, registry: Registry):
+    def __init__(self, settings: Settings, registry: Registry, separate: bool = False):
         self.settings, self.registry = settings, registry
         self.spool_dir = WarehouseFiles(settings.warehouse).upload_spool_dir
-        self._waiting: queue.SimpleQueue[tuple[Path, str, Future]] = queue.SimpleQueue()
-        self._started = threading.Lock()
+        self._pool = _judge_process(registry) if separate else None
+        self._changed = threading.Condition()
+        self._waiting: list[tuple[Path, str, Future]] = []
+        self._arriving = 0
         self._thread: threading.Thread | None = None
 
-    def judge(self, path: Path, file_name: str) -> dict:
+    def close(self) -> None:
+        """End the judge's process, if it has one (when the portal stops)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    @contextmanager
+    def arriving(self) -> Iterator[None]:
+        """An upload on its way to `submit` while the block runs."""
+        with self._changed:
+            self._arriving += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._arriving -= 1
+                self._changed.notify_all()
+
+    def submit(self, path: Path, file_name: str) -> Future:
+        """The upload's report, to come: its `result()` waits for it."""
         waited: Future = Future()
-        self._waiting.put((path, file_name, waited))
-        with self._started:
+        with self._changed:
+            self._waiting.append((path, file_name, waited))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._judge_forever, name="ctip-judge", daemon=True)
                 self._thread.start()
-        return waited.result()
+            self._changed.notify_all()
+        return waited
+
+    def _take(self) -> list[tuple[Path, str, Future]]:
+        """The uploads to judge next: every one waiting once there is one, and those arriving meanwhile."""
+        with self._changed:
+            while not self._waiting:
+                self._changed.wait()
+            deadline = time.monotonic() + GATHER_SECONDS
+            while self._arriving and (left := deadline - time.monotonic()) > 0:
+                self._changed.wait(left)
+            taken, self._waiting = self._waiting, []
+        return taken
 
     def _judge_forever(self) -> None:
         while True:
-            taken = [self._waiting.get()]
-            while not self._waiting.empty():
-                taken.append(self._waiting.get())
+            taken = self._take()
             try:
                 reports = self._judge_together([(path, name) for path, name, _ in taken])
             except BaseException as failure:  # each sender gets the error; the judge goes on
@@ -360,11 +439,44 @@ class _Judge:
         try:
             for (path, _), link in zip(uploads, named, strict=True):
                 os.link(path, link)
-            return check_files(named, self.settings, self.registry, datetime.now(UTC))
+            if self._pool is None:
+                return check_files(named, self.settings, self.registry, datetime.now(UTC))
+            try:
+                return self._pool.submit(_check_in_judge_process, named, self.settings, datetime.now(UTC)).result()
+            except BrokenProcessPool:  # the judge's process died (killed, out of memory): the next batch gets a new one
+                self._pool = _judge_process(self.registry)
+                raise
         finally:
             for link in named:
                 link.unlink(missing_ok=True)
                 link.parent.rmdir()
+
+
+_judge_registry: Registry | None = None  # in the judge's process: the registry it was started with
+
+
+def _judge_process(registry: Registry) -> ProcessPoolExecutor:
+    """A process that judges uploads, started at once and warmed (spawned: the portal's threads are not copied)."""
+    pool = ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_warm, initargs=(registry,)
+    )
+    pool.submit(int)  # start it now, not at the first upload
+    return pool
+
+
+def _warm(registry: Registry) -> None:
+    """Keep the registry and load Great Expectations with the suites of the registry, before the first upload."""
+    global _judge_registry
+    _judge_registry = registry
+    from transforms.expectations import SuiteRunner
+    from transforms.validate import warm_suites
+
+    SuiteRunner()
+    warm_suites(registry)
+
+
+def _check_in_judge_process(files: list[Path], settings: Settings, now: datetime) -> list[dict]:
+    return check_files(files, settings, _judge_registry, now)
 
 
 def receipt(upload: Upload, state: State | None) -> dict:

@@ -24,6 +24,7 @@ class Portal:
     url: str
     settings: Settings
     accounts: AccountStore
+    app: object = None
 
     def add(self, user: str, reporter: str, role: str = "sender") -> tuple[str, str]:
         return user, self.accounts.add(user, reporter, role)
@@ -35,14 +36,11 @@ class Portal:
 
 
 @contextmanager
-def running_portal(inbox: Path, warehouse: Path, registry: Registry):
+def running_portal(inbox: Path, warehouse: Path, registry: Registry, separate_judge: bool = False):
     settings = Settings(inbox=inbox, warehouse=warehouse)
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, registry), host="127.0.0.1", port=port, log_level="warning", access_log=False
-        )
-    )
+    app = create_app(settings, registry, separate_judge=separate_judge)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -51,7 +49,7 @@ def running_portal(inbox: Path, warehouse: Path, registry: Registry):
             raise RuntimeError("the portal did not start")
         time.sleep(0.05)
     try:
-        yield Portal(f"http://127.0.0.1:{port}", settings, AccountStore(WarehouseFiles(warehouse).accounts_db))
+        yield Portal(f"http://127.0.0.1:{port}", settings, AccountStore(WarehouseFiles(warehouse).accounts_db), app)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

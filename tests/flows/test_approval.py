@@ -283,15 +283,15 @@ def test_the_portal_verdict_applies_period_approved(story, registry):
     assert finding["rule"] == "period_approved" and "2019-S1" in finding["message"]
 
 
-def test_a_backfill_reproduces_the_verdicts(story, prefect_harness):
-    from flows.backfill import backfill
+def test_a_backfill_reproduces_the_verdicts(story):
+    from flows.orchestrator import backfill
 
     warehouse = story["warehouse"]
     verdicts = "select sequence, file_name, status, errors, warnings from audit.submissions order by sequence"
     found = "select submission_id, rule, row_number, column_name, message from audit.findings order by all"
     history = "select * exclude (valid_to), valid_to is null from core.observation_history order by all"
     before = [query(warehouse, q) for q in (verdicts, found, history)]
-    summary = backfill("2018-S1", "2019-S1", str(warehouse), timezone=str(ZONE), show_progress=False)
+    summary, _ = backfill(warehouse, "2018-S1", "2019-S1", None, str(ZONE), 60.0, show_progress=False)
     assert summary.count("rejected") == 3
     assert [query(warehouse, q) for q in (verdicts, found, history)] == before
     assert WarehouseFiles(warehouse).analyst_file.exists()

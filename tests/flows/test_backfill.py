@@ -89,7 +89,7 @@ def test_a_range_replays_from_its_first_touching_submission_on(prefect_harness, 
     assert _snapshot(warehouse) == before
 
 
-def test_cli_backfill(prefect_harness, paths):
+def test_cli_backfill(paths):
     inbox, warehouse = paths
     write_inbox(inbox, {"ncct.csv": SEED_CSV})
     run(inbox, warehouse)

@@ -299,8 +299,8 @@ def test_one_more_finding_is_singular(tmp_path, capsys):
     assert "… and 1 more finding:" in text and "1 more findings" not in text
 
 
-def test_cli_run_prints_names_as_they_are_and_no_progress_unless_asked(prefect_harness, tmp_path, capsys):
-    from flows.nightly import nightly
+def test_cli_run_prints_names_as_they_are_and_no_progress_unless_asked(tmp_path, capsys):
+    from flows.orchestrator import run as nightly_run
 
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
     write_inbox(inbox, {"[@a=(]bad.csv": FIVE_ERRORS, "ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes()})
@@ -311,6 +311,6 @@ def test_cli_run_prints_names_as_they_are_and_no_progress_unless_asked(prefect_h
     assert "reading and validating" not in result.output
     write_inbox(inbox, {"again.csv": ONE_BAD_VALUE}, start_mtime=1_800_000_000)
     capsys.readouterr()
-    nightly(inbox=str(inbox), warehouse=str(warehouse), show_progress=True)
+    nightly_run(Settings(inbox=inbox, warehouse=warehouse), show_progress=True)
     shown = capsys.readouterr().err
     assert "reading and validating" in shown and "loading" in shown

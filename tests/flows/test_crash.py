@@ -156,25 +156,30 @@ def test_killed_at_a_moment_then_rerun_converges_to_the_clean_result(clean, tmp_
     _rerun_and_compare(inbox, warehouse, expected, before)
 
 
-def test_killed_orchestrated_run_leaves_nothing_that_fails_the_next(tmp_path):
-    """A real `ctip run`, Prefect and all, killed mid-way; the next `ctip run` completes."""
+def test_killed_orchestrated_run_leaves_nothing_that_fails_the_next(prefect_harness, tmp_path):
+    """A real `ctip run` reporting to a Prefect server, killed mid-way; the next `ctip run` completes."""
+    from prefect.settings import PREFECT_API_URL
+
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
     write_inbox(inbox, INBOX)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env.update(PREFECT_API_URL=PREFECT_API_URL.value(), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     ctip = str(Path(sys.executable).with_name("ctip"))
     command = [ctip, "run", "--inbox", str(inbox), "--warehouse", str(warehouse)]
     first = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
     )
-    deadline = time.monotonic() + 60
+    deadline, under_way = time.monotonic() + 120, False
     for line in first.stdout:  # kill it once the flow is under way
-        if "Task run 'archive" in line or time.monotonic() > deadline:
+        under_way = "Task run 'archive" in line
+        if under_way or time.monotonic() > deadline:
             break
-    os.killpg(first.pid, signal.SIGKILL)  # the run and the temporary Prefect server it started
+    os.killpg(first.pid, signal.SIGKILL)  # the run, its flow run left running on the server
     first.wait()
+    assert under_way
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stdout + second.stderr
+    assert "Reported to the Prefect server" in second.stdout
     statuses = sorted(query(warehouse, "select file_name, status from audit.submissions"))
     assert statuses == [
         ("bad.csv", "rejected"),

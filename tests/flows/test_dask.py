@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.nightly import run_nightly
+from flows.orchestrator import run as nightly_run
 from flows.settings import Settings
 from tests.conftest import SEED
 from tests.flows.conftest import outcome, write_inbox
@@ -29,7 +29,7 @@ def test_a_local_dask_cluster_gives_the_same_warehouse_as_one_process(prefect_ha
         write_inbox(inbox, INBOX)
         settings = Settings(inbox=inbox, warehouse=warehouse)
         fell_back = []
-        summary = run_nightly(settings, on_fallback=fell_back.append, workers=workers)
+        summary = nightly_run(settings, on_fallback=fell_back.append, workers=workers)
         assert fell_back == []  # the cluster itself ran the work
         assert summary.count("loaded") == 4 and summary.count("rejected") == 1 and summary.count("duplicate") == 1
         results[mode] = outcome(warehouse)

@@ -47,7 +47,9 @@ def test_an_upload_is_handed_to_the_inbox_durably(tmp_path, registry, synced):
     settings = Settings(inbox=tmp_path / "inbox", warehouse=tmp_path / "w" / "ctip.duckdb")
     spool = tmp_path / "spool.bin"
     spool.write_bytes(SEED_CSV)
-    name = Intake(settings, registry)._hand_to_inbox(Spooled(spool, "ncct.csv", "0" * 64, len(SEED_CSV)))
+    intake, spooled = Intake(settings, registry), Spooled(spool, "ncct.csv", "0" * 64, len(SEED_CSV))
+    name = intake._inbox_name(spooled)
+    intake._hand_to_inbox(spooled, name)
     assert (settings.inbox / name).read_bytes() == SEED_CSV
     put_in_place(synced, settings.inbox / name)
 

@@ -60,7 +60,7 @@ def test_flow_publishes_data_docs_and_an_outcome_artifact(prefect_harness, tmp_p
     assert "is not a whole number" in str(artifact.data)
 
 
-def test_cli_run_then_compare(prefect_harness, tmp_path):
+def test_cli_run_then_compare(tmp_path):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
     inbox.mkdir()
     shutil.copy(SEED / "ncct_2019-S1.csv", inbox)
@@ -80,7 +80,7 @@ def test_cli_run_then_compare(prefect_harness, tmp_path):
     assert other_base.exit_code == 0 and "+25.8%" in other_base.output
 
 
-def test_cli_run_reports_a_failed_run_with_exit_1(prefect_harness, tmp_path):
+def test_cli_run_reports_a_failed_run_with_exit_1(tmp_path):
     inbox = tmp_path / "inbox"
     write_inbox(inbox, {"a.csv": "reporter,period,indicator,value\nMOI,2019,cases,1\n"})
     blocker = tmp_path / "not-a-folder"

@@ -87,9 +87,31 @@ def test_an_invalid_upload_gets_the_findings_of_ctip_validate_and_is_kept_for_th
     assert (portal.settings.inbox / "mosvy_2019-Q2_draft.csv").read_bytes() == DRAFT
 
 
+def test_a_judge_in_a_process_of_its_own_gives_the_findings_of_ctip_validate(tmp_path, registry):
+    """`ctip portal` validates in a warm process of its own; its answers are those of `ctip validate`."""
+    with running_portal(tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb", registry, True) as portal:
+        credentials = portal.add("sokha", "MOSVY")
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(
+                pool.map(lambda n: portal.upload(credentials, *n).json(), [("draft.csv", DRAFT), ("fixed.csv", FIXED)])
+            )
+        judge = portal.app.state.intake._judge
+        (process,) = judge._pool._processes.values()  # the process that judged them
+    assert not process.is_alive()  # ended with the portal
+    for content, answer in zip([DRAFT, FIXED], answers, strict=True):
+        alone = tmp_path / answer["file_name"]
+        alone.write_bytes(content)
+        (expected,) = check_files([alone], portal.settings, registry, receipt_time(answer))
+        assert [(f["rule"], f["row_number"], f["message"]) for f in answer["findings"]] == [
+            (f["rule"], f["row_number"], f["message"]) for f in expected["findings"]
+        ]
+    assert [a["verdict"] for a in answers] == ["invalid", "valid"]
+    assert sorted(p.name for p in portal.settings.inbox.iterdir()) == sorted(a["file_name"] for a in answers)
+
+
 def test_uploads_sent_at_once_are_judged_together_each_on_its_own(portal, registry, monkeypatch, tmp_path):
-    """Four clerks upload at once: the first upload's validation is held until the other three wait behind it;
-    they are then judged in one validation, and each answer is what `ctip validate` gives for that file alone."""
+    """Four clerks upload at once: the first validation is held until all four uploads are in; those it did not
+    take are then judged in one validation, and each answer is what `ctip validate` gives for that file alone."""
     import flows.portal.intake as intake
 
     spool = WarehouseFiles(portal.settings.warehouse).upload_spool_dir
@@ -107,7 +129,7 @@ def test_uploads_sent_at_once_are_judged_together_each_on_its_own(portal, regist
     senders = [portal.add(f"clerk{number}", "MOSVY") for number in range(4)]
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(lambda n: portal.upload(senders[n], f"mosvy-{n}.csv", contents[n]).json(), range(4)))
-    assert sorted(len(files) for files in validations) == [1, 3]
+    assert sum(len(files) for files in validations) == 4 and len(validations) <= 2
     for number, answer in enumerate(answers):
         alone = tmp_path / f"alone-{number}" / f"mosvy-{number}.csv"
         alone.parent.mkdir()
@@ -117,6 +139,34 @@ def test_uploads_sent_at_once_are_judged_together_each_on_its_own(portal, regist
         assert [(f["rule"], f["row_number"], f["message"]) for f in answer["findings"]] == [
             (f["rule"], f["row_number"], f["message"]) for f in expected["findings"]
         ]
+
+
+def test_a_validation_about_to_start_takes_the_uploads_on_their_way_to_it(tmp_path, registry, monkeypatch):
+    """An upload still being read and checked when a validation is about to start joins it, instead of waiting
+    for it to end and then for a validation of its own."""
+    from concurrent.futures import wait
+
+    import flows.portal.intake as intake
+    from flows.settings import Settings
+
+    batches: list[list[str]] = []
+
+    def judged(files, *arguments, **options):
+        batches.append([path.name for path in files])
+        return [{"errors": 0, "warnings": 0, "findings": []} for _ in files]
+
+    monkeypatch.setattr(intake, "check_files", judged)
+    monkeypatch.setattr(intake, "GATHER_SECONDS", 60.0)
+    judge = intake._Judge(Settings(inbox=tmp_path / "inbox", warehouse=tmp_path / "w" / "ctip.duckdb"), registry)
+    judge.spool_dir.mkdir(parents=True)
+    for name in ("a", "b"):
+        (judge.spool_dir / name).write_bytes(FIXED)
+    with judge.arriving():  # b is being read and checked
+        first = judge.submit(judge.spool_dir / "a", "a.csv")
+        assert not wait([first], timeout=0.3).done  # a waits for b ...
+        second = judge.submit(judge.spool_dir / "b", "b.csv")
+    assert first.result(timeout=60) == second.result(timeout=60)
+    assert batches == [["a.csv", "b.csv"]]  # ... and both are judged in one validation
 
 
 def receipt_time(receipt):

@@ -92,6 +92,17 @@ def test_a_clerk_sends_a_rejected_file_then_its_fix_and_another_ministry_sees_ne
         assert response.status == 404
         assert "mosvy" not in elsewhere.content().lower()
 
+        reviewer = browser.new_context().new_page()  # an NCCT reviewer approves the loaded quarter
+        reviewer.set_default_timeout(TIMEOUT_MS)
+        sign_in(reviewer, portal.url, *portal.add("chan", "NCCT", "reviewer"))
+        reviewer.click('header a[href="/approvals"]')
+        row = reviewer.locator('tr[data-reporter="MOSVY"][data-period="2019-Q2"]')
+        row.locator("input[name=note]").fill("checked")
+        row.locator("button[type=submit]").click()
+        reviewer.wait_for_selector(".done")
+        assert reviewer.locator(".done").inner_text() == "Approved MOSVY 2019-Q2."
+        assert row.get_attribute("data-approved") == "yes" and "chan" in row.inner_text()
+
 
 def platform_fonts(page, selector: str) -> dict[str, int]:
     """The fonts Chromium really used to draw an element's text, with how many glyphs each drew."""

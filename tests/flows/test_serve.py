@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import duckdb
@@ -26,6 +27,7 @@ from flows.local_server import free_port
 from flows.serve import KEY_FILE, is_healthy
 from flows.settings import from_environment, orchestrator
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SEED
+from warehouse.layout import WarehouseFiles
 
 pytestmark = pytest.mark.slow  # a real Prefect server and Chromium
 
@@ -127,6 +129,7 @@ def served(tmp_path_factory):
             pass
         process.wait()
     assert not is_healthy(instance.api)  # the server ctip started is stopped with it
+    assert not WarehouseFiles(instance.warehouse).prefect_profile.exists()  # and runs no longer look for it
 
 
 def _wait_for_run(served: Served, flow_run_id: str, timeout: float = 480) -> dict:
@@ -221,6 +224,31 @@ def test_a_run_cannot_be_pointed_at_other_paths(served):
         assert response.status_code in (400, 409, 422)
     assert not other_warehouse.exists() and not other_warehouse.parent.exists()
     assert "planted.csv" not in {name for name, _ in _loaded(served.warehouse)}
+
+
+def test_a_run_started_by_hand_reports_to_the_served_server_without_any_setting(served):
+    profile = WarehouseFiles(served.warehouse).prefect_profile
+    assert stat.S_IMODE(profile.stat().st_mode) == 0o600  # it holds the key
+    assert tomllib.loads(profile.read_text())["profiles"]["ctip"]["PREFECT_API_URL"] == served.api
+    (served.inbox / "moi.csv").write_text("reporter,period,indicator,value\nMOI,2019-S1,cases,75\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "CTIP_"))}
+    command = [CTIP, "run", "--inbox", str(served.inbox), "--warehouse", str(served.warehouse)]
+
+    something = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert something.returncode == 0, something.stdout + something.stderr
+    assert f"Reported to the Prefect server at {served.api}." in something.stdout
+    assert ("moi.csv", "loaded") in _loaded(served.warehouse)
+    nothing = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert nothing.returncode == 0, nothing.stdout + nothing.stderr
+    assert f"Recorded on the Prefect server at {served.api}" in nothing.stdout
+
+    with served.client() as client:
+        runs = client.post("/flow_runs/filter", json={"sort": "START_TIME_DESC"}).json()
+        tasks = client.post("/task_runs/filter", json={}).json()
+    by_hand = [r for r in runs if "steps-only" not in r["tags"] and r["parameters"].get("inbox") == str(served.inbox)]
+    assert any(t["flow_run_id"] == r["id"] and t["name"].startswith("load") for r in by_hand for t in tasks)
+    [recorded] = [r for r in runs if "steps-only" in r["tags"]]
+    assert recorded["state_type"] == "COMPLETED" and "already done 2" in recorded["state"]["message"]
 
 
 def test_orchestrator_home_and_key_follow_the_environment(tmp_path):

@@ -10,11 +10,12 @@ and contains 0 or a value of at least K.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import polars as pl
-from hypothesis import assume, given
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
@@ -128,16 +129,7 @@ def caught_and_fixed(table: pl.DataFrame, hidden: set[int], min_cell: int) -> di
     assert pinned, "the pattern should leave a count narrowed below K"
     found = ctip_audit(table, hidden, min_cell)
     assert not found["protected"].all()
-    theirs = feasible_intervals(pattern)
-    keys = [tuple(row) for row in table.select(KEY).iter_rows()]
-    for cell, low, high, exact, protected in found.select("_cell", "lower", "upper", "exact", "protected").iter_rows():
-        true_low, true_high = theirs[keys[cell]]
-        high = math.inf if high is None else high
-        if exact:
-            assert (low, high) == (true_low, true_high), keys[cell]
-        else:  # values seen feasible: inside the interval
-            assert true_low <= low <= high <= true_high, keys[cell]
-        assert protected == (keys[cell] not in pinned), keys[cell]
+    assert_agrees_with_the_independent_auditor(found, table, hidden, min_cell)
     out = confidentiality(table, REGISTRY, min_cell)
     assert out["protected"].drop_nulls().all()
     assert_audited(figures_of(out), min_cell)
@@ -319,3 +311,116 @@ def test_property_bound_propagation_pins_only_what_the_independent_auditor_pins(
     truly = narrow(with_pattern(table, hidden), min_cell)
     assert set(pinned) <= set(truly)
     assert all(pinned.values())
+
+
+# ------------------------------------------------------------------ components solved at once
+def audited_with(table: pl.DataFrame, hidden: set[int], min_cell: int, **options) -> pl.DataFrame:
+    """transforms/audit.py's intervals of a pattern, with the Auditor's `options` (workers)."""
+    cells = table.select(*KEY, "value").with_row_index("_cell").with_columns(pl.col("_cell").cast(pl.Int64))
+    values = cells["value"].to_numpy()
+    auditor = Auditor(relations_that_hold(disclosure_groups(cells, REGISTRY), values), values, min_cell, **options)
+    suppressed = np.zeros(table.height, dtype=bool)
+    suppressed[sorted(hidden)] = True
+    return auditor.audit(suppressed).intervals.sort("_cell")
+
+
+def assert_agrees_with_the_independent_auditor(found: pl.DataFrame, table: pl.DataFrame, hidden, min_cell) -> None:
+    """An exact interval is the independent LP's, any other lies inside it, and a count is called protected
+    exactly when the independent auditor finds it so."""
+    pattern = with_pattern(table, hidden)
+    theirs = feasible_intervals(pattern)
+    pinned = narrow(pattern, min_cell)
+    keys = [tuple(row) for row in table.select(KEY).iter_rows()]
+    for cell, low, high, exact, protected in found.select("_cell", "lower", "upper", "exact", "protected").iter_rows():
+        true_low, true_high = theirs[keys[cell]]
+        high = math.inf if high is None else high
+        if exact:
+            assert (low, high) == (true_low, true_high), keys[cell]
+        else:
+            assert true_low <= low <= high <= true_high, keys[cell]
+        assert protected == (keys[cell] not in pinned), keys[cell]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), rows=tables() | PERIODS_OR_PROVINCES, min_cell=st.integers(2, 25))
+def test_property_components_solved_at_once_agree_with_the_independent_auditor(data, rows, min_cell):
+    """Two components at a time, each by its own solver in a thread: an exact interval is the independent LP's,
+    any other lies inside it, and a count is called protected exactly when the independent auditor finds it so."""
+    assume(rows)  # a table with no figure has nothing to protect
+    table = frame(*rows)
+    hidden = data.draw(st.sets(st.integers(0, table.height - 1), min_size=1, max_size=table.height))
+    found = audited_with(table, hidden, min_cell, workers=2)
+    assert found.height == len(hidden)
+    assert_agrees_with_the_independent_auditor(found, table, hidden, min_cell)
+
+
+def test_components_solved_at_once_give_the_table_they_give_one_by_one():
+    """Three tables that share no relation (two indicators, another reporter): one solver per component in threads
+    gives the same suppression and intervals as one component after another."""
+    base = offence_by_sex()
+    table = pl.concat(
+        [
+            base,
+            base.with_columns(pl.lit("suspects_to_court").alias("indicator")),
+            base.with_columns(pl.lit("MOI").alias("reporter"), pl.col("value") * 2),
+        ]
+    )
+    one_by_one = confidentiality(table, REGISTRY, 10)
+    at_once = confidentiality(table, REGISTRY, 10, workers=2)
+    assert at_once.equals(one_by_one)
+    assert (one_by_one["conf"] == "D").sum() > 0 and one_by_one["protected"].drop_nulls().all()
+
+
+# ------------------------------------------------------------------ relations the cycles imply, left out of the LPs
+MONTHS = ("2019-01", "2019-02", "2019-03", "2019-04")
+
+
+@st.composite
+def years_to_date(draw):
+    """Months of one series with every year to date from February on (whose short tilings the cycles imply), by
+    offence; now and then a year to date off by some counts, so that its relations no longer hold."""
+    rows = []
+    for offence in ("HT", "SE"):
+        months = draw(st.lists(st.integers(0, 15), min_size=len(MONTHS), max_size=len(MONTHS)))
+        rows += [figure(count, period=month, offence=offence) for month, count in zip(MONTHS, months, strict=True)]
+        for end in range(2, len(MONTHS) + 1):
+            off = draw(st.sampled_from((0, 0, 0, 0, 3, -2)))
+            rows.append(
+                figure(max(0, sum(months[:end]) + off), period=f"{MONTHS[0]}/{MONTHS[end - 1]}", offence=offence)
+            )
+    totals: dict[str, int] = {}
+    for row in rows:
+        totals[row["period"]] = totals.get(row["period"], 0) + row["value"]
+    rows += [figure(count, period=period) for period, count in totals.items()]
+    return rows
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), rows=years_to_date(), min_cell=st.integers(2, 15))
+def test_property_leaving_out_the_relations_the_cycles_imply_changes_no_interval(data, rows, min_cell):
+    """The LPs leave out a year to date as an earlier one and the months after it where the cycles of its series
+    hold: the intervals are those of the independent auditor (every tiling) and of the audit with every row."""
+    table = frame(*rows)
+    hidden = data.draw(st.sets(st.integers(0, table.height - 1), min_size=1, max_size=table.height))
+    cells = table.select(*KEY, "value").with_row_index("_cell").with_columns(pl.col("_cell").cast(pl.Int64))
+    values = cells["value"].to_numpy()
+    relations = relations_that_hold(disclosure_groups(cells, REGISTRY), values)
+    suppressed = np.zeros(table.height, dtype=bool)
+    suppressed[sorted(hidden)] = True
+    found = Auditor(relations, values, min_cell).audit(suppressed).intervals.sort("_cell")
+    every_row = Auditor(dataclasses.replace(relations, implied=None), values, min_cell).audit(suppressed).intervals
+    assert found["protected"].to_list() == every_row.sort("_cell")["protected"].to_list()
+    assert_agrees_with_the_independent_auditor(found, table, hidden, min_cell)
+
+
+def test_a_year_to_date_as_an_earlier_one_and_a_month_is_left_out_only_where_its_cycles_hold():
+    months = [figure(count, period=month) for month, count in zip(MONTHS, (4, 6, 3, 5), strict=True)]
+    ytd = [figure(sum((4, 6, 3, 5)[:end]), period=f"{MONTHS[0]}/{MONTHS[end - 1]}") for end in range(2, 5)]
+    cells = (
+        frame(*months, *ytd).select(*KEY, "value").with_row_index("_cell").with_columns(pl.col("_cell").cast(pl.Int64))
+    )
+    members = disclosure_groups(cells, REGISTRY)
+    holding = relations_that_hold(members, cells["value"].to_numpy())
+    assert holding.implied.any() and not holding.implied.all()
+    broken = cells.with_columns(pl.when(pl.col("_cell") == 5).then(pl.col("value") + 1).otherwise(pl.col("value")))
+    assert not relations_that_hold(members, broken["value"].to_numpy()).implied.any()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import sys
 from datetime import date, datetime
 
 import pytest
 from openpyxl import Workbook
 
-from transforms.read import format_of, read_submission
+from transforms import read
+from transforms.read import WHITESPACE, format_of, frame_of, read_columns, read_submission
 
 SEED_ROWS = 16
 HEADER = "reporter,period,indicator,value,comment"
@@ -116,6 +118,14 @@ def test_csv_empty_cells_are_null(limits):
     raw = read_csv(HEADER + "\nNCCT,2019,cases,  ,\n", limits)
     assert raw.frame["value"].to_list() == [None]
     assert raw.frame["comment"].to_list() == [None]
+
+
+def test_cells_of_any_space_are_blank_as_python_strips_them(limits):
+    every_space = "".join(chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace())
+    assert WHITESPACE == every_space
+    spaces = "\u3000\xa0\x1c\u2028"  # spaces of other scripts, separators: all blank
+    raw = read_csv(f"{HEADER}\n{spaces},,,\t,\n{spaces}NCCT ,2019,cases,\u200b,\n", limits)
+    assert raw.frame.rows() == [(3, f"{spaces}NCCT ", "2019", "cases", "\u200b", None)]  # a zero-width space is text
 
 
 def test_csv_short_row_padded(limits):
@@ -325,6 +335,23 @@ def test_text_longer_than_the_limit_is_unreadable_naming_its_cell(limits):
     assert (finding.row_number, finding.column_name) == (2, "comment")
 
 
+def test_a_long_blank_cell_is_blank_not_too_long(limits):
+    spaces = " " * (limits.max_text_chars + 1)
+    raw = read_csv(f"{HEADER}\nNCCT,2019,cases,1,{spaces}\n{spaces},{spaces},,,\nNCCT,2019,cases,2,{spaces}x\n", limits)
+    finding = only_finding(raw, "unreadable")  # the first cell too long that is not blank: row 4, not row 2
+    assert (finding.row_number, finding.column_name) == (4, "comment")
+    raw = read_csv(f"{HEADER}\nNCCT,2019,cases,1,{spaces}\n", limits)
+    assert raw.frame.rows() == [(2, "NCCT", "2019", "cases", "1", None)]
+
+
+def test_files_of_one_header_read_as_one_frame_are_each_as_read_alone(limits):
+    texts = [f"{HEADER}\nNCCT,2019,cases, 1 ,\n \t, ,,,\n", f"{HEADER}\n\nMOI,2019,\u3000,2,note\n"]
+    read = [read_columns(text.encode(), "csv", limits)[0] for text in texts]
+    together = frame_of({name: read[0][name] + read[1][name] for name in read[0]})
+    assert together.rows() == [*read_csv(texts[0], limits).frame.rows(), *read_csv(texts[1], limits).frame.rows()]
+    assert together.rows() == [(2, "NCCT", "2019", "cases", " 1 ", None), (3, "MOI", "2019", None, "2", "note")]
+
+
 def test_json_large_integer_kept_exactly(limits):
     raw = read_json({"observations": [{"value": 2**63}]}, limits)
     assert raw.frame["value"].to_list() == [str(2**63)]
@@ -524,3 +551,40 @@ def test_json_limits_stop_the_parser_before_the_file_is_read_whole(limits, monke
     finding = only_finding(read_submission(content, "json", few), "unreadable")
     assert "more than 3 observations" in finding.message
     assert len(made) <= 4
+
+
+JSON_SHAPES = {
+    "keys in any case and order, blanks": {
+        "reporter": "NCCT",
+        "observations": [
+            {"period": "2019", "VALUE": 5},
+            {"Value": 6, " PERIOD": "2019-S1", "indicator": "cases"},
+            {"period ": " ", "value": "  "},
+            {},
+            {"area": "KH", "reporter": " "},
+            {"value": True, "comment": None, "status": False},
+        ],
+    },
+    "no file reporter": {"observations": [{"period": "2019", "value": 1.5}, {"reporter": "MOI", "value": "1e3"}]},
+    "a nested value": {"observations": [{"period": "2019", "value": {"n": 1}}, {"value": [1, 2]}]},
+    "a key given twice": {"observations": [{"period": "2019", "value": 1}, {"value": 1, "VALUE": 2}]},
+    "half of a character": '{"observations": [{"period": "2019", "value": 1}, {"comment": "\\ud800"}]}',
+    "a whole character escaped": '{"observations": [{"period": "2019", "comment": "\\ud83d\\ude00"}]}',
+    "a long blank text": {"observations": [{"period": "2019", "comment": " " * 40_000}]},
+    "a long text": {"observations": [{"period": "2019", "comment": "x" * 40_000}]},
+}
+
+
+@pytest.mark.parametrize("shape", list(JSON_SHAPES))
+def test_json_read_by_columns_as_observation_by_observation(limits, monkeypatch, shape):
+    document = JSON_SHAPES[shape]
+    content = (document if isinstance(document, str) else json.dumps(document)).encode()
+    by_columns = read_submission(content, "json", limits)
+    monkeypatch.setattr(read, "_plain_observations", lambda observations, limits: None)
+    one_by_one = read_submission(content, "json", limits)
+    assert by_columns.findings == one_by_one.findings
+    if one_by_one.frame is None:
+        assert by_columns.frame is None
+    else:
+        assert by_columns.frame.columns == one_by_one.frame.columns
+        assert by_columns.frame.rows() == one_by_one.frame.rows()

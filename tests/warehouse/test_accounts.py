@@ -54,6 +54,26 @@ def test_a_reset_password_replaces_the_old_one(store):
         store.reset("nobody")
 
 
+def test_a_script_signing_in_with_every_request_costs_the_slow_hash_once_until_the_password_changes(store, monkeypatch):
+    import warehouse.accounts as accounts
+
+    slow = []
+    verify = accounts._verify
+    monkeypatch.setattr(accounts, "_verify", lambda digest, password: slow.append(1) or verify(digest, password))
+    password = store.add("script", "MOI")
+    assert all(store.sign_in("script", password, "api").ok for _ in range(5))
+    assert len(slow) == 1
+    assert store.sign_in("script", password + "x", "api").reason == "wrong_password"  # checked, never remembered
+    assert len(slow) == 2
+    new = store.reset("script")
+    assert store.sign_in("script", password, "api").reason == "wrong_password"  # the old one stops at once
+    assert store.sign_in("script", new, "api").ok
+    store.disable("script")
+    assert store.sign_in("script", new, "api").reason == "disabled"
+    assert [e["event"] for e in store.events("script")].count("signed_in") == 6  # each one audited
+    assert new.encode() not in b"".join(f.read_bytes() for f in store.path.parent.glob("accounts.sqlite*"))
+
+
 def test_a_disabled_account_cannot_sign_in_even_with_its_password(store):
     password = store.add("clerk", "MOI")
     store.disable("clerk")

@@ -24,14 +24,22 @@ as_current as (
     left join set_rows as s on s.submission_id = i.submission_id and {{ same_key('s', 'b') }}
 ),
 
+-- each row of the submission beside every period it is the base of; materialised, so that the
+-- figures of those periods are then found by their whole key (joined on the key without the
+-- period first, a cell's every period would meet every other: millions of pairs in a large file)
+as_base_of as materialized (
+    select i.*, p.period as later_period
+    from set_rows as i
+    join core.periods as p on p.base_period = i.period
+),
+
 as_base as (
     select i.submission_id, null::bigint as current_row, i.row_number as base_row,
            c.reporter, c.area, c.indicator, {{ dimensions('c') }}, c.period, c.value,
            i.period as base_period, i.value as base_value, null::varchar[] as base_derived_from
-    from set_rows as i
-    join core.periods as p on p.base_period = i.period
+    from as_base_of as i
     join {{ history }} as c
-        on {{ same_key_but_period('i', 'c') }} and c.period = p.period and {{ held_once_applied('c', 'i') }}
+        on {{ same_key_but_period('i', 'c') }} and c.period = i.later_period and {{ held_once_applied('c', 'i') }}
     anti join set_rows as s on s.submission_id = i.submission_id and {{ same_key('s', 'c') }}
 ),
 
