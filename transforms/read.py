@@ -150,11 +150,17 @@ class Columns:
     cells: list[list]
 
 
+# What a reader gives: the header, the rows that are not blank (number and cells) or their columns, and a length no
+# cell is longer than when the reader knows one (else None: every cell is measured).
+Read = tuple[list[str], list[tuple[int, list[str | None]]] | Columns, int | None]
+
+
 def _to_columns(
-    header: list[str], rows: list[tuple[int, list[str | None]]] | Columns, limits: Limits
+    header: list[str], rows: list[tuple[int, list[str | None]]] | Columns, longest: int | None, limits: Limits
 ) -> dict[str, list]:
     """Columns named by the header (trimmed, lower case), `row_number` first, of rows that are not blank; a blank
-    cell may still be a text of spaces (`frame_of` makes it null).
+    cell may still be a text of spaces (`frame_of` makes it null). Cells are measured against the text limit
+    unless the reader knows that none is longer than `longest`, within the limit.
 
     The rows are turned into columns a column at a time (`operator.itemgetter`), so no step goes through the
     cells one Python call at a time; the rows' own lists are let go once their cells are in the columns.
@@ -188,20 +194,22 @@ def _to_columns(
             else:
                 continue
         columns[name] = values
-    _check_text_lengths(columns, names, limits)
+    _check_text_lengths(columns, names, limits, longest)
     return columns
 
 
-def _check_text_lengths(columns: dict[str, list], names: list[str], limits: Limits) -> None:
+def _check_text_lengths(columns: dict[str, list], names: list[str], limits: Limits, longest: int | None = None) -> None:
     """Unreadable when a column name or a cell is longer than the limit, naming the first such cell (a blank
     cell, which becomes null, is never too long).
 
-    Measured on the cells as read (Python texts), before any frame is built: a small file costs no
-    frame operation per column."""
+    Measured on the cells as read (Python texts), before any frame is built: a file costs no frame operation
+    per column; none at all when the reader knows no cell is longer than `longest`, within the limit."""
     limit = limits.max_text_chars
     for name in names:
         if len(name) > limit:
             raise Unreadable(f"a column name of {len(name):,} characters; the limit is {limit:,}", 1)
+    if longest is not None and longest <= limit:
+        return
     for name, values in columns.items():
         if name == ROW_NUMBER or max(map(len, filter(None, values)), default=0) <= limit:
             continue
@@ -217,7 +225,7 @@ def _check_text_lengths(columns: dict[str, list], names: list[str], limits: Limi
 
 
 # --------------------------------------------------------------------- CSV
-def _read_csv(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
+def _read_csv(content: bytes, limits: Limits) -> Read:
     if b"\x00" in content:
         raise Unreadable("it holds binary content (NUL bytes), not UTF-8 text")
     try:
@@ -237,6 +245,7 @@ def _read_csv(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int
         rows = []
         filled = 0
         width = len(header)
+        index = 1
         for index, record in enumerate(records, start=2):
             # a cell is blank when it is empty or only spaces (`frame_of` makes it null, a column at a time); a row
             # of blank cells is left out
@@ -258,11 +267,14 @@ def _read_csv(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int
             rows.append((index, record))
     except csv.Error as problem:
         raise Unreadable(f"broken CSV near line {records.line_num}: {problem}", records.line_num) from None
-    return header, rows
+    longest = len(text)  # no cell is longer than the file
+    if longest > limits.max_text_chars and records.line_num == index:  # every record on a line of its own
+        longest = max(map(len, text.split("\n")))  # no cell is longer than its line
+    return header, rows, longest
 
 
 # -------------------------------------------------------------------- XLSX
-def _read_xlsx(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
+def _read_xlsx(content: bytes, limits: Limits) -> Read:
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
@@ -308,7 +320,7 @@ def _read_xlsx(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
         raise Unreadable("the sheet 'data' is empty; it needs a header row", 1)
     header_number, header_cells = filled[0]
     header = [c or "" for c in header_cells]
-    return header, [(number, cells) for number, cells in filled if number > header_number]
+    return header, [(number, cells) for number, cells in filled if number > header_number], None
 
 
 @dataclass
@@ -582,7 +594,7 @@ def _json_objects_within(limits: Limits):
     return hook
 
 
-def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]] | Columns]:
+def _read_json(content: bytes, limits: Limits) -> Read:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as problem:
@@ -610,7 +622,7 @@ def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
     file_reporter = _json_cell(document.get("reporter"), None, "reporter", limits)
     plain = None if _SURROGATE_ESCAPE.search(text) else _plain_observations(document["observations"], limits)
     if plain is not None:
-        return _filled_with(file_reporter, *plain)
+        return (*_filled_with(file_reporter, *plain), limits.max_text_chars)  # each text measured as read
     header: list[str] = []
     positions: dict[str, int] = {}
     records: list[tuple[int, dict[str, str | None]]] = []
@@ -646,7 +658,7 @@ def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
         if file_reporter is not None and cells.get("reporter") is None:
             cells["reporter"] = file_reporter
         rows.append((number, [cells.get(name) for name in header]))
-    return header, rows
+    return header, rows, limits.max_text_chars  # each text was measured as it was read (`_json_text`)
 
 
 # Where a text may hold half of a character: only a \\u escape of a surrogate can put one in a JSON text.
