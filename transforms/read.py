@@ -178,7 +178,7 @@ def _to_columns(
     else:
         numbers = list(map(_FIRST, rows))
         cells = list(map(_SECOND, rows))
-        del rows
+        rows.clear()  # the reader's list, emptied: each row's cells go once they are in the columns
         if cells and min(map(len, cells)) < width:  # a row shorter than the header: its last cells are blank
             cells = [row if len(row) >= width else [*row, *([None] * (width - len(row)))] for row in cells]
         given = [list(map(operator.itemgetter(position), cells)) for position in range(width)]
