@@ -8,9 +8,12 @@ them directly.
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,7 +31,7 @@ from transforms.decisions import decide, is_original
 from transforms.expectations import SuiteRunner
 from transforms.findings import Finding, empty_findings, findings_frame
 from transforms.normalise import conform, normalise
-from transforms.read import format_of, read_submission
+from transforms.read import ROW_NUMBER, format_of, frame_of, read_columns
 from transforms.validate import validate
 from warehouse import database, receipts
 from warehouse.archive import Archive, ChangedWhileRead, NotRegularFile
@@ -100,11 +103,12 @@ def receive(
 
     Each file is copied in a window at a time, so its size costs no memory; one that
     changes while it is copied is left for the next run, one that is no longer a
-    regular file is ignored.
+    regular file is ignored. The new files are kept together (`Archive.keep_all`: two
+    flushes to disk in all, not two per file) before any of them is given a receipt.
     """
     received = receipts.received_files(writer.con)
     archive.clear_leftovers()
-    files, already_received, in_progress, ignored = [], 0, [], []
+    files, copies, already_received, in_progress, ignored = [], [], 0, [], []
     for candidate in discovery.candidates:
         try:
             copied = archive.copy_in(candidate.path)
@@ -118,7 +122,7 @@ def receive(
             copied.temporary.unlink(missing_ok=True)
             already_received += 1
             continue
-        archive.keep(copied)
+        copies.append(copied)
         files.append(
             {
                 "submission_id": copied.submission_id,
@@ -128,6 +132,7 @@ def receive(
                 "modified_at": modified_at(copied.modified_ns),
             }
         )
+    archive.keep_all(copies)  # every new file's bytes safe on disk before any of them is given a receipt
     uploaded = uploads.by_inbox_name([(f["file_name"], f["submission_id"]) for f in files]) if uploads else {}
     for item in files:
         item["uploaded_by"], item["uploaded_at"] = uploaded.get(
@@ -153,22 +158,28 @@ def prepare(
     The findings' messages are in `lang` (the warehouse keeps English; `ctip validate` may ask for another).
     """
     originals = [r for r in to_prepare if is_original(r, original_sequences)]
-    file_findings, frames, set_aside = [], {}, set()
+    file_findings, read, set_aside = [], [], set()
     for receipt in originals:
         try:
-            found, frame = _read_one(receipt, contents.get(receipt.submission_id), registry, zone, lang)
+            found, columns = _read_one(receipt, contents.get(receipt.submission_id), registry, lang)
         except Exception as problem:  # ctip's failure on this one file, not the file's: set it aside, go on
-            found, frame = [failure_finding("reading", problem, lang)], None
+            found, columns = [failure_finding("reading", problem, lang)], None
             set_aside.add(receipt.submission_id)
-        if frame is not None:
-            frames[receipt.submission_id] = frame
-        file_findings.append(findings_frame(receipt.submission_id, found))
+        if columns is not None:
+            read.append((receipt, columns))
+        if found:
+            file_findings.append(findings_frame(receipt.submission_id, found))
+    columns = None  # the cells as read are held by `read` alone, which lets them go as they become frames
+    frames, column_findings, failed = _conformed(read, registry, zone, lang)
+    for submission_id, problem in failed.items():
+        column_findings.append(findings_frame(submission_id, [failure_finding("reading", problem, lang)]))
+        set_aside.add(submission_id)
     observations, row_findings, failed, checks = _judge_rows(frames, registry, lang)
     for submission_id, problem in failed.items():
         file_findings.append(findings_frame(submission_id, [failure_finding("validating", problem, lang)]))
         set_aside.add(submission_id)
     findings = cap_findings(
-        pl.concat([empty_findings(), *file_findings, *row_findings], how="vertical"),
+        pl.concat([empty_findings(), *file_findings, *column_findings, *row_findings], how="vertical"),
         registry.limits.max_findings_per_rule,
         lang,
     )
@@ -212,43 +223,111 @@ def failure_finding(step: str, problem: BaseException, lang: str = "en") -> Find
     )
 
 
-def _read_one(receipt: Receipt, content: bytes | None, registry: Registry, zone: ZoneInfo, lang: str = "en"):
-    """One file's findings, and its conformed frame when it has rows to judge."""
+def _read_one(receipt: Receipt, content: bytes | None, registry: Registry, lang: str = "en"):
+    """One file's findings, and its columns of text cells as read (before `conform`) when it has any."""
     limit = registry.limits.max_file_bytes
     if content is None or receipt.size_bytes > limit:
         text = message(
             "unreadable", "too_big", lang, format=receipt.format.upper(), size=receipt.size_bytes, limit=limit
         )
         return [Finding("unreadable", "error", text)], None
-    raw = read_submission(content, receipt.format, registry.limits, lang)
-    found = list(raw.findings)
-    if not raw.readable:
-        return found, None
-    conformed, column_findings = conform(raw.frame, registry, lang)
-    found += column_findings
-    if conformed is None:
-        return found, None
-    judged_on = receipt.received_at.astimezone(zone).date()
-    return found, conformed.with_columns(
-        pl.lit(receipt.submission_id).alias("submission_id"), pl.lit(judged_on).alias("judged_on")
-    )
+    columns, found = read_columns(content, receipt.format, registry.limits, lang)
+    return found, columns
 
 
-def _judge_rows(frames: dict[str, pl.DataFrame], registry: Registry, lang: str = "en"):
+def _conformed(read: list[tuple[Receipt, dict[str, list]]], registry: Registry, zone: ZoneInfo, lang: str = "en"):
+    """The files read, fitted to the contract's columns (`conform`) with `submission_id` and `judged_on`: the cells
+    of the files with the same header made one frame (`frame_of`) and conformed together (a header's findings are
+    each of its files' findings), so that many small files cost a few frame operations a header, none a file.
+    A file's cells as read are let go (from `read`) once they are in a frame.
+
+    Returns the frames, in receipt order, the column findings of each file, and the files ctip failed on."""
+    by_header: dict[tuple[str, ...], list[int]] = {}
+    for position, (_, columns) in enumerate(read):
+        by_header.setdefault(tuple(columns), []).append(position)
+    frames, findings, failed = [], [], {}
+
+    def fitted(text: pl.DataFrame, positions: list[int], heights: list[int]) -> None:
+        receipts = [read[i][0] for i in positions]
+        conformed, found = conform(text, registry, lang)
+        if conformed is not None:
+            each = _repeated(heights)
+            ids = pl.Series("submission_id", [receipt.submission_id for receipt in receipts], pl.String)
+            judged = pl.Series("judged_on", [r.received_at.astimezone(zone).date() for r in receipts], pl.Date)
+            order = pl.Series(_POSITION, positions, pl.Int64)
+            frames.append(conformed.with_columns(ids.gather(each), judged.gather(each), order.gather(each)))
+        if found:
+            findings.extend(findings_frame(receipt.submission_id, found) for receipt in receipts)
+
+    for positions in by_header.values():
+        heights = [len(read[i][1][ROW_NUMBER]) for i in positions]
+        try:
+            text = frame_of(_one_after_another([read[i][1] for i in positions]))
+            for i in positions:
+                read[i] = (read[i][0], None)
+            fitted(text, positions, heights)
+        except Exception as problem:  # ctip's failure: told apart file by file
+            if len(positions) == 1:
+                failed[read[positions[0]][0].submission_id] = problem
+                continue
+            starts = [sum(heights[:k]) for k in range(len(positions))]
+            for position, start, height in zip(positions, starts, heights, strict=True):
+                try:
+                    columns = read[position][1]
+                    alone = frame_of(columns) if columns is not None else text.slice(start, height)
+                    fitted(alone, [position], [height])
+                except Exception as problem:
+                    failed[read[position][0].submission_id] = problem
+        text = None
+    if len(frames) <= 1:
+        return [frame.drop(_POSITION) for frame in frames], findings, failed
+    stacked = pl.concat(frames, how="vertical").sort(_POSITION, maintain_order=True)
+    return [stacked.drop(_POSITION)], findings, failed
+
+
+def _one_after_another(files: list[dict[str, list]]) -> dict[str, list]:
+    """The columns of files with the same header, the rows of each after those of the one before (one file's as
+    they are)."""
+    if len(files) == 1:
+        return files[0]
+    return {name: list(chain.from_iterable(columns[name] for columns in files)) for name in files[0]}
+
+
+_POSITION = "_receipt_position"  # the position of a row's file among the files read, to keep them in receipt order
+
+
+def _repeated(heights: list[int]) -> pl.Series:
+    """The index of each file for each of its rows: [0, 0, 1, 2, 2, 2] for heights [2, 1, 3]."""
+    return pl.Series("index", range(len(heights)), pl.UInt32).repeat_by(pl.Series(heights, dtype=pl.UInt32)).explode()
+
+
+@functools.cache  # once per process
+def _freeze_what_is_loaded() -> None:
+    """Leave the objects alive now, once Great Expectations is loaded (the modules and what they hold: about
+    300,000 objects), out of the garbage collector's full passes (`gc.freeze`). Without it, the objects a run
+    makes for its many files set off full passes that each walk all of them again (half a second each on a
+    two-core machine); objects are still freed as before, only what is alive now is never walked again."""
+    gc.freeze()
+
+
+def _judge_rows(frames: list[pl.DataFrame], registry: Registry, lang: str = "en"):
     """Normalised observations and row findings of every file together; when that fails, of each file alone,
     so that the one file ctip fails on is told apart from the others (returned with its failure). Also every
     expectation run, for the validation pages."""
     if not frames:
         return None, [], {}, []
+    stacked = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
     try:
-        observations = normalise(pl.concat(list(frames.values()), how="vertical"), registry)
+        observations = normalise(stacked, registry)
         runner = SuiteRunner()
+        _freeze_what_is_loaded()
         return observations, [validate(observations, registry, runner, lang)], {}, runner.checks
     except Exception as problem:
-        if len(frames) == 1:
-            return None, [], {next(iter(frames)): problem}, []
+        files = stacked.partition_by("submission_id", maintain_order=True, as_dict=True)
+        if len(files) == 1:
+            return None, [], {stacked["submission_id"][0]: problem}, []
     judged, row_findings, failed, checks = [], [], {}, []
-    for submission_id, frame in frames.items():
+    for (submission_id,), frame in files.items():
         try:
             observations = normalise(frame, registry)
             runner = SuiteRunner()

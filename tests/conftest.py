@@ -85,9 +85,15 @@ def prefect_harness(tmp_path_factory):
 @pytest.fixture
 def synced(monkeypatch) -> list[tuple[str, Path]]:
     """Every flush to disk and rename of this process, in order: ("fsync", the path of the flushed file or
-    folder) and ("replace", the target renamed over)."""
+    folder), ("syncfs", the path whose whole file system was flushed) and ("replace", the target renamed over)."""
+    from warehouse import durable
+
     events: list[tuple[str, Path]] = []
-    fsync, replace = os.fsync, os.replace
+    fsync, replace, sync_file_system = os.fsync, os.replace, durable.sync_file_system
+
+    def recording_sync_file_system(path: Path) -> None:
+        sync_file_system(path)
+        events.append(("syncfs", Path(path)))
 
     def recording_fsync(descriptor: int) -> None:
         events.append(("fsync", Path(os.readlink(f"/proc/self/fd/{descriptor}"))))
@@ -99,14 +105,23 @@ def synced(monkeypatch) -> list[tuple[str, Path]]:
 
     monkeypatch.setattr(os, "fsync", recording_fsync)
     monkeypatch.setattr(os, "replace", recording_replace)
+    monkeypatch.setattr(durable, "sync_file_system", recording_sync_file_system)
     return events
 
 
 def put_in_place(events: list[tuple[str, Path]], target: Path) -> None:
     """Assert that `target` was written under a hidden temporary name (beside it, or in the archive's top
-    folder while its name is not known yet), that file flushed, renamed over `target`, then its folder flushed."""
+    folder while its name is not known yet), that file flushed, renamed over `target`, then its folder flushed;
+    or, for files put in place together, their file system flushed before the renames and once more after them."""
     assert ("replace", target) in events, f"{target} was not renamed into place"
     at = events.index(("replace", target))
+    flushes = [(i, event) for i, event in enumerate(events) if event[0] != "replace"]
+    before = [event for i, event in flushes if i < at][-1:]
+    after = [event for i, event in flushes if i > at][:1]
+    if before and before[0][0] == "syncfs":
+        assert before[0][1].parent in target.parents, before  # the file system of the archive
+        assert after and after[0][0] == "syncfs", events[at + 1 :]
+        return
     kind, flushed = events[at - 1]
     assert kind == "fsync" and flushed.name.startswith(".") and flushed.parent in target.parents, events[at - 1]
     assert events[at + 1] == ("fsync", target.parent), events[at + 1 :]

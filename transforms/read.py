@@ -23,6 +23,7 @@ import zlib
 from array import array
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import compress
 
 import polars as pl
 
@@ -91,14 +92,23 @@ def format_of(file_name: str) -> str | None:
 
 def read_submission(content: bytes, file_format: str, limits: Limits, lang: str = "en") -> RawSubmission:
     """Parse one file's bytes; never raises for bad content. Findings speak `lang`."""
+    columns, findings = read_columns(content, file_format, limits, lang)
+    return RawSubmission(file_format, None if columns is None else frame_of(columns), findings)
+
+
+def read_columns(
+    content: bytes, file_format: str, limits: Limits, lang: str = "en"
+) -> tuple[dict[str, list] | None, list[Finding]]:
+    """What `read_submission` reads, as the columns of the cells as read (Python lists, `row_number` first, no
+    blank row) before they become a frame (`frame_of`), so that files with the same header can be stacked into
+    one frame; or None and the findings why not. Never raises for bad content."""
     if not content.strip():  # nothing at all, or only blank lines and spaces
-        return RawSubmission(file_format, None, [Finding("empty", "error", message("empty", "no_header", lang))])
+        return None, [Finding("empty", "error", message("empty", "no_header", lang))]
     try:
         if len(content) > limits.max_file_bytes:
             raise Unreadable(f"the file is {len(content):,} bytes; the limit is {limits.max_file_bytes:,} bytes")
         reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json": _read_json}[file_format]
-        header, rows = reader(content, limits)
-        frame = _to_frame(header, rows, limits)
+        columns = _to_columns(*reader(content, limits), limits)  # the rows read are let go as they become columns
     except Unreadable as problem:
         finding = Finding(
             "unreadable",
@@ -107,26 +117,53 @@ def read_submission(content: bytes, file_format: str, limits: Limits, lang: str 
             problem.row_number,
             problem.column_name,
         )
-        return RawSubmission(file_format, None, [finding])
-    if frame.height == 0:
-        return RawSubmission(file_format, None, [Finding("empty", "error", message("empty", "no_rows", lang))])
-    return RawSubmission(file_format, frame)
+        return None, [finding]
+    if not columns[ROW_NUMBER]:
+        return None, [Finding("empty", "error", message("empty", "no_rows", lang))]
+    return columns, []
+
+
+def frame_of(columns: dict[str, list]) -> pl.DataFrame:
+    """Columns read (`read_columns`), of one file or of files with the same header one after another, as a frame:
+    `row_number` a whole number, every other column text, a blank cell (empty or only WHITESPACE) null.
+
+    Blank cells are found by Polars on the whole frame, a column at a time, not one Python call per cell."""
+    frame = pl.DataFrame(
+        [
+            pl.Series(name, values, dtype=pl.Int64 if name == ROW_NUMBER else pl.String)
+            for name, values in columns.items()
+        ]
+    )
+    return frame.with_columns(
+        pl.when(pl.col(name).str.strip_chars(WHITESPACE) != "").then(pl.col(name))
+        for name in columns
+        if name != ROW_NUMBER
+    )
 
 
 @dataclass
 class Columns:
-    """Rows given as columns, numbered from 1 (rows of JSON observations): `cells[position]` holds
-    `count` cells of the header's column at that position."""
+    """Rows given as columns (the rows of JSON observations): `cells[position]` holds the cells of the header's
+    column at that position, one for each row number of `numbers`."""
 
-    count: int
+    numbers: list[int]
     cells: list[list]
 
 
-def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]] | Columns, limits: Limits) -> pl.DataFrame:
-    """Columns named by the header (trimmed, lower case); blank cells null, blank rows dropped.
+# What a reader gives: the header, the rows that are not blank (number and cells) or their columns, and a length no
+# cell is longer than when the reader knows one (else None: every cell is measured).
+Read = tuple[list[str], list[tuple[int, list[str | None]]] | Columns, int | None]
 
-    The rows are turned into columns a column at a time (`operator.itemgetter`), and blank
-    cells found by Polars, so no step goes through the cells one Python call at a time.
+
+def _to_columns(
+    header: list[str], rows: list[tuple[int, list[str | None]]] | Columns, longest: int | None, limits: Limits
+) -> dict[str, list]:
+    """Columns named by the header (trimmed, lower case), `row_number` first, of rows that are not blank; a blank
+    cell may still be a text of spaces (`frame_of` makes it null). Cells are measured against the text limit
+    unless the reader knows that none is longer than `longest`, within the limit.
+
+    The rows are turned into columns a column at a time (`operator.itemgetter`), so no step goes through the
+    cells one Python call at a time; the rows' own lists are let go once their cells are in the columns.
     """
     names = [name.strip().lower() for name in header]
     names = [FILE_ROW_NUMBER if name == ROW_NUMBER else name for name in names]  # the file's own, not ours
@@ -137,64 +174,58 @@ def _to_frame(header: list[str], rows: list[tuple[int, list[str | None]]] | Colu
         seen.add(name)
     width = len(names)
     if isinstance(rows, Columns):
-        numbers = pl.Series(ROW_NUMBER, range(1, rows.count + 1), dtype=pl.Int64)
-        columns_given = [
-            pl.Series(f"_{position}", rows.cells[position] if position < len(rows.cells) else None, dtype=pl.String)
-            for position in range(width)
-        ]
+        numbers, given = rows.numbers, rows.cells
     else:
-        cells = [cells for _, cells in rows]
+        numbers = list(map(_FIRST, rows))
+        cells = list(map(_SECOND, rows))
+        rows.clear()  # the reader's list, emptied: each row's cells go once they are in the columns
         if cells and min(map(len, cells)) < width:  # a row shorter than the header: its last cells are blank
             cells = [row if len(row) >= width else [*row, *([None] * (width - len(row)))] for row in cells]
-        columns_given = [
-            pl.Series(f"_{position}", list(map(operator.itemgetter(position), cells)), dtype=pl.String)
-            for position in range(width)
-        ]
+        given = [list(map(operator.itemgetter(position), cells)) for position in range(width)]
         del cells
-        numbers = pl.Series(ROW_NUMBER, [number for number, _ in rows], dtype=pl.Int64)
-    frame = pl.DataFrame([numbers, *columns_given]).with_columns(
-        pl.when(pl.col(f"_{position}").str.strip_chars(WHITESPACE) != "").then(pl.col(f"_{position}"))
-        for position in range(width)
-    )
-    del columns_given
-    given = [pl.col(f"_{position}").is_not_null() for position in range(width)]
-    frame = frame.filter(pl.any_horizontal(given)) if given else frame.clear()
-    if frame.height > limits.max_rows:
-        raise Unreadable(f"the file has {frame.height:,} data rows; the limit is {limits.max_rows:,}")
-    columns: dict[str, str] = {ROW_NUMBER: ROW_NUMBER}  # name -> the column that holds it (the last one wins)
+    if len(numbers) > limits.max_rows:
+        raise Unreadable(f"the file has {len(numbers):,} data rows; the limit is {limits.max_rows:,}")
+    columns: dict[str, list] = {ROW_NUMBER: numbers}  # the last column of a name wins
     for position, name in enumerate(names):
+        values = given[position]
         if not name:
-            if frame[f"_{position}"].null_count() < frame.height:
+            if any(value and not value.isspace() for value in values):
                 name = f"(column {position + 1} without a name)"
             else:
                 continue
-        columns[name] = f"_{position}"
-    frame = frame.select(pl.col(source).alias(name) for name, source in columns.items())
-    _check_text_lengths(frame, names, limits)
-    return frame
+        columns[name] = values
+    _check_text_lengths(columns, names, limits, longest)
+    return columns
 
 
-def _check_text_lengths(frame: pl.DataFrame, names: list[str], limits: Limits) -> None:
-    """Unreadable when a column name or a cell is longer than the limit, naming the first such cell."""
+def _check_text_lengths(columns: dict[str, list], names: list[str], limits: Limits, longest: int | None = None) -> None:
+    """Unreadable when a column name or a cell is longer than the limit, naming the first such cell (a blank
+    cell, which becomes null, is never too long).
+
+    Measured on the cells as read (Python texts), before any frame is built: a file costs no frame operation
+    per column; none at all when the reader knows no cell is longer than `longest`, within the limit."""
+    limit = limits.max_text_chars
     for name in names:
-        if len(name) > limits.max_text_chars:
-            raise Unreadable(f"a column name of {len(name):,} characters; the limit is {limits.max_text_chars:,}", 1)
-    for name in frame.columns:
-        if name == ROW_NUMBER:
+        if len(name) > limit:
+            raise Unreadable(f"a column name of {len(name):,} characters; the limit is {limit:,}", 1)
+    if longest is not None and longest <= limit:
+        return
+    for name, values in columns.items():
+        if name == ROW_NUMBER or max(map(len, filter(None, values)), default=0) <= limit:
             continue
-        lengths = frame[name].str.len_chars()
-        if (lengths.max() or 0) > limits.max_text_chars:
-            row = frame.filter(lengths > limits.max_text_chars).row(0, named=True)
-            raise Unreadable(
-                f"row {row[ROW_NUMBER]}, column {name}: a text of {len(row[name]):,} characters; the limit is "
-                f"{limits.max_text_chars:,}",
-                row[ROW_NUMBER],
-                name,
-            )
+        at = next((i for i, value in enumerate(values) if value and len(value) > limit and not value.isspace()), None)
+        if at is None:
+            continue
+        number = columns[ROW_NUMBER][at]
+        raise Unreadable(
+            f"row {number}, column {name}: a text of {len(values[at]):,} characters; the limit is {limit:,}",
+            number,
+            name,
+        )
 
 
 # --------------------------------------------------------------------- CSV
-def _read_csv(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
+def _read_csv(content: bytes, limits: Limits) -> Read:
     if b"\x00" in content:
         raise Unreadable("it holds binary content (NUL bytes), not UTF-8 text")
     try:
@@ -214,10 +245,14 @@ def _read_csv(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int
         rows = []
         filled = 0
         width = len(header)
+        index = 1
         for index, record in enumerate(records, start=2):
-            # a cell is blank when it is empty or only spaces; `_to_frame` makes blank cells null, a column at a time
+            # a cell is blank when it is empty or only spaces (`frame_of` makes it null, a column at a time); a row
+            # of blank cells is left out
             first = record[0] if record else ""
-            filled += bool(first and not first.isspace()) or any(cell and not cell.isspace() for cell in record)
+            if not (first and not first.isspace()) and not any(cell and not cell.isspace() for cell in record):
+                continue
+            filled += 1
             if filled > limits.max_rows:
                 raise Unreadable(
                     f"the file has more than {limits.max_rows:,} data rows; the limit is {limits.max_rows:,}"
@@ -232,11 +267,14 @@ def _read_csv(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int
             rows.append((index, record))
     except csv.Error as problem:
         raise Unreadable(f"broken CSV near line {records.line_num}: {problem}", records.line_num) from None
-    return header, rows
+    longest = len(text)  # no cell is longer than the file
+    if longest > limits.max_text_chars and records.line_num == index:  # every record on a line of its own
+        longest = max(map(len, text.split("\n")))  # no cell is longer than its line
+    return header, rows, longest
 
 
 # -------------------------------------------------------------------- XLSX
-def _read_xlsx(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
+def _read_xlsx(content: bytes, limits: Limits) -> Read:
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
@@ -282,7 +320,7 @@ def _read_xlsx(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
         raise Unreadable("the sheet 'data' is empty; it needs a header row", 1)
     header_number, header_cells = filled[0]
     header = [c or "" for c in header_cells]
-    return header, [(number, cells) for number, cells in numbered if number > header_number]
+    return header, [(number, cells) for number, cells in filled if number > header_number], None
 
 
 @dataclass
@@ -535,6 +573,7 @@ def _repeated_key(keys: tuple[str, ...]) -> tuple[str, str] | None:
 
 
 _FIRST = operator.itemgetter(0)
+_SECOND = operator.itemgetter(1)
 
 
 def _json_objects_within(limits: Limits):
@@ -555,7 +594,7 @@ def _json_objects_within(limits: Limits):
     return hook
 
 
-def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[int, list[str | None]]] | Columns]:
+def _read_json(content: bytes, limits: Limits) -> Read:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as problem:
@@ -583,7 +622,7 @@ def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
     file_reporter = _json_cell(document.get("reporter"), None, "reporter", limits)
     plain = None if _SURROGATE_ESCAPE.search(text) else _plain_observations(document["observations"], limits)
     if plain is not None:
-        return _filled_with(file_reporter, *plain)
+        return (*_filled_with(file_reporter, *plain), limits.max_text_chars)  # each text measured as read
     header: list[str] = []
     positions: dict[str, int] = {}
     records: list[tuple[int, dict[str, str | None]]] = []
@@ -614,11 +653,12 @@ def _read_json(content: bytes, limits: Limits) -> tuple[list[str], list[tuple[in
         header.append("reporter")
     rows = []
     for number, cells in records:
-        blank = all(value is None for value in cells.values())
-        if file_reporter is not None and cells.get("reporter") is None and not blank:
+        if all(value is None for value in cells.values()):
+            continue  # a blank observation is left out
+        if file_reporter is not None and cells.get("reporter") is None:
             cells["reporter"] = file_reporter
         rows.append((number, [cells.get(name) for name in header]))
-    return header, rows
+    return header, rows, limits.max_text_chars  # each text was measured as it was read (`_json_text`)
 
 
 # Where a text may hold half of a character: only a \\u escape of a surrogate can put one in a JSON text.
@@ -626,10 +666,11 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _PLAIN_TYPES = (str, _JsonNumber, bool, type(None))
 
 
-def _plain_observations(observations: list, limits: Limits) -> tuple[list[str], list[list]] | None:
-    """The header and columns of observations that are all plain (objects of texts, numbers, true, false and
-    null, no key given twice, within the limits), read a column at a time; None when any is not, for the
-    reader that judges them one by one and names the first problem (the result is the same)."""
+def _plain_observations(observations: list, limits: Limits) -> tuple[list[str], list[list], list[int]] | None:
+    """The header, columns and numbers of the observations that are not blank, when all are plain (objects of
+    texts, numbers, true, false and null, no key given twice, within the limits), read a column at a time; None
+    when any is not, for the reader that judges them one by one and names the first problem (the result is the
+    same)."""
     if len(observations) > limits.max_rows:
         return None
     header: list[str] = []
@@ -677,26 +718,32 @@ def _plain_observations(observations: list, limits: Limits) -> tuple[list[str], 
             ]
         if max(map(len, filter(None, column)), default=0) > limits.max_text_chars:
             return None
-    return header, columns
+    given = list(map(_any_given, rows))
+    del rows
+    numbers = range(1, len(given) + 1)
+    if all(given):
+        return header, columns, list(numbers)
+    return header, [list(compress(column, given)) for column in columns], list(compress(numbers, given))
 
 
-def _filled_with(file_reporter: str | None, header: list[str], columns: list[list]) -> tuple[list[str], Columns]:
-    """The columns of plain observations, the file's reporter given to each that gives none and is not blank."""
-    count = len(columns[0]) if columns else 0
+def _any_given(cells: list) -> bool:
+    """Whether a plain observation gives anything: a value not null, not empty and not only spaces."""
+    for value in cells:
+        if value is True or value is False or (value and not value.isspace()):
+            return True
+    return False
+
+
+def _filled_with(
+    file_reporter: str | None, header: list[str], columns: list[list], numbers: list[int]
+) -> tuple[list[str], Columns]:
+    """The columns of plain observations that are not blank, the file's reporter given to each that gives none."""
     if file_reporter is not None:
-        filled = [False] * count
-        if columns:
-            texts = pl.DataFrame([pl.Series(str(p), column, dtype=pl.String) for p, column in enumerate(columns)])
-            given = (pl.col(str(p)).str.strip_chars(WHITESPACE) != "" for p in range(len(columns)))
-            filled = texts.select(pl.any_horizontal(given).fill_null(False)).to_series().to_list()
         if "reporter" not in header:
-            header, columns = [*header, "reporter"], [*columns, [None] * count]
+            header, columns = [*header, "reporter"], [*columns, [None] * len(numbers)]
         position = header.index("reporter")
-        columns[position] = [
-            file_reporter if row_filled and (value is None or value.isspace() or not value) else value
-            for value, row_filled in zip(columns[position], filled, strict=True)
-        ]
-    return header, Columns(count, columns)
+        columns[position] = [file_reporter if not value or value.isspace() else value for value in columns[position]]
+    return header, Columns(numbers, columns)
 
 
 def _check_json_keys(found: object, number: int | None, skip: str | None = None) -> None:

@@ -5,7 +5,8 @@ user alone (folders 0700, files 0600): the files are the senders', not the machi
 A file is copied to a temporary name while its SHA-256 is computed, then moved into place
 under it (`warehouse/durable.py`: flushed, renamed, the folder flushed), so a crash never
 leaves half a file under a final name, and a file of any size costs no more memory than
-one window of it.
+one window of it. The files of a run are kept together (`keep_all`): their bytes are
+flushed in one sync of the file system, then renamed, then the renames flushed in one more.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from warehouse.durable import move_into_place
+from warehouse.durable import move_all_into_place, move_into_place
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
@@ -135,6 +136,23 @@ class Archive:
             return copied.submission_id
         move_into_place(copied.temporary, target)
         return copied.submission_id
+
+    def keep_all(self, copies: list[Copied]) -> None:
+        """`keep` for many copies at once: the bytes of all of them flushed to disk together, then each renamed
+        into place, then the renames flushed together (`durable.move_all_into_place`). When it returns, every
+        copy's bytes are safe under its SHA-256, so the files can be given receipts."""
+        moves, folders, placed = [], set(), set()
+        for copied in copies:
+            target = self.path_of(copied.submission_id)
+            if target.parent not in folders:
+                _private_folder(target.parent)
+                folders.add(target.parent)
+            if copied.submission_id in placed or (target.exists() and target.stat().st_size == copied.size_bytes):
+                copied.temporary.unlink(missing_ok=True)
+                continue
+            placed.add(copied.submission_id)
+            moves.append((copied.temporary, target))
+        move_all_into_place(moves)
 
     def clear_leftovers(self) -> None:
         """Remove copies a killed writer left under temporary names (only the writer, under its lock, calls this)."""

@@ -5,10 +5,16 @@ A file is written whole under a hidden temporary name beside its target
 flushed too, so that the rename itself survives a power cut. A reader sees the old file
 or the new one, never half of one. A writer killed part way leaves only its temporary
 name behind, which `leftovers` finds for the next writer to remove.
+
+Many files put in place at once (`move_all_into_place`: the archive's files of a run) are
+flushed together: one sync of their file system for all their bytes before any is renamed,
+one more for all the renames, instead of two flushes to disk per file.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import glob
 import os
 from collections.abc import Iterator
@@ -25,6 +31,39 @@ def fsync_path(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def _syncfs():
+    """The C library's syncfs(2) (Linux: flush every file of one file system), or None where it has none."""
+    try:
+        library = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        return library.syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+_SYNCFS = _syncfs()
+
+
+def sync_file_system(path: Path) -> None:
+    """Flush every file and folder of the file system that holds `path` to disk, in one call (syncfs)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        if _SYNCFS(descriptor) != 0:
+            number = ctypes.get_errno()
+            raise OSError(number, f"syncfs of {path}: {os.strerror(number)}")
+    finally:
+        os.close(descriptor)
+
+
+def flush_together(paths: list[Path]) -> None:
+    """Flush these files' bytes, or these folders' entries, to disk: when they are more than one and the system
+    has syncfs, in one sync of the file system that holds them (they must all be on one); else each alone."""
+    if len(paths) > 1 and _SYNCFS is not None:
+        sync_file_system(paths[0])
+        return
+    for path in paths:
+        fsync_path(path)
 
 
 def temporary_path(target: Path) -> Path:
@@ -46,6 +85,19 @@ def move_into_place(temporary: Path, target: Path) -> None:
     fsync_path(temporary)
     os.replace(temporary, target)
     fsync_path(target.parent)
+
+
+def move_all_into_place(moves: list[tuple[Path, Path]]) -> None:
+    """`move_into_place` for many (temporary, target) pairs on one file system: every temporary file flushed
+    (together), then each renamed over its target, then the targets' folders flushed (together). When it
+    returns, every target holds its whole new bytes on disk; a crash before that leaves each target whole,
+    old or new, and the temporary names of those not renamed."""
+    if not moves:
+        return
+    flush_together([temporary for temporary, _ in moves])
+    for temporary, target in moves:
+        os.replace(temporary, target)
+    flush_together(list(dict.fromkeys(target.parent for _, target in moves)))
 
 
 def _remove_temporary(temporary: Path) -> None:

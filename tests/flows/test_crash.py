@@ -87,8 +87,8 @@ RUN = textwrap.dedent(
 KILL_POINTS = {
     "before anything is archived": ("warehouse.archive", "Archive", "copy_in", "before", 1),
     "one file copied in, not kept": ("warehouse.archive", "Archive", "copy_in", "after", 2),
-    "one file archived, no receipt": ("warehouse.archive", "Archive", "keep", "after", 2),
-    "archived file written, not renamed": ("os", "", "fsync", "after", 1),  # the first fsync is the archive's
+    "archived files written and flushed, none renamed": ("warehouse.durable", "", "flush_together", "after", 1),
+    "two files renamed into place, the rest not": ("os", "", "replace", "after", 2),  # the archive renames first
     "all archived, no receipt": ("warehouse.receipts", "", "record_receipts", "before", 1),
     "receipts, nothing validated": ("warehouse.receipts", "", "record_receipts", "after", 1),
     "load under way, not committed": ("warehouse.invariants", "", "audit_load", "before", 1),

@@ -52,3 +52,32 @@ def test_an_upload_is_handed_to_the_inbox_durably(tmp_path, registry, synced):
     intake._hand_to_inbox(spooled, name)
     assert (settings.inbox / name).read_bytes() == SEED_CSV
     put_in_place(synced, settings.inbox / name)
+
+
+def test_the_files_of_a_run_are_flushed_together_before_any_is_given_a_receipt(tmp_path, synced, monkeypatch):
+    """Two flushes of the file system for all the new files of a run (their bytes, then their renames), none per
+    file, and the receipts only after the second."""
+    from warehouse import receipts
+
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    write_inbox(inbox, {f"moi_{n}.csv": f"reporter,period,indicator,value\nMOI,2019-S1,cases,{n}\n" for n in range(5)})
+    record_receipts = receipts.record_receipts
+
+    def recorded(con, files, now):
+        synced.append(("receipts", tmp_path))
+        return record_receipts(con, files, now)
+
+    monkeypatch.setattr(receipts, "record_receipts", recorded)
+    assert run(inbox, warehouse).count("loaded") == 5
+    archive = WarehouseFiles(warehouse).archive_dir
+    archived = [path for path in archive.rglob("*") if path.is_file()]
+    assert len(archived) == 5
+    given = synced.index(("receipts", tmp_path))
+    before = synced[:given]
+    assert [e for e in before if e[0] == "fsync" and (e[1] == archive or archive in e[1].parents)] == []
+    syncs = [i for i, (kind, _) in enumerate(before) if kind == "syncfs"]
+    renames = [i for i, (kind, path) in enumerate(before) if kind == "replace" and path in archived]
+    assert len(syncs) == 2 and len(renames) == 5
+    assert syncs[0] < min(renames) and max(renames) < syncs[1]
+    for target in archived:
+        put_in_place(synced, target)

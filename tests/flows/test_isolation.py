@@ -99,14 +99,14 @@ def test_failure_while_validating_one_file_sets_it_aside_and_loads_the_others(pa
 def test_failure_while_reading_one_file_sets_it_aside(paths, monkeypatch):
     inbox, warehouse = paths
     write_inbox(inbox, {"ncct.csv": SEED_CSV, "poison.csv": POISON_CSV})
-    original = steps.read_submission
+    original = steps.read_columns
 
     def reading(content, file_format, limits, *rest):
         if POISON_MARK.encode() in content:
             raise MemoryError("injected failure while reading")
         return original(content, file_format, limits, *rest)
 
-    monkeypatch.setattr(steps, "read_submission", reading)
+    monkeypatch.setattr(steps, "read_columns", reading)
     summary = run(inbox, warehouse)
     assert statuses(warehouse) == {"ncct.csv": "loaded", "poison.csv": "rejected"}
     assert any("MemoryError: injected failure while reading" in f["message"] for f in summary.findings)
@@ -139,12 +139,12 @@ DIES_ON_POISON = textwrap.dedent(
     from zoneinfo import ZoneInfo
     from flows import steps
     from schemas import load_registry
-    original = steps.read_submission
+    original = steps.read_columns
     def reading(content, file_format, limits, *rest):
         if {POISON_MARK.encode()!r} in content:
             os.kill(os.getpid(), signal.SIGABRT)  # as a reader that aborts the process would
         return original(content, file_format, limits, *rest)
-    steps.read_submission = reading
+    steps.read_columns = reading
     steps.run_once(Path(sys.argv[1]), Path(sys.argv[2]), load_registry(), ZoneInfo("Asia/Phnom_Penh"),
                    datetime.now(timezone.utc))
     print("done", flush=True)
@@ -231,9 +231,9 @@ def test_a_file_beyond_the_size_limit_is_archived_and_rejected_without_being_rea
     small = dataclasses.replace(registry, limits=dataclasses.replace(registry.limits, max_file_bytes=200))
     write_inbox(inbox, {"ncct.csv": SEED_CSV, "moi.csv": MOI_CSV})
     read = []
-    original = steps.read_submission
+    original = steps.read_columns
     monkeypatch.setattr(
-        steps, "read_submission", lambda c, f, limits, *rest: read.append(len(c)) or original(c, f, limits, *rest)
+        steps, "read_columns", lambda c, f, limits, *rest: read.append(len(c)) or original(c, f, limits, *rest)
     )
     steps.run_once(inbox, warehouse, small, steps.ZoneInfo("Asia/Phnom_Penh"), NOW)
     assert statuses(warehouse) == {"ncct.csv": "rejected", "moi.csv": "loaded"}

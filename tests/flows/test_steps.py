@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from flows import steps
+from flows.steps import prepare
+from schemas import load_registry
+from schemas.shapes import Receipt
 from tests.conftest import SEED
 from tests.flows.conftest import NOW, query, run, write_inbox
 from warehouse.archive import Archive, sha256_of
@@ -249,3 +254,62 @@ def test_unreadable_file_is_rejected_and_kept(paths):
     assert summary.count("rejected") == 1
     assert summary.findings[0]["rule"] == "unreadable"
     assert Archive(WarehouseFiles(warehouse).archive_dir).get(sha256_of(content)) == content
+
+
+def test_files_read_together_keep_their_own_rows_findings_and_order():
+    """Files with the same header are stacked and conformed together: each keeps its rows, in receipt order, and
+    its own findings of the header (an unknown column), whatever the headers of the files between them."""
+    files = [
+        "reporter,period,indicator,value,note\nMOI,2019-S1,cases,1\nMOI,2018-S1,cases,2\n",
+        "reporter,period,indicator,sex,value\nMOI,2019-S1,suspects_to_court,F,3\n",
+        "reporter,period,indicator,value,note\nMOI,2019-S1,cases,4,x\n",
+        "reporter,period,indicator,value\nMOI,2019-S1,cases,five\n",
+    ]
+    contents = {sha256_of(text.encode()): text.encode() for text in files}
+    receipts = [
+        Receipt(n, sha256_of(text.encode()), f"f{n}.csv", "csv", len(text), NOW, NOW)
+        for n, text in enumerate(files, start=1)
+    ]
+    prepared = prepare(
+        receipts, contents, {r.submission_id: r.sequence for r in receipts}, {}, load_registry(), ZoneInfo("UTC")
+    )
+    ids = [r.submission_id for r in receipts]
+    rows = prepared.observations.select("submission_id", "value").rows()
+    assert rows == [(ids[0], 1), (ids[0], 2), (ids[1], 3), (ids[2], 4)]
+    unknown = prepared.findings.filter(prepared.findings["rule"] == "unknown_column")
+    assert sorted(unknown["submission_id"].to_list()) == sorted([ids[0], ids[2]])
+    assert [d.status for d in prepared.decisions] == ["loaded", "loaded", "loaded", "rejected"]
+    bad = prepared.findings.filter(prepared.findings["rule"] == "bad_value").row(0, named=True)
+    assert (bad["submission_id"], bad["row_number"], bad["column_name"]) == (ids[3], 2, "value")
+
+
+def test_a_failure_while_conforming_files_read_together_sets_aside_only_its_file(monkeypatch):
+    """ctip failing on one file of a header's frame is told apart by that file's rows alone: the others, with the
+    same header, before and after it, are loaded with their own rows and blank cells null."""
+    files = [
+        "reporter,period,indicator,value,comment\nMOI,2019-S1,cases,1, \nMOI,2018-S1,cases,2,\n",
+        "reporter,period,indicator,value,comment\nMOI,2019-S1,cases,3,POISON\n",
+        "reporter,period,indicator,value,comment\n\nMOI,2019-S1,cases,4,\u3000\n",
+    ]
+    original = steps.conform
+
+    def conform(frame, *args, **kwargs):
+        if frame["comment"].str.contains("POISON").any():
+            raise RuntimeError("injected defect while conforming")
+        return original(frame, *args, **kwargs)
+
+    monkeypatch.setattr(steps, "conform", conform)
+    contents = {sha256_of(text.encode()): text.encode() for text in files}
+    receipts = [
+        Receipt(n, sha256_of(text.encode()), f"f{n}.csv", "csv", len(text), NOW, NOW)
+        for n, text in enumerate(files, start=1)
+    ]
+    prepared = prepare(
+        receipts, contents, {r.submission_id: r.sequence for r in receipts}, {}, load_registry(), ZoneInfo("UTC")
+    )
+    ids = [r.submission_id for r in receipts]
+    assert [d.status for d in prepared.decisions] == ["loaded", "rejected", "loaded"]
+    failure = prepared.findings.filter(prepared.findings["submission_id"] == ids[1]).row(0, named=True)
+    assert "injected defect while conforming" in failure["message"]
+    rows = prepared.observations.select("submission_id", "row_number", "value", "comment").rows()
+    assert rows == [(ids[0], 2, 1, None), (ids[0], 3, 2, None), (ids[2], 3, 4, None)]

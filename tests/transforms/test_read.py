@@ -12,7 +12,7 @@ import pytest
 from openpyxl import Workbook
 
 from transforms import read
-from transforms.read import WHITESPACE, format_of, read_submission
+from transforms.read import WHITESPACE, format_of, frame_of, read_columns, read_submission
 
 SEED_ROWS = 16
 HEADER = "reporter,period,indicator,value,comment"
@@ -333,6 +333,23 @@ def test_text_longer_than_the_limit_is_unreadable_naming_its_cell(limits):
     document = {"observations": [{"value": 1}, {"value": 2, "comment": long}]}
     finding = only_finding(read_json(document, limits), "unreadable")
     assert (finding.row_number, finding.column_name) == (2, "comment")
+
+
+def test_a_long_blank_cell_is_blank_not_too_long(limits):
+    spaces = " " * (limits.max_text_chars + 1)
+    raw = read_csv(f"{HEADER}\nNCCT,2019,cases,1,{spaces}\n{spaces},{spaces},,,\nNCCT,2019,cases,2,{spaces}x\n", limits)
+    finding = only_finding(raw, "unreadable")  # the first cell too long that is not blank: row 4, not row 2
+    assert (finding.row_number, finding.column_name) == (4, "comment")
+    raw = read_csv(f"{HEADER}\nNCCT,2019,cases,1,{spaces}\n", limits)
+    assert raw.frame.rows() == [(2, "NCCT", "2019", "cases", "1", None)]
+
+
+def test_files_of_one_header_read_as_one_frame_are_each_as_read_alone(limits):
+    texts = [f"{HEADER}\nNCCT,2019,cases, 1 ,\n \t, ,,,\n", f"{HEADER}\n\nMOI,2019,\u3000,2,note\n"]
+    read = [read_columns(text.encode(), "csv", limits)[0] for text in texts]
+    together = frame_of({name: read[0][name] + read[1][name] for name in read[0]})
+    assert together.rows() == [*read_csv(texts[0], limits).frame.rows(), *read_csv(texts[1], limits).frame.rows()]
+    assert together.rows() == [(2, "NCCT", "2019", "cases", " 1 ", None), (3, "MOI", "2019", None, "2", "note")]
 
 
 def test_json_large_integer_kept_exactly(limits):

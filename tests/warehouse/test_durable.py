@@ -77,3 +77,34 @@ def test_atomic_write_bytes_writes_the_bytes_as_given(tmp_path):
     target = tmp_path / "upload.csv"
     atomic_write_bytes(target, b"a,b\r\n1,2\r\n")
     assert target.read_bytes() == b"a,b\r\n1,2\r\n"
+
+
+def test_files_moved_into_place_together_are_flushed_together(tmp_path, synced):
+    moves = []
+    for name in ("a", "b", "c"):
+        (tmp_path / f".{name}.part").write_bytes(name.encode())
+        (tmp_path / (name * 2)).mkdir()
+        moves.append((tmp_path / f".{name}.part", tmp_path / (name * 2) / name))
+    durable.move_all_into_place(moves)
+    assert [target.read_bytes() for _, target in moves] == [b"a", b"b", b"c"]
+    assert synced == [
+        ("syncfs", moves[0][0]),
+        *[("replace", target) for _, target in moves],
+        ("syncfs", moves[0][1].parent),
+    ]
+
+
+def test_without_syncfs_each_file_and_folder_is_flushed(tmp_path, synced, monkeypatch):
+    monkeypatch.setattr(durable, "_SYNCFS", None)
+    (tmp_path / "x").mkdir()
+    moves = [(tmp_path / f".{n}.part", tmp_path / "x" / n) for n in ("a", "b")]
+    for temporary, _ in moves:
+        temporary.write_bytes(b"1")
+    durable.move_all_into_place(moves)
+    assert synced == [
+        ("fsync", moves[0][0]),
+        ("fsync", moves[1][0]),
+        ("replace", moves[0][1]),
+        ("replace", moves[1][1]),
+        ("fsync", tmp_path / "x"),
+    ]
