@@ -45,6 +45,8 @@ def parts_against_totals(observations: pl.DataFrame, registry: Registry) -> pl.D
 
 def _dimension_checks(observations: pl.DataFrame, registry: Registry, name: str) -> list[pl.DataFrame]:
     dimension = registry.dimensions[name]
+    if not observations.select(pl.col(name).is_in([TOTAL, *dimension.aggregates]).any()).item():
+        return []  # no total and no aggregate of this dimension: nothing to add parts up to
     group = ["submission_id", *(c for c in registry.key_columns if c != name)]
     codes = pl.DataFrame(
         {
