@@ -375,8 +375,8 @@ class _Judge:
     it stands (as `ctip validate a.csv b.csv` does), so senders who upload at once wait for one validation
     instead of each other's. A validation about to start waits up to `GATHER_SECONDS` for the uploads
     `arriving` (being read and checked before they are submitted), so that they join it instead of waiting
-    for it to end. A judging thread takes every upload waiting when it is free; a sender's thread waits
-    for its own report.
+    for it to end. A judging thread takes the uploads waiting when it is free (its share of them when other
+    judges are free too); a sender's thread waits for its own report.
 
     With `separate`, the validations run in processes of their own (`judge_processes`, each with its
     thread), started with the portal and kept warm (Great Expectations and the registry loaded once): a
@@ -393,6 +393,7 @@ class _Judge:
         self._changed = threading.Condition()
         self._waiting: list[tuple[Path, str, Future]] = []
         self._arriving = 0
+        self._free = 0  # judging threads waiting for uploads
         self._threads: list[threading.Thread] = []
 
     def close(self) -> None:
@@ -428,18 +429,24 @@ class _Judge:
         return waited
 
     def _take(self) -> list[tuple[Path, str, Future]]:
-        """The uploads to judge next: every one waiting once there is one, and those arriving meanwhile (unless
-        another judge took them first)."""
+        """The uploads to judge next: once one is waiting, those waiting and those arriving meanwhile, shared
+        with the other judges free at that moment (the first in line first; each takes its share, so that
+        two free judges judge two halves at once instead of one judging all)."""
         with self._changed:
-            while True:
-                while not self._waiting:
-                    self._changed.wait()
-                deadline = time.monotonic() + GATHER_SECONDS
-                while self._arriving and (left := deadline - time.monotonic()) > 0:
-                    self._changed.wait(left)
-                if self._waiting:
-                    taken, self._waiting = self._waiting, []
-                    return taken
+            self._free += 1
+            try:
+                while True:
+                    while not self._waiting:
+                        self._changed.wait()
+                    deadline = time.monotonic() + GATHER_SECONDS
+                    while self._arriving and (left := deadline - time.monotonic()) > 0:
+                        self._changed.wait(left)
+                    if self._waiting:  # unless other judges took them meanwhile
+                        share = -(-len(self._waiting) // self._free)
+                        taken, self._waiting = self._waiting[:share], self._waiting[share:]
+                        return taken
+            finally:
+                self._free -= 1
 
     def _judge_forever(self, seat: int) -> None:
         while True:

@@ -205,6 +205,35 @@ def test_an_upload_is_judged_beside_a_batch_being_judged(tmp_path, registry, mon
     assert sorted(names for _, names in batches) == [["a.csv"], ["b.csv"]]
 
 
+def test_uploads_waiting_for_two_free_judges_are_shared_between_them(tmp_path, registry, monkeypatch):
+    """Two uploads that arrive together while both judges are free are judged one by each, at the same time."""
+    import threading
+
+    import flows.portal.intake as intake
+    from flows.settings import Settings
+
+    monkeypatch.setattr(intake, "judge_processes", lambda: 2)
+    monkeypatch.setattr(intake, "_judge_process", lambda registry: None)  # the batches are only recorded
+    monkeypatch.setattr(intake, "GATHER_SECONDS", 60.0)
+    batches, both = [], threading.Barrier(2, timeout=10)
+
+    def judged(judge, uploads, seat=0):
+        batches.append((seat, [name for _, name in uploads]))
+        both.wait()  # each judge waits for the other: neither batch holds both uploads
+        return [{"errors": 0, "warnings": 0, "findings": []} for _ in uploads]
+
+    monkeypatch.setattr(intake._Judge, "_judge_together", judged)
+    judge = intake._Judge(Settings(inbox=tmp_path / "inbox", warehouse=tmp_path / "w" / "ctip.duckdb"), registry, True)
+    with judge.arriving():  # both uploads are in before either judge takes any
+        uploads = [judge.submit(tmp_path / name, f"{name}.csv") for name in ("a", "b")]
+        deadline = time.monotonic() + 60
+        while judge._free < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert [upload.result(timeout=60)["errors"] for upload in uploads] == [0, 0]
+    assert sorted(seat for seat, _ in batches) == [0, 1]
+    assert sorted(names for _, names in batches) == [["a.csv"], ["b.csv"]]
+
+
 def receipt_time(receipt):
     from datetime import datetime
 
