@@ -247,16 +247,23 @@ class _Context:
         return self.suites[key]
 
 
+# An expectation's configuration as first built, by the expectation's id, for the expectations of the suites
+# saved in the context (a saved suite is never changed; Great Expectations builds new expectation objects from
+# it at every validation, each with the id of the one saved).
+_saved_configurations: dict[tuple[type, str], object] = {}
+
+
 @contextmanager
 def _configurations_kept() -> Iterator[None]:
-    """Each expectation's configuration built once for one validation, not at every one of its many reads.
+    """Each expectation's configuration built once, not at every one of its many reads.
 
     Great Expectations rebuilds `Expectation.configuration` from the model (a deep copy of every field, the
     long code lists included) each time the metric graph asks for it, a hundred times per expectation: two
     fifths of a small validation. Nothing changes an expectation while a suite is validated (the suite is
-    saved before, and validations run one at a time under `_Context.lock`), so within one validation the
-    first configuration of each expectation is the one every read would build; the property is restored
-    after it.
+    saved before, and validations run one at a time under `_Context.lock`), so the first configuration of
+    each expectation is the one every read would build: for an expectation of a saved suite (it has an id),
+    the one first built in any validation; for another, the one first built in this validation. The
+    property is restored after it.
     """
     from great_expectations.expectations.expectation import Expectation
 
@@ -264,6 +271,12 @@ def _configurations_kept() -> Iterator[None]:
     kept: dict[int, tuple[object, object]] = {}
 
     def configuration(expectation):
+        if expectation.id is not None:
+            key = (type(expectation), expectation.id)
+            held = _saved_configurations.get(key)
+            if held is None:
+                held = _saved_configurations[key] = built.fget(expectation)
+            return held
         held = kept.get(id(expectation))
         if held is None or held[0] is not expectation:
             held = kept[id(expectation)] = (expectation, built.fget(expectation))
@@ -274,6 +287,35 @@ def _configurations_kept() -> Iterator[None]:
         yield
     finally:
         Expectation.configuration = built
+
+
+_FLAG_CONDITION = re.compile(r"^\s*([A-Za-z_]\w*)\s*==\s*True\s*$")
+
+
+@contextmanager
+def _row_conditions_as_masks() -> Iterator[None]:
+    """A row condition `flag==True` (those of `row_suite`) applied as a boolean mask, not through `DataFrame.query`.
+
+    Great Expectations filters the frame by an expectation's row condition once per metric, and pandas'
+    query parses the text and builds a resolver of every column each time: a tenth of a small validation.
+    The mask keeps the same rows, in the same order, with the same index and columns; any other condition
+    goes through Great Expectations as before. Restored after the validation.
+    """
+    from great_expectations.execution_engine.pandas_execution_engine import PandasExecutionEngine
+
+    filtered = PandasExecutionEngine._apply_row_condition_filter
+
+    def apply(engine, data, row_condition, domain_kwargs):
+        flag = _FLAG_CONDITION.match(row_condition) if isinstance(row_condition, str) else None
+        if flag and domain_kwargs.get("condition_parser") == "pandas" and flag.group(1) in data.columns:
+            return data.loc[data[flag.group(1)].eq(True)]
+        return filtered(engine, data, row_condition, domain_kwargs)
+
+    PandasExecutionEngine._apply_row_condition_filter = apply
+    try:
+        yield
+    finally:
+        PandasExecutionEngine._apply_row_condition_filter = filtered
 
 
 class SuiteRunner:
@@ -343,7 +385,7 @@ class SuiteRunner:
                 batch_parameters={"dataframe": _indexed(frame)},
                 result_format=RESULT_FORMAT,
             )
-            with _configurations_kept():
+            with _configurations_kept(), _row_conditions_as_masks():
                 result = validator.validate_expectation_suite(saved)
         position = {expectation.id: index for index, expectation in enumerate(saved.expectations)}
         outcomes = sorted(

@@ -55,7 +55,7 @@ def create_app(
     settings: Settings, registry: Registry, secure_cookies: bool = False, separate_judge: bool = False
 ) -> FastAPI:
     """The portal for one warehouse and inbox; `secure_cookies` when people reach it through HTTPS;
-    `separate_judge` to validate uploads in a process of their own (as `ctip portal` does)."""
+    `separate_judge` to validate uploads in warm processes of their own, one per core (as `ctip portal` does)."""
     app = FastAPI(title="ctip portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     templates = Jinja2Templates(directory=_HERE / "templates")

@@ -355,36 +355,51 @@ class Intake:
 # How long a validation about to start waits for uploads on their way to it (read and checked at that moment):
 # far less than a validation, which they would otherwise wait for before their own.
 GATHER_SECONDS = 0.2
+# The most judging processes a portal starts, however many cores it has (each holds Great Expectations and
+# the registry's suites, a few hundred MB).
+MOST_JUDGES = 4
+
+
+def judge_processes() -> int:
+    """How many validations the portal runs at once, each in a warm process: one per core it may use (at most
+    `MOST_JUDGES`), so one upload's validation need not wait for another's."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(MOST_JUDGES, cores or 1))
 
 
 class _Judge:
     """The findings `ctip validate` gives for an upload, under the sender's name; the uploads waiting while
-    a validation runs are judged together in the next one.
+    the validations run are judged together in the next one.
 
     A validation costs mostly per call, not per file, and judges each file alone against the warehouse as
     it stands (as `ctip validate a.csv b.csv` does), so senders who upload at once wait for one validation
     instead of each other's. A validation about to start waits up to `GATHER_SECONDS` for the uploads
     `arriving` (being read and checked before they are submitted), so that they join it instead of waiting
-    for it to end. One thread judges; a sender's thread waits for its own report.
+    for it to end. A judging thread takes the uploads waiting when it is free (its share of them when other
+    judges are free too); a sender's thread waits for its own report.
 
-    With `separate`, the validations run in a process of their own, started with the portal and kept warm
-    (Great Expectations and the registry loaded once): a validation is pure Python, and in the portal's
-    process it would share one interpreter lock with every request being served.
+    With `separate`, the validations run in processes of their own (`judge_processes`, each with its
+    thread), started with the portal and kept warm (Great Expectations and the registry loaded once): a
+    validation is pure Python, and in the portal's process it would share one interpreter lock with every
+    request being served; in two processes, uploads that arrive while one batch is judged are judged at
+    the same time on another core instead of after it. In the portal's own process one thread judges (its
+    validations would take turns for that lock).
     """
 
     def __init__(self, settings: Settings, registry: Registry, separate: bool = False):
         self.settings, self.registry = settings, registry
         self.spool_dir = WarehouseFiles(settings.warehouse).upload_spool_dir
-        self._pool = _judge_process(registry) if separate else None
+        self._pools = [_judge_process(registry) for _ in range(judge_processes())] if separate else []
         self._changed = threading.Condition()
         self._waiting: list[tuple[Path, str, Future]] = []
         self._arriving = 0
-        self._thread: threading.Thread | None = None
+        self._free = 0  # judging threads waiting for uploads
+        self._threads: list[threading.Thread] = []
 
     def close(self) -> None:
-        """End the judge's process, if it has one (when the portal stops)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        """End the judges' processes, if they have any (when the portal stops)."""
+        for pool in self._pools:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     @contextmanager
     def arriving(self) -> Iterator[None]:
@@ -403,28 +418,41 @@ class _Judge:
         waited: Future = Future()
         with self._changed:
             self._waiting.append((path, file_name, waited))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._judge_forever, name="ctip-judge", daemon=True)
-                self._thread.start()
+            if not self._threads:
+                for seat in range(max(1, len(self._pools))):
+                    thread = threading.Thread(
+                        target=self._judge_forever, args=(seat,), name=f"ctip-judge-{seat}", daemon=True
+                    )
+                    thread.start()
+                    self._threads.append(thread)
             self._changed.notify_all()
         return waited
 
     def _take(self) -> list[tuple[Path, str, Future]]:
-        """The uploads to judge next: every one waiting once there is one, and those arriving meanwhile."""
+        """The uploads to judge next: once one is waiting, those waiting and those arriving meanwhile, shared
+        with the other judges free at that moment (the first in line first; each takes its share, so that
+        two free judges judge two halves at once instead of one judging all)."""
         with self._changed:
-            while not self._waiting:
-                self._changed.wait()
-            deadline = time.monotonic() + GATHER_SECONDS
-            while self._arriving and (left := deadline - time.monotonic()) > 0:
-                self._changed.wait(left)
-            taken, self._waiting = self._waiting, []
-        return taken
+            self._free += 1
+            try:
+                while True:
+                    while not self._waiting:
+                        self._changed.wait()
+                    deadline = time.monotonic() + GATHER_SECONDS
+                    while self._arriving and (left := deadline - time.monotonic()) > 0:
+                        self._changed.wait(left)
+                    if self._waiting:  # unless other judges took them meanwhile
+                        share = -(-len(self._waiting) // self._free)
+                        taken, self._waiting = self._waiting[:share], self._waiting[share:]
+                        return taken
+            finally:
+                self._free -= 1
 
-    def _judge_forever(self) -> None:
+    def _judge_forever(self, seat: int) -> None:
         while True:
             taken = self._take()
             try:
-                reports = self._judge_together([(path, name) for path, name, _ in taken])
+                reports = self._judge_together([(path, name) for path, name, _ in taken], seat)
             except BaseException as failure:  # each sender gets the error; the judge goes on
                 for *_, waited in taken:
                     waited.set_exception(failure)
@@ -432,19 +460,20 @@ class _Judge:
             for (*_, waited), report in zip(taken, reports, strict=True):
                 waited.set_result(report)
 
-    def _judge_together(self, uploads: list[tuple[Path, str]]) -> list[dict]:
+    def _judge_together(self, uploads: list[tuple[Path, str]], seat: int = 0) -> list[dict]:
         """Each upload linked under its sender's name in a folder of its own (two may share a name)."""
         folders = [Path(tempfile.mkdtemp(dir=self.spool_dir, prefix=".judge-")) for _ in uploads]
         named = [folder / name for folder, (_, name) in zip(folders, uploads, strict=True)]
         try:
             for (path, _), link in zip(uploads, named, strict=True):
                 os.link(path, link)
-            if self._pool is None:
+            if not self._pools:
                 return check_files(named, self.settings, self.registry, datetime.now(UTC))
+            pool = self._pools[seat]
             try:
-                return self._pool.submit(_check_in_judge_process, named, self.settings, datetime.now(UTC)).result()
+                return pool.submit(_check_in_judge_process, named, self.settings, datetime.now(UTC)).result()
             except BrokenProcessPool:  # the judge's process died (killed, out of memory): the next batch gets a new one
-                self._pool = _judge_process(self.registry)
+                self._pools[seat] = _judge_process(self.registry)
                 raise
         finally:
             for link in named:

@@ -88,7 +88,9 @@ def test_an_invalid_upload_gets_the_findings_of_ctip_validate_and_is_kept_for_th
 
 
 def test_a_judge_in_a_process_of_its_own_gives_the_findings_of_ctip_validate(tmp_path, registry):
-    """`ctip portal` validates in a warm process of its own; its answers are those of `ctip validate`."""
+    """`ctip portal` validates in warm processes of its own; their answers are those of `ctip validate`."""
+    import flows.portal.intake as intake
+
     with running_portal(tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb", registry, True) as portal:
         credentials = portal.add("sokha", "MOSVY")
         with ThreadPoolExecutor(2) as pool:
@@ -96,8 +98,9 @@ def test_a_judge_in_a_process_of_its_own_gives_the_findings_of_ctip_validate(tmp
                 pool.map(lambda n: portal.upload(credentials, *n).json(), [("draft.csv", DRAFT), ("fixed.csv", FIXED)])
             )
         judge = portal.app.state.intake._judge
-        (process,) = judge._pool._processes.values()  # the process that judged them
-    assert not process.is_alive()  # ended with the portal
+        processes = [process for pool in judge._pools for process in pool._processes.values()]  # the judges
+    assert len(processes) == intake.judge_processes()  # one per core, started with the portal ...
+    assert not any(process.is_alive() for process in processes)  # ... and ended with it
     for content, answer in zip([DRAFT, FIXED], answers, strict=True):
         alone = tmp_path / answer["file_name"]
         alone.write_bytes(content)
@@ -167,6 +170,68 @@ def test_a_validation_about_to_start_takes_the_uploads_on_their_way_to_it(tmp_pa
         second = judge.submit(judge.spool_dir / "b", "b.csv")
     assert first.result(timeout=60) == second.result(timeout=60)
     assert batches == [["a.csv", "b.csv"]]  # ... and both are judged in one validation
+
+
+def test_an_upload_is_judged_beside_a_batch_being_judged(tmp_path, registry, monkeypatch):
+    """With a judging process per core, an upload that arrives while another batch is judged is judged at once
+    on another core, not after that batch."""
+    import threading
+
+    import flows.portal.intake as intake
+    from flows.settings import Settings
+
+    monkeypatch.setattr(intake, "judge_processes", lambda: 2)
+    monkeypatch.setattr(intake, "_judge_process", lambda registry: None)  # the batches are only recorded
+    release, batches = threading.Event(), []
+
+    def judged(judge, uploads, seat=0):
+        batches.append((seat, [name for _, name in uploads]))
+        if uploads[0][1] == "a.csv":
+            release.wait(60)
+        return [{"errors": 0, "warnings": 0, "findings": []} for _ in uploads]
+
+    monkeypatch.setattr(intake._Judge, "_judge_together", judged)
+    judge = intake._Judge(Settings(inbox=tmp_path / "inbox", warehouse=tmp_path / "w" / "ctip.duckdb"), registry, True)
+    first = judge.submit(tmp_path / "a", "a.csv")
+    deadline = time.monotonic() + 60
+    while not batches and time.monotonic() < deadline:
+        time.sleep(0.01)
+    second = judge.submit(tmp_path / "b", "b.csv")
+    assert second.result(timeout=60) == {"errors": 0, "warnings": 0, "findings": []}
+    assert not first.done()  # b was answered while a was still being judged
+    release.set()
+    first.result(timeout=60)
+    assert sorted(seat for seat, _ in batches) == [0, 1]  # each batch by a judge of its own
+    assert sorted(names for _, names in batches) == [["a.csv"], ["b.csv"]]
+
+
+def test_uploads_waiting_for_two_free_judges_are_shared_between_them(tmp_path, registry, monkeypatch):
+    """Two uploads that arrive together while both judges are free are judged one by each, at the same time."""
+    import threading
+
+    import flows.portal.intake as intake
+    from flows.settings import Settings
+
+    monkeypatch.setattr(intake, "judge_processes", lambda: 2)
+    monkeypatch.setattr(intake, "_judge_process", lambda registry: None)  # the batches are only recorded
+    monkeypatch.setattr(intake, "GATHER_SECONDS", 60.0)
+    batches, both = [], threading.Barrier(2, timeout=10)
+
+    def judged(judge, uploads, seat=0):
+        batches.append((seat, [name for _, name in uploads]))
+        both.wait()  # each judge waits for the other: neither batch holds both uploads
+        return [{"errors": 0, "warnings": 0, "findings": []} for _ in uploads]
+
+    monkeypatch.setattr(intake._Judge, "_judge_together", judged)
+    judge = intake._Judge(Settings(inbox=tmp_path / "inbox", warehouse=tmp_path / "w" / "ctip.duckdb"), registry, True)
+    with judge.arriving():  # both uploads are in before either judge takes any
+        uploads = [judge.submit(tmp_path / name, f"{name}.csv") for name in ("a", "b")]
+        deadline = time.monotonic() + 60
+        while judge._free < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert [upload.result(timeout=60)["errors"] for upload in uploads] == [0, 0]
+    assert sorted(seat for seat, _ in batches) == [0, 1]
+    assert sorted(names for _, names in batches) == [["a.csv"], ["b.csv"]]
 
 
 def receipt_time(receipt):
