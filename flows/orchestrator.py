@@ -128,17 +128,29 @@ class Terminated(SystemExit):
 
 @contextmanager
 def stop_on_sigterm() -> Iterator[None]:
-    """SIGTERM ends the run as an exception would, so that its clean-up (transaction, server) runs."""
+    """SIGTERM ends the run as an exception would, so that its clean-up (transaction, server) runs.
+
+    A library that calls back into Python may catch that exception and raise its own instead (DuckDB reading
+    a frame through Arrow raises `InvalidInputException`): once SIGTERM has arrived, whatever ends the run
+    ends it as `Terminated`, so the exit status says the run was stopped, not that it failed."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    received: list[int] = []
 
     def _stop(signum, frame):
+        received.append(signum)
         raise Terminated(128 + signum)
 
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
         yield
+    except Terminated:
+        raise
+    except BaseException as problem:
+        if received:
+            raise Terminated(128 + received[0]) from problem
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -162,3 +162,26 @@ def test_a_backfill_without_a_server_replays_as_plain_functions(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["1 1 None", "False"]
     assert query(warehouse, "select * exclude (valid_from) from core.observations order by all") == before
+
+
+def test_sigterm_caught_and_wrapped_by_a_library_still_stops_the_run_as_terminated():
+    """A library calling back into Python (DuckDB reading a frame through Arrow) may turn the exception SIGTERM
+    raises into one of its own; the run still ends as stopped (exit status 143), not as failed."""
+    import signal
+
+    from flows.orchestrator import Terminated, stop_on_sigterm
+
+    def library_call_back() -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(10_000_000):  # the handler runs at the next instruction
+                pass
+        except BaseException as inner:  # what such a library does
+            raise RuntimeError(f"reading the object failed: {inner!r}") from None
+
+    with pytest.raises(Terminated) as stopped, stop_on_sigterm():
+        library_call_back()
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert isinstance(stopped.value.__cause__, RuntimeError)
+    with pytest.raises(ValueError), stop_on_sigterm():  # without SIGTERM an error stays what it is
+        raise ValueError("a plain failure")
