@@ -21,6 +21,15 @@ SEED = FILES / "seed"
 SEED_INBOX = {"ncct_2019-S1.csv": (SEED / "ncct_2019-S1.csv").read_bytes()}  # the seed report as an inbox holds it
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unknown when it is not loaded (`-p no:xdist`)
+def pytest_xdist_auto_num_workers(config) -> int:
+    """`-n auto`: one worker more than the cores. Many tests wait on what they start (a server coming up, a
+    child process killed and its successor, a lock held by another process); the extra worker's tests use the
+    cores meanwhile."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) + 1
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker and pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """`make test` spreads single tests over the workers (`--dist loadgroup`) but keeps together on one worker
