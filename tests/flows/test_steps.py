@@ -265,6 +265,18 @@ def test_files_read_together_keep_their_own_rows_findings_and_order():
         "reporter,period,indicator,value,note\nMOI,2019-S1,cases,4,x\n",
         "reporter,period,indicator,value\nMOI,2019-S1,cases,five\n",
     ]
+    ids, prepared = _prepared_csv(files)
+    rows = prepared.observations.select("submission_id", "value").rows()
+    assert rows == [(ids[0], 1), (ids[0], 2), (ids[1], 3), (ids[2], 4)]
+    unknown = prepared.findings.filter(prepared.findings["rule"] == "unknown_column")
+    assert sorted(unknown["submission_id"].to_list()) == sorted([ids[0], ids[2]])
+    assert [d.status for d in prepared.decisions] == ["loaded", "loaded", "loaded", "rejected"]
+    bad = prepared.findings.filter(prepared.findings["rule"] == "bad_value").row(0, named=True)
+    assert (bad["submission_id"], bad["row_number"], bad["column_name"]) == (ids[3], 2, "value")
+
+
+def _prepared_csv(files: list[str]):
+    """The submission ids of CSV files (their texts) received in this order, and what `prepare` makes of them."""
     contents = {sha256_of(text.encode()): text.encode() for text in files}
     receipts = [
         Receipt(n, sha256_of(text.encode()), f"f{n}.csv", "csv", len(text), NOW, NOW)
@@ -273,14 +285,7 @@ def test_files_read_together_keep_their_own_rows_findings_and_order():
     prepared = prepare(
         receipts, contents, {r.submission_id: r.sequence for r in receipts}, {}, load_registry(), ZoneInfo("UTC")
     )
-    ids = [r.submission_id for r in receipts]
-    rows = prepared.observations.select("submission_id", "value").rows()
-    assert rows == [(ids[0], 1), (ids[0], 2), (ids[1], 3), (ids[2], 4)]
-    unknown = prepared.findings.filter(prepared.findings["rule"] == "unknown_column")
-    assert sorted(unknown["submission_id"].to_list()) == sorted([ids[0], ids[2]])
-    assert [d.status for d in prepared.decisions] == ["loaded", "loaded", "loaded", "rejected"]
-    bad = prepared.findings.filter(prepared.findings["rule"] == "bad_value").row(0, named=True)
-    assert (bad["submission_id"], bad["row_number"], bad["column_name"]) == (ids[3], 2, "value")
+    return [r.submission_id for r in receipts], prepared
 
 
 def test_a_failure_while_conforming_files_read_together_sets_aside_only_its_file(monkeypatch):
@@ -299,15 +304,7 @@ def test_a_failure_while_conforming_files_read_together_sets_aside_only_its_file
         return original(frame, *args, **kwargs)
 
     monkeypatch.setattr(steps, "conform", conform)
-    contents = {sha256_of(text.encode()): text.encode() for text in files}
-    receipts = [
-        Receipt(n, sha256_of(text.encode()), f"f{n}.csv", "csv", len(text), NOW, NOW)
-        for n, text in enumerate(files, start=1)
-    ]
-    prepared = prepare(
-        receipts, contents, {r.submission_id: r.sequence for r in receipts}, {}, load_registry(), ZoneInfo("UTC")
-    )
-    ids = [r.submission_id for r in receipts]
+    ids, prepared = _prepared_csv(files)
     assert [d.status for d in prepared.decisions] == ["loaded", "rejected", "loaded"]
     failure = prepared.findings.filter(prepared.findings["submission_id"] == ids[1]).row(0, named=True)
     assert "injected defect while conforming" in failure["message"]
