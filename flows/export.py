@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -29,6 +28,7 @@ from flows.cli.common import (
     readable_warehouse,
     reading_analyst,
 )
+from flows.settings import usable_cores
 from schemas import load_registry
 from schemas.registry import TOTAL, Registry
 from transforms.disclosure import (
@@ -212,7 +212,7 @@ def protected_table(
     interval audit; raises UnprotectedTable when one cannot. With `audit_file`, the audit (every suppressed count
     with its status, C small or D suppressed to protect, and its feasible interval) is written there, for the
     office only. The same comparison gives the same table whatever the order of its rows."""
-    protection = protect_comparison(comparison, registry, min_cell, CARRIED, workers=os.cpu_count() or 1)
+    protection = protect_comparison(comparison, registry, min_cell, CARRIED, workers=usable_cores())
     unprotected = protection.audit.filter(pl.col("protected").not_().fill_null(False)).height
     if unprotected:
         raise UnprotectedTable(unprotected)

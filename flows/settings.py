@@ -57,6 +57,12 @@ class SettingsError(ValueError):
     """A setting of the environment that ctip cannot use; the message names the variable and says why."""
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one), at least 1."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return cores or 1
+
+
 def quiet_orchestrator_defaults(environ: dict[str, str] | None = None) -> None:
     """Prefect settings ctip wants unless the operator chose otherwise: no telemetry."""
     env = os.environ if environ is None else environ

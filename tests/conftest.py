@@ -26,8 +26,9 @@ def pytest_xdist_auto_num_workers(config) -> int:
     """`-n auto`: one worker more than the cores. Many tests wait on what they start (a server coming up, a
     child process killed and its successor, a lock held by another process); the extra worker's tests use the
     cores meanwhile."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (cores or 1) + 1
+    from flows.settings import usable_cores
+
+    return usable_cores() + 1
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker and pytest-xdist reads the groups

@@ -31,7 +31,7 @@ import polars as pl
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from flows.checking import check_files
-from flows.settings import Settings
+from flows.settings import Settings, usable_cores
 from schemas.registry import Registry
 from transforms.read import ROW_NUMBER, format_of, read_submission
 from warehouse.accounts import Account
@@ -363,8 +363,7 @@ MOST_JUDGES = 4
 def judge_processes() -> int:
     """How many validations the portal runs at once, each in a warm process: one per core it may use (at most
     `MOST_JUDGES`), so one upload's validation need not wait for another's."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(MOST_JUDGES, cores or 1))
+    return min(MOST_JUDGES, usable_cores())
 
 
 class _Judge:
