@@ -306,7 +306,8 @@ def _row_conditions_as_masks() -> Iterator[None]:
     filtered = PandasExecutionEngine._apply_row_condition_filter
 
     def apply(engine, data, row_condition, domain_kwargs):
-        flag = _FLAG_CONDITION.match(row_condition) if isinstance(row_condition, str) else None
+        text = _condition_text(row_condition)
+        flag = _FLAG_CONDITION.match(text) if text is not None else None
         if flag and domain_kwargs.get("condition_parser") == "pandas" and flag.group(1) in data.columns:
             return data.loc[data[flag.group(1)].eq(True)]
         return filtered(engine, data, row_condition, domain_kwargs)
@@ -316,6 +317,51 @@ def _row_conditions_as_masks() -> Iterator[None]:
         yield
     finally:
         PandasExecutionEngine._apply_row_condition_filter = filtered
+
+
+def _condition_text(row_condition) -> str | None:
+    """The pandas text of a row condition as Great Expectations hands it over: the text itself, or a
+    pass-through condition (a dict once the suite is saved, or its object); None for any other condition."""
+    if isinstance(row_condition, str):
+        return row_condition
+    if isinstance(row_condition, dict):
+        return row_condition.get("pass_through_filter") if row_condition.get("type") == "pass_through" else None
+    text = getattr(row_condition, "pass_through_filter", None)
+    return text if isinstance(text, str) else None
+
+
+@contextmanager
+def _plain_values_as_json() -> Iterator[None]:
+    """A metric's keys made JSON without a Python call per code of a code list.
+
+    Every metric Great Expectations configures is named by a hash of its keywords made JSON
+    (`IDDict.to_id`), the codes suite's lists of every allowed `column|code` included: a sixth of a small
+    validation went into converting those lists one text at a time. Texts, whole numbers, truth values and
+    lists, tuples and dicts of them are converted here as Great Expectations converts them (a list of the same
+    texts, a dict with text keys); anything else goes through its own conversion. Restored after the
+    validation.
+    """
+    from great_expectations.core import id_dict
+
+    convert = id_dict.convert_to_json_serializable
+
+    def plain(data):
+        kind = type(data)
+        if kind is str or kind is int or kind is bool or data is None:
+            return data
+        if kind is list or kind is tuple:
+            if all(type(value) is str for value in data):
+                return list(data)
+            return [plain(value) for value in data]
+        if kind is dict or kind is id_dict.IDDict:
+            return {str(key): plain(value) for key, value in data.items()}
+        return convert(data)
+
+    id_dict.convert_to_json_serializable = plain
+    try:
+        yield
+    finally:
+        id_dict.convert_to_json_serializable = convert
 
 
 class SuiteRunner:
@@ -385,7 +431,7 @@ class SuiteRunner:
                 batch_parameters={"dataframe": _indexed(frame)},
                 result_format=RESULT_FORMAT,
             )
-            with _configurations_kept(), _row_conditions_as_masks():
+            with _configurations_kept(), _row_conditions_as_masks(), _plain_values_as_json():
                 result = validator.validate_expectation_suite(saved)
         position = {expectation.id: index for index, expectation in enumerate(saved.expectations)}
         outcomes = sorted(

@@ -4,9 +4,19 @@ the shortcuts taken inside a validation keep what Great Expectations would compu
 from __future__ import annotations
 
 import pandas as pd
+import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from transforms.expectations import ROW_INDEX, SuiteRunner, _row_conditions_as_masks, parts_suite
+from tests.transforms.helpers import csv_of, findings_of, line
+from transforms.expectations import (
+    ROW_INDEX,
+    SuiteRunner,
+    _plain_values_as_json,
+    _row_conditions_as_masks,
+    parts_suite,
+)
 
 
 def test_failed_rows_are_the_row_index_values_and_the_frame_is_left_as_it_was():
@@ -27,7 +37,17 @@ def test_failed_rows_are_the_row_index_values_and_the_frame_is_left_as_it_was():
     pd.testing.assert_frame_equal(frame, before)
 
 
-@pytest.mark.parametrize("condition", ["flag==True", " given == True ", "value>1", "flag==True and value>1"])
+PASS_THROUGH = [
+    "flag==True",
+    " given == True ",
+    "value>1",
+    "flag==True and value>1",
+    {"type": "pass_through", "pass_through_filter": "flag==True"},  # as a saved suite hands it over
+    {"type": "pass_through", "pass_through_filter": "value>1"},
+]
+
+
+@pytest.mark.parametrize("condition", PASS_THROUGH)
 def test_a_row_condition_keeps_the_rows_of_pandas_query(condition):
     """A `flag==True` condition is applied as a mask, any other through pandas' query: the same rows, index and
     columns either way; Great Expectations' own filter is back after the validation."""
@@ -45,4 +65,57 @@ def test_a_row_condition_keeps_the_rows_of_pandas_query(condition):
     with _row_conditions_as_masks():
         masked = PandasExecutionEngine()._apply_row_condition_filter(frame, condition, {"condition_parser": "pandas"})
     assert PandasExecutionEngine._apply_row_condition_filter is own
-    pd.testing.assert_frame_equal(masked, frame.query(condition.strip(), parser="pandas"))
+    text = condition["pass_through_filter"] if isinstance(condition, dict) else condition
+    pd.testing.assert_frame_equal(masked, frame.query(text.strip(), parser="pandas"))
+
+
+def test_a_validation_filters_the_row_suite_without_pandas_query(monkeypatch):
+    """The row suite's conditions reach Great Expectations from the saved suite: they are still applied as masks
+    (a validation that parses them with pandas' query costs a tenth more), and the findings are unchanged."""
+    queried = []
+    query = pd.DataFrame.query
+
+    def counted(frame, expr, **kwargs):
+        queried.append(expr)
+        return query(frame, expr, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "query", counted)
+    text = csv_of(
+        line(5, reporter="MOI", indicator="cases", period="2019-S1"),
+        line(5, reporter="MOI", indicator="cases", period="2019-S1"),  # the same key again
+        line("five", reporter="MOI", indicator="victims_rescued", period="2019-S1"),
+    )
+    rules = sorted(findings_of(text).filter(pl.col("severity") == "error")["rule"].to_list())
+    assert rules == ["bad_value", "duplicate_key"]
+    assert queried == []
+
+
+# Values as metrics' keywords hold them: texts, numbers, truth values, nothing, and lists, tuples and dicts of them.
+_PLAIN = st.recursive(
+    st.one_of(st.text(max_size=8), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=True)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(st.text(max_size=4), max_size=6),
+        st.tuples(inner, inner),
+        st.dictionaries(st.one_of(st.text(max_size=4), st.integers()), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_PLAIN)
+def test_plain_values_become_the_json_great_expectations_makes(value):
+    """Inside a validation, a metric's keywords are made JSON as Great Expectations' own conversion makes them
+    (the metric's id is a hash of that JSON: another JSON would name another metric)."""
+    import copy
+
+    from great_expectations.core import id_dict
+    from great_expectations.util import convert_to_json_serializable
+
+    expected = convert_to_json_serializable(copy.deepcopy(value))
+    with _plain_values_as_json():
+        assert id_dict.convert_to_json_serializable is not convert_to_json_serializable
+        made = id_dict.convert_to_json_serializable(copy.deepcopy(value))
+    assert id_dict.convert_to_json_serializable is convert_to_json_serializable
+    assert made == expected or (repr(made) == repr(expected))  # nan is not equal to itself
