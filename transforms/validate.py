@@ -63,8 +63,7 @@ def validate(
     cap = _Cap(registry.limits.max_findings_per_rule)
     suites = _Suites.of(registry)
     row_frames = (
-        _as_objects(part.select(ROW_INDEX, *suites.row_columns).to_pandas())
-        for part in row_slices(rows, registry, slice_rows)
+        _as_objects(part.select(ROW_INDEX, *suites.row_columns)) for part in row_slices(rows, registry, slice_rows)
     )
     failures = _code_failures(runner, rows, registry, suites.codes) + runner.run_slices("rows", row_frames, suites.rows)
     for failure in sorted(failures, key=lambda failure: _LISTED_FIRST.get(failure.rule, len(_LISTED_FIRST))):
@@ -131,25 +130,30 @@ def _code_failures(runner: SuiteRunner, rows: pl.DataFrame, registry: Registry, 
     """The code-list rules, judged on the distinct values of each coded column, as failures of the rows that
     hold a value that failed (one per rule and column, in the order of `coded_columns`)."""
     coded = coded_columns(registry)
-    values = pl.concat(
-        [
-            rows.select(
-                pl.lit(rule).alias("rule"),
-                pl.lit(column).alias("column"),
-                pl.col(column).cast(pl.String).alias("value"),
-            )
-            .drop_nulls("value")
-            .unique(maintain_order=True)
-            for rule, columns in coded.items()
-            for column in columns
-        ]
-    ).with_row_index(ROW_INDEX)
+    judged = rows.lazy()
+    values = (
+        pl.concat(
+            [
+                judged.select(
+                    pl.lit(rule).alias("rule"),
+                    pl.lit(column).alias("column"),
+                    pl.col(column).cast(pl.String).alias("value"),
+                )
+                .drop_nulls("value")
+                .unique(maintain_order=True)
+                for rule, columns in coded.items()
+                for column in columns
+            ]
+        )
+        .with_row_index(ROW_INDEX)
+        .collect()
+    )
     written = pl.concat_str("column", pl.lit(PAIR_SEPARATOR), "value")
     frame = values.select(
         ROW_INDEX, *[pl.when(pl.col("rule") == rule).then(written).alias(name) for rule, name in CODES_COLUMN.items()]
     )
     failures = []
-    for failure in runner.run("codes", _as_objects(frame.to_pandas()), suite):
+    for failure in runner.run("codes", _as_objects(frame), suite):
         failed = values.filter(pl.col(ROW_INDEX).is_in(failure.rows))
         for column, (named, _) in coded[failure.rule].items():
             found = failed.filter(pl.col("column") == column)["value"]
@@ -237,14 +241,18 @@ def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame
     )
 
 
-def _as_objects(frame: pd.DataFrame) -> pd.DataFrame:
-    """Texts as Python objects, not pandas' Arrow-backed strings: Great Expectations filters the frame once per
-    metric, and one block of objects is filtered in one step where each Arrow column is filtered alone. The
-    values and what is null stay the same."""
+def _as_objects(frame: pl.DataFrame) -> pd.DataFrame:
+    """The frame for pandas, texts as Python objects (a missing one None), not pandas' Arrow-backed strings:
+    Great Expectations filters the frame once per metric, and one block of objects is filtered in one step where
+    each Arrow column is filtered alone. Other columns as Polars gives them to pandas. Made a column at a time
+    (converting pandas' strings to objects afterwards cost five times as much for a small file)."""
     import pandas as pd
 
-    return frame.astype(
-        {column: object for column, dtype in frame.dtypes.items() if pd.api.types.is_string_dtype(dtype)}
+    return pd.DataFrame(
+        {
+            name: pd.Series(column.to_list(), dtype=object) if column.dtype == pl.String else column.to_pandas()
+            for name, column in frame.to_dict().items()
+        }
     )
 
 
