@@ -105,97 +105,93 @@ def judge_run(
     order: dict[str, int],
     history: str = "core.observation_history",
     lang: str = "en",
+    cap: int | None = None,
 ) -> pl.DataFrame:
     """The warnings of every submission in `run_rows`, each against the warehouse as known at its receipt.
 
     `history` already holds the run's own versions; `order` gives each submission's
     sequence, so the warnings come out submission by submission, rule by rule, row by row.
-    The messages are in `lang`.
+    The messages are in `lang`. With a `cap`, only the first `cap` warnings of a rule in
+    a submission get their message: the others come with an empty one, for the count
+    `cap_findings` keeps of them (a large file's tens of thousands of outliers are
+    counted, never read).
     """
-    severity = {rule_id: rule.severity for rule_id, rule in registry.rules.items()}
-    found: list[tuple] = []
-
-    def add(rule: str, row: dict, key: str, **values) -> None:
-        text = message(rule, key, lang, row=row["row_number"], **values)
-        found.append(
-            (
-                order[row["submission_id"]],
-                RULES.index(rule),
-                row["row_number"],
-                row["submission_id"],
-                severity[rule],
-                rule,
-                row["row_number"],
-                "value",
-                text,
-            )
-        )
-
-    for row in con.sql(judgement_sql(registry, "restatement", history)).pl().iter_rows(named=True):
-        add(
-            "restatement",
-            row,
-            "restated",
-            where=_where(row, registry, lang),
-            held_value=row["held_value"],
-            valid_from=row["valid_from"],
-            new_value=row["new_value"],
-        )
-
-    consolidating = list(registry.consolidating_reporters)
-    disagreeing = con.sql(
-        judgement_sql(registry, "disagreement", history), params={"consolidating": consolidating}
-    ).pl()
-    for row in disagreeing.sort("other_reporter").iter_rows(named=True):
-        add(
-            "disagreement",
-            row,
-            "differs",
-            reporter=row["reporter"],
-            where=_where(row, registry, lang),
-            value=row["value"],
-            other_reporter=row["other_reporter"],
-            other_value=row["other_value"],
-            difference=row["value"] - row["other_value"],
-        )
-
     outlier = registry.rule("outlier").params
-    pairs = con.sql(
-        judgement_sql(registry, "outlier", history),
-        params={"threshold_pct": int(outlier["threshold_pct"]), "min_base": int(outlier["min_base"])},
-    ).pl()
-    for row in pairs.sort("period", "base_period").iter_rows(named=True):
-        parts = row["base_derived_from"]
-        key = ("base" if row["row_is_base"] else "current") + ("_derived" if parts else "")
-        add(
-            "outlier",
-            row,
-            key,
-            where=_where(row, registry, lang),
-            indicator=row["indicator"],
-            period=row["period"],
-            value=row["value"],
-            base_period=row["base_period"],
-            base_value=row["base_value"],
-            derived_from=", ".join(parts or []),
-            pct=100 * (row["value"] - row["base_value"]) / row["base_value"],
-            threshold_pct=outlier["threshold_pct"],
-            min_base=outlier["min_base"],
-        )
 
-    mismatches = con.sql(judgement_sql(registry, "derived_mismatch", history)).pl()
-    for row in mismatches.sort("period", "parts_value").iter_rows(named=True):
+    def restated(row: dict) -> tuple[str, dict]:
+        return "restated", {
+            "where": _where(row, registry, lang),
+            "held_value": row["held_value"],
+            "valid_from": row["valid_from"],
+            "new_value": row["new_value"],
+        }
+
+    def differs(row: dict) -> tuple[str, dict]:
+        return "differs", {
+            "reporter": row["reporter"],
+            "where": _where(row, registry, lang),
+            "value": row["value"],
+            "other_reporter": row["other_reporter"],
+            "other_value": row["other_value"],
+            "difference": row["value"] - row["other_value"],
+        }
+
+    def changed(row: dict) -> tuple[str, dict]:
+        parts = row["base_derived_from"]
+        return ("base" if row["row_is_base"] else "current") + ("_derived" if parts else ""), {
+            "where": _where(row, registry, lang),
+            "indicator": row["indicator"],
+            "period": row["period"],
+            "value": row["value"],
+            "base_period": row["base_period"],
+            "base_value": row["base_value"],
+            "derived_from": ", ".join(parts or []),
+            "pct": 100 * (row["value"] - row["base_value"]) / row["base_value"],
+            "threshold_pct": outlier["threshold_pct"],
+            "min_base": outlier["min_base"],
+        }
+
+    def mismatched(row: dict) -> tuple[str, dict]:
         parts = row["derived_from"]
-        add(
-            "derived_mismatch",
-            row,
-            "parts" if len(parts) > 1 else "same_months",
-            where=_where(row, registry, lang),
-            reported_value=row["reported_value"],
-            parts_value=row["parts_value"],
-            derived_from=", ".join(parts),
-            other=parts[0],
+        return "parts" if len(parts) > 1 else "same_months", {
+            "where": _where(row, registry, lang),
+            "reported_value": row["reported_value"],
+            "parts_value": row["parts_value"],
+            "derived_from": ", ".join(parts),
+            "other": parts[0],
+        }
+
+    params = {
+        "disagreement": {"consolidating": list(registry.consolidating_reporters)},
+        "outlier": {"threshold_pct": int(outlier["threshold_pct"]), "min_base": int(outlier["min_base"])},
+    }
+    # each rule: how its rows are ordered within a row number, and its message's key and values for a row
+    judged = {
+        "restatement": ((), restated),
+        "disagreement": (("other_reporter",), differs),
+        "outlier": (("period", "base_period"), changed),
+        "derived_mismatch": (("period", "parts_value"), mismatched),
+    }
+    found: list[tuple] = []
+    for rule, (ordered_by, described) in judged.items():
+        rows = con.sql(judgement_sql(registry, rule, history), params=params.get(rule)).pl()
+        if ordered_by:
+            rows = rows.sort(*ordered_by)
+        position = RULES.index(rule)
+        found.extend(
+            (order[row["submission_id"]], position, row["row_number"], row["submission_id"], rule, described, row)
+            for row in rows.iter_rows(named=True)
         )
 
     found.sort(key=lambda f: f[:3])
-    return pl.DataFrame([f[3:] for f in found], schema=FINDINGS_SCHEMA, orient="row")
+    severity = {rule_id: rule.severity for rule_id, rule in registry.rules.items()}
+    given: dict[tuple[str, str], int] = {}
+    findings = []
+    for _, _, row_number, submission_id, rule, described, row in found:
+        given[submission_id, rule] = shown = given.get((submission_id, rule), 0) + 1
+        text = ""
+        if cap is None or shown <= cap:
+            key, values = described(row)
+            text = message(rule, key, lang, row=row_number, **values)
+        findings.append((submission_id, severity[rule], rule, row_number, "value", text))
+    return pl.DataFrame(findings, schema=FINDINGS_SCHEMA, orient="row")

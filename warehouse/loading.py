@@ -121,10 +121,9 @@ def load_decisions(
                 f"period_end, base_period from {'run_rows' if refused.height else 'incoming_all'}"
             )
             write_versions(writer)
-            warnings = judge_run(con, registry, {r.submission_id: r.sequence for r in loaded})
-            all_findings = cap_findings(
-                pl.concat([findings, warnings], how="vertical_relaxed"), registry.limits.max_findings_per_rule
-            )
+            cap = registry.limits.max_findings_per_rule
+            warnings = judge_run(con, registry, {r.submission_id: r.sequence for r in loaded}, cap=cap)
+            all_findings = cap_findings(pl.concat([findings, warnings], how="vertical_relaxed"), cap)
             con.execute("drop view run_rows")
             con.execute("drop table pipeline.run_versions")
         _record_outcomes(con, decisions, all_findings)

@@ -204,3 +204,28 @@ def test_a_template_printed_with_what_it_names(capsys):
     assert "from effective" in printed and "select judged, reporter, area" in printed
     assert sqlfiles.main(["judgement/no_such_rule.sql"]) == 2
     assert "no template judgement/no_such_rule.sql" in capsys.readouterr().err
+
+
+def test_warnings_past_the_cap_are_counted_and_the_kept_ones_are_those_of_an_uncapped_load(registry, tmp_path):
+    """Only the warnings kept under the cap get their message written; what is kept and counted is what the
+    same load keeps when every message is written first."""
+    from dataclasses import replace
+
+    from tests.warehouse.test_versions import _load
+    from warehouse.database import open_writer
+    from warehouse.layout import WarehouseFiles
+
+    base = {"2017-S1": ("I", 10, "A"), "2017-S2": ("I", 12, "A"), "2017": ("I", 22, "A")}
+    later = {"2018-S1": ("I", 60, "A"), "2018-S2": ("I", 50, "A"), "2018": ("I", 110, "A")}  # three outliers
+    kept = {}
+    for cap in (1, 1000):
+        capped = replace(registry, limits=replace(registry.limits, max_findings_per_rule=cap))
+        with open_writer(WarehouseFiles(tmp_path / f"cap{cap}" / "ctip.duckdb"), capped) as warehouse:
+            _load(warehouse, [[(1, "NCCT", base)], [(2, "NCCT", later)]])
+            kept[cap] = warehouse.con.sql(
+                "select row_number, message from audit.findings where rule = 'outlier' order by row_number nulls last"
+            ).fetchall()
+    assert len(kept[1000]) == 3 and all(message for _, message in kept[1000])
+    [first, rest] = kept[1]
+    assert first == kept[1000][0]
+    assert rest[0] is None and "2 more" in rest[1]
