@@ -250,7 +250,9 @@ def _as_objects(frame: pl.DataFrame) -> pd.DataFrame:
 
     return pd.DataFrame(
         {
-            name: pd.Series(column.to_list(), dtype=object) if column.dtype == pl.String else column.to_pandas()
+            name: pd.Series(column.to_numpy(), dtype=object, copy=False)
+            if column.dtype == pl.String
+            else column.to_pandas()
             for name, column in frame.to_dict().items()
         }
     )
