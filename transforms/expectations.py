@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from schemas.registry import Registry
+from transforms import collector
 
 if TYPE_CHECKING:  # pandas comes with Great Expectations, when a validation runs
     import pandas as pd
@@ -217,11 +218,12 @@ class _Context:
     @classmethod
     def current(cls) -> _Context:
         """The context, made Great Expectations' current one (suites are created in the current context)."""
-        from great_expectations.data_context.data_context.context_factory import project_manager
-
         with cls.lock:
             if cls._built is None:
-                cls._built = cls()
+                with collector.paused():  # importing Great Expectations: many objects at once, none of them garbage
+                    cls._built = cls()
+            from great_expectations.data_context.data_context.context_factory import project_manager
+
             project_manager.set_project(cls._built.context)
             return cls._built
 

@@ -29,6 +29,7 @@ import polars as pl
 
 from schemas.registry import Limits
 from schemas.texts import message
+from transforms import collector
 from transforms.findings import Finding
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
@@ -108,7 +109,8 @@ def read_columns(
         if len(content) > limits.max_file_bytes:
             raise Unreadable(f"the file is {len(content):,} bytes; the limit is {limits.max_file_bytes:,} bytes")
         reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json": _read_json}[file_format]
-        columns = _to_columns(*reader(content, limits), limits)  # the rows read are let go as they become columns
+        with collector.paused():  # a file's rows are many objects, none of them garbage while it is read
+            columns = _to_columns(*reader(content, limits), limits)  # the rows read are let go as they become columns
     except Unreadable as problem:
         finding = Finding(
             "unreadable",

@@ -588,3 +588,43 @@ def test_json_read_by_columns_as_observation_by_observation(limits, monkeypatch,
     else:
         assert by_columns.frame.columns == one_by_one.frame.columns
         assert by_columns.frame.rows() == one_by_one.frame.rows()
+
+
+def test_the_collector_is_paused_while_a_file_is_read_and_runs_again_after(limits, monkeypatch):
+    """A file's rows are read with Python's garbage collector held off (they are never garbage while read); it
+    runs again once the file is read, or once reading it failed."""
+    import gc
+
+    paused_while_read = []
+    to_columns = read._to_columns
+
+    def watched(*given):
+        paused_while_read.append(not gc.isenabled())
+        return to_columns(*given)
+
+    monkeypatch.setattr(read, "_to_columns", watched)
+    assert gc.isenabled()
+    columns, findings = read_columns(b"reporter,value\nMOI,1\n", "csv", limits)
+    assert columns["reporter"] == ["MOI"] and findings == []
+    assert paused_while_read == [True] and gc.isenabled()
+    columns, [finding] = read_columns(b"reporter,value\n\xff\n", "csv", limits)  # not UTF-8: fails while read
+    assert columns is None and finding.rule == "unreadable" and gc.isenabled()
+
+
+def test_a_pause_within_a_pause_leaves_the_collector_as_the_outer_one_found_it():
+    import gc
+
+    from transforms import collector
+
+    with collector.paused():
+        with collector.paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer pause still holds
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector.paused():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
