@@ -184,17 +184,8 @@ for dim, leaves in spec["parts"].items():
         from parts join totals using ({others})""").fetchone()
     checks += found
     failures += failing
-key = ["reporter", "period", "indicator", "area", *dims]
-con.execute(f"create table observations ({', '.join(c + ' varchar' for c in key)}, value bigint)")
-con.execute(f"insert into observations select {', '.join(key)}, value from obs where value is not null")
-inserted = con.execute("select count(*) from observations").fetchone()[0]
-match = " and ".join(f"b.{c} = c.{c}" for c in ["reporter", "indicator", "area", *dims])
-con.execute(f"""create table year_on_year as
-    select c.*, b.value as base_value, c.value - b.value as change,
-           100.0 * (c.value - b.value) / nullif(b.value, 0) as change_pct
-    from observations c left join observations b
-      on {match} and b.period = strftime(try_strptime(c.period, '%Y-%m') - interval 1 year, '%Y-%m')""")
-pairs = con.execute("select count(base_value) from year_on_year").fetchone()[0]
+from tests.bench.baseline import store_and_compare
+inserted, pairs = store_and_compare(con, dims)
 rows, read_files = con.execute("select count(*), count(distinct filename) from raw").fetchone()
 con.close()
 result = {"seconds": time.perf_counter() - t0, "archived": archived, "checks": checks, "failures": failures,
