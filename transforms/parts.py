@@ -66,12 +66,12 @@ def _dimension_checks(observations: pl.LazyFrame, registry: Registry, name: str)
     dimension = registry.dimensions[name]
     group = ["submission_id", *(c for c in registry.key_columns if c != name)]
     aggregate_of = dimension.aggregate_of()
-    codes = [c for c in dimension.codes if c != TOTAL]
+    part_codes = [c for c in dimension.codes if c != TOTAL]
     codes = pl.LazyFrame(
         {
-            name: codes,
-            "_aggregate": [aggregate_of.get(c) for c in codes],
-            "_leaves": [dimension.leaf_count(c) for c in codes],
+            name: part_codes,
+            "_aggregate": [aggregate_of.get(c) for c in part_codes],
+            "_leaves": [dimension.leaf_count(c) for c in part_codes],
         },
         schema={name: pl.String, "_aggregate": pl.String, "_leaves": pl.Int64},
     )
