@@ -8,8 +8,6 @@ them directly.
 from __future__ import annotations
 
 import contextlib
-import functools
-import gc
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -301,15 +299,6 @@ def _repeated(heights: list[int]) -> pl.Series:
     return pl.Series("index", range(len(heights)), pl.UInt32).repeat_by(pl.Series(heights, dtype=pl.UInt32)).explode()
 
 
-@functools.cache  # once per process
-def _freeze_what_is_loaded() -> None:
-    """Leave the objects alive now, once Great Expectations is loaded (the modules and what they hold: about
-    300,000 objects), out of the garbage collector's full passes (`gc.freeze`). Without it, the objects a run
-    makes for its many files set off full passes that each walk all of them again (half a second each on a
-    two-core machine); objects are still freed as before, only what is alive now is never walked again."""
-    gc.freeze()
-
-
 def _judge_rows(frames: list[pl.DataFrame], registry: Registry, lang: str = "en"):
     """Normalised observations and row findings of every file together; when that fails, of each file alone,
     so that the one file ctip fails on is told apart from the others (returned with its failure). Also every
@@ -320,7 +309,6 @@ def _judge_rows(frames: list[pl.DataFrame], registry: Registry, lang: str = "en"
     try:
         observations = normalise(stacked, registry)
         runner = SuiteRunner()
-        _freeze_what_is_loaded()
         return observations, [validate(observations, registry, runner, lang)], {}, runner.checks
     except Exception as problem:
         files = stacked.partition_by("submission_id", maintain_order=True, as_dict=True)

@@ -222,6 +222,7 @@ class _Context:
             if cls._built is None:
                 with collector.paused():  # importing Great Expectations: many objects at once, none of them garbage
                     cls._built = cls()
+                collector.set_aside_what_is_alive()  # loaded for the life of the process: never walked again
             from great_expectations.data_context.data_context.context_factory import project_manager
 
             project_manager.set_project(cls._built.context)

@@ -119,3 +119,11 @@ def test_plain_values_become_the_json_great_expectations_makes(value):
         made = id_dict.convert_to_json_serializable(copy.deepcopy(value))
     assert id_dict.convert_to_json_serializable is convert_to_json_serializable
     assert made == expected or (repr(made) == repr(expected))  # nan is not equal to itself
+
+
+def test_great_expectations_once_loaded_is_left_out_of_later_collections():
+    """Its objects are set aside from the collector's passes once it is loaded, and the collector runs again."""
+    import gc
+
+    SuiteRunner()
+    assert gc.get_freeze_count() > 100_000 and gc.isenabled()
