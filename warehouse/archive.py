@@ -18,7 +18,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from warehouse.durable import move_all_into_place, move_into_place
+from warehouse.durable import move_all_into_place
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
@@ -129,12 +129,7 @@ class Archive:
 
     def keep(self, copied: Copied) -> str:
         """Rename a copy into place under its SHA-256 (once; a second copy of the same bytes is dropped)."""
-        target = self.path_of(copied.submission_id)
-        _private_folder(target.parent)
-        if target.exists() and target.stat().st_size == copied.size_bytes:
-            copied.temporary.unlink(missing_ok=True)
-            return copied.submission_id
-        move_into_place(copied.temporary, target)
+        self.keep_all([copied])
         return copied.submission_id
 
     def keep_all(self, copies: list[Copied]) -> None:
