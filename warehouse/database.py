@@ -10,6 +10,8 @@ file show what is committed.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,10 +54,36 @@ def open_writer(files: WarehouseFiles, registry: Registry) -> Iterator[Writer]:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Tables and views, from warehouse/sql/ddl/ in order, then the views of marts/."""
-    for ddl in sorted((SQL_DIR / "ddl").glob("*.sql")):
-        con.execute(ddl.read_text(encoding="utf-8"))
-    con.execute(sql_text("marts", "reporter_disagreements.sql"))
+    """Tables and views, from warehouse/sql/ddl/ in order, then the views of marts/; run only when they differ
+    from what the database was last given (`pipeline.digests`), as a new ctip's DDL does."""
+    statements, digest = _schema()
+    try:
+        if digest_of(con, "schema") == digest:
+            return
+    except duckdb.CatalogException:  # a new database, or one made before digests were kept
+        pass
+    for statement in statements:
+        con.execute(statement)
+    keep_digest(con, "schema", digest)
+
+
+@functools.cache
+def _schema() -> tuple[tuple[str, ...], str]:
+    statements = (
+        *(sql_text("ddl", ddl.name) for ddl in sorted((SQL_DIR / "ddl").glob("*.sql"))),
+        sql_text("marts", "reporter_disagreements.sql"),
+    )
+    return statements, hashlib.sha256("\n".join(statements).encode()).hexdigest()
+
+
+def digest_of(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    """The digest kept for `name` in `pipeline.digests` (what the writer last made the database hold)."""
+    found = con.execute("select digest from pipeline.digests where name = $name", {"name": name}).fetchall()
+    return found[0][0] if found else None
+
+
+def keep_digest(con: duckdb.DuckDBPyConnection, name: str, digest: str) -> None:
+    con.execute("insert or replace into pipeline.digests values ($name, $digest)", {"name": name, "digest": digest})
 
 
 def insert_frame(
@@ -75,7 +103,19 @@ def insert_frame(
 
 def query_dict(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> dict:
     """The rows of a query of two columns as a dict: each row's first value to its second."""
-    return dict(con.sql(sql, params=params).fetchall())
+    return dict(con.execute(sql, params).fetchall())
+
+
+def query_records(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> list[dict]:
+    """The rows of a query, each as a dict of its columns, from one run of it.
+
+    `con.execute` plans a query once; a relation (`con.sql(...)`) plans it once to learn its
+    columns and again to run it, which for the judgements' long queries over a small batch
+    cost more than running them.
+    """
+    con.execute(sql, params)
+    names = [column[0] for column in con.description]
+    return [dict(zip(names, row, strict=True)) for row in con.fetchall()]
 
 
 def publish_analyst_file(

@@ -21,13 +21,13 @@ def audit_load(con: duckdb.DuckDBPyConnection, registry: Registry, incoming: str
         "i.area not in (select area from core.areas)",
     ]
     unknown += [f"i.{d} not in (select code from core.codes where dimension = '{d}')" for d in registry.dimension_names]
-    bad_codes = con.sql(f"select count(*) from {incoming} i where {' or '.join(unknown)}").fetchall()[0][0]
+    bad_codes = con.execute(f"select count(*) from {incoming} i where {' or '.join(unknown)}").fetchall()[0][0]
     if bad_codes:
         problems.append(f"{bad_codes} staged rows carry codes the registry does not know")
     # keys compared by their hash first (one number each, so ten million fit in little memory),
     # then exactly among the few hashes held more than once
     keys = ", ".join(registry.key_columns)
-    doubled = con.sql(
+    doubled = con.execute(
         f"""with touched as (select distinct hash({keys}) as key_hash from {incoming}),
             current as (
                 select hash({keys}) as key_hash from core.observation_history

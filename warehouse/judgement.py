@@ -31,6 +31,7 @@ import polars as pl
 from schemas.findings import FINDINGS_SCHEMA
 from schemas.registry import TOTAL, Registry
 from schemas.texts import message
+from warehouse.database import query_records
 from warehouse.sqlfiles import key_context, render_sql
 
 RULES = ("restatement", "disagreement", "outlier", "derived_mismatch")
@@ -62,11 +63,11 @@ def judge_approvals(
     excluded: list[str] = []
     found: list[tuple] = []
     while True:
-        rows = con.sql(query, params={"excluded": excluded}).pl()
-        if rows.is_empty():
+        rows = query_records(con, query, {"excluded": excluded})
+        if not rows:
             break
-        first = rows.filter(pl.col("sequence") == rows["sequence"].min())
-        for row in first.iter_rows(named=True):
+        first = [row for row in rows if row["sequence"] == rows[0]["sequence"]]  # ordered by sequence
+        for row in first:
             text = message(
                 "period_approved",
                 "approved",
@@ -79,7 +80,7 @@ def judge_approvals(
                 at=row["approved_at"].astimezone(UTC),
             )
             found.append((row["submission_id"], severity, "period_approved", row["row_number"], "period", text))
-        excluded.append(first["submission_id"][0])
+        excluded.append(first[0]["submission_id"])
     return pl.DataFrame(found, schema=FINDINGS_SCHEMA, orient="row")
 
 
@@ -174,13 +175,12 @@ def judge_run(
     }
     found: list[tuple] = []
     for rule, (ordered_by, described) in judged.items():
-        rows = con.sql(judgement_sql(registry, rule, history), params=params.get(rule)).pl()
-        if ordered_by:
-            rows = rows.sort(*ordered_by)
+        rows = query_records(con, judgement_sql(registry, rule, history), params.get(rule))
+        rows.sort(key=lambda row: tuple((row[c] is not None, row[c]) for c in ordered_by))  # nulls first
         position = RULES.index(rule)
         found.extend(
             (order[row["submission_id"]], position, row["row_number"], row["submission_id"], rule, described, row)
-            for row in rows.iter_rows(named=True)
+            for row in rows
         )
 
     found.sort(key=lambda f: f[:3])

@@ -103,7 +103,7 @@ def load_decisions(
         if periods is not None and periods.height:
             insert_frame(con, "pipeline.submission_periods", periods, or_ignore=True)
         all_findings = findings
-        rows = con.sql("select count(*) from incoming_all").fetchall()[0][0]
+        rows = con.execute("select count(*) from incoming_all").fetchall()[0][0]
         if rows:
             con.execute(
                 "create or replace temp view run_rows as select i.*, o.sequence, o.received_at "
@@ -180,7 +180,7 @@ def _record_outcomes(con: duckdb.DuckDBPyConnection, decisions: list[Decision], 
     counts = {
         (sid, severity): n for sid, severity, n in findings.group_by("submission_id", "severity").len().iter_rows()
     }
-    observations = dict(con.sql("select submission_id, count(*) from incoming_all group by all").fetchall())
+    observations = dict(con.execute("select submission_id, count(*) from incoming_all group by all").fetchall())
     submissions = pl.DataFrame(
         [
             {

@@ -88,10 +88,10 @@ def publish(
     file shows the latest publication (a run killed between the two is mended here).
     """
     _remove_leftovers(files)
-    last = con.sql(
+    last = con.execute(
         "select number, generation, watermark, last_sequence from pipeline.publications order by number desc limit 1"
     ).fetchall()
-    watermark, last_sequence = con.sql(
+    watermark, last_sequence = con.execute(
         "select max(received_at), coalesce(max(sequence), 0) from audit.submissions"
     ).fetchall()[0]
     if last and not force_full and not changed and (last[0][2], last[0][3]) == (watermark, last_sequence):
@@ -133,7 +133,7 @@ def _refreshed_digest(con: duckdb.DuckDBPyConnection) -> str:
     """A digest of the rows of the REFRESHED tables (a few hundred rows at most)."""
     digest = hashlib.sha256()
     for table in REFRESHED:
-        rows = con.sql(f"select * from {table} order by all").fetchall()
+        rows = con.execute(f"select * from {table} order by all").fetchall()
         digest.update(repr(rows).encode())
     return digest.hexdigest()[:16]
 
@@ -148,7 +148,7 @@ def _write_segments(con, files, key_columns, now, last, watermark, last_sequence
     number = (last[0] + 1) if last else 1
     history_segments = 0
     if last:
-        history_segments = con.sql(
+        history_segments = con.execute(
             f"select count(*) from pipeline.segments where generation = {last[1]} and relation = 'history'"
         ).fetchall()[0][0]
     full = force_full or last is None or history_segments >= MAX_SEGMENTS
@@ -156,7 +156,7 @@ def _write_segments(con, files, key_columns, now, last, watermark, last_sequence
     queries = _segment_queries(last[2] if last else None, last[3] if last else 0, full, ", ".join(key_columns))
     written = []
     for relation, query in queries.items():
-        if not full and con.sql(f"select count(*) from ({query})").fetchall()[0][0] == 0:
+        if not full and con.execute(f"select count(*) from ({query})").fetchall()[0][0] == 0:
             continue
         relative = f"g{generation:04d}/{relation}/{number:08d}.parquet"
         _write_segment(con, query, files.segments_dir / relative)
@@ -202,7 +202,7 @@ def _published_marker(files: WarehouseFiles) -> str | None:
 
 
 def _file_list(con, files: WarehouseFiles, generation: int, relation: str) -> str:
-    rows = con.sql(
+    rows = con.execute(
         f"select file from pipeline.segments where generation = {generation} and relation = {_quote(relation)} "
         "order by publication"
     ).fetchall()
@@ -268,11 +268,11 @@ def export_self_contained(analyst_file: Path, target: Path) -> list[str]:
     with atomic_path(target) as temporary:
         with duckdb.connect(str(temporary)) as con:
             con.execute(f"attach {_quote(str(analyst_file))} as {source} (read_only)")
-            relations = con.sql(
+            relations = con.execute(
                 "select schema_name, table_name from duckdb_tables() where database_name = $db "
                 "union all select schema_name, view_name from duckdb_views() where database_name = $db and not internal "
                 "order by 1, 2",
-                params={"db": source},
+                {"db": source},
             ).fetchall()
             for schema in sorted({schema for schema, _ in relations}):
                 con.execute(f"create schema if not exists {schema}")

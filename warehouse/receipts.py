@@ -20,14 +20,14 @@ UPLOAD_TYPES = {"uploaded_by": pl.String, "uploaded_at": pl.Datetime("us", "UTC"
 
 def received_files(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
     """(file name, submission id) of every file already received."""
-    return set(con.sql("select file_name, submission_id from pipeline.receipts").fetchall())
+    return set(con.execute("select file_name, submission_id from pipeline.receipts").fetchall())
 
 
 def unreceived_count(con: duckdb.DuckDBPyConnection, files: pl.DataFrame) -> int:
     """How many of `files` (file_name, size_bytes, modified_at) no receipt has by name, size and modification time."""
     con.register("_inbox_files", files)
     try:
-        return con.sql(
+        return con.execute(
             "select count(*) from _inbox_files anti join pipeline.receipts using (file_name, size_bytes, modified_at)"
         ).fetchall()[0][0]
     finally:
@@ -36,9 +36,9 @@ def unreceived_count(con: duckdb.DuckDBPyConnection, files: pl.DataFrame) -> int
 
 def pending_count(con: duckdb.DuckDBPyConnection) -> int:
     """Receipts without a final status (a run stopped before it finished them)."""
-    return con.sql("select count(*) from pipeline.receipts anti join audit.submissions using (sequence)").fetchall()[0][
-        0
-    ]
+    return con.execute(
+        "select count(*) from pipeline.receipts anti join audit.submissions using (sequence)"
+    ).fetchall()[0][0]
 
 
 def record_receipts(con: duckdb.DuckDBPyConnection, files: list[dict], now: datetime) -> list[Receipt]:
@@ -49,7 +49,7 @@ def record_receipts(con: duckdb.DuckDBPyConnection, files: list[dict], now: date
     """
     if not files:
         return []
-    last_sequence, last_received = con.sql(
+    last_sequence, last_received = con.execute(
         "select coalesce(max(sequence), 0), max(received_at) from pipeline.receipts"
     ).fetchall()[0]
     receipts = []
@@ -70,7 +70,7 @@ def record_receipts(con: duckdb.DuckDBPyConnection, files: list[dict], now: date
 
 def pending_receipts(con: duckdb.DuckDBPyConnection) -> list[Receipt]:
     """Receipts without a final status, in the order they were received."""
-    rows = con.sql(
+    rows = con.execute(
         f"""select {RECEIPT_COLUMNS}
            from pipeline.receipts r anti join audit.submissions s using (sequence)
            order by r.sequence"""

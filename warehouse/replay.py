@@ -23,22 +23,22 @@ def receipts_to_replay(
     ending on or before `last_end`) fix where history is rewritten from; every
     submission received from then on (of `reporter`, if given) is replayed.
     """
-    touching = con.sql(
+    touching = con.execute(
         """select min(s.sequence) from audit.submissions s
            join pipeline.submission_periods p using (submission_id)
            where s.status <> 'duplicate' and p.period_start >= $first and p.period_end <= $last_end
              and ($reporter is null or s.reporter = $reporter)""",
-        params={"first": first, "last_end": last_end, "reporter": reporter},
+        {"first": first, "last_end": last_end, "reporter": reporter},
     ).fetchall()[0][0]
     if touching is None:
         return None
-    rows = con.sql(
+    rows = con.execute(
         f"""select {RECEIPT_COLUMNS}
            from pipeline.receipts r join audit.submissions s using (sequence)
            where s.status <> 'duplicate' and r.sequence >= $since
              and ($reporter is null or s.reporter = $reporter)
            order by r.sequence""",
-        params={"since": touching, "reporter": reporter},
+        {"since": touching, "reporter": reporter},
     ).fetchall()
     receipts = [Receipt(*row) for row in rows]
     return receipts[0].received_at, receipts

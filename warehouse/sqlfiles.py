@@ -46,8 +46,17 @@ def key_context(registry: Registry) -> dict[str, tuple[str, ...]]:
 
 
 def render_sql(template: str, **context: object) -> str:
-    """The query of one template under sql/ (a path such as `judgement/outlier.sql`), given what it names."""
-    return _TEMPLATES.get_template(template).render(**context)
+    """The query of one template under sql/ (a path such as `judgement/outlier.sql`), given what it names.
+
+    Rendered once per process for the same template and context (a load asks for the same few queries
+    for every batch); lists in the context are taken as tuples.
+    """
+    return _rendered(template, tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in context.items())))
+
+
+@functools.lru_cache(maxsize=256)
+def _rendered(template: str, context: tuple[tuple[str, object], ...]) -> str:
+    return _TEMPLATES.get_template(template).render(**dict(context))
 
 
 def main(argv: list[str]) -> int:

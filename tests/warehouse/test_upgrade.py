@@ -17,6 +17,7 @@ def test_a_warehouse_without_upload_columns_gains_them_and_keeps_its_rows(tmp_pa
         for table in ("pipeline.receipts", "audit.submissions"):
             con.execute(f"alter table {table} drop column uploaded_by")
             con.execute(f"alter table {table} drop column uploaded_at")
+        con.execute("drop table pipeline.digests")  # nor did it keep what its schema was
     write_inbox(inbox, {"ncct_2019-S1_again.csv": (SEED / "ncct_2019-S1.csv").read_bytes()}, start_mtime=1_800_000_000)
     run(inbox, warehouse)
     assert query(
