@@ -264,6 +264,11 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+# Measured on two cores: 9 s to answer in a Prefect home used before, 21 s in a new one (its database's
+# migrations); a machine busy with other work takes longer.
+TEMPORARY_SERVER_START_SECONDS = 180
+
+
 @contextmanager
 def reporting_to(server: Server | None) -> Iterator[None]:
     """Prefect's settings pointed at `server`; without one, the run's own temporary Prefect server on 127.0.0.1,
@@ -283,7 +288,9 @@ def reporting_to(server: Server | None) -> Iterator[None]:
 
 @contextmanager
 def temporary_server() -> Iterator[str]:
-    """A Prefect server on 127.0.0.1 for as long as the block runs, and its API URL."""
+    """A Prefect server on 127.0.0.1 for as long as the block runs, and its API URL; it is waited for at least
+    `TEMPORARY_SERVER_START_SECONDS` (Prefect's own 20 s for its ephemeral server is less than the first start
+    in a new Prefect home takes on two cores: its database is made then)."""
     import prefect
     from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
@@ -313,7 +320,8 @@ def temporary_server() -> Iterator[str]:
         preexec_fn=_die_with_parent,
     )
     try:
-        deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+        waited = max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), TEMPORARY_SERVER_START_SECONDS)
+        deadline = time.monotonic() + waited
         while not is_healthy(api_url):
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the run's temporary Prefect server did not start (exit status {server.poll()})")

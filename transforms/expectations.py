@@ -18,6 +18,7 @@ is checked on one column derived from the pair (`reporter_indicator`,
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -208,6 +209,11 @@ class _Context:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
+        # its notes on how it builds the context ("Created temporary directory ...") are not the run's news, but
+        # a console set up for the flow engine's INFO lines prints them: its modules set their loggers to INFO
+        for name, logger in list(logging.root.manager.loggerDict.items()):
+            if name.split(".")[0] == "great_expectations" and isinstance(logger, logging.Logger):
+                logger.setLevel(logging.WARNING)
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.source = self.context.data_sources.add_pandas("ctip")

@@ -277,12 +277,12 @@ with stop_on_sigterm(), temporary_server():
 
 
 def _temporary_server_started(tmp_path: Path) -> tuple[subprocess.Popen, list[int]]:
-    """A process inside a run's temporary Prefect server, once the server answers; and that server's pid."""
+    """A process inside a run's temporary Prefect server, once the server answers; and that server's pid.
+    Its Prefect home is new, as on a new machine: the server's first start makes its database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(
         PREFECT_HOME=str(tmp_path / "prefect"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="600",  # a busy machine starts it slowly
         PYTHONPATH=str(PROJECT),
     )
     process = subprocess.Popen(

@@ -236,6 +236,7 @@ def test_a_run_started_by_hand_reports_to_the_served_server_without_any_setting(
     assert something.returncode == 0, something.stdout + something.stderr
     assert f"Reported to the Prefect server at {served.api}." in something.stdout
     assert ("moi.csv", "loaded") in _loaded(served.warehouse)
+    assert "great_expectations" not in something.stdout + something.stderr  # the validator's own notes: not news
     nothing = run_ctip(command, env)
     assert nothing.returncode == 0, nothing.stdout + nothing.stderr
     assert f"Recorded on the Prefect server at {served.api}" in nothing.stdout
