@@ -6,7 +6,9 @@
 -- withdraws it. An event that leaves the key as it was changes nothing; every other
 -- event ends the version before it (its `ends`) and, unless it withdraws, starts one.
 -- One row per change, plus one per held version (sequence 0; its ends, if any, closes it):
--- the relation `run_versions` of the load and of `what_if_sql`.
+-- the relation `run_versions` of the load and of `what_if_sql`. A key with one event (no
+-- version held, one row in the run: most keys of a new period) starts a version if the row
+-- sets a value; only the keys with more events go through the windows.
 with touched as (
     select distinct {{ key_columns() }} from run_rows
 ),
@@ -23,6 +25,11 @@ events as (
     from run_rows
 ),
 
+-- keys with more than one event
+repeated as (
+    select {{ key_columns() }} from events group by all having count(*) > 1
+),
+
 marked as (
     select *,
         sequence = 0
@@ -33,6 +40,7 @@ marked as (
             or comment is distinct from lag(comment) over key_order
         )) as changes
     from events
+    semi join repeated using ({{ key_columns() }})
     window key_order as (partition by {{ key_columns() }} order by sequence, row_number)
 )
 
@@ -40,3 +48,8 @@ select * exclude (changes),
     lead(received_at) over (partition by {{ key_columns() }} order by sequence, row_number) as ends
 from marked
 where changes
+union all
+select *, null::timestamptz as ends
+from events
+anti join repeated using ({{ key_columns() }})
+where present
