@@ -90,6 +90,17 @@ def test_a_validation_filters_the_row_suite_without_pandas_query(monkeypatch):
     assert queried == []
 
 
+def test_a_validation_hashes_no_batch(monkeypatch):
+    """Great Expectations' fingerprint of a batch (every row hashed) is not computed: nothing of ctip reads it."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    hashed = []
+    monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", hashed.append)
+    text = csv_of(line(5, reporter="MOI", indicator="cases", period="2019-S1"), line("five", reporter="MOI"))
+    assert findings_of(text).filter(pl.col("severity") == "error")["rule"].to_list() == ["bad_value"]
+    assert hashed == []
+
+
 # Values as metrics' keywords hold them: texts, numbers, truth values, nothing, and lists, tuples and dicts of them.
 _PLAIN = st.recursive(
     st.one_of(st.text(max_size=8), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=True)),
