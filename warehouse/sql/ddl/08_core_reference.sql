@@ -1,4 +1,4 @@
--- The contract's code lists, copied from the registry (schemas/) on every load.
+-- The contract's code lists, copied from the registry (schemas/) by a load whenever they changed (pipeline.digests).
 create table if not exists core.reporters (
     reporter varchar primary key, name varchar not null,
     consolidates boolean not null default false   -- national figures the ministries' are compared with
