@@ -298,13 +298,14 @@ def _audited(
 # ------------------------------------------------------------------ groups
 def _groups(cells: pl.DataFrame, registry: Registry) -> pl.DataFrame:
     """Members of every additive group: `_group`, `_step`, `_cell`, `_total` (periods: `_series`, `_size` too)."""
-    parts: list[pl.DataFrame] = []
+    parts: list[pl.LazyFrame] = []
     step = 0
+    lazy_cells = cells.lazy()
     for name in registry.dimension_names:
-        for frame in _dimension_groups(cells, registry, name):
+        for frame in _dimension_groups(lazy_cells, registry, name):
             parts.append(frame.with_columns(pl.lit(step, pl.Int64).alias("_step")))
             step += 1
-    parts.append(_area_groups(cells, registry).with_columns(pl.lit(step, pl.Int64).alias("_step")))
+    parts.append(_area_groups(lazy_cells, registry).with_columns(pl.lit(step, pl.Int64).alias("_step")))
     dimension_members = _number_groups(parts)
     period_members = _period_groups(cells, registry, step + 1)
     if period_members.height == 0:
@@ -314,43 +315,52 @@ def _groups(cells: pl.DataFrame, registry: Registry) -> pl.DataFrame:
     return pl.concat([dimension_members, period_members], how="diagonal_relaxed")
 
 
-def _number_groups(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    """Give each (step, group key) a global `_group` number; keep groups with one total and a part."""
-    numbered = []
-    offset = 0
+def _number_groups(frames: list[pl.LazyFrame]) -> pl.DataFrame:
+    """Give each (step, group key) a global `_group` number; keep groups with one total and a part.
+
+    The frames are queries, computed together: a small table's groups are dozens of tiny frames,
+    whose cost one at a time is the frame library's overhead per operation, not the work."""
+    grouped_queries = []
     for frame in frames:
-        keys = [c for c in frame.columns if c not in ("_cell", "_total", "_step")]
-        grouped = (
+        keys = [c for c in frame.collect_schema().names() if c not in ("_cell", "_total", "_step")]
+        grouped_queries.append(
             frame.group_by(keys)
             .agg(pl.col("_cell"), pl.col("_total"), pl.col("_step").first())
             .sort(keys, nulls_last=True)  # numbered in key order, the same every time
             .filter((pl.col("_total").list.sum() == 1) & (pl.col("_total").list.len() >= 2))
+            .select("_step", "_cell", "_total")
         )
+    numbered = []
+    offset = 0
+    for grouped in pl.collect_all(grouped_queries):
         if grouped.height == 0:
             continue
         numbered.append(
-            grouped.select(
-                (pl.int_range(pl.len(), dtype=pl.Int64) + offset).alias("_group"), "_step", "_cell", "_total"
-            ).explode("_cell", "_total")
+            grouped.lazy()
+            .select((pl.int_range(pl.len(), dtype=pl.Int64) + offset).alias("_group"), "_step", "_cell", "_total")
+            .explode("_cell", "_total")
         )
         offset += grouped.height
     if not numbered:
         return pl.DataFrame(schema=MEMBER_SCHEMA)
-    return pl.concat(numbered).select(list(MEMBER_SCHEMA)).cast(MEMBER_SCHEMA)  # type: ignore[arg-type]
+    return pl.concat(numbered).select(list(MEMBER_SCHEMA)).cast(MEMBER_SCHEMA).collect()  # type: ignore[arg-type]
 
 
-def _dimension_groups(cells: pl.DataFrame, registry: Registry, name: str) -> list[pl.DataFrame]:
+def _dimension_groups(cells: pl.LazyFrame, registry: Registry, name: str) -> list[pl.LazyFrame]:
     """The groups along one dimension: its aggregates against their leaves, then the total against its parts."""
     dimension = registry.dimensions[name]
     other = [*SLICE, *(d for d in registry.dimension_names if d != name)]
     rows = cells.select("_cell", *other, name)
     frames = []
     if dimension.aggregates:
-        mapping = pl.DataFrame(
+        mapping = pl.LazyFrame(
             {name: list(dimension.aggregate_of()), "_aggregate": list(dimension.aggregate_of().values())},
             schema={name: pl.String, "_aggregate": pl.String},
         )
-        leaves = rows.join(mapping, on=name, how="inner").with_columns(pl.lit(False).alias("_total"))
+        # in the cells' order, whichever side the join builds on (a group's members come out the same every time)
+        leaves = rows.join(mapping, on=name, how="inner", maintain_order="left").with_columns(
+            pl.lit(False).alias("_total")
+        )
         aggregates = rows.filter(pl.col(name).is_in(list(dimension.aggregates))).with_columns(
             pl.col(name).alias("_aggregate"), pl.lit(True).alias("_total")
         )
@@ -358,7 +368,7 @@ def _dimension_groups(cells: pl.DataFrame, registry: Registry, name: str) -> lis
         present = aggregates.select(*other, "_aggregate").unique()
         shadowed = leaves.join(present, on=[*other, "_aggregate"], how="semi").select("_cell")
     else:
-        shadowed = pl.DataFrame(schema={"_cell": pl.Int64})
+        shadowed = pl.LazyFrame(schema={"_cell": pl.Int64})
     codes = [c for c in dimension.codes if c != TOTAL]
     total_parts = (
         rows.filter(pl.col(name).is_in(codes))
@@ -379,12 +389,12 @@ def _dimension_groups(cells: pl.DataFrame, registry: Registry, name: str) -> lis
     return frames
 
 
-def _area_groups(cells: pl.DataFrame, registry: Registry) -> pl.DataFrame:
+def _area_groups(cells: pl.LazyFrame, registry: Registry) -> pl.LazyFrame:
     """A country against its provinces (`KH` against `KH-1`, `KH-2`, ...), cut by cut and period by period."""
     parents = {code: code.split("-")[0] for code in registry.areas if "-" in code}
     parents = {code: parent for code, parent in parents.items() if parent in registry.areas}
     countries = sorted(set(parents.values()))
-    mapping = pl.DataFrame(
+    mapping = pl.LazyFrame(
         {
             "area": [*parents, *countries],
             "_parent": [*parents.values(), *countries],
@@ -395,7 +405,7 @@ def _area_groups(cells: pl.DataFrame, registry: Registry) -> pl.DataFrame:
     other = [c for c in (*SLICE, *registry.dimension_names) if c != "area"]
     return (
         cells.select("_cell", "area", *other)
-        .join(mapping, on="area", how="inner")
+        .join(mapping, on="area", how="inner", maintain_order="left")
         .select("_cell", "_total", *other, "_parent")
     )
 

@@ -56,12 +56,15 @@ def judge_approvals(
     it left them. A rejected submission changes nothing, so the earliest one found is rejected for good
     and the rest judged again without it, until no other is found (rarely more than once: only
     reporter-periods ever approved are followed). One finding per submission and reporter-period, at the
-    first row that would change it, in `lang`.
+    first row that would change it, in `lang`. Where no period was ever approved (as before the first
+    sign-off) nothing can be rejected, and the rule's query is not run.
     """
+    found: list[tuple] = []
+    if not con.execute(f"select exists (select 1 from {approvals} where action = 'approve')").fetchall()[0][0]:
+        return pl.DataFrame(found, schema=FINDINGS_SCHEMA, orient="row")
     query = render_sql("judgement/period_approved.sql", history=history, approvals=approvals, **key_context(registry))
     severity = registry.rule("period_approved").severity
     excluded: list[str] = []
-    found: list[tuple] = []
     while True:
         rows = query_records(con, query, {"excluded": excluded})
         if not rows:
