@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+import multiprocessing
 import os
 import signal
 import subprocess
-import sys
-import textwrap
 import time
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -25,64 +29,79 @@ INBOX = {
     "ncct copy.csv": SEED_CSV,
     "ncct.json": (SEED / "ncct_2019-S1.json").read_bytes(),
 }
-RUN = textwrap.dedent(
-    """
-    import importlib, os, signal, sys
-    from datetime import datetime, timezone
-    from pathlib import Path
-    from zoneinfo import ZoneInfo
 
-    def kill_at(module, owner, name, when, nth):
-        # SIGKILL this process before or after the nth call of module.owner.name
-        target = importlib.import_module(module)
-        holder = getattr(target, owner) if owner else target
-        original = getattr(holder, name)
-        calls = [0]
-        def wrapper(*args, **kwargs):
-            calls[0] += 1
-            if calls[0] == nth and when == "before":
+
+def _kill_at(module: str, owner: str, name: str, when: str, nth: int) -> None:
+    """SIGKILL this process before or after the nth call of module.owner.name."""
+    target = importlib.import_module(module)
+    holder = getattr(target, owner) if owner else target
+    original = getattr(holder, name)
+    calls = [0]
+
+    def wrapper(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == nth and when == "before":
+            os.kill(os.getpid(), signal.SIGKILL)
+        result = original(*args, **kwargs)
+        if calls[0] == nth and when == "after":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+    setattr(holder, name, wrapper)
+
+
+def _count_statements(kill_before: int) -> list[int]:
+    """Count the statements the run sends to DuckDB; SIGKILL this process before the kill_before-th."""
+    import duckdb
+
+    connect, count = duckdb.connect, [0]
+
+    def counted(method):
+        def call(*args, **kwargs):
+            count[0] += 1
+            if count[0] == kill_before:
                 os.kill(os.getpid(), signal.SIGKILL)
-            result = original(*args, **kwargs)
-            if calls[0] == nth and when == "after":
-                os.kill(os.getpid(), signal.SIGKILL)
-            return result
-        setattr(holder, name, wrapper)
+            return method(*args, **kwargs)
 
-    def count_statements(kill_before):
-        # count the statements the run sends to DuckDB; SIGKILL this process before the kill_before-th
-        import duckdb
-        connect, count = duckdb.connect, [0]
-        def counted(method):
-            def call(*args, **kwargs):
-                count[0] += 1
-                if count[0] == kill_before:
-                    os.kill(os.getpid(), signal.SIGKILL)
-                return method(*args, **kwargs)
-            return call
-        class Counted:
-            def __init__(self, con):
-                self._con = con
-            def __getattr__(self, name):
-                attribute = getattr(self._con, name)
-                return counted(attribute) if name in ("execute", "executemany", "sql", "query") else attribute
-            def __enter__(self):
-                return self
-            def __exit__(self, *exc):
-                return self._con.__exit__(*exc)
-        duckdb.connect = lambda *args, **kwargs: Counted(connect(*args, **kwargs))
-        return count
+        return call
 
-    statements = count_statements(int(sys.argv[4]) if sys.argv[3:4] == ["statement"] else 0)
-    if len(sys.argv) > 3 and sys.argv[3] != "statement":
-        module, owner, name, when, nth = sys.argv[3:8]
-        kill_at(module, owner, name, when, int(nth))
+    class Counted:
+        def __init__(self, con):
+            self._con = con
+
+        def __getattr__(self, name):
+            attribute = getattr(self._con, name)
+            return counted(attribute) if name in ("execute", "executemany", "sql", "query") else attribute
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return self._con.__exit__(*exc)
+
+    duckdb.connect = lambda *args, **kwargs: Counted(connect(*args, **kwargs))
+    return count
+
+
+def _run_until_killed(inbox: str, warehouse: str, kill_point: tuple, sender) -> None:
+    """A nightly run without the orchestrator, in a process of its own, killed at `kill_point` ("statement" and
+    a number, or one of KILL_POINTS); sends the number of statements it sent to DuckDB if it ends."""
     from flows import steps
     from schemas import load_registry
-    steps.run_once(Path(sys.argv[1]), Path(sys.argv[2]), load_registry(), ZoneInfo("Asia/Phnom_Penh"),
-                   datetime.now(timezone.utc))
-    print("done", statements[0], flush=True)
-    """
-)
+
+    statements = _count_statements(int(kill_point[1]) if kill_point[:1] == ("statement",) else 0)
+    if kill_point and kill_point[0] != "statement":
+        _kill_at(*kill_point)
+    steps.run_once(Path(inbox), Path(warehouse), load_registry(), ZoneInfo("Asia/Phnom_Penh"), datetime.now(UTC))
+    sender.send(statements[0])
+
+
+# The killed runs are forked from a process that has already imported what a run imports (a fresh interpreter
+# would spend most of a short run importing the validator); each is still a process of its own, killed for real.
+PROCESSES = multiprocessing.get_context("forkserver")
+PROCESSES.set_forkserver_preload(["great_expectations", "great_expectations.expectations", "flows.steps", __name__])
+
+
 # Each step where a kill could leave something half done: (module, class or "", function, before/after, nth call).
 KILL_POINTS = {
     "before anything is archived": ("warehouse.archive", "Archive", "copy_in", "before", 1),
@@ -100,11 +119,27 @@ KILL_POINTS = {
 KILL_SHARES = (0.3, 0.6, 0.8, 0.9)
 
 
-def _start(inbox: Path, warehouse: Path, *kill_point) -> subprocess.Popen:
-    arguments = [str(a) for a in kill_point]
-    return subprocess.Popen(
-        [sys.executable, "-c", RUN, str(inbox), str(warehouse), *arguments], stdout=subprocess.PIPE, text=True
-    )
+class _Run(NamedTuple):
+    process: multiprocessing.process.BaseProcess
+    statements: Connection  # receives the number of statements sent to DuckDB, if the run ends
+
+
+def _start(inbox: Path, warehouse: Path, *kill_point) -> _Run:
+    statements, sender = PROCESSES.Pipe(duplex=False)
+    process = PROCESSES.Process(target=_run_until_killed, args=(str(inbox), str(warehouse), kill_point, sender))
+    process.start()
+    sender.close()
+    return _Run(process, statements)
+
+
+def _ended(run: _Run) -> int | None:
+    """The number of statements the run sent to DuckDB, or None if it was killed (SIGKILL)."""
+    run.process.join(timeout=120)
+    assert run.process.exitcode is not None, "the run neither ended nor was killed within 2 minutes"
+    if run.process.exitcode == -signal.SIGKILL:
+        return None
+    assert run.process.exitcode == 0, f"the run ended with {run.process.exitcode}"
+    return run.statements.recv()
 
 
 @pytest.fixture(scope="module")
@@ -112,11 +147,9 @@ def clean(tmp_path_factory):
     """An uninterrupted run in a process of its own: its outcome and the number of statements it sent to DuckDB."""
     root = tmp_path_factory.mktemp("clean")
     write_inbox(root / "inbox", INBOX)
-    process = _start(root / "inbox", root / "w" / "ctip.duckdb")
-    output = process.communicate(timeout=120)[0]
-    done, statements = output.splitlines()[-1].split()
-    assert done == "done" and int(statements) >= 2 * len(KILL_SHARES), output  # room for distinct moments
-    return outcome(root / "w" / "ctip.duckdb"), int(statements)
+    statements = _ended(_start(root / "inbox", root / "w" / "ctip.duckdb"))
+    assert statements is not None and statements >= 2 * len(KILL_SHARES)  # room for distinct moments
+    return outcome(root / "w" / "ctip.duckdb"), statements
 
 
 def temporary_files(folder: Path) -> list[Path]:
@@ -138,9 +171,7 @@ def test_killed_at_each_step_then_rerun_converges_to_the_clean_result(clean, tmp
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
     write_inbox(inbox, INBOX)
     before = {p.name: p.read_bytes() for p in inbox.iterdir()}
-    process = _start(inbox, warehouse, *KILL_POINTS[point])
-    output, _ = process.communicate(timeout=120)
-    assert process.returncode == -signal.SIGKILL and "done" not in output
+    assert _ended(_start(inbox, warehouse, *KILL_POINTS[point])) is None  # killed
     _rerun_and_compare(inbox, warehouse, expected, before)
 
 
@@ -150,9 +181,7 @@ def test_killed_at_a_moment_then_rerun_converges_to_the_clean_result(clean, tmp_
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
     write_inbox(inbox, INBOX)
     before = {p.name: p.read_bytes() for p in inbox.iterdir()}
-    process = _start(inbox, warehouse, "statement", max(1, round(statements * share)))
-    output, _ = process.communicate(timeout=120)
-    assert process.returncode == -signal.SIGKILL and "done" not in output
+    assert _ended(_start(inbox, warehouse, "statement", max(1, round(statements * share)))) is None  # killed
     _rerun_and_compare(inbox, warehouse, expected, before)
 
 
