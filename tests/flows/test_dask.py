@@ -34,3 +34,29 @@ def test_a_local_dask_cluster_gives_the_same_warehouse_as_one_process(prefect_ha
         assert summary.count("loaded") == 4 and summary.count("rejected") == 1 and summary.count("duplicate") == 1
         results[mode] = outcome(warehouse)
     assert results["dask"] == results["single"]
+
+
+def test_what_prefect_still_holds_reaches_the_server_before_a_temporary_one_stops(prefect_harness):
+    """The log lines Prefect sends in the background are delivered before the run's temporary server is stopped
+    (else a fan-out without a server ends with Prefect's "Error logging to API" under the summary)."""
+    from uuid import uuid4
+
+    from prefect import flow, get_run_logger
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.runtime import flow_run
+
+    from flows.nightly import _deliver_queued_logs_and_events
+
+    line = f"the last line {uuid4()}"
+
+    @flow
+    def speaks() -> str:
+        get_run_logger().info(line)
+        return flow_run.id
+
+    run_id = speaks()
+    _deliver_queued_logs_and_events()
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+    assert line in [log.message for log in logs]
