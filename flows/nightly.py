@@ -340,7 +340,7 @@ def temporary_server() -> Iterator[str]:
                 raise RuntimeError(f"the run's temporary Prefect server did not start (exit status {server.poll()})")
             time.sleep(0.1)
         yield api_url
-        _deliver_queued_logs_and_events()  # before the server goes: else the last logs fail to reach it, in words
+        _deliver_queued_logs_and_events()  # else Prefect prints "Error logging to API" under the run's summary
     finally:
         server.terminate()
         try:

@@ -1,4 +1,5 @@
-"""Reading and validation fanned out on a real local Dask cluster give the same warehouse."""
+"""Reading and validation fanned out on a real local Dask cluster give the same warehouse; what Prefect still
+holds for its server reaches it before the temporary server of a fan-out stops."""
 
 from __future__ import annotations
 
