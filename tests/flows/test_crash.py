@@ -99,7 +99,7 @@ def _run_until_killed(inbox: str, warehouse: str, kill_point: tuple, sender) -> 
 # The killed runs are forked from a process that has already imported what a run imports (a fresh interpreter
 # would spend most of a short run importing the validator); each is still a process of its own, killed for real.
 PROCESSES = multiprocessing.get_context("forkserver")
-PROCESSES.set_forkserver_preload(["great_expectations", "great_expectations.expectations", "flows.steps", __name__])
+PRELOAD = ["great_expectations", "great_expectations.expectations", "flows.steps", __name__]
 
 
 # Each step where a kill could leave something half done: (module, class or "", function, before/after, nth call).
@@ -125,6 +125,7 @@ class _Run(NamedTuple):
 
 
 def _start(inbox: Path, warehouse: Path, *kill_point) -> _Run:
+    PROCESSES.set_forkserver_preload(PRELOAD)  # read when the forkserver starts (its first process), not at import
     statements, sender = PROCESSES.Pipe(duplex=False)
     process = PROCESSES.Process(target=_run_until_killed, args=(str(inbox), str(warehouse), kill_point, sender))
     process.start()
