@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from flows.nightly import LOCAL_WORKER_PRELOAD
 from tests.conftest import SEED, ctip_run_command
 from tests.flows.conftest import outcome, query, run, write_inbox
 
@@ -99,7 +100,7 @@ def _run_until_killed(inbox: str, warehouse: str, kill_point: tuple, sender) -> 
 # The killed runs are forked from a process that has already imported what a run imports (a fresh interpreter
 # would spend most of a short run importing the validator); each is still a process of its own, killed for real.
 PROCESSES = multiprocessing.get_context("forkserver")
-PRELOAD = ["great_expectations", "great_expectations.expectations", "flows.steps", __name__]
+PRELOAD = [*LOCAL_WORKER_PRELOAD, __name__]  # the fan-out's own list: one forkserver per process serves both
 
 
 # Each step where a kill could leave something half done: (module, class or "", function, before/after, nth call).
