@@ -257,7 +257,7 @@ def _with_task_runner(workers: int | None, scheduler: str | None):
 
 
 # What a shard's work imports, the validator above all (5 s of processor time on its own)
-LOCAL_WORKER_PRELOAD = ("distributed", "great_expectations", "great_expectations.expectations", "flows.nightly")
+LOCAL_WORKER_PRELOAD = ("distributed", "transforms.validator", "flows.nightly")
 
 
 def _fork_local_workers() -> None:

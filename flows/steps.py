@@ -11,7 +11,6 @@ import contextlib
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from itertools import chain
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,7 +28,7 @@ from transforms.decisions import decide, is_original
 from transforms.expectations import SuiteRunner
 from transforms.findings import Finding, empty_findings, findings_frame
 from transforms.normalise import conform, normalise
-from transforms.read import ROW_NUMBER, format_of, frame_of, read_columns
+from transforms.read import ROW_NUMBER, format_of, frame_of, one_after_another, read_columns
 from transforms.validate import validate
 from warehouse import database, receipts
 from warehouse.archive import Archive, ChangedWhileRead, NotRegularFile
@@ -233,7 +232,9 @@ def _read_one(receipt: Receipt, content: bytes | None, registry: Registry, lang:
     return found, columns
 
 
-def _conformed(read: list[tuple[Receipt, dict[str, list]]], registry: Registry, zone: ZoneInfo, lang: str = "en"):
+def _conformed(
+    read: list[tuple[Receipt, dict[str, list | pl.Series]]], registry: Registry, zone: ZoneInfo, lang: str = "en"
+):
     """The files read, fitted to the contract's columns (`conform`) with `submission_id` and `judged_on`: the cells
     of the files with the same header made one frame (`frame_of`) and conformed together (a header's findings are
     each of its files' findings), so that many small files cost a few frame operations a header, none a file.
@@ -260,7 +261,7 @@ def _conformed(read: list[tuple[Receipt, dict[str, list]]], registry: Registry, 
     for positions in by_header.values():
         heights = [len(read[i][1][ROW_NUMBER]) for i in positions]
         try:
-            text = frame_of(_one_after_another([read[i][1] for i in positions]))
+            text = frame_of(one_after_another([read[i][1] for i in positions]))
             for i in positions:
                 read[i] = (read[i][0], None)
             fitted(text, positions, heights)
@@ -281,14 +282,6 @@ def _conformed(read: list[tuple[Receipt, dict[str, list]]], registry: Registry, 
         return [frame.drop(_POSITION) for frame in frames], findings, failed
     stacked = pl.concat(frames, how="vertical").sort(_POSITION, maintain_order=True)
     return [stacked.drop(_POSITION)], findings, failed
-
-
-def _one_after_another(files: list[dict[str, list]]) -> dict[str, list]:
-    """The columns of files with the same header, the rows of each after those of the one before (one file's as
-    they are)."""
-    if len(files) == 1:
-        return files[0]
-    return {name: list(chain.from_iterable(columns[name] for columns in files)) for name in files[0]}
 
 
 _POSITION = "_receipt_position"  # the position of a row's file among the files read, to keep them in receipt order

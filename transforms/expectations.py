@@ -46,8 +46,7 @@ class Failure:
 
 def row_suite(registry: Registry):
     """Expectations on single rows and on rows of one file together, in the order of their findings."""
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
+    from transforms.validator import gx, gxe
 
     suite = gx.ExpectationSuite(name="rows")
 
@@ -142,8 +141,7 @@ def coded_columns(registry: Registry) -> dict[str, dict[str, tuple[str, list[str
 def codes_suite(registry: Registry):
     """The values of every coded column against the codes the contract allows there, one expectation per rule
     on the frame of distinct values (`column|value` in the rule's CODES_COLUMN)."""
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
+    from transforms.validator import gx, gxe
 
     suite = gx.ExpectationSuite(name="codes")
     for rule, columns in coded_columns(registry).items():
@@ -166,8 +164,7 @@ def key_columns_for_uniqueness(registry: Registry) -> list[str]:
 
 def parts_suite(complete: bool):
     """Totals against the sum of their parts: equal when complete, at least the sum otherwise."""
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
+    from transforms.validator import gx, gxe
 
     suite = gx.ExpectationSuite(name="complete_parts" if complete else "partial_parts")
     if complete:
@@ -205,8 +202,7 @@ class _Context:
     lock = threading.Lock()
     _built: _Context | None = None
 
-    def __init__(self):
-        import great_expectations as gx
+    def __init__(self, gx):
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         # its notes on how it builds the context ("Created temporary directory ...") are not the run's news, but
@@ -231,8 +227,10 @@ class _Context:
         """The context, made Great Expectations' current one (suites are created in the current context)."""
         with cls.lock:
             if cls._built is None:
-                with collector.paused():  # importing Great Expectations: many objects at once, none of them garbage
-                    cls._built = cls()
+                from transforms import validator  # first: Great Expectations imported as every ctip process does
+
+                with collector.paused():  # building the context: many objects at once, none of them garbage
+                    cls._built = cls(validator.gx)
                 collector.set_aside_what_is_alive()  # loaded for the life of the process: never walked again
             from great_expectations.data_context.data_context.context_factory import project_manager
 
