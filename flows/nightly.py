@@ -173,7 +173,8 @@ def nightly(
     run_steps = runloop.RunSteps(
         discover=lambda: discover_inbox(Path(inbox)),
         receive=lambda discovery: archive_new_files(discovery, files, timezone),
-        collect=lambda: collect(files),
+        # read and validated here, not on workers: the validator imported while the files are read
+        collect=lambda: steps.import_validator_ahead(collect(files)) if shards == 1 else collect(files),
         begin_batch=lambda batch: begin_batch(batch, files),
         prepare_shards=prepare_shards,
         load=lambda prepared: load(prepared, files),

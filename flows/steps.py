@@ -8,7 +8,9 @@ them directly.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -353,7 +355,7 @@ def run_once(
         steps = runloop.RunSteps(
             discover=lambda: discover(inbox),
             receive=receive_new,
-            collect=lambda: collect_pending(writer),
+            collect=lambda: import_validator_ahead(collect_pending(writer)),
             begin_batch=lambda batch: begin_batch(writer, batch),
             prepare_shards=prepare_shards,
             load=lambda prepared: load_isolated(writer, prepared),
@@ -414,6 +416,20 @@ def errors_in_language(writer: Writer, zone: str):
 
 # Runs that may begin handling a receipt without finishing it (the process was killed) before it is set aside.
 MAX_ATTEMPTS = 2
+
+
+def import_validator_ahead(pending: Pending) -> Pending:
+    """`pending`, as it is; when it has a file to validate, Great Expectations is imported from now on, on a
+    thread of its own, while the run reads the files (reading and conforming them is mostly Polars' work, which
+    lets the import go on): the validation that needs it then waits only for what is left of it."""
+    if pending.originals():
+        threading.Thread(target=_import_validator, name="importing the validator", daemon=True).start()
+    return pending
+
+
+def _import_validator() -> None:
+    with contextlib.suppress(Exception):  # a failure is the validation's to report, when it imports it itself
+        importlib.import_module("transforms.validator")
 
 
 def collect_pending(writer: Writer) -> Pending:

@@ -310,3 +310,25 @@ def test_a_failure_while_conforming_files_read_together_sets_aside_only_its_file
     assert "injected defect while conforming" in failure["message"]
     rows = prepared.observations.select("submission_id", "row_number", "value", "comment").rows()
     assert rows == [(ids[0], 2, 1, None), (ids[0], 3, 2, None), (ids[2], 3, 4, None)]
+
+
+def test_the_validator_is_imported_ahead_only_when_a_file_waits_to_be_validated(monkeypatch):
+    """With a file to validate, Great Expectations' import starts on a thread of its own while the run reads the
+    files; with none (duplicates only, nothing pending) it is not imported at all."""
+    import threading
+
+    from flows.batches import Pending
+
+    imported = []
+    monkeypatch.setattr(steps, "_import_validator", lambda: imported.append(threading.current_thread().name))
+    receipt = Receipt(1, "a", "f1.csv", "csv", 10, NOW, NOW)
+    duplicate = Receipt(2, "a", "f2.csv", "csv", 10, NOW, NOW + timedelta(microseconds=1))
+    for pending in (Pending([], {}, {}), Pending([duplicate], {"a": 1}, {"a": "NCCT"})):
+        assert steps.import_validator_ahead(pending) is pending
+    assert imported == []
+    pending = Pending([receipt], {"a": 1}, {})
+    assert steps.import_validator_ahead(pending) is pending
+    for thread in threading.enumerate():
+        if thread.name == "importing the validator":
+            thread.join(10)
+    assert imported == ["importing the validator"]
