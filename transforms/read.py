@@ -106,8 +106,9 @@ def read_columns(
     content: bytes, file_format: str, limits: Limits, lang: str = "en"
 ) -> tuple[dict[str, list | pl.Series] | None, list[Finding]]:
     """What `read_submission` reads, as the columns of the cells as read (Python lists, or Polars series for a CSV
-    file split by Polars; `row_number` first, no blank row) before they become a frame (`frame_of`), so that files with the same header can be stacked into
-    one frame; or None and the findings why not. Never raises for bad content."""
+    file split by Polars; `row_number` first, no blank row) before they become a frame (`frame_of`), so that files
+    with the same header can be stacked into one frame; or None and the findings why not. Never raises for bad
+    content."""
     if not content.strip():  # nothing at all, or only blank lines and spaces
         return None, [Finding("empty", "error", message("empty", "no_header", lang))]
     try:
