@@ -10,8 +10,24 @@
 -- Reads run_rows (the rows of the run's loaded submissions, each with the receipt of its
 -- submission: sequence, received_at) and {{ history }} (every version, the run's own
 -- included). The macros (sql/macros.sql) write out the key of the registry.
-with set_rows as (
+with set_rows_given as (
     select *, substr(period, 1, 4) as year from run_rows where action = 'I'
+),
+
+-- each cell the run sets (a key without its period: reporter, area, indicator and cut), numbered, so that rows
+-- of one cell are matched on one number and the period, not on every column of the key
+cells as materialized (
+    select row_number() over () as cell, *
+    from (select distinct reporter, area, indicator, {{ dimensions() }} from set_rows_given)
+),
+
+set_rows as materialized (
+    select i.*, c.cell from set_rows_given as i join cells as c on {{ same_key_but_period('i', 'c') }}
+),
+
+-- the versions of those cells, any period: every version the rule looks at is of a cell the run sets
+held as materialized (
+    select h.*, c.cell from {{ history }} as h join cells as c on {{ same_key_but_period('h', 'c') }}
 ),
 
 as_current as (
@@ -19,9 +35,9 @@ as_current as (
            i.reporter, i.area, i.indicator, {{ dimensions('i') }}, i.period, i.value,
            b.period as base_period, b.value as base_value, null::varchar[] as base_derived_from
     from set_rows as i
-    join {{ history }} as b
-        on {{ same_key_but_period('i', 'b') }} and b.period = i.base_period and {{ held_once_applied('b', 'i') }}
-    left join set_rows as s on s.submission_id = i.submission_id and {{ same_key('s', 'b') }}
+    join held as b
+        on b.cell = i.cell and b.period = i.base_period and {{ held_once_applied('b', 'i') }}
+    left join set_rows as s on s.submission_id = i.submission_id and s.cell = b.cell and s.period = b.period
 ),
 
 -- each row of the submission beside every period it is the base of; materialised, so that the
@@ -38,16 +54,16 @@ as_base as (
            c.reporter, c.area, c.indicator, {{ dimensions('c') }}, c.period, c.value,
            i.period as base_period, i.value as base_value, null::varchar[] as base_derived_from
     from as_base_of as i
-    join {{ history }} as c
-        on {{ same_key_but_period('i', 'c') }} and c.period = i.later_period and {{ held_once_applied('c', 'i') }}
-    anti join set_rows as s on s.submission_id = i.submission_id and {{ same_key('s', 'c') }}
+    join held as c
+        on c.cell = i.cell and c.period = i.later_period and {{ held_once_applied('c', 'i') }}
+    anti join set_rows as s on s.submission_id = i.submission_id and s.cell = c.cell and s.period = c.period
 ),
 
 -- reported figures of the submission whose base no one reported: the base may be derived
 current_without_base as (
     select i.* from set_rows as i
-    anti join {{ history }} as b
-        on {{ same_key_but_period('i', 'b') }} and b.period = i.base_period and {{ held_once_applied('b', 'i') }}
+    anti join held as b
+        on b.cell = i.cell and b.period = i.base_period and {{ held_once_applied('b', 'i') }}
     where i.period_type <> 'month'
 ),
 
@@ -57,13 +73,13 @@ held_without_base as (
     select i.submission_id, i.received_at, i.row_number, i.period as part, c.reporter, c.area, c.indicator,
            {{ dimensions('c') }}, c.period, c.value, core.base_period(c.period, c.period_type) as base_period
     from set_rows as i
-    join {{ history }} as c
-        on {{ same_key_but_period('i', 'c') }}
+    join held as c
+        on c.cell = i.cell
         and substr(c.period, 1, 4) = printf('%04d', cast(i.year as integer) + 1)
         and c.period_type <> 'month' and c.period_type <> i.period_type and {{ held_once_applied('c', 'i') }}
-    anti join set_rows as s on s.submission_id = i.submission_id and {{ same_key('s', 'c') }}
-    anti join {{ history }} as b
-        on {{ same_key_but_period('c', 'b') }} and b.period = core.base_period(c.period, c.period_type)
+    anti join set_rows as s on s.submission_id = i.submission_id and s.cell = c.cell and s.period = c.period
+    anti join held as b
+        on b.cell = c.cell and b.period = core.base_period(c.period, c.period_type)
         and {{ held_once_applied('b', 'i') }}
 ),
 
