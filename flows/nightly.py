@@ -173,7 +173,7 @@ def nightly(
     run_steps = runloop.RunSteps(
         discover=lambda: discover_inbox(Path(inbox)),
         receive=lambda discovery: archive_new_files(discovery, files, timezone),
-        # read and validated here, not on workers: the validator imported while the files are read
+        # one shard: the files are read and validated in this process, which imports the validator while it reads
         collect=lambda: steps.import_validator_ahead(collect(files)) if shards == 1 else collect(files),
         begin_batch=lambda batch: begin_batch(batch, files),
         prepare_shards=prepare_shards,
@@ -257,7 +257,7 @@ def _with_task_runner(workers: int | None, scheduler: str | None):
     return nightly.with_options(task_runner=runner)
 
 
-# What a shard's work imports, the validator above all (5 s of processor time on its own)
+# What a shard's work imports, the validator above all (3 to 5 s of processor time on its own)
 LOCAL_WORKER_PRELOAD = ("distributed", "transforms.validator", "flows.nightly")
 
 

@@ -19,6 +19,9 @@ seen["great_expectations_without_sqlalchemy"] = type(gx_sqlalchemy.sqlalchemy)._
 import sqlalchemy  # anything else imports it as ever
 seen["sqlalchemy_imported_after"] = sqlalchemy.__name__ == "sqlalchemy"
 seen["held_by_great_expectations"] = type(kl.stats).__name__
+import importlib.util
+seen["found"] = importlib.util.find_spec("altair").name  # asked whether it is there: it is, and stays a stand-in
+seen["still_stand_in"] = type(sys.modules["altair"]).__name__
 seen["entropy"] = kl.stats.entropy([0.5, 0.5], [0.25, 0.75])  # the first use imports scipy.stats
 seen["after_use"] = type(sys.modules["scipy.stats"]).__name__
 seen["real_has_file"] = sys.modules["scipy.stats"].__file__.endswith("__init__.py")
@@ -38,6 +41,7 @@ def test_what_only_some_expectations_use_is_loaded_on_first_use_and_works_as_bef
     seen = json.loads(done.stdout)
     assert seen["after_import"] == {"scipy.stats": "LoadedOnUse", "altair": "LoadedOnUse"}
     assert seen["held_by_great_expectations"] == "LoadedOnUse"
+    assert seen["found"] == "altair" and seen["still_stand_in"] == "LoadedOnUse"
     assert not seen["sqlalchemy_after_import"] and seen["great_expectations_without_sqlalchemy"] == "NotImported"
     assert seen["sqlalchemy_imported_after"]
     assert abs(seen["entropy"] - (0.5 * 0.6931471805599453 + 0.5 * -0.4054651081081644)) < 1e-12

@@ -10,7 +10,9 @@
 -- Reads run_rows (the rows of the run's loaded submissions, each with the receipt of its
 -- submission: sequence, received_at) and {{ history }} (every version, the run's own
 -- included). The macros (sql/macros.sql) write out the key of the registry.
-with set_rows_given as (
+
+-- the run's rows that set a value
+with setting as (
     select *, substr(period, 1, 4) as year from run_rows where action = 'I'
 ),
 
@@ -18,11 +20,12 @@ with set_rows_given as (
 -- of one cell are matched on one number and the period, not on every column of the key
 cells as materialized (
     select row_number() over () as cell, *
-    from (select distinct reporter, area, indicator, {{ dimensions() }} from set_rows_given)
+    from (select distinct reporter, area, indicator, {{ dimensions() }} from setting)
 ),
 
+-- those rows with their cell
 set_rows as materialized (
-    select i.*, c.cell from set_rows_given as i join cells as c on {{ same_key_but_period('i', 'c') }}
+    select i.*, c.cell from setting as i join cells as c on {{ same_key_but_period('i', 'c') }}
 ),
 
 -- the versions of those cells, any period: every version the rule looks at is of a cell the run sets
