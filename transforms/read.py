@@ -257,10 +257,10 @@ def _read_csv(content: bytes, limits: Limits) -> Read:
     """A CSV file: UTF-8 text (a byte order mark is left out), the header its first record.
 
     A large file without a quote and without a line ending of a lone carriage return, as most are, holds a record
-    on each line and a cell between each two commas: it is split by Polars, a column at a time (`_read_plain_csv`,
-    a fixed 2 ms and then about a tenth of the time per row). Any other file is read by Python's `csv` module,
-    record by record (`_read_csv_records`). Both give the same header, rows, cells and findings for a file both
-    can read (tests/transforms/test_read_csv_paths.py)."""
+    on each line and a cell between each two commas: it is split by Polars, a column at a time (`_read_plain_csv`:
+    a fixed 2 ms, then about a quarter of the `csv` module's time per row). Any other file is read by Python's
+    `csv` module, record by record (`_read_csv_records`). Both give the same header, rows, cells and findings for
+    a file both can read (tests/transforms/test_read_csv_paths.py)."""
     if b"\x00" in content:
         raise Unreadable("it holds binary content (NUL bytes), not UTF-8 text")
     try:

@@ -6,6 +6,7 @@
 -- Reads run_rows (the rows of the run's loaded submissions, each with the receipt of its
 -- submission: sequence, received_at) and {{ history }} (every version, the run's own
 -- included). The macros (sql/macros.sql) write out the key of the registry.
+--
 -- A pair is of one consolidating and one other reporter: the rows of each side are kept apart before the
 -- join, so that no row meets its own reporter's figures (a file of one ministry meets no one's in a run
 -- without the consolidating reporter).
