@@ -21,7 +21,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -33,6 +33,10 @@ if TYPE_CHECKING:  # pandas comes with Great Expectations, when a validation run
     import pandas as pd
 
 ROW_INDEX = "_row"
+# A row's key (its submission and `key_columns_for_uniqueness`) as one number, the same for the rows of one key
+# (`transforms.validate` numbers them): `duplicate_key` is judged on it, as Great Expectations judges one column of
+# numbers many times faster than eleven of texts, each a Python object
+KEY_NUMBER = "key_number"
 PAIR_SEPARATOR = "|"  # joins a reporter and an indicator code in `reporter_indicator`; no code holds it
 CODES_COLUMN = {"unknown_code": "known", "not_allowed": "allowed"}  # the codes frame's column of each rule's values
 
@@ -76,18 +80,11 @@ def row_suite(registry: Registry):
         "future_period",
         "period",
     )
-    add(
-        gxe.ExpectCompoundColumnsToBeUnique(
-            column_list=["submission_id", *key_columns_for_uniqueness(registry)],
-            row_condition="loadable==True",
-            condition_parser="pandas",
-            # every row has its submission_id, so no row has all these missing: the default (skip such rows) would
-            # only look for missing values in every column, once per metric
-            ignore_row_if="never",
-        ),
-        "duplicate_key",
-        "",
+    duplicate = gxe.ExpectColumnValuesToBeUnique(
+        column=KEY_NUMBER, row_condition="loadable==True", condition_parser="pandas"
     )
+    duplicate.meta = {"rule": "duplicate_key", "column": "", "columns": key_columns_for_uniqueness(registry)}
+    suite.add_expectation(duplicate)
     add(
         gxe.ExpectColumnPairValuesToBeEqual(
             column_A="reporter_given", column_B="file_reporter", ignore_row_if="either_value_is_missing"
@@ -379,26 +376,48 @@ def _plain_values_as_json() -> Iterator[None]:
 class SuiteRunner:
     """Runs suites on frames in the process's Great Expectations context.
 
-    Build the runner first: suites must be created while its context is current.
-    Every expectation run is also kept in `checks` (suite, expectation, rule,
-    columns, rows checked and failed, a few values that failed), for the
+    The context is made current when the runner first needs it (`context`), so a runner
+    can be made before Great Expectations is imported; suites must be created after that,
+    while its context is current. Every expectation run is also kept in `checks` (suite,
+    expectation, rule, columns, rows checked and failed, a few values that failed), for the
     validation pages a run writes.
     """
 
     def __init__(self):
-        self._context = _Context.current()
+        self._context: _Context | None = None
         self.checks: list[dict] = []
+
+    @property
+    def context(self) -> _Context:
+        """The process's context, made current (the first time: once Great Expectations is imported)."""
+        if self._context is None:
+            self._context = _Context.current()
+        return self._context
+
+    def begin(self) -> SuiteRunner:
+        """The runner, its context made current: suites are built after this."""
+        _ = self.context
+        return self
 
     def run(self, name: str, frame: pd.DataFrame, suite) -> list[Failure]:
         """Validate `frame` (which has a ROW_INDEX column) and list each failed expectation's rows,
         in the order of the suite (Great Expectations reports them grouped by column)."""
         return self.run_slices(name, [frame], suite)
 
-    def run_slices(self, name: str, frames: Iterable[pd.DataFrame], suite) -> list[Failure]:
+    def run_slices(
+        self,
+        name: str,
+        frames: Iterable[pd.DataFrame],
+        suite,
+        shown: dict[str, Callable[[list[int]], list[str]]] | None = None,
+    ) -> list[Failure]:
         """`run` on a frame given in slices, validated one after the other (each may be made only when its
         turn comes): an expectation fails with the rows that failed in every slice, and its check counts
         the rows of every slice. For expectations that judge a row alone, or with the rows of its slice
-        when no rule needs rows of another slice, the failures are those of one validation of the whole."""
+        when no rule needs rows of another slice, the failures are those of one validation of the whole.
+
+        `shown` gives, for a rule whose expectation judges values no one reads (a number standing for a
+        key), the values its check shows instead, from the rows that failed."""
         merged: dict[int, tuple[dict, dict, list[int]]] = {}  # position in the suite -> meta, check, rows
         saved = None
         for frame in frames:
@@ -418,6 +437,8 @@ class SuiteRunner:
         failures = []
         for position in sorted(merged):
             meta, check, rows = merged[position]
+            if rows and meta["rule"] in (shown or {}):
+                check = {**check, "examples": shown[meta["rule"]](rows)[:EXAMPLES]}
             self.checks.append(check)
             if not check["success"]:
                 failures.append(Failure(meta["rule"], meta["column"], rows))
@@ -427,8 +448,8 @@ class SuiteRunner:
         from great_expectations.data_context.data_context.context_factory import project_manager
 
         with _Context.lock:
-            project_manager.set_project(self._context.context)
-            return self._context.saved(suite)
+            project_manager.set_project(self.context.context)
+            return self.context.saved(suite)
 
     def _validate(self, name: str, frame: pd.DataFrame, saved) -> list[tuple[int, object]]:
         """Each expectation's outcome on `frame` with its position in the suite `saved` (as `_saved` gives it),
@@ -437,9 +458,9 @@ class SuiteRunner:
         from great_expectations.validator.v1_validator import Validator
 
         with _Context.lock:
-            project_manager.set_project(self._context.context)  # the validator finds the data through it
+            project_manager.set_project(self.context.context)  # the validator finds the data through it
             validator = Validator(
-                batch_definition=self._context.definition(name),
+                batch_definition=self.context.definition(name),
                 batch_parameters={"dataframe": _indexed(frame)},
                 result_format=RESULT_FORMAT,
             )
@@ -484,7 +505,7 @@ def _check(suite: str, outcome, meta: dict) -> dict:
     """One expectation's outcome as plain values: what was checked and how many rows failed."""
     config = outcome.expectation_config
     kwargs = config.kwargs
-    columns = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)] + list(
+    columns = meta.get("columns") or [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)] + list(
         kwargs.get("column_list") or []
     )
     result = outcome.result or {}

@@ -18,6 +18,7 @@ from schemas.registry import TOTAL, Registry
 from schemas.texts import message
 from transforms.expectations import (
     CODES_COLUMN,
+    KEY_NUMBER,
     PAIR_SEPARATOR,
     ROW_INDEX,
     Failure,
@@ -58,24 +59,29 @@ def validate(
     if observations.height == 0:
         return pl.DataFrame(schema=FINDINGS_SCHEMA)
     runner = runner or SuiteRunner()
+    # Polars' work first, Great Expectations' after: a run imports Great Expectations on a thread of its own
+    # (flows.steps.import_validator_ahead), and until it is there these steps run beside the import
     rows = _judged_rows(observations, registry)
+    codes = _coded_values(rows, registry)
+    settable = observations.filter(pl.col("loadable") & (pl.col("action") == "I") & pl.col("value").is_not_null())
+    checks = parts_against_totals(settable, registry).with_row_index(ROW_INDEX)
+    parts = {complete: checks.filter(pl.col("complete") == complete) for complete in (True, False)}
+
+    suites = _Suites.of(registry, runner)
     findings = []
     cap = _Cap(registry.limits.max_findings_per_rule)
-    suites = _Suites.of(registry)
-    row_frames = (
-        _as_objects(part.select(ROW_INDEX, *suites.row_columns)) for part in row_slices(rows, registry, slice_rows)
+    row_frames = (_as_objects(part.select(ROW_INDEX, *suites.row_columns)) for part in row_slices(rows, slice_rows))
+    shown = {"duplicate_key": lambda failed: _keys_shown(rows, failed, registry)}
+    failures = _code_failures(runner, rows, codes, registry, suites.codes) + runner.run_slices(
+        "rows", row_frames, suites.rows, shown
     )
-    failures = _code_failures(runner, rows, registry, suites.codes) + runner.run_slices("rows", row_frames, suites.rows)
     for failure in sorted(failures, key=lambda failure: _LISTED_FIRST.get(failure.rule, len(_LISTED_FIRST))):
         flagged = rows.filter(pl.col(ROW_INDEX).is_in(failure.rows))
         if failure.rule != "duplicate_key":  # its findings are fewer than its rows; capped with the others later
             flagged = cap.within(flagged, failure.rule)
         findings.extend(_row_findings(failure.rule, failure.column, flagged, rows, registry, lang))
 
-    settable = observations.filter(pl.col("loadable") & (pl.col("action") == "I") & pl.col("value").is_not_null())
-    checks = parts_against_totals(settable, registry).with_row_index(ROW_INDEX)
-    for complete in (True, False):
-        subset = checks.filter(pl.col("complete") == complete)
+    for complete, subset in parts.items():
         frames = (_parts_pandas(subset.slice(start, slice_rows)) for start in range(0, subset.height, slice_rows))
         for failure in runner.run_slices(
             "complete_parts" if complete else "partial_parts", frames, suites.parts[complete]
@@ -105,8 +111,9 @@ class _Suites:
         self.row_columns = judged_columns(self.rows)
 
     @classmethod
-    def of(cls, registry: Registry) -> _Suites:
-        """The suites of `registry`, built in the current Great Expectations context the first time."""
+    def of(cls, registry: Registry, runner: SuiteRunner) -> _Suites:
+        """The suites of `registry`, built the first time in the context of `runner`, made current first."""
+        runner.begin()
         built = cls._built.get(id(registry))
         if built is None or built.registry is not registry:
             built = cls._built[id(registry)] = cls(registry)
@@ -115,10 +122,10 @@ class _Suites:
 
 def warm_suites(registry: Registry) -> None:
     """Build and save the suites of `registry` before the first validation (a process that stays warm)."""
-    runner = SuiteRunner()  # suites are built in the context it makes current
-    suites = _Suites.of(registry)
+    runner = SuiteRunner()
+    suites = _Suites.of(registry, runner)
     for suite in (suites.rows, suites.codes, *suites.parts.values()):
-        runner._context.saved(suite)
+        runner.context.saved(suite)
 
 
 # A row's findings list its unknown codes first (the period and the area's years with them), then what its
@@ -126,12 +133,10 @@ def warm_suites(registry: Registry) -> None:
 _LISTED_FIRST = {"unknown_code": 0, "not_allowed": 1}
 
 
-def _code_failures(runner: SuiteRunner, rows: pl.DataFrame, registry: Registry, suite) -> list[Failure]:
-    """The code-list rules, judged on the distinct values of each coded column, as failures of the rows that
-    hold a value that failed (one per rule and column, in the order of `coded_columns`)."""
-    coded = coded_columns(registry)
+def _coded_values(rows: pl.DataFrame, registry: Registry) -> pl.DataFrame:
+    """The distinct values of each coded column, per rule (`coded_columns`): rule, column, value, ROW_INDEX."""
     judged = rows.lazy()
-    values = (
+    return (
         pl.concat(
             [
                 judged.select(
@@ -141,13 +146,21 @@ def _code_failures(runner: SuiteRunner, rows: pl.DataFrame, registry: Registry, 
                 )
                 .drop_nulls("value")
                 .unique(maintain_order=True)
-                for rule, columns in coded.items()
+                for rule, columns in coded_columns(registry).items()
                 for column in columns
             ]
         )
         .with_row_index(ROW_INDEX)
         .collect()
     )
+
+
+def _code_failures(
+    runner: SuiteRunner, rows: pl.DataFrame, values: pl.DataFrame, registry: Registry, suite
+) -> list[Failure]:
+    """The code-list rules, judged on the distinct `values` of each coded column (`_coded_values`), as failures
+    of the rows that hold a value that failed (one per rule and column, in the order of `coded_columns`)."""
+    coded = coded_columns(registry)
     written = pl.concat_str("column", pl.lit(PAIR_SEPARATOR), "value")
     frame = values.select(
         ROW_INDEX, *[pl.when(pl.col("rule") == rule).then(written).alias(name) for rule, name in CODES_COLUMN.items()]
@@ -163,19 +176,18 @@ def _code_failures(runner: SuiteRunner, rows: pl.DataFrame, registry: Registry, 
     return failures
 
 
-def row_slices(rows: pl.DataFrame, registry: Registry, slice_rows: int = SLICE_ROWS) -> Iterator[pl.DataFrame]:
+def row_slices(rows: pl.DataFrame, slice_rows: int = SLICE_ROWS) -> Iterator[pl.DataFrame]:
     """The judged rows in slices of about `slice_rows` rows, each in the order of the rows.
 
     Every rule of the row suite judges a row alone, or with the rows of the same key
-    (`duplicate_key`): the rows are dealt to the slices by their key, so that rows of one
-    key are always judged together. A file that fits one slice is judged whole.
+    (`duplicate_key`): the rows are dealt to the slices by their key's number (KEY_NUMBER),
+    so that rows of one key are always judged together. A file that fits one slice is judged whole.
     """
     count = -(-rows.height // max(1, slice_rows))
     if count <= 1:
         yield rows
         return
-    key = ["submission_id", *key_columns_for_uniqueness(registry)]
-    dealt = rows.select(pl.struct(key).hash(seed=0) % count).to_series()
+    dealt = rows[KEY_NUMBER] % count
     for number in range(count):
         part = rows.filter(dealt == number)
         if part.height:
@@ -238,7 +250,22 @@ def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame
                 for name in registry.dimension_names
             ],
         )
+        .with_columns(pl.struct(_key(registry)).rank("dense").alias(KEY_NUMBER))
     )
+
+
+def _key(registry: Registry) -> list[str]:
+    """The columns that tell a row's figure apart from the others of its file: `duplicate_key`'s key."""
+    return ["submission_id", *key_columns_for_uniqueness(registry)]
+
+
+def _keys_shown(rows: pl.DataFrame, failed: list[int], registry: Registry) -> list[str]:
+    """The keys of the rows `failed` (values of ROW_INDEX), as `column=value, ...`, for the validation pages."""
+    shown = rows.filter(pl.col(ROW_INDEX).is_in(failed)).select(key_columns_for_uniqueness(registry))
+    return [
+        ", ".join(f"{name}={value}" for name, value in key.items())
+        for key in shown.unique(maintain_order=True).iter_rows(named=True)
+    ]
 
 
 def _as_objects(frame: pl.DataFrame) -> pd.DataFrame:
@@ -369,7 +396,7 @@ def _in_words(number: int) -> str:
 
 
 def _duplicate_findings(flagged: pl.DataFrame, registry: Registry, severity: str, lang: str = "en"):
-    key = ["submission_id", *key_columns_for_uniqueness(registry)]
+    key = _key(registry)
     for group in flagged.sort("row_number").group_by(key, maintain_order=True).agg("row_number").iter_rows(named=True):
         numbers = group["row_number"]
         for number in numbers[1:]:

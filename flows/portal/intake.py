@@ -496,10 +496,8 @@ def _warm(registry: Registry) -> None:
     """Keep the registry and load Great Expectations with the suites of the registry, before the first upload."""
     global _judge_registry
     _judge_registry = registry
-    from transforms.expectations import SuiteRunner
     from transforms.validate import warm_suites
 
-    SuiteRunner()
     warm_suites(registry)
 
 

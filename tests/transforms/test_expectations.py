@@ -20,7 +20,7 @@ from transforms.expectations import (
 
 
 def test_failed_rows_are_the_row_index_values_and_the_frame_is_left_as_it_was():
-    runner = SuiteRunner()
+    runner = SuiteRunner().begin()
     frame = pd.DataFrame(
         {
             ROW_INDEX: [7, 3, 11, 40],
@@ -136,5 +136,5 @@ def test_great_expectations_once_loaded_is_left_out_of_later_collections():
     """Its objects are set aside from the collector's passes once it is loaded, and the collector runs again."""
     import gc
 
-    SuiteRunner()
+    SuiteRunner().begin()
     assert gc.get_freeze_count() > 100_000 and gc.isenabled()

@@ -68,7 +68,7 @@ def judged(small_cap) -> dict[str, tuple[pl.DataFrame, list[dict]]]:
 
 def test_rows_are_judged_in_slices_with_each_key_in_one(small_cap):
     rows = _judged_rows(observations_of(*_files()), small_cap)
-    slices = list(row_slices(rows, small_cap, SLICE_ROWS))
+    slices = list(row_slices(rows, SLICE_ROWS))
     assert len(slices) > 5
     assert sum(part.height for part in slices) == rows.height
     holding = {}
@@ -101,3 +101,18 @@ def test_checks_in_slices_count_every_row(judged):
         return [(c["suite"], c["expectation"], c["rule"], c["success"], c["checked"], c["failed"]) for c in checks]
 
     assert counts(judged["sliced"][1]) == counts(judged["whole"][1])
+
+
+def test_the_check_of_repeated_keys_names_the_key_and_shows_the_keys_repeated(judged, small_cap):
+    """`duplicate_key` is judged on one number per key; its check on the validation page still names the key's
+    columns and shows the keys found twice, not their numbers."""
+    for _, checks in judged.values():
+        [check] = [c for c in checks if c["rule"] == "duplicate_key"]
+        assert check["columns"] == key_columns_for_uniqueness(small_cap)
+        assert check["failed"] == 4  # rows 3 and 5 of the first file, each twice
+        assert check["examples"][:2] == [
+            "reporter=NCCT, area=KH, period_key=2010-S1, indicator=cases, sex=_T, age=_T, citizenship=_T, "
+            "referral=_T, offence=_T, country=_T",
+            "reporter=NCCT, area=KH, period_key=2011-S1, indicator=cases, sex=_T, age=_T, citizenship=_T, "
+            "referral=_T, offence=_T, country=_T",
+        ]
