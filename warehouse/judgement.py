@@ -87,9 +87,16 @@ def judge_approvals(
     return pl.DataFrame(found, schema=FINDINGS_SCHEMA, orient="row")
 
 
-def versions_sql(registry: Registry, history: str) -> str:
-    """The query of the run's versions (`run_versions`), from `run_rows` beside `history`."""
-    return render_sql("load/versions.sql", history=history, **key_context(registry))
+def versions_sql(registry: Registry, history: str, repeated: str = "", part: str = "all") -> str:
+    """The query of the run's versions (`run_versions`), from `run_rows` beside `history`: of every key (`part`
+    "all"), of the keys with more than one event ("repeated") or of the others ("single"). `repeated`, a table
+    made with `repeated_keys_sql`, saves working those keys out again."""
+    return render_sql("load/versions.sql", history=history, repeated=repeated, part=part, **key_context(registry))
+
+
+def repeated_keys_sql(registry: Registry, history: str) -> str:
+    """The query of the hashes of the keys with more than one event in the run (`key_hash`), for `versions_sql`."""
+    return render_sql("load/repeated_keys.sql", history=history, **key_context(registry))
 
 
 def what_if_sql(registry: Registry, history: str) -> str:

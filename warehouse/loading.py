@@ -22,7 +22,7 @@ from schemas.findings import cap_findings
 from schemas.shapes import LOADED, REJECTED, Decision, Rewind
 from warehouse import invariants, replay
 from warehouse.database import Writer, insert_frame
-from warehouse.judgement import judge_approvals, judge_run, versions_sql
+from warehouse.judgement import judge_approvals, judge_run, repeated_keys_sql, versions_sql
 from warehouse.receipts import UPLOAD_TYPES
 from warehouse.reference import refresh_reference
 
@@ -105,8 +105,9 @@ def load_decisions(
         all_findings = findings
         rows = con.execute("select count(*) from incoming_all").fetchall()[0][0]
         if rows:
+            # one table that every step below reads (a view would join the frame and the order again in each)
             con.execute(
-                "create or replace temp view run_rows as select i.*, o.sequence, o.received_at "
+                "create or replace temp table run_rows as select i.*, o.sequence, o.received_at "
                 "from incoming_all as i join run_order as o using (submission_id)"
             )
             refused = judge_approvals(con, registry)
@@ -114,17 +115,19 @@ def load_decisions(
                 findings = pl.concat([findings, refused], how="vertical_relaxed")
                 all_findings = findings
                 decisions = _rejected(decisions, set(refused["submission_id"]))
-                con.unregister("run_order")
-                con.register("run_order", order.filter(~pl.col("submission_id").is_in(refused["submission_id"])))
+                con.execute(
+                    "delete from run_rows where submission_id in (select unnest($refused))",
+                    {"refused": refused["submission_id"].unique().to_list()},
+                )
             con.execute(
                 "insert or ignore into core.periods select distinct period, period_type, period_start, "
-                f"period_end, base_period from {'run_rows' if refused.height else 'incoming_all'}"
+                "period_end, base_period from run_rows"
             )
             write_versions(writer)
             cap = registry.limits.max_findings_per_rule
             warnings = judge_run(con, registry, {r.submission_id: r.sequence for r in loaded}, cap=cap)
             all_findings = cap_findings(pl.concat([findings, warnings], how="vertical_relaxed"), cap)
-            con.execute("drop view run_rows")
+            con.execute("drop table run_rows")
             con.execute("drop table pipeline.run_versions")
         _record_outcomes(con, decisions, all_findings)
         if rows:
@@ -155,23 +158,30 @@ def _forget_incoming(con: duckdb.DuckDBPyConnection, observations: pl.DataFrame 
 
 
 def write_versions(writer: Writer) -> None:
-    """Close the versions the load replaces and add the ones it starts, all keys at once."""
+    """Close the versions the load replaces and add the ones it starts, all keys at once.
+
+    The keys with more than one event (a version held, or more than one row in the run) are worked out first;
+    their versions go through a table, which the closing reads, and those of every other key (a new key with
+    one row: most of a new period's) straight into the history."""
     con, registry = writer.con, writer.registry
-    keys = registry.key_columns
+    keys, history = registry.key_columns, "core.observation_history"
+    con.execute(f"create or replace temp table run_repeated as {repeated_keys_sql(registry, history)}")
     # a table of the database, not a temporary one: DuckDB can write a large one to disk as it goes
-    versions = versions_sql(registry, "core.observation_history")
-    con.execute(f"create or replace table pipeline.run_versions as {versions}")
+    repeated = versions_sql(registry, history, repeated="run_repeated", part="repeated")
+    con.execute(f"create or replace table pipeline.run_versions as {repeated}")
     matched = " and ".join(f"h.{c} = v.{c}" for c in keys)
     con.execute(
-        f"""update core.observation_history as h set valid_to = v.ends
+        f"""update {history} as h set valid_to = v.ends
             from pipeline.run_versions as v
             where v.sequence = 0 and v.ends is not null and h.valid_to is null and {matched}"""
     )
     columns = ", ".join((*keys, "period_type", "value", "status", "comment", "submission_id", "row_number"))
-    con.execute(
-        f"""insert into core.observation_history ({columns}, valid_from, valid_to)
-            select {columns}, received_at, ends from pipeline.run_versions where sequence > 0 and present"""
-    )
+    single = versions_sql(registry, history, repeated="run_repeated", part="single")
+    for started in ("pipeline.run_versions where sequence > 0 and present", f"({single})"):
+        con.execute(
+            f"insert into {history} ({columns}, valid_from, valid_to) select {columns}, received_at, ends from {started}"
+        )
+    con.execute("drop table run_repeated")
 
 
 def _record_outcomes(con: duckdb.DuckDBPyConnection, decisions: list[Decision], findings: pl.DataFrame) -> None:

@@ -6,28 +6,31 @@
 -- withdraws it. An event that leaves the key as it was changes nothing; every other
 -- event ends the version before it (its `ends`) and, unless it withdraws, starts one.
 -- One row per change, plus one per held version (sequence 0; its ends, if any, closes it):
--- the relation `run_versions` of the load and of `what_if_sql`. A key with one event (no
--- version held, one row in the run: most keys of a new period) starts a version if the row
--- sets a value; only the keys with more events go through the windows.
-with touched as (
-    select distinct {{ key_columns() }} from run_rows
-),
+-- the relation `run_versions` of the load and of `what_if_sql`.
+--
+-- Only the keys with more than one event go through the windows (`repeated`, known by their hash:
+-- the query repeated_keys.sql, or the table the load made of it). Every other key (no version held,
+-- one row in the run: most keys of a new period) starts a version if its row sets a value.
+-- `part` gives the versions of the ones (`repeated`), of the others (`single`) or of both (`all`).
+with repeated as materialized (
+{%- if repeated %}
+    select key_hash from {{ repeated }}
+{%- else %}
+    {% include 'load/repeated_keys.sql' %}
+{%- endif %}
+)
+{%- if part != 'single' %},
 
 events as (
     select {{ key_columns() }}, period_type, value, status, comment, submission_id, row_number,
            true as present, valid_from as received_at, 0::bigint as sequence
     from {{ history }}
-    semi join touched using ({{ key_columns() }})
-    where valid_to is null
+    where valid_to is null and hash({{ key_columns() }}) in (select key_hash from repeated)
     union all
     select {{ key_columns() }}, period_type, value, status, comment, submission_id, row_number,
            action = 'I' as present, received_at, sequence
     from run_rows
-),
-
--- keys with more than one event
-repeated as (
-    select {{ key_columns() }} from events group by all having count(*) > 1
+    where hash({{ key_columns() }}) in (select key_hash from repeated)
 ),
 
 marked as (
@@ -40,7 +43,6 @@ marked as (
             or comment is distinct from lag(comment) over key_order
         )) as changes
     from events
-    semi join repeated using ({{ key_columns() }})
     window key_order as (partition by {{ key_columns() }} order by sequence, row_number)
 )
 
@@ -48,8 +50,13 @@ select * exclude (changes),
     lead(received_at) over (partition by {{ key_columns() }} order by sequence, row_number) as ends
 from marked
 where changes
+{%- endif %}
+{%- if part == 'all' %}
 union all
-select *, null::timestamptz as ends
-from events
-anti join repeated using ({{ key_columns() }})
-where present
+{%- endif %}
+{%- if part != 'repeated' %}
+select {{ key_columns() }}, period_type, value, status, comment, submission_id, row_number,
+       true as present, received_at, sequence, null::timestamptz as ends
+from run_rows
+where action = 'I' and hash({{ key_columns() }}) not in (select key_hash from repeated)
+{%- endif %}
