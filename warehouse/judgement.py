@@ -37,9 +37,10 @@ from warehouse.sqlfiles import key_context, render_sql
 RULES = ("restatement", "disagreement", "outlier", "derived_mismatch")
 
 
-def judgement_sql(registry: Registry, name: str, history: str = "core.observation_history") -> str:
-    """The query of one rule (sql/judgement/<name>.sql) over `run_rows` beside `history`."""
-    return render_sql(f"judgement/{name}.sql", history=history, **key_context(registry))
+def judgement_sql(registry: Registry, name: str, history: str = "core.observation_history", repeated: str = "") -> str:
+    """The query of one rule (sql/judgement/<name>.sql) over `run_rows` beside `history`; `repeated`, the table of
+    the keys with more than one event in the run (`repeated_keys_sql`), when the load made it."""
+    return render_sql(f"judgement/{name}.sql", history=history, repeated=repeated, **key_context(registry))
 
 
 def judge_approvals(
@@ -117,11 +118,13 @@ def judge_run(
     history: str = "core.observation_history",
     lang: str = "en",
     cap: int | None = None,
+    repeated: str = "",
 ) -> pl.DataFrame:
     """The warnings of every submission in `run_rows`, each against the warehouse as known at its receipt.
 
     `history` already holds the run's own versions; `order` gives each submission's
     sequence, so the warnings come out submission by submission, rule by rule, row by row.
+    `repeated` names the load's table of the keys with more than one event (`repeated_keys_sql`), if any.
     The messages are in `lang`. With a `cap`, only the first `cap` warnings of a rule in
     a submission get their message: the others come with an empty one, for the count
     `cap_findings` keeps of them (a large file's tens of thousands of outliers are
@@ -185,7 +188,7 @@ def judge_run(
     }
     found: list[tuple] = []
     for rule, (ordered_by, described) in judged.items():
-        rows = query_records(con, judgement_sql(registry, rule, history), params.get(rule))
+        rows = query_records(con, judgement_sql(registry, rule, history, repeated), params.get(rule))
         rows.sort(key=lambda row: tuple((row[c] is not None, row[c]) for c in ordered_by))  # nulls first
         position = RULES.index(rule)
         found.extend(

@@ -125,10 +125,11 @@ def load_decisions(
             )
             write_versions(writer)
             cap = registry.limits.max_findings_per_rule
-            warnings = judge_run(con, registry, {r.submission_id: r.sequence for r in loaded}, cap=cap)
+            order = {r.submission_id: r.sequence for r in loaded}
+            warnings = judge_run(con, registry, order, cap=cap, repeated="run_repeated")
             all_findings = cap_findings(pl.concat([findings, warnings], how="vertical_relaxed"), cap)
-            con.execute("drop table run_rows")
-            con.execute("drop table pipeline.run_versions")
+            for made in ("run_rows", "run_repeated", "pipeline.run_versions"):
+                con.execute(f"drop table {made}")
         _record_outcomes(con, decisions, all_findings)
         if rows:
             invariants.audit_load(con, registry)
@@ -160,9 +161,10 @@ def _forget_incoming(con: duckdb.DuckDBPyConnection, observations: pl.DataFrame 
 def write_versions(writer: Writer) -> None:
     """Close the versions the load replaces and add the ones it starts, all keys at once.
 
-    The keys with more than one event (a version held, or more than one row in the run) are worked out first;
-    their versions go through a table, which the closing reads, and those of every other key (a new key with
-    one row: most of a new period's) straight into the history."""
+    The keys with more than one event (a version held, or more than one row in the run) are worked out first
+    (the table `run_repeated`, which the judgements read too); their versions go through a table, which the
+    closing reads, and those of every other key (a new key with one row: most of a new period's) straight into
+    the history."""
     con, registry = writer.con, writer.registry
     keys, history = registry.key_columns, "core.observation_history"
     con.execute(f"create or replace temp table run_repeated as {repeated_keys_sql(registry, history)}")
@@ -181,7 +183,6 @@ def write_versions(writer: Writer) -> None:
         con.execute(
             f"insert into {history} ({columns}, valid_from, valid_to) select {columns}, received_at, ends from {started}"
         )
-    con.execute("drop table run_repeated")
 
 
 def _record_outcomes(con: duckdb.DuckDBPyConnection, decisions: list[Decision], findings: pl.DataFrame) -> None:

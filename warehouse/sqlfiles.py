@@ -8,7 +8,7 @@ sql/macros.sql (`same_key('i', 'o')`, ...), which take it from the registry, and
 includes another query whole (`{% include 'marts/figures.sql' %}`). To read or run one
 in the DuckDB CLI, render it:
 
-    python -m warehouse.sqlfiles judgement/restatement.sql [history=core.observation_history]
+    python -m warehouse.sqlfiles judgement/restatement.sql [history=core.observation_history] [repeated=run_repeated]
     python -m warehouse.sqlfiles marts/tilings.sql [source=core.observations] [by=judged,...]
 
 prints the query as ctip runs it (a judgement reads the relation `run_rows` of the load).
@@ -64,7 +64,13 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: python -m warehouse.sqlfiles TEMPLATE [name=value ...]   (such as judgement/outlier.sql)")
         return 0 if argv else 2
-    context: dict[str, object] = {"history": "core.observation_history", "source": "core.observations", "by": []}
+    context: dict[str, object] = {
+        "history": "core.observation_history",
+        "source": "core.observations",
+        "by": [],
+        "repeated": "",  # no table of the keys with more than one event: load/versions.sql works them out
+        "part": "all",
+    }
     for pair in argv[1:]:
         name, _, value = pair.partition("=")
         context[name] = [column for column in value.split(",") if column] if name == "by" else value

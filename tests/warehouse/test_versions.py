@@ -22,7 +22,7 @@ from transforms.periods import base_period_code, parse_period
 from warehouse import loading
 from warehouse.database import Writer, open_writer
 from warehouse.invariants import LoadAuditFailed
-from warehouse.judgement import versions_sql
+from warehouse.judgement import repeated_keys_sql, versions_sql
 from warehouse.layout import WarehouseFiles
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
@@ -130,6 +130,10 @@ def test_a_key_left_with_two_current_versions_fails_the_audit_and_nothing_is_com
         _load(warehouse, [[(1, "NCCT", {"2018": ("I", 10, "A")})]])
 
         def versions_without_closing(writer: Writer) -> None:  # a defect: the replaced version stays current
+            history = "core.observation_history"
+            writer.con.execute(
+                f"create or replace temp table run_repeated as {repeated_keys_sql(writer.registry, history)}"
+            )
             writer.con.execute(
                 f"create or replace table pipeline.run_versions as "
                 f"{versions_sql(writer.registry, 'core.observation_history')}"
