@@ -25,20 +25,23 @@ as a user starts it (the time of the whole process is what counts):
   the first run (dbt-core below 1.12: 1.12's build downloads from the internet).
 
 The marginal cost per file of a tool is (time at the larger size - time at the smaller) /
-(the difference in files). Targets, printed (not asserted: they depend on the machine and on
+(the difference in files), of a pair of runs made back to back (the median of the pairs, with
+CTIP_BENCH_SHAPE_REPEAT). Targets, printed (not asserted: they depend on the machine and on
 what else runs on it): ctip's marginal cost per file at most 2x DuckDB alone's and below
 dbt-duckdb's on every shape. The files loaded and the checks made are asserted, so the
 benchmark cannot silently measure nothing. The run without the orchestrator is profiled on the
 provincial shape (cProfile, top functions to bench/PROFILE_SHAPES.txt). CTIP_BENCH_SHAPES names the shapes
 to run (default all three, comma-separated); CTIP_BENCH_SHAPE_REPEAT (default 1) runs each measure that
 many times, each into a new database, and keeps the median (a loaded machine's noise exceeds the
-difference of two single runs).
+difference of two single runs): each time every tool runs at the smaller size and then at the
+larger, so that a pair is measured minutes apart at most, not a whole shape's runs apart.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -309,10 +312,24 @@ class Tools:
         return {"process": seconds, "files": files, "rows": rows, "inserted": inserted, "pairs": pairs}
 
 
-def _median(times: int, measure) -> dict:
-    """`measure(i)` for i in 0..times-1 (each into its own new database); the run of median process time."""
-    runs = sorted((measure(i) for i in range(times)), key=lambda run: run["process"])
-    return runs[(len(runs) - 1) // 2]
+TOOLS = ("ctip run", "ctip without orchestrator", "DuckDB alone", "dbt-duckdb")
+
+
+def _measure(tools: Tools, tool: str, manifest: dict, name: Path) -> dict:
+    """One run of `tool` on the inbox of `manifest`, into a new database named after `name`."""
+    inbox = Path(manifest["inbox"])
+    if tool == "ctip run":
+        return tools.ctip_run(inbox, name / "run" / "ctip.duckdb")
+    if tool == "ctip without orchestrator":
+        return tools.run_once(inbox, name / "once" / "ctip.duckdb")
+    if tool == "DuckDB alone":
+        return tools.duckdb_alone(manifest, name.name)
+    return tools.dbt_build(manifest, name.name)
+
+
+def _median(runs: list[dict]) -> dict:
+    """The run of median process time."""
+    return sorted(runs, key=lambda run: run["process"])[(len(runs) - 1) // 2]
 
 
 SHAPES = {
@@ -340,34 +357,30 @@ def test_bench_shapes(tmp_path: Path):
 
     results: dict[str, dict[str, dict]] = {}
     manifests: dict[str, dict[str, dict]] = {}
+    marginals: dict[str, dict[str, float]] = {}
     for shape in chosen:
-        results[shape], manifests[shape] = {}, {}
+        manifests[shape] = {}
         for label, files in zip(("small", "large"), sizes[shape], strict=True):
-            name = f"{shape}-{label}"
-            manifest = SHAPES[shape](tmp_path / f"{name}-inbox", registry, files)
+            manifest = SHAPES[shape](tmp_path / f"{shape}-{label}-inbox", registry, files)
             assert manifest["files"] == files
             manifests[shape][label] = manifest
-            inbox = Path(manifest["inbox"])
-            measured = {
-                "ctip run": _median(
-                    repeat,
-                    lambda i, inbox=inbox, name=name: tools.ctip_run(
-                        inbox, tmp_path / f"{name}-ctip{i}" / "ctip.duckdb"
-                    ),
-                ),
-                "ctip without orchestrator": _median(
-                    repeat,
-                    lambda i, inbox=inbox, name=name: tools.run_once(
-                        inbox, tmp_path / f"{name}-once{i}" / "ctip.duckdb"
-                    ),
-                ),
-                "DuckDB alone": _median(
-                    repeat, lambda i, manifest=manifest, name=name: tools.duckdb_alone(manifest, f"{name}-{i}")
-                ),
-                "dbt-duckdb": _median(
-                    repeat, lambda i, manifest=manifest, name=name: tools.dbt_build(manifest, f"{name}-{i}")
-                ),
-            }
+        runs: dict[str, dict[str, list[dict]]] = {"small": {}, "large": {}}
+        for i in range(repeat):  # each tool at both sizes back to back: a pair sees the machine as it is then
+            for tool in TOOLS:
+                for label in ("small", "large"):
+                    measured = _measure(tools, tool, manifests[shape][label], tmp_path / f"{shape}-{label}-{i}")
+                    runs[label].setdefault(tool, []).append(measured)
+        results[shape] = {label: {tool: _median(every) for tool, every in runs[label].items()} for label in runs}
+        more = manifests[shape]["large"]["files"] - manifests[shape]["small"]["files"]
+        marginals[shape] = {
+            tool: statistics.median(
+                (large["process"] - small["process"]) / more
+                for small, large in zip(runs["small"][tool], runs["large"][tool], strict=True)
+            )
+            for tool in TOOLS
+        }
+        for label, manifest in manifests[shape].items():
+            files, measured = manifest["files"], results[shape][label]
             for tool in ("ctip run", "ctip without orchestrator"):
                 assert measured[tool]["loaded"] == files and measured[tool]["rejected"] == 0, (tool, measured[tool])
             for tool in ("DuckDB alone", "dbt-duckdb"):
@@ -376,7 +389,6 @@ def test_bench_shapes(tmp_path: Path):
             assert measured["dbt-duckdb"]["pairs"] == measured["DuckDB alone"]["pairs"], measured
             assert files < 25 * 13 or measured["DuckDB alone"]["pairs"] > 0, measured  # more than a year of months
             assert measured["DuckDB alone"]["checks"] > 0 and measured["DuckDB alone"]["failures"] == 0
-            results[shape][label] = measured
 
     profiled = None
     if "provincial" in chosen:
@@ -388,7 +400,8 @@ def test_bench_shapes(tmp_path: Path):
         "",
         f"ctip shape bench: {os.cpu_count()} CPUs; each measure the median of {repeat} run(s) "
         f"(CTIP_BENCH_SHAPE_REPEAT); the dbt environment ready in {dbt_ready:.1f} s",
-        "seconds: each tool's whole process, as a user starts it; marginal: (large - small) / (files more)",
+        "seconds: each tool's whole process, as a user starts it (the median run); marginal: the median of each "
+        "pair's (large - small) / (files more), the two sizes of a pair run back to back",
     ]
     header = (
         f"{'shape':<11} {'tool':<26} {'files':>11} {'rows':>15} {'small s':>8} {'large s':>8} "
@@ -398,11 +411,7 @@ def test_bench_shapes(tmp_path: Path):
     verdicts = []
     for shape, measured in results.items():
         small, large = manifests[shape]["small"], manifests[shape]["large"]
-        more = large["files"] - small["files"]
-        marginal = {
-            tool: (measured["large"][tool]["process"] - measured["small"][tool]["process"]) / more
-            for tool in measured["small"]
-        }
+        marginal = marginals[shape]
         for tool, cost in marginal.items():
             lines.append(
                 f"{shape:<11} {tool:<26} {small['files']:>5}/{large['files']:<5} "
