@@ -30,7 +30,7 @@ from transforms.expectations import (
     parts_suite,
     row_suite,
 )
-from transforms.parts import parts_against_totals
+from transforms.parts import ENGINE, parts_against_totals
 
 if TYPE_CHECKING:  # pandas is imported when a validation runs, not with the module
     import pandas as pd
@@ -151,7 +151,7 @@ def _coded_values(rows: pl.DataFrame, registry: Registry) -> pl.DataFrame:
             ]
         )
         .with_row_index(ROW_INDEX)
-        .collect()
+        .collect(engine=ENGINE)
     )
 
 
