@@ -11,7 +11,7 @@ class LoadAuditFailed(RuntimeError):
     """The rows being loaded broke an invariant; the transaction is rolled back and nothing is committed."""
 
 
-def audit_load(con: duckdb.DuckDBPyConnection, registry: Registry, incoming: str = "incoming_all") -> None:
+def audit_load(con: duckdb.DuckDBPyConnection, registry: Registry, incoming: str) -> None:
     """Invariants of the rows in `incoming`, checked before commit: every code known to the registry, and at
     most one current version of each key they touch. Raises LoadAuditFailed naming what is broken."""
     problems = []

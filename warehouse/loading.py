@@ -128,11 +128,11 @@ def load_decisions(
             order = {r.submission_id: r.sequence for r in loaded}
             warnings = judge_run(con, registry, order, cap=cap, repeated="run_repeated")
             all_findings = cap_findings(pl.concat([findings, warnings], how="vertical_relaxed"), cap)
-            for made in ("run_rows", "run_repeated", "pipeline.run_versions"):
-                con.execute(f"drop table {made}")
         _record_outcomes(con, decisions, all_findings)
         if rows:
-            invariants.audit_load(con, registry)
+            invariants.audit_load(con, registry, "run_rows")
+            for made in ("run_rows", "run_repeated", "pipeline.run_versions"):
+                con.execute(f"drop table {made}")
     except BaseException:
         with suppress(duckdb.Error):  # the transaction is failing: its rollback takes these away
             _forget_incoming(con, observations)
