@@ -84,6 +84,19 @@ def _code(name: str, registry: Registry) -> pl.Expr:
     return pl.when(text.is_null() | (text == "")).then(pl.lit(default or "")).otherwise(text).alias(name)
 
 
+def _codes(frame: pl.DataFrame, names: list[str], registry: Registry) -> list[pl.Expr]:
+    """`_code` of each column of `names`, worked out once per distinct cell: a column of codes holds a few
+    values in many rows, and trimming and case-folding each row cost three times as much for a large file."""
+    distinct = frame.select(pl.col(names).unique().drop_nulls().implode()).row(0, named=True)
+    made = []
+    for name in names:
+        cells = pl.Series(name, distinct[name], pl.String)
+        codes = pl.DataFrame({name: cells}).select(_code(name, registry)).to_series()
+        blank = registry.default_of(name) or ""  # a missing cell, as `_code` makes it
+        made.append(pl.col(name).replace_strict(cells, codes, return_dtype=pl.String).fill_null(blank).alias(name))
+    return made
+
+
 def _digits(name: str) -> pl.Expr:
     return pl.col(name).str.strip_chars().str.replace_many(KHMER_DIGITS, ASCII_DIGITS)
 
@@ -96,7 +109,7 @@ def normalise(frame: pl.DataFrame, registry: Registry) -> pl.DataFrame:
     """
     codes = ["reporter", "indicator", "area", "status", "action", *registry.dimension_names]
     typed = frame.with_columns(
-        *[_code(name, registry) for name in codes],
+        *_codes(frame, codes, registry),
         _digits("period").alias("period_text"),
         _digits("value").alias("value_text"),
         pl.when(pl.col("comment").str.strip_chars() == "").then(None).otherwise(pl.col("comment")).alias("comment"),

@@ -6,9 +6,11 @@ from datetime import date
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.transforms.helpers import JUDGED_ON, observations, observations_of, rows
-from transforms.normalise import conform
+from transforms.normalise import _code, _codes, conform
 from transforms.read import read_submission
 
 SHORT_HEADER = "reporter,period,indicator,value"
@@ -212,3 +214,23 @@ def test_another_separator_is_one_finding_that_names_it(separator, named, regist
     assert frame is None
     assert [(f.rule, f.severity, f.row_number) for f in findings] == [("missing_column", "error", 1)]
     assert f"separated by {named}, not commas" in findings[0].message and "CSV UTF-8" in findings[0].message
+
+
+CELLS = ["", " ", "f", " F ", "NCCT", " ncct", "i", "D ", "\u3000m\u3000", "ក", "_T", "\xa0"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(*[st.one_of(st.none(), st.sampled_from(CELLS), st.text(max_size=6)) for _ in range(3)]),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_codes_made_once_per_distinct_cell_are_those_made_row_by_row(registry, cells):
+    """`_codes` works each distinct cell out once; every row gets what `_code` gives that row's cell."""
+    names = ["reporter", "sex", "indicator"]  # no default, a default, a code kept in lower case
+    frame = pl.DataFrame(cells, schema=dict.fromkeys(names, pl.String), orient="row")
+    once = frame.with_columns(_codes(frame, names, registry))
+    row_by_row = frame.with_columns(_code(name, registry) for name in names)
+    assert once.to_dicts() == row_by_row.to_dicts()
