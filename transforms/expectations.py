@@ -1,10 +1,11 @@
 """The Great Expectations suites, derived from the registry, and how to run them.
 
-Four frames are judged per run, each holding every new submission at once: the
-rows themselves, the distinct values of the columns that must hold known codes,
-the complete sets of parts beside their totals, and the incomplete ones. Each
-expectation carries the rule id and the column it judges in its `meta`, so a
-failure becomes findings without guessing.
+Five frames are judged per run, each holding every new submission at once: the
+distinct rows (the values of a row that its rules read alone), the rows' keys,
+the distinct values of the columns that must hold known codes, the complete sets
+of parts beside their totals, and the incomplete ones. Each expectation carries
+the rule id and the column it judges in its `meta`, so a failure becomes findings
+without guessing.
 
 Code lists are judged on distinct values, not rows: a value is known or not
 wherever it stands, and Great Expectations' cost is mostly per expectation, so
@@ -49,7 +50,9 @@ class Failure:
 
 
 def row_suite(registry: Registry):
-    """Expectations on single rows and on rows of one file together, in the order of their findings."""
+    """Expectations on a row alone, in the order of their findings. Each reads a few columns of a row, and
+    many rows hold the same values there: they are judged on the distinct rows (`transforms.validate`), each
+    standing for the rows that hold its values."""
     from transforms.validator import gx, gxe
 
     suite = gx.ExpectationSuite(name="rows")
@@ -80,11 +83,6 @@ def row_suite(registry: Registry):
         "future_period",
         "period",
     )
-    duplicate = gxe.ExpectColumnValuesToBeUnique(
-        column=KEY_NUMBER, row_condition="loadable==True", condition_parser="pandas"
-    )
-    duplicate.meta = {"rule": "duplicate_key", "column": "", "columns": key_columns_for_uniqueness(registry)}
-    suite.add_expectation(duplicate)
     add(
         gxe.ExpectColumnPairValuesToBeEqual(
             column_A="reporter_given", column_B="file_reporter", ignore_row_if="either_value_is_missing"
@@ -97,6 +95,19 @@ def row_suite(registry: Registry):
         "bad_value",
         "value",
     )
+    return suite
+
+
+def key_suite(registry: Registry):
+    """The rows of one file together: no key twice among the rows that state a figure."""
+    from transforms.validator import gx, gxe
+
+    suite = gx.ExpectationSuite(name="keys")
+    duplicate = gxe.ExpectColumnValuesToBeUnique(
+        column=KEY_NUMBER, row_condition="loadable==True", condition_parser="pandas"
+    )
+    duplicate.meta = {"rule": "duplicate_key", "column": "", "columns": key_columns_for_uniqueness(registry)}
+    suite.add_expectation(duplicate)
     return suite
 
 
@@ -410,6 +421,7 @@ class SuiteRunner:
         frames: Iterable[pd.DataFrame],
         suite,
         shown: dict[str, Callable[[list[int]], list[str]]] | None = None,
+        weight: str | None = None,
     ) -> list[Failure]:
         """`run` on a frame given in slices, validated one after the other (each may be made only when its
         turn comes): an expectation fails with the rows that failed in every slice, and its check counts
@@ -417,7 +429,9 @@ class SuiteRunner:
         when no rule needs rows of another slice, the failures are those of one validation of the whole.
 
         `shown` gives, for a rule whose expectation judges values no one reads (a number standing for a
-        key), the values its check shows instead, from the rows that failed."""
+        key), the values its check shows instead, from the rows that failed. `weight` names a column of
+        the frames (never judged) holding how many rows each of their rows stands for, when they are
+        distinct rows: the checks then count those rows."""
         merged: dict[int, tuple[dict, dict, list[int]]] = {}  # position in the suite -> meta, check, rows
         saved = None
         for frame in frames:
@@ -425,10 +439,12 @@ class SuiteRunner:
                 continue
             if saved is None:  # saved once, whatever the number of slices
                 saved = self._saved(suite)
-            for position, outcome in self._validate(name, frame, saved):
+            for position, outcome in self._validate(name, frame.drop(columns=weight) if weight else frame, saved):
                 meta = outcome.expectation_config.meta
                 check = _check(name, outcome, meta)
                 rows = [] if outcome.success else _failed_rows(outcome)
+                if weight:
+                    check = _counted_by_weight(check, outcome, frame, weight, rows)
                 if position in merged:
                     _, held, held_rows = merged[position]
                     check = _merged_checks(held, check)
@@ -490,6 +506,21 @@ def _failed_rows(outcome) -> list[int]:
     return [int(index) for index in outcome.result.get("unexpected_index_list") or []]
 
 
+def _counted_by_weight(check: dict, outcome, frame: pd.DataFrame, weight: str, failed: list[int]) -> dict:
+    """`check` counting the rows that the rows of `frame` stand for (its column `weight`): those its
+    expectation looked at (all, or those of its row condition `flag==True`) and those of the rows that failed."""
+    condition = outcome.expectation_config.kwargs.get("row_condition")
+    looked_at = frame
+    if condition:
+        text = _condition_text(condition)
+        flag = _FLAG_CONDITION.match(text) if text is not None else None
+        if flag is None:
+            raise ExpectationError(f"rows counted by weight take a row condition `flag==True`, not {condition!r}")
+        looked_at = frame.loc[frame[flag.group(1)].eq(True)]
+    weights = frame.set_index(ROW_INDEX)[weight]
+    return {**check, "checked": int(looked_at[weight].sum()), "failed": int(weights.loc[failed].sum())}
+
+
 def _merged_checks(first: dict, then: dict) -> dict:
     """The check of one expectation over two slices: it succeeds when both do, counts the rows of both."""
     return {
@@ -528,4 +559,13 @@ def _shown(value) -> str:
     return str(value)
 
 
-__all__ = ["Failure", "SuiteRunner", "row_suite", "codes_suite", "parts_suite", "judged_columns", "ROW_INDEX"]
+__all__ = [
+    "Failure",
+    "SuiteRunner",
+    "row_suite",
+    "key_suite",
+    "codes_suite",
+    "parts_suite",
+    "judged_columns",
+    "ROW_INDEX",
+]

@@ -27,6 +27,7 @@ from transforms.expectations import (
     codes_suite,
     judged_columns,
     key_columns_for_uniqueness,
+    key_suite,
     parts_suite,
     row_suite,
 )
@@ -70,12 +71,22 @@ def validate(
     suites = _Suites.of(registry, runner)
     findings = []
     cap = _Cap(registry.limits.max_findings_per_rule)
-    row_frames = (_as_objects(part.select(ROW_INDEX, *suites.row_columns)) for part in row_slices(rows, slice_rows))
-    shown = {"duplicate_key": lambda failed: _keys_shown(rows, failed, registry)}
-    failures = _code_failures(runner, rows, codes, registry, suites.codes) + runner.run_slices(
-        "rows", row_frames, suites.rows, shown
+    distinct = _distinct_rows(rows, suites.row_columns)
+    distinct_frames = (
+        _as_objects(distinct.slice(start, slice_rows).drop(STANDS_FOR))
+        for start in range(0, distinct.height, slice_rows)
     )
-    for failure in sorted(failures, key=lambda failure: _LISTED_FIRST.get(failure.rule, len(_LISTED_FIRST))):
+    key_frames = (_as_objects(part.select(ROW_INDEX, *suites.key_columns)) for part in row_slices(rows, slice_rows))
+    shown = {"duplicate_key": lambda failed: _keys_shown(rows, failed, registry)}
+    failures = [
+        *_code_failures(runner, rows, codes, registry, suites.codes),
+        *(
+            Failure(failure.rule, failure.column, _stood_for(distinct, failure.rows))
+            for failure in runner.run_slices("rows", distinct_frames, suites.rows, weight=WEIGHT)
+        ),
+        *runner.run_slices("keys", key_frames, suites.keys, shown),
+    ]
+    for failure in sorted(failures, key=lambda failure: _LISTED.index(failure.rule)):
         flagged = rows.filter(pl.col(ROW_INDEX).is_in(failure.rows))
         if failure.rule != "duplicate_key":  # its findings are fewer than its rows; capped with the others later
             flagged = cap.within(flagged, failure.rule)
@@ -100,15 +111,15 @@ def validate(
 
 class _Suites:
     """The suites of one registry, built once per process (a suite is the same for every validation) with the
-    columns of the judged rows that the row suite reads."""
+    columns of the judged rows that the row suite and the key suite read."""
 
     _built: dict[int, _Suites] = {}
 
     def __init__(self, registry: Registry):
         self.registry = registry
-        self.rows, self.codes = row_suite(registry), codes_suite(registry)
+        self.rows, self.keys, self.codes = row_suite(registry), key_suite(registry), codes_suite(registry)
         self.parts = {complete: parts_suite(complete) for complete in (True, False)}
-        self.row_columns = judged_columns(self.rows)
+        self.row_columns, self.key_columns = judged_columns(self.rows), judged_columns(self.keys)
 
     @classmethod
     def of(cls, registry: Registry, runner: SuiteRunner) -> _Suites:
@@ -124,13 +135,38 @@ def warm_suites(registry: Registry) -> None:
     """Build and save the suites of `registry` before the first validation (a process that stays warm)."""
     runner = SuiteRunner()
     suites = _Suites.of(registry, runner)
-    for suite in (suites.rows, suites.codes, *suites.parts.values()):
+    for suite in (suites.rows, suites.keys, suites.codes, *suites.parts.values()):
         runner.context.saved(suite)
 
 
-# A row's findings list its unknown codes first (the period and the area's years with them), then what its
-# reporter may not report, then the other rules in the order of the row suite.
-_LISTED_FIRST = {"unknown_code": 0, "not_allowed": 1}
+# The order of a row's findings: its unknown codes first (the period and the area's years with them), then what
+# its reporter may not report, then the other rules of its own values and of its key.
+_LISTED = ("unknown_code", "not_allowed", "future_period", "duplicate_key", "mixed_reporters", "bad_value")
+
+# Columns of the distinct rows the row suite judges: how many rows each stands for, and which
+WEIGHT, STANDS_FOR = "_rows_held", "_rows_stood_for"
+
+
+def _distinct_rows(rows: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """The distinct rows of `rows` in `columns` (the row suite's), in the order of their first rows, each with its
+    ROW_INDEX, how many rows hold its values (WEIGHT) and those rows' ROW_INDEX (STANDS_FOR).
+
+    `value` is judged only for being missing: rows are told apart by whether they have one, and a distinct row
+    holds the first value of its rows (what the validation page shows of a failed value)."""
+    told_apart = [c for c in columns if c != "value"]
+    return (
+        rows.lazy()
+        .group_by(*told_apart, pl.col("value").is_null().alias("_no_value"), maintain_order=True)
+        .agg(pl.col("value").first(), pl.col(ROW_INDEX).alias(STANDS_FOR))
+        .select(*columns, pl.col(STANDS_FOR).list.len().alias(WEIGHT), STANDS_FOR)
+        .with_row_index(ROW_INDEX)
+        .collect(engine=ENGINE)
+    )
+
+
+def _stood_for(distinct: pl.DataFrame, failed: list[int]) -> list[int]:
+    """The rows (their ROW_INDEX) that the distinct rows `failed` stand for."""
+    return distinct.filter(pl.col(ROW_INDEX).is_in(failed))[STANDS_FOR].explode().sort().to_list()
 
 
 def _coded_values(rows: pl.DataFrame, registry: Registry) -> pl.DataFrame:

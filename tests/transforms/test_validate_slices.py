@@ -116,3 +116,13 @@ def test_the_check_of_repeated_keys_names_the_key_and_shows_the_keys_repeated(ju
             "reporter=NCCT, area=KH, period_key=2011-S1, indicator=cases, sex=_T, age=_T, citizenship=_T, "
             "referral=_T, offence=_T, country=_T",
         ]
+
+
+def test_rows_judged_on_their_distinct_values_are_counted_as_rows(judged):
+    """The row suite judges distinct rows; its checks still count the rows they stand for."""
+    frame = observations_of(*_files())
+    for _, checks in judged.values():
+        counted = {c["rule"]: (c["checked"], c["failed"]) for c in checks if c["suite"] == "rows"}
+        assert counted["bad_value"] == (frame["value_given"].sum(), 12)  # the twelve halves, such as "3.5"
+        assert counted["mixed_reporters"] == (frame.height, 2)  # the rows of MOI and XYZ in a file of the NCCT
+        assert counted["future_period"] == (frame.height, 1)
