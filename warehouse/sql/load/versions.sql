@@ -58,5 +58,6 @@ union all
 select {{ key_columns() }}, period_type, value, status, comment, submission_id, row_number,
        true as present, received_at, sequence, null::timestamptz as ends
 from run_rows
-where action = 'I' and hash({{ key_columns() }}) not in (select key_hash from repeated)
+anti join repeated on hash({{ key_columns() }}) = repeated.key_hash
+where action = 'I'
 {%- endif %}
