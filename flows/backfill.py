@@ -33,6 +33,7 @@ from transforms.decisions import after_load
 from transforms.findings import with_errors
 from transforms.periods import parse_period
 from warehouse import database, replay
+from warehouse.archive import Archive
 from warehouse.layout import WarehouseFiles
 from warehouse.loading import load_decisions, load_transaction
 from warehouse.lock import WriterLock
@@ -91,7 +92,7 @@ def replay_shard(warehouse: str, receipts: list[dict], timezone: str) -> Stashed
     # with no originals recorded, each receipt is its own.
     replayed = Pending(shard, original_sequences={}, known_reporters={})
     prepared = steps.prepare_shard(
-        replayed, shard, steps.read_contents(files, shard, registry), registry, ZoneInfo(timezone)
+        replayed, shard, steps.read_contents(Archive(files.archive_dir), shard, registry), registry, ZoneInfo(timezone)
     )
     return stash(prepared, files.scratch_dir / f"shard-{shard[0].sequence}")
 

@@ -59,14 +59,14 @@ _TRANSIENT = {"retries": 3, "retry_delay_seconds": [2, 10, 30], "retry_condition
 
 
 @task(name="archive", cache_policy=NO_CACHE, **_TRANSIENT)
-def archive_new_files(discovery: steps.Discovery, files: WarehouseFiles, timezone: str) -> steps.Received:
+def archive_new_files(
+    discovery: steps.Discovery, files: WarehouseFiles, archive: Archive, timezone: str
+) -> steps.Received:
     with database.open_writer(files, load_registry()) as writer:
         database.publish_analyst_file(
             writer, steps.now_utc(), zone=timezone
         )  # mends a run killed after loading, before publishing
-        return steps.receive(
-            discovery, writer, Archive(files.archive_dir), steps.now_utc(), UploadLedger(files.uploads_db)
-        )
+        return steps.receive(discovery, writer, archive, steps.now_utc(), UploadLedger(files.uploads_db))
 
 
 @task(name="collect", cache_policy=NO_CACHE, **_TRANSIENT)
@@ -156,6 +156,7 @@ def nightly(
     writes its validation pages; by default, as the settings say (CTIP_VALIDATION_PAGES).
     """
     files = WarehouseFiles(Path(warehouse))
+    archive = Archive(files.archive_dir)  # one for the run: it remembers the small files it takes in
     started = steps.now_utc()
     registry = load_registry()
     if validation_pages is None:
@@ -164,7 +165,7 @@ def nightly(
 
     def prepare_shards(batch: Pending, batch_shards: list[list[Receipt]]) -> Iterator[Prepared]:
         futures = [
-            read_and_validate.submit(batch, shard, steps.read_contents(files, shard, registry), timezone)
+            read_and_validate.submit(batch, shard, steps.read_contents(archive, shard, registry), timezone)
             for shard in batch_shards
         ]
         for future in futures:
@@ -172,7 +173,7 @@ def nightly(
 
     run_steps = runloop.RunSteps(
         discover=lambda: discover_inbox(Path(inbox)),
-        receive=lambda discovery: archive_new_files(discovery, files, timezone),
+        receive=lambda discovery: archive_new_files(discovery, files, archive, timezone),
         # one shard: the files are read and validated in this process, which imports the validator while it reads
         collect=lambda: steps.import_validator_ahead(collect(files)) if shards == 1 else collect(files),
         begin_batch=lambda batch: begin_batch(batch, files),

@@ -340,17 +340,18 @@ def run_once(
     files = WarehouseFiles(warehouse_path)
     if validation_pages is None:
         validation_pages = validation_pages_wanted()
+    archive = Archive(files.archive_dir)  # one for the run: it remembers the small files it takes in
     with WriterLock(files.lock_file, lock_timeout_seconds), database.open_writer(files, registry) as writer:
 
         def receive_new(discovery: Discovery) -> Received:
             database.publish_analyst_file(
                 writer, now, zone=zone.key
             )  # mends a run killed after loading, before publishing
-            return receive(discovery, writer, Archive(files.archive_dir), now, UploadLedger(files.uploads_db))
+            return receive(discovery, writer, archive, now, UploadLedger(files.uploads_db))
 
         def prepare_shards(batch: Pending, shards: list[list[Receipt]]) -> Iterator[Prepared]:
             for shard in shards:
-                yield prepare_shard(batch, shard, read_contents(files, shard, registry), registry, zone)
+                yield prepare_shard(batch, shard, read_contents(archive, shard, registry), registry, zone)
 
         steps = runloop.RunSteps(
             discover=lambda: discover(inbox),
@@ -511,10 +512,9 @@ def _set_aside_on_load(writer: Writer, decision: Decision, problem: Exception) -
     return load_batch(writer, [rejected], empty_load_rows(), findings)
 
 
-def read_contents(files: WarehouseFiles, shard: list[Receipt], registry: Registry) -> dict[str, bytes]:
+def read_contents(archive: Archive, shard: list[Receipt], registry: Registry) -> dict[str, bytes]:
     """The archived bytes of these receipts, by submission id; a file beyond the size limit is not read
     (it is rejected by its size alone)."""
-    archive = Archive(files.archive_dir)
     limit = registry.limits.max_file_bytes
     return {r.submission_id: archive.get(r.submission_id) for r in shard if r.size_bytes <= limit}
 
