@@ -98,6 +98,7 @@ class Archive:
         self.root = root
         self._remembered: dict[str, bytes] = {}  # submission id -> the bytes copied in under it
         self._remembered_bytes = 0
+        self._root_made = False  # its folder made (once per archive, not once per file)
 
     def path_of(self, submission_id: str) -> Path:
         return self.root / submission_id[:2] / submission_id
@@ -108,7 +109,9 @@ class Archive:
         Raises NotRegularFile for anything else, ChangedWhileRead when the file changed
         while it was copied (nothing is left behind then).
         """
-        _private_folder(self.root)
+        if not self._root_made:
+            _private_folder(self.root)
+            self._root_made = True
         descriptor, before = open_regular(path)
         temporary = self.root / f"{_INCOMING}{os.getpid()}.{before.st_ino}.part"
         digest = hashlib.sha256()
