@@ -213,11 +213,11 @@ def _code_failures(
 
 
 def row_slices(rows: pl.DataFrame, slice_rows: int = SLICE_ROWS) -> Iterator[pl.DataFrame]:
-    """The judged rows in slices of about `slice_rows` rows, each in the order of the rows.
+    """The judged rows in slices of about `slice_rows` rows, each in the order of the rows, for the key suite.
 
-    Every rule of the row suite judges a row alone, or with the rows of the same key
-    (`duplicate_key`): the rows are dealt to the slices by their key's number (KEY_NUMBER),
-    so that rows of one key are always judged together. A file that fits one slice is judged whole.
+    `duplicate_key` judges a row with the rows of the same key: the rows are dealt to the slices by
+    their key's number (KEY_NUMBER), so that rows of one key are always judged together. Rows that
+    fit one slice are judged whole.
     """
     count = -(-rows.height // max(1, slice_rows))
     if count <= 1:
