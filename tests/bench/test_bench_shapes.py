@@ -34,7 +34,8 @@ provincial shape (cProfile, top functions to bench/PROFILE_SHAPES.txt). CTIP_BEN
 to run (default all three, comma-separated); CTIP_BENCH_SHAPE_REPEAT (default 1) runs each measure that
 many times, each into a new database, and keeps the median (a loaded machine's noise exceeds the
 difference of two single runs): each time every tool runs at the smaller size and then at the
-larger, so that a pair is measured minutes apart at most, not a whole shape's runs apart.
+larger, so that a pair is measured minutes apart at most, not a whole shape's runs apart. Before each
+run, what the runs before it wrote is flushed to disk (`os.sync`, not timed).
 """
 
 from __future__ import annotations
@@ -316,7 +317,10 @@ TOOLS = ("ctip run", "ctip without orchestrator", "DuckDB alone", "dbt-duckdb")
 
 
 def _measure(tools: Tools, tool: str, manifest: dict, name: Path) -> dict:
-    """One run of `tool` on the inbox of `manifest`, into a new database named after `name`."""
+    """One run of `tool` on the inbox of `manifest`, into a new database named after `name`. What earlier runs
+    wrote is flushed to disk first, outside the time measured: a file created while the disk still writes back
+    another tool's run took up to 25 times as long, which went to whichever tool came next."""
+    os.sync()
     inbox = Path(manifest["inbox"])
     if tool == "ctip run":
         return tools.ctip_run(inbox, name / "run" / "ctip.duckdb")
