@@ -353,28 +353,11 @@ def _read_xlsx(content: bytes, limits: Limits) -> Read:
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            inflated = sum(member.file_size for member in archive.infolist())
+        archive = zipfile.ZipFile(io.BytesIO(content))  # opened once for every measure below
     except (zipfile.BadZipFile, OSError, ValueError):
         raise Unreadable("it is not an Excel workbook (.xlsx)") from None
-    if inflated > limits.max_xlsx_uncompressed_bytes:
-        raise Unreadable(
-            f"the workbook inflates to {inflated:,} bytes; the limit is {limits.max_xlsx_uncompressed_bytes:,} bytes"
-        )
-    scan = _scan_workbook(content)
-    if scan.cells > limits.max_xlsx_cells:
-        raise Unreadable(
-            f"the sheet '{XLSX_SHEET}' spans {scan.cells:,} cells (from A1 to its last cell); the limit is "
-            f"{limits.max_xlsx_cells:,}: delete the empty rows and columns after the table"
-        )
-    if scan.columns > limits.max_columns:
-        raise Unreadable(f"the sheet '{XLSX_SHEET}' has {scan.columns:,} columns; the limit is {limits.max_columns:,}")
-    if scan.shared_strings > limits.max_xlsx_cells:
-        raise Unreadable(
-            f"the workbook's table of texts holds {scan.shared_strings:,} entries; the limit is "
-            f"{limits.max_xlsx_cells:,}"
-        )
-    _measure_shared_texts(content, scan, limits)
+    with archive:
+        scan = _measure_workbook(archive, limits)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
         sheet_names = {name.strip().lower(): name for name in workbook.sheet_names}
@@ -398,6 +381,31 @@ def _read_xlsx(content: bytes, limits: Limits) -> Read:
     return header, [(number, cells) for number, cells in filled if number > header_number], None
 
 
+def _measure_workbook(archive: zipfile.ZipFile, limits: Limits) -> _WorkbookScan:
+    """The workbook against the limits before any reader builds it (Unreadable past one): its inflated size,
+    the cells and columns of its sheet `data`, its shared texts; its scan."""
+    inflated = sum(member.file_size for member in archive.infolist())
+    if inflated > limits.max_xlsx_uncompressed_bytes:
+        raise Unreadable(
+            f"the workbook inflates to {inflated:,} bytes; the limit is {limits.max_xlsx_uncompressed_bytes:,} bytes"
+        )
+    scan = _scan_workbook(archive)
+    if scan.cells > limits.max_xlsx_cells:
+        raise Unreadable(
+            f"the sheet '{XLSX_SHEET}' spans {scan.cells:,} cells (from A1 to its last cell); the limit is "
+            f"{limits.max_xlsx_cells:,}: delete the empty rows and columns after the table"
+        )
+    if scan.columns > limits.max_columns:
+        raise Unreadable(f"the sheet '{XLSX_SHEET}' has {scan.columns:,} columns; the limit is {limits.max_columns:,}")
+    if scan.shared_strings > limits.max_xlsx_cells:
+        raise Unreadable(
+            f"the workbook's table of texts holds {scan.shared_strings:,} entries; the limit is "
+            f"{limits.max_xlsx_cells:,}"
+        )
+    _measure_shared_texts(archive, scan, limits)
+    return scan
+
+
 @dataclass
 class _WorkbookScan:
     cells: int = 0  # the grid a reader would allocate for the sheet, A1 to its farthest cell
@@ -419,7 +427,7 @@ def _stream(archive: zipfile.ZipFile, path: str):
             yield window, chunk
 
 
-def _scan_workbook(content: bytes) -> _WorkbookScan:
+def _scan_workbook(archive: zipfile.ZipFile) -> _WorkbookScan:
     """What reading the sheet `data` would cost, and where its formula errors are, found without building it.
 
     A workbook of a few kilobytes can name a cell at XFD1048576 (readers size their
@@ -429,32 +437,31 @@ def _scan_workbook(content: bytes) -> _WorkbookScan:
     """
     scan = _WorkbookScan()
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            names = set(archive.namelist())
-            for name in names:
-                if name.lower().endswith("sharedstrings.xml"):
-                    scan.shared_strings += sum(_count_shared_strings(c) for _, c in _stream(archive, name))
-                    scan.shared_strings_part = name
-            path = _sheet_path(archive)
-            if path is None or path not in names:
-                return scan
-            scan.sheet_part = path
-            last_row = last_column = tags = 0
-            for window, chunk in _stream(archive, path):
-                for letters, digits in XLSX_CELL.findall(window):
-                    last_row = max(last_row, int(digits))
-                    last_column = max(last_column, _column_number(letters.upper()))
-                for digits in XLSX_ROW.findall(window):
-                    last_row = max(last_row, int(digits))
-                for tag, inner in XLSX_ERROR_CELL.findall(window):
-                    reference = XLSX_CELL.match(tag)
-                    if reference:
-                        shown = XLSX_VALUE.search(inner)
-                        text = shown[1].decode("utf-8", "replace") if shown else "#ERROR"
-                        scan.error_cells[(int(reference[2]), _column_number(reference[1].upper()))] = text
-                tags += len(XLSX_CELL_TAG.findall(chunk))
-            scan.cells = max(last_row * max(last_column, 1), tags)
-            scan.columns = last_column
+        names = set(archive.namelist())
+        for name in names:
+            if name.lower().endswith("sharedstrings.xml"):
+                scan.shared_strings += sum(_count_shared_strings(c) for _, c in _stream(archive, name))
+                scan.shared_strings_part = name
+        path = _sheet_path(archive)
+        if path is None or path not in names:
+            return scan
+        scan.sheet_part = path
+        last_row = last_column = tags = 0
+        for window, chunk in _stream(archive, path):
+            for letters, digits in XLSX_CELL.findall(window):
+                last_row = max(last_row, int(digits))
+                last_column = max(last_column, _column_number(letters.upper()))
+            for digits in XLSX_ROW.findall(window):
+                last_row = max(last_row, int(digits))
+            for tag, inner in XLSX_ERROR_CELL.findall(window):
+                reference = XLSX_CELL.match(tag)
+                if reference:
+                    shown = XLSX_VALUE.search(inner)
+                    text = shown[1].decode("utf-8", "replace") if shown else "#ERROR"
+                    scan.error_cells[(int(reference[2]), _column_number(reference[1].upper()))] = text
+            tags += len(XLSX_CELL_TAG.findall(chunk))
+        scan.cells = max(last_row * max(last_column, 1), tags)
+        scan.columns = last_column
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, ElementTree.ParseError):
         return scan
     return scan
@@ -490,19 +497,19 @@ def _parse_part(archive: zipfile.ZipFile, path: str, start, end=None, text=None)
         raise Unreadable(f"the workbook is damaged (its part {path}: {problem})") from None
 
 
-def _measure_shared_texts(content: bytes, scan: _WorkbookScan, limits: Limits) -> None:
+def _measure_shared_texts(archive: zipfile.ZipFile, scan: _WorkbookScan, limits: Limits) -> None:
     """Unreadable when a shared text is longer than a cell may be, or when the cells that point at the
     shared texts would repeat them past the limit of inflated bytes (a few kilobytes of cells pointing at
     one long text are gigabytes once read)."""
     if scan.shared_strings_part is None:
         return
     try:
-        _measure(content, scan, limits)
+        _measure(archive, scan, limits)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, zlib.error) as problem:
         raise Unreadable(f"the workbook is damaged ({type(problem).__name__}: {problem})") from None
 
 
-def _measure(content: bytes, scan: _WorkbookScan, limits: Limits) -> None:
+def _measure(archive: zipfile.ZipFile, scan: _WorkbookScan, limits: Limits) -> None:
     lengths = array("q")
     inside = [False]
 
@@ -519,47 +526,46 @@ def _measure(content: bytes, scan: _WorkbookScan, limits: Limits) -> None:
         if inside[0]:
             lengths[-1] += len(data)
 
-    with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        _parse_part(archive, scan.shared_strings_part, start_text, end_text, text)
-        longest = max(lengths, default=0)
-        if longest > limits.max_text_chars:
-            raise Unreadable(
-                f"the workbook's table of texts holds a text of {longest:,} characters; "
-                f"the limit is {limits.max_text_chars:,}"
-            )
-        budget = limits.max_xlsx_uncompressed_bytes
-        if scan.sheet_part is None or longest * scan.cells <= budget:
-            return  # even if every cell pointed at the longest text
-        total = [0]
-        cell = {"shared": False, "value": None}
+    _parse_part(archive, scan.shared_strings_part, start_text, end_text, text)
+    longest = max(lengths, default=0)
+    if longest > limits.max_text_chars:
+        raise Unreadable(
+            f"the workbook's table of texts holds a text of {longest:,} characters; "
+            f"the limit is {limits.max_text_chars:,}"
+        )
+    budget = limits.max_xlsx_uncompressed_bytes
+    if scan.sheet_part is None or longest * scan.cells <= budget:
+        return  # even if every cell pointed at the longest text
+    total = [0]
+    cell = {"shared": False, "value": None}
 
-        def start_cell(tag, attributes):
-            name = _local_name(tag)
-            if name == "c":
-                cell["shared"] = attributes.get("t") == "s"
-            elif name == "v" and cell["shared"]:
-                cell["value"] = []
+    def start_cell(tag, attributes):
+        name = _local_name(tag)
+        if name == "c":
+            cell["shared"] = attributes.get("t") == "s"
+        elif name == "v" and cell["shared"]:
+            cell["value"] = []
 
-        def end_cell(tag):
-            name = _local_name(tag)
-            if name == "v" and cell["value"] is not None:
-                index = "".join(cell["value"]).strip()
-                if index.isdigit() and int(index) < len(lengths):
-                    total[0] += lengths[int(index)]
-                cell["value"] = None
-                if total[0] > budget:
-                    raise Unreadable(
-                        f"the cells of the sheet '{XLSX_SHEET}' repeat the workbook's texts to more than "
-                        f"{budget:,} characters; the limit is {budget:,} bytes once the workbook is inflated"
-                    )
-            elif name == "c":
-                cell["shared"] = False
+    def end_cell(tag):
+        name = _local_name(tag)
+        if name == "v" and cell["value"] is not None:
+            index = "".join(cell["value"]).strip()
+            if index.isdigit() and int(index) < len(lengths):
+                total[0] += lengths[int(index)]
+            cell["value"] = None
+            if total[0] > budget:
+                raise Unreadable(
+                    f"the cells of the sheet '{XLSX_SHEET}' repeat the workbook's texts to more than "
+                    f"{budget:,} characters; the limit is {budget:,} bytes once the workbook is inflated"
+                )
+        elif name == "c":
+            cell["shared"] = False
 
-        def cell_text(data):
-            if cell["value"] is not None:
-                cell["value"].append(data)
+    def cell_text(data):
+        if cell["value"] is not None:
+            cell["value"].append(data)
 
-        _parse_part(archive, scan.sheet_part, start_cell, end_cell, cell_text)
+    _parse_part(archive, scan.sheet_part, start_cell, end_cell, cell_text)
 
 
 def _count_shared_strings(chunk: bytes) -> int:
