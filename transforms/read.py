@@ -599,7 +599,9 @@ def _sheet_path(archive: zipfile.ZipFile) -> str | None:
 
 def _xlsx_cell(value: object) -> str | None:
     """A cell as the text a person would type: 78.0 is '78', a date is its month."""
-    if value is None or value == "":
+    if type(value) is str:  # most cells: their text, or nothing when it is only spaces
+        return value if value.strip() else None
+    if value is None:
         return None
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
