@@ -326,10 +326,9 @@ def _row_conditions_as_masks() -> Iterator[None]:
     filtered = PandasExecutionEngine._apply_row_condition_filter
 
     def apply(engine, data, row_condition, domain_kwargs):
-        text = _condition_text(row_condition)
-        flag = _FLAG_CONDITION.match(text) if text is not None else None
-        if flag and domain_kwargs.get("condition_parser") == "pandas" and flag.group(1) in data.columns:
-            return data.loc[data[flag.group(1)].eq(True)]
+        flag = _flag_of(row_condition)
+        if flag and domain_kwargs.get("condition_parser") == "pandas" and flag in data.columns:
+            return data.loc[data[flag].eq(True)]
         return filtered(engine, data, row_condition, domain_kwargs)
 
     PandasExecutionEngine._apply_row_condition_filter = apply
@@ -337,6 +336,13 @@ def _row_conditions_as_masks() -> Iterator[None]:
         yield
     finally:
         PandasExecutionEngine._apply_row_condition_filter = filtered
+
+
+def _flag_of(row_condition) -> str | None:
+    """The column of a row condition `flag==True`, as Great Expectations hands it over; None for any other."""
+    text = _condition_text(row_condition)
+    flag = _FLAG_CONDITION.match(text) if text is not None else None
+    return flag.group(1) if flag else None
 
 
 def _condition_text(row_condition) -> str | None:
@@ -512,11 +518,10 @@ def _counted_by_weight(check: dict, outcome, frame: pd.DataFrame, weight: str, f
     condition = outcome.expectation_config.kwargs.get("row_condition")
     looked_at = frame
     if condition:
-        text = _condition_text(condition)
-        flag = _FLAG_CONDITION.match(text) if text is not None else None
+        flag = _flag_of(condition)
         if flag is None:
             raise ExpectationError(f"rows counted by weight take a row condition `flag==True`, not {condition!r}")
-        looked_at = frame.loc[frame[flag.group(1)].eq(True)]
+        looked_at = frame.loc[frame[flag].eq(True)]
     weights = frame.set_index(ROW_INDEX)[weight]
     return {**check, "checked": int(looked_at[weight].sum()), "failed": int(weights.loc[failed].sum())}
 

@@ -125,8 +125,8 @@ def load_decisions(
             )
             write_versions(writer)
             cap = registry.limits.max_findings_per_rule
-            order = {r.submission_id: r.sequence for r in loaded}
-            warnings = judge_run(con, registry, order, cap=cap, repeated="run_repeated")
+            sequences = {r.submission_id: r.sequence for r in loaded}
+            warnings = judge_run(con, registry, sequences, cap=cap, repeated="run_repeated")
             all_findings = cap_findings(pl.concat([findings, warnings], how="vertical_relaxed"), cap)
         _record_outcomes(con, decisions, all_findings)
         if rows:
