@@ -412,6 +412,8 @@ class _WorkbookScan:
     columns: int = 0  # the farthest column named
     shared_strings: int = 0
     shared_strings_part: str | None = None
+    shared_strings_bytes: int = 0  # the inflated bytes of the table of texts
+    shared_strings_declare: bool = False  # whether it holds a declaration (`<!`: a DTD, a comment, CDATA)
     sheet_part: str | None = None
     error_cells: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column) -> Excel's error text
 
@@ -440,7 +442,10 @@ def _scan_workbook(archive: zipfile.ZipFile) -> _WorkbookScan:
         names = set(archive.namelist())
         for name in names:
             if name.lower().endswith("sharedstrings.xml"):
-                scan.shared_strings += sum(_count_shared_strings(c) for _, c in _stream(archive, name))
+                for window, chunk in _stream(archive, name):
+                    scan.shared_strings += _count_shared_strings(chunk)
+                    scan.shared_strings_bytes += len(chunk)
+                    scan.shared_strings_declare |= b"<!" in window
                 scan.shared_strings_part = name
         path = _sheet_path(archive)
         if path is None or path not in names:
@@ -448,18 +453,20 @@ def _scan_workbook(archive: zipfile.ZipFile) -> _WorkbookScan:
         scan.sheet_part = path
         last_row = last_column = tags = 0
         for window, chunk in _stream(archive, path):
-            for letters, digits in XLSX_CELL.findall(window):
-                last_row = max(last_row, int(digits))
-                last_column = max(last_column, _column_number(letters.upper()))
-            for digits in XLSX_ROW.findall(window):
-                last_row = max(last_row, int(digits))
-            for tag, inner in XLSX_ERROR_CELL.findall(window):
-                reference = XLSX_CELL.match(tag)
-                if reference:
-                    shown = XLSX_VALUE.search(inner)
-                    text = shown[1].decode("utf-8", "replace") if shown else "#ERROR"
-                    scan.error_cells[(int(reference[2]), _column_number(reference[1].upper()))] = text
+            cells = XLSX_CELL.findall(window)
+            if cells:  # the farthest row and column; a column's letters made a number once
+                letters, digits = zip(*cells, strict=True)
+                last_row = max(last_row, max(map(int, digits)))
+                last_column = max(last_column, max(map(_column_number, {name.upper() for name in set(letters)})))
+            last_row = max(last_row, max(map(int, XLSX_ROW.findall(window)), default=0))
             tags += len(XLSX_CELL_TAG.findall(chunk))
+            if b'"e"' in window or b"'e'" in window:  # a cell of type e (a formula error) may be here
+                for tag, inner in XLSX_ERROR_CELL.findall(window):
+                    reference = XLSX_CELL.match(tag)
+                    if reference:
+                        shown = XLSX_VALUE.search(inner)
+                        text = shown[1].decode("utf-8", "replace") if shown else "#ERROR"
+                        scan.error_cells[(int(reference[2]), _column_number(reference[1].upper()))] = text
         scan.cells = max(last_row * max(last_column, 1), tags)
         scan.columns = last_column
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, ElementTree.ParseError):
@@ -503,6 +510,12 @@ def _measure_shared_texts(archive: zipfile.ZipFile, scan: _WorkbookScan, limits:
     one long text are gigabytes once read)."""
     if scan.shared_strings_part is None:
         return
+    # A text holds no more characters than its part has bytes: a part of a few kilobytes, without a declaration
+    # (`<!`: a DTD, whose entities could expand), can hold no text too long nor repeat one past the limit
+    most = scan.shared_strings_bytes
+    if not scan.shared_strings_declare and most <= limits.max_text_chars:
+        if scan.sheet_part is None or most * scan.cells <= limits.max_xlsx_uncompressed_bytes:
+            return
     try:
         _measure(archive, scan, limits)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, zlib.error) as problem:
@@ -582,15 +595,20 @@ def _column_number(letters: bytes) -> int:
 
 def _sheet_path(archive: zipfile.ZipFile) -> str | None:
     """The zip path of the worksheet named `data` (any case), from the workbook and its relations."""
+    return _sheet_target(archive.read("xl/workbook.xml"), archive.read("xl/_rels/workbook.xml.rels"))
+
+
+@functools.lru_cache(maxsize=64)  # the workbooks of one sender's template mostly share these two parts
+def _sheet_target(workbook_part: bytes, relations_part: bytes) -> str | None:
     relations_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    workbook = ElementTree.fromstring(workbook_part)
     target_id = None
     for sheet in workbook.iter():
         if sheet.tag.endswith("}sheet") and (sheet.get("name") or "").strip().lower() == XLSX_SHEET:
             target_id = sheet.get(relations_ns)
     if target_id is None:
         return None
-    for relation in ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels")).iter():
+    for relation in ElementTree.fromstring(relations_part).iter():
         if relation.get("Id") == target_id:
             target = relation.get("Target") or ""
             return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import re
 import sys
+import zipfile
 from datetime import date, datetime
 
 import pytest
@@ -431,6 +433,60 @@ def test_xlsx_over_inflated_limit_is_unreadable(limits):
     tight = dataclasses.replace(limits, max_xlsx_uncompressed_bytes=1_000)
     finding = only_finding(read_submission(content, "xlsx", tight), "unreadable")
     assert "1,000 bytes" in finding.message
+
+
+def _with_part(content: bytes, path: str, change) -> bytes:
+    """The workbook with its part `path` changed by `change` (text to text), every other part as it was."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as copy:
+        for member in source.infolist():
+            part = source.read(member)
+            copy.writestr(member, change(part.decode("utf-8")).encode("utf-8") if member.filename == path else part)
+    return buffer.getvalue()
+
+
+def shared_texts_workbook(rows: list[list]) -> bytes:
+    """A workbook whose texts are in its table of texts (xl/sharedStrings.xml), as Excel writes them."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = workbook.add_worksheet("data")
+    for number, row in enumerate(rows):
+        sheet.write_row(number, 0, row)
+    workbook.close()
+    return buffer.getvalue()
+
+
+def test_xlsx_small_table_of_texts_declaring_a_dtd_is_unreadable(limits):
+    """A table of texts of a few bytes is not parsed to be measured, unless it declares something: a DTD's
+    entities could expand without bound, and it is refused as a larger one is."""
+    content = shared_texts_workbook([XLSX_HEADER, ["NCCT", "2019", "cases", 1]])
+    declared = _with_part(
+        content, "xl/sharedStrings.xml", lambda xml: xml.replace("<sst", '<!DOCTYPE sst [<!ENTITY x "xx">]><sst', 1)
+    )
+    finding = only_finding(read_submission(declared, "xlsx", limits), "unreadable")
+    assert "declares a DTD" in finding.message
+    assert read_submission(content, "xlsx", limits).readable
+
+
+def test_xlsx_text_longer_than_a_cell_in_a_small_table_is_unreadable(limits):
+    """A table of texts smaller than the longest text allowed needs no measuring; one larger is measured."""
+    content = shared_texts_workbook([XLSX_HEADER, ["NCCT", "2019", "cases", 1, "a comment of 28 characters.."]])
+    assert read_submission(content, "xlsx", limits).readable
+    tight = dataclasses.replace(limits, max_text_chars=20)
+    finding = only_finding(read_submission(content, "xlsx", tight), "unreadable")
+    assert "table of texts holds a text of 28 characters" in finding.message and "the limit is 20" in finding.message
+
+
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_xlsx_formula_error_found_in_either_quotes(limits, quote):
+    """A cell of type e (a formula's error) shows its error, its type written in double or single quotes."""
+    content = xlsx_bytes([XLSX_HEADER, ["NCCT", "2019", "cases", 1]])
+    cell = f"<c r={quote}D2{quote} t={quote}e{quote}><f>1/0</f><v>#DIV/0!</v></c>"
+    failed = _with_part(content, "xl/worksheets/sheet1.xml", lambda xml: re.sub(r'<c r="D2".*?</c>', cell, xml))
+    raw = read_submission(failed, "xlsx", limits)
+    assert raw.frame["value"].to_list() == [read.XLSX_ERROR_TEXT.format(error="#DIV/0!")]
 
 
 # ------------------------------------------------------------------ limits
