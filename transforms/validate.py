@@ -71,7 +71,7 @@ def validate(
     suites = _Suites.of(registry, runner)
     findings = []
     cap = _Cap(registry.limits.max_findings_per_rule)
-    distinct = _distinct_rows(rows, suites.row_columns)
+    distinct = _distinct_rows(rows, suites.row_columns, only_missing=("value",))
     distinct_frames = (
         _as_objects(distinct.slice(start, slice_rows).drop(STANDS_FOR))
         for start in range(0, distinct.height, slice_rows)
@@ -93,11 +93,13 @@ def validate(
         findings.extend(_row_findings(failure.rule, failure.column, flagged, rows, registry, lang))
 
     for complete, subset in parts.items():
-        frames = (_parts_pandas(subset.slice(start, slice_rows)) for start in range(0, subset.height, slice_rows))
+        pairs = _distinct_rows(subset, ["parent_value", "parts_sum"])  # most totals repeat a few pairs of figures
+        frames = (_parts_pandas(pairs.slice(start, slice_rows)) for start in range(0, pairs.height, slice_rows))
         for failure in runner.run_slices(
-            "complete_parts" if complete else "partial_parts", frames, suites.parts[complete]
+            "complete_parts" if complete else "partial_parts", frames, suites.parts[complete], weight=WEIGHT
         ):
-            flagged = cap.within(subset.filter(pl.col(ROW_INDEX).is_in(failure.rows)), failure.rule)
+            failed = _stood_for(pairs, failure.rows)
+            flagged = cap.within(subset.filter(pl.col(ROW_INDEX).is_in(failed)), failure.rule)
             findings.extend(
                 _parts_finding(failure.rule, check, registry, lang) for check in flagged.iter_rows(named=True)
             )
@@ -143,21 +145,22 @@ def warm_suites(registry: Registry) -> None:
 # its reporter may not report, then the other rules of its own values and of its key.
 _LISTED = ("unknown_code", "not_allowed", "future_period", "duplicate_key", "mixed_reporters", "bad_value")
 
-# Columns of the distinct rows the row suite judges: how many rows each stands for, and which
+# Columns of the distinct rows the row and parts suites judge: how many rows each stands for, and which
 WEIGHT, STANDS_FOR = "_rows_held", "_rows_stood_for"
 
 
-def _distinct_rows(rows: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """The distinct rows of `rows` in `columns` (the row suite's), in the order of their first rows, each with its
-    ROW_INDEX, how many rows hold its values (WEIGHT) and those rows' ROW_INDEX (STANDS_FOR).
+def _distinct_rows(rows: pl.DataFrame, columns: list[str], only_missing: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The distinct rows of `rows` in `columns` (those a suite judges), in the order of their first rows, each with
+    its ROW_INDEX, how many rows hold its values (WEIGHT) and those rows' ROW_INDEX (STANDS_FOR).
 
-    `value` is judged only for being missing: rows are told apart by whether they have one, and a distinct row
-    holds the first value of its rows (what the validation page shows of a failed value)."""
-    told_apart = [c for c in columns if c != "value"]
+    A column of `only_missing` is judged only for being missing (the row suite's `value`): rows are told apart by
+    whether they have one, and a distinct row holds the first value of its rows (what the validation page shows
+    of a failed value)."""
+    told_apart = [c for c in columns if c not in only_missing]
     return (
         rows.lazy()
-        .group_by(*told_apart, pl.col("value").is_null().alias("_no_value"), maintain_order=True)
-        .agg(pl.col("value").first(), pl.col(ROW_INDEX).alias(STANDS_FOR))
+        .group_by(*told_apart, *(pl.col(c).is_null().alias(f"_no_{c}") for c in only_missing), maintain_order=True)
+        .agg(*(pl.col(c).first() for c in only_missing), pl.col(ROW_INDEX).alias(STANDS_FOR))
         .select(*columns, pl.col(STANDS_FOR).list.len().alias(WEIGHT), STANDS_FOR)
         .with_row_index(ROW_INDEX)
         .collect(engine=ENGINE)
@@ -321,15 +324,17 @@ def _as_objects(frame: pl.DataFrame) -> pd.DataFrame:
     )
 
 
-def _parts_pandas(checks: pl.DataFrame) -> pd.DataFrame:
-    """Totals and sums as Python integers: a sum of 64-bit parts may not fit 64 bits."""
+def _parts_pandas(pairs: pl.DataFrame) -> pd.DataFrame:
+    """The distinct pairs of a total and its parts' sum (`_distinct_rows`), as Python integers (a sum of 64-bit
+    parts may not fit 64 bits), with how many totals each stands for."""
     import pandas as pd
 
     return pd.DataFrame(
         {
-            ROW_INDEX: checks[ROW_INDEX].to_list(),
-            "parent_value": pd.Series(checks["parent_value"].to_list(), dtype=object),
-            "parts_sum": pd.Series(checks["parts_sum"].to_list(), dtype=object),
+            ROW_INDEX: pairs[ROW_INDEX].to_list(),
+            "parent_value": pd.Series(pairs["parent_value"].to_list(), dtype=object),
+            "parts_sum": pd.Series(pairs["parts_sum"].to_list(), dtype=object),
+            WEIGHT: pairs[WEIGHT].to_list(),
         }
     )
 

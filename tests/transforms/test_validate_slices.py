@@ -126,3 +126,18 @@ def test_rows_judged_on_their_distinct_values_are_counted_as_rows(judged):
         assert counted["bad_value"] == (frame["value_given"].sum(), 12)  # the twelve halves, such as "3.5"
         assert counted["mixed_reporters"] == (frame.height, 2)  # the rows of MOI and XYZ in a file of the NCCT
         assert counted["future_period"] == (frame.height, 1)
+
+
+def test_totals_judged_on_their_distinct_pairs_are_counted_as_totals(judged):
+    """The parts suites judge each distinct pair of a total and its parts' sum once; their checks still count
+    the totals, and a pair that fails for many totals is shown once among the examples."""
+    for _, checks in judged.values():
+        counted = {c["rule"]: (c["checked"], c["failed"], c["examples"]) for c in checks if "parts" in c["suite"]}
+        # six years of age groups against their total of 100, whose sums differ every year
+        assert counted["parts_differ_from_total"] == (
+            6,
+            6,
+            ["(100, 111)", "(100, 112)", "(100, 113)", "(100, 114)", "(100, 115)"],
+        )
+        # six years of referrals adding up to 12 against a total of 10: one pair
+        assert counted["parts_exceed_total"] == (6, 6, ["(10, 12)"])
