@@ -413,7 +413,7 @@ class _WorkbookScan:
     shared_strings: int = 0
     shared_strings_part: str | None = None
     shared_strings_bytes: int = 0  # the inflated bytes of the table of texts
-    shared_strings_declare: bool = False  # whether it holds a declaration (`<!`: a DTD, a comment, CDATA)
+    shared_strings_declares: bool = False  # whether it holds a declaration (`<!`: a DTD, a comment, CDATA)
     sheet_part: str | None = None
     error_cells: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column) -> Excel's error text
 
@@ -445,7 +445,7 @@ def _scan_workbook(archive: zipfile.ZipFile) -> _WorkbookScan:
                 for window, chunk in _stream(archive, name):
                     scan.shared_strings += _count_shared_strings(chunk)
                     scan.shared_strings_bytes += len(chunk)
-                    scan.shared_strings_declare |= b"<!" in window
+                    scan.shared_strings_declares |= b"<!" in window
                 scan.shared_strings_part = name
         path = _sheet_path(archive)
         if path is None or path not in names:
@@ -510,10 +510,11 @@ def _measure_shared_texts(archive: zipfile.ZipFile, scan: _WorkbookScan, limits:
     one long text are gigabytes once read)."""
     if scan.shared_strings_part is None:
         return
-    # A text holds no more characters than its part has bytes: a part of a few kilobytes, without a declaration
-    # (`<!`: a DTD, whose entities could expand), can hold no text too long nor repeat one past the limit
+    # A text has no more characters than its table has bytes: a table no larger than the longest text allowed,
+    # without a declaration (`<!`: a DTD, whose entities could expand), holds no text too long, and when even
+    # that many characters in every cell of the sheet stay within the limit, no text is repeated past it
     most = scan.shared_strings_bytes
-    if not scan.shared_strings_declare and most <= limits.max_text_chars:
+    if not scan.shared_strings_declares and most <= limits.max_text_chars:
         if scan.sheet_part is None or most * scan.cells <= limits.max_xlsx_uncompressed_bytes:
             return
     try:
@@ -595,10 +596,12 @@ def _column_number(letters: bytes) -> int:
 
 def _sheet_path(archive: zipfile.ZipFile) -> str | None:
     """The zip path of the worksheet named `data` (any case), from the workbook and its relations."""
-    return _sheet_target(archive.read("xl/workbook.xml"), archive.read("xl/_rels/workbook.xml.rels"))
+    parts = archive.read("xl/workbook.xml"), archive.read("xl/_rels/workbook.xml.rels")
+    if sum(map(len, parts)) <= _REMEMBERED_PARTS_BYTES:
+        return _remembered_sheet_target(*parts)
+    return _sheet_target(*parts)
 
 
-@functools.lru_cache(maxsize=64)  # the workbooks of one sender's template mostly share these two parts
 def _sheet_target(workbook_part: bytes, relations_part: bytes) -> str | None:
     relations_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
     workbook = ElementTree.fromstring(workbook_part)
@@ -613,6 +616,12 @@ def _sheet_target(workbook_part: bytes, relations_part: bytes) -> str | None:
             target = relation.get("Target") or ""
             return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
     return None
+
+
+# The answers of `_sheet_target` for the last workbooks whose two parts are this small (those of one sender's
+# template are mostly the same bytes); a larger pair is worked out each time, never kept
+_REMEMBERED_PARTS_BYTES = 64 * 1024
+_remembered_sheet_target = functools.lru_cache(maxsize=64)(_sheet_target)
 
 
 def _xlsx_cell(value: object) -> str | None:

@@ -489,6 +489,22 @@ def test_xlsx_formula_error_found_in_either_quotes(limits, quote):
     assert raw.frame["value"].to_list() == [read.XLSX_ERROR_TEXT.format(error="#DIV/0!")]
 
 
+def test_xlsx_sheet_place_remembered_for_small_parts_only(limits):
+    """Where the sheet lies is remembered for workbooks of the same small parts (one template), never for large
+    parts: a part can be as large as the inflated limit, and a remembered answer keeps its part in memory."""
+    content = xlsx_bytes([XLSX_HEADER, ["NCCT", "2019", "cases", 1]])
+    padded = _with_part(
+        content, "xl/workbook.xml", lambda xml: xml.replace("</workbook>", " " * 70_000 + "</workbook>")
+    )
+    remembered = read._remembered_sheet_target
+    remembered.cache_clear()
+    assert read_submission(padded, "xlsx", limits).frame["value"].to_list() == ["1"]
+    assert remembered.cache_info().currsize == 0
+    for _ in range(2):
+        assert read_submission(content, "xlsx", limits).frame["value"].to_list() == ["1"]
+    assert (remembered.cache_info().currsize, remembered.cache_info().hits) == (1, 1)
+
+
 # ------------------------------------------------------------------ limits
 @pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
 def test_file_over_size_limit_is_unreadable(seed_files, limits, fmt):
