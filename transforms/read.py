@@ -49,6 +49,7 @@ XLSX_ERROR_CELL = re.compile(
     re.DOTALL,
 )
 XLSX_VALUE = re.compile(rb"<" + _PREFIX + rb"v>([^<]*)<")
+_TYPE_E = tuple(first + b"e" + last for first in (b'"', b"'") for last in (b'"', b"'"))  # as XLSX_ERROR_CELL quotes it
 # The starts of a shared text's element, with or without a prefix; a few in other places only count too many.
 _SHARED_STRING_TAGS = tuple(
     start + b"si" + end for start in (b"<", b":") for end in (b" ", b">", b"/", b"\t", b"\n", b"\r")
@@ -460,7 +461,7 @@ def _scan_workbook(archive: zipfile.ZipFile) -> _WorkbookScan:
                 last_column = max(last_column, max(map(_column_number, {name.upper() for name in set(letters)})))
             last_row = max(last_row, max(map(int, XLSX_ROW.findall(window)), default=0))
             tags += len(XLSX_CELL_TAG.findall(chunk))
-            if b'"e"' in window or b"'e'" in window:  # a cell of type e (a formula error) may be here
+            if any(quoted in window for quoted in _TYPE_E):  # a cell of type e (a formula's error) may be here
                 for tag, inner in XLSX_ERROR_CELL.findall(window):
                     reference = XLSX_CELL.match(tag)
                     if reference:
