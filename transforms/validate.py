@@ -72,18 +72,11 @@ def validate(
     findings = []
     cap = _Cap(registry.limits.max_findings_per_rule)
     distinct = _distinct_rows(rows, suites.row_columns, only_missing=("value",))
-    distinct_frames = (
-        _as_objects(distinct.slice(start, slice_rows).drop(STANDS_FOR))
-        for start in range(0, distinct.height, slice_rows)
-    )
     key_frames = (_as_objects(part.select(ROW_INDEX, *suites.key_columns)) for part in row_slices(rows, slice_rows))
     shown = {"duplicate_key": lambda failed: _keys_shown(rows, failed, registry)}
     failures = [
         *_code_failures(runner, rows, codes, registry, suites.codes),
-        *(
-            Failure(failure.rule, failure.column, _stood_for(distinct, failure.rows))
-            for failure in runner.run_slices("rows", distinct_frames, suites.rows, weight=WEIGHT)
-        ),
+        *_judge_distinct(runner, "rows", distinct, suites.rows, _as_objects, slice_rows),
         *runner.run_slices("keys", key_frames, suites.keys, shown),
     ]
     for failure in sorted(failures, key=lambda failure: _LISTED.index(failure.rule)):
@@ -94,12 +87,9 @@ def validate(
 
     for complete, subset in parts.items():
         pairs = _distinct_rows(subset, ["parent_value", "parts_sum"])  # most totals repeat a few pairs of figures
-        frames = (_parts_pandas(pairs.slice(start, slice_rows)) for start in range(0, pairs.height, slice_rows))
-        for failure in runner.run_slices(
-            "complete_parts" if complete else "partial_parts", frames, suites.parts[complete], weight=WEIGHT
-        ):
-            failed = _stood_for(pairs, failure.rows)
-            flagged = cap.within(subset.filter(pl.col(ROW_INDEX).is_in(failed)), failure.rule)
+        name = "complete_parts" if complete else "partial_parts"
+        for failure in _judge_distinct(runner, name, pairs, suites.parts[complete], _parts_pandas, slice_rows):
+            flagged = cap.within(subset.filter(pl.col(ROW_INDEX).is_in(failure.rows)), failure.rule)
             findings.extend(
                 _parts_finding(failure.rule, check, registry, lang) for check in flagged.iter_rows(named=True)
             )
@@ -165,6 +155,21 @@ def _distinct_rows(rows: pl.DataFrame, columns: list[str], only_missing: tuple[s
         .with_row_index(ROW_INDEX)
         .collect(engine=ENGINE)
     )
+
+
+def _judge_distinct(
+    runner: SuiteRunner, name: str, distinct: pl.DataFrame, suite, as_pandas, slice_rows: int
+) -> list[Failure]:
+    """The failures of `suite` on the distinct rows `distinct` (`_distinct_rows`), judged `slice_rows` at a time,
+    each slice made for pandas by `as_pandas`: each failure names the rows its distinct rows stand for, and the
+    checks count those rows."""
+    frames = (
+        as_pandas(distinct.slice(start, slice_rows).drop(STANDS_FOR)) for start in range(0, distinct.height, slice_rows)
+    )
+    return [
+        Failure(failure.rule, failure.column, _stood_for(distinct, failure.rows))
+        for failure in runner.run_slices(name, frames, suite, weight=WEIGHT)
+    ]
 
 
 def _stood_for(distinct: pl.DataFrame, failed: list[int]) -> list[int]:
