@@ -26,6 +26,10 @@ from warehouse.judgement import judge_approvals, judge_run, repeated_keys_sql, v
 from warehouse.receipts import UPLOAD_TYPES
 from warehouse.reference import refresh_reference
 
+# The load's temporary table of the keys with more than one event in the run (`write_versions`), which the
+# judgements read too
+RUN_REPEATED = "run_repeated"
+
 FINDING_COLUMNS = ["submission_id", "file_name", "severity", "rule", "row_number", "column_name", "message"]
 
 
@@ -126,12 +130,12 @@ def load_decisions(
             write_versions(writer)
             cap = registry.limits.max_findings_per_rule
             sequences = {r.submission_id: r.sequence for r in loaded}
-            warnings = judge_run(con, registry, sequences, cap=cap, repeated="run_repeated")
+            warnings = judge_run(con, registry, sequences, cap=cap, repeated=RUN_REPEATED)
             all_findings = cap_findings(pl.concat([findings, warnings], how="vertical_relaxed"), cap)
         _record_outcomes(con, decisions, all_findings)
         if rows:
             invariants.audit_load(con, registry, "run_rows")
-            for made in ("run_rows", "run_repeated", "pipeline.run_versions"):
+            for made in ("run_rows", RUN_REPEATED, "pipeline.run_versions"):
                 con.execute(f"drop table {made}")
     except BaseException:
         with suppress(duckdb.Error):  # the transaction is failing: its rollback takes these away
@@ -162,14 +166,14 @@ def write_versions(writer: Writer) -> None:
     """Close the versions the load replaces and add the ones it starts, all keys at once.
 
     The keys with more than one event (a version held, or more than one row in the run) are worked out first
-    (the table `run_repeated`, which the judgements read too); their versions go through a table, which the
+    (the table RUN_REPEATED, which the judgements read too); their versions go through a table, which the
     closing reads, and those of every other key (a new key with one row: most of a new period's) straight into
     the history."""
     con, registry = writer.con, writer.registry
     keys, history = registry.key_columns, "core.observation_history"
-    con.execute(f"create or replace temp table run_repeated as {repeated_keys_sql(registry, history)}")
+    con.execute(f"create or replace temp table {RUN_REPEATED} as {repeated_keys_sql(registry, history)}")
     # a table of the database, not a temporary one: DuckDB can write a large one to disk as it goes
-    repeated = versions_sql(registry, history, repeated="run_repeated", part="repeated")
+    repeated = versions_sql(registry, history, repeated=RUN_REPEATED, part="repeated")
     con.execute(f"create or replace table pipeline.run_versions as {repeated}")
     matched = " and ".join(f"h.{c} = v.{c}" for c in keys)
     con.execute(
@@ -178,7 +182,7 @@ def write_versions(writer: Writer) -> None:
             where v.sequence = 0 and v.ends is not null and h.valid_to is null and {matched}"""
     )
     columns = ", ".join((*keys, "period_type", "value", "status", "comment", "submission_id", "row_number"))
-    single = versions_sql(registry, history, repeated="run_repeated", part="single")
+    single = versions_sql(registry, history, repeated=RUN_REPEATED, part="single")
     for started in ("pipeline.run_versions where sequence > 0 and present", f"({single})"):
         con.execute(
             f"insert into {history} ({columns}, valid_from, valid_to) select {columns}, received_at, ends from {started}"

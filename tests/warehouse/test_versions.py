@@ -132,14 +132,13 @@ def test_a_key_left_with_two_current_versions_fails_the_audit_and_nothing_is_com
         def versions_without_closing(writer: Writer) -> None:  # a defect: the replaced version stays current
             history = "core.observation_history"
             writer.con.execute(
-                f"create or replace temp table run_repeated as {repeated_keys_sql(writer.registry, history)}"
+                f"create or replace temp table {loading.RUN_REPEATED} as {repeated_keys_sql(writer.registry, history)}"
             )
             writer.con.execute(
-                f"create or replace table pipeline.run_versions as "
-                f"{versions_sql(writer.registry, 'core.observation_history')}"
+                f"create or replace table pipeline.run_versions as {versions_sql(writer.registry, history)}"
             )
             writer.con.execute(
-                "insert into core.observation_history by name select * exclude (sequence, present, "
+                f"insert into {history} by name select * exclude (sequence, present, "
                 "received_at, ends), received_at as valid_from, ends as valid_to "
                 "from pipeline.run_versions where sequence > 0 and present"
             )
