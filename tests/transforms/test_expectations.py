@@ -3,6 +3,8 @@ the shortcuts taken inside a validation keep what Great Expectations would compu
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import polars as pl
 import pytest
@@ -130,6 +132,22 @@ def test_plain_values_become_the_json_great_expectations_makes(value):
         made = id_dict.convert_to_json_serializable(copy.deepcopy(value))
     assert id_dict.convert_to_json_serializable is convert_to_json_serializable
     assert made == expected or (repr(made) == repr(expected))  # nan is not equal to itself
+
+
+def test_great_expectations_is_left_out_of_collections_as_soon_as_it_is_imported():
+    """Importing the validator (as a run does on a thread of its own, before any suite is built) sets Great
+    Expectations' objects aside before the collector resumes: no pass after it walks them, the first one included."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import gc, json\n"
+        "import transforms.validator\n"
+        "print(json.dumps([gc.get_freeze_count(), gc.get_count()[0], gc.isenabled()]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    frozen, young, enabled = json.loads(done.stdout.strip().splitlines()[-1])
+    assert frozen > 100_000 and young < 1_000 and enabled, (frozen, young, enabled)
 
 
 def test_great_expectations_once_loaded_is_left_out_of_later_collections():
