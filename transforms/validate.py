@@ -294,7 +294,9 @@ def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame
                 for name in registry.dimension_names
             ],
         )
-        .with_columns(pl.struct(_key(registry)).rank("dense").alias(KEY_NUMBER))
+        # a key's number: the first of its rows (a window over the key groups by hashing, where ranking the key's
+        # columns as one struct sorted them: a third of the time)
+        .with_columns(pl.col(ROW_INDEX).min().over(_key(registry)).alias(KEY_NUMBER))
     )
 
 
