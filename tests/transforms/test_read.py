@@ -10,7 +10,10 @@ import sys
 import zipfile
 from datetime import date, datetime
 
+import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from transforms import read
@@ -128,6 +131,16 @@ def test_cells_of_any_space_are_blank_as_python_strips_them(limits):
     spaces = "\u3000\xa0\x1c\u2028"  # spaces of other scripts, separators: all blank
     raw = read_csv(f"{HEADER}\n{spaces},,,\t,\n{spaces}NCCT ,2019,cases,\u200b,\n", limits)
     assert raw.frame.rows() == [(3, f"{spaces}NCCT ", "2019", "cases", "\u200b", None)]  # a zero-width space is text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from([*WHITESPACE, ",", "a", "\u200b", "\\", "]", "^"]), max_size=6)))
+def test_a_text_is_filled_as_python_strips_it(texts):
+    """`filled_text`: a text holds something once Python's strip() (and, for a CSV line, its commas) is taken away."""
+    series = pl.Series([*texts, None], dtype=pl.String)
+    assert read.filled_text(series).to_list() == [bool(t.strip()) for t in texts] + [None]
+    lines = read.filled_text(series, also=",").to_list()
+    assert lines == [bool(t.replace(",", "").strip()) for t in texts] + [None]
 
 
 def test_csv_short_row_padded(limits):
