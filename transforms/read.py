@@ -216,10 +216,10 @@ def _to_columns(
     return columns
 
 
-def filled_text(text, also: str = "") -> pl.Expr | pl.Series:
+def filled_text(text: pl.Expr | pl.Series, also: str = "") -> pl.Expr | pl.Series:
     """Whether each text (an expression or a series) holds a character other than WHITESPACE and `also`: a filled
     cell (null stays null). One regular expression: a third of stripping the spaces and comparing what is left."""
-    besides = "".join(f"\\x{{{ord(c):X}}}" for c in WHITESPACE + also)
+    besides = "".join(f"\\x{{{ord(c):X}}}" for c in WHITESPACE + also)  # each character by its number
     return text.str.contains(f"[^{besides}]")
 
 

@@ -86,8 +86,8 @@ with collector.paused(), _left_out(LEFT_OUT):  # importing Great Expectations: m
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
-    # before the collector resumes: its first pass would walk every object the import made (0.12 s), and each full
-    # pass after it again, while the run reads its files beside it (0.3 s more for 2,364 more small workbooks)
+    # before the collector resumes: its first pass would walk every object the import made (0.12 s), and its later
+    # passes again while the run reads its files beside it (0.3 s more for 3,564 small files than for 1,200)
     collector.set_aside_what_is_alive()
 
 __all__ = ["LEFT_OUT", "LOADED_ON_USE", "LeftOut", "LoadedOnUse", "gx", "gxe"]
