@@ -91,9 +91,10 @@ def _codes(frame: pl.DataFrame, names: list[str], registry: Registry) -> list[pl
     made = []
     for name in names:
         cells = pl.Series(name, distinct[name], pl.String)
-        codes = pl.DataFrame({name: cells}).select(_code(name, registry)).to_series()
-        blank = registry.default_of(name) or ""  # a missing cell, as `_code` makes it
-        made.append(pl.col(name).replace_strict(cells, codes, return_dtype=pl.String).fill_null(blank).alias(name))
+        # the missing cell's code made by `_code` too, after the others: the codes of null cells
+        codes = pl.DataFrame({name: cells.extend_constant(None, 1)}).select(_code(name, registry)).to_series()
+        mapped = pl.col(name).replace_strict(cells, codes.head(cells.len()), return_dtype=pl.String)
+        made.append(mapped.fill_null(codes[-1]).alias(name))
     return made
 
 
