@@ -520,13 +520,18 @@ def _measure_shared_texts(archive: zipfile.ZipFile, scan: _WorkbookScan, limits:
     # without a declaration (`<!`: a DTD, whose entities could expand), holds no text too long, and when even
     # that many characters in every cell of the sheet stay within the limit, no text is repeated past it
     most = scan.shared_strings_bytes
-    if not scan.shared_strings_declares and most <= limits.max_text_chars:
-        if scan.sheet_part is None or most * scan.cells <= limits.max_xlsx_uncompressed_bytes:
-            return
+    if not scan.shared_strings_declares and most <= limits.max_text_chars and _repeated_within(most, scan, limits):
+        return
     try:
         _measure(archive, scan, limits)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, zlib.error) as problem:
         raise Unreadable(f"the workbook is damaged ({type(problem).__name__}: {problem})") from None
+
+
+def _repeated_within(longest: int, scan: _WorkbookScan, limits: Limits) -> bool:
+    """Whether the sheet's cells stay within the limit of inflated bytes even if every cell pointed at a text of
+    `longest` characters (or there is no sheet)."""
+    return scan.sheet_part is None or longest * scan.cells <= limits.max_xlsx_uncompressed_bytes
 
 
 def _measure(archive: zipfile.ZipFile, scan: _WorkbookScan, limits: Limits) -> None:
@@ -553,9 +558,9 @@ def _measure(archive: zipfile.ZipFile, scan: _WorkbookScan, limits: Limits) -> N
             f"the workbook's table of texts holds a text of {longest:,} characters; "
             f"the limit is {limits.max_text_chars:,}"
         )
+    if _repeated_within(longest, scan, limits):
+        return
     budget = limits.max_xlsx_uncompressed_bytes
-    if scan.sheet_part is None or longest * scan.cells <= budget:
-        return  # even if every cell pointed at the longest text
     total = [0]
     cell = {"shared": False, "value": None}
 
