@@ -43,13 +43,15 @@ as_current as (
     left join set_rows as s on s.submission_id = i.submission_id and s.cell = b.cell and s.period = b.period
 ),
 
--- each row of the submission beside every period it is the base of; materialised, so that the
--- figures of those periods are then found by their whole key (joined on the key without the
--- period first, a cell's every period would meet every other: millions of pairs in a large file)
+-- each row of the submission beside every period it is the base of that the submission does not set (a
+-- figure it sets is the current one of its pair, found above); materialised, so that the figures of those
+-- periods are then found by their whole key (joined on the key without the period first, a cell's every
+-- period would meet every other: millions of pairs in a large file)
 as_base_of as materialized (
     select i.*, p.period as later_period
     from set_rows as i
     join core.periods as p on p.base_period = i.period
+    anti join set_rows as s on s.submission_id = i.submission_id and s.cell = i.cell and s.period = p.period
 ),
 
 as_base as (
@@ -59,7 +61,6 @@ as_base as (
     from as_base_of as i
     join held as c
         on c.cell = i.cell and c.period = i.later_period and {{ held_once_applied('c', 'i') }}
-    anti join set_rows as s on s.submission_id = i.submission_id and s.cell = c.cell and s.period = c.period
 ),
 
 -- reported figures of the submission whose base no one reported: the base may be derived
