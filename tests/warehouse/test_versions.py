@@ -148,3 +148,15 @@ def test_a_key_left_with_two_current_versions_fails_the_audit_and_nothing_is_com
             _load(warehouse, [[(2, "NCCT", {"2018": ("I", 20, "A"), "2017": ("I", 5, "A")})]])
         assert warehouse.con.sql("select submission_id from audit.submissions").fetchall() == [("s01",)]
         assert warehouse.con.sql("select period, value from core.observation_history").fetchall() == [("2018", 10)]
+
+
+def test_rows_with_a_code_the_registry_does_not_know_fail_the_audit_and_nothing_is_committed(registry, tmp_path):
+    """Validation never lets such a row through; loaded without it, the audit counts every such row."""
+    files = WarehouseFiles(tmp_path / "ctip.duckdb")
+    with open_writer(files, registry) as warehouse:
+        _load(warehouse, [[(1, "NCCT", {"2018": ("I", 10, "A")})]])
+        unknown = {"2017": ("I", 5, "A"), "2016": ("I", 4, "A")}
+        with pytest.raises(LoadAuditFailed, match="^2 staged rows carry codes the registry does not know$"):
+            _load(warehouse, [[(2, "NCCT", {"2019": ("I", 6, "A")}), (3, "NOBODY", unknown)]])
+        assert warehouse.con.sql("select submission_id from audit.submissions").fetchall() == [("s01",)]
+        assert warehouse.con.sql("select period, value from core.observation_history").fetchall() == [("2018", 10)]
