@@ -251,11 +251,25 @@ def readable_warehouse(settings: Settings, missing_ok: bool = False) -> Path | N
 
 
 def writable_warehouse(settings: Settings) -> Path:
-    """The analyst file a writing command (run, backfill, serve) keeps: absent (it is made) or a DuckDB file."""
+    """The analyst file a writing command (run, serve, remind) keeps: absent (it is made), or one that ctip keeps.
+
+    A file that ctip keeps has its folder beside it (`<file>.ctip`, with the writer's database): a run publishes
+    the analyst file again from it. Any other file there, a DuckDB database of one's own or an analyst file
+    copied or exported without its folder, is wrong usage (exit 2): a run would replace it.
+    """
+    from warehouse.layout import WarehouseFiles
+
     path = settings.warehouse
     _a_file_not_a_folder(path)
     if path.exists():
-        problem = _not_a_warehouse(path, open_it=False)
+        files = WarehouseFiles(path)
+        kept = files.state_db.exists()
+        problem = _not_a_warehouse(path, open_it=not kept)
+        if problem is None and not kept:
+            problem = (
+                f"it is an analyst file without the folder {files.home.name} that ctip keeps beside it (a copy or an "
+                "export), which a run would replace; give the warehouse it came from, or a new file's path"
+            )
         if problem:
             wrong_usage(f"{path} is not a ctip warehouse: {problem}")
     return path

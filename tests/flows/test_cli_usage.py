@@ -182,3 +182,30 @@ def test_serve_checks_its_inbox_and_settings_before_starting(tmp_path):
     )
     assert_wrong_usage(result, "CTIP_SCHEDULE is '0 2 * *', which is not a cron schedule")
     assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.parametrize("command", [["run"], ["serve"], ["remind"]])
+def test_a_duckdb_file_of_ones_own_is_wrong_usage_for_commands_that_write_and_is_left_as_it_was(command, tmp_path):
+    import duckdb
+
+    (tmp_path / "inbox").mkdir()
+    own = tmp_path / "mine.duckdb"
+    with duckdb.connect(str(own)) as con:
+        con.execute("create table notes as select 42 as x")
+    before = own.read_bytes()
+    inbox = ["--inbox", str(tmp_path / "inbox")] if command[0] != "remind" else []
+    result = invoke(*command, *inbox, "--warehouse", str(own))
+    assert_wrong_usage(result, "is not a ctip warehouse", "without ctip's relations")
+    assert own.read_bytes() == before and not own.with_name(own.name + ".ctip").exists()
+
+
+def test_an_analyst_file_copied_without_its_folder_is_wrong_usage_for_a_run_and_is_left_as_it_was(tmp_path):
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    write_inbox(inbox, {"ncct.csv": (SEED / "ncct_2019-S1.csv").read_text()})
+    assert invoke("run", "--inbox", str(inbox), "--warehouse", str(warehouse)).exit_code == 0
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(warehouse.read_bytes())
+    result = invoke("run", "--inbox", str(inbox), "--warehouse", str(copy))
+    assert_wrong_usage(result, "is not a ctip warehouse", "without the folder copy.duckdb.ctip")
+    assert copy.read_bytes() == warehouse.read_bytes() and not copy.with_name("copy.duckdb.ctip").exists()
+    assert invoke("run", "--inbox", str(inbox), "--warehouse", str(warehouse)).exit_code == 0  # its own: as before
