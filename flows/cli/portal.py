@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from flows.cli.common import InboxOption, WarehouseOption, canonical_period, command_settings, console, known_reporter
+from flows.cli.common import (
+    InboxOption,
+    WarehouseOption,
+    canonical_period,
+    command_settings,
+    console,
+    inbox_folder,
+    known_reporter,
+)
 from schemas import load_registry
 
 
@@ -60,6 +68,5 @@ def portal(
     from flows.portal.app import serve_portal
 
     settings = command_settings(inbox, warehouse)
-    if settings.inbox.exists() and not settings.inbox.is_dir():
-        raise typer.BadParameter(f"{settings.inbox} is not a folder", param_hint="--inbox")
+    inbox_folder(settings)  # a typo would put uploads where no run looks
     serve_portal(settings, load_registry(), host, port, secure_cookies)

@@ -209,3 +209,12 @@ def test_an_analyst_file_copied_without_its_folder_is_wrong_usage_for_a_run_and_
     assert_wrong_usage(result, "is not a ctip warehouse", "without the folder copy.duckdb.ctip")
     assert copy.read_bytes() == warehouse.read_bytes() and not copy.with_name("copy.duckdb.ctip").exists()
     assert invoke("run", "--inbox", str(inbox), "--warehouse", str(warehouse)).exit_code == 0  # its own: as before
+
+
+def test_portal_checks_its_inbox_before_serving(tmp_path, csv_file):
+    """A typo in --inbox would put every upload where no run looks."""
+    warehouse = str(tmp_path / "w" / "ctip.duckdb")
+    result = invoke("portal", "--inbox", str(tmp_path / "inbx"), "--warehouse", warehouse, "--port", "1")
+    assert_wrong_usage(result, "does not exist", "--inbox")
+    assert_wrong_usage(invoke("portal", "--inbox", str(csv_file), "--warehouse", warehouse), "is a file")
+    assert not (tmp_path / "inbx").exists() and not (tmp_path / "w").exists()
