@@ -1,6 +1,7 @@
 """The portal's ledger of uploads: who sent which bytes, when, under which name, and the answer given.
 
-One row per distinct content (SHA-256): the first upload of those bytes. The run reads it
+One row per distinct content (SHA-256): the first upload of those bytes (a `duplicate` when a run had
+received them through the inbox folder before; such a row names no copy in the inbox). The run reads it
 to give `audit.submissions` its `uploaded_by` and `uploaded_at`; the portal reads it to
 list a reporter's submissions. It lives beside the warehouse (`<warehouse>.ctip/uploads.sqlite`),
 written by the portal alone, never by the run, so uploads go on while a run holds the writer.
@@ -19,11 +20,11 @@ _SCHEMA = """
 create table if not exists uploads (
     submission_id text primary key,
     file_name text not null,      -- the name the sender gave, made safe
-    inbox_name text not null,     -- the name of its copy in the inbox
+    inbox_name text not null,     -- the name of its copy in the inbox ('' when a run had the bytes already)
     reporter text not null,
     uploaded_by text not null,
     uploaded_at text not null,
-    verdict text not null,        -- valid, invalid
+    verdict text not null,        -- valid, invalid, or duplicate (a run had the bytes before any upload)
     errors integer not null,
     warnings integer not null,
     findings text not null        -- JSON list of {severity, rule, row_number, column_name, message}

@@ -249,8 +249,12 @@ class Intake:
                     )
                 now = datetime.now(UTC)
                 first = self.ledger.get(spooled.sha256)
-                if first is not None or self._received(spooled.sha256):
+                if first is not None:
                     return self._duplicate(spooled, account, now, first), False
+                if self._received(spooled.sha256):  # through the inbox folder: this is their first upload
+                    upload = self._duplicate(spooled, account, now, None)
+                    self.ledger.record(upload)  # its uploader finds it (the bytes stay out of the inbox)
+                    return upload, False
                 judged = self._judge.submit(spooled.path, spooled.file_name)  # with whatever else is waiting
             try:
                 self.archive.keep(self.archive.copy_in(spooled.path))  # meanwhile (the same bytes twice: one file)

@@ -283,8 +283,22 @@ def test_bytes_received_through_the_inbox_folder_are_a_duplicate_too(portal):
     (portal.settings.inbox / "ncct_2019-S1.csv").write_bytes(SEED_CSV)
     run(portal.settings.inbox, portal.settings.warehouse)
     answer = portal.upload(credentials, "seed.csv", SEED_CSV).json()
-    assert answer["verdict"] == "duplicate"
+    assert (answer["verdict"], answer["state"]) == ("duplicate", "duplicate")
     assert inbox_files(portal) == ["ncct_2019-S1.csv"]
+    # the first upload of those bytes: its uploader finds its receipt, alone and in the list, as it was answered
+    one = httpx.get(f"{portal.url}/api/v1/submissions/{answer['submission_id']}", auth=credentials)
+    assert one.status_code == 200 and one.json() == answer
+    listed = httpx.get(f"{portal.url}/api/v1/submissions", auth=credentials).json()["submissions"]
+    assert listed == [answer]
+    again = portal.upload(credentials, "seed again.csv", SEED_CSV).json()
+    assert (again["verdict"], again["file_name"]) == ("duplicate", "seed again.csv")
+    assert httpx.get(f"{portal.url}/api/v1/submissions/{answer['submission_id']}", auth=credentials).json() == answer
+    other = portal.add("sokha", "MOSVY")
+    assert httpx.get(f"{portal.url}/api/v1/submissions/{answer['submission_id']}", auth=other).status_code == 404
+    run(portal.settings.inbox, portal.settings.warehouse)  # the run gives the inbox file no uploader
+    assert query(portal.settings.warehouse, "select file_name, uploaded_by from audit.submissions") == [
+        ("ncct_2019-S1.csv", None)
+    ]
 
 
 def test_a_file_of_another_reporter_gets_403_and_nothing_is_kept(portal):
