@@ -268,11 +268,11 @@ def due_notices(writer: Writer, zone: str, as_of: datetime, days_before: int) ->
     from warehouse.reference import refresh_reference
 
     refresh_reference(writer.con, writer.registry)  # the calendar as the registry says now
-    rows = writer.con.sql(
-        completeness_sql(zone, as_of="$as_of", submission_periods="pipeline.submission_periods"),
-        params={"as_of": as_of},
-    ).pl()
     horizon = as_of + timedelta(days=days_before)
+    rows = writer.con.sql(  # a period may fall due within the horizon before it ends (due days fewer than N)
+        completeness_sql(zone, as_of="$as_of", submission_periods="pipeline.submission_periods", ended_by="$horizon"),
+        params={"as_of": as_of, "horizon": horizon},
+    ).pl()
     accounts = _accounts(writer)
     notices = []
     for row in rows.iter_rows(named=True):

@@ -23,12 +23,23 @@ def compare_with_base_sql() -> str:
 
 
 def completeness_sql(
-    zone: str, as_of: str = "now()", within: bool = False, submission_periods: str = "audit.submission_periods"
+    zone: str,
+    as_of: str = "now()",
+    within: bool = False,
+    submission_periods: str = "audit.submission_periods",
+    ended_by: str | None = None,
 ) -> str:
     """marts.completeness (completeness.sql): each reporter-period of the calendar that has ended by `as_of`
     (an SQL expression: now(), or $as_of), judged in the time zone `zone` (a tz database name); `within`:
-    only the periods from $within_start to $within_end (dates, the end exclusive)."""
+    only the periods from $within_start to $within_end (dates, the end exclusive). `ended_by` (an SQL
+    expression, later than `as_of`) lists the periods that end by then instead, judged as at `as_of` all the
+    same: those not ended yet are `not_due`, or `on_time` when a figure of theirs is already loaded."""
     quoted = "'" + zone.replace("'", "''") + "'"
     return render_sql(
-        "marts/completeness.sql", as_of=as_of, zone=quoted, within=within, submission_periods=submission_periods
+        "marts/completeness.sql",
+        as_of=as_of,
+        zone=quoted,
+        within=within,
+        submission_periods=submission_periods,
+        ended_by=ended_by or as_of,
     )

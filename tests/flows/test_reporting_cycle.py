@@ -450,3 +450,22 @@ def test_remind_on_the_command_line(cycle, tmp_path):
     for wrong in (["--days-before", "-1"], ["--as-of", "next week"]):
         assert cli("remind", "--warehouse", warehouse, *wrong)[0] == 2, wrong
     assert cli("remind", "--warehouse", str(tmp_path / "none.duckdb"))[0] == 2
+
+
+def test_a_period_that_falls_due_within_the_days_before_it_ends_is_reminded(cycle, tmp_path):
+    """MFAIC reports months due 15 days after they end: on 10 August 2019, with 40 days' notice, August (due 15
+    September) is due within them though it has not ended, and July (due 15 August) as with 7 days."""
+    from flows.notices import due_notices
+    from warehouse import database
+
+    copy = tmp_path / "ctip.duckdb"
+    shutil.copy2(cycle["warehouse"], copy)
+    shutil.copytree(WarehouseFiles(cycle["warehouse"]).home, WarehouseFiles(copy).home)
+    with database.open_writer(WarehouseFiles(copy), load_registry()) as writer:
+        reminded = {
+            days: sorted(
+                {(n.reporter, n.period) for n in due_notices(writer, ZONE, REMIND_AS_OF, days) if n.kind == "reminder"}
+            )
+            for days in (7, 40)
+        }
+    assert reminded == {7: [("MFAIC", "2019-07")], 40: [("MFAIC", "2019-07"), ("MFAIC", "2019-08")]}

@@ -3,9 +3,11 @@
 -- whether that was on time. A reporter-period arrived with the first loaded submission of that
 -- reporter holding a figure of that period (its upload time for the portal, else its receipt);
 -- only submissions received by {{ as_of }} count, so the same query answers "as known then".
--- With `within`, only the periods from $within_start to $within_end (exclusive).
+-- With `within`, only the periods from $within_start to $within_end (exclusive). With `ended_by`
+-- later than {{ as_of }} (the reminders: what falls due soon), the periods that end by then, judged
+-- as at {{ as_of }}.
 with clock as (
-    select cast({{ as_of }} as timestamptz) as as_of
+    select cast({{ as_of }} as timestamptz) as as_of, cast({{ ended_by }} as timestamptz) as ended_by
 ),
 
 calendar as (
@@ -30,7 +32,7 @@ starts as (
         c.reporter, c.period_type, c.due_days, c.months,
         cast(unnest(generate_series(
             cast(c.first_start as timestamp),
-            timezone({{ zone }}, (select as_of from clock)),
+            timezone({{ zone }}, (select ended_by from clock)),
             to_months(c.months)
         )) as date) as start_date
     from calendar as c
@@ -76,7 +78,7 @@ judged as (
     from periods as p
     cross join clock as c
     left join arrivals as a using (reporter, period)
-    where p.ends_at <= c.as_of
+    where p.ends_at <= c.ended_by
     {%- if within %}
         and p.start_date >= $within_start and p.start_date + to_months(
             case p.period_type when 'month' then 1 when 'quarter' then 3 when 'half' then 6 else 12 end
