@@ -235,16 +235,14 @@ def create_app(
         try:
             spooled = await intake.receive(request)
         except Refused as refused:
-            return refusal(request, session, refused.status, refused.message)
+            return refusal(request, session, refused.status, refused.message_in(account.lang))
         if not same_token(spooled.fields.get("csrf"), csrf):
             spooled.discard()
-            return refusal(
-                request, session, 403, "The upload form had expired. Open the page again and send the file once more."
-            )
+            return refusal(request, session, 403, text("portal", "upload_form_expired", account.lang))
         try:
             upload, _ = await run_in_threadpool(intake.accept, spooled, account)
         except Refused as refused:
-            return refusal(request, session, refused.status, refused.message)
+            return refusal(request, session, refused.status, refused.message_in(account.lang))
         if visible(account, upload.submission_id) is None:  # the same bytes came in through the inbox folder
             return page(request, "answer.html", account=account, csrf=csrf, receipt=receipt(upload, None), again=True)
         # Post, then redirect: reloading the answer shows it again instead of sending the file twice.
@@ -256,9 +254,7 @@ def create_app(
         account, csrf = session
         parsed = parse_period(period)
         if parsed is None:
-            return refusal(
-                request, session, 400, f"'{period}' is not a period: write it as 2019, 2019-S1, 2019-Q1 or 2019-01."
-            )
+            return refusal(request, session, 400, text("portal", "not_a_period", account.lang, period=period))
         with tempfile.TemporaryDirectory(dir=intake.files.upload_spool_dir.parent) as folder:
             path = Path(folder) / f"{account.reporter.lower()}_{parsed.code}.xlsx"
             write_template(path, registry, account.reporter, parsed.code, account.lang)
@@ -276,7 +272,7 @@ def create_app(
         account, csrf = session
         upload = visible(account, submission_id)
         if upload is None:
-            return refusal(request, session, 404, "There is no such submission of yours.")
+            return refusal(request, session, 404, text("portal", "no_such_submission", account.lang))
         return page(request, "answer.html", account=account, csrf=csrf, receipt=receipts_for([upload])[0], again=again)
 
     @app.get("/board", response_class=HTMLResponse)
@@ -343,10 +339,12 @@ def create_app(
             )
         form = await request.form(max_files=0, max_fields=8, max_part_size=4096)
         if not same_token(form.get("csrf"), csrf):
-            return refusal(request, session, 403, "The form had expired. Open the approvals page again.", not_recorded)
+            expired = text("portal", "approvals_form_expired", account.lang)
+            return refusal(request, session, 403, expired, not_recorded)
         action = str(form.get("action", ""))
         if action not in (approvals.APPROVE, approvals.UNAPPROVE):
-            return refusal(request, session, 400, f"'{action}' is neither approve nor unapprove.", not_recorded)
+            neither = text("portal", "not_an_action", account.lang, action=action)
+            return refusal(request, session, 400, neither, not_recorded)
         note = str(form.get("reason" if action == approvals.UNAPPROVE else "note", "")).strip() or None
         if action == approvals.UNAPPROVE and note is None:
             return refusal(request, session, 400, text("portal", "reason_blank", account.lang), not_recorded)

@@ -33,6 +33,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from flows.checking import check_files
 from flows.settings import Settings, usable_cores
 from schemas.registry import Registry
+from schemas.texts import text
 from transforms.read import ROW_NUMBER, format_of, read_submission
 from warehouse.accounts import Account
 from warehouse.archive import Archive
@@ -46,12 +47,16 @@ _UNSAFE = re.compile(r'[\\/:*?"<>|]')
 
 
 class Refused(Exception):
-    """An upload the portal does not take: the HTTP status and a message for the sender."""
+    """An upload the portal does not take: the HTTP status and a message for the sender (the text `key` of the
+    portal's texts with its `values`): `message` in English (the API's), `message_in` a page's language."""
 
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+    def __init__(self, status: int, key: str, **values: str):
+        super().__init__(text("portal", key, "en", **values))
+        self.status, self.key, self.values = status, key, values
+        self.message = str(self)
+
+    def message_in(self, lang: str) -> str:
+        return text("portal", self.key, lang, **self.values)
 
 
 def safe_file_name(given: str | None) -> str:
@@ -120,7 +125,7 @@ class _Receiver:
         self._name = options.get(b"name", b"").decode("utf-8", "replace")
         if self._name == FILE_FIELD and b"filename" in options:
             if self.file is not None:
-                raise Refused(400, "send one file at a time")
+                raise Refused(400, "refused_one_file")
             self.spool_dir.mkdir(parents=True, exist_ok=True)
             handle = tempfile.NamedTemporaryFile(dir=self.spool_dir, prefix=".upload-", delete=False)
             given = options[b"filename"].decode("utf-8", "replace")
@@ -132,13 +137,13 @@ class _Receiver:
         if self._handle is not None and self._name == FILE_FIELD:
             self.file.size += len(chunk)
             if self.file.size > self.limit:
-                raise Refused(413, f"the file is larger than the limit of {self.limit:,} bytes")
+                raise Refused(413, "refused_too_large", limit=f"{self.limit:,}")
             self._handle.write(chunk)
             self._digest.update(chunk)
         else:
             self._buffer += chunk
             if len(self._buffer) > _SMALL_FIELD_BYTES:
-                raise Refused(400, f"the form field '{self._name}' is too long")
+                raise Refused(400, "refused_field_too_long", field=self._name)
 
     def _part_end(self) -> None:
         if self._handle is not None and self._name == FILE_FIELD:
@@ -160,10 +165,10 @@ async def receive(request, spool_dir: Path, limit: int) -> Spooled:
     """The request's multipart `file` part, spooled to disk while it streams in; refused when too large."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in options:
-        raise Refused(400, "send the file as multipart/form-data in the field 'file'")
+        raise Refused(400, "refused_not_a_form")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise Refused(413, f"the file is larger than the limit of {limit:,} bytes")
+        raise Refused(413, "refused_too_large", limit=f"{limit:,}")
     receiver = _Receiver(spool_dir, limit)
     parser = MultipartParser(options[b"boundary"], receiver.callbacks())
     try:
@@ -175,10 +180,10 @@ async def receive(request, spool_dir: Path, limit: int) -> Spooled:
         raise
     except Exception:
         receiver.abandon()
-        raise Refused(400, "the upload was cut off or is not a well-formed form") from None
+        raise Refused(400, "refused_cut_off") from None
     if receiver.file is None or receiver._handle is not None:
         receiver.abandon()
-        raise Refused(400, "no file was sent in the field 'file'")
+        raise Refused(400, "refused_no_file")
     receiver.file.fields = receiver.fields
     return receiver.file
 
@@ -238,14 +243,16 @@ class Intake:
             with self._judge.arriving():
                 file_format = format_of(spooled.file_name)
                 if file_format is None:
-                    raise Refused(415, f"{spooled.file_name}: only .csv, .xlsx and .json files are taken")
+                    raise Refused(415, "refused_format", file=spooled.file_name)
                 content = spooled.path.read_bytes()
                 named = named_reporters(content, file_format, self.registry)
                 if len(named) == 1 and named <= set(self.registry.reporters) and named != {account.reporter}:
                     raise Refused(
                         403,
-                        f"{spooled.file_name} holds figures of {next(iter(named))}; "
-                        f"this account sends for {account.reporter} only",
+                        "refused_other_reporter",
+                        file=spooled.file_name,
+                        reporter=next(iter(named)),
+                        own=account.reporter,
                     )
                 now = datetime.now(UTC)
                 first = self.ledger.get(spooled.sha256)
@@ -255,7 +262,8 @@ class Intake:
                     upload = self._duplicate(spooled, account, now, None)
                     self.ledger.record(upload)  # its uploader finds it (the bytes stay out of the inbox)
                     return upload, False
-                judged = self._judge.submit(spooled.path, spooled.file_name)  # with whatever else is waiting
+                # with whatever else is waiting; its messages in the sender's language, as `validate --lang` gives
+                judged = self._judge.submit(spooled.path, spooled.file_name, account.lang)
             try:
                 self.archive.keep(self.archive.copy_in(spooled.path))  # meanwhile (the same bytes twice: one file)
             except BaseException:
@@ -394,7 +402,7 @@ class _Judge:
         self.spool_dir = WarehouseFiles(settings.warehouse).upload_spool_dir
         self._pools = [_judge_process(registry) for _ in range(judge_processes())] if separate else []
         self._changed = threading.Condition()
-        self._waiting: list[tuple[Path, str, Future]] = []
+        self._waiting: list[tuple[Path, str, str, Future]] = []
         self._arriving = 0
         self._free = 0  # judging threads waiting for uploads
         self._threads: list[threading.Thread] = []
@@ -416,11 +424,11 @@ class _Judge:
                 self._arriving -= 1
                 self._changed.notify_all()
 
-    def submit(self, path: Path, file_name: str) -> Future:
-        """The upload's report, to come: its `result()` waits for it."""
+    def submit(self, path: Path, file_name: str, lang: str = "en") -> Future:
+        """The upload's report, its messages in `lang`, to come: its `result()` waits for it."""
         waited: Future = Future()
         with self._changed:
-            self._waiting.append((path, file_name, waited))
+            self._waiting.append((path, file_name, lang, waited))
             if not self._threads:
                 for seat in range(max(1, len(self._pools))):
                     thread = threading.Thread(
@@ -431,7 +439,7 @@ class _Judge:
             self._changed.notify_all()
         return waited
 
-    def _take(self) -> list[tuple[Path, str, Future]]:
+    def _take(self) -> list[tuple[Path, str, str, Future]]:
         """The uploads to judge next: once one is waiting, those waiting and those arriving meanwhile, shared
         with the other judges free at that moment (the first in line first; each takes its share, so that
         two free judges judge two halves at once instead of one judging all)."""
@@ -454,27 +462,30 @@ class _Judge:
     def _judge_forever(self, seat: int) -> None:
         while True:
             taken = self._take()
-            try:
-                reports = self._judge_together([(path, name) for path, name, _ in taken], seat)
-            except BaseException as failure:  # each sender gets the error; the judge goes on
-                for *_, waited in taken:
-                    waited.set_exception(failure)
-                continue
-            for (*_, waited), report in zip(taken, reports, strict=True):
-                waited.set_result(report)
+            for lang in sorted({lang for _, _, lang, _ in taken}):  # together, those of one language
+                judged = [(path, name, waited) for path, name, each, waited in taken if each == lang]
+                try:
+                    reports = self._judge_together([(path, name) for path, name, _ in judged], seat, lang)
+                except BaseException as failure:  # each sender gets the error; the judge goes on
+                    for *_, waited in judged:
+                        waited.set_exception(failure)
+                    continue
+                for (*_, waited), report in zip(judged, reports, strict=True):
+                    waited.set_result(report)
 
-    def _judge_together(self, uploads: list[tuple[Path, str]], seat: int = 0) -> list[dict]:
-        """Each upload linked under its sender's name in a folder of its own (two may share a name)."""
+    def _judge_together(self, uploads: list[tuple[Path, str]], seat: int = 0, lang: str = "en") -> list[dict]:
+        """Each upload linked under its sender's name in a folder of its own (two may share a name); the
+        messages in `lang`."""
         folders = [Path(tempfile.mkdtemp(dir=self.spool_dir, prefix=".judge-")) for _ in uploads]
         named = [folder / name for folder, (_, name) in zip(folders, uploads, strict=True)]
         try:
             for (path, _), link in zip(uploads, named, strict=True):
                 os.link(path, link)
             if not self._pools:
-                return check_files(named, self.settings, self.registry, datetime.now(UTC))
+                return check_files(named, self.settings, self.registry, datetime.now(UTC), lang)
             pool = self._pools[seat]
             try:
-                return pool.submit(_check_in_judge_process, named, self.settings, datetime.now(UTC)).result()
+                return pool.submit(_check_in_judge_process, named, self.settings, datetime.now(UTC), lang).result()
             except BrokenProcessPool:  # the judge's process died (killed, out of memory): the next batch gets a new one
                 self._pools[seat] = _judge_process(self.registry)
                 raise
@@ -505,8 +516,8 @@ def _warm(registry: Registry) -> None:
     warm_suites(registry)
 
 
-def _check_in_judge_process(files: list[Path], settings: Settings, now: datetime) -> list[dict]:
-    return check_files(files, settings, _judge_registry, now)
+def _check_in_judge_process(files: list[Path], settings: Settings, now: datetime, lang: str) -> list[dict]:
+    return check_files(files, settings, _judge_registry, now, lang)
 
 
 def receipt(upload: Upload, state: State | None) -> dict:

@@ -22,6 +22,7 @@ from tests.flows.portal_server import free_port, running_portal
 from warehouse.archive import Archive, sha256_of
 from warehouse.layout import WarehouseFiles
 from warehouse.lock import WriterLock
+from warehouse.uploads import UploadLedger
 
 SAMPLE = PROJECT / "data" / "inbox"
 DRAFT = (SAMPLE / "mosvy_2019-Q2_draft.csv").read_bytes()  # rejected on purpose: parts_differ_from_total
@@ -184,7 +185,7 @@ def test_an_upload_is_judged_beside_a_batch_being_judged(tmp_path, registry, mon
     monkeypatch.setattr(intake, "_judge_process", lambda registry: None)  # the batches are only recorded
     release, batches = threading.Event(), []
 
-    def judged(judge, uploads, seat=0):
+    def judged(judge, uploads, seat=0, lang="en"):
         batches.append((seat, [name for _, name in uploads]))
         if uploads[0][1] == "a.csv":
             release.wait(60)
@@ -217,7 +218,7 @@ def test_uploads_waiting_for_two_free_judges_are_shared_between_them(tmp_path, r
     monkeypatch.setattr(intake, "GATHER_SECONDS", 60.0)
     batches, both = [], threading.Barrier(2, timeout=10)
 
-    def judged(judge, uploads, seat=0):
+    def judged(judge, uploads, seat=0, lang="en"):
         batches.append((seat, [name for _, name in uploads]))
         both.wait()  # each judge waits for the other: neither batch holds both uploads
         return [{"errors": 0, "warnings": 0, "findings": []} for _ in uploads]
@@ -482,6 +483,7 @@ def test_pages_escape_what_they_show(portal):
 def test_a_portal_killed_mid_upload_leaves_nothing_in_the_inbox(tmp_path):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb"
     warehouse.parent.mkdir(parents=True)
+    inbox.mkdir()
     env = {**os.environ, "CTIP_INBOX": str(inbox), "CTIP_WAREHOUSE": str(warehouse)}
     ctip = [sys.executable, "-c", "import sys; sys.argv[0] = 'ctip'; from flows.cli import app; app()"]
     where = {"env": env, "cwd": PROJECT, "text": True}
@@ -521,7 +523,7 @@ def test_a_portal_killed_mid_upload_leaves_nothing_in_the_inbox(tmp_path):
             assert spool.exists() and any(spool.iterdir())
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
-        assert not inbox.exists() or list(inbox.iterdir()) == []
+        assert list(inbox.iterdir()) == []
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
@@ -556,3 +558,28 @@ def test_the_template_of_the_accounts_reporter_downloads_from_the_portal(portal)
     assert "ក្រសួងសង្គមកិច្ច" in workbook["instructions"]["A1"].value  # the account's language
     assert client.get("/template", params={"period": "2019-S9"}).status_code == 400
     assert httpx.get(f"{portal.url}/template?period=2019-S1", follow_redirects=False).status_code == 303
+
+
+def test_a_khmer_account_reads_its_findings_and_refusals_in_khmer(portal, registry):
+    """The page's language is the account's: the findings' messages as `ctip validate --lang km` gives them, and
+    the reasons a file is not taken; the API's refusals stay in English for scripts."""
+    import html
+
+    user, password = portal.add("sokha", "MOSVY")
+    portal.accounts.set_language(user, "km")
+    client = signed_in(portal, user, password)
+    sent = client.post("/upload", files={"file": ("draft.csv", DRAFT)}, data={"csrf": page_token(client)})
+    answer = client.get(sent.headers["location"]).text
+    (upload,) = UploadLedger(WarehouseFiles(portal.settings.warehouse).uploads_db).of_reporter("MOSVY")
+    (khmer,) = check_files([SAMPLE / "mosvy_2019-Q2_draft.csv"], portal.settings, registry, upload.uploaded_at, "km")
+    (english,) = check_files([SAMPLE / "mosvy_2019-Q2_draft.csv"], portal.settings, registry, upload.uploaded_at)
+    assert [f["message"] for f in upload.findings] == [f["message"] for f in khmer["findings"]]
+    assert khmer["findings"][0]["message"] != english["findings"][0]["message"]
+    assert html.escape(khmer["findings"][0]["message"]) in answer
+    refused = client.post("/upload", files={"file": ("n.txt", b"x")}, data={"csrf": page_token(client)})
+    assert refused.status_code == 415 and "n.txt៖ ទទួលយកតែឯកសារ .csv, .xlsx និង .json ប៉ុណ្ណោះ" in refused.text
+    other = client.post("/upload", files={"file": ("ncct.csv", SEED_CSV)}, data={"csrf": page_token(client)})
+    assert other.status_code == 403 and "គណនីនេះផ្ញើសម្រាប់តែ MOSVY ប៉ុណ្ណោះ" in other.text
+    assert client.get("/submissions/" + "0" * 64).text.count("មិនមានការផ្ញើនេះរបស់អ្នកទេ។") == 1
+    by_api = portal.upload((user, password), "n.txt", b"x")
+    assert by_api.json() == {"error": "n.txt: only .csv, .xlsx and .json files are taken"}
