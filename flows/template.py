@@ -20,15 +20,35 @@ INSTRUCTIONS_SHEET = "instructions"
 KHMER_FONT = "Khmer OS System"  # installed with Windows' and Debian's Khmer fonts; Excel falls back otherwise
 
 
-def write_template(out: Path, registry: Registry, reporter: str, period: str, lang: str = "en") -> int:
-    """Write the workbook to `out`; return the number of data rows."""
+def write_template(
+    out: Path, registry: Registry, reporter: str, period: str, lang: str = "en", notes: list[str] = ()
+) -> int:
+    """Write the workbook to `out`, `notes` (`warehouse_notes`) after its instructions; return the number of
+    data rows."""
     rows = template_rows(registry, reporter, period)
     columns = template_columns(registry)
     lists = code_lists(registry, reporter)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as temporary:
-        _write_workbook(temporary, registry, rows, columns, lists, reporter, period, lang)
+        _write_workbook(temporary, registry, rows, columns, lists, reporter, period, lang, list(notes))
     return len(rows)
+
+
+def warehouse_notes(con, reporter: str, period: str, zone: str, lang: str = "en") -> list[str]:
+    """What the warehouse (`con`, its analyst file) already holds of the reporter-period, for the instructions:
+    approved (a file that changes it is rejected), or figures that a file sent again restates."""
+    from zoneinfo import ZoneInfo
+
+    from warehouse.approvals import has_approvals, latest_act
+
+    act = latest_act(con, reporter, period) if has_approvals(con) else None
+    if act is not None and act[0] == "approve":
+        day = f"{act[2].astimezone(ZoneInfo(zone)):%Y-%m-%d}"
+        return [text("template", "approved", lang, reporter=reporter, period=period, by=act[1], date=day)]
+    held = con.execute(
+        "select count(*) from core.observations where reporter = ? and period = ?", [reporter, period]
+    ).fetchall()[0][0]
+    return [text("template", "held", lang, reporter=reporter, period=period, count=str(held))] if held else []
 
 
 def _write_workbook(
@@ -40,6 +60,7 @@ def _write_workbook(
     reporter: str,
     period: str,
     lang: str,
+    notes: list[str],
 ) -> None:
     """The workbook's three sheets, written at `path`."""
     import xlsxwriter
@@ -128,8 +149,11 @@ def _write_workbook(
         # instructions
         reporter_name = registry.label("reporter", reporter, lang)
         instructions.write(0, 0, text("template", "title", lang, reporter_name=reporter_name, period=period), title)
-        for number, step in enumerate(text("template", "steps", lang), start=1):
+        steps = text("template", "steps", lang)
+        for number, step in enumerate(steps, start=1):
             instructions.write(number + 1, 0, f"{number}. {step}", wrap)
+        for line, note in enumerate(notes, start=len(steps) + 3):  # after a blank line
+            instructions.write(line, 0, note, wrap)
         instructions.set_column(0, 0, 110)
     finally:
         workbook.close()

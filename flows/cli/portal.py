@@ -15,6 +15,8 @@ from flows.cli.common import (
     console,
     inbox_folder,
     known_reporter,
+    readable_warehouse,
+    reading_analyst,
 )
 from schemas import load_registry
 
@@ -28,14 +30,18 @@ def template(
     ],
     out: Annotated[Path, typer.Option("--out", dir_okay=False, help="The .xlsx file to write.", show_default=False)],
     lang: Annotated[str, typer.Option("--lang", help="Language of the instructions: en or km.")] = "en",
+    warehouse: WarehouseOption = None,
 ) -> None:
     """A blank workbook to fill in: the rows the reporter may report for the period, drop-down lists for codes,
-    a sheet of codes with English and Khmer labels and a sheet of instructions.
+    a sheet of codes with English and Khmer labels and a sheet of instructions. With a warehouse (the default one,
+    if it exists), the instructions also say whether the period is approved or already holds figures.
 
     Exit 0 written, 2 wrong usage.
     """
-    from flows.template import write_template
+    from flows.template import warehouse_notes, write_template
 
+    settings = command_settings(warehouse=warehouse)
+    analyst_file = readable_warehouse(settings, missing_ok=True)
     registry = load_registry()
     code = known_reporter(registry, reporter, required=True)
     if lang not in ("en", "km"):
@@ -45,7 +51,11 @@ def template(
     if out.exists() and out.is_dir():
         raise typer.BadParameter(f"{out} is a folder", param_hint="--out")
     period_code = canonical_period(period, "--period")
-    rows = write_template(out, registry, code, period_code, lang)
+    notes = []
+    if analyst_file is not None:
+        with reading_analyst(analyst_file) as con:
+            notes = warehouse_notes(con, code, period_code, settings.timezone, lang)
+    rows = write_template(out, registry, code, period_code, lang, notes)
     console.print(f"Wrote {out} ({rows} rows to fill in for {code}, {period_code}).")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hmac
 import secrets
 import tempfile
@@ -29,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from flows.portal.intake import Intake, Refused, receipt
 from flows.releases import act_arguments, record_act
 from flows.settings import Settings
-from flows.template import write_template
+from flows.template import warehouse_notes, write_template
 from schemas.registry import LANGUAGES, Registry
 from schemas.texts import text
 from transforms.periods import parse_period
@@ -37,6 +38,7 @@ from warehouse import approvals
 from warehouse.accounts import Account, AccountStore, absent_user_hash
 from warehouse.layout import WarehouseFiles
 from warehouse.lock import WarehouseBusy
+from warehouse.queries import open_analyst
 from warehouse.uploads import Upload
 
 _HERE = Path(__file__).parent
@@ -255,9 +257,14 @@ def create_app(
         parsed = parse_period(period)
         if parsed is None:
             return refusal(request, session, 400, text("portal", "not_a_period", account.lang, period=period))
+        notes = []
+        with contextlib.suppress(Exception):  # the workbook, without what the warehouse says, rather than none
+            if settings.warehouse.exists():
+                with open_analyst(settings.warehouse) as con:
+                    notes = warehouse_notes(con, account.reporter, parsed.code, settings.timezone, account.lang)
         with tempfile.TemporaryDirectory(dir=intake.files.upload_spool_dir.parent) as folder:
             path = Path(folder) / f"{account.reporter.lower()}_{parsed.code}.xlsx"
-            write_template(path, registry, account.reporter, parsed.code, account.lang)
+            write_template(path, registry, account.reporter, parsed.code, account.lang, notes)
             content = path.read_bytes()
         return Response(
             content,

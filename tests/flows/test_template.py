@@ -124,3 +124,33 @@ def test_wrong_usage_exits_2(tmp_path):
         == 2
     )
     assert not (tmp_path / "t.xlsx").exists()
+
+
+def test_with_a_warehouse_the_instructions_say_what_it_holds_of_the_period(tmp_path):
+    from tests.conftest import SEED
+    from tests.flows.conftest import run, write_inbox
+
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    write_inbox(inbox, {"ncct.csv": (SEED / "ncct_2019-S1.csv").read_text()})
+    run(inbox, warehouse)
+
+    def notes(period: str, lang: str = "en") -> list[str]:
+        out = tmp_path / f"{period}-{lang}.xlsx"
+        options = ["--reporter", "NCCT", "--period", period, "--out", str(out), "--lang", lang]
+        result = runner.invoke(app, ["template", *options, "--warehouse", str(warehouse)])
+        assert result.exit_code == 0, result.output
+        column = [row[0] for row in openpyxl.load_workbook(out)["instructions"].iter_rows(values_only=True)]
+        return [line for line in column[column.index(None) + 1 :] if line and not line[0].isdigit()]
+
+    held = notes("2019-S1")
+    assert len(held) == 1 and held[0].startswith("The warehouse already holds ") and "NCCT for 2019-S1" in held[0]
+    assert notes("2017-S1") == []
+    approve = ["approve", "NCCT", "2019-S1", "--by", "Dara", "--warehouse", str(warehouse)]
+    assert runner.invoke(app, approve).exit_code == 0
+    (approved,) = notes("2019-S1")
+    assert approved.startswith("NCCT 2019-S1 was approved by Dara on ") and "period_approved" in approved
+    (khmer,) = notes("2019-S1", "km")
+    assert "ត្រូវបានអនុម័តដោយ Dara" in khmer
+    wrong = ["template", "--reporter", "NCCT", "--period", "2019-S1", "--out", str(tmp_path / "t.xlsx")]
+    assert runner.invoke(app, [*wrong, "--warehouse", str(tmp_path / "typo.duckdb")]).exit_code == 2
+    assert not (tmp_path / "t.xlsx").exists()
