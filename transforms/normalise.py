@@ -113,7 +113,8 @@ def normalise(frame: pl.DataFrame, registry: Registry) -> pl.DataFrame:
         *_codes(frame, codes, registry),
         _digits("period").alias("period_text"),
         _digits("value").alias("value_text"),
-        pl.when(pl.col("comment").str.strip_chars() == "").then(None).otherwise(pl.col("comment")).alias("comment"),
+        # an empty comment is no comment; any other, spaces only included, is kept exactly as sent
+        pl.when(pl.col("comment") == "").then(None).otherwise(pl.col("comment")).alias("comment"),
     ).drop("period", "value")
     typed = typed.join(periods_frame(typed["period_text"]), on="period_text", how="left")
     value_given = pl.col("value_text").is_not_null() & (pl.col("value_text") != "")

@@ -134,15 +134,24 @@ def read_columns(
 
 def frame_of(columns: dict[str, list | pl.Series]) -> pl.DataFrame:
     """Columns read (`read_columns`), of one file or of files with the same header one after another, as a frame:
-    `row_number` a whole number, every other column text, a blank cell (empty or only WHITESPACE) null.
+    `row_number` a whole number, every other column text, a blank cell (empty or only WHITESPACE) null; a
+    comment is kept exactly as sent, only an empty one is none (`kept_as_sent`).
 
     Blank cells are found by Polars on the whole frame, a column at a time, not one Python call per cell."""
     frame = pl.DataFrame(
         [pl.Series(name, values, dtype=_DTYPE.get(name, pl.String)) for name, values in columns.items()]
     )
     return frame.with_columns(
-        pl.when(filled_text(pl.col(name))).then(pl.col(name)) for name in columns if name != ROW_NUMBER
+        pl.when(pl.col(name) != "" if kept_as_sent(name) else filled_text(pl.col(name))).then(pl.col(name))
+        for name in columns
+        if name != ROW_NUMBER
     )
+
+
+def kept_as_sent(name: str) -> bool:
+    """Whether the column of this header name is the comment, whose cells are kept exactly as sent, spaces
+    included: only an empty comment is no comment (a column's name as the conformed header spells it)."""
+    return name.strip().lower() == "comment"
 
 
 def one_after_another(files: list[dict[str, list | pl.Series]]) -> dict[str, list | pl.Series]:
@@ -234,7 +243,7 @@ def _check_text_lengths(
     columns: dict[str, list | pl.Series], names: list[str], limits: Limits, longest: int | None = None
 ) -> None:
     """Unreadable when a column name or a cell is longer than the limit, naming the first such cell (a blank
-    cell, which becomes null, is never too long).
+    cell, which becomes null, is never too long; a comment of spaces is kept, and measured).
 
     Measured on the cells as read (Python texts), before any frame is built: a file costs no frame operation
     per column; none at all when the reader knows no cell is longer than `longest`, within the limit."""
@@ -247,7 +256,11 @@ def _check_text_lengths(
     for name, values in columns.items():
         if name == ROW_NUMBER or max(map(len, filter(None, values)), default=0) <= limit:
             continue
-        at = next((i for i, value in enumerate(values) if value and len(value) > limit and not value.isspace()), None)
+        kept = kept_as_sent(name)
+        at = next(
+            (i for i, value in enumerate(values) if value and len(value) > limit and (kept or not value.isspace())),
+            None,
+        )
         if at is None:
             continue
         number = columns[ROW_NUMBER][at]
@@ -384,7 +397,13 @@ def _read_xlsx(content: bytes, limits: Limits) -> Read:
         raise Unreadable("the sheet 'data' is empty; it needs a header row", 1)
     header_number, header_cells = filled[0]
     header = [c or "" for c in header_cells]
-    return header, [(number, cells) for number, cells in filled if number > header_number], None
+    rows = [(number, cells) for number, cells in filled if number > header_number]
+    for position in [position for position, name in enumerate(header) if kept_as_sent(name)]:
+        for number, cells in rows:  # a comment of spaces is kept as sent (`frame_of`)
+            written = grid[number - 1][position] if position < len(grid[number - 1]) else None
+            if type(written) is str and written and cells[position] is None:
+                cells[position] = written
+    return header, rows, None
 
 
 def _measure_workbook(archive: zipfile.ZipFile, limits: Limits) -> _WorkbookScan:

@@ -66,7 +66,7 @@ def test_absent_optional_columns_get_defaults(registry):
 
 
 def test_blank_optional_cells_get_defaults():
-    row = one(rows("NCCT,2019,cases, , , ,,,,,1, ,  "))
+    row = one(rows("NCCT,2019,cases, , , ,,,,,1, ,"))
     assert (row["area"], row["sex"], row["age"], row["status"]) == ("KH", "_T", "_T", "A")
     assert row["comment"] is None
 
@@ -192,10 +192,13 @@ def test_bad_period_has_null_span():
     assert row["provisional"] is False
 
 
-def test_comment_kept_exactly():
-    comment = '  ស្ត្រី =HYPERLINK("x") '
+@pytest.mark.parametrize("comment", ['  ស្ត្រី =HYPERLINK("x") ', "  ", " "])
+def test_comment_kept_exactly(comment):
+    """Spaces too: only an empty comment is no comment."""
     row = one(rows('NCCT,2019,cases,,,,,,,,5,,"' + comment.replace('"', '""') + '"'))
     assert row["comment"] == comment
+    assert one(rows("NCCT,2019,cases,,,,,,,,5,," + comment))["comment"] == comment  # unquoted
+    assert one(rows("NCCT,2019,cases,,,,,,,,5,,"))["comment"] is None
 
 
 def test_several_submissions_keep_their_ids():

@@ -352,11 +352,33 @@ def test_text_longer_than_the_limit_is_unreadable_naming_its_cell(limits):
 
 def test_a_long_blank_cell_is_blank_not_too_long(limits):
     spaces = " " * (limits.max_text_chars + 1)
-    raw = read_csv(f"{HEADER}\nNCCT,2019,cases,1,{spaces}\n{spaces},{spaces},,,\nNCCT,2019,cases,2,{spaces}x\n", limits)
+    raw = read_csv(f"{HEADER}\nNCCT,2019,{spaces},1,\n{spaces},{spaces},,,\nNCCT,2019,cases,2,{spaces}x\n", limits)
     finding = only_finding(raw, "unreadable")  # the first cell too long that is not blank: row 4, not row 2
     assert (finding.row_number, finding.column_name) == (4, "comment")
-    raw = read_csv(f"{HEADER}\nNCCT,2019,cases,1,{spaces}\n", limits)
-    assert raw.frame.rows() == [(2, "NCCT", "2019", "cases", "1", None)]
+    raw = read_csv(f"{HEADER}\nNCCT,2019,{spaces},1,\n", limits)
+    assert raw.frame.rows() == [(2, "NCCT", "2019", None, "1", None)]
+
+
+def test_a_comment_of_spaces_is_kept_as_sent_in_every_format(limits):
+    """Only an empty comment is no comment; a blank cell of any other column is blank."""
+    rows = [["reporter", "period", "indicator", "value", "Comment "], ["NCCT", "2019", "cases", "1", "   "]]
+    rows += [["NCCT", "2018", "cases", "  ", ""], ["NCCT", "2017", "cases", "3", None]]
+    observations = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    read = {
+        "csv": read_csv("\n".join(",".join(cell or "" for cell in row) for row in rows) + "\n", limits),
+        "json": read_json({"observations": observations}, limits),
+        "xlsx": read_submission(xlsx_bytes(rows), "xlsx", limits),
+    }
+    for file_format, raw in read.items():
+        assert raw.frame.select("value", "comment").rows() == [("1", "   "), (None, None), ("3", None)], file_format
+
+
+def test_a_comment_of_spaces_is_kept_as_sent_and_measured(limits):
+    raw = read_csv(f"{HEADER}\nNCCT,2019,cases,1,   \nNCCT,2018,cases,2,\n", limits)
+    assert raw.frame.rows() == [(2, "NCCT", "2019", "cases", "1", "   "), (3, "NCCT", "2018", "cases", "2", None)]
+    too_long = read_csv(f"{HEADER}\nNCCT,2019,cases,1,{' ' * (limits.max_text_chars + 1)}\n", limits)
+    finding = only_finding(too_long, "unreadable")
+    assert (finding.row_number, finding.column_name) == (2, "comment")
 
 
 def test_files_of_one_header_read_as_one_frame_are_each_as_read_alone(limits):
