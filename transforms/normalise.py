@@ -14,7 +14,7 @@ from schemas.registry import Registry
 from schemas.texts import message
 from transforms.findings import Finding
 from transforms.periods import ASCII_DIGITS, KHMER_DIGITS, periods_frame
-from transforms.read import ROW_NUMBER
+from transforms.read import FILE_REPORTER, ROW_NUMBER
 
 LOWER_CASE_CODES = ("indicator",)
 
@@ -31,7 +31,7 @@ def conform(raw: pl.DataFrame, registry: Registry, lang: str = "en") -> tuple[pl
     findings = [
         Finding("unknown_column", "warning", message("unknown_column", "ignored", lang, column=name), None, name)
         for name in raw.columns
-        if name != ROW_NUMBER and name not in known
+        if name not in (ROW_NUMBER, FILE_REPORTER) and name not in known
     ]
     missing = [name for name in registry.required_columns if name not in raw.columns]
     findings += [
@@ -41,7 +41,7 @@ def conform(raw: pl.DataFrame, registry: Registry, lang: str = "en") -> tuple[pl
     if missing:
         return None, findings
     columns = [pl.col(ROW_NUMBER)] + [
-        pl.col(name) if name in raw.columns else pl.lit(None, pl.String).alias(name) for name in known
+        pl.col(name) if name in raw.columns else pl.lit(None, pl.String).alias(name) for name in (*known, FILE_REPORTER)
     ]
     return raw.select(columns), findings
 
@@ -108,7 +108,7 @@ def normalise(frame: pl.DataFrame, registry: Registry) -> pl.DataFrame:
     `judged_on` is the local date on which the submission is judged (its receipt),
     so periods that have not begun or not ended are told apart without a clock here.
     """
-    codes = ["reporter", "indicator", "area", "status", "action", *registry.dimension_names]
+    codes = ["reporter", FILE_REPORTER, "indicator", "area", "status", "action", *registry.dimension_names]
     typed = frame.with_columns(
         *_codes(frame, codes, registry),
         _digits("period").alias("period_text"),

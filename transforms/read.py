@@ -37,6 +37,9 @@ FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
 XLSX_SHEET = "data"
 ROW_NUMBER = "row_number"
 FILE_ROW_NUMBER = "row_number (a column of the file)"
+# The reporter a JSON file names at its top, on each of its rows beside the reporter the row gives (its own, or
+# that one when it gives none): validation finds a row whose own reporter differs (`mixed_reporters`)
+FILE_REPORTER = "reporter (at the top of the file)"
 _DTYPE = {ROW_NUMBER: pl.Int64}  # of a column read; any other is text
 _QUOTE = rb"""["']"""
 # An element's name with any namespace prefix (`x:c`, `x-y.z:c`): a prefix is any XML name.
@@ -788,15 +791,19 @@ def _read_json(content: bytes, limits: Limits) -> Read:
             raise Unreadable(
                 f"the file has more than {limits.max_rows:,} observations; the limit is {limits.max_rows:,}"
             )
-    if file_reporter is not None and "reporter" not in positions:
-        positions["reporter"] = len(header)
-        header.append("reporter")
+    if file_reporter is not None:
+        for name in ("reporter", FILE_REPORTER):
+            if name not in positions:
+                positions[name] = len(header)
+                header.append(name)
     rows = []
     for number, cells in records:
         if all(value is None for value in cells.values()):
             continue  # a blank observation is left out
-        if file_reporter is not None and cells.get("reporter") is None:
-            cells["reporter"] = file_reporter
+        if file_reporter is not None:
+            if cells.get("reporter") is None:
+                cells["reporter"] = file_reporter
+            cells[FILE_REPORTER] = file_reporter
         rows.append((number, [cells.get(name) for name in header]))
     return header, rows, limits.max_text_chars  # each text was measured as it was read (`_json_text`)
 
@@ -877,12 +884,17 @@ def _any_given(cells: list) -> bool:
 def _filled_with(
     file_reporter: str | None, header: list[str], columns: list[list], numbers: list[int]
 ) -> tuple[list[str], Columns]:
-    """The columns of plain observations that are not blank, the file's reporter given to each that gives none."""
+    """The columns of plain observations that are not blank, the file's reporter given to each that gives none
+    and, as FILE_REPORTER, to every one."""
     if file_reporter is not None:
         if "reporter" not in header:
             header, columns = [*header, "reporter"], [*columns, [None] * len(numbers)]
         position = header.index("reporter")
         columns[position] = [file_reporter if not value or value.isspace() else value for value in columns[position]]
+        if FILE_REPORTER in header:  # a key of that name is the file's own: ours wins, as the last of a name
+            position = header.index(FILE_REPORTER)
+            header, columns = header[:position] + header[position + 1 :], columns[:position] + columns[position + 1 :]
+        header, columns = [*header, FILE_REPORTER], [*columns, [file_reporter] * len(numbers)]
     return header, Columns(numbers, columns)
 
 

@@ -32,6 +32,7 @@ from transforms.expectations import (
     row_suite,
 )
 from transforms.parts import ENGINE, parts_against_totals
+from transforms.read import FILE_REPORTER
 
 if TYPE_CHECKING:  # pandas is imported when a validation runs, not with the module
     import pandas as pd
@@ -273,6 +274,7 @@ def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame
         schema={"area": pl.String, "area_first_year": pl.Int64, "area_last_year": pl.Int64},
     )
     reporter_given = pl.when(pl.col("reporter") != "").then(pl.col("reporter"))
+    named_at_top = pl.when(pl.col(FILE_REPORTER) != "").then(pl.col(FILE_REPORTER))
     reporter_known = pl.when(pl.col("reporter").is_in(list(registry.reporters))).then(pl.col("reporter"))
     indicator_known = pl.when(pl.col("indicator").is_in(list(registry.indicators))).then(pl.col("indicator"))
     return (
@@ -281,11 +283,10 @@ def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame
         .with_row_index(ROW_INDEX)
         .with_columns(
             reporter_given.alias("reporter_given"),
-            reporter_given.drop_nulls().first().over("submission_id").alias("file_reporter"),
-            pl.col("row_number")
-            .filter(reporter_given.is_not_null())
-            .first()
-            .over("submission_id")
+            # the reporter the file names at its top (JSON), else the first a row gives (and that row)
+            pl.coalesce(named_at_top, reporter_given.drop_nulls().first().over("submission_id")).alias("file_reporter"),
+            pl.when(named_at_top.is_null())
+            .then(pl.col("row_number").filter(reporter_given.is_not_null()).first().over("submission_id"))
             .alias("file_reporter_row"),
             pl.concat_str(reporter_known, indicator_known, separator=PAIR_SEPARATOR).alias("reporter_indicator"),
             pl.coalesce("period", pl.col("period_text").fill_null("")).alias("period_key"),
@@ -420,6 +421,8 @@ def _describe(rule: str, column: str, row: dict, registry: Registry, lang: str) 
     if rule == "future_period":
         return "not_begun", {"period": row["period"], "start": row["period_start"], "judged_on": row["judged_on"]}
     if rule == "mixed_reporters":
+        if row["file_reporter_row"] is None:  # named at the top of a JSON file
+            return "other_than_the_file", {"reporter": row["reporter"], "file_reporter": row["file_reporter"]}
         return "other_reporter", {
             "reporter": row["reporter"],
             "file_reporter": row["file_reporter"],

@@ -111,7 +111,10 @@ EXPECTED: dict[str, list[Expect]] = {
     "json_bad_value_after_blank_observation.json": [_e("bad_value", 3, "value", "row 3", "'x'")],
     "json_bad_value_in_third_observation.json": [_e("bad_value", 3, "value", "row 3", "'x'")],
     "json_value_huge_integer.json": [_e("bad_value", 1, "value", "99999999999999999999")],
-    "json_two_reporters.json": [_e("mixed_reporters", 2, "reporter", "MOI", "NCCT", "row 1")],
+    "json_two_reporters.json": [_e("mixed_reporters", 2, "reporter", "MOI", "NCCT", "names at its top")],
+    "json_reporter_at_top_differs.json": [
+        _e("mixed_reporters", row, "reporter", "reporter MOI differs from MOSVY", "names at its top") for row in (1, 2)
+    ],
     "json_row_number_key.json": [_e("bad_value", 2, "value", "'x'")],
     "json_lone_surrogate_in_value.json": [_e("unreadable", 1, "comment", "observation 1", "lone surrogate")],
     "json_lone_surrogate_in_key.json": [_e("unreadable", 1, None, "observation 1", "a key", "lone surrogate")],

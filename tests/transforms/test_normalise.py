@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tests.transforms.helpers import JUDGED_ON, observations, observations_of, rows
 from transforms.normalise import _code, _codes, conform
-from transforms.read import read_submission
+from transforms.read import FILE_REPORTER, read_submission
 
 SHORT_HEADER = "reporter,period,indicator,value"
 
@@ -51,8 +51,8 @@ def test_unknown_column_warned_and_dropped(registry):
 def test_conform_gives_contract_columns_in_order(registry):
     frame, findings = conform(raw_frame("value,indicator,period,reporter\n1,cases,2019,NCCT\n", registry), registry)
     assert findings == []
-    assert frame.columns == ["row_number", *registry.known_columns]
-    assert frame.row(0, named=True)["sex"] is None
+    assert frame.columns == ["row_number", *registry.known_columns, FILE_REPORTER]  # the reporter a JSON file names
+    assert frame.row(0, named=True)["sex"] is None and frame.row(0, named=True)[FILE_REPORTER] is None
 
 
 def test_absent_optional_columns_get_defaults(registry):

@@ -426,6 +426,12 @@ def corpus() -> dict[str, bytes]:
             {"period": "2019-S1", "indicator": "cases", "value": 61, "reporter": "MOI"},
         ]}
     )
+    files["json_reporter_at_top_differs.json"] = json_bytes(
+        {"reporter": "MOSVY", "observations": [
+            {"period": "2019-Q1", "indicator": "victims_rescued", "value": 3, "reporter": "MOI"},
+            {"period": "2019-Q2", "indicator": "victims_rescued", "value": 4, "reporter": " moi"},
+        ]}
+    )
     files["json_row_number_key.json"] = json_bytes(
         {"reporter": "NCCT", "observations": [
             {"period": "2019-S1", "indicator": "cases", "value": 78, "row_number": 7},
