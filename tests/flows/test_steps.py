@@ -290,7 +290,8 @@ def _prepared_csv(files: list[str]):
 
 def test_a_failure_while_conforming_files_read_together_sets_aside_only_its_file(monkeypatch):
     """ctip failing on one file of a header's frame is told apart by that file's rows alone: the others, with the
-    same header, before and after it, are loaded with their own rows and blank cells null."""
+    same header, before and after it, are loaded with their own rows, their comments exactly as sent (an empty one
+    none)."""
     files = [
         "reporter,period,indicator,value,comment\nMOI,2019-S1,cases,1, \nMOI,2018-S1,cases,2,\n",
         "reporter,period,indicator,value,comment\nMOI,2019-S1,cases,3,POISON\n",
@@ -309,7 +310,7 @@ def test_a_failure_while_conforming_files_read_together_sets_aside_only_its_file
     failure = prepared.findings.filter(prepared.findings["submission_id"] == ids[1]).row(0, named=True)
     assert "injected defect while conforming" in failure["message"]
     rows = prepared.observations.select("submission_id", "row_number", "value", "comment").rows()
-    assert rows == [(ids[0], 2, 1, None), (ids[0], 3, 2, None), (ids[2], 3, 4, None)]
+    assert rows == [(ids[0], 2, 1, " "), (ids[0], 3, 2, None), (ids[2], 3, 4, "\u3000")]
 
 
 def test_the_validator_is_imported_ahead_only_when_a_file_waits_to_be_validated(monkeypatch):
