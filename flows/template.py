@@ -7,6 +7,7 @@ English and Khmer; sheet `instructions` says what to do, in the chosen language.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from schemas.registry import Registry
@@ -21,7 +22,7 @@ KHMER_FONT = "Khmer OS System"  # installed with Windows' and Debian's Khmer fon
 
 
 def write_template(
-    out: Path, registry: Registry, reporter: str, period: str, lang: str = "en", notes: list[str] = ()
+    out: Path, registry: Registry, reporter: str, period: str, lang: str = "en", notes: Sequence[str] = ()
 ) -> int:
     """Write the workbook to `out`, `notes` (`warehouse_notes`) after its instructions; return the number of
     data rows."""

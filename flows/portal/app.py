@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
+import duckdb
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -38,7 +39,7 @@ from warehouse import approvals
 from warehouse.accounts import Account, AccountStore, absent_user_hash
 from warehouse.layout import WarehouseFiles
 from warehouse.lock import WarehouseBusy
-from warehouse.queries import open_analyst
+from warehouse.queries import DetachedAnalystFile, open_analyst
 from warehouse.uploads import Upload
 
 _HERE = Path(__file__).parent
@@ -258,7 +259,8 @@ def create_app(
         if parsed is None:
             return refusal(request, session, 400, text("portal", "not_a_period", account.lang, period=period))
         notes = []
-        with contextlib.suppress(Exception):  # the workbook, without what the warehouse says, rather than none
+        # an analyst file that cannot be read now: the workbook without what the warehouse says, rather than none
+        with contextlib.suppress(duckdb.Error, DetachedAnalystFile):
             if settings.warehouse.exists():
                 with open_analyst(settings.warehouse) as con:
                     notes = warehouse_notes(con, account.reporter, parsed.code, settings.timezone, account.lang)
