@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,12 +31,26 @@ def connect(path: Path, schema: str) -> Iterator[sqlite3.Connection]:
         if fresh:
             os.chmod(path, 0o600)
         con.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
-        con.execute("pragma journal_mode = wal")
+        _in_wal_mode(con)
         con.executescript(schema)
         con.row_factory = sqlite3.Row
         yield con
     finally:
         con.close()
+
+
+def _in_wal_mode(con: sqlite3.Connection) -> None:
+    """The store in WAL mode (set once, kept by the file). Setting it needs the file alone, which SQLite does not
+    wait for: the first connections of a new store, opened at once (uploads that arrive together), try again
+    until the busy timeout instead of failing."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while con.execute("pragma journal_mode").fetchone()[0] != "wal":
+        try:
+            con.execute("pragma journal_mode = wal")
+        except sqlite3.OperationalError:  # another connection holds the new file for a moment
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 @contextmanager
