@@ -36,8 +36,9 @@ WHOLE_NUMBER = re.compile(r"^[0-9]+$")
 
 # ------------------------------------------------------------------ layout
 def laid_out(frame: pl.DataFrame, planned: Planned, registry: Registry) -> pl.DataFrame:
-    """The columns a reporter writes: every one with `_T` spelt out (the NCCT), or only the
-    dimensions its rows cut by, with blanks for `_T`, and a comment column only when there is one."""
+    """The columns a reporter writes: every one (the NCCT), or only the dimensions its rows cut by, and a
+    comment column only when there is one. `_T` is spelt out (a blank code is no code); a JSON observation
+    leaves it out instead (`_json`), as it does any code it gives no other value."""
     style = STYLES.get(planned.reporter, Style())
     if style.full_columns:
         return frame
@@ -45,9 +46,7 @@ def laid_out(frame: pl.DataFrame, planned: Planned, registry: Registry) -> pl.Da
     keep = ["reporter", "period", "indicator", "area", *dims, "value"]
     if frame["comment"].is_not_null().any():
         keep.append("comment")
-    return frame.select(keep).with_columns(
-        [pl.when(pl.col(d) == TOTAL).then(None).otherwise(pl.col(d)).alias(d) for d in dims]
-    )
+    return frame.select(keep)
 
 
 def encode(frame: pl.DataFrame, planned: Planned, registry: Registry) -> bytes:
@@ -63,13 +62,13 @@ def encode(frame: pl.DataFrame, planned: Planned, registry: Registry) -> bytes:
 
 
 def _json(table: pl.DataFrame, reporter: str) -> bytes:
-    """`{"reporter": ..., "observations": [...]}`, one observation a line; blanks and the file's
+    """`{"reporter": ..., "observations": [...]}`, one observation a line; blanks, totals (`_T`) and the file's
     own reporter left out of each observation; whole numbers as JSON numbers."""
     lines = []
     for row in table.iter_rows(named=True):
         cells = {}
         for column, cell in row.items():
-            if cell is None or (column == "reporter" and cell == reporter):
+            if cell is None or cell == TOTAL or (column == "reporter" and cell == reporter):
                 continue
             cells[column] = int(cell) if column == "value" and WHOLE_NUMBER.match(cell) else cell
         lines.append("    " + json.dumps(cells, ensure_ascii=False))

@@ -243,14 +243,14 @@ def _conformed(
     A file's cells as read are let go (from `read`) once they are in a frame.
 
     Returns the frames, in receipt order, the column findings of each file, and the files ctip failed on."""
-    by_header: dict[tuple[str, ...], list[int]] = {}
-    for position, (_, columns) in enumerate(read):
-        by_header.setdefault(tuple(columns), []).append(position)
+    by_header: dict[tuple[str, ...], list[int]] = {}  # the format first: a blank JSON code is an absent one
+    for position, (receipt, columns) in enumerate(read):
+        by_header.setdefault((receipt.format, *columns), []).append(position)
     frames, findings, failed = [], [], {}
 
     def fitted(text: pl.DataFrame, positions: list[int], heights: list[int]) -> None:
         receipts = [read[i][0] for i in positions]
-        conformed, found = conform(text, registry, lang)
+        conformed, found = conform(text, registry, lang, receipts[0].format)
         if conformed is not None:
             each = _repeated(heights)
             ids = pl.Series("submission_id", [receipt.submission_id for receipt in receipts], pl.String)

@@ -19,10 +19,15 @@ from transforms.read import FILE_REPORTER, ROW_NUMBER
 LOWER_CASE_CODES = ("indicator",)
 
 
-def conform(raw: pl.DataFrame, registry: Registry, lang: str = "en") -> tuple[pl.DataFrame | None, list[Finding]]:
-    """The contract's columns in the contract's order (absent ones null), and what was off (in `lang`).
+def conform(
+    raw: pl.DataFrame, registry: Registry, lang: str = "en", file_format: str = "csv"
+) -> tuple[pl.DataFrame | None, list[Finding]]:
+    """The contract's columns in the contract's order, and what was off (in `lang`).
 
-    A missing required column makes every row meaningless, so the frame is then None.
+    A column absent from the file is its default on every row (null where it has none); a blank cell of a column
+    the file has stays null, and a blank code is then `unknown_code`. In JSON a code that an observation leaves
+    out (no key, null or empty) is absent from it: its default. A missing required column makes every row
+    meaningless, so the frame is then None.
     """
     known = registry.known_columns
     separator = _wrong_separator(raw, registry, lang)
@@ -40,9 +45,16 @@ def conform(raw: pl.DataFrame, registry: Registry, lang: str = "en") -> tuple[pl
     ]
     if missing:
         return None, findings
-    columns = [pl.col(ROW_NUMBER)] + [
-        pl.col(name) if name in raw.columns else pl.lit(None, pl.String).alias(name) for name in (*known, FILE_REPORTER)
-    ]
+
+    def given(name: str) -> pl.Expr:
+        default = registry.default_of(name)
+        if name not in raw.columns:
+            return pl.lit(default, pl.String).alias(name)
+        if file_format == "json" and default is not None:
+            return pl.col(name).fill_null(pl.lit(default))
+        return pl.col(name)
+
+    columns = [pl.col(ROW_NUMBER)] + [given(name) for name in (*known, FILE_REPORTER)]
     return raw.select(columns), findings
 
 
@@ -80,8 +92,7 @@ def _code(name: str, registry: Registry) -> pl.Expr:
     """A code cell trimmed and case-folded; blank means the default, or '' where there is none."""
     text = pl.col(name).str.strip_chars()
     text = text.str.to_lowercase() if name in LOWER_CASE_CODES else text.str.to_uppercase()
-    default = registry.default_of(name)
-    return pl.when(text.is_null() | (text == "")).then(pl.lit(default or "")).otherwise(text).alias(name)
+    return pl.when(text.is_null() | (text == "")).then(pl.lit("")).otherwise(text).alias(name)
 
 
 def _codes(frame: pl.DataFrame, names: list[str], registry: Registry) -> list[pl.Expr]:
@@ -124,9 +135,17 @@ def normalise(frame: pl.DataFrame, registry: Registry) -> pl.DataFrame:
         pl.when(value_given & whole).then(pl.col("value_text").str.to_integer(strict=False)).alias("value"),
     )
     not_ended = pl.col("period_end") > pl.col("judged_on")
+    # a figure given, or a withdrawal: the row states a version of its key and goes to the load
+    loadable = value_given | (pl.col("action") == "D")
+    typed = typed.with_columns(
+        # a blank code is no code (unknown_code) on a row that states a figure; a row that states nothing (a
+        # template's row left empty) takes the defaults, as a column absent from the file gives them
+        pl.when(~loadable & (pl.col(name) == "")).then(pl.lit(default)).otherwise(pl.col(name)).alias(name)
+        for name in ("area", "status", "action", *registry.dimension_names)
+        if (default := registry.default_of(name)) is not None
+    )
     return typed.with_columns(
-        # a figure given, or a withdrawal: the row states a version of its key and goes to the load
-        (value_given | (pl.col("action") == "D")).alias("loadable"),
+        loadable.alias("loadable"),
         (not_ended & (pl.col("period_start") <= pl.col("judged_on"))).fill_null(False).alias("provisional"),
         pl.when(not_ended & (pl.col("status") == "A")).then(pl.lit("P")).otherwise(pl.col("status")).alias("status"),
         pl.col("period_start").dt.year().alias("period_year"),

@@ -27,6 +27,7 @@ def template_rows(registry: Registry, reporter: str, period: str) -> list[dict[s
             values = {column: "" for column in columns}
             values.update(reporter=reporter, period=period, indicator=code, area=NATIONAL)
             values.update({name: TOTAL for name in registry.dimension_names})
+            values.update(status=registry.default_of("status"))  # spelt out: a blank code is no code
             values.update(cut)
             return values
 

@@ -291,7 +291,10 @@ def _judged_rows(observations: pl.DataFrame, registry: Registry) -> pl.DataFrame
             pl.concat_str(reporter_known, indicator_known, separator=PAIR_SEPARATOR).alias("reporter_indicator"),
             pl.coalesce("period", pl.col("period_text").fill_null("")).alias("period_key"),
             *[
-                pl.when(pl.col(name) != TOTAL).then(indicator_known).alias(f"indicator_cut_by_{name}")
+                # a blank code is unknown_code alone, not also a cut the indicator does not have
+                pl.when((pl.col(name) != TOTAL) & (pl.col(name) != ""))
+                .then(indicator_known)
+                .alias(f"indicator_cut_by_{name}")
                 for name in registry.dimension_names
             ],
         )

@@ -23,13 +23,14 @@ import numpy as np
 import polars as pl
 
 from flows.generate import _json, _xlsx
-from schemas.registry import Registry
+from schemas.registry import TOTAL, Registry
 from transforms.generate import rng_for
 
 REPORTER = "MOI"
 LARGE_REPORTERS = ("MOI", "NCCT")
 FIRST_YEAR = 2011
 HEADER = ["reporter", "period", "indicator", "area", "sex", "age", "referral", "offence", "value"]
+_CUTS = ("sex", "age", "referral", "offence")  # the dimensions of HEADER
 SEED = 2026
 
 
@@ -160,6 +161,8 @@ def write_large(inbox: Path, registry: Registry, files: int, years_per_file: int
 def _write_frame(inbox: Path, frame: pl.DataFrame, stem: str, file_format: str, moment: float) -> dict:
     path = inbox / f"{stem}.{file_format}"
     laid = frame.select([c for c in frame.columns if c == "value" or frame[c].is_not_null().any()])
+    if file_format != "json":  # a blank code is no code: the totals spelt out (a JSON observation leaves them out)
+        laid = laid.with_columns(pl.col(c).fill_null(TOTAL) for c in laid.columns if c in _CUTS)
     if file_format == "csv":
         content = laid.write_csv(line_terminator="\n").encode("utf-8")
     elif file_format == "json":

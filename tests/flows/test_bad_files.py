@@ -167,6 +167,11 @@ EXPECTED: dict[str, list[Expect]] = {
     # --------------------------------------------------- rows of one file together
     "two_reporters.csv": [_e("mixed_reporters", 3, "reporter", "MOI", "NCCT", "row 2")],
     "duplicate_key.csv": [_e("duplicate_key", 3, None, "row 3 repeats the key of row 2")],
+    "blank_codes.csv": [
+        _e("unknown_code", 2, "area", "the area is blank"),
+        _e("unknown_code", 3, "sex", "the sex is blank"),
+        _e("unknown_code", 4, "status", "the status is blank"),
+    ],
     "duplicate_key_after_folding.csv": [_e("duplicate_key", 3, None, "row 3 repeats the key of row 2")],
     "parts_above_total.csv": [_e("parts_exceed_total", 2, "value", "291", "FAMILY = 191 (row 3)", "263")],
     "incomplete_sum.csv": [_e("parts_differ_from_total", 2, "value", "add up to 201", "total is 263")],

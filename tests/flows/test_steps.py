@@ -225,7 +225,7 @@ def test_a_run_that_fails_while_loading_publishes_nothing_and_the_next_one_finis
 def test_period_not_ended_is_provisional(paths):
     inbox, warehouse = paths
     write_inbox(
-        inbox, {"moi.csv": "reporter,period,indicator,value,status\nMOI,2026-S2,cases,40,\nMOI,2026-11,cases,9,E\n"}
+        inbox, {"moi.csv": "reporter,period,indicator,value,status\nMOI,2026-S2,cases,40,A\nMOI,2026-11,cases,9,E\n"}
     )
     summary = run(inbox, warehouse)
     assert summary.count("loaded") == 1

@@ -64,7 +64,7 @@ def conformed_file(
     registry = load_registry()
     raw = read_submission(content, file_format, registry.limits)
     assert raw.readable, raw.findings
-    frame, findings = conform(raw.frame, registry)
+    frame, findings = conform(raw.frame, registry, file_format=raw.format)
     assert frame is not None, findings
     return frame.with_columns(pl.lit(submission_id).alias("submission_id"), pl.lit(judged_on).alias("judged_on"))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import polars as pl
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.transforms.helpers import JUDGED_ON, observations, observations_of, rows
+from tests.transforms.helpers import JUDGED_ON, observations, observations_from_file, observations_of, rows
 from transforms.normalise import _code, _codes, conform
 from transforms.read import FILE_REPORTER, read_submission
 
@@ -52,7 +53,7 @@ def test_conform_gives_contract_columns_in_order(registry):
     frame, findings = conform(raw_frame("value,indicator,period,reporter\n1,cases,2019,NCCT\n", registry), registry)
     assert findings == []
     assert frame.columns == ["row_number", *registry.known_columns, FILE_REPORTER]  # the reporter a JSON file names
-    assert frame.row(0, named=True)["sex"] is None and frame.row(0, named=True)[FILE_REPORTER] is None
+    assert frame.row(0, named=True)["sex"] == "_T" and frame.row(0, named=True)[FILE_REPORTER] is None  # absent
 
 
 def test_absent_optional_columns_get_defaults(registry):
@@ -65,10 +66,38 @@ def test_absent_optional_columns_get_defaults(registry):
     assert row["comment"] is None
 
 
-def test_blank_optional_cells_get_defaults():
-    row = one(rows("NCCT,2019,cases, , , ,,,,,1, ,"))
-    assert (row["area"], row["sex"], row["age"], row["status"]) == ("KH", "_T", "_T", "A")
+def test_a_json_observation_that_leaves_a_code_out_takes_its_default():
+    """No key, null or "": absent from that observation (a JSON file has no header that gives a column)."""
+    observed = [
+        {"period": "2019-S1", "indicator": "victims_rescued", "value": 3, "sex": "F"},
+        {"period": "2018-S1", "indicator": "victims_rescued", "value": 2, "sex": None, "status": ""},
+        {"period": "2017-S1", "indicator": "victims_rescued", "value": 1, "sex": "  "},
+    ]
+    content = json.dumps({"reporter": "NCCT", "observations": observed}).encode()
+    frame = observations_from_file(content, "json").sort("row_number")
+    assert frame.select("sex", "status", "area").rows() == [("F", "A", "KH"), ("_T", "A", "KH"), ("_T", "A", "KH")]
+
+
+def test_a_column_absent_from_the_file_gives_its_default():
+    row = one(f"{SHORT_HEADER}\nNCCT,2019,cases,1\n")
+    assert (row["area"], row["sex"], row["age"], row["status"], row["action"]) == ("KH", "_T", "_T", "A", "I")
     assert row["comment"] is None
+
+
+def test_a_blank_code_of_a_column_the_file_has_is_no_code():
+    """Blank is `unknown_code` (the validation's), on a row that states a figure; a row that states nothing (a
+    template's row left empty) takes the defaults."""
+    row = one(rows("NCCT,2019,cases, , , ,,,,,1, ,"))  # the columns of `rows` but action
+    assert (row["area"], row["sex"], row["age"], row["status"], row["action"]) == ("", "", "", "", "I")
+    assert row["loadable"] is True and row["comment"] is None
+    empty = one(rows("NCCT,2019,cases, , , ,,,,,, ,"))
+    assert (empty["area"], empty["sex"], empty["status"], empty["action"], empty["loadable"]) == (
+        "KH",
+        "_T",
+        "A",
+        "I",
+        False,
+    )
 
 
 # --------------------------------------------------------------- normalise
@@ -151,7 +180,7 @@ def test_largest_value_kept():
 
 
 def test_period_not_ended_is_provisional():
-    row = one(rows("NCCT,2026-S2,cases,,,,,,,,5,,"), judged_on=date(2026, 11, 28))
+    row = one(rows("NCCT,2026-S2,cases,KH,_T,_T,_T,_T,_T,_T,5,A,"), judged_on=date(2026, 11, 28))
     assert row["provisional"] is True
     assert row["status"] == "P"
 
@@ -163,7 +192,7 @@ def test_estimated_status_kept_while_provisional():
 
 
 def test_period_ended_is_not_provisional():
-    row = one(rows("NCCT,2026-S1,cases,,,,,,,,5,,"), judged_on=date(2026, 11, 28))
+    row = one(rows("NCCT,2026-S1,cases,KH,_T,_T,_T,_T,_T,_T,5,A,"), judged_on=date(2026, 11, 28))
     assert row["provisional"] is False
     assert row["status"] == "A"
 
@@ -173,7 +202,7 @@ def test_period_ended_is_not_provisional():
     [(date(2026, 10, 31), False), (date(2026, 11, 1), True), (date(2026, 11, 30), True), (date(2026, 12, 1), False)],
 )
 def test_provisional_edges(judged_on, provisional):
-    row = one(rows("NCCT,2026-11,cases,,,,,,,,5,,"), judged_on=judged_on)
+    row = one(rows("NCCT,2026-11,cases,KH,_T,_T,_T,_T,_T,_T,5,A,"), judged_on=judged_on)
     assert row["provisional"] is provisional
     if provisional:
         assert row["status"] == "P"

@@ -534,9 +534,13 @@ def corpus() -> dict[str, bytes]:
     # ------------------------------------------------- rows of one file together
     files["two_reporters.csv"] = csv_bytes([row(), row(reporter="MOI", value="61")])
     files["duplicate_key.csv"] = csv_bytes([row(), row(value="80")])
+    files["blank_codes.csv"] = csv_bytes(  # a blank code is no code; a row that gives nothing is not reported
+        [row(area=""), row(period="2018-S1", sex=" "), row(period="2017-S1", status=""),
+         row(period="2016-S1", sex="", value="")]
+    )
     files["duplicate_key_after_folding.csv"] = csv_bytes(
-        [row(), {**{c: "" for c in COLUMNS}, "reporter": " ncct ", "period": "2019s1", "indicator": "CASES",
-                 "area": "kh", "value": "80", "status": "a"}]
+        [row(), {**{c: "_t" for c in COLUMNS}, "reporter": " ncct ", "period": "2019s1", "indicator": "CASES",
+                 "area": "kh", "value": "80", "status": "a", "comment": ""}]
     )
     rescued = dict(indicator="victims_rescued")
     files["parts_above_total.csv"] = csv_bytes(
