@@ -88,14 +88,15 @@ def _wrong_separator(raw: pl.DataFrame, registry: Registry, lang: str = "en") ->
     return None
 
 
-def _code(name: str, registry: Registry) -> pl.Expr:
-    """A code cell trimmed and case-folded; blank means the default, or '' where there is none."""
+def _code(name: str) -> pl.Expr:
+    """A code cell trimmed and case-folded; a blank one '' (no code: `conform` gave an absent column its default,
+    `normalise` gives one to a row that states nothing)."""
     text = pl.col(name).str.strip_chars()
     text = text.str.to_lowercase() if name in LOWER_CASE_CODES else text.str.to_uppercase()
     return pl.when(text.is_null() | (text == "")).then(pl.lit("")).otherwise(text).alias(name)
 
 
-def _codes(frame: pl.DataFrame, names: list[str], registry: Registry) -> list[pl.Expr]:
+def _codes(frame: pl.DataFrame, names: list[str]) -> list[pl.Expr]:
     """`_code` of each column of `names`, worked out once per distinct cell: a column of codes holds a few
     values in many rows, and trimming and case-folding each row cost three times as much for a large file."""
     distinct = frame.select(pl.col(names).unique().drop_nulls().implode()).row(0, named=True)
@@ -103,7 +104,7 @@ def _codes(frame: pl.DataFrame, names: list[str], registry: Registry) -> list[pl
     for name in names:
         cells = pl.Series(name, distinct[name], pl.String)
         # the missing cell's code made by `_code` too, after the others: the codes of null cells
-        codes = pl.DataFrame({name: cells.extend_constant(None, 1)}).select(_code(name, registry)).to_series()
+        codes = pl.DataFrame({name: cells.extend_constant(None, 1)}).select(_code(name)).to_series()
         mapped = pl.col(name).replace_strict(cells, codes.head(cells.len()), return_dtype=pl.String)
         made.append(mapped.fill_null(codes[-1]).alias(name))
     return made
@@ -121,7 +122,7 @@ def normalise(frame: pl.DataFrame, registry: Registry) -> pl.DataFrame:
     """
     codes = ["reporter", FILE_REPORTER, "indicator", "area", "status", "action", *registry.dimension_names]
     typed = frame.with_columns(
-        *_codes(frame, codes, registry),
+        *_codes(frame, codes),
         _digits("period").alias("period_text"),
         _digits("value").alias("value_text"),
         # an empty comment is no comment; any other, spaces only included, is kept exactly as sent

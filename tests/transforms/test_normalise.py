@@ -259,10 +259,10 @@ CELLS = ["", " ", "f", " F ", "NCCT", " ncct", "i", "D ", "\u3000m\u3000", "ក"
         max_size=40,
     )
 )
-def test_codes_made_once_per_distinct_cell_are_those_made_row_by_row(registry, cells):
+def test_codes_made_once_per_distinct_cell_are_those_made_row_by_row(cells):
     """`_codes` works each distinct cell out once; every row gets what `_code` gives that row's cell."""
-    names = ["reporter", "sex", "indicator"]  # no default, a default, a code kept in lower case
+    names = ["reporter", "sex", "indicator"]  # codes in upper case, and one kept in lower case
     frame = pl.DataFrame(cells, schema=dict.fromkeys(names, pl.String), orient="row")
-    once = frame.with_columns(_codes(frame, names, registry))
-    row_by_row = frame.with_columns(_code(name, registry) for name in names)
+    once = frame.with_columns(_codes(frame, names))
+    row_by_row = frame.with_columns(_code(name) for name in names)
     assert once.to_dicts() == row_by_row.to_dicts()
