@@ -40,15 +40,13 @@ def warehouse_notes(con, reporter: str, period: str, zone: str, lang: str = "en"
     approved (a file that changes it is rejected), or figures that a file sent again restates."""
     from zoneinfo import ZoneInfo
 
-    from warehouse.approvals import has_approvals, latest_act
+    from warehouse.approvals import APPROVE, has_approvals, held_figures, latest_act
 
     act = latest_act(con, reporter, period) if has_approvals(con) else None
-    if act is not None and act[0] == "approve":
+    if act is not None and act[0] == APPROVE:
         day = f"{act[2].astimezone(ZoneInfo(zone)):%Y-%m-%d}"
         return [text("template", "approved", lang, reporter=reporter, period=period, by=act[1], date=day)]
-    held = con.execute(
-        "select count(*) from core.observations where reporter = ? and period = ?", [reporter, period]
-    ).fetchall()[0][0]
+    held = held_figures(con, reporter, period)
     return [text("template", "held", lang, reporter=reporter, period=period, count=str(held))] if held else []
 
 

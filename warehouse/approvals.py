@@ -39,6 +39,14 @@ def approved_now(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, da
     ).fetchall()
 
 
+def held_figures(con: duckdb.DuckDBPyConnection, reporter: str, period: str) -> int:
+    """How many figures the reporter holds now for the period (the writer's database or the analyst file)."""
+    return con.execute(
+        "select count(*) from core.observation_history where valid_to is null and reporter = ? and period = ?",
+        [reporter, period],
+    ).fetchall()[0][0]
+
+
 def record_act(
     con: duckdb.DuckDBPyConnection,
     reporter: str,
@@ -62,13 +70,8 @@ def record_act(
         )
     if action == UNAPPROVE and not approved:
         raise ActRefused(f"{reporter} {period} is not approved, so there is nothing to unapprove")
-    if action == APPROVE:
-        held = con.execute(
-            "select count(*) from core.observation_history where valid_to is null and reporter = ? and period = ?",
-            [reporter, period],
-        ).fetchall()[0][0]
-        if not held:
-            raise ActRefused(f"{reporter} holds no figure for {period}, so there is nothing to approve")
+    if action == APPROVE and not held_figures(con, reporter, period):
+        raise ActRefused(f"{reporter} holds no figure for {period}, so there is nothing to approve")
     last = con.execute(
         'select greatest((select max(received_at) from pipeline.receipts), (select max("at") from audit.approvals))'
     ).fetchall()[0][0]
