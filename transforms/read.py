@@ -395,18 +395,12 @@ def _read_xlsx(content: bytes, limits: Limits) -> Read:
         if row <= len(grid) and column <= len(grid[row - 1]):
             grid[row - 1][column - 1] = XLSX_ERROR_TEXT.format(error=error)
     numbered = [(index, [_xlsx_cell(c) for c in cells]) for index, cells in enumerate(grid, start=1)]
-    filled = [(number, cells) for number, cells in numbered if any(c is not None for c in cells)]
+    filled = [(number, cells) for number, cells in numbered if any(c and not c.isspace() for c in cells)]
     if not filled:
         raise Unreadable("the sheet 'data' is empty; it needs a header row", 1)
     header_number, header_cells = filled[0]
     header = [c or "" for c in header_cells]
-    rows = [(number, cells) for number, cells in filled if number > header_number]
-    for position in [position for position, name in enumerate(header) if kept_as_sent(name)]:
-        for number, cells in rows:  # a comment of spaces is kept as sent (`frame_of`)
-            written = grid[number - 1][position] if position < len(grid[number - 1]) else None
-            if type(written) is str and written and cells[position] is None:
-                cells[position] = written
-    return header, rows, None
+    return header, [(number, cells) for number, cells in filled if number > header_number], None
 
 
 def _measure_workbook(archive: zipfile.ZipFile, limits: Limits) -> _WorkbookScan:
@@ -658,9 +652,10 @@ _remembered_sheet_target = functools.lru_cache(maxsize=64)(_sheet_target)
 
 
 def _xlsx_cell(value: object) -> str | None:
-    """A cell as the text a person would type: 78.0 is '78', a date is its month."""
-    if type(value) is str:  # most cells: their text, or nothing when it is only spaces
-        return value if value.strip() else None
+    """A cell as the text a person would type: 78.0 is '78', a date is its month (a cell of spaces stays one:
+    `frame_of` makes it blank, but for a comment)."""
+    if type(value) is str:  # most cells: their text, or nothing when it is empty
+        return value or None
     if value is None:
         return None
     if isinstance(value, bool):
@@ -677,8 +672,7 @@ def _xlsx_cell(value: object) -> str | None:
         return f"{value.year:04d}-{value.month:02d}" if value.day == 1 else value.isoformat()
     if isinstance(value, (time, timedelta)):
         return str(value)
-    text = str(value)
-    return text if text.strip() else None
+    return str(value) or None
 
 
 # -------------------------------------------------------------------- JSON
