@@ -142,7 +142,7 @@ def normalise(frame: pl.DataFrame, registry: Registry) -> pl.DataFrame:
         # a blank code is no code (unknown_code) on a row that states a figure; a row that states nothing (a
         # template's row left empty) takes the defaults, as a column absent from the file gives them
         pl.when(~loadable & (pl.col(name) == "")).then(pl.lit(default)).otherwise(pl.col(name)).alias(name)
-        for name in ("area", "status", "action", *registry.dimension_names)
+        for name in codes
         if (default := registry.default_of(name)) is not None
     )
     return typed.with_columns(
