@@ -51,9 +51,12 @@ class Refused(Exception):
     portal's texts with its `values`): `message` in English (the API's), `message_in` a page's language."""
 
     def __init__(self, status: int, key: str, **values: str):
-        super().__init__(text("portal", key, "en", **values))
         self.status, self.key, self.values = status, key, values
-        self.message = str(self)
+        super().__init__(self.message_in("en"))
+
+    @property
+    def message(self) -> str:
+        return str(self)
 
     def message_in(self, lang: str) -> str:
         return text("portal", self.key, lang, **self.values)
