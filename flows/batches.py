@@ -17,6 +17,9 @@ from schemas.shapes import Decision, Receipt, empty_load_rows, empty_periods_nam
 from transforms.decisions import decide, is_original
 from transforms.findings import empty_findings
 
+# The batch an earlier run began without finishing is handled in at most this many batches (see Pending.batches).
+SUSPECT_BATCHES = 64
+
 # The originals' bytes read and validated together as one shard, at most (a single file may be larger):
 # what bounds a run's memory, whatever the size of the inbox.
 BATCH_BYTES = 8 * 1024 * 1024
@@ -40,7 +43,8 @@ class Pending:
     receipts: list[Receipt]
     original_sequences: dict[str, int]  # submission id -> the sequence of its original
     known_reporters: dict[str, str | None]
-    tried: frozenset[int] = frozenset()  # receipts an earlier run began without finishing: each is handled alone
+    # receipts an earlier run began without finishing -> how many files the batch that began them had
+    tried: dict[int, int] = field(default_factory=dict)
     settled: list[Decision] = field(default_factory=list)  # set aside before this run began preparing
     settled_findings: pl.DataFrame = field(default_factory=empty_findings)
 
@@ -51,18 +55,24 @@ class Pending:
         """Consecutive receipts whose originals come to about `shards` x BATCH_BYTES (one BATCH_BYTES for each
         shard, a shard to a worker): each batch is loaded in its own transaction.
 
-        A receipt an earlier run began without finishing goes alone, so that a file that
-        stops the process stops it alone, and only its own receipt is set aside.
+        The originals of a batch an earlier run began without finishing go in batches of their own, of at most
+        1/SUSPECT_BATCHES of the files it had (a batch of at most SUSPECT_BATCHES files: each file alone), so
+        that a file that stops the process is narrowed down run by run to a batch of its own, and only its own
+        receipt is set aside, while a run stopped by something else costs the next one little.
         """
         batches = []
         for cut in consecutive_runs(self.receipts, shards * BATCH_BYTES, counted=self.is_original):
             current: list[Receipt] = []
+            limit = files = 0  # limit: files at most in the current batch (0: a batch of files not begun before)
             for receipt in cut:
-                if receipt.sequence in self.tried and self.is_original(receipt):
-                    batches += [current, [receipt]] if current else [[receipt]]
-                    current = []
-                else:
-                    current.append(receipt)
+                if self.is_original(receipt):
+                    begun = self.tried.get(receipt.sequence)
+                    wanted = 0 if begun is None else suspect_batch_files(begun)
+                    if files and (wanted != limit or files == limit):
+                        batches.append(current)
+                        current, files = [], 0
+                    limit, files = wanted, files + 1
+                current.append(receipt)  # a duplicate stays where it falls
             if current:
                 batches.append(current)
         return [Pending(batch, self.original_sequences, dict(self.known_reporters), self.tried) for batch in batches]
@@ -79,6 +89,11 @@ class Pending:
         originals = self.originals()
         size = max(1, -(-len(originals) // max(1, shards)))
         return [originals[i : i + size] for i in range(0, len(originals), size)]
+
+
+def suspect_batch_files(begun_with: int) -> int:
+    """At most how many files go together in a batch of originals a run began in a batch of `begun_with`."""
+    return max(1, -(-begun_with // SUSPECT_BATCHES))
 
 
 def consecutive_runs(

@@ -415,7 +415,8 @@ def errors_in_language(writer: Writer, zone: str):
     return translated
 
 
-# Runs that may begin handling a receipt without finishing it (the process was killed) before it is set aside.
+# Runs that may begin handling a receipt without finishing it (the process was killed) before it is set aside,
+# the last of them handling it alone.
 MAX_ATTEMPTS = 2
 
 
@@ -434,13 +435,19 @@ def _import_validator() -> None:
 
 
 def collect_pending(writer: Writer) -> Pending:
-    """Every receipt without a final status, in order; those that runs began MAX_ATTEMPTS times
-    without finishing are set aside first (rejected, rule `unreadable`), so no file stops every run."""
+    """Every receipt without a final status, in order; those that runs began MAX_ATTEMPTS times or more
+    without finishing, the last time alone, are set aside first (rejected, rule `unreadable`), so no file stops
+    every run."""
     con = writer.con
     pending = receipts.pending_receipts(con)
     originals = receipts.original_sequences(con)
     attempts = receipts.attempts_of(con, [r.sequence for r in pending])
-    stuck = [r for r in pending if attempts.get(r.sequence, 0) >= MAX_ATTEMPTS and is_original(r, originals)]
+
+    def stuck_on(receipt: Receipt) -> bool:
+        runs, batch_files = attempts.get(receipt.sequence, (0, 0))
+        return runs >= MAX_ATTEMPTS and batch_files == 1 and is_original(receipt, originals)
+
+    stuck = [r for r in pending if stuck_on(r)]
     settled, settled_findings = [], empty_findings()
     if stuck:
         stuck_ids = {r.submission_id for r in stuck}
@@ -453,7 +460,7 @@ def collect_pending(writer: Writer) -> Pending:
                         Finding(
                             "unreadable",
                             "error",
-                            message("unreadable", "stopped", count=attempts[r.sequence], hint=RETRY_HINT),
+                            message("unreadable", "stopped", count=attempts[r.sequence][0], hint=RETRY_HINT),
                         )
                     ],
                 )
@@ -464,7 +471,7 @@ def collect_pending(writer: Writer) -> Pending:
         pending = receipts.pending_receipts(con)
         originals = receipts.original_sequences(con)
     known = receipts.reporters_of(con, [r.submission_id for r in pending])
-    tried = frozenset(r.sequence for r in pending if attempts.get(r.sequence, 0) > 0)
+    tried = {r.sequence: attempts[r.sequence][1] for r in pending if r.sequence in attempts}
     return Pending(pending, originals, known, tried, settled, settled_findings)
 
 

@@ -88,20 +88,26 @@ def original_sequences(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def note_attempt(con: duckdb.DuckDBPyConnection, sequences: list[int]) -> None:
-    """Count one more run that began handling these receipts (kept until they have a final status)."""
+    """Count one more run that began handling these receipts together, one batch (kept until they have a final
+    status), and how many they were."""
     if sequences:
         con.execute(
-            "insert into pipeline.attempts select unnest($s), 1 "
-            "on conflict (sequence) do update set attempts = attempts + 1",
+            "insert into pipeline.attempts select unnest($s), 1, len($s) "
+            "on conflict (sequence) do update set attempts = attempts + 1, batch_files = excluded.batch_files",
             {"s": sequences},
         )
 
 
-def attempts_of(con: duckdb.DuckDBPyConnection, sequences: list[int]) -> dict[int, int]:
-    """How many runs began handling each of these receipts without finishing it."""
-    return query_dict(
-        con, "select sequence, attempts from pipeline.attempts where sequence in (select unnest($s))", {"s": sequences}
-    )
+def attempts_of(con: duckdb.DuckDBPyConnection, sequences: list[int]) -> dict[int, tuple[int, int]]:
+    """How many runs began handling each of these receipts without finishing it, and how many files the batch
+    that last began it had (1 for an attempt recorded before that was kept: such a file was handled alone)."""
+    return {
+        sequence: (attempts, batch_files or 1)
+        for sequence, attempts, batch_files in con.execute(
+            "select sequence, attempts, batch_files from pipeline.attempts where sequence in (select unnest($s))",
+            {"s": sequences},
+        ).fetchall()
+    }
 
 
 def reporters_of(con: duckdb.DuckDBPyConnection, submission_ids: list[str]) -> dict[str, str | None]:

@@ -139,12 +139,18 @@ DIES_ON_POISON = textwrap.dedent(
     from zoneinfo import ZoneInfo
     from flows import steps
     from schemas import load_registry
-    original = steps.read_columns
+    original, beginning = steps.read_columns, steps.begin_batch
     def reading(content, file_format, limits, *rest):
         if {POISON_MARK.encode()!r} in content:
             os.kill(os.getpid(), signal.SIGABRT)  # as a reader that aborts the process would
         return original(content, file_format, limits, *rest)
-    steps.read_columns = reading
+    def begin(writer, batch):
+        print("batch of", len(batch.originals()), flush=True)
+        if os.environ.get("CTIP_TEST_KILL_AT_FIRST_BATCH") == "1":
+            beginning(writer, batch)
+            os.kill(os.getpid(), signal.SIGKILL)  # as the machine going down would
+        beginning(writer, batch)
+    steps.read_columns, steps.begin_batch = reading, begin
     steps.run_once(Path(sys.argv[1]), Path(sys.argv[2]), load_registry(), ZoneInfo("Asia/Phnom_Penh"),
                    datetime.now(timezone.utc))
     print("done", flush=True)
@@ -169,13 +175,83 @@ def test_file_that_kills_the_process_is_set_aside_after_two_runs(paths):
     assert query(warehouse, "select file_name from audit.findings where rule = 'unreadable'") == [("poison.csv",)]
 
 
-def test_a_receipt_tried_before_goes_alone():
-    def receipt(sequence: int) -> Receipt:
-        return Receipt(sequence, f"id{sequence}", f"f{sequence}.csv", "csv", 100, NOW, NOW)
+def batches_begun(child) -> list[int]:
+    """The number of files of each batch a DIES_ON_POISON child began, in order."""
+    return [int(line.removeprefix("batch of ")) for line in child.stdout.splitlines() if line.startswith("batch of")]
 
-    receipts = [receipt(n) for n in range(1, 6)]
-    pending = Pending(receipts, {r.submission_id: r.sequence for r in receipts}, {}, frozenset({3}))
-    assert [[r.sequence for r in batch.receipts] for batch in pending.batches(1)] == [[1, 2], [3], [4, 5]]
+
+@pytest.mark.slow  # processes killed
+def test_a_file_that_kills_the_process_among_many_is_narrowed_down_and_set_aside(paths):
+    inbox, warehouse = paths
+    names = [f"moi {n:02}.csv" for n in range(70)]
+    files = {name: MOI_CSV.replace(b"75", str(100 + n).encode()) for n, name in enumerate(names)}
+    files = {**dict(list(files.items())[:40]), "poison.csv": POISON_CSV, **dict(list(files.items())[40:])}
+    write_inbox(inbox, files)
+    begun = []
+    for _ in range(3):  # all 71 together, then batches of 2 (71 / 64, rounded up), then the poison's batch alone
+        child = run_python(DIES_ON_POISON, str(inbox), str(warehouse))
+        assert child.returncode == -signal.SIGABRT, child.stderr[-2000:]
+        begun.append(batches_begun(child))
+    assert begun[0] == [71]
+    assert begun[1] == [2] * 20 + [2]  # the files before the poison loaded two by two; the poison's batch stops
+    assert begun[2] == [1]  # the poison first: the other file of its batch was not begun alone yet
+    summary = run(inbox, warehouse)
+    assert statuses(warehouse) == {**dict.fromkeys(names, "loaded"), "poison.csv": "rejected"}
+    [finding] = [f for f in summary.findings if f["severity"] == "error"]
+    assert finding["rule"] == "unreadable" and "stopped 3 times" in finding["message"]
+
+
+@pytest.mark.slow  # processes killed
+def test_a_run_stopped_by_something_else_costs_the_next_run_a_few_batches(paths):
+    inbox, warehouse = paths
+    names = [f"moi {n:03}.csv" for n in range(130)]
+    write_inbox(inbox, {name: MOI_CSV.replace(b"75", str(100 + n).encode()) for n, name in enumerate(names)})
+    killed = run_python(
+        DIES_ON_POISON, str(inbox), str(warehouse), env={**os.environ, "CTIP_TEST_KILL_AT_FIRST_BATCH": "1"}
+    )
+    assert killed.returncode == -signal.SIGKILL and batches_begun(killed) == [130]
+    after = run_python(DIES_ON_POISON, str(inbox), str(warehouse))
+    assert after.returncode == 0, after.stderr[-2000:]
+    assert batches_begun(after) == [3] * 43 + [1]  # 130 / 64, rounded up: 3 files a batch, not 130 batches of one
+    assert statuses(warehouse) == dict.fromkeys(names, "loaded")
+
+
+def _receipts(count: int) -> list[Receipt]:
+    return [Receipt(n, f"id{n}", f"f{n}.csv", "csv", 100, NOW, NOW) for n in range(1, count + 1)]
+
+
+def _batches(receipts: list[Receipt], tried: dict[int, int], originals: dict[str, int] | None = None):
+    originals = {r.submission_id: r.sequence for r in receipts} if originals is None else originals
+    return [[r.sequence for r in batch.receipts] for batch in Pending(receipts, originals, {}, tried).batches(1)]
+
+
+def test_a_receipt_begun_alone_goes_alone_again():
+    assert _batches(_receipts(5), {3: 1}) == [[1, 2], [3], [4, 5]]
+
+
+def test_the_files_of_a_batch_begun_before_go_in_batches_of_a_64th_of_it():
+    receipts = _receipts(12)
+    begun = dict.fromkeys(range(3, 11), 500)  # 3 to 10 begun in a batch of 500: 8 files a batch at most
+    assert _batches(receipts, begun) == [[1, 2], list(range(3, 11)), [11, 12]]
+    begun = dict.fromkeys(range(3, 11), 200)  # ... of 200: 4 at most
+    assert _batches(receipts, begun) == [[1, 2], [3, 4, 5, 6], [7, 8, 9, 10], [11, 12]]
+    begun = dict.fromkeys(range(3, 11), 64)  # ... of 64 or fewer: each alone
+    assert _batches(receipts, begun) == [[1, 2], *([n] for n in range(3, 11)), [11, 12]]
+    # Begun by two runs, in batches of different sizes: apart.
+    assert _batches(receipts, {**dict.fromkeys(range(1, 7), 200), **dict.fromkeys(range(7, 13), 128)}) == [
+        [1, 2, 3, 4],
+        [5, 6],
+        [7, 8],
+        [9, 10],
+        [11, 12],
+    ]
+
+
+def test_a_duplicate_stays_where_it_falls_among_files_begun_before():
+    receipts = _receipts(6)
+    originals = {"id1": 1, "id2": 2, "id3": 3, "id5": 5, "id6": 6}  # receipt 4 repeats the bytes of 1
+    receipts[3] = Receipt(4, "id1", "f4.csv", "csv", 100, NOW, NOW)
+    assert _batches(receipts, {2: 1, 3: 1}, originals) == [[1], [2], [3, 4], [5, 6]]
 
 
 # ------------------------------------------------------------- what is taken

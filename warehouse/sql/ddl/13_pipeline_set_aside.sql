@@ -6,9 +6,14 @@ create table if not exists pipeline.set_aside (
     submission_id varchar not null
 );
 
--- How many runs began handling a receipt; removed once it has a final status. A
--- receipt some run began is handled alone next time, and set aside after two.
+-- How many runs began handling a receipt, and how many files (originals) the batch
+-- that last began it had; removed once it has a final status. The receipts of a
+-- batch some run began are handled next time in smaller batches, down to one file
+-- alone; a file begun alone by a run that did not finish, after an earlier attempt,
+-- is set aside.
 create table if not exists pipeline.attempts (
-    sequence bigint primary key,
-    attempts integer not null
+    sequence    bigint primary key,
+    attempts    integer not null,
+    batch_files integer
 );
+alter table pipeline.attempts add column if not exists batch_files integer;
