@@ -24,6 +24,7 @@ from schemas.texts import text
 from warehouse import notifications
 from warehouse.accounts import AccountStore
 from warehouse.database import Writer
+from warehouse.marts import completeness_sql
 from warehouse.notifications import Notice
 
 MAIL_OFF = "Notices by e-mail are off (set CTIP_SMTP_URL and CTIP_MAIL_FROM to send them): ctip wrote to no one."
@@ -127,7 +128,7 @@ def compose(notice: Notice, lang: str, writer: Writer, zone: str, translate: Cal
         )
         subject = text("mail", f"{notice.kind}_subject", lang, **values)
         lines.append(text("mail", f"{notice.kind}_body", lang, **values))
-        if notice.kind == "overdue" and _rejected_only(writer, notice):
+        if notice.kind == "overdue" and _rejected_only(writer, notice, zone):
             lines += ["", text("mail", "rejected_only", lang)]
     lines += ["", "-- ", text("mail", "signature", lang)]
     message = EmailMessage()
@@ -140,12 +141,13 @@ def compose(notice: Notice, lang: str, writer: Writer, zone: str, translate: Cal
     return message
 
 
-def _rejected_only(writer: Writer, notice: Notice) -> bool:
+def _rejected_only(writer: Writer, notice: Notice, zone: str) -> bool:
+    """Whether the reporter-period of this overdue notice is `rejected_only` now (the completeness, asked where
+    it is decided)."""
     return bool(
         writer.con.execute(
-            "select count(*) filter (where s.status = 'rejected') > 0 and count(*) filter (where s.status = 'loaded') = 0 "
-            "from audit.submissions as s join pipeline.submission_periods as p using (submission_id) "
-            "where s.reporter = $reporter and p.period = $period",
+            f"select count(*) from ({completeness_sql(zone, submission_periods='pipeline.submission_periods')}) "
+            "where reporter = $reporter and period = $period and status = 'rejected_only'",
             {"reporter": notice.reporter, "period": notice.period},
         ).fetchall()[0][0]
     )
@@ -264,7 +266,6 @@ def after_run(
 def due_notices(writer: Writer, zone: str, as_of: datetime, days_before: int) -> list[Notice]:
     """A reminder per reporter-period due within `days_before` days and not received, an overdue notice per
     reporter-period missing or rejected only, to each of the reporter's senders and its contact."""
-    from warehouse.marts import completeness_sql
     from warehouse.reference import refresh_reference
 
     refresh_reference(writer.con, writer.registry)  # the calendar as the registry says now

@@ -200,8 +200,8 @@ def prepare(
         load_rows = observations.filter(pl.col("submission_id").is_in(loaded) & pl.col("loadable")).select(LOAD_COLUMNS)
         periods = (
             observations.filter(pl.col("period").is_not_null())
-            .select("submission_id", "period", "period_start", "period_end")
-            .unique(maintain_order=True)
+            .group_by("submission_id", "period", "period_start", "period_end", maintain_order=True)
+            .agg(pl.col("value_given").sum().cast(pl.Int64).alias("figures"))
         )
     return Prepared(decisions, load_rows, findings, periods, checks)
 

@@ -74,7 +74,15 @@ LOAD_COLUMNS = [
 ]
 
 # Which periods each submission names (kept so that a backfill finds what touches a range).
-PERIODS_NAMED_SCHEMA = {"submission_id": pl.String, "period": pl.String, "period_start": pl.Date, "period_end": pl.Date}
+# figures: the rows of the submission that give a value for the period (a reporter-period is received only from
+# a submission that holds a figure of it: an empty template names its period and holds none)
+PERIODS_NAMED_SCHEMA = {
+    "submission_id": pl.String,
+    "period": pl.String,
+    "period_start": pl.Date,
+    "period_end": pl.Date,
+    "figures": pl.Int64,
+}
 
 
 def empty_load_rows() -> pl.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -154,3 +155,25 @@ def test_with_a_warehouse_the_instructions_say_what_it_holds_of_the_period(tmp_p
     wrong = ["template", "--reporter", "NCCT", "--period", "2019-S1", "--out", str(tmp_path / "t.xlsx")]
     assert runner.invoke(app, [*wrong, "--warehouse", str(tmp_path / "typo.duckdb")]).exit_code == 2
     assert not (tmp_path / "t.xlsx").exists()
+
+
+def test_an_empty_template_sent_does_not_make_its_period_received(registry, tmp_path):
+    """A reporter-period is received only from a submission holding a figure of it (REPORTING.md section 3):
+    the template sent back empty names its period and holds none, so the period stays missing."""
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    inbox.mkdir()
+    path = make(tmp_path, "MOSVY", period="2019-Q2")
+
+    def status() -> str:
+        result = runner.invoke(
+            app, ["completeness", "2019-Q2", "--reporter", "MOSVY", "--format", "json", "--warehouse", str(warehouse)]
+        )
+        [row] = json.loads(result.output)
+        return row["status"]
+
+    (inbox / "mosvy_empty.xlsx").write_bytes(path.read_bytes())
+    assert runner.invoke(app, ["run", "--inbox", str(inbox), "--warehouse", str(warehouse)]).exit_code == 0
+    assert status() == "missing"
+    (inbox / "mosvy_filled.xlsx").write_bytes(fill(path, registry).read_bytes())
+    assert runner.invoke(app, ["run", "--inbox", str(inbox), "--warehouse", str(warehouse)]).exit_code == 0
+    assert status() == "late"

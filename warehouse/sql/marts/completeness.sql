@@ -1,7 +1,7 @@
 -- marts.completeness: one row per reporter and period of its reporting calendar (core.reporters)
 -- that has ended by {{ as_of }}, in the zone {{ zone }}: when it was due, when it arrived and
 -- whether that was on time. A reporter-period arrived with the first loaded submission of that
--- reporter holding a figure of that period (its upload time for the portal, else its receipt);
+-- reporter holding a figure of that period (an empty template names it and holds none) (its upload time for the portal, else its receipt);
 -- only submissions received by {{ as_of }} count, so the same query answers "as known then".
 -- With `within`, only the periods from $within_start to $within_end (exclusive). With `ended_by`
 -- later than {{ as_of }} (the reminders: what falls due soon), the periods that end by then, judged
@@ -61,6 +61,7 @@ arrivals as (
     from audit.submissions as s
     join {{ submission_periods }} as p using (submission_id)
     where s.received_at <= (select as_of from clock) and s.reporter is not null
+        and p.figures is distinct from 0  -- a submission that names the period and holds no figure of it: not arrived
     group by s.reporter, p.period
 ),
 
