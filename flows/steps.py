@@ -134,8 +134,8 @@ def receive(
     archive.keep_all(copies)  # every new file's bytes safe on disk before any of them is given a receipt
     uploaded = uploads.by_inbox_name([(f["file_name"], f["submission_id"]) for f in files]) if uploads else {}
     for item in files:
-        item["uploaded_by"], item["uploaded_at"] = uploaded.get(
-            (item["file_name"], item["submission_id"]), (None, None)
+        item["uploaded_by"], item["uploaded_at"], item["uploaded_for"] = uploaded.get(
+            (item["file_name"], item["submission_id"]), (None, None, None)
         )
     return Received(receipts.record_receipts(writer.con, files, now), already_received, in_progress, ignored)
 
@@ -192,6 +192,9 @@ def prepare(
             .agg(pl.col("reporter").first())
             .iter_rows()
         )
+    # A file sent through the portal is its account's reporter's, whatever its rows name (a file naming another
+    # reporter on every row is refused at upload; one naming several is received and rejected as that reporter's).
+    reporters.update({r.submission_id: r.uploaded_for for r in to_prepare if r.uploaded_for})
     decisions = decide(to_prepare, original_sequences, rejected, set_aside, reporters)
     loaded = [d.receipt.submission_id for d in decisions if d.status == "loaded"]
     if observations is None:

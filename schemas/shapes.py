@@ -27,6 +27,7 @@ class Receipt:
     received_at: datetime
     uploaded_by: str | None = None  # the portal account that sent it; None for a file put in the inbox folder
     uploaded_at: datetime | None = None
+    uploaded_for: str | None = None  # the reporter of that account: the file's reporter, whatever its rows say
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from warehouse.database import insert_frame, query_dict
 ONE_TICK = timedelta(microseconds=1)
 RECEIPT_COLUMNS = (
     "r.sequence, r.submission_id, r.file_name, r.format, r.size_bytes, r.modified_at, r.received_at, "
-    "r.uploaded_by, r.uploaded_at"
+    "r.uploaded_by, r.uploaded_at, r.uploaded_for"
 )
 UPLOAD_TYPES = {"uploaded_by": pl.String, "uploaded_at": pl.Datetime("us", "UTC")}
 
@@ -45,7 +45,7 @@ def record_receipts(con: duckdb.DuckDBPyConnection, files: list[dict], now: date
     """Give each archived file its sequence and receipt time, in one transaction.
 
     `files` are dicts with submission_id, file_name, format, size_bytes, modified_at,
-    uploaded_by and uploaded_at, already in the order they are to be applied.
+    uploaded_by, uploaded_at and uploaded_for, already in the order they are to be applied.
     """
     if not files:
         return []
@@ -62,7 +62,7 @@ def record_receipts(con: duckdb.DuckDBPyConnection, files: list[dict], now: date
     insert_frame(
         con,
         "pipeline.receipts",
-        pl.DataFrame([r.__dict__ for r in receipts], schema_overrides=UPLOAD_TYPES),
+        pl.DataFrame([r.__dict__ for r in receipts], schema_overrides={**UPLOAD_TYPES, "uploaded_for": pl.String}),
         transaction=True,
     )
     return receipts

@@ -93,8 +93,9 @@ class UploadLedger:
             ).fetchall()
         return [_upload(row) for row in rows]
 
-    def by_inbox_name(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, datetime]]:
-        """(inbox name, submission id) -> (uploaded_by, uploaded_at), for the files a run takes."""
+    def by_inbox_name(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, datetime, str]]:
+        """(inbox name, submission id) -> (uploaded_by, uploaded_at, the account's reporter), for the files a run
+        takes."""
         if not self.path.exists() or not pairs:
             return {}
         ids = sorted({submission_id for _, submission_id in pairs})
@@ -103,13 +104,17 @@ class UploadLedger:
             for start in range(0, len(ids), 500):  # within SQLite's limit of parameters
                 chunk = ids[start : start + 500]
                 rows += con.execute(
-                    "select inbox_name, submission_id, uploaded_by, uploaded_at from uploads "
+                    "select inbox_name, submission_id, uploaded_by, uploaded_at, reporter from uploads "
                     f"where submission_id in ({','.join('?' * len(chunk))})",
                     chunk,
                 ).fetchall()
         wanted = set(pairs)
         return {
-            (row["inbox_name"], row["submission_id"]): (row["uploaded_by"], datetime.fromisoformat(row["uploaded_at"]))
+            (row["inbox_name"], row["submission_id"]): (
+                row["uploaded_by"],
+                datetime.fromisoformat(row["uploaded_at"]),
+                row["reporter"],
+            )
             for row in rows
             if (row["inbox_name"], row["submission_id"]) in wanted
         }

@@ -311,6 +311,20 @@ def test_a_file_of_another_reporter_gets_403_and_nothing_is_kept(portal):
     received = portal.upload(credentials, "two_reporters.csv", mixed)
     assert received.status_code == 201 and received.json()["verdict"] == "invalid"
     assert "mixed_reporters" in {f["rule"] for f in received.json()["findings"]}
+    # Rows naming MOI and a blank reporter: received, and rejected as the sender's reporter's file, not MOI's.
+    blank = b"reporter,period,indicator,value\nMOI,2019-S1,cases,1\n,2019-S1,cases,2\n"
+    assert portal.upload(credentials, "moi_and_blank.csv", blank).status_code == 201
+    run(portal.settings.inbox, portal.settings.warehouse)
+    assert query(portal.settings.warehouse, "select file_name, reporter, status from audit.submissions") == [
+        ("two_reporters.csv", "MOSVY", "rejected"),
+        ("moi_and_blank.csv", "MOSVY", "rejected"),
+    ]
+    listed = httpx.get(f"{portal.url}/api/v1/submissions", auth=credentials).json()["submissions"]
+    assert {r["reporter"] for r in listed} == {"MOSVY"}
+    assert query(
+        portal.settings.warehouse,
+        "select count(*) from marts.completeness where reporter = 'MOI' and status = 'rejected_only'",
+    ) == [(0,)]
 
 
 def test_an_upload_over_the_size_limit_gets_413_while_it_streams(tmp_path, registry):

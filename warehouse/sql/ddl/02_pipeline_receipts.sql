@@ -10,6 +10,8 @@ create table if not exists pipeline.receipts (
     modified_at   timestamptz not null,   -- the inbox file's modification time
     received_at   timestamptz not null    -- strictly increasing with sequence
 );
--- Files sent through the portal: the account and the time of the upload (null for the inbox folder).
+-- Files sent through the portal: the account, the time of the upload and the account's reporter (null for the
+-- inbox folder).
 alter table pipeline.receipts add column if not exists uploaded_by varchar;
 alter table pipeline.receipts add column if not exists uploaded_at timestamptz;
+alter table pipeline.receipts add column if not exists uploaded_for varchar;
