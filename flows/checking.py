@@ -23,10 +23,10 @@ from warehouse.judgement import judge_approvals, judge_run, versions_sql, what_i
 
 
 def _warehouse_warnings(
-    prepared: steps.Prepared, settings: Settings, registry: Registry, lang: str = "en"
+    prepared: steps.Prepared, settings: Settings, registry: Registry, lang: str = "en", others_withheld: bool = False
 ) -> pl.DataFrame:
     """Restatements, disagreements and outliers of each file as if it came alone now, or its rejection when it
-    would change approved figures (period_approved); read-only."""
+    would change approved figures (period_approved); read-only. `others_withheld`: as `judge_run`."""
     frames = [pl.DataFrame(schema=FINDINGS_SCHEMA)]
     if not settings.warehouse.exists():
         return frames[0]
@@ -51,7 +51,14 @@ def _warehouse_warnings(
             con.register("run_versions", con.sql(versions_sql(registry, "core.observation_history")).pl())
             con.execute(f"create or replace temp view what_if as {what_if_sql(registry, 'core.observation_history')}")
             frames.append(
-                judge_run(con, registry, {receipt.submission_id: receipt.sequence}, history="what_if", lang=lang)
+                judge_run(
+                    con,
+                    registry,
+                    {receipt.submission_id: receipt.sequence},
+                    history="what_if",
+                    lang=lang,
+                    others_withheld=others_withheld,
+                )
             )
             con.unregister("run_rows")
             con.unregister("run_versions")
@@ -66,9 +73,15 @@ def _approvals_relation(con) -> str | None:
 
 
 def check_files(
-    files: list[Path], settings: Settings, registry: Registry, now: datetime, lang: str = "en"
+    files: list[Path],
+    settings: Settings,
+    registry: Registry,
+    now: datetime,
+    lang: str = "en",
+    others_withheld: bool = False,
 ) -> list[dict]:
-    """One report per file: its findings (row, column, rule, message in `lang`) and their counts."""
+    """One report per file: its findings (row, column, rule, message in `lang`) and their counts.
+    `others_withheld`: a disagreement does not give the other reporter's figure (as `judge_run`)."""
     receipts, contents, unsupported = [], {}, {}
     first: dict[str, int] = {}
     for sequence, path in enumerate(files, start=1):
@@ -102,7 +115,7 @@ def check_files(
         first.setdefault(submission_id, sequence)
         receipts.append(Receipt(sequence, submission_id, path.name, file_format, len(content), now, now))
     prepared = steps.prepare(receipts, contents, first, {}, registry, settings.zone, lang)
-    warnings = _warehouse_warnings(prepared, settings, registry, lang)
+    warnings = _warehouse_warnings(prepared, settings, registry, lang, others_withheld)
     findings = pl.concat([prepared.findings, warnings], how="vertical_relaxed")
     reports = []
     for sequence, path in enumerate(files, start=1):

@@ -119,6 +119,7 @@ def judge_run(
     lang: str = "en",
     cap: int | None = None,
     repeated: str = "",
+    others_withheld: bool = False,
 ) -> pl.DataFrame:
     """The warnings of every submission in `run_rows`, each against the warehouse as known at its receipt.
 
@@ -128,7 +129,8 @@ def judge_run(
     The messages are in `lang`. With a `cap`, only the first `cap` warnings of a rule in
     a submission get their message: the others come with an empty one, for the count
     `cap_findings` keeps of them (a large file's tens of thousands of outliers are
-    counted, never read).
+    counted, never read). With `others_withheld`, a disagreement names the other reporter without its
+    figure (the portal's answer to a sender, who sees its own reporter's figures only).
     """
     outlier = registry.rule("outlier").params
 
@@ -141,7 +143,7 @@ def judge_run(
         }
 
     def differs(row: dict) -> tuple[str, dict]:
-        return "differs", {
+        return "differs_withheld" if others_withheld else "differs", {
             "reporter": row["reporter"],
             "where": _where(row, registry, lang),
             "value": row["value"],

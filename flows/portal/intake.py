@@ -485,7 +485,7 @@ class _Judge:
             for (path, _), link in zip(uploads, named, strict=True):
                 os.link(path, link)
             if not self._pools:
-                return check_files(named, self.settings, self.registry, datetime.now(UTC), lang)
+                return check_files(named, self.settings, self.registry, datetime.now(UTC), lang, others_withheld=True)
             pool = self._pools[seat]
             try:
                 return pool.submit(_check_in_judge_process, named, self.settings, datetime.now(UTC), lang).result()
@@ -520,7 +520,7 @@ def _warm(registry: Registry) -> None:
 
 
 def _check_in_judge_process(files: list[Path], settings: Settings, now: datetime, lang: str) -> list[dict]:
-    return check_files(files, settings, _judge_registry, now, lang)
+    return check_files(files, settings, _judge_registry, now, lang, others_withheld=True)
 
 
 def receipt(upload: Upload, state: State | None) -> dict:

@@ -11,6 +11,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -597,3 +598,21 @@ def test_a_khmer_account_reads_its_findings_and_refusals_in_khmer(portal, regist
     assert client.get("/submissions/" + "0" * 64).text.count("មិនមានការផ្ញើនេះរបស់អ្នកទេ។") == 1
     by_api = portal.upload((user, password), "n.txt", b"x")
     assert by_api.json() == {"error": "n.txt: only .csv, .xlsx and .json files are taken"}
+
+
+def test_a_sender_is_told_of_a_disagreement_without_the_other_reporters_figure(portal, registry):
+    """A sender sees its own reporter's figures only: the NCCT's figure, held (approved or not, released or not),
+    does not reach a ministry through the warning on its upload; `ctip validate` gives it to the NCCT's staff."""
+    portal.settings.inbox.mkdir(parents=True)
+    (portal.settings.inbox / "ncct_2019-S1.csv").write_bytes(SEED_CSV)
+    run(portal.settings.inbox, portal.settings.warehouse)
+    credentials = portal.add("sokha", "MOSVY")
+    probe = b"reporter,period,indicator,value\nMOSVY,2019-S1,victims_rescued,5\n"
+    answer = portal.upload(credentials, "probe.csv", probe).json()
+    [warning] = [f for f in answer["findings"] if f["rule"] == "disagreement"]
+    assert "NCCT holds another figure" in warning["message"] and "263" not in warning["message"]
+    path = portal.settings.inbox.parent / "probe.csv"
+    path.write_bytes(probe)
+    [report] = check_files([path], portal.settings, registry, datetime.now(UTC))
+    [staff] = [f for f in report["findings"] if f["rule"] == "disagreement"]
+    assert "NCCT holds 263" in staff["message"]
