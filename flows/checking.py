@@ -40,7 +40,9 @@ def _warehouse_warnings(
                 continue
             receipt = decision.receipt
             rows = prepared.observations.filter(pl.col("submission_id") == receipt.submission_id).with_columns(
-                pl.lit(receipt.sequence).alias("sequence"), pl.lit(receipt.received_at).alias("received_at")
+                pl.lit(receipt.sequence).alias("sequence"),
+                pl.lit(receipt.received_at).alias("received_at"),
+                pl.lit(receipt.received_at).alias("arrived_at"),
             )
             con.register("run_rows", rows)
             refused = judge_approvals(con, registry, approvals=approvals, lang=lang) if approvals else None

@@ -50,10 +50,11 @@ def judge_approvals(
     approvals: str = "audit.approvals",
     lang: str = "en",
 ) -> pl.DataFrame:
-    """The `period_approved` errors of the submissions in `run_rows`, each judged as of its receipt.
+    """The `period_approved` errors of the submissions in `run_rows`, each judged as of its arrival (its upload,
+    for the portal; else its receipt).
 
     A submission is rejected when it would add, change or withdraw a figure of a reporter-period whose
-    latest act in `approvals` at its receipt is `approve`, against the figures as the submissions before
+    latest act in `approvals` at its arrival is `approve`, against the figures as the submissions before
     it left them. A rejected submission changes nothing, so the earliest one found is rejected for good
     and the rest judged again without it, until no other is found (rarely more than once: only
     reporter-periods ever approved are followed). One finding per submission and reporter-period, at the

@@ -93,8 +93,14 @@ def load_decisions(
             "submission_id": [r.submission_id for r in loaded],
             "sequence": [r.sequence for r in loaded],
             "received_at": [r.received_at for r in loaded],
+            "arrived_at": [r.uploaded_at or r.received_at for r in loaded],  # what an approval is judged against
         },
-        schema={"submission_id": pl.String, "sequence": pl.Int64, "received_at": pl.Datetime("us", "UTC")},
+        schema={
+            "submission_id": pl.String,
+            "sequence": pl.Int64,
+            "received_at": pl.Datetime("us", "UTC"),
+            "arrived_at": pl.Datetime("us", "UTC"),
+        },
     )
     # Each step is one statement over all the rows: DuckDB holds the appends of an open
     # transaction in memory, so many small statements would cost more than a few large ones.
@@ -111,7 +117,7 @@ def load_decisions(
         if rows:
             # one table that every step below reads (a view would join the frame and the order again in each)
             con.execute(
-                "create or replace temp table run_rows as select i.*, o.sequence, o.received_at "
+                "create or replace temp table run_rows as select i.*, o.sequence, o.received_at, o.arrived_at "
                 "from incoming_all as i join run_order as o using (submission_id)"
             )
             refused = judge_approvals(con, registry)

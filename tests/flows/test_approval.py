@@ -295,3 +295,28 @@ def test_a_backfill_reproduces_the_verdicts(story):
     assert summary.count("rejected") == 3
     assert [query(warehouse, q) for q in (verdicts, found, history)] == before
     assert WarehouseFiles(warehouse).analyst_file.exists()
+
+
+def test_a_file_uploaded_before_a_sign_off_is_judged_as_the_portal_answered(tmp_path, registry):
+    """Approved "when the submission was received": an upload is received when the portal takes it, so a run
+    after the sign-off loads it (its answer said valid); a file put in the inbox folder is received by the run."""
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb"
+    settings = Settings(inbox=inbox, warehouse=warehouse, timezone=ZONE.key)
+    now = datetime.now(UTC)
+    write_inbox(inbox, {"ncct.csv": SEED_CSV}, start_mtime=1_700_000_000)
+    run(inbox, warehouse, now - DAY)
+    with running_portal(inbox, warehouse, registry) as portal:
+        credentials = portal.add("sokha", "NCCT")
+        answer = portal.upload(credentials, "uploaded.csv", CHANGED.encode()).json()
+    assert answer["verdict"] == "valid"
+    record_act(settings, registry, "NCCT", "2019-S1", approvals.APPROVE, "Chan Dara", None, now + HOUR)
+    (inbox / "put.csv").write_text(CORRECTED, encoding="utf-8")
+    summary = run(inbox, warehouse, now + 2 * HOUR)
+    assert _statuses(summary) == {"uploaded.csv": "loaded", "put.csv": "rejected"}
+    assert [e["rule"] for e in _errors(summary, "put.csv")] == ["period_approved"]
+    from flows.orchestrator import backfill
+
+    verdicts = "select file_name, status from audit.submissions order by sequence"
+    before = query(warehouse, verdicts)
+    backfill(warehouse, "2019-S1", "2019-S1", None, str(ZONE), 60.0, show_progress=False)
+    assert query(warehouse, verdicts) == before

@@ -4,8 +4,10 @@
 -- first row that would change it.
 --
 -- Reads run_rows (the rows of the run's loaded submissions, each with the receipt of its submission:
--- sequence, received_at), {{ history }} (the versions held) and {{ approvals }} (the reviewers' acts).
--- A reporter-period is approved at a receipt when its latest act at or before it is `approve`. Only the
+-- sequence, received_at, and arrived_at: when the submission was received, its upload for the portal),
+-- {{ history }} (the versions held) and {{ approvals }} (the reviewers' acts). A reporter-period is
+-- approved for a submission when its latest act at or before the submission's arrival is `approve`: a
+-- file uploaded before an approval is judged as the portal answered it, whenever a run takes it. Only the
 -- keys of reporter-periods ever approved are followed: their events are the version held now (sequence
 -- 0) and then the rows of the run's submissions in receipt order, those in $excluded (already rejected
 -- by this rule) left out, so each submission is judged as if the rejected ones had never come. An event
@@ -21,13 +23,13 @@ followed as (
 
 events as (
     select {{ key_columns() }}, value, status, submission_id, true as present,
-           0::bigint as sequence, 0::bigint as row_number, null::timestamptz as received_at
+           0::bigint as sequence, 0::bigint as row_number, null::timestamptz as arrived_at
     from {{ history }}
     semi join followed using (reporter, period)
     where valid_to is null
     union all
     select {{ key_columns() }}, value, status, submission_id, action = 'I' as present,
-           sequence, row_number, received_at
+           sequence, row_number, arrived_at
     from run_rows
     semi join followed using (reporter, period)
     where not list_contains($excluded::varchar[], submission_id)
@@ -53,7 +55,7 @@ changing as (
 select c.submission_id, c.sequence, c.reporter, c.period,
        min(c.row_number) as row_number, any_value(a."by") as approved_by, any_value(a."at") as approved_at
 from changing as c
-asof join acts as a on a.reporter = c.reporter and a.period = c.period and c.received_at >= a."at"
+asof join acts as a on a.reporter = c.reporter and a.period = c.period and c.arrived_at >= a."at"
 where a.action = 'approve'
 group by all
 order by c.sequence, c.reporter, c.period
