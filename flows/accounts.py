@@ -1,4 +1,4 @@
-"""`ctip accounts add|reset|disable|list`: the NCCT engineer's side of the portal's accounts.
+"""`ctip accounts add|reset|disable|enable|list`: the NCCT engineer's side of the portal's accounts.
 
 A new password is printed on the last line of standard output (shown once, so a script
 can take it with `tail -n 1`); every other message goes to standard error.
@@ -104,6 +104,12 @@ def add(
         raise typer.BadParameter(
             f"'{reporter}' is not a reporter; use one of {', '.join(registry.reporters)}", param_hint="--reporter"
         )
+    if Role(role).value == "reviewer" and code not in registry.consolidating_reporters:
+        raise typer.BadParameter(
+            f"a reviewer is staff of {' or '.join(registry.consolidating_reporters)}, who sees every reporter and "
+            f"approves figures; a clerk of {code} is a sender",
+            param_hint="--role",
+        )
     try:
         check_email(email)
     except ValueError as problem:
@@ -119,16 +125,23 @@ def add(
 
 @accounts.command("reset")
 def reset(user: UserArgument, warehouse: WarehouseOption = None) -> None:
-    """A new password for the account, printed on the last line; the old one stops working.
+    """A new password for the account, printed on the last line; the old one stops working, and so do the
+    portal's sessions opened with it.
 
     Exit 0, or 1 when there is no such user.
     """
+    store = account_store(warehouse)
     try:
-        password = account_store(warehouse).reset(user)
+        password = store.reset(user)
     except NoSuchAccount as problem:
         _err.print(escape(str(problem)))
         raise typer.Exit(1) from None
     _print_password(user, password, "New password for")
+    if not store.get(user).enabled:
+        _err.print(
+            f"'{escape(user)}' is disabled: the password works once `ctip accounts enable {escape(user)}` has "
+            "enabled it again."
+        )
 
 
 @accounts.command("disable")
@@ -143,6 +156,20 @@ def disable(user: UserArgument, warehouse: WarehouseOption = None) -> None:
         _err.print(escape(str(problem)))
         raise typer.Exit(1) from None
     _err.print(f"Disabled '{escape(user)}'.")
+
+
+@accounts.command("enable")
+def enable(user: UserArgument, warehouse: WarehouseOption = None) -> None:
+    """A disabled account may sign in and send again, with its password as it stands (`reset` gives a new one).
+
+    Exit 0, or 1 when there is no such user.
+    """
+    try:
+        account_store(warehouse).enable(user)
+    except NoSuchAccount as problem:
+        _err.print(escape(str(problem)))
+        raise typer.Exit(1) from None
+    _err.print(f"Enabled '{escape(user)}'.")
 
 
 @accounts.command("list")

@@ -67,7 +67,8 @@ create table if not exists account_events (
     event_id integer primary key autoincrement,
     at text not null,
     user text not null,
-    event text not null,  -- added, password_reset, disabled, language_changed, signed_in, sign_in_failed, signed_out
+    event text not null,  -- added, password_reset, disabled, enabled, language_changed, signed_in, sign_in_failed,
+                          -- signed_out
     source text not null,  -- command, portal, api
     detail text
 );
@@ -241,7 +242,8 @@ class AccountStore:
         return password
 
     def reset(self, user: str, source: str = "command") -> str:
-        """A new password; the old one stops working at once. A reset also lifts a lock."""
+        """A new password; the old one stops working at once, and so do the sessions opened with it (a password
+        is reset when it may have leaked). A reset also lifts a lock."""
         password = new_password()
         digest = _hasher.hash(password)
         with self._change() as con:
@@ -251,6 +253,7 @@ class AccountStore:
                 "where user = ?",
                 (digest, _text(_now()), name),
             )
+            con.execute("delete from sessions where user = ?", (name,))
             self._event(con, name, "password_reset", source)
         return password
 
@@ -259,7 +262,16 @@ class AccountStore:
         with self._change() as con:
             name = self._existing(con, user)
             con.execute("update accounts set enabled = 0, changed_at = ? where user = ?", (_text(_now()), name))
+            con.execute("delete from sessions where user = ?", (name,))
             self._event(con, name, "disabled", source)
+
+    def enable(self, user: str, source: str = "command") -> None:
+        """A disabled account may sign in and send again, with its password as it stands (reset it first when
+        its owner no longer has it)."""
+        with self._change() as con:
+            name = self._existing(con, user)
+            con.execute("update accounts set enabled = 1, changed_at = ? where user = ?", (_text(_now()), name))
+            self._event(con, name, "enabled", source)
 
     def set_language(self, user: str, lang: str, source: str = "portal") -> None:
         if lang not in LANGUAGES:

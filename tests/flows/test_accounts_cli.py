@@ -37,6 +37,8 @@ def test_add_exits_1_for_an_existing_user_and_2_for_wrong_usage(tmp_path):
     assert accounts(warehouse, "add", "vichea", "--reporter", "MOI", "--role", "boss").exit_code == 2
     assert accounts(warehouse, "add", "vichea", "--reporter", "MOI", "--email", "not-an-address").exit_code == 2
     assert accounts(warehouse, "add", "../etc", "--reporter", "MOI").exit_code == 2
+    reviewer = accounts(warehouse, "add", "vichea", "--reporter", "MOI", "--role", "reviewer")
+    assert reviewer.exit_code == 2 and "NCCT" in reviewer.stderr and "--role" in reviewer.stderr
     assert [a["user"] for a in json.loads(accounts(warehouse, "list", "--format", "json").stdout)] == ["dara"]
 
 
@@ -81,3 +83,27 @@ def test_a_warehouse_option_that_names_no_folder_or_no_warehouse_is_wrong_usage(
     not_a_warehouse.write_text("a,b\n")
     result = accounts(not_a_warehouse, "add", "dara", "--reporter", "MOI")
     assert result.exit_code == 2 and "not a ctip warehouse" in result.stderr
+
+
+def test_a_reset_ends_the_sessions_and_a_disabled_account_is_enabled_again(tmp_path):
+    warehouse = tmp_path / "ctip.duckdb"
+    first = accounts(warehouse, "add", "kim", "--reporter", "MOJ").stdout.splitlines()[-1]
+    store = AccountStore(WarehouseFiles(warehouse).accounts_db)
+    token, _ = store.open_session(store.sign_in("kim", first, "portal").account)
+    assert store.session(token) is not None
+    reset = accounts(warehouse, "reset", "kim")
+    assert reset.exit_code == 0 and store.session(token) is None  # a leaked password's session ends with it
+    assert accounts(warehouse, "disable", "kim").exit_code == 0
+    again = accounts(warehouse, "reset", "kim")
+    password = again.stdout.splitlines()[-1]
+    assert again.exit_code == 0 and "disabled" in again.stderr and "ctip accounts enable kim" in again.stderr
+    assert not store.sign_in("kim", password, "portal").ok
+    assert accounts(warehouse, "enable", "nobody").exit_code == 1
+    enabled = accounts(warehouse, "enable", "kim")
+    assert enabled.exit_code == 0 and store.sign_in("kim", password, "portal").ok
+    assert [e["event"] for e in store.events("kim")][-4:] == [
+        "password_reset",
+        "sign_in_failed",
+        "enabled",
+        "signed_in",
+    ]
