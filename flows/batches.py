@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from schemas.findings import count_of
 from schemas.shapes import Decision, Receipt, empty_load_rows, empty_periods_named
 from transforms.decisions import decide, is_original
 from transforms.findings import empty_findings
@@ -188,4 +189,4 @@ class RunSummary:
 
     @property
     def warnings(self) -> int:
-        return sum(1 for f in self.findings if f["severity"] == "warning")
+        return count_of([f for f in self.findings if f["severity"] == "warning"])

@@ -12,7 +12,7 @@ import polars as pl
 
 from flows import steps
 from flows.settings import Settings
-from schemas.findings import FINDINGS_SCHEMA
+from schemas.findings import FINDINGS_SCHEMA, count_of
 from schemas.registry import Registry
 from schemas.shapes import Receipt
 from schemas.texts import message
@@ -130,8 +130,8 @@ def check_files(
         reports.append(
             {
                 "file": steps.display_name(str(path)),
-                "errors": sum(1 for f in rows if f["severity"] == "error"),
-                "warnings": sum(1 for f in rows if f["severity"] == "warning"),
+                "errors": count_of([f for f in rows if f["severity"] == "error"]),
+                "warnings": count_of([f for f in rows if f["severity"] == "warning"]),
                 "findings": [{k: v for k, v in f.items() if k != "submission_id"} for f in rows],
             }
         )

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from flows.pages import render_page
+from schemas.findings import count_of
 from warehouse.durable import atomic_write_text
 
 if TYPE_CHECKING:  # the steps call these pages, not the other way round
@@ -56,8 +57,8 @@ def validation(prepared: Prepared, findings: pl.DataFrame) -> dict | None:
                 "reporter": decision.reporter or "",
                 "status": decision.status,
                 "received_at": f"{receipt.received_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
-                "errors": sum(1 for f in found if f["severity"] == "error"),
-                "warnings": sum(1 for f in found if f["severity"] == "warning"),
+                "errors": count_of([f for f in found if f["severity"] == "error"]),
+                "warnings": count_of([f for f in found if f["severity"] == "warning"]),
                 "findings": [
                     {k: ordered_finding[k] for k in ("severity", "rule", "row_number", "column_name", "message")}
                     for ordered_finding in ordered[:FINDINGS_PER_SUBMISSION]

@@ -30,6 +30,26 @@ def _rest_pattern() -> str:
     return "^(?:" + "|".join(starts) + ")"
 
 
+def _rest_counts() -> list[pl.Expr]:
+    languages = len(message_templates()["common"]["more_findings"])  # one group of the pattern each
+    return [pl.col("message").str.extract(_rest_pattern(), group) for group in range(1, languages + 1)]
+
+
+def stands_for() -> pl.Expr:
+    """How many findings each finding stands for: the count of one that counts a rest past the cap, else 1
+    (a file's errors and warnings are counted with it, whatever the cap lists)."""
+    return pl.coalesce(_rest_counts()).str.replace_all(",", "").cast(pl.Int64).fill_null(1)
+
+
+def count_of(findings: list[dict]) -> int:
+    """The findings these stand for (see `stands_for`)."""
+    if not findings:
+        return 0
+    return pl.DataFrame({"message": [f["message"] for f in findings]}, schema={"message": pl.String}).select(
+        stands_for().sum()
+    )[0, 0]
+
+
 def rest_finding(submission_id: str, severity: str, rule: str, rest: int, cap: int, lang: str = "en") -> tuple:
     """The one finding that counts the `rest` findings of `rule` in a file left out past `cap`."""
     return (
@@ -50,9 +70,7 @@ def cap_findings(findings: pl.DataFrame, cap: int, lang: str = "en") -> pl.DataF
     """
     if findings.height <= cap:
         return findings
-    languages = len(message_templates()["common"]["more_findings"])  # one group of the pattern each
-    counts = [pl.col("message").str.extract(_rest_pattern(), group) for group in range(1, languages + 1)]
-    counted = pl.coalesce(counts).str.replace_all(",", "").cast(pl.Int64)
+    counted = pl.coalesce(_rest_counts()).str.replace_all(",", "").cast(pl.Int64)
     marked = findings.with_columns(
         counted.alias("_rest"), pl.int_range(pl.len()).over("submission_id", "rule").alias("_nth")
     )

@@ -18,7 +18,7 @@ from dataclasses import replace
 import duckdb
 import polars as pl
 
-from schemas.findings import cap_findings
+from schemas.findings import cap_findings, stands_for
 from schemas.shapes import LOADED, REJECTED, Decision, Rewind
 from warehouse import invariants, replay
 from warehouse.database import Writer, insert_frame
@@ -199,7 +199,8 @@ def _record_outcomes(con: duckdb.DuckDBPyConnection, decisions: list[Decision], 
     """Each decision's row in audit.submissions, the findings in audit.findings, set-aside receipts noted,
     and the attempts at these receipts forgotten (they have a final status now)."""
     counts = {
-        (sid, severity): n for sid, severity, n in findings.group_by("submission_id", "severity").len().iter_rows()
+        (sid, severity): n
+        for sid, severity, n in findings.group_by("submission_id", "severity").agg(stands_for().sum()).iter_rows()
     }
     observations = dict(con.execute("select submission_id, count(*) from incoming_all group by all").fetchall())
     submissions = pl.DataFrame(

@@ -25,6 +25,7 @@ from flows.cli.common import (
 )
 from flows.settings import Settings, quiet_orchestrator_defaults
 from schemas import load_registry
+from schemas.findings import count_of
 
 Workers = Annotated[
     int | None,
@@ -196,7 +197,7 @@ def backfill(
     if not summary.replayed:
         console.print(f"No archived submission touches {first_code}..{last_code}; nothing to replay.", highlight=False)
         return
-    warnings = sum(1 for f in summary.findings if f["severity"] == "warning")
+    warnings = count_of([f for f in summary.findings if f["severity"] == "warning"])
     console.print(
         f"Replayed {counted(len(summary.replayed), 'submission')} received from {summary.since:%Y-%m-%d %H:%M:%S} UTC on: "
         f"loaded {summary.count('loaded')}, rejected {summary.count('rejected')}, warnings {warnings}.",

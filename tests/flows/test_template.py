@@ -177,3 +177,18 @@ def test_an_empty_template_sent_does_not_make_its_period_received(registry, tmp_
     (inbox / "mosvy_filled.xlsx").write_bytes(fill(path, registry).read_bytes())
     assert runner.invoke(app, ["run", "--inbox", str(inbox), "--warehouse", str(warehouse)]).exit_code == 0
     assert status() == "late"
+
+
+def test_the_errors_of_a_file_are_counted_whatever_the_cap_lists(registry, tmp_path):
+    """At most `max_findings_per_rule` findings of a rule are listed, and one counts the rest; a file's count of
+    errors is of them all (the receipt's, `validate`'s and the portal's `errors`)."""
+    from dataclasses import replace
+
+    capped = replace(registry, limits=replace(registry.limits, max_findings_per_rule=3))
+    path = tmp_path / "bad.csv"
+    rows = "".join(f"MOI,{year}-S1,cases,many\n" for year in range(2013, 2020))
+    path.write_text("reporter,period,indicator,value\n" + rows, encoding="utf-8")
+    settings = Settings(inbox=tmp_path / "inbox", warehouse=tmp_path / "none" / "ctip.duckdb")
+    (report,) = check_files([path], settings, capped, datetime(2026, 11, 28, tzinfo=UTC))
+    assert len(report["findings"]) == 4 and any("4 more findings" in f["message"] for f in report["findings"])
+    assert report["errors"] == 7

@@ -217,7 +217,7 @@ def test_warnings_past_the_cap_are_counted_and_the_kept_ones_are_those_of_an_unc
 
     base = {"2017-S1": ("I", 10, "A"), "2017-S2": ("I", 12, "A"), "2017": ("I", 22, "A")}
     later = {"2018-S1": ("I", 60, "A"), "2018-S2": ("I", 50, "A"), "2018": ("I", 110, "A")}  # three outliers
-    kept = {}
+    kept, counted = {}, {}
     for cap in (1, 1000):
         capped = replace(registry, limits=replace(registry.limits, max_findings_per_rule=cap))
         with open_writer(WarehouseFiles(tmp_path / f"cap{cap}" / "ctip.duckdb"), capped) as warehouse:
@@ -225,7 +225,9 @@ def test_warnings_past_the_cap_are_counted_and_the_kept_ones_are_those_of_an_unc
             kept[cap] = warehouse.con.sql(
                 "select row_number, message from audit.findings where rule = 'outlier' order by row_number nulls last"
             ).fetchall()
+            counted[cap] = warehouse.con.sql("select warnings from audit.submissions order by sequence").fetchall()
     assert len(kept[1000]) == 3 and all(message for _, message in kept[1000])
     [first, rest] = kept[1]
     assert first == kept[1000][0]
     assert rest[0] is None and "2 more" in rest[1]
+    assert counted[1] == counted[1000] == [(0,), (3,)]  # the count is of every warning, listed or not
