@@ -37,6 +37,7 @@ from transforms.disclosure import (
     PRIMARY,
     PUBLIC_COLUMNS,
     SECONDARY,
+    Protection,
     UnprotectedTable,
     protect_comparison,
 )
@@ -205,14 +206,20 @@ def _export_duckdb(warehouse: Path, target: Path) -> None:
 
 
 def protected_table(
-    comparison: pl.DataFrame, registry: Registry, min_cell: int, audit_file: Path | None = None
-) -> pl.DataFrame:
-    """The comparison table protected for publication (transforms.disclosure), with `CARRIED` as they are:
+    comparison: pl.DataFrame,
+    registry: Registry,
+    min_cell: int,
+    audit_file: Path | None = None,
+    known: pl.DataFrame | None = None,
+) -> Protection:
+    """The comparison table protected for publication (transforms.disclosure), with `CARRIED` as they are, and
+    its audit:
     by reporter, area, indicator and period, each total before its cuts. Every small count in it has passed the
     interval audit; raises UnprotectedTable when one cannot. With `audit_file`, the audit (every suppressed count
     with its status, C small or D suppressed to protect, and its feasible interval) is written there, for the
-    office only. The same comparison gives the same table whatever the order of its rows."""
-    protection = protect_comparison(comparison, registry, min_cell, CARRIED, workers=usable_cores())
+    office only. The same comparison gives the same table whatever the order of its rows. `known`: figures
+    already public (as `transforms.disclosure.confidentiality` takes them)."""
+    protection = protect_comparison(comparison, registry, min_cell, CARRIED, workers=usable_cores(), known=known)
     unprotected = protection.audit.filter(pl.col("protected").not_().fill_null(False)).height
     if unprotected:
         raise UnprotectedTable(unprotected)
@@ -222,19 +229,28 @@ def protected_table(
             protection.audit.write_csv(temporary)
     dims = list(registry.dimension_names)
     cut_size = pl.sum_horizontal([(pl.col(d) != TOTAL).cast(pl.Int8) for d in dims])
-    return (
+    table = (
         protection.table.with_columns(cut_size.alias("_cut_size"))
         .sort("reporter", "area", "indicator", "period", "_cut_size", *dims)
         .drop("_cut_size")
     )
+    return Protection(table, protection.audit)
 
 
-def _suppressed(table: pl.DataFrame, audit_file: Path) -> str:
+def suppressed_figures(audit: pl.DataFrame) -> dict[str, int]:
+    """How many figures a protected table suppresses: small counts (C) and counts suppressed to protect them (D)."""
+    return {
+        "small_counts": int((audit["status"] == PRIMARY).sum()),
+        "protecting": int((audit["status"] == SECONDARY).sum()),
+    }
+
+
+def _suppressed(table: pl.DataFrame, audit: pl.DataFrame, audit_file: Path) -> str:
     statuses = pl.concat([table["value_conf"], table["base_value_conf"]]).drop_nulls()
-    audit = pl.read_csv(audit_file, columns=["status"])["status"]
+    figures = suppressed_figures(audit)
     return (
         f"Cells suppressed (C): {(statuses == PRIMARY).sum():,}. Figures suppressed: "
-        f"{counted((audit == PRIMARY).sum(), 'small count')} and {(audit == SECONDARY).sum():,} to protect them; "
+        f"{counted(figures['small_counts'], 'small count')} and {figures['protecting']:,} to protect them; "
         f"every small count passes the disclosure audit ({audit_file})."
     )
 
@@ -320,7 +336,7 @@ def export(
         )
         raise typer.Exit(1)
     try:
-        protected = protected_table(comparison, registry, min_cell, audit_file)
+        protection = protected_table(comparison, registry, min_cell, audit_file)
     except UnprotectedTable as problem:
         errors.print(
             f"The table does not pass the disclosure audit (K = {min_cell}): {problem}; nothing was written.",
@@ -329,23 +345,24 @@ def export(
         )
         raise typer.Exit(1) from None
     if public is not None:
-        published = readable_columns(protected, registry)
+        published = readable_columns(protection.table, registry)
         parquet, csv = write_public(published, public.resolve())
         write_metadata(public.resolve(), [parquet, csv], publication, min_cell, published)
         console.print(
-            f"Wrote {published.height} rows to {parquet} and {csv.name} (K = {min_cell}). {_suppressed(published, audit_file)}",
+            f"Wrote {published.height} rows to {parquet} and {csv.name} (K = {min_cell}). {_suppressed(published, protection.audit, audit_file)}",
             highlight=False,
             markup=False,
         )
     if sdmx is not None:
         try:
-            data, structure = write_sdmx_files(protected, registry, sdmx.resolve())
+            data, structure = write_sdmx_files(protection.table, registry, sdmx.resolve())
         except OSError as problem:
             errors.print(f"Cannot write to {sdmx}: {problem}", highlight=False, markup=False)
             raise typer.Exit(1) from None
         console.print(
-            f"Wrote {protected.height} observations to {data} (SDMX-CSV 2.0) and their structure to "
-            f"{structure.name} (SDMX-ML 3.0) (K = {min_cell}). {_suppressed(protected, audit_file)}",
+            f"Wrote {protection.table.height} observations to {data} (SDMX-CSV 2.0) and their structure to "
+            f"{structure.name} (SDMX-ML 3.0) (K = {min_cell}). "
+            f"{_suppressed(protection.table, protection.audit, audit_file)}",
             highlight=False,
             markup=False,
         )

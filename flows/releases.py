@@ -33,11 +33,19 @@ from flows.cli.common import (
     readable_warehouse,
     wrong_usage,
 )
-from flows.export import CARRIED, MinCellOption, protected_table, readable_columns, sha256_of_file, write_public
+from flows.export import (
+    CARRIED,
+    MinCellOption,
+    protected_table,
+    readable_columns,
+    sha256_of_file,
+    suppressed_figures,
+    write_public,
+)
 from flows.settings import Settings
 from schemas import load_registry
 from schemas.registry import Registry
-from transforms.disclosure import DEFAULT_MIN_CELL, PRIMARY, PUBLIC_COLUMNS, SECONDARY
+from transforms.disclosure import DEFAULT_MIN_CELL, PUBLIC_COLUMNS
 from transforms.revisions import FIGURE_COLUMNS, revisions
 from warehouse import approvals, database, releases
 from warehouse.durable import atomic_write_text, folder_leftovers, move_folder_into_place, temporary_path
@@ -206,7 +214,10 @@ def write_release(
         chosen = _approved_rows(comparison, approved)
         if chosen.height == 0:
             raise NothingApproved("the approved reporter-periods hold no row of the comparison table")
-        published = readable_columns(protected_table(chosen, registry, min_cell), registry)
+        # what earlier releases published is public: no figure of it is suppressed to protect another
+        public = releases.public_figures(writer.con)
+        protection = protected_table(chosen, registry, min_cell, known=public)
+        published = readable_columns(protection.table, registry)
         figures = published.select(*key, *FIGURE_COLUMNS)
         number = releases.next_number(writer.con)
         previous = releases.released_figures(writer.con, number - 1)
@@ -227,7 +238,6 @@ def write_release(
             parquet, csv = write_public(published, temporary)
             revisions_file = temporary / REVISIONS_NAME
             revised.write_csv(revisions_file)
-            statuses = pl.concat([published["value_conf"], published["base_value_conf"]]).drop_nulls()
             manifest = {
                 "release": number,
                 "created_at": now.astimezone(UTC).isoformat(),
@@ -240,7 +250,7 @@ def write_release(
                 ],
                 "publication": shown.get("number"),
                 "min_cell": min_cell,
-                "suppressed": {"C": int((statuses == PRIMARY).sum()), "D": int((statuses == SECONDARY).sum())},
+                "suppressed": suppressed_figures(protection.audit),
                 "figures": published.height,
                 "revisions": revised.height,
                 "approved": [

@@ -69,7 +69,11 @@ MEMBER_SCHEMA = {"_group": pl.Int64, "_step": pl.Int64, "_cell": pl.Int64, "_tot
 
 
 def confidentiality(
-    figures: pl.DataFrame, registry: Registry, min_cell: int = DEFAULT_MIN_CELL, workers: int = 1
+    figures: pl.DataFrame,
+    registry: Registry,
+    min_cell: int = DEFAULT_MIN_CELL,
+    workers: int = 1,
+    known: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """`figures` with a `conf` column: `F`, `C` (1 <= value < min_cell) or `D` (protects a `C`).
 
@@ -82,6 +86,10 @@ def confidentiality(
     `value` (a count; null where there is no figure, whose `conf` is null too).
     Keys must be unique among the rows with a value. `workers`: how many components of
     the audit's relations are solved at once (the outcome is the same for any number).
+    `known`: figures already made public (the key and `value`, as an earlier release
+    published them): a figure that holds the same value is known to every reader, so it
+    is never suppressed to protect another (suppressing it would hide nothing), and the
+    protection looks for figures not yet public instead.
     """
     if min_cell < 1:
         raise ValueError(f"min_cell must be at least 1, not {min_cell}")
@@ -98,6 +106,12 @@ def confidentiality(
     if cells.select(pl.struct(key).is_duplicated().any()).item():
         raise ValueError("two figures share a key")
     primary = cells["value"].is_between(1, min_cell - 1)
+    if known is not None and known.height:
+        public = known.select(*key, pl.col("value").cast(pl.Int64)).unique().with_columns(pl.lit(True).alias("_known"))
+        cells = cells.join(public, on=[*key, "value"], how="left", maintain_order="left", nulls_equal=True)
+        cells = cells.with_columns(pl.col("_known").fill_null(False))
+    else:
+        cells = cells.with_columns(pl.lit(False).alias("_known"))
     members = _groups(cells, registry)
     suppressed, intervals = _audited(cells, primary, _protect(cells, primary, members), members, min_cell, workers)
     conf = (
@@ -140,6 +154,7 @@ def protect_comparison(
     min_cell: int = DEFAULT_MIN_CELL,
     carried: tuple[str, ...] = (),
     workers: int = 1,
+    known: pl.DataFrame | None = None,
 ) -> Protection:
     """The comparison table for publication: PUBLIC_COLUMNS plus `value_conf` and `base_value_conf`, and the
     `carried` columns of `comparison` as they are (statuses, flags: nothing that is a count); with the audit of
@@ -151,7 +166,7 @@ def protect_comparison(
     columns are protected as one table of the period's figures. The public table
     says `C` for every suppressed count, primary or secondary alike, so that the
     status does not tell a small count from one suppressed to protect it; the audit
-    keeps `C` and `D` apart. `workers` as in `confidentiality`.
+    keeps `C` and `D` apart. `workers` and `known` as in `confidentiality`.
     """
     key = [*SLICE, *registry.dimension_names]
     base_key = ["base_period" if c == "period" else c for c in key]
@@ -161,7 +176,7 @@ def protect_comparison(
     base = rows.select(*base_key, "base_value").rename({"base_period": "period", "base_value": "value"})
     figures = pl.concat([rows.select(*key, "value"), base.select(*key, "value")])
     figures = figures.filter(pl.col("value").is_not_null()).unique(maintain_order=True)
-    protected = confidentiality(figures, registry, min_cell, workers)
+    protected = confidentiality(figures, registry, min_cell, workers, known)
     conf = protected.select(
         *key, pl.when(pl.col("conf") == SECONDARY).then(pl.lit(PRIMARY)).otherwise(pl.col("conf")).alias("conf")
     )
@@ -204,12 +219,13 @@ def _protect(cells: pl.DataFrame, primary: pl.Series, members: pl.DataFrame) -> 
     a step settles all of them at once; period groups overlap, so within that step
     one group per series (reporter, area, indicator, cut) is settled at a time.
     The cell suppressed is the smallest published part (non-zero parts first: a
-    suppressed zero beside a small count protects nothing), or else the total.
+    suppressed zero beside a small count protects nothing), or else the total; never
+    one already public (`_known`).
     """
     suppressed = primary.alias("_suppressed")
     if members.height == 0:
         return suppressed
-    members = members.join(cells.select("_cell", "value"), on="_cell", how="left").with_columns(
+    members = members.join(cells.select("_cell", "value", "_known"), on="_cell", how="left").with_columns(
         (pl.col("value") == 0).alias("_zero")
     )
     steps = []
@@ -227,7 +243,7 @@ def _protect(cells: pl.DataFrame, primary: pl.Series, members: pl.DataFrame) -> 
                 continue
             picks = (
                 flagged.join(open_groups.select("_group"), on="_group", how="semi")
-                .filter(~pl.col("_suppressed"))
+                .filter(~pl.col("_suppressed") & ~pl.col("_known"))
                 .sort("_group", "_total", "_zero", "value", "_cell")
                 .group_by("_group", maintain_order=True)
                 .first()
@@ -261,8 +277,10 @@ def _audited(
     from transforms.audit import Auditor, relations_that_hold  # the solver is loaded when a table is protected
 
     auditor = Auditor(relations_that_hold(members, values), values, min_cell, workers)
-    ranked = members.join(cells.select("_cell", "value"), on="_cell", how="left").sort(
-        "_total", pl.col("value") == 0, "value", "_cell"
+    ranked = (
+        members.join(cells.select("_cell", "value", "_known"), on="_cell", how="left")
+        .filter(~pl.col("_known"))  # suppressing a figure already public hides nothing
+        .sort("_total", pl.col("value") == 0, "value", "_cell")
     )
     hidden = suppressed.to_numpy().copy()
     sensitive = primary.to_numpy()

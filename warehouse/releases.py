@@ -32,6 +32,14 @@ def released_figures(con: duckdb.DuckDBPyConnection, number: int) -> pl.DataFram
     return con.sql(f"select * exclude (release) from {FIGURES} where release = $n", params={"n": number}).pl()
 
 
+def public_figures(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every figure some release published (the key and the value; a count published twice with two values,
+    once with each): what every reader may be taken to know."""
+    return con.sql(
+        f"select distinct * exclude (release, status, value_conf) from {FIGURES} where value is not null"
+    ).pl()
+
+
 def record_release(
     con: duckdb.DuckDBPyConnection, release: dict, figures: pl.DataFrame, put_in_place: Callable[[], None]
 ) -> None:

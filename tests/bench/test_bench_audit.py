@@ -42,7 +42,7 @@ def _measure(label: str, comparison: pl.DataFrame, registry, min_cell: int, audi
     audit written."""
     print(f"{label}, K = {min_cell}: protecting {comparison.height:,} rows...", flush=True)
     started, processor = time.perf_counter(), time.process_time()
-    table = protected_table(comparison, registry, min_cell, audit_file)
+    table = protected_table(comparison, registry, min_cell, audit_file).table
     seconds, cpu = time.perf_counter() - started, time.process_time() - processor
     audit = pl.read_csv(audit_file)
     figures = comparison.height + comparison["base_value"].is_not_null().sum()

@@ -320,3 +320,32 @@ def test_a_file_uploaded_before_a_sign_off_is_judged_as_the_portal_answered(tmp_
     before = query(warehouse, verdicts)
     backfill(warehouse, "2019-S1", "2019-S1", None, str(ZONE), 60.0, show_progress=False)
     assert query(warehouse, verdicts) == before
+
+
+def test_a_release_keeps_public_what_an_earlier_release_published(tmp_path, registry):
+    """Each release is protected knowing what the releases before it published: the first half's SE (40),
+    released, is not suppressed in the second to protect the second half's 5, so the year's 45 is."""
+    inbox, warehouse, out = tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb", tmp_path / "releases"
+    settings = Settings(inbox=inbox, warehouse=warehouse, timezone=ZONE.key)
+    head = "reporter,period,indicator,offence,value\n"
+    write_inbox(
+        inbox, {"s1.csv": head + "NCCT,2019-S1,cases,_T,100\nNCCT,2019-S1,cases,HT,60\nNCCT,2019-S1,cases,SE,40\n"}
+    )
+    run(inbox, warehouse, T0)
+    record_act(settings, registry, "NCCT", "2019-S1", approvals.APPROVE, "Chan Dara", None, T0 + HOUR)
+    write_release(settings, registry, out, 10, None, None, T0 + 2 * HOUR)
+    rows = ["NCCT,2019-S2,cases,_T,50", "NCCT,2019-S2,cases,HT,45", "NCCT,2019-S2,cases,SE,5"]
+    rows += ["NCCT,2019,cases,_T,150", "NCCT,2019,cases,HT,105", "NCCT,2019,cases,SE,45"]
+    write_inbox(inbox, {"s2.csv": head + "\n".join(rows) + "\n"}, start_mtime=1_700_100_000)
+    run(inbox, warehouse, T0 + DAY)
+    for period in ("2019-S2", "2019"):
+        record_act(settings, registry, "NCCT", period, approvals.APPROVE, "Chan Dara", None, T0 + DAY + HOUR)
+    second = write_release(settings, registry, out, 10, None, None, T0 + DAY + 2 * HOUR)
+    table = pl.read_csv(second.folder / "period_comparison.csv", infer_schema=False)
+    published = {
+        (r["period"], r["offence"]): r["value"] for r in table.iter_rows(named=True) if r["indicator"] == "cases"
+    }
+    assert published[("2019-S1", "SE")] == "40" and published[("2019-S2", "SE")] is None
+    assert published[("2019", "SE")] is None  # else 45 - 40 gives the 5 away
+    # the small count, and the three suppressed to protect it (the year's SE, the HT of the half and of the year)
+    assert second.manifest["suppressed"] == {"small_counts": 1, "protecting": 3}

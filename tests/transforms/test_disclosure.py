@@ -436,3 +436,28 @@ def test_property_the_order_of_the_rows_changes_nothing(rows, min_cell, seed):
     assert status_by_key(confidentiality(shuffled, REGISTRY, min_cell)) == status_by_key(
         confidentiality(table, REGISTRY, min_cell)
     )
+
+
+def test_a_figure_an_earlier_release_published_is_never_suppressed_to_protect_another():
+    """Release 1 published the first half (SE 40); the second half's SE of 5 is small. Suppressing the first
+    half's 40 to protect it would hide nothing from a reader of release 1: the year's SE (45) would then give
+    the 5 away. Known figures stay published, and others are suppressed instead."""
+    first = [figure(100, "2019-S1"), figure(60, "2019-S1", offence="HT"), figure(40, "2019-S1", offence="SE")]
+    later = [
+        figure(50, "2019-S2"),
+        figure(45, "2019-S2", offence="HT"),
+        figure(5, "2019-S2", offence="SE"),
+        figure(150, "2019"),
+        figure(105, "2019", offence="HT"),
+        figure(45, "2019", offence="SE"),
+    ]
+    alone = statuses(confidentiality(frame(*first, *later), REGISTRY, 10))
+    assert alone[("2019-S1", "offence=SE")] == "D"  # protected on its own, the table would hide a public figure
+    out = confidentiality(frame(*first, *later), REGISTRY, 10, known=frame(*first))
+    found = statuses(out)
+    assert [found[("2019-S1", *cut)] for cut in ((), ("offence=HT",), ("offence=SE",))] == ["F", "F", "F"]
+    assert found[("2019-S2", "offence=SE")] == "C" and found[("2019", "offence=SE")] == "D"
+    assert_protected(figures_of(out), 10)
+    # A figure public with another value than it holds now is not known: it may be suppressed.
+    revised = confidentiality(frame(*first, *later), REGISTRY, 10, known=frame(figure(41, "2019-S1", offence="SE")))
+    assert statuses(revised) == alone
