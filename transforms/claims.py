@@ -66,7 +66,7 @@ def exact_percent(numerator: int, denominator: int, places: int, rounding: str =
 def signed_decimal(number: Decimal | None) -> str:
     """A percentage as exact as computed, every decimal it has and its sign always shown: "+25.80"; "—" for none.
 
-    (`transforms.report.percent_one_decimal` is the other way: a float shown to one decimal.)"""
+    (`transforms.report.percent_one_decimal` is the other way: a change shown to one decimal, as reports quote it.)"""
     return "—" if number is None else f"{number:+f}"
 
 

@@ -14,6 +14,7 @@ import polars as pl
 
 from schemas.registry import TOTAL, UNKNOWN, Registry
 from schemas.texts import text
+from transforms.claims import exact_percent
 from transforms.periods import PERIOD_TYPES, parse_period
 from transforms.periods import period_type_name as english_period_type_name
 
@@ -34,9 +35,13 @@ def signed_count(value: int | None) -> str:
     return "—" if value is None else f"{value:+,}"
 
 
-def percent_one_decimal(value: float | None) -> str:
-    """A change in per cent as reports quote it, to one decimal, its sign always shown: "+25.8%"; "—" for none."""
-    return "—" if value is None else f"{value:+.1f}%"
+def percent_one_decimal(change: int | None, base_value: int | None) -> str:
+    """A change of `base_value` by `change` in per cent as reports quote it: to one decimal, half away from zero
+    (as `change_pct_rounded` and `ctip claims` round it), its sign always shown: "+25.8%"; "—" for none (or a
+    zero base)."""
+    if change is None or not base_value:
+        return "—"
+    return f"{exact_percent(change, base_value, 1):+}%"
 
 
 def period_type_name(period_type: str, lang: str = "en") -> str:
@@ -71,7 +76,12 @@ def headline_sentence(
     if change_pct is None:
         return text("report", "sentence_zero_base", lang, base_value=count_text(base_value), **said)
     return text(
-        "report", "sentence", lang, base_value=count_text(base_value), pct=percent_one_decimal(change_pct), **said
+        "report",
+        "sentence",
+        lang,
+        base_value=count_text(base_value),
+        pct=percent_one_decimal(value - base_value, base_value),
+        **said,
     )
 
 
@@ -191,7 +201,7 @@ def _figures(row: dict, registry: Registry, notes: dict[tuple, str] | None = Non
         "value_text": count_text(row["value"]),
         "base_text": count_text(row["base_value"]),
         "change_text": signed_count(row["change"]),
-        "pct_text": percent_one_decimal(row["change_pct"]),
+        "pct_text": percent_one_decimal(row["change"], row["base_value"]),
         "status": status,
         "status_text": _status_text(status, registry, lang),
         "derived": bool(row.get("is_derived")),

@@ -348,7 +348,7 @@ def _print_comparison(rows, registry: Registry, period: str, base: str, known_at
             + (f" {escape(row['status'])}" if row["status"] != "A" else "")
             + (" (derived)" if row.get("is_derived") else ""),
             signed_count(row["change"]),
-            percent_one_decimal(row["change_pct"]),
+            percent_one_decimal(row["change"], row["base_value"]),
         )
     console.print(table, highlight=False)
 

@@ -265,3 +265,17 @@ def test_bad_cells_are_named_by_row_and_column(registry, row, says):
 def test_a_bad_dimension_code_is_named(registry):
     parsed = parse_claims("reporter,indicator,period,claimed_change_pct,sex\nNCCT,cases,2019-S1,25,X\n", registry)
     assert parsed.problems == ["row 2, column sex: 'X' is not a known sex code"]
+
+
+@pytest.mark.parametrize(
+    ("base", "value", "shown"),
+    [(400, 401, "+0.3%"), (400, 399, "-0.3%"), (20000, 20230, "+1.2%"), (2000, 1977, "-1.2%"), (62, 78, "+25.8%")],
+)
+def test_reports_quote_a_change_as_claims_judge_it_rounded(base, value, shown):
+    """`compare` and the report round a change as `change_pct_rounded` and `ctip claims` do (half away from zero,
+    on the exact fraction): a journalist quoting the report is told the claim is `rounded`, never truncated."""
+    from transforms.report import percent_one_decimal
+
+    assert percent_one_decimal(value - base, base) == shown
+    claim = Claim(2, "NCCT", "cases", "2019-S1", "2018-S1", Decimal(shown.rstrip("%")), "KH")
+    assert judge(claim, value, base).verdict == ROUNDED
