@@ -144,13 +144,19 @@ def judge_run(
         }
 
     def differs(row: dict) -> tuple[str, dict]:
+        sent, held = (row["reporter"], row["value"]), (row["other_reporter"], row["other_value"])
+        (ministry, ministry_value), (consolidating, consolidated) = (
+            (held, sent) if row["reporter"] in registry.consolidating_reporters else (sent, held)
+        )
         return "differs_withheld" if others_withheld else "differs", {
             "reporter": row["reporter"],
             "where": _where(row, registry, lang),
             "value": row["value"],
             "other_reporter": row["other_reporter"],
             "other_value": row["other_value"],
-            "difference": row["value"] - row["other_value"],
+            "ministry": ministry,
+            "consolidating": consolidating,
+            "difference": ministry_value - consolidated,  # as marts.reporter_disagreements: ministry minus NCCT
         }
 
     def changed(row: dict) -> tuple[str, dict]:

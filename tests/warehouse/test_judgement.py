@@ -45,6 +45,12 @@ def test_ministry_figure_that_differs_from_the_committee_is_a_disagreement(paths
         warehouse,
         "select indicator, period, consolidated_value, reporter, reporter_value, difference from marts.reporter_disagreements",
     ) == [("cases", "2018", NCCT_CASES, "MOI", POLICE_CASES, POLICE_CASES - NCCT_CASES)]
+    # Whoever sends the later file, the message's difference is the mart's: the ministry's minus the NCCT's.
+    assert f"(MOI minus NCCT: {POLICE_CASES - NCCT_CASES:+,})" in warnings[0]["message"]
+    write_inbox(inbox, {"ncct again.csv": _file("NCCT", [("2018", "cases", NCCT_CASES + 1)])}, 1_800_000_000)
+    [again] = [f for f in run(inbox, warehouse).findings if f["rule"] == "disagreement"]
+    assert f"MOI holds {POLICE_CASES}" in again["message"]
+    assert f"(MOI minus NCCT: {POLICE_CASES - NCCT_CASES - 1:+,})" in again["message"]
 
 
 def test_ministries_are_not_compared_with_each_other(paths):
