@@ -173,12 +173,19 @@ def sha256_of_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_comparison(warehouse: Path) -> tuple[pl.DataFrame, dict]:
-    """The comparison table and the publication it belongs to (number, watermark, published_at)."""
+def _read_comparison(warehouse: Path) -> tuple[pl.DataFrame, dict, pl.DataFrame | None]:
+    """The comparison table, the publication it belongs to (number, watermark, published_at) and the figures
+    the releases published (None when the analyst file, published by an older ctip, does not hold them)."""
     from warehouse.queries import public_comparison, publication
+    from warehouse.releases import public_figures
 
     with reading_analyst(warehouse) as con:
-        return public_comparison(con, (*PUBLIC_COLUMNS, *CARRIED)), publication(con)
+        released = "audit.released_figures"
+        held = con.execute(
+            "select count(*) from duckdb_tables() where schema_name || '.' || table_name = $name", {"name": released}
+        ).fetchall()[0][0]
+        known = public_figures(con, released) if held else None
+        return public_comparison(con, (*PUBLIC_COLUMNS, *CARRIED)), publication(con), known
 
 
 def _export_duckdb(warehouse: Path, target: Path) -> None:
@@ -329,14 +336,14 @@ def export(
         _export_duckdb(settings.warehouse, duckdb_file)
         if public is None and sdmx is None:
             return
-    comparison, publication = _read_comparison(settings.warehouse)
+    comparison, publication, released = _read_comparison(settings.warehouse)
     if comparison.height == 0:
         errors.print(
             f"Nothing to export: {settings.warehouse} holds no comparison rows.", highlight=False, markup=False
         )
         raise typer.Exit(1)
     try:
-        protection = protected_table(comparison, registry, min_cell, audit_file)
+        protection = protected_table(comparison, registry, min_cell, audit_file, known=released)
     except UnprotectedTable as problem:
         errors.print(
             f"The table does not pass the disclosure audit (K = {min_cell}): {problem}; nothing was written.",

@@ -38,7 +38,11 @@ SMALL_TABLES = (
 # Reviewers' acts and releases: small tables of the writer's database that the analyst file holds as they are.
 AUDIT_TABLES = ("audit.approvals", "audit.releases")
 # Small tables of the writer's database that the analyst file holds under another name.
-COPIED_AS = {"audit.submission_periods": "pipeline.submission_periods", "audit.notifications": "audit.notifications"}
+COPIED_AS = {
+    "audit.submission_periods": "pipeline.submission_periods",
+    "audit.notifications": "audit.notifications",
+    "audit.released_figures": "pipeline.released_figures",
+}
 # Small tables that change without a new receipt (a notice sent by `ctip remind`): a change of their
 # rows makes the next publication rebuild the analyst file, so they are current after each command.
 REFRESHED = ("audit.notifications",)

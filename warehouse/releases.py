@@ -32,11 +32,12 @@ def released_figures(con: duckdb.DuckDBPyConnection, number: int) -> pl.DataFram
     return con.sql(f"select * exclude (release) from {FIGURES} where release = $n", params={"n": number}).pl()
 
 
-def public_figures(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+def public_figures(con: duckdb.DuckDBPyConnection, figures: str = FIGURES) -> pl.DataFrame:
     """Every figure some release published (the key and the value; a count published twice with two values,
-    once with each): what every reader may be taken to know."""
+    once with each): what every reader may be taken to know. `figures`: the writer's table, or the analyst
+    file's copy of it (`audit.released_figures`)."""
     return con.sql(
-        f"select distinct * exclude (release, status, value_conf) from {FIGURES} where value is not null"
+        f"select distinct * exclude (release, status, value_conf) from {figures} where value is not null"
     ).pl()
 
 

@@ -78,7 +78,7 @@ def test_bench_disclosure_audit(tmp_path):
     assert made.exit_code == 0, made.output
     summary = steps.run_once(inbox, warehouse, registry, ZoneInfo("Asia/Phnom_Penh"), NOW)
     assert summary.count("loaded") == 3120
-    comparison, _ = _read_comparison(warehouse)
+    comparison, _, _ = _read_comparison(warehouse)
     assert comparison.height > 40_000
     print()
     half = comparison.filter(pl.col("period").map_elements(_in_half, return_dtype=pl.Boolean))

@@ -349,3 +349,9 @@ def test_a_release_keeps_public_what_an_earlier_release_published(tmp_path, regi
     assert published[("2019", "SE")] is None  # else 45 - 40 gives the 5 away
     # the small count, and the three suppressed to protect it (the year's SE, the HT of the half and of the year)
     assert second.manifest["suppressed"] == {"small_counts": 1, "protecting": 3}
+    # The public export knows the releases too (the analyst file holds what they published).
+    exported = _cli("export", "--public", str(tmp_path / "public"), "--warehouse", str(warehouse))
+    assert exported.exit_code == 0, exported.output
+    public = pl.read_csv(tmp_path / "public" / "period_comparison.csv", infer_schema=False)
+    shown = {(r["period"], r["offence"]): r["value"] for r in public.iter_rows(named=True) if r["indicator"] == "cases"}
+    assert shown[("2019-S1", "SE")] == "40" and shown[("2019-S2", "SE")] is None and shown[("2019", "SE")] is None
