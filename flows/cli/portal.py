@@ -17,6 +17,8 @@ from flows.cli.common import (
     known_reporter,
     readable_warehouse,
     reading_analyst,
+    writable_warehouse,
+    wrong_usage,
 )
 from schemas import load_registry
 
@@ -75,8 +77,15 @@ def portal(
     Uploads are archived and put in the inbox for the next run; the portal never writes the warehouse.
     Runs until stopped (Ctrl-C).
     """
-    from flows.portal.app import serve_portal
+    from flows.portal.app import listening_socket, serve_portal
 
     settings = command_settings(inbox, warehouse)
     inbox_folder(settings)  # a typo would put uploads where no run looks
-    serve_portal(settings, load_registry(), host, port, secure_cookies)
+    if not settings.warehouse.parent.is_dir():  # else the accounts of a mistyped warehouse: nobody could sign in
+        wrong_usage(f"--warehouse {settings.warehouse}: there is no folder {settings.warehouse.parent}")
+    writable_warehouse(settings)  # its folder (accounts, uploads) is kept beside it
+    try:
+        listening = listening_socket(host, port)
+    except OSError as problem:
+        wrong_usage(f"--host {host} --port {port}: cannot listen there ({problem.strerror or problem})")
+    serve_portal(settings, load_registry(), listening, secure_cookies)

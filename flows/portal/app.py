@@ -16,6 +16,7 @@ import binascii
 import contextlib
 import hmac
 import secrets
+import socket
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -460,10 +461,27 @@ def _local_time(text: str | None, settings: Settings) -> str:
     return f"{moment:%Y-%m-%d %H:%M} (UTC{moment:%z})".replace("00)", ")").replace("(UTC+0)", "(UTC)")
 
 
-def serve_portal(settings: Settings, registry: Registry, host: str, port: int, secure_cookies: bool = False) -> None:
-    """Serve the portal until stopped (Ctrl-C or SIGTERM)."""
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to `host`:`port`, before anything else starts; OSError when it cannot be (the port is taken,
+    the address is not this machine's)."""
+    family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, protocol)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def serve_portal(
+    settings: Settings, registry: Registry, listening: socket.socket, secure_cookies: bool = False
+) -> None:
+    """Serve the portal on `listening` (`listening_socket`) until stopped (Ctrl-C or SIGTERM)."""
     import uvicorn
 
+    host, port = listening.getsockname()[:2]
     app = create_app(settings, registry, secure_cookies, separate_judge=True)
     config = uvicorn.Config(
         app,
@@ -475,4 +493,4 @@ def serve_portal(settings: Settings, registry: Registry, host: str, port: int, s
         forwarded_allow_ips="127.0.0.1",
     )
     print(f"ctip portal on http://{host}:{port} (inbox {settings.inbox}, warehouse {settings.warehouse})", flush=True)
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[listening])

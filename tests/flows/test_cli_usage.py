@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -218,3 +221,27 @@ def test_portal_checks_its_inbox_before_serving(tmp_path, csv_file):
     assert_wrong_usage(result, "does not exist", "--inbox")
     assert_wrong_usage(invoke("portal", "--inbox", str(csv_file), "--warehouse", warehouse), "is a file")
     assert not (tmp_path / "inbx").exists() and not (tmp_path / "w").exists()
+
+
+def test_portal_checks_its_warehouse_and_its_port_before_serving(tmp_path):
+    """A mistyped --warehouse would serve accounts nobody has (and make a folder there); a port in use would
+    fail after the judges had started. Both are wrong usage, said at once, and nothing is made."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    nowhere = tmp_path / "nowhere" / "ctip.duckdb"
+    result = invoke("portal", "--inbox", str(inbox), "--warehouse", str(nowhere), "--port", "1")
+    assert_wrong_usage(result, "--warehouse", "there is no folder")
+    assert not nowhere.parent.exists()
+    own = tmp_path / "own.duckdb"
+    duckdb.connect(str(own)).close()
+    assert_wrong_usage(invoke("portal", "--inbox", str(inbox), "--warehouse", str(own)), "is not a ctip warehouse")
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        port = str(taken.getsockname()[1])
+        warehouse = str(tmp_path / "w.duckdb")
+        result = invoke("portal", "--inbox", str(inbox), "--warehouse", warehouse, "--port", port)
+        assert_wrong_usage(result, f"--port {port}", "cannot listen there")
+    finally:
+        taken.close()
