@@ -32,6 +32,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from flows.checking import check_files
 from flows.settings import Settings, usable_cores
+from schemas.findings import count_of
 from schemas.registry import Registry
 from schemas.texts import text
 from transforms.read import ROW_NUMBER, format_of, read_submission
@@ -208,6 +209,7 @@ class State:
     state: str
     sequence: int | None = None
     received_at: datetime | None = None
+    errors: tuple[dict, ...] = ()  # of a rejected submission: the errors the run recorded (audit.findings)
 
 
 class Intake:
@@ -343,7 +345,8 @@ class Intake:
             shutil.copyfile(spooled.path, temporary)
 
     def states(self, submission_ids: list[str], inbox_names: dict[str, str] | None = None) -> dict[str, State]:
-        """What the published warehouse says of these submissions: status, sequence and receipt time.
+        """What the published warehouse says of these submissions: status, sequence and receipt time, and the
+        errors the run recorded for those it rejected.
 
         With `inbox_names`, the row of that name is preferred (the same bytes may have come under two names).
         """
@@ -357,13 +360,23 @@ class Intake:
                     "where submission_id in (select unnest($ids)) order by sequence",
                     {"ids": submission_ids},
                 ).fetchall()
+                rejected = [row[0] for row in rows if row[2] == "rejected"]
+                errors: dict[str, list[dict]] = {}
+                for submission_id, *finding in con.execute(
+                    "select submission_id, severity, rule, row_number, column_name, message from audit.findings "
+                    "where severity = 'error' and submission_id in (select unnest($ids)) "
+                    "order by row_number nulls first, rule",
+                    {"ids": rejected},
+                ).fetchall():
+                    keys = ("severity", "rule", "row_number", "column_name", "message")
+                    errors.setdefault(submission_id, []).append(dict(zip(keys, finding, strict=True)))
         except duckdb.Error:
             return {}
         states: dict[str, State] = {}
         for submission_id, file_name, status, sequence, received_at in rows:
             preferred = (inbox_names or {}).get(submission_id) == file_name
             if submission_id not in states or preferred:
-                states[submission_id] = State(status, sequence, received_at)
+                states[submission_id] = State(status, sequence, received_at, tuple(errors.get(submission_id, ())))
         return states
 
 
@@ -524,10 +537,12 @@ def _check_in_judge_process(files: list[Path], settings: Settings, now: datetime
 
 
 def receipt(upload: Upload, state: State | None) -> dict:
-    """The receipt of the contract (`REPORTING.md` section 2) as a JSON object."""
+    """The receipt of the contract (`REPORTING.md` section 2) as a JSON object, as it stands now: a file the
+    portal found valid and a run rejected (ctip failed on it, say) gets the run's errors among its findings."""
     if upload.verdict == "duplicate":
         state = State("duplicate")
     state = state or State("waiting")
+    run_errors = list(state.errors) if state.state == "rejected" and upload.verdict == "valid" else []
     return {
         "submission_id": upload.submission_id,
         "file_name": upload.file_name,
@@ -535,11 +550,11 @@ def receipt(upload: Upload, state: State | None) -> dict:
         "uploaded_by": upload.uploaded_by,
         "uploaded_at": upload.uploaded_at.isoformat(),
         "verdict": upload.verdict,
-        "errors": upload.errors,
+        "errors": upload.errors + count_of(run_errors),
         "warnings": upload.warnings,
         "findings": [
             {key: finding.get(key) for key in ("severity", "rule", "row_number", "column_name", "message")}
-            for finding in upload.findings
+            for finding in [*upload.findings, *run_errors]
         ],
         "state": state.state,
         "sequence": state.sequence,

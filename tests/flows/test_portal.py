@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from flows import steps
 from flows.checking import check_files
 from tests.conftest import FILES, PROJECT, SEED
 from tests.flows.conftest import query, run
@@ -266,6 +267,33 @@ def test_the_next_run_receives_uploads_with_their_uploader_and_time(portal):
     )
     assert states["mosvy_2019-Q2_fixed.csv"]["sequence"] == 2 and states["mosvy_2019-Q2_fixed.csv"]["received_at"]
     assert list(states) == ["mosvy_2019-Q2_fixed.csv", "mosvy_2019-Q2_draft.csv"]  # newest first
+    # The answer pages say what became of each file, no longer what the next run will do.
+    client = signed_in(portal, *credentials)
+    loaded = client.get(f"/submissions/{fixed['submission_id']}").text
+    rejected = client.get(f"/submissions/{draft['submission_id']}").text
+    assert "Loaded: the file" in loaded and "next run" not in loaded
+    assert "Rejected: 1 error" in rejected and "next run" not in rejected
+
+
+def test_a_file_found_valid_and_rejected_by_the_run_shows_the_runs_errors(portal, monkeypatch):
+    """ctip failed on the file in the run (it is set aside, rule unreadable): its receipt, as it stands now, gives
+    that error beside the answer at upload, so the sender is never left with a rejection and no reason."""
+    credentials = portal.add("sokha", "MOSVY")
+    answer = portal.upload(credentials, "mosvy.csv", FIXED).json()
+    assert (answer["verdict"], answer["errors"]) == ("valid", 0)
+    original = steps.normalise
+
+    def failing(frame, *rest, **named):
+        raise RuntimeError("injected defect while normalising")
+
+    monkeypatch.setattr(steps, "normalise", failing)
+    run(portal.settings.inbox, portal.settings.warehouse)
+    monkeypatch.setattr(steps, "normalise", original)
+    now = httpx.get(f"{portal.url}/api/v1/submissions/{answer['submission_id']}", auth=credentials).json()
+    assert (now["verdict"], now["state"], now["errors"]) == ("valid", "rejected", 1)
+    assert [f["rule"] for f in now["findings"] if f["severity"] == "error"] == ["unreadable"]
+    page = signed_in(portal, *credentials).get(f"/submissions/{answer['submission_id']}").text
+    assert "Rejected: 1 error" in page and "injected defect" in page
 
 
 def test_the_same_bytes_twice_are_a_duplicate_and_not_put_in_the_inbox_again(portal):
