@@ -101,16 +101,18 @@ def act_arguments(registry: Registry, reporter: str, period: str, by: str, today
 
     try:
         code = known_reporter(registry, reporter, required=True)
-    except typer.BadParameter as problem:
-        raise approvals.ActRefused(f"REPORTER: {problem.message}") from None
+    except typer.BadParameter:
+        raise approvals.ActRefused(
+            "not_a_reporter", reporter=reporter, reporters=", ".join(registry.reporters)
+        ) from None
     try:
         period_code = canonical_period(period, "PERIOD")
-    except typer.BadParameter as problem:
-        raise approvals.ActRefused(f"PERIOD: {problem.message}") from None
+    except typer.BadParameter:
+        raise approvals.ActRefused("not_a_period", period=period) from None
     if parse_period(period_code).start > today:
-        raise approvals.ActRefused(f"PERIOD: {period_code} has not begun; there is nothing to approve")
+        raise approvals.ActRefused("not_begun", period=period_code)
     if not by.strip():
-        raise approvals.ActRefused("--by is blank; give the reviewer's name")
+        raise approvals.ActRefused("by_blank")
     return code, period_code, by.strip()
 
 

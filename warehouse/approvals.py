@@ -11,13 +11,23 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from schemas.texts import text
 from warehouse.receipts import ONE_TICK
 
 APPROVE, UNAPPROVE = "approve", "unapprove"
 
 
 class ActRefused(ValueError):
-    """An act that cannot be recorded (approving twice, unapproving what is not approved, no figures): why."""
+    """An act that cannot be recorded (approving twice, unapproving what is not approved, no figures): why, as
+    the text `key` of the section `acts` of schemas/texts.toml with its values; `str()` gives it in English (the
+    commands), `message_in` in a reader's language (the portal)."""
+
+    def __init__(self, key: str, **values: str):
+        self.key, self.values = key, values
+        super().__init__(self.message_in("en"))
+
+    def message_in(self, lang: str) -> str:
+        return text("acts", self.key, lang, **self.values)
 
 
 def latest_act(con: duckdb.DuckDBPyConnection, reporter: str, period: str) -> tuple | None:
@@ -64,14 +74,12 @@ def record_act(
     latest = latest_act(con, reporter, period)
     approved = latest is not None and latest[0] == APPROVE
     if action == APPROVE and approved:
-        raise ActRefused(
-            f"{reporter} {period} is already approved (by {latest[1]} at {latest[2].astimezone(UTC):%Y-%m-%d %H:%M} "
-            "UTC); approve it again only after `ctip unapprove`"
-        )
+        at = f"{latest[2].astimezone(UTC):%Y-%m-%d %H:%M}"
+        raise ActRefused("already_approved", reporter=reporter, period=period, by=latest[1], at=at)
     if action == UNAPPROVE and not approved:
-        raise ActRefused(f"{reporter} {period} is not approved, so there is nothing to unapprove")
+        raise ActRefused("not_approved", reporter=reporter, period=period)
     if action == APPROVE and not held_figures(con, reporter, period):
-        raise ActRefused(f"{reporter} holds no figure for {period}, so there is nothing to approve")
+        raise ActRefused("no_figures", reporter=reporter, period=period)
     last = con.execute(
         'select greatest((select max(received_at) from pipeline.receipts), (select max("at") from audit.approvals))'
     ).fetchall()[0][0]

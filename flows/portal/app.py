@@ -46,6 +46,7 @@ from warehouse.uploads import Upload
 _HERE = Path(__file__).parent
 SESSION_COOKIE = "ctip_session"
 SIGN_IN_COOKIE = "ctip_sign_in"  # the token of the sign-in form, before there is a session
+SIGN_IN_TOKEN_CHARS = 43  # of secrets.token_urlsafe(32): a cookie shorter than that was not made by the portal
 LANGUAGE_COOKIE = "ctip_lang"  # the language chosen before signing in
 # How long an approval waits for the writer: long enough for another reviewer's act, short of a run's load.
 APPROVAL_WAIT_SECONDS = 5.0
@@ -171,16 +172,19 @@ def create_app(
         return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
 
     @app.get("/signin", response_class=HTMLResponse)
-    def sign_in_page(request: Request, failed: bool = False, lang: str | None = None):
+    def sign_in_page(request: Request, failed: bool = False, lang: str | None = None, expired: bool = False):
         if lang in LANGUAGES:  # the language link of the sign-in page: remembered for this browser
             response = RedirectResponse("/signin", status_code=303)
             response.set_cookie(
                 LANGUAGE_COOKIE, lang, httponly=True, samesite="strict", secure=secure_cookies, max_age=365 * 24 * 3600
             )
             return response
-        token = secrets.token_urlsafe(32)
+        # the browser's token, as long as it has one: a sign-in page opened in a second tab leaves the first valid
+        held = request.cookies.get(SIGN_IN_COOKIE, "")
+        token = held if not expired and len(held) >= SIGN_IN_TOKEN_CHARS else secrets.token_urlsafe(32)
+        status = 403 if expired else 401 if failed else 200
         response = page(
-            request, "signin.html", status_code=401 if failed else 200, csrf=token, failed=failed, account=None
+            request, "signin.html", status_code=status, csrf=token, failed=failed, expired=expired, account=None
         )
         response.set_cookie(SIGN_IN_COOKIE, token, httponly=True, samesite="strict", secure=secure_cookies)
         return response
@@ -197,13 +201,7 @@ def create_app(
     async def sign_in(request: Request):
         form = await request.form(max_files=0, max_fields=4, max_part_size=4096)
         if not same_token(form.get("csrf"), request.cookies.get(SIGN_IN_COOKIE, "")):
-            return page(
-                request,
-                "error.html",
-                status_code=403,
-                account=None,
-                message="The sign-in form had expired. Open the sign-in page again.",
-            )
+            return sign_in_page(request, expired=True)  # a new form at once, saying why
         signed = await run_in_threadpool(
             accounts.sign_in, str(form.get("user", "")), str(form.get("password", "")), "portal"
         )
@@ -369,7 +367,7 @@ def create_app(
                 datetime.now(UTC).date(),
             )
         except approvals.ActRefused as refused:
-            return refusal(request, session, 400, str(refused), not_recorded)
+            return refusal(request, session, 400, refused.message_in(account.lang), not_recorded)
         try:
             await run_in_threadpool(
                 record_act,
@@ -385,7 +383,7 @@ def create_app(
                 f"ctip {action} {code} {period_code} by {by} (portal)",
             )
         except approvals.ActRefused as refused:
-            return refusal(request, session, 409, str(refused), not_recorded)
+            return refusal(request, session, 409, refused.message_in(account.lang), not_recorded)
         except WarehouseBusy:
             busy = refusal(request, session, 503, text("portal", "warehouse_busy", account.lang), not_recorded)
             busy.headers["Retry-After"] = "60"

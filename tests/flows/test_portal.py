@@ -644,3 +644,18 @@ def test_a_sender_is_told_of_a_disagreement_without_the_other_reporters_figure(p
     [report] = check_files([path], portal.settings, registry, datetime.now(UTC))
     [staff] = [f for f in report["findings"] if f["rule"] == "disagreement"]
     assert "NCCT holds 263" in staff["message"]
+
+
+def test_a_sign_in_page_opened_twice_leaves_the_first_form_valid(portal):
+    user, password = portal.add("sokha", "MOSVY")
+    client = httpx.Client(base_url=portal.url, follow_redirects=False, timeout=60)
+    first = client.get("/signin").text.split('name="csrf" value="')[1].split('"')[0]
+    client.get("/signin")  # a second tab
+    signed = client.post("/signin", data={"user": user, "password": password, "csrf": first})
+    assert signed.status_code == 303
+    other = httpx.Client(base_url=portal.url, follow_redirects=False, timeout=60)
+    other.get("/signin")
+    stale = other.post("/signin", data={"user": user, "password": password, "csrf": "from another day"})
+    assert stale.status_code == 403 and "had expired" in stale.text and 'name="csrf"' in stale.text
+    fresh = stale.text.split('name="csrf" value="')[1].split('"')[0]
+    assert other.post("/signin", data={"user": user, "password": password, "csrf": fresh}).status_code == 303

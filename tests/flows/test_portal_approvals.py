@@ -126,3 +126,20 @@ def test_a_khmer_reviewer_reads_the_approvals_in_khmer(portal, reviewer):
     finally:
         portal.accounts.set_language("chan", "en")
     assert "<h1>ការអនុម័ត</h1>" in page and "អនុម័ត</button>" in page
+
+
+def test_a_khmer_reviewer_reads_why_an_act_is_not_recorded_in_khmer(portal):
+    client = signed_in(portal, "srey", portal.accounts.add("srey", "NCCT", "reviewer", None, "km"))
+    try:
+        before = acts(portal)
+        refused = act(client, "unapprove", period="2018-S1", reason="typo")
+        assert refused.status_code == 409 and "មិនទាន់ត្រូវបានអនុម័តទេ" in refused.text
+        assert "is not approved" not in refused.text
+        unknown = client.post(
+            "/approvals",
+            data={"csrf": approvals_token(client), "action": "approve", "reporter": "XYZ", "period": "2019-S1"},
+        )
+        assert unknown.status_code == 400 and "មិនមែនជាអ្នករាយការណ៍ទេ" in unknown.text
+        assert acts(portal) == before
+    finally:
+        client.close()
