@@ -21,6 +21,11 @@ INSTRUCTIONS_SHEET = "instructions"
 KHMER_FONT = "Khmer OS System"  # installed with Windows' and Debian's Khmer fonts; Excel falls back otherwise
 
 
+def template_name(reporter: str, period: str) -> str:
+    """The workbook's file name: mosvy_2019-Q2.xlsx; a year to date 2019-01/2019-06 as 2019-01_2019-06."""
+    return f"{reporter.lower()}_{period.replace('/', '_')}.xlsx"
+
+
 def write_template(
     out: Path, registry: Registry, reporter: str, period: str, lang: str = "en", notes: Sequence[str] = ()
 ) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -41,6 +42,7 @@ def template(
     Exit 0 written, 2 wrong usage.
     """
     from flows.template import warehouse_notes, write_template
+    from transforms.periods import parse_period
 
     settings = command_settings(warehouse=warehouse)
     analyst_file = readable_warehouse(settings, missing_ok=True)
@@ -53,6 +55,8 @@ def template(
     if out.exists() and out.is_dir():
         raise typer.BadParameter(f"{out} is a folder", param_hint="--out")
     period_code = canonical_period(period, "--period")
+    if parse_period(period_code).start > datetime.now(settings.zone).date():
+        wrong_usage(f"--period {period_code} has not begun: a file for it would be rejected (future_period)")
     notes = []
     if analyst_file is not None:
         with reading_analyst(analyst_file) as con:

@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from flows.portal.intake import Intake, Refused, receipt
 from flows.releases import act_arguments, record_act
 from flows.settings import Settings
-from flows.template import warehouse_notes, write_template
+from flows.template import template_name, warehouse_notes, write_template
 from schemas.registry import LANGUAGES, Registry
 from schemas.texts import text
 from transforms.periods import parse_period
@@ -257,6 +257,8 @@ def create_app(
         parsed = parse_period(period)
         if parsed is None:
             return refusal(request, session, 400, text("portal", "not_a_period", account.lang, period=period))
+        if parsed.start > datetime.now(settings.zone).date():  # a file for it would be rejected (future_period)
+            return refusal(request, session, 400, text("portal", "period_not_begun", account.lang, period=parsed.code))
         notes = []
         # an analyst file that cannot be read now: the workbook without what the warehouse says, rather than none
         with contextlib.suppress(duckdb.Error, DetachedAnalystFile):
@@ -264,7 +266,7 @@ def create_app(
                 with open_analyst(settings.warehouse) as con:
                     notes = warehouse_notes(con, account.reporter, parsed.code, settings.timezone, account.lang)
         with tempfile.TemporaryDirectory(dir=intake.files.upload_spool_dir.parent) as folder:
-            path = Path(folder) / f"{account.reporter.lower()}_{parsed.code}.xlsx"
+            path = Path(folder) / template_name(account.reporter, parsed.code)
             write_template(path, registry, account.reporter, parsed.code, account.lang, notes)
             content = path.read_bytes()
         return Response(

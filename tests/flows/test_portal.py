@@ -600,6 +600,10 @@ def test_the_template_of_the_accounts_reporter_downloads_from_the_portal(portal)
     assert {row[0] for row in rows} == {"MOSVY"} and {row[1] for row in rows} == {"2019-Q2"}
     assert "ក្រសួងសង្គមកិច្ច" in workbook["instructions"]["A1"].value  # the account's language
     assert client.get("/template", params={"period": "2019-S9"}).status_code == 400
+    year_to_date = client.get("/template", params={"period": "2019-01/2019-06"})
+    assert year_to_date.headers["content-disposition"] == 'attachment; filename="mosvy_2019-01_2019-06.xlsx"'
+    future = client.get("/template", params={"period": "2099-Q1"})
+    assert future.status_code == 400 and "មិនទាន់ចាប់ផ្ដើម" in future.text  # a file for it would be rejected
     assert httpx.get(f"{portal.url}/template?period=2019-S1", follow_redirects=False).status_code == 303
 
 

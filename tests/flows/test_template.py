@@ -192,3 +192,9 @@ def test_the_errors_of_a_file_are_counted_whatever_the_cap_lists(registry, tmp_p
     (report,) = check_files([path], settings, capped, datetime(2026, 11, 28, tzinfo=UTC))
     assert len(report["findings"]) == 4 and any("4 more findings" in f["message"] for f in report["findings"])
     assert report["errors"] == 7
+
+
+def test_a_template_for_a_period_that_has_not_begun_is_wrong_usage(tmp_path):
+    out = tmp_path / "moi.xlsx"
+    result = runner.invoke(app, ["template", "--reporter", "MOI", "--period", "2099-S1", "--out", str(out)])
+    assert result.exit_code == 2 and "has not begun" in result.output and not out.exists()
