@@ -17,7 +17,7 @@ from schemas.registry import Registry
 from schemas.shapes import Receipt
 from schemas.texts import message
 from transforms.findings import Finding, findings_frame
-from transforms.read import format_of
+from transforms.read import Unreadable, format_of, unreadable_finding
 from warehouse.archive import NotRegularFile, read_regular, sha256_of
 from warehouse.judgement import judge_approvals, judge_run, versions_sql, what_if_sql
 
@@ -102,15 +102,8 @@ def check_files(
             )
             continue
         if content is None:
-            text = message(
-                "unreadable",
-                "too_big",
-                lang,
-                format=file_format.upper(),
-                size=path.stat().st_size,
-                limit=registry.limits.max_file_bytes,
-            )
-            unsupported[sequence] = Finding("unreadable", "error", text)
+            too_big = Unreadable("too_big", size=path.stat().st_size, limit=registry.limits.max_file_bytes)
+            unsupported[sequence] = unreadable_finding(too_big, file_format, lang)
             continue
         submission_id = sha256_of(content)
         contents[submission_id] = content

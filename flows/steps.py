@@ -30,7 +30,15 @@ from transforms.decisions import decide, is_original
 from transforms.expectations import SuiteRunner
 from transforms.findings import Finding, empty_findings, findings_frame
 from transforms.normalise import conform, normalise
-from transforms.read import ROW_NUMBER, format_of, frame_of, one_after_another, read_columns
+from transforms.read import (
+    ROW_NUMBER,
+    Unreadable,
+    format_of,
+    frame_of,
+    one_after_another,
+    read_columns,
+    unreadable_finding,
+)
 from transforms.validate import validate
 from warehouse import database, receipts
 from warehouse.archive import Archive, ChangedWhileRead, NotRegularFile
@@ -229,10 +237,8 @@ def _read_one(receipt: Receipt, content: bytes | None, registry: Registry, lang:
     """One file's findings, and its columns of text cells as read (before `conform`) when it has any."""
     limit = registry.limits.max_file_bytes
     if content is None or receipt.size_bytes > limit:
-        text = message(
-            "unreadable", "too_big", lang, format=receipt.format.upper(), size=receipt.size_bytes, limit=limit
-        )
-        return [Finding("unreadable", "error", text)], None
+        too_big = Unreadable("too_big", size=receipt.size_bytes, limit=limit)
+        return [unreadable_finding(too_big, receipt.format, lang)], None
     columns, found = read_columns(content, receipt.format, registry.limits, lang)
     return found, columns
 

@@ -14,7 +14,7 @@ from schemas.registry import Registry
 from schemas.texts import message
 from transforms.findings import Finding
 from transforms.periods import ASCII_DIGITS, KHMER_DIGITS, periods_frame
-from transforms.read import FILE_REPORTER, ROW_NUMBER
+from transforms.read import FILE_REPORTER, ROW_NUMBER, column_shown
 
 LOWER_CASE_CODES = ("indicator",)
 
@@ -34,7 +34,13 @@ def conform(
     if separator is not None:
         return None, [separator]
     findings = [
-        Finding("unknown_column", "warning", message("unknown_column", "ignored", lang, column=name), None, name)
+        Finding(
+            "unknown_column",
+            "warning",
+            message("unknown_column", "ignored", lang, column=column_shown(name, lang)),
+            None,
+            name,
+        )
         for name in raw.columns
         if name not in (ROW_NUMBER, FILE_REPORTER) and name not in known
     ]

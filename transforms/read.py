@@ -36,7 +36,7 @@ from transforms.findings import Finding
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
 XLSX_SHEET = "data"
 ROW_NUMBER = "row_number"
-FILE_ROW_NUMBER = "row_number (a column of the file)"
+FILE_ROW_NUMBER = message("common", "file_row_number")
 # The reporter a JSON file names at its top, on each of its rows beside the reporter the row gives (its own, or
 # that one when it gives none): validation finds a row whose own reporter differs (`mixed_reporters`)
 FILE_REPORTER = "reporter (at the top of the file)"
@@ -71,12 +71,26 @@ SPLIT_BY_POLARS_FROM = 64 * 1024
 
 
 class Unreadable(Exception):
-    """The bytes are not a readable file of the format the name promises."""
+    """The bytes are not a readable file of the format the name promises. Why, as the key of a text of
+    `[messages.unreadable]` in schemas/texts.toml and the values it fills in: `detail` says it in a language, `str()`
+    in English (for logs). The row and column it names, if any, fill in the text's `{row}` and `{column}`."""
 
-    def __init__(self, message: str, row_number: int | None = None, column_name: str | None = None):
-        super().__init__(message)
+    def __init__(self, key: str, row_number: int | None = None, column_name: str | None = None, **values):
+        super().__init__(key)
+        self.key = key
+        self.values = values
         self.row_number = row_number
         self.column_name = column_name
+
+    def detail(self, lang: str = "en") -> str:
+        """Why the file cannot be read, in `lang` (a column named as a message in `lang` shows it)."""
+        named = {"row": self.row_number}
+        if self.column_name is not None:
+            named["column"] = column_shown(self.column_name, lang)
+        return message("unreadable", self.key, lang, **named, **self.values)
+
+    def __str__(self) -> str:
+        return self.detail()
 
 
 @dataclass
@@ -117,22 +131,42 @@ def read_columns(
         return None, [Finding("empty", "error", message("empty", "no_header", lang))]
     try:
         if len(content) > limits.max_file_bytes:
-            raise Unreadable(f"the file is {len(content):,} bytes; the limit is {limits.max_file_bytes:,} bytes")
+            raise Unreadable("too_big", size=len(content), limit=limits.max_file_bytes)
         reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json": _read_json}[file_format]
         with collector.paused():  # a file's rows are many objects, none of them garbage while it is read
             columns = _to_columns(*reader(content, limits), limits)  # the rows read are let go as they become columns
     except Unreadable as problem:
-        finding = Finding(
-            "unreadable",
-            "error",
-            message("unreadable", "cannot_read", lang, format=file_format.upper(), detail=str(problem)),
-            problem.row_number,
-            problem.column_name,
-        )
-        return None, [finding]
+        return None, [unreadable_finding(problem, file_format, lang)]
     if len(columns[ROW_NUMBER]) == 0:
         return None, [Finding("empty", "error", message("empty", "no_rows", lang))]
     return columns, []
+
+
+def unreadable_finding(problem: Unreadable, file_format: str, lang: str = "en") -> Finding:
+    """The `unreadable` finding of a file that cannot be read as `file_format`, saying why in `lang`."""
+    text = message("unreadable", "cannot_read", lang, format=file_format.upper(), detail=problem.detail(lang))
+    return Finding("unreadable", "error", text, problem.row_number, problem.column_name)
+
+
+def unnamed_column(position: int, lang: str = "en") -> str:
+    """The name of a column whose header cell is blank but not all its cells, by its position from 1: in English
+    the column's name (the same in every language), in `lang` as a message shows it."""
+    return message("common", "unnamed_column", lang, position=position)
+
+
+# The English names `unnamed_column` gives: its text around the position, the position the one group
+_UNNAMED_COLUMN = re.compile(
+    "([0-9]+)".join(map(re.escape, message("common", "unnamed_column", position="\0").split("\0")))
+)
+
+
+def column_shown(name: str, lang: str = "en") -> str:
+    """A column's name as a message in `lang` shows it: a name ctip gives (FILE_ROW_NUMBER, `unnamed_column`) in
+    the words of `lang`, any other as the file gives it."""
+    if name == FILE_ROW_NUMBER:
+        return message("common", "file_row_number", lang)
+    unnamed = _UNNAMED_COLUMN.fullmatch(name)
+    return unnamed_column(int(unnamed[1]), lang) if unnamed else name
 
 
 def frame_of(columns: dict[str, list | pl.Series]) -> pl.DataFrame:
@@ -200,7 +234,7 @@ def _to_columns(
     seen: set[str] = set()
     for name in names:
         if name and name in seen:
-            raise Unreadable(f"the column '{name}' appears twice in the header", 1, name)
+            raise Unreadable("column_twice", 1, name)
         seen.add(name)
     width = len(names)
     if isinstance(rows, Columns):
@@ -214,13 +248,13 @@ def _to_columns(
         given = [list(map(operator.itemgetter(position), cells)) for position in range(width)]
         del cells
     if len(numbers) > limits.max_rows:
-        raise Unreadable(f"the file has {len(numbers):,} data rows; the limit is {limits.max_rows:,}")
+        raise Unreadable("too_many_rows", rows=len(numbers), limit=limits.max_rows)
     columns: dict[str, list | pl.Series] = {ROW_NUMBER: numbers}  # the last column of a name wins
     for position, name in enumerate(names):
         values = given[position]
         if not name:
             if _any_filled(values):
-                name = f"(column {position + 1} without a name)"
+                name = unnamed_column(position + 1)
             else:
                 continue
         columns[name] = values
@@ -253,7 +287,7 @@ def _check_text_lengths(
     limit = limits.max_text_chars
     for name in names:
         if len(name) > limit:
-            raise Unreadable(f"a column name of {len(name):,} characters; the limit is {limit:,}", 1)
+            raise Unreadable("long_column_name", 1, length=len(name), limit=limit)
     if longest is not None and longest <= limit:
         return
     for name, values in columns.items():
@@ -267,11 +301,7 @@ def _check_text_lengths(
         if at is None:
             continue
         number = columns[ROW_NUMBER][at]
-        raise Unreadable(
-            f"row {number}, column {name}: a text of {len(values[at]):,} characters; the limit is {limit:,}",
-            number,
-            name,
-        )
+        raise Unreadable("long_text", number, name, length=len(values[at]), limit=limit)
 
 
 # --------------------------------------------------------------------- CSV
@@ -284,14 +314,12 @@ def _read_csv(content: bytes, limits: Limits) -> Read:
     `csv` module, record by record (`_read_csv_records`). Both give the same header, rows, cells and findings for
     a file both can read (tests/transforms/test_read_csv_paths.py)."""
     if b"\x00" in content:
-        raise Unreadable("it holds binary content (NUL bytes), not UTF-8 text")
+        raise Unreadable("binary")
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as problem:
         line = content[: problem.start].count(b"\n") + 1
-        raise Unreadable(
-            f"it is not UTF-8 text (byte {problem.start + 1}, on line {line}); save it as CSV UTF-8"
-        ) from None
+        raise Unreadable("not_utf8_csv", byte=problem.start + 1, line=line) from None
     if len(text) >= SPLIT_BY_POLARS_FROM and '"' not in text and text.count("\r") == text.count("\r\n"):
         return _read_plain_csv(text.replace("\r\n", "\n") if "\r" in text else text, limits)
     return _read_csv_records(text, limits)
@@ -299,18 +327,18 @@ def _read_csv(content: bytes, limits: Limits) -> Read:
 
 def _csv_header(header: list[str] | None, limits: Limits) -> list[str]:
     if header is None or not any(h.strip() for h in header):
-        raise Unreadable("there is no header row", 1)
+        raise Unreadable("no_header", 1)
     if len(header) > limits.max_columns:
-        raise Unreadable(f"the header names {len(header):,} columns; the limit is {limits.max_columns:,}", 1)
+        raise Unreadable("too_many_columns", 1, columns=len(header), limit=limits.max_columns)
     return header
 
 
 def _too_many_rows(limits: Limits) -> Unreadable:
-    return Unreadable(f"the file has more than {limits.max_rows:,} data rows; the limit is {limits.max_rows:,}")
+    return Unreadable("more_rows_than_the_limit", limit=limits.max_rows)
 
 
 def _too_many_cells(index: int, cells: int, width: int) -> Unreadable:
-    return Unreadable(f"row {index} has {cells} cells but the header names {width} columns", index)
+    return Unreadable("too_many_cells", index, cells=cells, width=width)
 
 
 def _read_csv_records(text: str, limits: Limits) -> Read:
@@ -337,7 +365,7 @@ def _read_csv_records(text: str, limits: Limits) -> Read:
                 record = record[:width]
             rows.append((index, record))
     except csv.Error as problem:
-        raise Unreadable(f"broken CSV near line {records.line_num}: {problem}", records.line_num) from None
+        raise Unreadable("broken_csv", records.line_num, line=records.line_num, problem=problem) from None
     longest = len(text)  # no cell is longer than the file
     if longest > limits.max_text_chars and records.line_num == index:  # every record on a line of its own
         longest = max(map(len, text.split("\n")))  # no cell is longer than its line
@@ -377,27 +405,28 @@ def _read_xlsx(content: bytes, limits: Limits) -> Read:
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))  # opened once for every measure below
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise Unreadable("it is not an Excel workbook (.xlsx)") from None
+        raise Unreadable("not_a_workbook") from None
     with archive:
         scan = _measure_workbook(archive, limits)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
         sheet_names = {name.strip().lower(): name for name in workbook.sheet_names}
+        if not sheet_names:
+            raise Unreadable("no_sheet", sheet=XLSX_SHEET)
         if XLSX_SHEET not in sheet_names:
-            listed = ", ".join(repr(n) for n in workbook.sheet_names) or "none"
-            raise Unreadable(f"it has no sheet named '{XLSX_SHEET}' (sheets: {listed})")
+            raise Unreadable("no_data_sheet", sheet=XLSX_SHEET, sheets=", ".join(map(repr, workbook.sheet_names)))
         grid = workbook.get_sheet_by_name(sheet_names[XLSX_SHEET]).to_python(skip_empty_area=False)
     except Unreadable:
         raise
     except (CalamineError, Exception) as problem:  # calamine raises several types for corrupt parts
-        raise Unreadable(f"the workbook is damaged ({type(problem).__name__}: {problem})") from None
+        raise Unreadable("damaged", kind=type(problem).__name__, problem=problem) from None
     for (row, column), error in scan.error_cells.items():  # the reader gives '' for them: "not reported"
         if row <= len(grid) and column <= len(grid[row - 1]):
             grid[row - 1][column - 1] = XLSX_ERROR_TEXT.format(error=error)
     numbered = [(index, [_xlsx_cell(c) for c in cells]) for index, cells in enumerate(grid, start=1)]
     filled = [(number, cells) for number, cells in numbered if any(c and not c.isspace() for c in cells)]
     if not filled:
-        raise Unreadable("the sheet 'data' is empty; it needs a header row", 1)
+        raise Unreadable("empty_sheet", 1, sheet=XLSX_SHEET)
     header_number, header_cells = filled[0]
     header = [c or "" for c in header_cells]
     return header, [(number, cells) for number, cells in filled if number > header_number], None
@@ -408,22 +437,14 @@ def _measure_workbook(archive: zipfile.ZipFile, limits: Limits) -> _WorkbookScan
     the cells and columns of its sheet `data`, its shared texts; its scan."""
     inflated = sum(member.file_size for member in archive.infolist())
     if inflated > limits.max_xlsx_uncompressed_bytes:
-        raise Unreadable(
-            f"the workbook inflates to {inflated:,} bytes; the limit is {limits.max_xlsx_uncompressed_bytes:,} bytes"
-        )
+        raise Unreadable("inflates", size=inflated, limit=limits.max_xlsx_uncompressed_bytes)
     scan = _scan_workbook(archive)
     if scan.cells > limits.max_xlsx_cells:
-        raise Unreadable(
-            f"the sheet '{XLSX_SHEET}' spans {scan.cells:,} cells (from A1 to its last cell); the limit is "
-            f"{limits.max_xlsx_cells:,}: delete the empty rows and columns after the table"
-        )
+        raise Unreadable("sheet_cells", sheet=XLSX_SHEET, cells=scan.cells, limit=limits.max_xlsx_cells)
     if scan.columns > limits.max_columns:
-        raise Unreadable(f"the sheet '{XLSX_SHEET}' has {scan.columns:,} columns; the limit is {limits.max_columns:,}")
+        raise Unreadable("sheet_columns", sheet=XLSX_SHEET, columns=scan.columns, limit=limits.max_columns)
     if scan.shared_strings > limits.max_xlsx_cells:
-        raise Unreadable(
-            f"the workbook's table of texts holds {scan.shared_strings:,} entries; the limit is "
-            f"{limits.max_xlsx_cells:,}"
-        )
+        raise Unreadable("shared_texts", entries=scan.shared_strings, limit=limits.max_xlsx_cells)
     _measure_shared_texts(archive, scan, limits)
     return scan
 
@@ -509,7 +530,7 @@ def _parse_part(archive: zipfile.ZipFile, path: str, start, end=None, text=None)
     parser.buffer_text = True
 
     def no_dtd(*_):
-        raise Unreadable(f"the workbook's part {path} declares a DTD, which a workbook never does")
+        raise Unreadable("dtd", part=path)
 
     parser.StartDoctypeDeclHandler = no_dtd
     parser.StartElementHandler = start
@@ -523,7 +544,7 @@ def _parse_part(archive: zipfile.ZipFile, path: str, start, end=None, text=None)
                 parser.Parse(chunk, False)
         parser.Parse(b"", True)
     except expat.ExpatError as problem:
-        raise Unreadable(f"the workbook is damaged (its part {path}: {problem})") from None
+        raise Unreadable("damaged_part", part=path, problem=problem) from None
 
 
 def _measure_shared_texts(archive: zipfile.ZipFile, scan: _WorkbookScan, limits: Limits) -> None:
@@ -541,7 +562,7 @@ def _measure_shared_texts(archive: zipfile.ZipFile, scan: _WorkbookScan, limits:
     try:
         _measure(archive, scan, limits)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, zlib.error) as problem:
-        raise Unreadable(f"the workbook is damaged ({type(problem).__name__}: {problem})") from None
+        raise Unreadable("damaged", kind=type(problem).__name__, problem=problem) from None
 
 
 def _repeated_within(longest: int, scan: _WorkbookScan, limits: Limits) -> bool:
@@ -570,10 +591,7 @@ def _measure(archive: zipfile.ZipFile, scan: _WorkbookScan, limits: Limits) -> N
     _parse_part(archive, scan.shared_strings_part, start_text, end_text, text)
     longest = max(lengths, default=0)
     if longest > limits.max_text_chars:
-        raise Unreadable(
-            f"the workbook's table of texts holds a text of {longest:,} characters; "
-            f"the limit is {limits.max_text_chars:,}"
-        )
+        raise Unreadable("long_shared_text", length=longest, limit=limits.max_text_chars)
     if _repeated_within(longest, scan, limits):
         return
     budget = limits.max_xlsx_uncompressed_bytes
@@ -595,10 +613,7 @@ def _measure(archive: zipfile.ZipFile, scan: _WorkbookScan, limits: Limits) -> N
                 total[0] += lengths[int(index)]
             cell["value"] = None
             if total[0] > budget:
-                raise Unreadable(
-                    f"the cells of the sheet '{XLSX_SHEET}' repeat the workbook's texts to more than "
-                    f"{budget:,} characters; the limit is {budget:,} bytes once the workbook is inflated"
-                )
+                raise Unreadable("repeated_shared_texts", sheet=XLSX_SHEET, budget=budget)
         elif name == "c":
             cell["shared"] = False
 
@@ -721,11 +736,9 @@ def _json_objects_within(limits: Limits):
     def hook(pairs: list[tuple[str, object]]) -> _JsonObject:
         objects[0] += 1
         if objects[0] > limits.max_rows + 1:  # the observations, and the file's own object
-            raise Unreadable(
-                f"the file has more than {limits.max_rows:,} observations; the limit is {limits.max_rows:,}"
-            )
+            raise Unreadable("more_observations_than_the_limit", limit=limits.max_rows)
         if len(pairs) > limits.max_columns:
-            raise Unreadable(f"an object has {len(pairs):,} keys; the limit of columns is {limits.max_columns:,}")
+            raise Unreadable("too_many_keys", keys=len(pairs), limit=limits.max_columns)
         return _json_object(pairs)
 
     return hook
@@ -735,7 +748,7 @@ def _read_json(content: bytes, limits: Limits) -> Read:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as problem:
-        raise Unreadable(f"it is not UTF-8 text (byte {problem.start + 1})") from None
+        raise Unreadable("not_utf8_json", byte=problem.start + 1) from None
     try:
         # numbers stay as written, however long, so that 1e3 or 0.99999999999999999 is judged, not rounded
         document = json.loads(
@@ -746,15 +759,13 @@ def _read_json(content: bytes, limits: Limits) -> Read:
             object_pairs_hook=_json_objects_within(limits),
         )
     except json.JSONDecodeError as problem:
-        raise Unreadable(
-            f"it is not valid JSON (line {problem.lineno}, column {problem.colno}: {problem.msg})"
-        ) from None
+        raise Unreadable("not_json_at", line=problem.lineno, character=problem.colno, problem=problem.msg) from None
     except RecursionError:
-        raise Unreadable("it is nested too deeply to be a table of observations") from None
+        raise Unreadable("nested_too_deeply") from None
     except ValueError as problem:
-        raise Unreadable(f"it is not valid JSON ({problem})") from None
+        raise Unreadable("not_json", problem=problem) from None
     if not isinstance(document, dict) or not isinstance(document.get("observations"), list):
-        raise Unreadable('it must be an object with a list "observations"')
+        raise Unreadable("no_observations")
     _check_json_keys(document, None, skip="observations")
     file_reporter = _json_cell(document.get("reporter"), None, "reporter", limits)
     plain = None if _SURROGATE_ESCAPE.search(text) else _plain_observations(document["observations"], limits)
@@ -765,26 +776,20 @@ def _read_json(content: bytes, limits: Limits) -> Read:
     records: list[tuple[int, dict[str, str | None]]] = []
     for number, observation in enumerate(document["observations"], start=1):
         if not isinstance(observation, dict):
-            raise Unreadable(f"observation {number} is not an object of column: value", number)
+            raise Unreadable("observation_not_an_object", number)
         _check_json_keys(observation, number)
         cells = {}
         for key, value in observation.items():
             name = _json_text(str(key), number, None, limits).strip().lower()
             if name not in positions:
                 if len(header) >= limits.max_columns:
-                    raise Unreadable(
-                        f"observation {number} brings the number of keys to more than {limits.max_columns:,}, "
-                        "the limit of columns",
-                        number,
-                    )
+                    raise Unreadable("keys_past_the_limit", number, limit=limits.max_columns)
                 positions[name] = len(header)
                 header.append(name)
             cells[name] = _json_cell(value, number, name, limits)
         records.append((number, cells))
         if number > limits.max_rows:
-            raise Unreadable(
-                f"the file has more than {limits.max_rows:,} observations; the limit is {limits.max_rows:,}"
-            )
+            raise Unreadable("more_observations_than_the_limit", limit=limits.max_rows)
     if file_reporter is not None:
         for name in ("reporter", FILE_REPORTER):
             if name not in positions:
@@ -899,13 +904,11 @@ def _check_json_keys(found: object, number: int | None, skip: str | None = None)
     """
     if isinstance(found, _JsonObject) and found.repeated is not None:
         first, second = found.repeated
-        where = f"observation {number}" if number is not None else "the file's top-level object"
-        keys = f"the key '{first}' twice" if first == second else f"the keys '{first}' and '{second}'"
-        raise Unreadable(
-            f"{where} gives {keys}; a key may appear once in an object (keys are compared without regard to case)",
-            number,
-            first.strip().lower(),
-        )
+        if number is None:
+            why = "top_key_twice" if first == second else "top_keys_alike"
+        else:
+            why = "key_twice" if first == second else "keys_alike"
+        raise Unreadable(why, number, first.strip().lower(), first=first, second=second)
     children = found.items() if isinstance(found, dict) else enumerate(found) if isinstance(found, list) else ()
     for key, value in children:
         if key != skip and isinstance(value, (dict, list)):
@@ -916,19 +919,14 @@ def _json_text(text: str, number: int | None, column: str | None, limits: Limits
     """Text of the file as UTF-8 can hold it: a lone surrogate (a half of a character, `\\ud800`) is unreadable."""
     surrogate = _SURROGATE.search(text)
     if surrogate:
-        where = f"observation {number}" if number is not None else "the file"
-        what = f"the value of '{column}'" if column else "a key"
-        raise Unreadable(
-            f"{where}: {what} holds \\u{ord(surrogate[0]):04x}, half of a character (a lone surrogate), "
-            "which is not text",
-            number,
-            column,
-        )
+        if number is None:
+            why = "half_character_in_top_value" if column else "half_character_in_top_key"
+        else:
+            why = "half_character_in_value" if column else "half_character_in_key"
+        raise Unreadable(why, number, column, code=ord(surrogate[0]))
     if len(text) > limits.max_text_chars:
-        where = f"observation {number}" if number is not None else "the file"
-        raise Unreadable(
-            f"{where}: a text of {len(text):,} characters; the limit is {limits.max_text_chars:,}", number, column
-        )
+        why = "long_json_text" if number is not None else "long_json_text_at_top"
+        raise Unreadable(why, number, column, length=len(text), limit=limits.max_text_chars)
     return text
 
 

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from flows.checking import check_files
 from flows.cli import app
 from flows.settings import Settings
+from schemas.texts import message_templates
 from tests.conftest import FILES, SEED, run_python
 from tests.files.bad.make_bad_files import JSON_VALUE_FORMS
 from tests.flows.conftest import NOW, query, run, write_inbox
@@ -284,6 +285,43 @@ def test_check_files_names_the_problem(name, tmp_path, registry):
     assert report["errors"] == len(errors) - len(rests) + sum(rests) >= 1  # every error, listed or counted
     assert_reported(report["findings"], EXPECTED[name], name)
     assert {f["rule"] for f in report["findings"]} <= set(registry.rules)
+
+
+# Files that cannot be read, and the key in [messages.unreadable] of the reason each is given
+UNREADABLE_IN_KHMER = {
+    "csv_named_xlsx.xlsx": "not_a_workbook",
+    "no_data_sheet.xlsx": "no_data_sheet",
+    "latin1.csv": "not_utf8_csv",
+    "utf16.csv": "binary",
+    "truncated.json": "not_json_at",
+    "json_repeated_key_any_case.json": "keys_alike",
+    "text_too_long.csv": "long_text",
+}
+KHMER = re.compile(r"[\u1780-\u17FF]")
+ENGLISH_WORD = re.compile(r"[a-z]{3,}")
+
+
+def _fixed_words(key: str, lang: str) -> list[str]:
+    """The words of a reason's text between its `{...}`s."""
+    text = message_templates()["unreadable"][key][lang]
+    return [piece.strip() for piece in re.split(r"\{[^}]*\}", text) if piece.strip()]
+
+
+@pytest.mark.parametrize("name", sorted(UNREADABLE_IN_KHMER))
+def test_why_a_file_cannot_be_read_is_said_in_khmer(name, tmp_path, registry):
+    """The same finding as in English, its reason in Khmer words around what the file holds (column names, keys,
+    sheet names) and what a library reading it said, none of the English sentence left."""
+    english = report_of(name, tmp_path, registry)
+    [khmer] = check_files([BAD / name], settings_for(tmp_path), registry, NOW, "km")
+    assert [{k: v for k, v in f.items() if k != "message"} for f in khmer["findings"]] == [
+        {k: v for k, v in f.items() if k != "message"} for f in english["findings"]
+    ]
+    [finding] = [f for f in khmer["findings"] if f["rule"] == "unreadable"]
+    said = finding["message"]
+    key = UNREADABLE_IN_KHMER[name]
+    assert all(words in said for words in _fixed_words(key, "km")), said
+    assert not any(words in said for words in _fixed_words(key, "en") if ENGLISH_WORD.search(words)), said
+    assert KHMER.search(said)
 
 
 CLI_IN_CHILD = "import sys; from flows.cli import app; app(sys.argv[1:], prog_name='ctip')"

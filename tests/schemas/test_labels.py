@@ -9,7 +9,7 @@ import string
 from datetime import datetime
 
 from schemas.registry import LANGUAGES, Registry
-from schemas.texts import message, message_templates
+from schemas.texts import load_texts, message, message_templates
 
 KHMER = re.compile(r"[\u1780-\u17FF]")
 
@@ -125,3 +125,41 @@ def test_a_message_keeps_numbers_and_codes_as_they_are_in_khmer():
     figures = {"row": 3, "where": "cases", "held_value": 1204, "new_value": 1300}
     restated = message("restatement", "restated", "km", valid_from=datetime(2019, 7, 1, 8, 5), **figures)
     assert "1,204" in restated and "1,300" in restated and "2019-07-01 08:05 UTC" in restated
+
+
+# ------------------------------------------------------------------ every text
+def _text_fields(given: str | list | dict) -> set[str]:
+    """The `{name}`s a text fills in: of each line of a list, of each form of a text by count."""
+    forms = given.values() if isinstance(given, dict) else given if isinstance(given, list) else [given]
+    return set().union(*map(_fields, forms))
+
+
+def missing_texts(texts: dict, where: str = "") -> list[str]:
+    """Every text of texts.toml, in every table (the messages too), in every language with the same `{name}`s: a
+    table's entry whose keys are languages is a text, any other a table of them. A text may be empty where a
+    language needs no words."""
+    problems = []
+    for key, given in sorted(texts.items()):
+        if not set(given) <= set(LANGUAGES):
+            problems += missing_texts(given, f"{where}{key}.")
+            continue
+        problems += [f"{where}{key}: no {lang} text" for lang in LANGUAGES if lang not in given]
+        if {"en", "km"} <= set(given) and _text_fields(given["en"]) != _text_fields(given["km"]):
+            problems.append(f"{where}{key}: the km text fills in other values than the en one")
+    return problems
+
+
+def test_every_text_is_in_both_languages_with_the_same_values():
+    assert missing_texts(load_texts()) == []
+
+
+def test_a_missing_text_is_found():
+    texts = copy.deepcopy(load_texts())
+    del texts["portal"]["sign_out"]["km"]
+    texts["messages"]["unreadable"]["not_utf8_csv"]["km"] = "វាមិនមែនជាអត្ថបទ UTF-8 ទេ (បៃទី {byte})"
+    texts["portal"]["errors"]["km"] = "កំហុស {total}"  # against the forms by count of the English
+    assert missing_texts(texts) == [
+        "messages.unreadable.not_utf8_csv: the km text fills in other values than the en one",
+        "portal.errors: the km text fills in other values than the en one",
+        "portal.sign_out: no km text",
+    ]

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schemas.texts import message
 from tests.transforms.helpers import JUDGED_ON, observations, observations_from_file, observations_of, rows
 from transforms.normalise import _code, _codes, conform
-from transforms.read import FILE_REPORTER, read_submission
+from transforms.read import FILE_REPORTER, FILE_ROW_NUMBER, read_submission
 
 SHORT_HEADER = "reporter,period,indicator,value"
 
@@ -47,6 +48,19 @@ def test_unknown_column_warned_and_dropped(registry):
     assert "'remarks'" in findings[0].message
     assert "remarks" not in frame.columns
     assert frame.height == 1
+
+
+def test_a_column_ctip_names_is_named_alike_in_every_language_and_shown_in_each(registry):
+    """A header cell without a name, and the file's own row_number: their columns' names are English in every
+    language, the messages show them in their own."""
+    text = SHORT_HEADER + ",,row_number\nNCCT,2019,cases,1,hello,7\n"
+    names = ["(column 5 without a name)", FILE_ROW_NUMBER]
+    _, english = conform(raw_frame(text, registry), registry)
+    _, khmer = conform(raw_frame(text, registry), registry, "km")
+    assert [f.column_name for f in english] == [f.column_name for f in khmer] == names
+    assert [f.message for f in english] == [message("unknown_column", "ignored", column=name) for name in names]
+    shown = ["(ជួរឈរទី 5 គ្មានឈ្មោះ)", "row_number (ជួរឈររបស់ឯកសារ)"]
+    assert [f.message for f in khmer] == [message("unknown_column", "ignored", "km", column=name) for name in shown]
 
 
 def test_conform_gives_contract_columns_in_order(registry):

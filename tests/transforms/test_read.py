@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
+from schemas.texts import message
 from transforms import read
 from transforms.read import WHITESPACE, format_of, frame_of, one_after_another, read_columns, read_submission
 
@@ -348,6 +349,27 @@ def test_text_longer_than_the_limit_is_unreadable_naming_its_cell(limits):
     document = {"observations": [{"value": 1}, {"value": 2, "comment": long}]}
     finding = only_finding(read_json(document, limits), "unreadable")
     assert (finding.row_number, finding.column_name) == (2, "comment")
+
+
+def test_why_a_file_is_unreadable_is_said_in_the_language_asked(limits):
+    content = b"reporter,period\nNCCT,2019\n"
+    english = only_finding(read_submission(content, "xlsx", limits), "unreadable")
+    khmer = only_finding(read_submission(content, "xlsx", limits, "km"), "unreadable")
+    assert english.message == "cannot be read as XLSX: it is not an Excel workbook (.xlsx)"
+    why = message("unreadable", "not_a_workbook", "km")
+    assert khmer.message == message("unreadable", "cannot_read", "km", format="XLSX", detail=why)
+    assert "Excel workbook" not in khmer.message and "សៀវភៅបញ្ជី" in khmer.message
+    assert str(read.Unreadable("not_a_workbook")) == "it is not an Excel workbook (.xlsx)"  # as logs show it
+
+
+def test_a_column_without_a_name_is_named_in_english_and_shown_in_the_language_of_the_message(limits):
+    long = "x" * (limits.max_text_chars + 1)
+    content = f"{HEADER},\nNCCT,2019,cases,1,,{long}\n".encode()
+    english = only_finding(read_submission(content, "csv", limits), "unreadable")
+    khmer = only_finding(read_submission(content, "csv", limits, "km"), "unreadable")
+    assert english.column_name == khmer.column_name == "(column 6 without a name)"
+    assert english.message.startswith("cannot be read as CSV: row 2, column (column 6 without a name): a text of")
+    assert read.unnamed_column(6, "km") in khmer.message and "without a name" not in khmer.message
 
 
 def test_a_long_blank_cell_is_blank_not_too_long(limits):
