@@ -52,12 +52,19 @@ XLSX_ERROR_CELL = re.compile(
     re.DOTALL,
 )
 XLSX_VALUE = re.compile(rb"<" + _PREFIX + rb"v>([^<]*)<")
+# A cell that is not self-closing, with what it holds; among them those whose formula has no stored result
+XLSX_FULL_CELL = re.compile(rb"(<" + _PREFIX + rb"c\b[^>]*?[^/>]>)(.*?)</" + _PREFIX + rb"c>", re.DOTALL)
+XLSX_FORMULA = re.compile(rb"<" + _PREFIX + rb"f\b[^>]*>([^<]*)</" + _PREFIX + rb"f>")
+XLSX_TEXT_RESULT = re.compile(rb"\bt\s*=\s*" + _QUOTE + rb"str" + _QUOTE)
 _TYPE_E = tuple(first + b"e" + last for first in (b'"', b"'") for last in (b'"', b"'"))  # as XLSX_ERROR_CELL quotes it
 # The starts of a shared text's element, with or without a prefix; a few in other places only count too many.
 _SHARED_STRING_TAGS = tuple(
     start + b"si" + end for start in (b"<", b":") for end in (b" ", b">", b"/", b"\t", b"\n", b"\r")
 )
 XLSX_ERROR_TEXT = "{error} (a formula error in the workbook)"
+# A formula saved without its result (a workbook written by a program, never opened in Excel): its reader gives
+# '' ("not reported"), so the cell shows the formula instead, and a value found that way is no whole number
+XLSX_UNCALCULATED_TEXT = "={formula} (a formula without a result: open the file in Excel or LibreOffice and save it)"
 # What Python's str.strip() takes away, every character of which str.isspace() is true: a cell of only
 # these is blank.
 WHITESPACE = (
@@ -420,9 +427,13 @@ def _read_xlsx(content: bytes, limits: Limits) -> Read:
         raise
     except (CalamineError, Exception) as problem:  # calamine raises several types for corrupt parts
         raise Unreadable("damaged", kind=type(problem).__name__, problem=problem) from None
-    for (row, column), error in scan.error_cells.items():  # the reader gives '' for them: "not reported"
+    shown_instead = {
+        **{cell: XLSX_UNCALCULATED_TEXT.format(formula=formula) for cell, formula in scan.uncalculated_cells.items()},
+        **{cell: XLSX_ERROR_TEXT.format(error=error) for cell, error in scan.error_cells.items()},
+    }
+    for (row, column), text in shown_instead.items():  # the reader gives '' for them: "not reported"
         if row <= len(grid) and column <= len(grid[row - 1]):
-            grid[row - 1][column - 1] = XLSX_ERROR_TEXT.format(error=error)
+            grid[row - 1][column - 1] = text
     numbered = [(index, [_xlsx_cell(c) for c in cells]) for index, cells in enumerate(grid, start=1)]
     filled = [(number, cells) for number, cells in numbered if any(c and not c.isspace() for c in cells)]
     if not filled:
@@ -459,6 +470,7 @@ class _WorkbookScan:
     shared_strings_declares: bool = False  # whether it holds a declaration (`<!`: a DTD, a comment, CDATA)
     sheet_part: str | None = None
     error_cells: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column) -> Excel's error text
+    uncalculated_cells: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column) -> its formula
 
 
 def _stream(archive: zipfile.ZipFile, path: str):
@@ -510,6 +522,15 @@ def _scan_workbook(archive: zipfile.ZipFile) -> _WorkbookScan:
                         shown = XLSX_VALUE.search(inner)
                         text = shown[1].decode("utf-8", "replace") if shown else "#ERROR"
                         scan.error_cells[(int(reference[2]), _column_number(reference[1].upper()))] = text
+            if b"f>" in window:  # a formula may be here: one saved without its result shows as itself
+                for tag, inner in XLSX_FULL_CELL.findall(window):
+                    formula, reference = XLSX_FORMULA.search(inner), XLSX_CELL.match(tag)
+                    if formula is None or reference is None:
+                        continue
+                    shown = XLSX_VALUE.search(inner)  # an empty text a formula gave is of type str: a result
+                    if shown is None or (not shown[1] and not XLSX_TEXT_RESULT.search(tag)):
+                        place = (int(reference[2]), _column_number(reference[1].upper()))
+                        scan.uncalculated_cells[place] = formula[1].decode("utf-8", "replace")
         scan.cells = max(last_row * max(last_column, 1), tags)
         scan.columns = last_column
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, ElementTree.ParseError):

@@ -757,3 +757,23 @@ def test_a_pause_within_a_pause_leaves_the_collector_as_the_outer_one_found_it()
         assert not gc.isenabled()  # it was off before: it stays off
     finally:
         gc.enable()
+
+
+def test_xlsx_formula_saved_without_its_result_shows_as_itself(limits):
+    """A workbook written by a program keeps a formula without computing it: its reader gives an empty cell,
+    "not reported"; the cell shows the formula instead, so the figure is no whole number, never silently lost.
+    A formula whose result is an empty text (type str) is a result like any other."""
+    content = xlsx_bytes([XLSX_HEADER, ["NCCT", "2019", "cases", 1, "a comment"]])
+    uncalculated = _with_part(
+        content,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: re.sub(r'<c r="D2".*?</c>', '<c r="D2"><f>20+30+50</f><v></v></c>', xml),
+    )
+    raw = read_submission(uncalculated, "xlsx", limits)
+    assert raw.frame["value"].to_list() == [read.XLSX_UNCALCULATED_TEXT.format(formula="20+30+50")]
+    empty_text = _with_part(
+        content,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: re.sub(r'<c r="E2".*?</c>', '<c r="E2" t="str"><f>IF(1,"","x")</f><v></v></c>', xml),
+    )
+    assert read_submission(empty_text, "xlsx", limits).frame["comment"].to_list() == [None]
