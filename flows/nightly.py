@@ -86,6 +86,12 @@ def begin_batch(batch: Pending, files: WarehouseFiles) -> None:
         steps.begin_batch(writer, batch)
 
 
+def forget_attempt(batch: Pending, files: WarehouseFiles) -> None:
+    """Not a task: the run is being stopped."""
+    with database.open_writer(files, load_registry()) as writer:
+        steps.forget_attempt(writer, batch)
+
+
 @task(name="load", cache_policy=NO_CACHE, **_TRANSIENT)
 def load(prepared: Prepared, files: WarehouseFiles) -> pl.DataFrame:
     with database.open_writer(files, load_registry()) as writer:
@@ -177,6 +183,7 @@ def nightly(
         # one shard: the files are read and validated in this process, which imports the validator while it reads
         collect=lambda: steps.import_validator_ahead(collect(files)) if shards == 1 else collect(files),
         begin_batch=lambda batch: begin_batch(batch, files),
+        forget_attempt=lambda batch: forget_attempt(batch, files),
         prepare_shards=prepare_shards,
         load=lambda prepared: load(prepared, files),
         publish=lambda: publish(files, timezone),

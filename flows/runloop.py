@@ -41,6 +41,9 @@ class RunSteps:
     publish: Callable[[], object]
     summarise: Callable[[list[Decision], pl.DataFrame, Discovery, Received, Path | None], RunSummary]
     notify: Callable[[list[str]], str] | None = None  # notices of the submissions rejected; says what it did
+    # the attempt begin_batch counted, taken back when the run is stopped (SIGTERM, Ctrl-C), not killed: the
+    # batch's files did not stop it, so the next run handles them as if this one had not begun them
+    forget_attempt: Callable[[Pending], None] | None = None
 
 
 def run_batches(
@@ -62,13 +65,18 @@ def run_batches(
     for batch in batches:
         batch.remember_reporters(decisions)
         steps.begin_batch(batch)
-        batch_shards = batch.original_shards(shards)
-        prepared_shards = []
-        for shard, prepared_shard in zip(batch_shards, steps.prepare_shards(batch, batch_shards), strict=True):
-            prepared_shards.append(prepared_shard)
-            progress.advance(reading, len(shard))
-        prepared = merge_prepared(batch, prepared_shards)
-        findings.append(steps.load(prepared))
+        try:
+            batch_shards = batch.original_shards(shards)
+            prepared_shards = []
+            for shard, prepared_shard in zip(batch_shards, steps.prepare_shards(batch, batch_shards), strict=True):
+                prepared_shards.append(prepared_shard)
+                progress.advance(reading, len(shard))
+            prepared = merge_prepared(batch, prepared_shards)
+            findings.append(steps.load(prepared))
+        except (SystemExit, KeyboardInterrupt):  # stopped, not killed: no file of the batch stopped the run
+            if steps.forget_attempt is not None:
+                steps.forget_attempt(batch)
+            raise
         prepared.decisions = after_load(prepared.decisions, with_errors(findings[-1]))  # the load may reject
         progress.advance(loading, len(batch.receipts))
         decisions += prepared.decisions

@@ -367,6 +367,7 @@ def run_once(
             receive=receive_new,
             collect=lambda: import_validator_ahead(collect_pending(writer)),
             begin_batch=lambda batch: begin_batch(writer, batch),
+            forget_attempt=lambda batch: forget_attempt(writer, batch),
             prepare_shards=prepare_shards,
             load=lambda prepared: load_isolated(writer, prepared),
             publish=lambda: database.publish_analyst_file(writer, now, zone=zone.key),
@@ -487,6 +488,13 @@ def collect_pending(writer: Writer) -> Pending:
 def begin_batch(writer: Writer, batch: Pending) -> None:
     """Count this run's attempt at the batch's originals before anything reads them."""
     receipts.note_attempt(writer.con, [r.sequence for r in batch.originals()])
+
+
+def forget_attempt(writer: Writer, batch: Pending) -> None:
+    """Take back the attempt `begin_batch` counted (the run was stopped, its transaction rolled back); at worst,
+    when the database cannot be written now, the attempt stays counted."""
+    with contextlib.suppress(duckdb.Error):
+        receipts.forget_attempt(writer.con, [r.sequence for r in batch.originals()])
 
 
 def load_isolated(writer: Writer, prepared: Prepared) -> pl.DataFrame:

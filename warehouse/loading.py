@@ -66,7 +66,10 @@ def load_transaction(writer: Writer, rewind: Rewind | None = None) -> Iterator[N
         yield
         con.execute("commit")
     except BaseException:
-        con.execute("rollback")
+        # the failure is what counts: a transaction DuckDB has already ended (a full disk fails the commit and
+        # aborts it) cannot be rolled back, and that second error must not pass for the file's fault
+        with suppress(duckdb.Error):
+            con.execute("rollback")
         raise
 
 

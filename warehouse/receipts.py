@@ -98,6 +98,16 @@ def note_attempt(con: duckdb.DuckDBPyConnection, sequences: list[int]) -> None:
         )
 
 
+def forget_attempt(con: duckdb.DuckDBPyConnection, sequences: list[int]) -> None:
+    """Take back the run's attempt at these receipts (counted by `note_attempt`, the run stopped, not killed)."""
+    if sequences:
+        con.execute(
+            "update pipeline.attempts set attempts = attempts - 1 where sequence in (select unnest($s))",
+            {"s": sequences},
+        )
+        con.execute("delete from pipeline.attempts where attempts <= 0")
+
+
 def attempts_of(con: duckdb.DuckDBPyConnection, sequences: list[int]) -> dict[int, tuple[int, int]]:
     """How many runs began handling each of these receipts without finishing it, and how many files the batch
     that last began it had (1 for an attempt recorded before that was kept: such a file was handled alone)."""

@@ -143,6 +143,8 @@ DIES_ON_POISON = textwrap.dedent(
     def reading(content, file_format, limits, *rest):
         if {POISON_MARK.encode()!r} in content:
             os.kill(os.getpid(), signal.SIGABRT)  # as a reader that aborts the process would
+        if os.environ.get("CTIP_TEST_STOP_WHILE_READING") == "1":
+            raise KeyboardInterrupt  # stopped (Ctrl-C, or SIGTERM as the command line turns it into an exit)
         return original(content, file_format, limits, *rest)
     def begin(writer, batch):
         print("batch of", len(batch.originals()), flush=True)
@@ -213,6 +215,23 @@ def test_a_run_stopped_by_something_else_costs_the_next_run_a_few_batches(paths)
     after = run_python(DIES_ON_POISON, str(inbox), str(warehouse))
     assert after.returncode == 0, after.stderr[-2000:]
     assert batches_begun(after) == [3] * 43 + [1]  # 130 / 64, rounded up: 3 files a batch, not 130 batches of one
+    assert statuses(warehouse) == dict.fromkeys(names, "loaded")
+
+
+@pytest.mark.slow  # processes stopped
+def test_a_run_stopped_not_killed_takes_its_attempt_back(paths):
+    """Stopped (Ctrl-C, SIGTERM), a run rolls its batch back and takes back the attempt it counted: none of the
+    batch's files stopped it, so the next run handles them together, as if this one had not begun them."""
+    inbox, warehouse = paths
+    names = [f"moi {n:03}.csv" for n in range(130)]
+    write_inbox(inbox, {name: MOI_CSV.replace(b"75", str(100 + n).encode()) for n, name in enumerate(names)})
+    stopped = run_python(
+        DIES_ON_POISON, str(inbox), str(warehouse), env={**os.environ, "CTIP_TEST_STOP_WHILE_READING": "1"}
+    )
+    assert stopped.returncode != 0 and "KeyboardInterrupt" in stopped.stderr and batches_begun(stopped) == [130]
+    after = run_python(DIES_ON_POISON, str(inbox), str(warehouse))
+    assert after.returncode == 0, after.stderr[-2000:]
+    assert batches_begun(after) == [130]
     assert statuses(warehouse) == dict.fromkeys(names, "loaded")
 
 
@@ -427,3 +446,32 @@ def test_sigterm_stops_the_run_within_seconds_and_the_next_run_loads_everything(
     assert time.monotonic() - sent < 30
     assert run_ctip(ctip_run_command(inbox, warehouse), timeout=300).returncode == 0
     assert statuses(warehouse) == dict.fromkeys(names, "loaded")
+
+
+def test_a_commit_the_disk_fails_is_the_disks_failure_not_the_files(tmp_path, registry):
+    """A full disk fails the commit, and DuckDB has then ended the transaction: the rollback's own error ("no
+    transaction is active") must not hide the disk's, which `load_isolated` lets end the run instead of setting
+    the file aside as one ctip failed on."""
+    import duckdb
+
+    from warehouse.database import Writer, open_writer
+
+    class DiskFull:
+        def __init__(self, con):
+            self.con = con
+
+        def execute(self, sql, *rest):
+            if sql == "commit":
+                self.con.execute("rollback")
+                raise duckdb.IOException("could not write: No space left on device")
+            if sql == "rollback":
+                raise duckdb.TransactionException("cannot rollback - no transaction is active")
+            return self.con.execute(sql, *rest)
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+    with open_writer(WarehouseFiles(tmp_path / "w" / "ctip.duckdb"), registry) as writer:
+        full = Writer(DiskFull(writer.con), writer.registry, writer.files)
+        with pytest.raises(duckdb.IOException, match="No space left"), loading.load_transaction(full):
+            pass
