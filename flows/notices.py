@@ -256,10 +256,14 @@ def rejection_notices(writer: Writer, submission_ids: list[str]) -> list[Notice]
 def after_run(
     writer: Writer, rejected: list[str], mail: MailSettings | None, zone: str, translate: Callable | None = None
 ) -> str:
-    """The notices of a run: one per submission it rejected, and every failed one again. Never raises."""
+    """The notices of a run: one per submission it rejected, one per submission an earlier run rejected and died
+    before giving its notice, and every failed one again. Never raises."""
     try:
-        return deliver(writer, rejection_notices(writer, rejected), mail, zone, translate).line
-    except Exception as problem:  # nothing about notices may fail a run
+        due = list(dict.fromkeys([*rejected, *notifications.due(writer.con)]))
+        line = deliver(writer, rejection_notices(writer, due), mail, zone, translate).line
+        notifications.given(writer.con, due)
+        return line
+    except Exception as problem:  # nothing about notices may fail a run; those due stay due
         return f"Notices by e-mail were not sent: {type(problem).__name__}: {problem}"
 
 

@@ -20,7 +20,7 @@ import polars as pl
 
 from schemas.findings import cap_findings, stands_for
 from schemas.shapes import LOADED, REJECTED, Decision, Rewind
-from warehouse import invariants, replay
+from warehouse import invariants, notifications, replay
 from warehouse.database import Writer, insert_frame
 from warehouse.judgement import judge_approvals, judge_run, repeated_keys_sql, versions_sql
 from warehouse.receipts import UPLOAD_TYPES
@@ -47,7 +47,13 @@ def load_batch(
     if not decisions:
         return findings
     with load_transaction(writer):
-        return load_decisions(writer, decisions, observations, findings, periods)
+        recorded = load_decisions(writer, decisions, observations, findings, periods)
+        # their notices are due from now on, whatever happens to the run after its commit
+        refused = recorded.filter(pl.col("severity") == "error")["submission_id"].to_list()
+        notifications.note_due(
+            writer.con, [*(d.receipt.submission_id for d in decisions if d.status == REJECTED), *refused]
+        )
+        return recorded
 
 
 @contextmanager

@@ -28,6 +28,34 @@ class Notice:
         return hashlib.sha256(f"{about}|{self.submission_id or ''}".encode()).hexdigest()[:32]
 
 
+def note_due(con: duckdb.DuckDBPyConnection, submission_ids: list[str]) -> None:
+    """These rejected submissions' notices are to be given (in the transaction that rejects them)."""
+    if submission_ids:
+        con.execute(
+            "insert or ignore into pipeline.notices_due select unnest($ids)", {"ids": sorted(set(submission_ids))}
+        )
+
+
+def due(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The rejected submissions whose notices are still to be given, in receipt order."""
+    return [
+        row[0]
+        for row in con.execute(
+            "select d.submission_id from pipeline.notices_due as d "
+            "left join (select submission_id, min(sequence) as sequence from audit.submissions group by all) as s "
+            "using (submission_id) order by s.sequence nulls last, d.submission_id"
+        ).fetchall()
+    ]
+
+
+def given(con: duckdb.DuckDBPyConnection, submission_ids: list[str]) -> None:
+    """These submissions' notices are given (sent, failed and kept to try again, or mail is off)."""
+    if submission_ids:
+        con.execute(
+            "delete from pipeline.notices_due where submission_id in (select unnest($ids))", {"ids": submission_ids}
+        )
+
+
 def sent_ids(con: duckdb.DuckDBPyConnection, notices: list[Notice]) -> set[str]:
     """The ids of those notices already sent."""
     if not notices:

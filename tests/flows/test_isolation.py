@@ -475,3 +475,55 @@ def test_a_commit_the_disk_fails_is_the_disks_failure_not_the_files(tmp_path, re
         full = Writer(DiskFull(writer.con), writer.registry, writer.files)
         with pytest.raises(duckdb.IOException, match="No space left"), loading.load_transaction(full):
             pass
+
+
+DIES_BEFORE_NOTICES = textwrap.dedent(
+    """
+    import os, signal, sys
+    from datetime import datetime, timezone
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+    from flows import notices, steps
+    from schemas import load_registry
+    def killed(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)  # after the commit, before any notice is given
+    notices.after_run = killed
+    steps.run_once(Path(sys.argv[1]), Path(sys.argv[2]), load_registry(), ZoneInfo("Asia/Phnom_Penh"),
+                   datetime.now(timezone.utc))
+    """
+)
+
+
+@pytest.mark.slow  # a process killed
+def test_a_rejection_notice_a_killed_run_did_not_give_is_given_by_the_next(paths, monkeypatch):
+    from aiosmtpd.controller import Controller
+
+    from flows.local_server import free_port
+
+    inbox, warehouse = paths
+    draft = (PROJECT / "data" / "inbox" / "mosvy_2019-Q2_draft.csv").read_bytes()  # rejected on purpose
+    write_inbox(inbox, {"mosvy_2019-Q2_draft.csv": draft, "moi.csv": MOI_CSV})
+    killed = run_python(DIES_BEFORE_NOTICES, str(inbox), str(warehouse))
+    assert killed.returncode == -signal.SIGKILL
+    assert statuses(warehouse) == {"mosvy_2019-Q2_draft.csv": "rejected", "moi.csv": "loaded"}  # committed
+
+    class Mailbox:
+        def __init__(self):
+            self.received = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.received.append(envelope.rcpt_tos)
+            return "250 OK"
+
+    mailbox, port = Mailbox(), free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        monkeypatch.setenv("CTIP_SMTP_URL", f"smtp://127.0.0.1:{port}")
+        monkeypatch.setenv("CTIP_MAIL_FROM", "ctip@ncct.gov.kh")
+        summary = run(inbox, warehouse)
+        assert summary.submissions == [] and "1 sent" in summary.notices  # nothing new, and the notice given
+        assert mailbox.received == [["statistics@mosvy.gov.kh"]]
+        assert "0 sent" in run(inbox, warehouse).notices  # once
+    finally:
+        controller.stop()

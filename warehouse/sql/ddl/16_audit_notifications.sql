@@ -13,3 +13,9 @@ create table if not exists audit.notifications (
     status          varchar not null check (status in ('sent', 'failed')),
     error           varchar                -- why the last try failed; null once sent
 );
+
+-- The rejected submissions whose rejection notices are still to be given, written in the transaction that
+-- rejects them: a run that dies after its commit leaves them here, and the next run sends them.
+create table if not exists pipeline.notices_due (
+    submission_id varchar primary key
+);
