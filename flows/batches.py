@@ -181,6 +181,7 @@ class RunSummary:
     in_progress: list[str] = field(default_factory=list)
     already_received: int = 0
     docs: str | None = None  # the index of the validation pages, when the run validated anything
+    docs_failed: str | None = None  # why the validation pages could not be written
     notices: str | None = None  # what became of the run's notices by e-mail, in one line
     orchestration: str | None = None  # where the run was reported (a Prefect server), in one line
 

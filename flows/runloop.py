@@ -83,10 +83,16 @@ def run_batches(
         if validation_pages is not None:
             validations.append(datadocs.validation(prepared, findings[-1]))
     steps.publish()
-    docs = datadocs.write_site(validation_pages, started, validations) if validation_pages is not None else None
+    docs, docs_failed = None, None
+    if validation_pages is not None:
+        try:  # a view of what is loaded: a folder it cannot write fails no run, whose batches are committed
+            docs = datadocs.write_site(validation_pages, started, validations)
+        except OSError as problem:
+            docs_failed = f"{type(problem).__name__}: {problem}"
     summary = steps.summarise(
         decisions, pl.concat([empty_findings(), *findings], how="vertical_relaxed"), discovery, received, docs
     )
+    summary.docs_failed = docs_failed
     if steps.notify is not None:
         summary.notices = steps.notify([d.receipt.submission_id for d in decisions if d.status == "rejected"])
     return summary

@@ -298,6 +298,13 @@ def print_summary(summary, settings: Settings, verbose: bool = False) -> None:
         )
     if summary.docs:
         console.print(f"Validation pages: {summary.docs}", markup=False, highlight=False)
+    if summary.docs_failed:
+        console.print(
+            f"Validation pages were not written ({summary.docs_failed}); the files are loaded as summarised above, "
+            "and the next run writes its own pages.",
+            markup=False,
+            highlight=False,
+        )
     if summary.notices:
         console.print(summary.notices, markup=False, highlight=False)
     if summary.orchestration:

@@ -23,9 +23,10 @@ from typer.testing import CliRunner
 from flows import steps
 from flows.batches import Pending
 from flows.cli import app
+from schemas import load_registry
 from schemas.shapes import Receipt
 from tests.conftest import FILES, PROJECT, SEED, ctip_run_command, run_ctip, run_python
-from tests.flows.conftest import NOW, query, run, write_inbox
+from tests.flows.conftest import NOW, ZONE, query, run, write_inbox
 from warehouse import loading
 from warehouse.layout import WarehouseFiles
 
@@ -527,3 +528,22 @@ def test_a_rejection_notice_a_killed_run_did_not_give_is_given_by_the_next(paths
         assert "0 sent" in run(inbox, warehouse).notices  # once
     finally:
         controller.stop()
+
+
+def test_validation_pages_that_cannot_be_written_fail_no_run(paths, monkeypatch):
+    """The pages are a view of what is loaded: a folder the run cannot write (full, read-only) is said in the
+    summary, and the run, whose batches are committed, goes on to summarise and give its notices."""
+    from flows import datadocs
+
+    inbox, warehouse = paths
+    write_inbox(inbox, {"ncct.csv": SEED_CSV, "moi.csv": MOI_CSV})
+
+    def unwritable(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "docs/validations")
+
+    monkeypatch.setattr(datadocs, "write_site", unwritable)
+    summary = steps.run_once(inbox, warehouse, load_registry(), ZONE, NOW, validation_pages=True)
+    assert summary.count("loaded") == 2 and summary.docs is None and summary.notices
+    assert "PermissionError" in summary.docs_failed and statuses(warehouse) == dict.fromkeys(
+        ["ncct.csv", "moi.csv"], "loaded"
+    )
