@@ -171,6 +171,10 @@ def run(
     files = WarehouseFiles(settings.warehouse)
     with stop_on_sigterm():
         server, answering = _servers(files)
+        if scheduler and (silent := scheduler_silent(scheduler)) is not None:  # the cluster failed: one process
+            if on_fallback is not None:
+                on_fallback(silent)
+            scheduler = None
         if workers or scheduler or (answering is not None and steps.anything_new(settings.inbox, files)):
             from flows.nightly import run_nightly
 
@@ -194,6 +198,28 @@ def run(
         elif server is not None:
             summary.orchestration = _not_answering(server, "run")
         return summary
+
+
+# How long a Dask scheduler has to answer before the run goes on in one process instead.
+SCHEDULER_TIMEOUT_SECONDS = 5.0
+
+
+class SchedulerSilent(OSError):
+    """The Dask scheduler named for a run did not answer: the run goes on in one process."""
+
+
+def scheduler_silent(address: str) -> SchedulerSilent | None:
+    """None when something listens at the Dask scheduler's address (tcp://host:port, or host:port), else why
+    not, as the error the run then goes on without it for."""
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        with socket.create_connection((where.hostname or "", where.port or 8786), SCHEDULER_TIMEOUT_SECONDS):
+            return None
+    except (OSError, ValueError) as problem:
+        return SchedulerSilent(f"the Dask scheduler at {address} did not answer ({problem})")
 
 
 def _servers(files: WarehouseFiles) -> tuple[Server | None, Server | None]:

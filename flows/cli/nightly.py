@@ -80,6 +80,8 @@ def run(
     2 for wrong usage (an inbox that is not a folder, a warehouse that is not a ctip warehouse, a bad setting).
     """
     settings = _nightly_settings(command_settings(inbox, warehouse))
+    if workers and scheduler:
+        wrong_usage("--workers and --scheduler: give one (a cluster of N local workers, or a cluster's scheduler)")
     try:
         from flows.orchestrator import run as nightly_run
 
@@ -97,6 +99,11 @@ def run(
 
 
 def _orchestrator_warning(problem: BaseException) -> None:
+    from flows.orchestrator import SchedulerSilent
+
+    if isinstance(problem, SchedulerSilent):
+        errors.print(f"[yellow]{escape(str(problem))}: the run goes on in one process.[/]", highlight=False)
+        return
     errors.print(
         f"[yellow]The orchestrator failed ({type(problem).__name__}: {escape(str(problem)[:200])}); "
         "running the nightly steps without it.[/]",

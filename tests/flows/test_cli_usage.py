@@ -245,3 +245,16 @@ def test_portal_checks_its_warehouse_and_its_port_before_serving(tmp_path):
         assert_wrong_usage(result, f"--port {port}", "cannot listen there")
     finally:
         taken.close()
+
+
+def test_a_dask_scheduler_that_does_not_answer_leaves_the_run_to_one_process(tmp_path):
+    from flows.local_server import free_port
+
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    write_inbox(inbox, {"ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes()})
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
+    both = invoke("run", "--inbox", str(inbox), "--warehouse", str(warehouse), "--workers", "2", "--scheduler", address)
+    assert_wrong_usage(both, "--workers and --scheduler")
+    result = invoke("run", "--inbox", str(inbox), "--warehouse", str(warehouse), "--scheduler", address)
+    assert result.exit_code == 0, result.output
+    assert "did not answer" in result.stderr and "one process" in result.stderr and "Loaded 1" in result.stdout
