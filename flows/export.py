@@ -25,6 +25,7 @@ from flows.cli.common import (
     console,
     counted,
     errors,
+    output_folder,
     readable_warehouse,
     reading_analyst,
 )
@@ -325,6 +326,9 @@ def export(
             "names the folder of --public; both write period_comparison.csv, so give another folder",
             param_hint="--sdmx",
         )
+    for option, folder in (("--public", public), ("--sdmx", sdmx)):
+        if folder is not None:  # before the disclosure audit, which takes minutes on a large table
+            output_folder(folder.resolve(), option)
     audit_file = (audit or WarehouseFiles(settings.warehouse).disclosure_audit).resolve()
     for option, folder in (("--public", public), ("--sdmx", sdmx)):
         if folder is not None and _inside(audit_file, folder.resolve()):

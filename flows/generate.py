@@ -22,7 +22,7 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from flows.cli.common import command_settings, console
+from flows.cli.common import command_settings, console, output_folder
 from schemas import load_registry
 from schemas.registry import TOTAL, Registry
 from transforms.generate import STYLES, Generated, Planned, Style, parse_years
@@ -342,6 +342,7 @@ def generate(
         "reporters": chosen,
         "late": late_files,
     }
+    output_folder(out, "--out")
     manifest = write_inbox(out, year_list, registry=registry, today=today, late_days=late_days, **chosen_files)
     defects = ", ".join(f"{name} {count}" for name, count in manifest["defects"].items()) or "none"
     formats = ", ".join(f"{name} {count}" for name, count in manifest["formats"].items())

@@ -9,6 +9,7 @@ is built to run.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -98,6 +99,28 @@ def wrong_usage(message: str) -> NoReturn:
     """Exit 2 with a plain message: the command was given something it cannot use."""
     errors.print(f"[bold red]ctip:[/] {escape(message)}", highlight=False)
     raise typer.Exit(2)
+
+
+def output_folder(folder: Path, option: str) -> Path:
+    """`folder`, checked before a command does its work: it can be made and written (a file on its path, a place
+    of the system or no permission is wrong usage of `option`, exit 2). Nothing is left of the check: the
+    folders it made to try are removed again, for the command to make when it writes."""
+    if folder.exists() and not folder.is_dir():
+        wrong_usage(f"{option} {folder}: it is a file, not a folder")
+    missing = [f for f in (folder, *folder.parents) if not f.exists()][::-1]  # outermost first
+    made: list[Path] = []
+    try:
+        for step in missing:
+            step.mkdir()
+            made.append(step)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as problem:
+        wrong_usage(f"{option} {folder}: cannot write there ({problem.strerror or problem})")
+    finally:
+        for step in reversed(made):
+            step.rmdir()
+    return folder
 
 
 def command_settings(inbox: Path | None = None, warehouse: Path | None = None) -> Settings:
@@ -261,6 +284,8 @@ def writable_warehouse(settings: Settings) -> Path:
 
     path = settings.warehouse
     _a_file_not_a_folder(path)
+    origin = settings.warehouse_origin if settings.warehouse_origin != "the default" else "the default warehouse"
+    output_folder(path.parent, origin)  # a run writes the folder beside the file there
     if path.exists():
         files = WarehouseFiles(path)
         kept = files.state_db.exists()

@@ -148,6 +148,20 @@ def serve(
             settings = replace(settings, remind_schedule=cron_schedule(remind_schedule, "--remind-schedule"))
         except SettingsError as problem:
             wrong_usage(str(problem))
+    from prefect._internal.schemas.validators import validate_cron_string  # the schedules' own check, at once
+
+    for cron, name in (
+        (settings.schedule, "CTIP_SCHEDULE"),
+        (settings.remind_schedule, "--remind-schedule" if remind_schedule is not None else "CTIP_REMIND_SCHEDULE"),
+    ):
+        if name == "CTIP_SCHEDULE" and interval is not None:
+            continue  # --interval replaces the nightly schedule
+        try:
+            validate_cron_string(cron)
+        except ValueError:
+            wrong_usage(
+                f"{name} is '{cron}', which is not a cron schedule (minute 0-59, hour 0-23, day, month, weekday)"
+            )
     try:
         serve_nightly(settings, interval)
     except ServerDidNotStart as problem:

@@ -16,6 +16,7 @@ from flows.cli.common import (
     console,
     inbox_folder,
     known_reporter,
+    output_folder,
     readable_warehouse,
     reading_analyst,
     writable_warehouse,
@@ -54,6 +55,7 @@ def template(
         raise typer.BadParameter(f"{out.name} does not end in .xlsx", param_hint="--out")
     if out.exists() and out.is_dir():
         raise typer.BadParameter(f"{out} is a folder", param_hint="--out")
+    output_folder(out.parent, "--out")
     period_code = canonical_period(period, "--period")
     if parse_period(period_code).start > datetime.now(settings.zone).date():
         wrong_usage(f"--period {period_code} has not begun: a file for it would be rejected (future_period)")

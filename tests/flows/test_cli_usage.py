@@ -258,3 +258,33 @@ def test_a_dask_scheduler_that_does_not_answer_leaves_the_run_to_one_process(tmp
     result = invoke("run", "--inbox", str(inbox), "--warehouse", str(warehouse), "--scheduler", address)
     assert result.exit_code == 0, result.output
     assert "did not answer" in result.stderr and "one process" in result.stderr and "Loaded 1" in result.stdout
+
+
+def test_a_place_a_command_cannot_write_is_wrong_usage_before_any_work(tmp_path):
+    """A file on the path of an output folder (or a place of the system): exit 2 naming the option, before the
+    work (a disclosure audit of minutes, a generated inbox, a run) is done, never a traceback."""
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    inbox = tmp_path / "inbox"
+    write_inbox(inbox, {"ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes()})
+    warehouse = tmp_path / "w" / "ctip.duckdb"
+    assert invoke("run", "--inbox", str(inbox), "--warehouse", str(warehouse)).exit_code == 0
+    cases = {
+        ("generate", "--out", str(blocker / "inbox"), "--years", "2019"): "--out",
+        ("template", "--reporter", "MOI", "--period", "2019-S1", "--out", str(blocker / "t.xlsx")): "--out",
+        ("export", "--public", str(blocker / "public"), "--warehouse", str(warehouse)): "--public",
+        ("export", "--sdmx", str(blocker), "--warehouse", str(warehouse)): "--sdmx",
+        ("run", "--inbox", str(inbox), "--warehouse", str(blocker / "ctip.duckdb")): "--warehouse",
+    }
+    for arguments, option in cases.items():
+        assert_wrong_usage(invoke(*arguments), option, "a file" if arguments[-1] == str(blocker) else "")
+
+
+def test_a_schedule_that_is_not_cron_is_wrong_usage_before_serving(tmp_path, monkeypatch):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    warehouse = str(tmp_path / "w" / "ctip.duckdb")
+    result = invoke("serve", "--inbox", str(inbox), "--warehouse", warehouse, "--remind-schedule", "61 * * * *")
+    assert_wrong_usage(result, "--remind-schedule", "not a cron schedule")
+    monkeypatch.setenv("CTIP_SCHEDULE", "0 25 * * *")
+    assert_wrong_usage(invoke("serve", "--inbox", str(inbox), "--warehouse", warehouse), "CTIP_SCHEDULE")
