@@ -168,7 +168,7 @@ class Received:
     """What `receive` did with the files discovered."""
 
     receipts: list[Receipt]  # the new files' receipts, in order
-    already_received: int  # files whose name and bytes were received before: nothing to do
+    already_received: int  # files whose name and bytes were received and finished before: nothing to do
     in_progress: list[str]  # changing while copied: left for the next run
     ignored: list[str] = field(default_factory=list)  # no longer a regular file when it was received
 

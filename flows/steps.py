@@ -114,6 +114,7 @@ def receive(
     flushes to disk in all, not two per file) before any of them is given a receipt.
     """
     received = receipts.received_files(writer.con)
+    unfinished = receipts.received_files(writer.con, pending_only=True)  # this run finishes them: counted there
     archive.clear_leftovers()
     files, copies, already_received, in_progress, ignored = [], [], 0, [], []
     for candidate in discovery.candidates:
@@ -127,7 +128,7 @@ def receive(
             continue
         if (candidate.name, copied.submission_id) in received:
             copied.temporary.unlink(missing_ok=True)
-            already_received += 1
+            already_received += (candidate.name, copied.submission_id) not in unfinished
             continue
         copies.append(copied)
         files.append(

@@ -170,7 +170,9 @@ def _write_segments(con, files, key_columns, now, last, watermark, last_sequence
         con.execute("insert into pipeline.segments values (?, ?, ?, ?)", list(row))
     con.execute(
         "insert into pipeline.publications values (?, ?, ?, ?, ?, ?)",
-        [number, generation, watermark, last_sequence, full, now],
+        # published once what it holds was received: never before its watermark (a run gives its files receipt
+        # times from its start on, a microsecond apart), so the history as of published_at is what it shows
+        [number, generation, watermark, last_sequence, full, max(now, watermark) if watermark else now],
     )
     con.execute("commit")
     if full:

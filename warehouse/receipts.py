@@ -18,9 +18,11 @@ RECEIPT_COLUMNS = (
 UPLOAD_TYPES = {"uploaded_by": pl.String, "uploaded_at": pl.Datetime("us", "UTC")}
 
 
-def received_files(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
-    """(file name, submission id) of every file already received."""
-    return set(con.execute("select file_name, submission_id from pipeline.receipts").fetchall())
+def received_files(con: duckdb.DuckDBPyConnection, pending_only: bool = False) -> set[tuple[str, str]]:
+    """(file name, submission id) of every file already received; with `pending_only`, of those without a final
+    status yet (a run stopped part way: the next one finishes them)."""
+    pending = " anti join audit.submissions using (sequence)" if pending_only else ""
+    return set(con.execute(f"select file_name, submission_id from pipeline.receipts{pending}").fetchall())
 
 
 def unreceived_count(con: duckdb.DuckDBPyConnection, files: pl.DataFrame) -> int:

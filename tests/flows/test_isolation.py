@@ -202,6 +202,8 @@ def test_a_file_that_kills_the_process_among_many_is_narrowed_down_and_set_aside
     assert statuses(warehouse) == {**dict.fromkeys(names, "loaded"), "poison.csv": "rejected"}
     [finding] = [f for f in summary.findings if f["severity"] == "error"]
     assert finding["rule"] == "unreadable" and "stopped 3 times" in finding["message"]
+    # every inbox file counted once: finished before ("already done"), or finished now
+    assert (summary.already_received, len(summary.submissions)) == (40, 31)
 
 
 @pytest.mark.slow  # processes killed

@@ -211,3 +211,15 @@ def test_a_connection_opened_after_the_run_shows_the_new_state_once_the_process_
     held.close()
     with duckdb.connect(str(warehouse), read_only=True) as fresh:
         assert fresh.sql(q).fetchall() == [(SECOND,)]
+
+
+def test_the_publication_is_never_dated_before_what_it_holds(paths):
+    """A run gives its files receipt times from its start on, a microsecond apart; the publication is dated no
+    earlier than its watermark, so the history as of `published_at` is what the analyst file shows."""
+    inbox, warehouse = paths
+    write_inbox(inbox, {f"m{n}.csv": _marriages(FIRST + n).replace("2019-S1", f"{2010 + n}-S1") for n in range(5)})
+    run(inbox, warehouse)
+    [(watermark, published_at)] = query(warehouse, "select watermark, published_at from audit.publication")
+    assert published_at >= watermark
+    as_published = "select count(*) from core.observations_as_of((select published_at from audit.publication))"
+    assert query(warehouse, as_published) == query(warehouse, "select count(*) from core.observations") == [(5,)]
