@@ -82,9 +82,10 @@ def run(
     settings = _nightly_settings(command_settings(inbox, warehouse))
     if workers and scheduler:
         wrong_usage("--workers and --scheduler: give one (a cluster of N local workers, or a cluster's scheduler)")
-    try:
-        from flows.orchestrator import run as nightly_run
+    from flows.orchestrator import Terminated
+    from flows.orchestrator import run as nightly_run
 
+    try:
         summary = nightly_run(
             settings,
             on_fallback=_orchestrator_warning,
@@ -92,6 +93,14 @@ def run(
             scheduler=scheduler,
             show_progress=errors.is_terminal,
         )
+    except Terminated:
+        errors.print(
+            "ctip run stopped (SIGTERM): the batch it was loading was rolled back; what it had not finished, the "
+            "next run finishes.",
+            markup=False,
+            highlight=False,
+        )
+        raise
     except Exception as problem:  # the run failed; say why, in one line
         errors.print(f"[bold red]ctip run failed:[/] {type(problem).__name__}: {escape(str(problem))}", highlight=False)
         raise typer.Exit(1) from None
