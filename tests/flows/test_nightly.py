@@ -80,14 +80,24 @@ def test_cli_run_then_compare(tmp_path):
     assert other_base.exit_code == 0 and "+25.8%" in other_base.output
 
 
-def test_cli_run_reports_a_failed_run_with_exit_1(tmp_path):
+def test_cli_run_reports_a_failed_run_with_exit_1(tmp_path, monkeypatch):
+    from flows import steps
+
     inbox = tmp_path / "inbox"
     write_inbox(inbox, {"a.csv": "reporter,period,indicator,value\nMOI,2019,cases,1\n"})
+
+    def failing(*args, **kwargs):
+        raise OSError(5, "Input/output error", "the archive")  # the machine failing the run, not a file
+
+    monkeypatch.setattr(steps, "receive", failing)
+    result = runner.invoke(app, ["run", "--inbox", str(inbox), "--warehouse", str(tmp_path / "w" / "ctip.duckdb")])
+    assert result.exit_code == 1
+    assert "ctip run failed: OSError" in result.output and "Input/output error" in result.output
+    # a file where the warehouse's folder should be is wrong usage, said before anything is done
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the warehouse folder should be")
     result = runner.invoke(app, ["run", "--inbox", str(inbox), "--warehouse", str(blocker / "ctip.duckdb")])
-    assert result.exit_code == 1
-    assert "ctip run failed" in result.output
+    assert result.exit_code == 2 and "it is a file, not a folder" in " ".join(result.output.split())
 
 
 def test_cli_usage_errors_exit_2(tmp_path):
