@@ -7,6 +7,8 @@ can take it with `tail -n 1`); every other message goes to standard error.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -76,6 +78,16 @@ def _user(user: str) -> str:
         raise typer.BadParameter(str(problem), param_hint="USER") from None
 
 
+@contextmanager
+def _known_user() -> Iterator[None]:
+    """A command on one account: no such account is exit 1, saying so."""
+    try:
+        yield
+    except NoSuchAccount as problem:
+        _err.print(escape(str(problem)))
+        raise typer.Exit(1) from None
+
+
 def _print_password(user: str, password: str, what: str) -> None:
     _err.print(f"{what} '{escape(user)}'. The password below is shown once: give it to its owner.")
     print(password)
@@ -131,11 +143,8 @@ def reset(user: UserArgument, warehouse: WarehouseOption = None) -> None:
     Exit 0, or 1 when there is no such user.
     """
     store = account_store(warehouse)
-    try:
+    with _known_user():
         password = store.reset(user)
-    except NoSuchAccount as problem:
-        _err.print(escape(str(problem)))
-        raise typer.Exit(1) from None
     _print_password(user, password, "New password for")
     if not store.get(user).enabled:
         _err.print(
@@ -150,11 +159,8 @@ def disable(user: UserArgument, warehouse: WarehouseOption = None) -> None:
 
     Exit 0, or 1 when there is no such user.
     """
-    try:
+    with _known_user():
         account_store(warehouse).disable(user)
-    except NoSuchAccount as problem:
-        _err.print(escape(str(problem)))
-        raise typer.Exit(1) from None
     _err.print(f"Disabled '{escape(user)}'.")
 
 
@@ -164,11 +170,8 @@ def enable(user: UserArgument, warehouse: WarehouseOption = None) -> None:
 
     Exit 0, or 1 when there is no such user.
     """
-    try:
+    with _known_user():
         account_store(warehouse).enable(user)
-    except NoSuchAccount as problem:
-        _err.print(escape(str(problem)))
-        raise typer.Exit(1) from None
     _err.print(f"Enabled '{escape(user)}'.")
 
 
