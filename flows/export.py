@@ -337,6 +337,7 @@ def export(
             )
     readable_warehouse(settings)
     if duckdb_file is not None:
+        output_folder(duckdb_file.resolve().parent, "--duckdb")
         _export_duckdb(settings.warehouse, duckdb_file)
         if public is None and sdmx is None:
             return

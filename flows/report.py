@@ -25,6 +25,7 @@ from flows.cli.common import (
     errors,
     known_reporter,
     lang_option,
+    output_folder,
     readable_warehouse,
     reading_analyst,
 )
@@ -76,6 +77,7 @@ def report(
     reporter_code = known_reporter(registry, reporter)
     if out.suffix.lower() not in SUFFIXES:
         raise typer.BadParameter(f"'{out}' does not end in .html", param_hint="--out")
+    output_folder(out.resolve().parent, "--out")
     readable_warehouse(settings)
     period_type = parse_period(period_code).type
     now = datetime.now(UTC)

@@ -94,17 +94,20 @@ def note_attempt(con: duckdb.DuckDBPyConnection, sequences: list[int]) -> None:
     status), and how many they were."""
     if sequences:
         con.execute(
-            "insert into pipeline.attempts select unnest($s), 1, len($s) "
-            "on conflict (sequence) do update set attempts = attempts + 1, batch_files = excluded.batch_files",
+            "insert into pipeline.attempts select unnest($s), 1, len($s), null "
+            "on conflict (sequence) do update set attempts = attempts + 1, batch_files = excluded.batch_files, "
+            "prior_batch_files = batch_files",
             {"s": sequences},
         )
 
 
 def forget_attempt(con: duckdb.DuckDBPyConnection, sequences: list[int]) -> None:
-    """Take back the run's attempt at these receipts (counted by `note_attempt`, the run stopped, not killed)."""
+    """Take back the run's attempt at these receipts (counted by `note_attempt`, the run stopped, not killed): as
+    many attempts as before it, and the size of the batch of the attempt before it."""
     if sequences:
         con.execute(
-            "update pipeline.attempts set attempts = attempts - 1 where sequence in (select unnest($s))",
+            "update pipeline.attempts set attempts = attempts - 1, batch_files = prior_batch_files "
+            "where sequence in (select unnest($s))",
             {"s": sequences},
         )
         con.execute("delete from pipeline.attempts where attempts <= 0")

@@ -274,6 +274,8 @@ def test_a_place_a_command_cannot_write_is_wrong_usage_before_any_work(tmp_path)
         ("template", "--reporter", "MOI", "--period", "2019-S1", "--out", str(blocker / "t.xlsx")): "--out",
         ("export", "--public", str(blocker / "public"), "--warehouse", str(warehouse)): "--public",
         ("export", "--sdmx", str(blocker), "--warehouse", str(warehouse)): "--sdmx",
+        ("export", "--duckdb", str(blocker / "copy.duckdb"), "--warehouse", str(warehouse)): "--duckdb",
+        ("report", "2019-S1", "--out", str(blocker / "r.html"), "--warehouse", str(warehouse)): "--out",
         ("run", "--inbox", str(inbox), "--warehouse", str(blocker / "ctip.duckdb")): "--warehouse",
     }
     for arguments, option in cases.items():

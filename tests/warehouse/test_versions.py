@@ -160,3 +160,20 @@ def test_rows_with_a_code_the_registry_does_not_know_fail_the_audit_and_nothing_
             _load(warehouse, [[(2, "NCCT", {"2019": ("I", 6, "A")}), (3, "NOBODY", unknown)]])
         assert warehouse.con.sql("select submission_id from audit.submissions").fetchall() == [("s01",)]
         assert warehouse.con.sql("select period, value from core.observation_history").fetchall() == [("2018", 10)]
+
+
+def test_an_attempt_taken_back_puts_back_the_batch_of_the_attempt_before(registry, tmp_path):
+    """Killed in a batch of 130, then stopped (SIGTERM) in a batch of 3: the stopped attempt is taken back whole,
+    so the file is where the kill left it (one attempt, in a batch of 130), as if the stopped run had not begun."""
+    from warehouse import receipts
+    from warehouse.database import open_writer
+    from warehouse.layout import WarehouseFiles
+
+    with open_writer(WarehouseFiles(tmp_path / "w" / "ctip.duckdb"), registry) as writer:
+        receipts.note_attempt(writer.con, list(range(1, 131)))
+        receipts.note_attempt(writer.con, [1, 2, 3])
+        assert receipts.attempts_of(writer.con, [1, 4]) == {1: (2, 3), 4: (1, 130)}
+        receipts.forget_attempt(writer.con, [1, 2, 3])
+        assert receipts.attempts_of(writer.con, [1, 4]) == {1: (1, 130), 4: (1, 130)}
+        receipts.forget_attempt(writer.con, list(range(1, 131)))
+        assert receipts.attempts_of(writer.con, list(range(1, 131))) == {}

@@ -14,6 +14,8 @@ create table if not exists pipeline.set_aside (
 create table if not exists pipeline.attempts (
     sequence    bigint primary key,
     attempts    integer not null,
-    batch_files integer
+    batch_files integer,
+    prior_batch_files integer  -- of the attempt before: what a run stopped, not killed, puts back
 );
 alter table pipeline.attempts add column if not exists batch_files integer;
+alter table pipeline.attempts add column if not exists prior_batch_files integer;
