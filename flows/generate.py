@@ -343,6 +343,10 @@ def generate(
         "late": late_files,
     }
     output_folder(out, "--out")
+    if (out / MANIFEST).exists():  # its files would be written over, and a run would take changed ones as restated
+        raise typer.BadParameter(
+            f"{out} already holds a generated inbox (its {MANIFEST}); give a new folder", param_hint="--out"
+        )
     manifest = write_inbox(out, year_list, registry=registry, today=today, late_days=late_days, **chosen_files)
     defects = ", ".join(f"{name} {count}" for name, count in manifest["defects"].items()) or "none"
     formats = ", ".join(f"{name} {count}" for name, count in manifest["formats"].items())

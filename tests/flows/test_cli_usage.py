@@ -290,3 +290,15 @@ def test_a_schedule_that_is_not_cron_is_wrong_usage_before_serving(tmp_path, mon
     assert_wrong_usage(result, "--remind-schedule", "not a cron schedule")
     monkeypatch.setenv("CTIP_SCHEDULE", "0 25 * * *")
     assert_wrong_usage(invoke("serve", "--inbox", str(inbox), "--warehouse", warehouse), "CTIP_SCHEDULE")
+
+
+def test_generate_into_a_generated_inbox_is_wrong_usage(tmp_path):
+    """Its files would be written over (a run would take the changed ones as restatements) and its manifest
+    replaced: a generated inbox is not generated into again."""
+    out = tmp_path / "inbox"
+    first = invoke("generate", "--out", str(out), "--years", "2019", "--provinces", "none", "--reporters", "MOI")
+    assert first.exit_code == 0, first.output
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    again = invoke("generate", "--out", str(out), "--years", "2019", "--seed", "7", "--reporters", "MOI")
+    assert_wrong_usage(again, "--out", "already", "generated", ".manifest.json")  # the box wraps the sentence
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
