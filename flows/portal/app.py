@@ -29,7 +29,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from flows.portal.intake import Intake, Refused, receipt
+from flows.portal.intake import Intake, Refused, receipt, run_errors_wanted
 from flows.releases import act_arguments, record_act
 from flows.settings import Settings
 from flows.template import template_name, warehouse_notes, write_template
@@ -72,7 +72,11 @@ def create_app(
     app.router.on_shutdown.append(intake.close)
 
     def receipts_for(uploads: list[Upload]) -> list[dict]:
-        states = intake.states([u.submission_id for u in uploads], {u.submission_id: u.inbox_name for u in uploads})
+        states = intake.states(
+            [u.submission_id for u in uploads],
+            {u.submission_id: u.inbox_name for u in uploads},
+            errors_of=run_errors_wanted(uploads),
+        )
         return [receipt(u, states.get(u.submission_id)) for u in uploads]
 
     def visible(account: Account, submission_id: str) -> Upload | None:

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -344,9 +344,12 @@ class Intake:
         with atomic_path(self.settings.inbox / name) as temporary:
             shutil.copyfile(spooled.path, temporary)
 
-    def states(self, submission_ids: list[str], inbox_names: dict[str, str] | None = None) -> dict[str, State]:
-        """What the published warehouse says of these submissions: status, sequence and receipt time, and the
-        errors the run recorded for those it rejected.
+    def states(
+        self, submission_ids: list[str], inbox_names: dict[str, str] | None = None, errors_of: Collection[str] = ()
+    ) -> dict[str, State]:
+        """What the published warehouse says of these submissions: status, sequence and receipt time, and, for
+        those of `errors_of` it rejected, the errors the run recorded (a receipt gives them when its answer at
+        upload had none to give).
 
         With `inbox_names`, the row of that name is preferred (the same bytes may have come under two names).
         """
@@ -360,7 +363,7 @@ class Intake:
                     "where submission_id in (select unnest($ids)) order by sequence",
                     {"ids": submission_ids},
                 ).fetchall()
-                rejected = [row[0] for row in rows if row[2] == "rejected"]
+                rejected = [row[0] for row in rows if row[2] == "rejected" and row[0] in errors_of]
                 errors: dict[str, list[dict]] = {}
                 for submission_id, *finding in con.execute(
                     "select submission_id, severity, rule, row_number, column_name, message from audit.findings "
@@ -534,6 +537,11 @@ def _warm(registry: Registry) -> None:
 
 def _check_in_judge_process(files: list[Path], settings: Settings, now: datetime, lang: str) -> list[dict]:
     return check_files(files, settings, _judge_registry, now, lang, others_withheld=True)
+
+
+def run_errors_wanted(uploads: list[Upload]) -> set[str]:
+    """The uploads whose receipts give the run's errors if it rejected them: those the portal found valid."""
+    return {u.submission_id for u in uploads if u.verdict == "valid"}
 
 
 def receipt(upload: Upload, state: State | None) -> dict:
