@@ -8,10 +8,13 @@ English and Khmer; sheet `instructions` says what to do, in the chosen language.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from schemas.registry import Registry
 from schemas.texts import text
+from transforms.periods import parse_period
 from transforms.read import XLSX_SHEET
 from transforms.template import code_lists, label_kind, template_columns, template_rows
 from warehouse.durable import atomic_path
@@ -19,6 +22,12 @@ from warehouse.durable import atomic_path
 CODES_SHEET = "codes"
 INSTRUCTIONS_SHEET = "instructions"
 KHMER_FONT = "Khmer OS System"  # installed with Windows' and Debian's Khmer fonts; Excel falls back otherwise
+
+
+def begun(period: str, zone: ZoneInfo) -> bool:
+    """Whether the period has begun today in `zone`: a template of one that has not would be filled in for a file
+    the run rejects (`future_period`)."""
+    return parse_period(period).start <= datetime.now(zone).date()
 
 
 def template_name(reporter: str, period: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -42,8 +41,7 @@ def template(
 
     Exit 0 written, 2 wrong usage.
     """
-    from flows.template import warehouse_notes, write_template
-    from transforms.periods import parse_period
+    from flows.template import begun, warehouse_notes, write_template
 
     settings = command_settings(warehouse=warehouse)
     analyst_file = readable_warehouse(settings, missing_ok=True)
@@ -57,7 +55,7 @@ def template(
         raise typer.BadParameter(f"{out} is a folder", param_hint="--out")
     output_folder(out.parent, "--out")
     period_code = canonical_period(period, "--period")
-    if parse_period(period_code).start > datetime.now(settings.zone).date():
+    if not begun(period_code, settings.zone):
         wrong_usage(f"--period {period_code} has not begun: a file for it would be rejected (future_period)")
     notes = []
     if analyst_file is not None:

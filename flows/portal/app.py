@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from flows.portal.intake import Intake, Refused, receipt, run_errors_wanted
 from flows.releases import act_arguments, record_act
 from flows.settings import Settings
-from flows.template import template_name, warehouse_notes, write_template
+from flows.template import begun, template_name, warehouse_notes, write_template
 from schemas.registry import LANGUAGES, Registry
 from schemas.texts import text
 from transforms.periods import parse_period
@@ -261,7 +261,7 @@ def create_app(
         parsed = parse_period(period)
         if parsed is None:
             return refusal(request, session, 400, text("portal", "not_a_period", account.lang, period=period))
-        if parsed.start > datetime.now(settings.zone).date():  # a file for it would be rejected (future_period)
+        if not begun(parsed.code, settings.zone):
             return refusal(request, session, 400, text("portal", "period_not_begun", account.lang, period=parsed.code))
         notes = []
         # an analyst file that cannot be read now: the workbook without what the warehouse says, rather than none
