@@ -30,15 +30,17 @@ def _rest_pattern() -> str:
     return "^(?:" + "|".join(starts) + ")"
 
 
-def _rest_counts() -> list[pl.Expr]:
+def _rest_count() -> pl.Expr:
+    """The count a finding that counts a rest past the cap gives (null for any other finding)."""
     languages = len(message_templates()["common"]["more_findings"])  # one group of the pattern each
-    return [pl.col("message").str.extract(_rest_pattern(), group) for group in range(1, languages + 1)]
+    counts = [pl.col("message").str.extract(_rest_pattern(), group) for group in range(1, languages + 1)]
+    return pl.coalesce(counts).str.replace_all(",", "").cast(pl.Int64)
 
 
 def stands_for() -> pl.Expr:
     """How many findings each finding stands for: the count of one that counts a rest past the cap, else 1
     (a file's errors and warnings are counted with it, whatever the cap lists)."""
-    return pl.coalesce(_rest_counts()).str.replace_all(",", "").cast(pl.Int64).fill_null(1)
+    return _rest_count().fill_null(1)
 
 
 def count_of(findings: list[dict]) -> int:
@@ -70,9 +72,8 @@ def cap_findings(findings: pl.DataFrame, cap: int, lang: str = "en") -> pl.DataF
     """
     if findings.height <= cap:
         return findings
-    counted = pl.coalesce(_rest_counts()).str.replace_all(",", "").cast(pl.Int64)
     marked = findings.with_columns(
-        counted.alias("_rest"), pl.int_range(pl.len()).over("submission_id", "rule").alias("_nth")
+        _rest_count().alias("_rest"), pl.int_range(pl.len()).over("submission_id", "rule").alias("_nth")
     )
     plain = marked.filter(pl.col("_rest").is_null())
     plain = plain.with_columns(pl.int_range(pl.len()).over("submission_id", "rule").alias("_nth"))
