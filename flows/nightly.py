@@ -105,11 +105,11 @@ def publish(files: WarehouseFiles, timezone: str) -> int:
 
 
 @task(name="notify", cache_policy=NO_CACHE)
-def notify(rejected: list[str], files: WarehouseFiles, timezone: str) -> str:
+def notify(files: WarehouseFiles, timezone: str) -> str:
     """Notices by e-mail of the submissions the run rejected, and those that failed before; never fails the run."""
     try:
         with database.open_writer(files, load_registry()) as writer:
-            line = steps.notify(writer, rejected, timezone)
+            line = steps.notify(writer, timezone)
     except Exception as problem:
         line = f"Notices by e-mail were not sent: {type(problem).__name__}: {problem}"
     print(line)
@@ -188,7 +188,7 @@ def nightly(
         load=lambda prepared: load(prepared, files),
         publish=lambda: publish(files, timezone),
         summarise=summarise,
-        notify=lambda rejected: notify(rejected, files, timezone),
+        notify=lambda: notify(files, timezone),
     )
     with WriterLock(files.lock_file, lock_timeout_seconds, purpose="ctip nightly run"):
         with steps.progress_bar(show_progress) as progress:

@@ -253,13 +253,11 @@ def rejection_notices(writer: Writer, submission_ids: list[str]) -> list[Notice]
     return notices
 
 
-def after_run(
-    writer: Writer, rejected: list[str], mail: MailSettings | None, zone: str, translate: Callable | None = None
-) -> str:
-    """The notices of a run: one per submission it rejected, one per submission an earlier run rejected and died
-    before giving its notice, and every failed one again. Never raises."""
+def after_run(writer: Writer, mail: MailSettings | None, zone: str, translate: Callable | None = None) -> str:
+    """The notices of a run: one per submission whose rejection's notice is due (the run's, noted by its loads,
+    and any an earlier run that died after its commit did not give), and every failed one again. Never raises."""
     try:
-        due = list(dict.fromkeys([*rejected, *notifications.due(writer.con)]))
+        due = notifications.due(writer.con)
         line = deliver(writer, rejection_notices(writer, due), mail, zone, translate).line
         notifications.given(writer.con, due)
         return line

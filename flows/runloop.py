@@ -40,7 +40,9 @@ class RunSteps:
     load: Callable[[Prepared], pl.DataFrame]  # the findings recorded
     publish: Callable[[], object]
     summarise: Callable[[list[Decision], pl.DataFrame, Discovery, Received, Path | None], RunSummary]
-    notify: Callable[[list[str]], str] | None = None  # notices of the submissions rejected; says what it did
+    notify: Callable[[], str] | None = (
+        None  # the notices of the submissions rejected (noted by the loads); says what it did
+    )
     # the attempt begin_batch counted, taken back when the run is stopped (SIGTERM, Ctrl-C), not killed: the
     # batch's files did not stop it, so the next run handles them as if this one had not begun them
     forget_attempt: Callable[[Pending], None] | None = None
@@ -94,5 +96,5 @@ def run_batches(
     )
     summary.docs_failed = docs_failed
     if steps.notify is not None:
-        summary.notices = steps.notify([d.receipt.submission_id for d in decisions if d.status == "rejected"])
+        summary.notices = steps.notify()
     return summary

@@ -373,13 +373,13 @@ def run_once(
             load=lambda prepared: load_isolated(writer, prepared),
             publish=lambda: database.publish_analyst_file(writer, now, zone=zone.key),
             summarise=summarise,
-            notify=lambda rejected: notify(writer, rejected, zone.key),
+            notify=lambda: notify(writer, zone.key),
         )
         with progress_bar(show_progress) as progress:
             return runloop.run_batches(steps, 1, now, files.docs_dir if validation_pages else None, progress)
 
 
-def notify(writer: Writer, rejected: list[str], zone: str) -> str:
+def notify(writer: Writer, zone: str) -> str:
     """The run's notices by e-mail (flows/notices.py), then the analyst file shows them. Never raises."""
     from flows import notices
     from flows.settings import SettingsError, mail_settings
@@ -388,7 +388,7 @@ def notify(writer: Writer, rejected: list[str], zone: str) -> str:
         mail = mail_settings()
     except SettingsError as problem:
         return f"Notices by e-mail were not sent: {problem}"
-    line = notices.after_run(writer, rejected, mail, zone, errors_in_language(writer, zone))
+    line = notices.after_run(writer, mail, zone, errors_in_language(writer, zone))
     try:
         database.publish_analyst_file(writer, now_utc(), zone=zone)
     except Exception as problem:  # the next run publishes them
