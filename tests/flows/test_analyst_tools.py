@@ -23,19 +23,23 @@ def _open_and_count(analyst_file: Path) -> tuple[list[str], object]:
     async def session():
         app = Harlequin(adapter=DuckDbAdapter((str(analyst_file),), read_only=True))
         async with app.run_test(size=(160, 50)) as pilot:
-            for _ in range(120):
-                await pilot.pause(0.5)
+            for _ in range(240):  # the catalog listed, the connection and the editor ready: then a query can run
+                await pilot.pause(0.25)
                 trees = app.query(DatabaseTree)
-                if trees and trees.first().root.children:
+                if trees and trees.first().root.children and app.connection is not None and app.editor is not None:
                     break
             catalog = [str(node.label) for node in app.query_one(DatabaseTree).root.children]
-            app.query_one(CodeEditor).text = "select count(*) from core.observations where reporter = 'NCCT'"
-            await pilot.press("ctrl+j")  # run the query
-            for _ in range(120):
-                await pilot.pause(0.5)
-                tables = app.query_one(ResultsViewer).query("ResultsTable")
-                if tables and tables.first().row_count:
-                    return catalog, tables.first().get_row_at(0)[0]
+            editor = app.query_one(CodeEditor)
+            editor.text = "select count(*) from core.observations where reporter = 'NCCT'"
+            for _ in range(6):  # a key pressed while the app was still busy can be dropped: pressed again
+                editor.focus()
+                await pilot.pause(0.25)
+                await pilot.press("ctrl+j")  # run the query
+                for _ in range(40):
+                    await pilot.pause(0.25)
+                    tables = app.query_one(ResultsViewer).query("ResultsTable")
+                    if tables and tables.first().row_count:
+                        return catalog, tables.first().get_row_at(0)[0]
             return catalog, None
 
     return asyncio.run(session())
