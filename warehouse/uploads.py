@@ -82,16 +82,24 @@ class UploadLedger:
             row = con.execute("select * from uploads where submission_id = ?", (submission_id,)).fetchone()
         return _upload(row) if row else None
 
-    def of_reporter(self, reporter: str | None, limit: int = 500) -> list[Upload]:
-        """Uploads of one reporter (None: every reporter's), newest first."""
+    def of_reporter(self, reporter: str | None, limit: int | None = None) -> list[Upload]:
+        """Uploads of one reporter (None: every reporter's), newest first; the newest `limit` of them, or all."""
         if not self.path.exists():
             return []
         with sqlite_store.connect(self.path, _SCHEMA) as con:
             rows = con.execute(
                 "select * from uploads where ? is null or reporter = ? order by uploaded_at desc, rowid desc limit ?",
-                (reporter, reporter, limit),
+                (reporter, reporter, -1 if limit is None else limit),
             ).fetchall()
         return [_upload(row) for row in rows]
+
+    def count_of_reporter(self, reporter: str | None) -> int:
+        """How many uploads one reporter (None: every reporter) has."""
+        if not self.path.exists():
+            return 0
+        with sqlite_store.connect(self.path, _SCHEMA) as con:
+            query = "select count(*) from uploads where ? is null or reporter = ?"
+            return con.execute(query, (reporter, reporter)).fetchone()[0]
 
     def by_inbox_name(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, datetime, str]]:
         """(inbox name, submission id) -> (uploaded_by, uploaded_at, the account's reporter), for the files a run

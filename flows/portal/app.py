@@ -24,10 +24,12 @@ from urllib.parse import urlencode
 
 import duckdb
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from flows.portal.intake import Intake, Refused, receipt, run_errors_wanted
 from flows.releases import act_arguments, record_act
@@ -48,6 +50,7 @@ SESSION_COOKIE = "ctip_session"
 SIGN_IN_COOKIE = "ctip_sign_in"  # the token of the sign-in form, before there is a session
 SIGN_IN_TOKEN_CHARS = 43  # of secrets.token_urlsafe(32): a cookie shorter than that was not made by the portal
 LANGUAGE_COOKIE = "ctip_lang"  # the language chosen before signing in
+HOME_LIST = 500  # the newest submissions a home page lists (the API lists them all)
 # How long an approval waits for the writer: long enough for another reviewer's act, short of a run's load.
 APPROVAL_WAIT_SECONDS = 5.0
 
@@ -129,7 +132,7 @@ def create_app(
         account = api_account(request)
         if account is None:
             return unauthorised()
-        upload = visible(account, submission_id)
+        upload = visible(account, submission_id.lower())  # a SHA-256 in capitals is the same one
         if upload is None:
             return JSONResponse({"error": "no such submission of yours"}, status_code=404)
         return receipts_for([upload])[0]
@@ -167,6 +170,13 @@ def create_app(
         if session is None:
             raise _SignInFirst
         return session
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        """The API's errors (an unknown address, a method it does not take) in the shape of its own: `error`."""
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": str(error.detail)}, status_code=error.status_code, headers=error.headers)
+        return await http_exception_handler(request, error)
 
     @app.exception_handler(_SignInFirst)
     async def sign_in_first(request: Request, _: _SignInFirst) -> RedirectResponse:
@@ -219,10 +229,9 @@ def create_app(
 
     @app.post("/signout")
     async def sign_out(request: Request):
-        session = browser(request)
-        form = await request.form(max_files=0, max_fields=4, max_part_size=4096)
-        if session is not None and same_token(form.get("csrf"), session[1]):
-            accounts.close_session(request.cookies.get(SESSION_COOKIE, ""))
+        # the session ends whatever the form: a browser told it has signed out must not stay signed in (a forged
+        # sign-out can do no more than the button)
+        accounts.close_session(request.cookies.get(SESSION_COOKIE, ""))
         response = to_sign_in()
         response.delete_cookie(SESSION_COOKIE)
         return response
@@ -230,9 +239,17 @@ def create_app(
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request, session: tuple[Account, str] = Depends(signed_in)):
         account, csrf = session
-        uploads = intake.ledger.of_reporter(None if account.is_reviewer else account.reporter)
+        reporter = None if account.is_reviewer else account.reporter
+        uploads = intake.ledger.of_reporter(reporter, limit=HOME_LIST)
+        count = len(uploads) if len(uploads) < HOME_LIST else intake.ledger.count_of_reporter(reporter)
         return page(
-            request, "home.html", account=account, csrf=csrf, submissions=receipts_for(uploads), limit=intake.size_limit
+            request,
+            "home.html",
+            account=account,
+            csrf=csrf,
+            submissions=receipts_for(uploads),
+            count=count,
+            limit=intake.size_limit,
         )
 
     @app.post("/upload", response_class=HTMLResponse)

@@ -25,17 +25,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 import duckdb
 import polars as pl
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 from flows.checking import check_files
 from flows.settings import Settings, usable_cores
 from schemas.findings import count_of
 from schemas.registry import Registry
 from schemas.texts import text
-from transforms.read import ROW_NUMBER, format_of, read_submission
+from transforms.read import FORMATS, ROW_NUMBER, format_of, read_submission
 from warehouse.accounts import Account
 from warehouse.archive import Archive
 from warehouse.durable import atomic_path
@@ -45,6 +46,7 @@ from warehouse.uploads import Upload, UploadLedger
 FILE_FIELD = "file"
 _SMALL_FIELD_BYTES = 4096  # a form's other fields (the token against forgery) are short
 _UNSAFE = re.compile(r'[\\/:*?"<>|]')
+_EXTENDED_NAME = re.compile(r"filename\*\s*=\s*[Uu][Tt][Ff]-8'[^']*'([^;\s]+)")
 
 
 class Refused(Exception):
@@ -63,14 +65,28 @@ class Refused(Exception):
         return text("portal", self.key, lang, **self.values)
 
 
+# The longest name an upload keeps, in bytes of UTF-8: a file system takes 255 for a name, and the inbox's copy
+# may gain the start of its SHA-256 and, while it is written, a temporary name around it (a Khmer letter is 3).
+MOST_NAME_BYTES = 180
+
+
+def _cut(text: str, most_bytes: int) -> str:
+    """`text` cut to at most `most_bytes` of UTF-8, never inside a character."""
+    return text.encode("utf-8")[:most_bytes].decode("utf-8", "ignore")
+
+
 def safe_file_name(given: str | None) -> str:
-    """The sender's name without folders, control characters or a leading dot; never used as a path as it is."""
+    """The sender's name without folders, control characters or a leading dot, and short enough for any file
+    system (`MOST_NAME_BYTES`, its extension kept); never used as a path as it is."""
     name = (given or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
     name = _UNSAFE.sub("_", name).strip().lstrip(".").strip()
-    if len(name) > 120:
+    if len(name.encode("utf-8")) > MOST_NAME_BYTES:
         stem, dot, extension = name.rpartition(".")
-        name = (stem[: 120 - len(extension) - 1] + dot + extension) if dot and len(extension) <= 8 else name[:120]
+        if dot and len(extension) <= 8:
+            name = _cut(stem, MOST_NAME_BYTES - len(extension.encode("utf-8")) - 1) + dot + extension
+        else:
+            name = _cut(name, MOST_NAME_BYTES)
     return name or "upload"
 
 
@@ -125,8 +141,12 @@ class _Receiver:
         self._header_field = self._header_value = b""
 
     def _headers_finished(self) -> None:
-        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        disposition = self._headers.get(b"content-disposition", b"")
+        _, options = parse_options_header(disposition)
         self._name = options.get(b"name", b"").decode("utf-8", "replace")
+        extended = _EXTENDED_NAME.search(disposition.decode("latin-1"))
+        if b"filename" not in options and extended:  # only `filename*=UTF-8''...` (RFC 6266), as some clients send
+            options[b"filename"] = unquote(extended.group(1), encoding="utf-8", errors="replace").encode("utf-8")
         if self._name == FILE_FIELD and b"filename" in options:
             if self.file is not None:
                 raise Refused(400, "refused_one_file")
@@ -179,6 +199,8 @@ async def receive(request, spool_dir: Path, limit: int) -> Spooled:
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
+        if parser.state != MultipartState.END:  # the closing boundary never came: the sender was cut off
+            raise Refused(400, "refused_cut_off")
     except Refused:
         receiver.abandon()
         raise
@@ -193,13 +215,17 @@ async def receive(request, spool_dir: Path, limit: int) -> Spooled:
 
 
 def named_reporters(content: bytes, file_format: str, registry: Registry) -> set[str]:
-    """The reporter codes the file's rows name (stripped, upper case; "" for a blank cell); empty when unreadable."""
-    raw = read_submission(content, file_format, registry.limits)
-    if not raw.readable or "reporter" not in raw.frame.columns:
-        return set()
-    cells = [c for c in raw.frame.columns if c != ROW_NUMBER]
-    rows = raw.frame.filter(pl.any_horizontal(pl.col(cells).is_not_null()))  # blank lines name nobody
-    return {(code or "").strip().upper() for code in rows["reporter"].to_list()}
+    """The reporter codes the file's rows name (stripped, upper case; "" for a blank cell), read in its own format
+    or, when it cannot be read so, in the first other format that reads a reporter in it: another reporter's file
+    renamed is still theirs. Empty when no format reads one."""
+    others = [each for each in dict.fromkeys(FORMATS.values()) if each != file_format]
+    for each in [file_format, *others]:
+        raw = read_submission(content, each, registry.limits)
+        if raw.readable and "reporter" in raw.frame.columns:
+            cells = [c for c in raw.frame.columns if c != ROW_NUMBER]
+            rows = raw.frame.filter(pl.any_horizontal(pl.col(cells).is_not_null()))  # blank lines name nobody
+            return {(code or "").strip().upper() for code in rows["reporter"].to_list()}
+    return set()
 
 
 @dataclass(frozen=True)
@@ -509,9 +535,8 @@ class _Judge:
                 self._pools[seat] = _judge_process(self.registry)
                 raise
         finally:
-            for link in named:
-                link.unlink(missing_ok=True)
-                link.parent.rmdir()
+            for folder in folders:  # whatever was linked in it, or not
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 _judge_registry: Registry | None = None  # in the judge's process: the registry it was started with

@@ -356,6 +356,22 @@ def test_a_file_of_another_reporter_gets_403_and_nothing_is_kept(portal):
     ) == [(0,)]
 
 
+def test_another_reporters_file_renamed_to_another_format_still_gets_403(portal):
+    """Bytes naming NCCT sent by MOSVY under a name they cannot be read by are still NCCT's: refused, so MOSVY
+    can neither take NCCT's file before it is sent (NCCT's own upload would be a duplicate of MOSVY's) nor
+    read its state."""
+    credentials = portal.add("sokha", "MOSVY")
+    for name in ("ncct.json", "ncct.xlsx"):
+        refused = portal.upload(credentials, name, SEED_CSV)
+        assert refused.status_code == 403 and "NCCT" in refused.json()["error"], name
+    workbook = (SEED / "ncct_2019-S1.xlsx").read_bytes()
+    assert portal.upload(credentials, "ncct.csv", workbook).status_code == 403
+    assert not archived(portal, SEED_CSV) and not archived(portal, workbook) and inbox_files(portal) == []
+    ncct = portal.add("dara", "NCCT")
+    first = portal.upload(ncct, "ncct_2019-S1.csv", SEED_CSV)
+    assert first.status_code == 201 and first.json()["verdict"] == "valid"
+
+
 def test_an_upload_over_the_size_limit_gets_413_while_it_streams(tmp_path, registry):
     small = replace(registry, limits=replace(registry.limits, max_file_bytes=50_000))
     with running_portal(tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb", small) as portal:
@@ -389,6 +405,33 @@ def test_an_upload_over_the_size_limit_gets_413_while_it_streams(tmp_path, regis
         assert not [p for p in files.upload_spool_dir.iterdir()]
 
 
+def test_a_cut_off_upload_and_an_rfc_6266_name_are_told_apart(portal):
+    user, password = portal.add("sokha", "MOSVY")
+    boundary = "ctipboundary"
+
+    def post(disposition: str, closed: bool) -> httpx.Response:
+        body = (
+            f"--{boundary}\r\nContent-Disposition: form-data; {disposition}\r\nContent-Type: text/csv\r\n\r\n"
+        ).encode() + FIXED
+        body += f"\r\n--{boundary}--\r\n".encode() if closed else b""
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        return httpx.post(
+            f"{portal.url}/api/v1/submissions", auth=(user, password), content=body, headers=headers, timeout=60
+        )
+
+    cut = post('name="file"; filename="mosvy.csv"', closed=False)
+    assert cut.status_code == 400 and "cut off" in cut.json()["error"]
+    assert inbox_files(portal) == []
+    named = post("name=\"file\"; filename*=UTF-8''%E1%9E%9A%E1%9E%94%E1%9E%B6%E1%9E%99.csv", closed=True)
+    assert named.status_code == 201 and named.json()["file_name"] == "របាយ.csv"
+    assert inbox_files(portal) == ["របាយ.csv"]
+    # the API answers in its own shape at an address it does not have, and a SHA-256 in capitals is the same
+    missing = httpx.get(f"{portal.url}/api/v1/nothing-here", auth=(user, password))
+    assert missing.status_code == 404 and "error" in missing.json()
+    one = httpx.get(f"{portal.url}/api/v1/submissions/{named.json()['submission_id'].upper()}", auth=(user, password))
+    assert one.status_code == 200 and one.json()["file_name"] == "របាយ.csv"
+
+
 def test_only_csv_xlsx_and_json_are_taken(portal):
     credentials = portal.add("sokha", "MOSVY")
     for name in ("report.xls", "report.csv.exe", "report", "report.txt"):
@@ -406,6 +449,42 @@ def test_file_names_are_made_safe_and_never_used_as_paths(portal):
     same_name = portal.upload(credentials, "mosvy.csv", FIXED.replace(b"draft", b"final")).json()
     assert same_name["file_name"] == "mosvy.csv"
     assert len(inbox_files(portal)) == 3  # another name in the inbox, the sender's name in the receipt
+
+
+def test_a_long_khmer_name_is_shortened_to_what_a_file_system_takes(portal):
+    credentials = portal.add("sokha", "MOSVY")
+    name = "របាយការណ៍ប្រចាំឆមាស" * 10 + ".csv"  # 191 characters, 569 bytes of UTF-8
+    answers = [portal.upload(credentials, name, FIXED), portal.upload(credentials, name, DRAFT)]
+    assert [a.status_code for a in answers] == [201, 201]
+    kept = [a.json()["file_name"] for a in answers]
+    assert kept[0] == kept[1] and kept[0].endswith(".csv") and kept[0].startswith("របាយការណ៍")
+    assert len(kept[0].encode("utf-8")) <= 180
+    assert len(inbox_files(portal)) == 2  # the second under the name with the start of its SHA-256
+    assert all(len(n.encode("utf-8")) < 255 for n in inbox_files(portal))
+    spool = WarehouseFiles(portal.settings.warehouse).upload_spool_dir
+    assert [p.name for p in spool.iterdir()] == []  # no folder of a judgement left behind
+    run(portal.settings.inbox, portal.settings.warehouse)
+    assert query(portal.settings.warehouse, "select status from audit.submissions order by sequence") == [
+        ("loaded",),
+        ("rejected",),
+    ]
+
+
+def test_every_submission_is_listed_by_the_api_and_the_home_page_says_when_it_shows_the_newest(
+    tmp_path, registry, monkeypatch
+):
+    from flows.portal import app as portal_app
+
+    monkeypatch.setattr(portal_app, "HOME_LIST", 3)
+    with running_portal(tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb", registry) as portal:
+        user, password = portal.add("sokha", "MOSVY")
+        for n in range(5):
+            assert portal.upload((user, password), f"mosvy_{n}.csv", FIXED + b"," * n).status_code == 201
+        listed = httpx.get(f"{portal.url}/api/v1/submissions", auth=(user, password)).json()["submissions"]
+        assert [r["file_name"] for r in listed] == [f"mosvy_{n}.csv" for n in (4, 3, 2, 1, 0)]
+        home = signed_in(portal, user, password).get("/").text
+        assert "mosvy_2.csv" in home and "mosvy_1.csv" not in home
+        assert "The 3 newest of 5 submissions are listed here" in home
 
 
 def test_a_sender_sees_its_own_reporter_only_and_a_reviewer_sees_all(portal):
@@ -506,6 +585,13 @@ def test_a_disabled_account_stops_at_once_and_sign_out_ends_the_session(portal):
     assert other.post("/signout", data={"csrf": page_token(other)}).status_code == 303
     assert other.get("/").headers["location"] == "/signin"
     assert [e["event"] for e in portal.accounts.events("dara")] == ["added", "signed_in", "signed_out"]
+    # Signed out without the page's token (an old page, a script): the session ends on the server too, not only
+    # the browser's cookie.
+    third = signed_in(portal, other_user, other_password)
+    cookie = third.cookies.get("ctip_session")
+    assert third.post("/signout", data={}).status_code == 303
+    again = httpx.Client(base_url=portal.url, follow_redirects=False, cookies={"ctip_session": cookie})
+    assert again.get("/").headers["location"] == "/signin"
 
 
 def test_pages_escape_what_they_show(portal):
