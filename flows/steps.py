@@ -569,7 +569,6 @@ def summarise(
     received: Received,
     docs: Path | None = None,
 ) -> RunSummary:
-    names = {d.receipt.submission_id: d.receipt.file_name for d in decisions if d.status != "duplicate"}
     return RunSummary(
         submissions=[
             {
@@ -578,7 +577,6 @@ def summarise(
                 "sequence": d.receipt.sequence,
                 "status": d.status,
                 "reporter": d.reporter,
-                "original": names.get(d.receipt.submission_id) if d.status == "duplicate" else None,
             }
             for d in decisions
         ],

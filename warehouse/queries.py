@@ -155,6 +155,16 @@ def recent_submissions(
     ).pl()
 
 
+def originals(con: duckdb.DuckDBPyConnection, submission_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Submission id -> (file name, status) of the file that first brought those bytes (a duplicate's original)."""
+    rows = con.execute(
+        """select submission_id, arg_min(file_name, sequence), arg_min(status, sequence) from audit.submissions
+           where status <> 'duplicate' and submission_id in (select unnest($ids)) group by submission_id""",
+        {"ids": submission_ids},
+    ).fetchall()
+    return {submission_id: (file_name, status) for submission_id, file_name, status in rows}
+
+
 def recent_findings(
     con: duckdb.DuckDBPyConnection,
     reporter: str | None = None,

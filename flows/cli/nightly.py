@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import duckdb
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -26,6 +27,7 @@ from flows.cli.common import (
 from flows.settings import Settings, quiet_orchestrator_defaults
 from schemas import load_registry
 from schemas.findings import count_of
+from warehouse.queries import DetachedAnalystFile, open_analyst, originals
 
 Workers = Annotated[
     int | None,
@@ -261,6 +263,16 @@ def _names(names: list[str], verbose: bool) -> str:
     return ", ".join(escape(n) for n in shown) + (f" and {counted(more, 'more')}" if more else "")
 
 
+def _originals(settings: Settings, submission_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """The name and status of each duplicate's original, as the published warehouse has them (none when it cannot
+    be read: the summary names the submission by its SHA-256 instead)."""
+    try:
+        with open_analyst(settings.warehouse) as con:
+            return originals(con, submission_ids)
+    except (duckdb.Error, DetachedAnalystFile):
+        return {}
+
+
 def print_summary(summary, settings: Settings, verbose: bool = False) -> None:
     """The run in a screen: counts, every rejected file with its first findings, the warnings by rule.
 
@@ -313,11 +325,24 @@ def print_summary(summary, settings: Settings, verbose: bool = False) -> None:
         )
     duplicates = [item for item in summary.submissions if item["status"] == "duplicate"]
     if duplicates:
+        first = _originals(settings, [item["submission_id"] for item in duplicates])
         shown = [
-            f"{item['file_name']} (same bytes as {item['original'] or 'submission ' + item['submission_id'][:12]})"
+            f"{item['file_name']} (same bytes as "
+            + (
+                f"{first[item['submission_id']][0]}, {first[item['submission_id']][1]})"
+                if item["submission_id"] in first
+                else f"submission {item['submission_id'][:12]})"
+            )
             for item in duplicates
         ]
         console.print("\nDuplicates, not loaded again: " + _names(shown, verbose), highlight=False)
+        if any(status == "rejected" for _, status in first.values()):
+            console.print(
+                "  The same bytes are never judged twice, whatever became of them: to send again the figures of a "
+                "rejected file (renamed, or after an unapprove), change the file (correct it, or any comment) and "
+                "send it again.",
+                highlight=False,
+            )
     if summary.ignored:
         console.print(
             "Ignored (not .csv, .xlsx or .json, or hidden): " + _names(summary.ignored, verbose), highlight=False

@@ -248,6 +248,26 @@ def test_findings_lists_findings_by_rule_reporter_and_file(seeded):
 
 
 # ------------------------------------------------------------ run summary
+def test_a_duplicate_names_its_original_and_its_fate_from_an_earlier_run(tmp_path, capsys):
+    """A clerk renames a rejected file and sends it again: the summary names the file those bytes came in and
+    what became of it, and says how to send them again (the same bytes are never judged twice)."""
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    write_inbox(
+        inbox, {"moi_report.xlsx": ONE_BAD_VALUE.encode(), "ncct.csv": (SEED / "ncct_2019-S1.csv").read_bytes()}
+    )
+    run(inbox, warehouse)
+    write_inbox(
+        inbox, {"moi_report.csv": ONE_BAD_VALUE.encode(), "ncct_again.csv": (SEED / "ncct_2019-S1.csv").read_bytes()}
+    )
+    summary = run(inbox, warehouse)
+    capsys.readouterr()
+    print_summary(summary, Settings(inbox=inbox, warehouse=warehouse))
+    text = flat(capsys.readouterr().out)
+    assert "moi_report.csv (same bytes as moi_report.xlsx, rejected)" in text
+    assert "ncct_again.csv (same bytes as ncct.csv, loaded)" in text
+    assert "to send again the figures of a rejected file" in text
+
+
 def test_the_summary_gives_counts_rejections_and_warnings_by_rule(tmp_path, capsys):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
     noted = (SEED / "ncct_2019-S1.csv").read_text().replace("comment\n", "comment,note\n", 1)
