@@ -11,13 +11,13 @@ import typer
 from flows import steps
 from flows.cli.common import (
     WarehouseOption,
+    absent_warehouse,
     as_of_option,
     as_of_time,
     command_settings,
     errors,
     moment,
     writable_warehouse,
-    wrong_usage,
 )
 from flows.notices import DEFAULT_DAYS_BEFORE, deliver, due_notices
 from schemas import load_registry
@@ -44,7 +44,7 @@ def remind(
     path = writable_warehouse(settings)
     files = WarehouseFiles(path)
     if not files.state_db.exists():
-        wrong_usage(f"{path}: there is no warehouse there yet; run `ctip run` first")
+        absent_warehouse(settings)
     try:
         line, count = remind_now(files, settings, known_at, days_before)
     except Exception as problem:

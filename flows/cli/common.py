@@ -247,6 +247,16 @@ def no_warehouse(path: Path) -> str:
     return f"No warehouse at {path}"
 
 
+def absent_warehouse(settings: Settings) -> NoReturn:
+    """A command that reads a warehouse not made yet: a warehouse named by `--warehouse` or `CTIP_WAREHOUSE` is
+    wrong usage (exit 2: a mistyped path, say); the default one is not made yet (exit 1: nothing there)."""
+    path = settings.warehouse
+    if settings.warehouse_origin != "the default":
+        wrong_usage(f"{settings.warehouse_origin} {path}: there is no warehouse there")
+    errors.print(f"{no_warehouse(path)}; run `ctip run` first.", markup=False, highlight=False)
+    raise typer.Exit(1)
+
+
 def _a_file_not_a_folder(path: Path) -> None:
     if path.is_dir():
         wrong_usage(f"{path} is a folder; --warehouse names the warehouse's DuckDB file, such as warehouse/ctip.duckdb")
@@ -261,12 +271,9 @@ def readable_warehouse(settings: Settings, missing_ok: bool = False) -> Path | N
     path = settings.warehouse
     _a_file_not_a_folder(path)
     if not path.exists():
-        if settings.warehouse_origin == "--warehouse":
-            wrong_usage(f"--warehouse {path}: there is no warehouse there")
-        if missing_ok:
+        if missing_ok and settings.warehouse_origin != "--warehouse":
             return None
-        errors.print(f"{no_warehouse(path)}; run `ctip run` first.", markup=False, highlight=False)
-        raise typer.Exit(1)
+        absent_warehouse(settings)
     problem = _not_a_warehouse(path, open_it=True)
     if problem:
         wrong_usage(f"{path} is not a ctip warehouse: {problem}")

@@ -94,6 +94,18 @@ def test_a_warehouse_option_naming_nothing_is_wrong_usage_for_commands_that_read
     assert not (tmp_path / "typo.duckdb").exists()
 
 
+@pytest.mark.parametrize(
+    "command", [c for c in READING_COMMANDS if c[0] not in ("validate", "describe")] + [["remind"]]
+)
+def test_ctip_warehouse_naming_nothing_is_wrong_usage_as_the_option_is(command, tmp_path):
+    """The variable names the warehouse as the option does: a mistyped path is wrong usage (exit 2), said with the
+    variable's name; only the default warehouse, not made yet, is "run ctip run first" (exit 1)."""
+    arguments = [a.replace("OUT.html", str(tmp_path / "out.html")) for a in command]
+    result = invoke(*arguments, env={"CTIP_WAREHOUSE": str(tmp_path / "typo.duckdb")})
+    assert_wrong_usage(result, "CTIP_WAREHOUSE", "no warehouse there")
+    assert not (tmp_path / "typo.duckdb").exists()
+
+
 def test_a_missing_default_warehouse_is_fine_for_validate():
     result = invoke("validate", str(SEED / "ncct_2019-S1.csv"))  # the tests' CTIP_WAREHOUSE names nothing
     assert result.exit_code == 0, result.output

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from flows import settings as settings_module
 from flows.cli import app
 from tests.conftest import SEED_INBOX
 from tests.flows.conftest import run, write_inbox
@@ -172,7 +173,7 @@ def test_open_warnings_name_rule_file_and_row(report, warehouse, tmp_path):
     assert "No open warning." in Page(out.read_text(encoding="utf-8")).words  # MOI's warnings are MOI's
 
 
-def test_exit_statuses_and_one_reporter(warehouse, tmp_path):
+def test_exit_statuses_and_one_reporter(warehouse, tmp_path, monkeypatch):
     out = tmp_path / "moi.html"
     only = runner.invoke(
         app, ["report", "2019-S1", "--reporter", "moi", "--out", str(out), "--warehouse", str(warehouse)]
@@ -207,7 +208,14 @@ def test_exit_statuses_and_one_reporter(warehouse, tmp_path):
         ).exit_code
         == 2
     )  # a --warehouse naming nothing is wrong usage
-    assert runner.invoke(app, ["report", "2019-S1", "--out", str(nothing)]).exit_code == 1  # no default one yet
+    no_default = runner.invoke(
+        app, ["report", "2019-S1", "--out", str(nothing)], env={"CTIP_WAREHOUSE": str(tmp_path / "typo.duckdb")}
+    )
+    assert no_default.exit_code == 2  # CTIP_WAREHOUSE naming nothing is wrong usage, as the option is
+    monkeypatch.delenv("CTIP_WAREHOUSE")
+    monkeypatch.setattr(settings_module, "DEFAULT_WAREHOUSE", tmp_path / "default" / "ctip.duckdb")
+    no_default = runner.invoke(app, ["report", "2019-S1", "--out", str(nothing)])
+    assert no_default.exit_code == 1 and "run `ctip run` first" in no_default.output  # the default one, not made yet
     assert not nothing.exists()
 
 
