@@ -82,8 +82,18 @@ def report(
     period_type = parse_period(period_code).type
     now = datetime.now(UTC)
     with reading_analyst(settings.warehouse) as con:
+        inside = [p.code for p in parse_period(period_code).within()]
+        compared = inside + ([p.code for p in parse_period(base_code).within()] if base_code else [])
         data = report_frames(
-            con, registry, period_code, base_code, base_period_code(period_code), period_type, reporter_code
+            con,
+            registry,
+            period_code,
+            base_code,
+            base_period_code(period_code),
+            period_type,
+            reporter_code,
+            inside,
+            compared,
         )
         data["completeness"] = completeness_rows(con, settings.timezone, now, reporter_code, period_code)
     if data["rows"].height == 0:

@@ -118,6 +118,16 @@ class Period:
         )
         return inside if tiles else ()
 
+    def within(self) -> tuple[Period, ...]:
+        """This period and every period of any type inside it (2019-S1: itself, its quarters, its months and the
+        years to date of its months), in order of type."""
+        return tuple(
+            p
+            for kind in PERIOD_TYPES
+            for p in periods_of_year(self.start.year, kind)
+            if self.start <= p.start and p.end <= self.end
+        )
+
     def derivations(self) -> tuple[tuple[Period, ...], ...]:
         """Every complete set of shorter periods the figure of this one is derived from, preferred first."""
         return tuple(self.members(part_type) for part_type in PERIOD_TYPES[self.type].made_of)

@@ -244,10 +244,18 @@ def report_frames(
     default_base: str,
     period_type: str,
     reporter: str | None,
+    inside: list[str] | None = None,
+    compared: list[str] | None = None,
 ) -> dict:
     """Everything the report of a period shows, as frames: its comparison rows, the history of the periods of its
-    type, comments, warnings, disagreements, rejected submissions with their errors, and the publication."""
+    type, comments, warnings, disagreements, rejected submissions with their errors, and the publication.
+
+    `inside`: the period and the periods within it, whose rejected files the report lists; `compared`: those and
+    the periods within its base, the figures whose files' warnings it lists (by default the period alone)."""
     params = {"period": period, "reporter": reporter}
+    inside = inside or [period]
+    naming = {"periods": inside}
+    shown_periods = {"periods": compared or inside}
     keys = ", ".join(registry.key_columns)
     shown = con.sql("select number, watermark, published_at from audit.publication").fetchall()
     return {
@@ -262,20 +270,24 @@ def report_frames(
             "where period = $period and comment is not null and ($reporter is null or reporter = $reporter)",
             params=params,
         ).pl(),
-        "findings": con.sql("select * from audit.findings where severity = 'warning'").pl(),
+        "findings": con.sql(
+            "select * from audit.findings where severity = 'warning' and submission_id in (select submission_id "
+            "from audit.submission_periods where period in (select unnest($periods)))",
+            params=shown_periods,
+        ).pl(),
         "disagreements": con.sql(
             "select * from marts.reporter_disagreements where period = $period", params={"period": period}
         ).pl(),
         "rejected": con.sql(
             "select s.* from audit.submissions s where s.status = 'rejected' "
             "and ($reporter is null or s.reporter = $reporter) and s.submission_id in "
-            "(select submission_id from audit.submission_periods where period = $period)",
-            params=params,
+            "(select submission_id from audit.submission_periods where period in (select unnest($periods)))",
+            params={**naming, "reporter": reporter},
         ).pl(),
         "rejected_findings": con.sql(
             "select * from audit.findings where severity = 'error' and submission_id in (select submission_id "
-            "from audit.submission_periods where period = $period)",
-            params={"period": period},
+            "from audit.submission_periods where period in (select unnest($periods)))",
+            params=naming,
         ).pl(),
         "submissions": con.sql(
             "select submission_id, file_name, reporter, sequence, status from audit.submissions"

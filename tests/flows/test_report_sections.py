@@ -29,6 +29,17 @@ MOI,2019-S1,victims_rescued,x
 OTHER_PERIOD = """reporter,period,indicator,value
 MOI,2018-S2,cases,x
 """
+REJECTED_QUARTER = """reporter,period,indicator,value
+MOI,2019-Q2,cases,y
+"""
+# loaded with a warning each (a column the contract does not know): of a quarter within the period, and of
+# a period the report neither shows nor compares with
+NOTED_QUARTER = """reporter,period,indicator,value,note_q
+MOJ,2019-Q1,suspects_to_court,4,x
+"""
+NOTED_ELSEWHERE = """reporter,period,indicator,value,note_elsewhere
+MOJ,2016-S1,suspects_to_court,4,x
+"""
 runner = CliRunner()
 
 
@@ -46,6 +57,9 @@ def page(tmp_path_factory):
             "moj_quarters.csv": MOJ_QUARTERS,
             REJECTED_NAME: REJECTED,
             "moi_2018-S2.csv": OTHER_PERIOD,
+            "moi_2019-Q2.csv": REJECTED_QUARTER,
+            "moj_noted_quarter.csv": NOTED_QUARTER,
+            "moj_noted_elsewhere.csv": NOTED_ELSEWHERE,
         },
     )
     statuses = {s["file_name"]: s["status"] for s in run(inbox, warehouse).submissions}
@@ -103,6 +117,19 @@ def test_the_rejected_submissions_of_the_period_with_their_first_errors(page):
     rejected = page.inner_text("#rejected table")
     assert REJECTED_NAME in rejected and "bad_value" in rejected and "'x' is not a whole number" in rejected
     assert "moi_2018-S2.csv" not in rejected  # rejected, but of another period
+    assert "moi_2019-Q2.csv" in rejected and "'y' is not a whole number" in rejected  # a quarter within it
+
+
+def test_the_report_says_its_counts_are_not_protected(page):
+    said = page.inner_text("#not-protected")
+    assert "none protected against disclosure" in said and "ctip release" in said
+
+
+def test_the_warnings_are_those_of_the_files_of_the_period_and_its_base(page):
+    warnings = page.inner_text("#warnings")
+    assert "note_q" in warnings  # a quarter within 2019-S1
+    assert "note_elsewhere" not in warnings  # 2016-S1: neither the period nor its base
+    assert "2019-S1 or 2018-S1" in warnings
 
 
 def test_file_names_do_not_wrap(page):
