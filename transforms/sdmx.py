@@ -81,6 +81,9 @@ _MONTH = re.compile(r"^([0-9]{4})-M([0-9]{2})$")
 _MONTHS_FROM_JANUARY = re.compile(r"^([0-9]{4})-01-01/P([0-9]{1,2})M$")
 
 
+_ONE_MONTH_YEAR_TO_DATE = r"^[0-9]{4}-01/[0-9]{4}-01$"
+
+
 def sdmx_period(code: str) -> str:
     """A ctip period in SDMX time format: 2019, 2019-S1 and 2019-Q1 as they are, 2019-M01 for a month,
     2019-01-01/P10M (ten months from 1 January) for the year to date 2019-01/2019-10."""
@@ -244,6 +247,9 @@ def comparison_frame(protected: pl.DataFrame, structure: ComparisonStructure) ->
     """The protected comparison table (`transforms.disclosure.protect_comparison` with `is_derived` carried)
     as the columns of the SDMX dataset: one observation per row, in the same order, the key in SDMX's names
     and periods in SDMX time format; suppressed counts stay empty beside their CONF_STATUS."""
+    # A year to date of January alone covers the time of January itself, which SDMX would read as two observations
+    # of one key: the month stands for both (the table's row of that year to date is the month's, added up).
+    protected = protected.filter(~pl.col("period").str.contains(_ONE_MONTH_YEAR_TO_DATE))
     periods = pl.concat([protected["period"], protected["base_period"]]).drop_nulls().unique().to_list()
     as_sdmx = {code: sdmx_period(code) for code in periods}
     return protected.select(
