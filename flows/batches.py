@@ -171,6 +171,8 @@ class Received:
     already_received: int  # files whose name and bytes were received and finished before: nothing to do
     in_progress: list[str]  # changing while copied: left for the next run
     ignored: list[str] = field(default_factory=list)  # no longer a regular file when it was received
+    # already received, but a later file of the same name brought other bytes since: not applied again
+    put_back: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -180,6 +182,7 @@ class RunSummary:
     ignored: list[str] = field(default_factory=list)
     in_progress: list[str] = field(default_factory=list)
     already_received: int = 0
+    put_back: list[str] = field(default_factory=list)  # see Received
     docs: str | None = None  # the index of the validation pages, when the run validated anything
     docs_failed: str | None = None  # why the validation pages could not be written
     notices: str | None = None  # what became of the run's notices by e-mail, in one line

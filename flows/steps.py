@@ -116,7 +116,8 @@ def receive(
     received = receipts.received_files(writer.con)
     unfinished = receipts.received_files(writer.con, pending_only=True)  # this run finishes them: counted there
     archive.clear_leftovers()
-    files, copies, already_received, in_progress, ignored = [], [], 0, [], []
+    files, copies, already_received, in_progress, ignored, put_back = [], [], 0, [], [], []
+    latest = None  # file name -> the latest bytes received under it, read when first needed
     for candidate in discovery.candidates:
         try:
             copied = archive.copy_in(candidate.path)
@@ -129,6 +130,9 @@ def receive(
         if (candidate.name, copied.submission_id) in received:
             copied.temporary.unlink(missing_ok=True)
             already_received += (candidate.name, copied.submission_id) not in unfinished
+            latest = receipts.latest_by_name(writer.con) if latest is None else latest
+            if latest.get(candidate.name) != copied.submission_id:  # an earlier version put back: said, not applied
+                put_back.append(candidate.name)
             continue
         copies.append(copied)
         files.append(
@@ -146,7 +150,7 @@ def receive(
         item["uploaded_by"], item["uploaded_at"], item["uploaded_for"] = uploaded.get(
             (item["file_name"], item["submission_id"]), (None, None, None)
         )
-    return Received(receipts.record_receipts(writer.con, files, now), already_received, in_progress, ignored)
+    return Received(receipts.record_receipts(writer.con, files, now), already_received, in_progress, ignored, put_back)
 
 
 def prepare(
@@ -584,6 +588,7 @@ def summarise(
         ignored=[*discovery.ignored, *received.ignored],
         in_progress=received.in_progress,
         already_received=received.already_received,
+        put_back=received.put_back,
         docs=str(docs) if docs else None,
     )
 

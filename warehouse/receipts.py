@@ -25,6 +25,15 @@ def received_files(con: duckdb.DuckDBPyConnection, pending_only: bool = False) -
     return set(con.execute(f"select file_name, submission_id from pipeline.receipts{pending}").fetchall())
 
 
+def latest_by_name(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """File name -> the submission id of the latest file received under that name."""
+    return dict(
+        con.execute(
+            "select file_name, arg_max(submission_id, sequence) from pipeline.receipts group by file_name"
+        ).fetchall()
+    )
+
+
 def unreceived_count(con: duckdb.DuckDBPyConnection, files: pl.DataFrame) -> int:
     """How many of `files` (file_name, size_bytes, modified_at) no receipt has by name, size and modification time."""
     con.register("_inbox_files", files)

@@ -343,6 +343,14 @@ def print_summary(summary, settings: Settings, verbose: bool = False) -> None:
                 "send it again.",
                 highlight=False,
             )
+    if summary.put_back:
+        console.print(
+            "Put back as they were before, not applied again (the same name and bytes were received before, and a "
+            "later file of that name changed its figures, which the warehouse keeps): "
+            + _names(summary.put_back, verbose)
+            + ". To apply these figures again, change the file (a comment) and send it.",
+            highlight=False,
+        )
     if summary.ignored:
         console.print(
             "Ignored (not .csv, .xlsx or .json, or hidden): " + _names(summary.ignored, verbose), highlight=False

@@ -268,6 +268,23 @@ def test_a_duplicate_names_its_original_and_its_fate_from_an_earlier_run(tmp_pat
     assert "to send again the figures of a rejected file" in text
 
 
+def test_an_earlier_version_put_back_under_its_name_is_said_not_applied_again(tmp_path, capsys):
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    first = "reporter,period,indicator,value\nMOJ,2019-S2,suspects_to_court,40\n"
+    write_inbox(inbox, {"moj_2019-S2.csv": first})
+    run(inbox, warehouse)
+    write_inbox(inbox, {"moj_2019-S2.csv": first.replace(",40", ",41")}, start_mtime=1_700_000_100)
+    assert run(inbox, warehouse).put_back == []
+    write_inbox(inbox, {"moj_2019-S2.csv": first}, start_mtime=1_700_000_200)
+    summary = run(inbox, warehouse)
+    assert (summary.count("loaded"), summary.put_back) == (0, ["moj_2019-S2.csv"])
+    capsys.readouterr()
+    print_summary(summary, Settings(inbox=inbox, warehouse=warehouse))
+    text = flat(capsys.readouterr().out)
+    assert "Put back as they were before, not applied again" in text and "moj_2019-S2.csv" in text
+    assert query(warehouse, "select value from core.observations where reporter = 'MOJ'") == [(41,)]
+
+
 def test_the_summary_gives_counts_rejections_and_warnings_by_rule(tmp_path, capsys):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
     noted = (SEED / "ncct_2019-S1.csv").read_text().replace("comment\n", "comment,note\n", 1)
