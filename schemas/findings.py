@@ -37,6 +37,15 @@ def _rest_count() -> pl.Expr:
     return pl.coalesce(counts).str.replace_all(",", "").cast(pl.Int64)
 
 
+def where(indicator: str, period: str, area: str, cut: list[str], lang: str = "en") -> str:
+    """Which figure a message names: its indicator, period and area, and the codes of its cut that are not the
+    total (`cut`, each "dimension=code"), as every rule's messages give them."""
+    named = {"indicator": indicator, "period": period, "area": area}
+    if cut:
+        return message("common", "where_cut", lang, cut=", ".join(cut), **named)
+    return message("common", "where", lang, **named)
+
+
 def stands_for() -> pl.Expr:
     """How many findings each finding stands for: the count of one that counts a rest past the cap, else 1
     (a file's errors and warnings are counted with it, whatever the cap lists)."""

@@ -32,6 +32,9 @@ CHECK_COLUMNS = {
     "part_rows": pl.List(pl.Int64),
     "part_codes": pl.List(pl.String),
     "part_values": pl.List(pl.Int64),
+    # the codes the parts and their parent share in the other dimensions, where not the total ("offence=HT"), in
+    # the registry's order: which total a message names
+    "fixed": pl.List(pl.String),
 }
 
 
@@ -115,8 +118,14 @@ def _dimension_checks(observations: pl.LazyFrame, registry: Registry, name: str)
         )
     # in the order of the parents' rows, whatever order the joins and groups leave (a finding's place decides
     # which are kept when a rule's findings are capped)
+    others = [d for d in registry.dimension_names if d != name]
+    fixed = pl.concat_list(
+        [pl.when(pl.col(d) != TOTAL).then(pl.lit(f"{d}=") + pl.col(d)).otherwise(None) for d in others]
+    ).list.drop_nulls()
     return [
-        c.with_columns(pl.lit(name).alias("dimension")).select(list(CHECK_COLUMNS)).sort("submission_id", "parent_row")
+        c.with_columns(pl.lit(name).alias("dimension"), fixed.alias("fixed"))
+        .select(list(CHECK_COLUMNS))
+        .sort("submission_id", "parent_row")
         for c in checks
     ]
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from schemas.findings import FINDINGS_SCHEMA, rest_finding
+from schemas.findings import FINDINGS_SCHEMA, rest_finding, where
 from schemas.registry import TOTAL, Registry
 from schemas.texts import message
 from transforms.expectations import (
@@ -479,7 +479,8 @@ def _parts_finding(rule: str, check: dict, registry: Registry, lang: str = "en")
         parent = message("common", "total", lang)
     else:
         parent = _label(registry, dimension.name, check["parent_code"], lang)
-    where = message("common", "where", lang, indicator=check["indicator"], period=check["period"], area=check["area"])
+    # a total within a cut (the sexes of the suspects of one offence) names that cut
+    named = where(check["indicator"], check["period"], check["area"], check["fixed"], lang)
     parts_label = dimension.parts_label if lang == "en" else registry.label("dimension", dimension.name, lang)
     text = message(
         rule,
@@ -487,7 +488,7 @@ def _parts_finding(rule: str, check: dict, registry: Registry, lang: str = "en")
         lang,
         row=check["parent_row"],
         parts_label=parts_label,
-        where=where,
+        where=named,
         parts_sum=check["parts_sum"],
         parts=parts,
         parent=parent,

@@ -28,7 +28,7 @@ from datetime import UTC
 import duckdb
 import polars as pl
 
-from schemas.findings import FINDINGS_SCHEMA
+from schemas.findings import FINDINGS_SCHEMA, where
 from schemas.registry import TOTAL, Registry
 from schemas.texts import message
 from warehouse.database import query_records
@@ -107,9 +107,8 @@ def what_if_sql(registry: Registry, history: str) -> str:
 
 
 def _where(row: dict, registry: Registry, lang: str = "en") -> str:
-    cut = ", ".join(f"{d}={row[d]}" for d in registry.dimension_names if row[d] != TOTAL)
-    named = {"indicator": row["indicator"], "period": row["period"], "area": row["area"]}
-    return message("common", "where_cut", lang, cut=cut, **named) if cut else message("common", "where", lang, **named)
+    cut = [f"{d}={row[d]}" for d in registry.dimension_names if row[d] != TOTAL]
+    return where(row["indicator"], row["period"], row["area"], cut, lang)
 
 
 def judge_run(

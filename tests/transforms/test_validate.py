@@ -554,3 +554,17 @@ def test_a_bad_value_is_explained_in_plain_words(registry):
     assert "too large to be a count" in messages[0] and "9.2 quintillion (19 digits)" in messages[0]
     assert "is not a whole number (digits only" in messages[1]
     assert not any("9,223,372,036,854,775,807" in m or "9223372036854775807" in m for m in messages)
+
+
+def test_a_total_within_a_cut_is_named_with_its_cut(registry):
+    """The sexes of the suspects of one offence above that offence's total: the message says which offence, in
+    the words of the other rules' messages ("offence=HT"), so the total is found among the file's others."""
+    rows = [
+        line(10, reporter="MOI", indicator="suspects_arrested", offence="HT"),
+        line(11, reporter="MOI", indicator="suspects_arrested", offence="HT", sex="F"),
+    ]
+    (found,) = judge({"s1": csv_of(*rows)}, registry)["s1"]
+    assert found["rule"] == "parts_exceed_total" and found["row_number"] == 2
+    assert "suspects_arrested for 2019-S1 in KH (offence=HT) add up to 11" in found["message"]
+    (plain,) = judge({"s1": csv_of(line(10), line(11, sex="F"))}, registry)["s1"]
+    assert "victims_rescued for 2019-S1 in KH add up" in plain["message"]
