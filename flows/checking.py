@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from flows import steps
@@ -28,11 +29,7 @@ def _warehouse_warnings(
     """Restatements, disagreements and outliers of each file as if it came alone now, or its rejection when it
     would change approved figures (period_approved); read-only. `others_withheld`: as `judge_run`."""
     frames = [pl.DataFrame(schema=FINDINGS_SCHEMA)]
-    if not settings.warehouse.exists():
-        return frames[0]
-    from warehouse.queries import open_analyst
-
-    with open_analyst(settings.warehouse) as con:
+    with _judged_against(settings) as con:
         con.execute("set TimeZone = 'UTC'")
         approvals = _approvals_relation(con)
         for decision in prepared.decisions:
@@ -65,6 +62,21 @@ def _warehouse_warnings(
             con.unregister("run_rows")
             con.unregister("run_versions")
     return pl.concat(frames, how="vertical")
+
+
+def _judged_against(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """The warehouse a file is judged against, read-only; without one, an empty warehouse in memory, so that a file
+    is still judged against itself (an outlier or a derived mismatch between its own figures) as a first run
+    would judge it."""
+    if settings.warehouse.exists():
+        from warehouse.queries import open_analyst
+
+        return open_analyst(settings.warehouse)
+    from warehouse.database import ensure_schema
+
+    con = duckdb.connect()
+    ensure_schema(con)
+    return con
 
 
 def _approvals_relation(con) -> str | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import socket
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -104,6 +106,23 @@ def test_ctip_warehouse_naming_nothing_is_wrong_usage_as_the_option_is(command, 
     result = invoke(*arguments, env={"CTIP_WAREHOUSE": str(tmp_path / "typo.duckdb")})
     assert_wrong_usage(result, "CTIP_WAREHOUSE", "no warehouse there")
     assert not (tmp_path / "typo.duckdb").exists()
+
+
+def test_without_a_warehouse_validate_still_judges_a_file_against_itself(tmp_path):
+    """An outlier or a derived mismatch between a file's own figures, as the run of the file alone would find."""
+    outlier = tmp_path / "outlier.csv"
+    outlier.write_text(
+        "reporter,period,indicator,value\nMOI,2019-S1,suspects_to_court,41\nMOI,2018-S1,suspects_to_court,10\n"
+    )
+    derived = tmp_path / "derived.csv"
+    derived.write_text(
+        "reporter,period,indicator,value\nMOI,2018,suspects_arrested,30\n"
+        "MOI,2018-S1,suspects_arrested,10\nMOI,2018-S2,suspects_arrested,10\n"
+    )
+    result = invoke("validate", str(outlier), str(derived), "--format", "json")
+    assert result.exit_code == 0, result.output
+    rules = {Path(r["file"]).name: [f["rule"] for f in r["findings"]] for r in json.loads(result.stdout)}
+    assert rules == {"outlier.csv": ["outlier"], "derived.csv": ["derived_mismatch"]}
 
 
 def test_a_missing_default_warehouse_is_fine_for_validate():
