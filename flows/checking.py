@@ -68,15 +68,9 @@ def _judged_against(settings: Settings) -> duckdb.DuckDBPyConnection:
     """The warehouse a file is judged against, read-only; without one, an empty warehouse in memory, so that a file
     is still judged against itself (an outlier or a derived mismatch between its own figures) as a first run
     would judge it."""
-    if settings.warehouse.exists():
-        from warehouse.queries import open_analyst
+    from warehouse.queries import empty_warehouse, open_analyst
 
-        return open_analyst(settings.warehouse)
-    from warehouse.database import ensure_schema
-
-    con = duckdb.connect()
-    ensure_schema(con)
-    return con
+    return open_analyst(settings.warehouse) if settings.warehouse.exists() else empty_warehouse()
 
 
 def _approvals_relation(con) -> str | None:

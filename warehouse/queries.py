@@ -65,6 +65,15 @@ def open_analyst(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def empty_warehouse() -> duckdb.DuckDBPyConnection:
+    """A warehouse that holds nothing, in memory: what a file is judged against before there is any."""
+    from warehouse.database import ensure_schema
+
+    con = duckdb.connect()
+    ensure_schema(con)
+    return con
+
+
 def _missing(problem: duckdb.Error) -> str:
     """The first path DuckDB looked for, as ' (such as PATH)', or nothing."""
     found = re.search(r'pattern "([^"]+)"', str(problem))
