@@ -409,11 +409,14 @@ def _read_plain_csv(text: str, limits: Limits) -> Read:
 def _read_xlsx(content: bytes, limits: Limits) -> Read:
     from python_calamine import CalamineError, CalamineWorkbook
 
+    if content.startswith(_COMPOUND_FILE):
+        raise Unreadable("older_workbook")
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))  # opened once for every measure below
     except (zipfile.BadZipFile, OSError, ValueError):
         raise Unreadable("not_a_workbook") from None
     with archive:
+        _check_office_open_xml(archive)
         scan = _measure_workbook(archive, limits)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
@@ -422,6 +425,8 @@ def _read_xlsx(content: bytes, limits: Limits) -> Read:
             raise Unreadable("no_sheet", sheet=XLSX_SHEET)
         if XLSX_SHEET not in sheet_names:
             raise Unreadable("no_data_sheet", sheet=XLSX_SHEET, sheets=", ".join(map(repr, workbook.sheet_names)))
+        if scan.sheet_part is None:  # the sheet was not measured: it is never read unmeasured
+            raise Unreadable("sheet_not_located", sheet=XLSX_SHEET)
         grid = workbook.get_sheet_by_name(sheet_names[XLSX_SHEET]).to_python(skip_empty_area=False)
     except Unreadable:
         raise
@@ -441,6 +446,28 @@ def _read_xlsx(content: bytes, limits: Limits) -> Read:
     header_number, header_cells = filled[0]
     header = [c or "" for c in header_cells]
     return header, [(number, cells) for number, cells in filled if number > header_number], None
+
+
+# The first bytes of a compound file, the container of an Excel 97-2003 workbook (.xls) and of a workbook
+# protected by a password (Excel encrypts the whole package into one)
+_COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# Where the reader finds a workbook's sheets, and the parts by which it would take a zip for a workbook of
+# another kind when the workbook's own parts fail it: a zip holding either is not read as an .xlsx file
+WORKBOOK_PART = "xl/workbook.xml"
+_OTHER_FORMAT_PARTS = {"mimetype": "opendocument", "xl/workbook.bin": "binary_workbook"}
+
+
+def _check_office_open_xml(archive: zipfile.ZipFile) -> None:
+    """Unreadable unless the zip is an Office Open XML workbook, the only kind a `.xlsx` file may be: the reader
+    also reads an OpenDocument spreadsheet (.ods) or a binary workbook (.xlsb) given as bytes, guessing their
+    kind, and none of the limits measured here would hold for them (a few hundred bytes of .ods can repeat a
+    cell twenty million times)."""
+    names = set(archive.namelist())
+    for part, why in _OTHER_FORMAT_PARTS.items():
+        if part in names:
+            raise Unreadable(why)
+    if WORKBOOK_PART not in names:
+        raise Unreadable("zip_not_a_workbook", part=WORKBOOK_PART)
 
 
 def _measure_workbook(archive: zipfile.ZipFile, limits: Limits) -> _WorkbookScan:
@@ -490,7 +517,8 @@ def _scan_workbook(archive: zipfile.ZipFile) -> _WorkbookScan:
     A workbook of a few kilobytes can name a cell at XFD1048576 (readers size their
     grid from A1 to the last cell) or hold millions of shared strings; this streams
     the XML (already known to inflate within the limit) and measures both.
-    A sheet that cannot be located scans as empty; the reader then reports it.
+    A workbook without a sheet named `data` scans without one (the reader then says so); a part that cannot
+    be read is unreadable, never a scan that found nothing.
     """
     scan = _WorkbookScan()
     try:
@@ -502,8 +530,8 @@ def _scan_workbook(archive: zipfile.ZipFile) -> _WorkbookScan:
                     scan.shared_strings_bytes += len(chunk)
                     scan.shared_strings_declares |= b"<!" in window
                 scan.shared_strings_part = name
-        path = _sheet_path(archive)
-        if path is None or path not in names:
+        path = _sheet_path(archive, names)
+        if path is None:
             return scan
         scan.sheet_part = path
         last_row = last_column = tags = 0
@@ -533,8 +561,8 @@ def _scan_workbook(archive: zipfile.ZipFile) -> _WorkbookScan:
                         scan.uncalculated_cells[place] = formula[1].decode("utf-8", "replace")
         scan.cells = max(last_row * max(last_column, 1), tags)
         scan.columns = last_column
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, ElementTree.ParseError):
-        return scan
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, zlib.error, ElementTree.ParseError) as problem:
+        raise Unreadable("damaged", kind=type(problem).__name__, problem=problem) from None
     return scan
 
 
@@ -657,12 +685,18 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def _sheet_path(archive: zipfile.ZipFile) -> str | None:
-    """The zip path of the worksheet named `data` (any case), from the workbook and its relations."""
-    parts = archive.read("xl/workbook.xml"), archive.read("xl/_rels/workbook.xml.rels")
+def _sheet_path(archive: zipfile.ZipFile, names: set[str]) -> str | None:
+    """The zip path of the worksheet named `data` (any case), from the workbook and its relations; None when the
+    workbook has no sheet of that name. Unreadable when it has one whose part cannot be told or is not in the zip
+    (`names`): a sheet the reader finds is never read without being measured."""
+    parts = archive.read(WORKBOOK_PART), archive.read("xl/_rels/workbook.xml.rels")
     if sum(map(len, parts)) <= _REMEMBERED_PARTS_BYTES:
-        return _remembered_sheet_target(*parts)
-    return _sheet_target(*parts)
+        path = _remembered_sheet_target(*parts)
+    else:
+        path = _sheet_target(*parts)
+    if path is not None and path not in names:
+        raise Unreadable("sheet_not_located", sheet=XLSX_SHEET)
+    return path
 
 
 def _sheet_target(workbook_part: bytes, relations_part: bytes) -> str | None:

@@ -777,3 +777,91 @@ def test_xlsx_formula_saved_without_its_result_shows_as_itself(limits):
         lambda xml: re.sub(r'<c r="E2".*?</c>', '<c r="E2" t="str"><f>IF(1,"","x")</f><v></v></c>', xml),
     )
     assert read_submission(empty_text, "xlsx", limits).frame["comment"].to_list() == [None]
+
+
+# ------------------------------------------------ what a .xlsx file must be
+ODS_CONTENT = """<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+ xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">
+<office:body><office:spreadsheet><table:table table:name="data">
+<table:table-row>{header}</table:table-row>
+<table:table-row table:number-rows-repeated="{rows}">
+<table:table-cell table:number-columns-repeated="{columns}" office:value-type="string"><text:p>x</text:p></table:table-cell>
+</table:table-row>
+</table:table></office:spreadsheet></office:body></office:document-content>"""
+
+
+def ods_parts(rows: int = 1, columns: int = 4) -> dict[str, str]:
+    """The parts of an OpenDocument spreadsheet (as LibreOffice saves it) whose sheet `data` repeats one row of a
+    repeated cell: a few hundred bytes for any number of cells."""
+    header = "".join(
+        f'<table:table-cell office:value-type="string"><text:p>{name}</text:p></table:table-cell>'
+        for name in XLSX_HEADER
+    )
+    return {
+        "mimetype": "application/vnd.oasis.opendocument.spreadsheet",
+        "content.xml": ODS_CONTENT.format(header=header, rows=rows, columns=columns),
+    }
+
+
+def zip_of(parts: dict[str, str | bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, part in parts.items():
+            archive.writestr(name, part)
+    return buffer.getvalue()
+
+
+def workbook_parts(content: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_an_ods_spreadsheet_named_xlsx_is_refused_before_it_is_read(limits):
+    """The reader guesses a file's kind from its bytes and reads an OpenDocument spreadsheet too, where none of the
+    limits measured for a workbook holds: a row repeated thousands of times, each of a cell repeated across
+    hundreds of columns, is refused, not read, and so is a plain one, saying what it is and what to do."""
+    tight = dataclasses.replace(limits, max_xlsx_cells=1_000)
+    for content in (zip_of(ods_parts()), zip_of(ods_parts(rows=5_000, columns=200))):
+        finding = only_finding(read_submission(content, "xlsx", tight), "unreadable")
+        assert "OpenDocument spreadsheet (.ods" in finding.message
+        assert "save it as Excel Workbook (.xlsx)" in finding.message
+    khmer = only_finding(read_submission(zip_of(ods_parts()), "xlsx", limits, "km"), "unreadable")
+    assert message("unreadable", "opendocument", "km") in khmer.message
+
+
+def test_a_broken_workbook_holding_an_ods_spreadsheet_is_refused(limits):
+    """When a workbook's own parts fail the reader, it tries the file as a spreadsheet of another kind: a zip that
+    holds the parts of an OpenDocument spreadsheet beside those of a workbook is never read as one."""
+    workbook = workbook_parts(xlsx_bytes([XLSX_HEADER, ["NCCT", "2019", "cases", 1]]))
+    relations = workbook["xl/_rels/workbook.xml.rels"].replace(b'Id="rId2"', b'Id="rId1"')  # one id twice
+    content = zip_of({**workbook, "xl/_rels/workbook.xml.rels": relations, **ods_parts(rows=5_000, columns=200)})
+    finding = only_finding(
+        read_submission(content, "xlsx", dataclasses.replace(limits, max_xlsx_cells=1_000)), "unreadable"
+    )
+    assert "OpenDocument spreadsheet" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (
+            zip_of({"[Content_Types].xml": "<Types/>", "xl/workbook.bin": b"\x83\x01\x00"}),
+            "Excel Binary Workbook (.xlsb)",
+        ),
+        (
+            zip_of({"readme.txt": "a zip of other files"}),
+            "a zip archive but not an Excel workbook (it has no part xl/workbook.xml)",
+        ),
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
+            "Excel 97-2003 workbook (.xls) or a workbook protected by a password",
+        ),
+    ],
+    ids=["xlsb", "other zip", "xls or password"],
+)
+def test_a_file_of_another_kind_named_xlsx_says_what_it_is(limits, content, said):
+    finding = only_finding(read_submission(content, "xlsx", limits), "unreadable")
+    assert said in finding.message
+    assert "save it as Excel Workbook (.xlsx)" in finding.message
