@@ -16,7 +16,6 @@ import itertools
 import json
 import math
 import operator
-import posixpath
 import re
 import xml.etree.ElementTree as ElementTree
 import zipfile
@@ -699,20 +698,36 @@ def _sheet_path(archive: zipfile.ZipFile, names: set[str]) -> str | None:
     return path
 
 
+def _without_namespace(name: str) -> str:
+    """An element's or attribute's name without its namespace, as ElementTree gives it: `{...}sheet` is `sheet`."""
+    return name.rsplit("}", 1)[-1]
+
+
 def _sheet_target(workbook_part: bytes, relations_part: bytes) -> str | None:
-    relations_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-    workbook = ElementTree.fromstring(workbook_part)
-    target_id = None
-    for sheet in workbook.iter():
-        if sheet.tag.endswith("}sheet") and (sheet.get("name") or "").strip().lower() == XLSX_SHEET:
-            target_id = sheet.get(relations_ns)
-    if target_id is None:
+    """The part of the sheet `data`, found as the reader finds it: the sheet's attribute `id`, its relationship's
+    target below `xl/` (or from the top of the zip when it starts with `/`).
+
+    Elements and attributes are known by their names without namespace, as the reader knows them: a workbook
+    saved as Transitional (Excel's default, `schemas.openxmlformats.org`) and one saved as Strict Open XML
+    (`purl.oclc.org/ooxml`) are found alike. Unreadable when the workbook does not say plainly which part it is
+    (two sheets named `data`, a sheet that gives two different ids, an id without a relationship): the reader
+    could then read another part than the one measured."""
+    named = [
+        sheet
+        for sheet in ElementTree.fromstring(workbook_part).iter()
+        if _without_namespace(sheet.tag) == "sheet" and (sheet.get("name") or "").strip().lower() == XLSX_SHEET
+    ]
+    if not named:
         return None
+    ids = {value for key, value in named[0].attrib.items() if _without_namespace(key) == "id"}
+    if len(named) > 1 or len(ids) != 1:
+        raise Unreadable("sheet_not_located", sheet=XLSX_SHEET)
+    [target_id] = ids
     for relation in ElementTree.fromstring(relations_part).iter():
-        if relation.get("Id") == target_id:
+        if _without_namespace(relation.tag) == "Relationship" and relation.get("Id") == target_id:
             target = relation.get("Target") or ""
-            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-    return None
+            return target[1:] if target.startswith("/") else "xl/" + target
+    raise Unreadable("sheet_not_located", sheet=XLSX_SHEET)
 
 
 # The answers of `_sheet_target` for the last workbooks whose two parts are this small (those of one sender's

@@ -865,3 +865,75 @@ def test_a_file_of_another_kind_named_xlsx_says_what_it_is(limits, content, said
     finding = only_finding(read_submission(content, "xlsx", limits), "unreadable")
     assert said in finding.message
     assert "save it as Excel Workbook (.xlsx)" in finding.message
+
+
+STRICT_NAMESPACES = {
+    b"http://schemas.openxmlformats.org/spreadsheetml/2006/main": b"http://purl.oclc.org/ooxml/spreadsheetml/main",
+    b"http://schemas.openxmlformats.org/officeDocument/2006/relationships": (
+        b"http://purl.oclc.org/ooxml/officeDocument/relationships"
+    ),
+}
+
+
+def strict(content: bytes) -> bytes:
+    """The workbook as Excel saves it as "Strict Open XML Spreadsheet": the same parts in Strict namespaces."""
+    parts = workbook_parts(content)
+    for name, part in parts.items():
+        if name.endswith((".xml", ".rels")) and name != "[Content_Types].xml":
+            for transitional, strict_namespace in STRICT_NAMESPACES.items():
+                part = part.replace(transitional, strict_namespace)
+            parts[name] = part
+    return zip_of(parts)
+
+
+# A cell at row 2,000 of column 100: the sheet spans 200,000 cells, past a limit of 100,000
+FAR_ROW = '<row r="2000"><c r="CV2000" t="inlineStr"><is><t>x</t></is></c></row>'
+
+
+def test_a_strict_open_xml_workbook_is_measured_and_read_as_a_transitional_one(limits):
+    """A workbook saved as Strict Open XML names its parts in other namespaces: its sheet is found all the same, so
+    a formula's error and a formula saved without its result show as they do in any workbook, and a cell far
+    away is measured against the limit of cells before the sheet is read."""
+    content = xlsx_bytes([XLSX_HEADER, ["NCCT", "2019", "cases", 1, "a"], ["NCCT", "2018", "cases", 2, "b"]])
+    failed = _with_part(
+        content,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: re.sub(
+            r'<c r="D3".*?</c>',
+            '<c r="D3" t="e"><f>1/0</f><v>#DIV/0!</v></c>',
+            re.sub(r'<c r="D2".*?</c>', '<c r="D2"><f>20+30</f><v></v></c>', xml),
+        ),
+    )
+    assert b"purl.oclc.org/ooxml/officeDocument/relationships" in workbook_parts(strict(failed))["xl/workbook.xml"]
+    expected = [read.XLSX_UNCALCULATED_TEXT.format(formula="20+30"), read.XLSX_ERROR_TEXT.format(error="#DIV/0!")]
+    for workbook in (failed, strict(failed)):
+        assert read_submission(workbook, "xlsx", limits).frame["value"].to_list() == expected
+    far = _with_part(
+        content, "xl/worksheets/sheet1.xml", lambda xml: xml.replace("</sheetData>", FAR_ROW + "</sheetData>")
+    )
+    tight = dataclasses.replace(limits, max_xlsx_cells=100_000)
+    for workbook in (far, strict(far)):
+        finding = only_finding(read_submission(workbook, "xlsx", tight), "unreadable")
+        assert "spans 200,000 cells" in finding.message
+
+
+def test_a_sheet_is_measured_however_its_id_is_written_or_refused_when_it_gives_two(limits):
+    """The reader takes the sheet's attribute `id` of any namespace, or of none: each is measured as the sheet the
+    reader reads, and a sheet that gives two different ids, one for the measure and one for the reader, is
+    unreadable, never read unmeasured."""
+    content = xlsx_bytes([XLSX_HEADER, ["NCCT", "2019", "cases", 1]], extra_sheets=("other",))
+    far = _with_part(
+        content, "xl/worksheets/sheet1.xml", lambda xml: xml.replace("</sheetData>", FAR_ROW + "</sheetData>")
+    )
+    tight = dataclasses.replace(limits, max_xlsx_cells=100_000)
+    sheet = re.compile(r'(<sheet [^>]*name="data"[^>]*?) r:id="(rId[0-9]+)"')
+    for written in (r'\1 id="\2"', r'\1 xmlns:o="urn:other" o:id="\2"'):
+        renamed = _with_part(far, "xl/workbook.xml", lambda xml, written=written: sheet.sub(written, xml))
+        assert read_submission(renamed, "xlsx", limits).readable  # within the limits as they stand
+        finding = only_finding(read_submission(renamed, "xlsx", tight), "unreadable")
+        assert "spans 200,000 cells" in finding.message
+    two = _with_part(
+        content, "xl/workbook.xml", lambda xml: sheet.sub(r'\1 r:id="\2" xmlns:o="urn:other" o:id="rId9"', xml)
+    )
+    finding = only_finding(read_submission(two, "xlsx", limits), "unreadable")
+    assert "does not say plainly which of its parts holds the sheet 'data'" in finding.message
