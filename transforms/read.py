@@ -70,6 +70,9 @@ WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
+# The byte order marks that begin UTF-16 text (little-endian, as Excel saves "Unicode Text" and "CSV UTF-16", or
+# big-endian): such a file is told to be saved as UTF-8, not that it holds binary content
+UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
 _CARRY_LIMIT = 1 << 20
 # A CSV text of this many characters or more, without quotes, is split by Polars (`_read_csv`); below it the `csv`
 # module is faster (a thousand rows of 50 characters take both about 3 ms).
@@ -319,6 +322,8 @@ def _read_csv(content: bytes, limits: Limits) -> Read:
     a fixed 2 ms, then about a quarter of the `csv` module's time per row). Any other file is read by Python's
     `csv` module, record by record (`_read_csv_records`). Both give the same header, rows, cells and findings for
     a file both can read (tests/transforms/test_read_csv_paths.py)."""
+    if content.startswith(UTF16_MARKS):
+        raise Unreadable("utf16_csv")
     if b"\x00" in content:
         raise Unreadable("binary")
     try:
@@ -815,6 +820,8 @@ def _json_objects_within(limits: Limits):
 
 
 def _read_json(content: bytes, limits: Limits) -> Read:
+    if content.startswith(UTF16_MARKS):
+        raise Unreadable("utf16_json")
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as problem:

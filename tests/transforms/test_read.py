@@ -163,9 +163,21 @@ def test_csv_trailing_empty_cells_are_not_ragged(limits):
     assert raw.frame.height == 1
 
 
-def test_csv_utf16_is_unreadable(limits):
-    finding = only_finding(read_csv((HEADER + "\nNCCT,2019,cases,1,\n").encode("utf-16"), limits), "unreadable")
-    assert "CSV" in finding.message
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_csv_utf16_is_unreadable_saying_to_save_it_as_utf8(limits, encoding):
+    """Excel's "Unicode Text" and "CSV UTF-16" write UTF-16 with a byte order mark: the sender is told what it is
+    and how to save it, not that it holds binary content."""
+    content = ("\ufeff" + HEADER + "\nNCCT,2019,cases,1,\n").encode(encoding)
+    assert content.startswith(read.UTF16_MARKS)
+    finding = only_finding(read_csv(content, limits), "unreadable")
+    assert "it is UTF-16 text" in finding.message and "save it as CSV UTF-8" in finding.message
+    assert "binary" not in finding.message
+
+
+def test_json_utf16_is_unreadable_saying_to_save_it_as_utf8(limits):
+    document = json.dumps({"reporter": "NCCT", "observations": [{"period": "2019", "value": 1}]})
+    finding = only_finding(read_json(("\ufeff" + document).encode("utf-16"), limits), "unreadable")
+    assert "it is UTF-16 text" in finding.message and "save it with the encoding UTF-8" in finding.message
 
 
 def test_csv_latin1_is_unreadable(limits):
