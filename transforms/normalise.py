@@ -14,7 +14,7 @@ from schemas.registry import Registry
 from schemas.texts import message
 from transforms.findings import Finding
 from transforms.periods import ASCII_DIGITS, KHMER_DIGITS, periods_frame
-from transforms.read import FILE_REPORTER, ROW_NUMBER, column_shown
+from transforms.read import FILE_REPORTER, ROW_NUMBER, SEPARATORS, column_shown
 
 LOWER_CASE_CODES = ("indicator",)
 
@@ -62,10 +62,6 @@ def conform(
 
     columns = [pl.col(ROW_NUMBER)] + [given(name) for name in (*known, FILE_REPORTER)]
     return raw.select(columns), findings
-
-
-# Each separator a spreadsheet may use instead of commas, and its name in `common` of the messages.
-SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical_bars"}
 
 
 def _wrong_separator(raw: pl.DataFrame, registry: Registry, lang: str = "en") -> Finding | None:

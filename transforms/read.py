@@ -92,14 +92,28 @@ class Unreadable(Exception):
         self.column_name = column_name
 
     def detail(self, lang: str = "en") -> str:
-        """Why the file cannot be read, in `lang` (a column named as a message in `lang` shows it)."""
+        """Why the file cannot be read, in `lang` (a column named as a message in `lang` shows it, and so is a
+        value that is a text of `[messages.common]`, `Words`)."""
         named = {"row": self.row_number}
         if self.column_name is not None:
             named["column"] = column_shown(self.column_name, lang)
-        return message("unreadable", self.key, lang, **named, **self.values)
+        values = {
+            name: message("common", value, lang) if isinstance(value, Words) else value
+            for name, value in self.values.items()
+        }
+        return message("unreadable", self.key, lang, **named, **values)
 
     def __str__(self) -> str:
         return self.detail()
+
+
+class Words(str):
+    """A value of an `Unreadable` that is the key of a text of `[messages.common]`, such as the name of a
+    separator: the message says it in its own language."""
+
+
+# Each separator a spreadsheet may use instead of commas, and its name in `common` of the messages.
+SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical_bars"}
 
 
 @dataclass
@@ -331,6 +345,9 @@ def _read_csv(content: bytes, limits: Limits) -> Read:
     except UnicodeDecodeError as problem:
         line = content[: problem.start].count(b"\n") + 1
         raise Unreadable("not_utf8_csv", byte=problem.start + 1, line=line) from None
+    separator_line = _SEPARATOR_LINE.match(text)
+    if separator_line:
+        raise Unreadable("separator_line", 1, line=separator_line[1])
     if len(text) >= SPLIT_BY_POLARS_FROM and '"' not in text and text.count("\r") == text.count("\r\n"):
         return _read_plain_csv(text.replace("\r\n", "\n") if "\r" in text else text, limits)
     return _read_csv_records(text, limits)
@@ -348,8 +365,19 @@ def _too_many_rows(limits: Limits) -> Unreadable:
     return Unreadable("more_rows_than_the_limit", limit=limits.max_rows)
 
 
-def _too_many_cells(index: int, cells: int, width: int) -> Unreadable:
-    return Unreadable("too_many_cells", index, cells=cells, width=width)
+# The line `sep=;` (any separator) with which a CSV file may begin to tell Excel its separator
+_SEPARATOR_LINE = re.compile(r"(sep=.?)\r?(?:\n|\Z)", re.IGNORECASE)
+
+
+def _too_many_cells(index: int, cells: int, header: list[str]) -> Unreadable:
+    """A row with more cells than the header names columns. When the header is one column that holds another
+    separator (a CSV saved by a spreadsheet set for another region, a comma inside one of its cells) the file is
+    said to be separated by it, as `normalise` says of such a header."""
+    if len(header) == 1:
+        for separator, name in SEPARATORS.items():
+            if separator in header[0]:
+                return Unreadable("separated_by", index, separator=Words(name), header=header[0][:80], cells=cells)
+    return Unreadable("too_many_cells", index, cells=cells, width=len(header))
 
 
 def _read_csv_records(text: str, limits: Limits) -> Read:
@@ -372,7 +400,7 @@ def _read_csv_records(text: str, limits: Limits) -> Read:
                 raise _too_many_rows(limits)
             if len(record) > width:
                 if any(cell and not cell.isspace() for cell in record[width:]):
-                    raise _too_many_cells(index, len(record), width)
+                    raise _too_many_cells(index, len(record), header)
                 record = record[:width]
             rows.append((index, record))
     except csv.Error as problem:
@@ -402,7 +430,7 @@ def _read_plain_csv(text: str, limits: Limits) -> Read:
         if past.any():
             at = wide.arg_true()[past.arg_true()[0]]  # the first such row, its place among the rows not blank
             if at < limits.max_rows:  # before the first row past the limit
-                raise _too_many_cells(numbers[at], counts[at], width)
+                raise _too_many_cells(numbers[at], counts[at], header)
     if len(numbers) > limits.max_rows:
         raise _too_many_rows(limits)
     columns = [cells.list.get(position, null_on_oob=True) for position in range(width)]

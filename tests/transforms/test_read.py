@@ -180,6 +180,43 @@ def test_json_utf16_is_unreadable_saying_to_save_it_as_utf8(limits):
     assert "it is UTF-16 text" in finding.message and "save it with the encoding UTF-8" in finding.message
 
 
+@pytest.mark.parametrize("split_by_polars_from", [read.SPLIT_BY_POLARS_FROM, 0], ids=["csv module", "polars"])
+@pytest.mark.parametrize(("separator", "said"), [(";", "semicolons (;)"), ("\t", "tabs"), ("|", "vertical bars (|)")])
+def test_a_file_of_another_separator_with_a_comma_in_a_cell_is_said_to_be_separated_by_it(
+    limits, monkeypatch, split_by_polars_from, separator, said
+):
+    """A CSV saved by a spreadsheet set for another region: its header is one column, and a row whose comment
+    holds a comma has two cells. The finding says which separator the file uses, whichever way it is read."""
+    monkeypatch.setattr(read, "SPLIT_BY_POLARS_FROM", split_by_polars_from)
+    header = separator.join(["reporter", "period", "indicator", "value", "comment"])
+    text = f"{header}\nMOI{separator}2019-S2{separator}suspects_to_court{separator}12{separator}police, court\n"
+    finding = only_finding(read_csv(text, limits), "unreadable")
+    assert finding.row_number == 2
+    assert f"separated by {said}, not commas" in finding.message
+    assert f"one column '{header}'" in finding.message and "save the file as CSV UTF-8" in finding.message
+    khmer = only_finding(read_submission(text.encode(), "csv", limits, "km"), "unreadable")
+    assert message("common", {";": "semicolons", "\t": "tabs", "|": "vertical_bars"}[separator], "km") in khmer.message
+
+
+def test_a_row_too_wide_under_a_header_of_commas_is_not_said_to_be_of_another_separator(limits):
+    finding = only_finding(read_csv("reporter;period\nMOI,2019,x\n", limits), "unreadable")
+    assert "separated by" in finding.message  # one column that holds a semicolon
+    finding = only_finding(read_csv("reporter,period\nMOI,2019,x\n", limits), "unreadable")
+    assert finding.message.endswith("row 2 has 3 cells but the header names 2 columns")
+
+
+@pytest.mark.parametrize("line", ["sep=;", "SEP=,", "sep=\t", "sep=|"])
+def test_excel_separator_line_is_named_as_such(limits, line):
+    """Excel writes `sep=;` first to name the separator (and reads it): the file is said to begin with it, not
+    given a finding for each required column it seems to lack."""
+    separator = line[-1]
+    text = f"{line}\r\n" + separator.join(["reporter", "period", "indicator", "value"]) + "\r\nMOI,2019,cases,1\r\n"
+    finding = only_finding(read_csv(text, limits), "unreadable")
+    assert finding.row_number == 1
+    assert f"the first line '{line}' is Excel's line naming the separator" in finding.message
+    assert "comma-separated" in finding.message and "save it as CSV UTF-8" in finding.message
+
+
 def test_csv_latin1_is_unreadable(limits):
     content = (HEADER + "\nNCCT,2019,cases,1,café\n").encode("latin-1")
     finding = only_finding(read_csv(content, limits), "unreadable")
