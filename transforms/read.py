@@ -73,6 +73,14 @@ WHITESPACE = (
 # The byte order marks that begin UTF-16 text (little-endian, as Excel saves "Unicode Text" and "CSV UTF-16", or
 # big-endian): such a file is told to be saved as UTF-8, not that it holds binary content
 UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+# Characters that show nothing: the zero-width space that Khmer typing puts between words, the joiners, the word
+# joiner, and the byte order mark that a file copied into another (or saved twice) leaves inside it. They are
+# trimmed with the spaces around a code, a period, a whole number and a column's name (TRIMMED, `trimmed`), kept
+# inside free text (a comment, and a cell, which is blank only when it is empty or WHITESPACE), and shown as
+# <U+200B> where a message quotes a text that still holds one (`visible`).
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+TRIMMED = WHITESPACE + INVISIBLE
+_INVISIBLE_CHARACTER = re.compile(f"[{INVISIBLE}]")
 _CARRY_LIMIT = 1 << 20
 # A CSV text of this many characters or more, without quotes, is split by Polars (`_read_csv`); below it the `csv`
 # module is faster (a thousand rows of 50 characters take both about 3 ms).
@@ -93,15 +101,16 @@ class Unreadable(Exception):
 
     def detail(self, lang: str = "en") -> str:
         """Why the file cannot be read, in `lang` (a column named as a message in `lang` shows it, and so is a
-        value that is a text of `[messages.common]`, `Words`)."""
+        value that is a text of `[messages.common]`, `Words`; a text `visible`)."""
         named = {"row": self.row_number}
         if self.column_name is not None:
-            named["column"] = column_shown(self.column_name, lang)
+            named["column"] = visible(column_shown(self.column_name, lang))
         values = {
-            name: message("common", value, lang) if isinstance(value, Words) else value
+            name: message("common", value, lang) if isinstance(value, Words) else visible(value)
             for name, value in self.values.items()
+            if isinstance(value, str)
         }
-        return message("unreadable", self.key, lang, **named, **values)
+        return message("unreadable", self.key, lang, **named, **{**self.values, **values})
 
     def __str__(self) -> str:
         return self.detail()
@@ -127,6 +136,17 @@ class RawSubmission:
     @property
     def readable(self) -> bool:
         return self.frame is not None
+
+
+def trimmed(text: str) -> str:
+    """The text without the spaces and INVISIBLE characters around it (a code, a period, a column's name)."""
+    return text.strip(TRIMMED)
+
+
+def visible(text: str) -> str:
+    """The text as a message quotes it: each INVISIBLE character written as its number (`<U+200B>`), so that a
+    value that looks right is seen to hold one."""
+    return _INVISIBLE_CHARACTER.sub(lambda found: f"<U+{ord(found[0]):04X}>", text)
 
 
 def format_of(file_name: str) -> str | None:
@@ -211,7 +231,7 @@ def frame_of(columns: dict[str, list | pl.Series]) -> pl.DataFrame:
 def kept_as_sent(name: str) -> bool:
     """Whether the column of this header name is the comment, whose cells are kept exactly as sent, spaces
     included: only an empty comment is no comment (a column's name as the conformed header spells it)."""
-    return name.strip().lower() == "comment"
+    return trimmed(name).lower() == "comment"
 
 
 def one_after_another(files: list[dict[str, list | pl.Series]]) -> dict[str, list | pl.Series]:
@@ -252,7 +272,7 @@ def _to_columns(
     The rows are turned into columns a column at a time (`operator.itemgetter`), so no step goes through the
     cells one Python call at a time; the rows' own lists are let go once their cells are in the columns.
     """
-    names = [name.strip().lower() for name in header]
+    names = [trimmed(name).lower() for name in header]
     names = [FILE_ROW_NUMBER if name == ROW_NUMBER else name for name in names]  # the file's own, not ours
     seen: set[str] = set()
     for name in names:
@@ -354,7 +374,7 @@ def _read_csv(content: bytes, limits: Limits) -> Read:
 
 
 def _csv_header(header: list[str] | None, limits: Limits) -> list[str]:
-    if header is None or not any(h.strip() for h in header):
+    if header is None or not any(map(trimmed, header)):
         raise Unreadable("no_header", 1)
     if len(header) > limits.max_columns:
         raise Unreadable("too_many_columns", 1, columns=len(header), limit=limits.max_columns)
@@ -820,7 +840,7 @@ def _repeated_key(keys: tuple[str, ...]) -> tuple[str, str] | None:
     """The first key given twice (compared without regard to case): as first written, and as written again."""
     seen: dict[str, str] = {}
     for key in keys:
-        folded = key.strip().lower()
+        folded = trimmed(key).lower()
         if folded in seen:
             return seen[folded], key
         seen[folded] = key
@@ -885,7 +905,7 @@ def _read_json(content: bytes, limits: Limits) -> Read:
         _check_json_keys(observation, number)
         cells = {}
         for key, value in observation.items():
-            name = _json_text(str(key), number, None, limits).strip().lower()
+            name = trimmed(_json_text(str(key), number, None, limits)).lower()
             if name not in positions:
                 if len(header) >= limits.max_columns:
                     raise Unreadable("keys_past_the_limit", number, limit=limits.max_columns)
@@ -938,7 +958,7 @@ def _plain_observations(observations: list, limits: Limits) -> tuple[list[str], 
             for key in keys:
                 if len(key) > limits.max_text_chars:
                     return None
-                name = key.strip().lower()
+                name = trimmed(key).lower()
                 if name not in positions:
                     if len(header) >= limits.max_columns:
                         return None
@@ -1013,7 +1033,7 @@ def _check_json_keys(found: object, number: int | None, skip: str | None = None)
             why = "top_key_twice" if first == second else "top_keys_alike"
         else:
             why = "key_twice" if first == second else "keys_alike"
-        raise Unreadable(why, number, first.strip().lower(), first=first, second=second)
+        raise Unreadable(why, number, trimmed(first).lower(), first=first, second=second)
     children = found.items() if isinstance(found, dict) else enumerate(found) if isinstance(found, list) else ()
     for key, value in children:
         if key != skip and isinstance(value, (dict, list)):

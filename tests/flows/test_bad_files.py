@@ -99,7 +99,6 @@ EXPECTED: dict[str, list[Expect]] = {
     "broken_quote.csv": [_e("unreadable", 2, None, "broken CSV")],
     "repeated_column.csv": [_e("unreadable", 1, "value", "'value' appears twice")],
     "semicolon_separated.csv": [_e("missing_column", 1, None, "separated by semicolons (;), not commas", "CSV UTF-8")],
-    "double_bom.csv": [_e("missing_column", None, "reporter", "'reporter'")],
     "missing_value_column.csv": [_e("missing_column", None, "value", "'value'")],
     "row_number_column.csv": [_e("bad_value", 3, "value", "'x'", BAD_VALUE)],
     "multiline_comment_then_bad_value.csv": [_e("bad_value", 3, "value", "row 3", "'x'")],

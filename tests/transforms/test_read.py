@@ -986,3 +986,11 @@ def test_a_sheet_is_measured_however_its_id_is_written_or_refused_when_it_gives_
     )
     finding = only_finding(read_submission(two, "xlsx", limits), "unreadable")
     assert "does not say plainly which of its parts holds the sheet 'data'" in finding.message
+
+
+def test_json_keys_are_trimmed_of_invisible_characters_and_a_key_twice_is_shown_visibly(limits):
+    raw = read_json({"reporter": "NCCT", "observations": [{"\u200bperiod": "2019", "value\ufeff": "1"}]}, limits)
+    assert raw.frame.columns[:3] == ["row_number", "period", "value"]
+    twice = b'{"observations": [{"value": "1", "value\\u200b": "2"}]}'
+    finding = only_finding(read_json(twice, limits), "unreadable")
+    assert "the keys 'value' and 'value<U+200B>'" in finding.message

@@ -374,7 +374,6 @@ def corpus() -> dict[str, bytes]:
         b"reporter,period,indicator,value,Value\nNCCT,2019-S1,cases,78,79\n"
     )
     files["semicolon_separated.csv"] = valid_csv.replace(b",", b";")
-    files["double_bom.csv"] = "\ufeff".encode("utf-8") * 2 + valid_csv
     files["missing_value_column.csv"] = csv_bytes([row()], [c for c in COLUMNS if c != "value"])
     # A column the contract does not know, named like the reader's own row number column.
     files["row_number_column.csv"] = csv_bytes(
