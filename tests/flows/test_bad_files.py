@@ -99,6 +99,11 @@ EXPECTED: dict[str, list[Expect]] = {
     "broken_quote.csv": [_e("unreadable", 2, None, "broken CSV")],
     "repeated_column.csv": [_e("unreadable", 1, "value", "'value' appears twice")],
     "semicolon_separated.csv": [_e("missing_column", 1, None, "separated by semicolons (;), not commas", "CSV UTF-8")],
+    "excel_separator_line.csv": [_e("unreadable", 1, None, "the first line 'sep=;'", "comma-separated", "CSV UTF-8")],
+    "semicolons_and_a_comma_in_a_cell.csv": [
+        _e("unreadable", 2, None, "separated by semicolons (;), not commas", "row 2", "CSV UTF-8")
+    ],
+    "ods_named_xlsx.xlsx": [_e("unreadable", None, None, "OpenDocument spreadsheet", "Excel Workbook (.xlsx)")],
     "missing_value_column.csv": [_e("missing_column", None, "value", "'value'")],
     "row_number_column.csv": [_e("bad_value", 3, "value", "'x'", BAD_VALUE)],
     "multiline_comment_then_bad_value.csv": [_e("bad_value", 3, "value", "row 3", "'x'")],
@@ -292,6 +297,9 @@ UNREADABLE_IN_KHMER = {
     "no_data_sheet.xlsx": "no_data_sheet",
     "latin1.csv": "not_utf8_csv",
     "utf16.csv": "utf16_csv",
+    "ods_named_xlsx.xlsx": "opendocument",
+    "semicolons_and_a_comma_in_a_cell.csv": "separated_by",
+    "excel_separator_line.csv": "separator_line",
     "truncated.json": "not_json_at",
     "json_repeated_key_any_case.json": "keys_alike",
     "text_too_long.csv": "long_text",
