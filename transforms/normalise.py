@@ -14,7 +14,7 @@ from schemas.registry import Registry
 from schemas.texts import message
 from transforms.findings import Finding
 from transforms.periods import ASCII_DIGITS, KHMER_DIGITS, periods_frame
-from transforms.read import FILE_REPORTER, ROW_NUMBER, column_shown
+from transforms.read import FILE_REPORTER, ROW_NUMBER, SEPARATORS, TRIMMED, column_shown, trimmed, visible
 
 LOWER_CASE_CODES = ("indicator",)
 
@@ -37,7 +37,7 @@ def conform(
         Finding(
             "unknown_column",
             "warning",
-            message("unknown_column", "ignored", lang, column=column_shown(name, lang)),
+            message("unknown_column", "ignored", lang, column=visible(column_shown(name, lang))),
             None,
             name,
         )
@@ -64,10 +64,6 @@ def conform(
     return raw.select(columns), findings
 
 
-# Each separator a spreadsheet may use instead of commas, and its name in `common` of the messages.
-SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical_bars"}
-
-
 def _wrong_separator(raw: pl.DataFrame, registry: Registry, lang: str = "en") -> Finding | None:
     """One finding that names the separator when the header is one column that another separator would split
     into the contract's columns (a CSV saved by a spreadsheet set for another region), instead of a missing
@@ -76,7 +72,7 @@ def _wrong_separator(raw: pl.DataFrame, registry: Registry, lang: str = "en") ->
     if len(header) != 1:
         return None
     for separator, name in SEPARATORS.items():
-        columns = [part.strip().lower() for part in header[0].split(separator)]
+        columns = [trimmed(part).lower() for part in header[0].split(separator)]
         if len(columns) > 1 and set(registry.required_columns) <= set(columns):
             return Finding(
                 "missing_column",
@@ -86,7 +82,7 @@ def _wrong_separator(raw: pl.DataFrame, registry: Registry, lang: str = "en") ->
                     "separator",
                     lang,
                     separator=message("common", name, lang),
-                    header=header[0][:80],
+                    header=visible(header[0][:80]),
                 ),
                 1,
                 None,
@@ -95,9 +91,9 @@ def _wrong_separator(raw: pl.DataFrame, registry: Registry, lang: str = "en") ->
 
 
 def _code(name: str) -> pl.Expr:
-    """A code cell trimmed and case-folded; a blank one '' (no code: `conform` gave an absent column its default,
-    `normalise` gives one to a row that states nothing)."""
-    text = pl.col(name).str.strip_chars()
+    """A code cell trimmed (of spaces and INVISIBLE characters) and case-folded; a blank one '' (no code: `conform`
+    gave an absent column its default, `normalise` gives one to a row that states nothing)."""
+    text = pl.col(name).str.strip_chars(TRIMMED)
     text = text.str.to_lowercase() if name in LOWER_CASE_CODES else text.str.to_uppercase()
     return pl.when(text.is_null() | (text == "")).then(pl.lit("")).otherwise(text).alias(name)
 
@@ -117,7 +113,8 @@ def _codes(frame: pl.DataFrame, names: list[str]) -> list[pl.Expr]:
 
 
 def _digits(name: str) -> pl.Expr:
-    return pl.col(name).str.strip_chars().str.replace_many(KHMER_DIGITS, ASCII_DIGITS)
+    """A period or a value trimmed (of spaces and INVISIBLE characters), its Khmer digits made ASCII."""
+    return pl.col(name).str.strip_chars(TRIMMED).str.replace_many(KHMER_DIGITS, ASCII_DIGITS)
 
 
 def normalise(frame: pl.DataFrame, registry: Registry) -> pl.DataFrame:

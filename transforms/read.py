@@ -16,7 +16,6 @@ import itertools
 import json
 import math
 import operator
-import posixpath
 import re
 import xml.etree.ElementTree as ElementTree
 import zipfile
@@ -71,6 +70,17 @@ WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
+# The byte order marks that begin UTF-16 text (little-endian, as Excel saves "Unicode Text" and "CSV UTF-16", or
+# big-endian): such a file is told to be saved as UTF-8, not that it holds binary content
+UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+# Characters that show nothing: the zero-width space that Khmer typing puts between words, the joiners, the word
+# joiner, and the byte order mark that a file copied into another (or saved twice) leaves inside it. They are
+# trimmed with the spaces around a code, a period, a whole number and a column's name (TRIMMED, `trimmed`), kept
+# inside free text (a comment, and a cell, which is blank only when it is empty or WHITESPACE), and shown as
+# <U+200B> where a message quotes a text that still holds one (`visible`).
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+TRIMMED = WHITESPACE + INVISIBLE
+_INVISIBLE_CHARACTER = re.compile(f"[{INVISIBLE}]")
 _CARRY_LIMIT = 1 << 20
 # A CSV text of this many characters or more, without quotes, is split by Polars (`_read_csv`); below it the `csv`
 # module is faster (a thousand rows of 50 characters take both about 3 ms).
@@ -90,14 +100,29 @@ class Unreadable(Exception):
         self.column_name = column_name
 
     def detail(self, lang: str = "en") -> str:
-        """Why the file cannot be read, in `lang` (a column named as a message in `lang` shows it)."""
+        """Why the file cannot be read, in `lang` (a column named as a message in `lang` shows it, and so is a
+        value that is a text of `[messages.common]`, `Words`; a text `visible`)."""
         named = {"row": self.row_number}
         if self.column_name is not None:
-            named["column"] = column_shown(self.column_name, lang)
-        return message("unreadable", self.key, lang, **named, **self.values)
+            named["column"] = visible(column_shown(self.column_name, lang))
+        values = {
+            name: message("common", value, lang) if isinstance(value, Words) else visible(value)
+            for name, value in self.values.items()
+            if isinstance(value, str)
+        }
+        return message("unreadable", self.key, lang, **named, **{**self.values, **values})
 
     def __str__(self) -> str:
         return self.detail()
+
+
+class Words(str):
+    """A value of an `Unreadable` that is the key of a text of `[messages.common]`, such as the name of a
+    separator: the message says it in its own language."""
+
+
+# Each separator a spreadsheet may use instead of commas, and its name in `common` of the messages.
+SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical_bars"}
 
 
 @dataclass
@@ -111,6 +136,17 @@ class RawSubmission:
     @property
     def readable(self) -> bool:
         return self.frame is not None
+
+
+def trimmed(text: str) -> str:
+    """The text without the spaces and INVISIBLE characters around it (a code, a period, a column's name)."""
+    return text.strip(TRIMMED)
+
+
+def visible(text: str) -> str:
+    """The text as a message quotes it: each INVISIBLE character written as its number (`<U+200B>`), so that a
+    value that looks right is seen to hold one."""
+    return _INVISIBLE_CHARACTER.sub(lambda found: f"<U+{ord(found[0]):04X}>", text)
 
 
 def format_of(file_name: str) -> str | None:
@@ -195,7 +231,7 @@ def frame_of(columns: dict[str, list | pl.Series]) -> pl.DataFrame:
 def kept_as_sent(name: str) -> bool:
     """Whether the column of this header name is the comment, whose cells are kept exactly as sent, spaces
     included: only an empty comment is no comment (a column's name as the conformed header spells it)."""
-    return name.strip().lower() == "comment"
+    return trimmed(name).lower() == "comment"
 
 
 def one_after_another(files: list[dict[str, list | pl.Series]]) -> dict[str, list | pl.Series]:
@@ -236,7 +272,7 @@ def _to_columns(
     The rows are turned into columns a column at a time (`operator.itemgetter`), so no step goes through the
     cells one Python call at a time; the rows' own lists are let go once their cells are in the columns.
     """
-    names = [name.strip().lower() for name in header]
+    names = [trimmed(name).lower() for name in header]
     names = [FILE_ROW_NUMBER if name == ROW_NUMBER else name for name in names]  # the file's own, not ours
     seen: set[str] = set()
     for name in names:
@@ -320,6 +356,8 @@ def _read_csv(content: bytes, limits: Limits) -> Read:
     a fixed 2 ms, then about a quarter of the `csv` module's time per row). Any other file is read by Python's
     `csv` module, record by record (`_read_csv_records`). Both give the same header, rows, cells and findings for
     a file both can read (tests/transforms/test_read_csv_paths.py)."""
+    if content.startswith(UTF16_MARKS):
+        raise Unreadable("utf16_csv")
     if b"\x00" in content:
         raise Unreadable("binary")
     try:
@@ -327,13 +365,16 @@ def _read_csv(content: bytes, limits: Limits) -> Read:
     except UnicodeDecodeError as problem:
         line = content[: problem.start].count(b"\n") + 1
         raise Unreadable("not_utf8_csv", byte=problem.start + 1, line=line) from None
+    separator_line = _SEPARATOR_LINE.match(text)
+    if separator_line:
+        raise Unreadable("separator_line", 1, line=separator_line[1])
     if len(text) >= SPLIT_BY_POLARS_FROM and '"' not in text and text.count("\r") == text.count("\r\n"):
         return _read_plain_csv(text.replace("\r\n", "\n") if "\r" in text else text, limits)
     return _read_csv_records(text, limits)
 
 
 def _csv_header(header: list[str] | None, limits: Limits) -> list[str]:
-    if header is None or not any(h.strip() for h in header):
+    if header is None or not any(map(trimmed, header)):
         raise Unreadable("no_header", 1)
     if len(header) > limits.max_columns:
         raise Unreadable("too_many_columns", 1, columns=len(header), limit=limits.max_columns)
@@ -344,8 +385,19 @@ def _too_many_rows(limits: Limits) -> Unreadable:
     return Unreadable("more_rows_than_the_limit", limit=limits.max_rows)
 
 
-def _too_many_cells(index: int, cells: int, width: int) -> Unreadable:
-    return Unreadable("too_many_cells", index, cells=cells, width=width)
+# The line `sep=;` (any separator) with which a CSV file may begin to tell Excel its separator
+_SEPARATOR_LINE = re.compile(r"(sep=.?)\r?(?:\n|\Z)", re.IGNORECASE)
+
+
+def _too_many_cells(index: int, cells: int, header: list[str]) -> Unreadable:
+    """A row with more cells than the header names columns. When the header is one column that holds another
+    separator (a CSV saved by a spreadsheet set for another region, a comma inside one of its cells) the file is
+    said to be separated by it, as `normalise` says of such a header."""
+    if len(header) == 1:
+        for separator, name in SEPARATORS.items():
+            if separator in header[0]:
+                return Unreadable("separated_by", index, separator=Words(name), header=header[0][:80], cells=cells)
+    return Unreadable("too_many_cells", index, cells=cells, width=len(header))
 
 
 def _read_csv_records(text: str, limits: Limits) -> Read:
@@ -368,7 +420,7 @@ def _read_csv_records(text: str, limits: Limits) -> Read:
                 raise _too_many_rows(limits)
             if len(record) > width:
                 if any(cell and not cell.isspace() for cell in record[width:]):
-                    raise _too_many_cells(index, len(record), width)
+                    raise _too_many_cells(index, len(record), header)
                 record = record[:width]
             rows.append((index, record))
     except csv.Error as problem:
@@ -398,7 +450,7 @@ def _read_plain_csv(text: str, limits: Limits) -> Read:
         if past.any():
             at = wide.arg_true()[past.arg_true()[0]]  # the first such row, its place among the rows not blank
             if at < limits.max_rows:  # before the first row past the limit
-                raise _too_many_cells(numbers[at], counts[at], width)
+                raise _too_many_cells(numbers[at], counts[at], header)
     if len(numbers) > limits.max_rows:
         raise _too_many_rows(limits)
     columns = [cells.list.get(position, null_on_oob=True) for position in range(width)]
@@ -409,11 +461,14 @@ def _read_plain_csv(text: str, limits: Limits) -> Read:
 def _read_xlsx(content: bytes, limits: Limits) -> Read:
     from python_calamine import CalamineError, CalamineWorkbook
 
+    if content.startswith(_COMPOUND_FILE):
+        raise Unreadable("older_workbook")
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))  # opened once for every measure below
     except (zipfile.BadZipFile, OSError, ValueError):
         raise Unreadable("not_a_workbook") from None
     with archive:
+        _check_office_open_xml(archive)
         scan = _measure_workbook(archive, limits)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
@@ -422,6 +477,8 @@ def _read_xlsx(content: bytes, limits: Limits) -> Read:
             raise Unreadable("no_sheet", sheet=XLSX_SHEET)
         if XLSX_SHEET not in sheet_names:
             raise Unreadable("no_data_sheet", sheet=XLSX_SHEET, sheets=", ".join(map(repr, workbook.sheet_names)))
+        if scan.sheet_part is None:  # the sheet was not measured: it is never read unmeasured
+            raise Unreadable("sheet_not_located", sheet=XLSX_SHEET)
         grid = workbook.get_sheet_by_name(sheet_names[XLSX_SHEET]).to_python(skip_empty_area=False)
     except Unreadable:
         raise
@@ -441,6 +498,28 @@ def _read_xlsx(content: bytes, limits: Limits) -> Read:
     header_number, header_cells = filled[0]
     header = [c or "" for c in header_cells]
     return header, [(number, cells) for number, cells in filled if number > header_number], None
+
+
+# The first bytes of a compound file, the container of an Excel 97-2003 workbook (.xls) and of a workbook
+# protected by a password (Excel encrypts the whole package into one)
+_COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# Where the reader finds a workbook's sheets, and the parts by which it would take a zip for a workbook of
+# another kind when the workbook's own parts fail it: a zip holding either is not read as an .xlsx file
+WORKBOOK_PART = "xl/workbook.xml"
+_OTHER_FORMAT_PARTS = {"mimetype": "opendocument", "xl/workbook.bin": "binary_workbook"}
+
+
+def _check_office_open_xml(archive: zipfile.ZipFile) -> None:
+    """Unreadable unless the zip is an Office Open XML workbook, the only kind a `.xlsx` file may be: the reader
+    also reads an OpenDocument spreadsheet (.ods) or a binary workbook (.xlsb) given as bytes, guessing their
+    kind, and none of the limits measured here would hold for them (a few hundred bytes of .ods can repeat a
+    cell twenty million times)."""
+    names = set(archive.namelist())
+    for part, why in _OTHER_FORMAT_PARTS.items():
+        if part in names:
+            raise Unreadable(why)
+    if WORKBOOK_PART not in names:
+        raise Unreadable("zip_not_a_workbook", part=WORKBOOK_PART)
 
 
 def _measure_workbook(archive: zipfile.ZipFile, limits: Limits) -> _WorkbookScan:
@@ -490,7 +569,8 @@ def _scan_workbook(archive: zipfile.ZipFile) -> _WorkbookScan:
     A workbook of a few kilobytes can name a cell at XFD1048576 (readers size their
     grid from A1 to the last cell) or hold millions of shared strings; this streams
     the XML (already known to inflate within the limit) and measures both.
-    A sheet that cannot be located scans as empty; the reader then reports it.
+    A workbook without a sheet named `data` scans without one (the reader then says so); a part that cannot
+    be read is unreadable, never a scan that found nothing.
     """
     scan = _WorkbookScan()
     try:
@@ -502,8 +582,8 @@ def _scan_workbook(archive: zipfile.ZipFile) -> _WorkbookScan:
                     scan.shared_strings_bytes += len(chunk)
                     scan.shared_strings_declares |= b"<!" in window
                 scan.shared_strings_part = name
-        path = _sheet_path(archive)
-        if path is None or path not in names:
+        path = _sheet_path(archive, names)
+        if path is None:
             return scan
         scan.sheet_part = path
         last_row = last_column = tags = 0
@@ -533,8 +613,8 @@ def _scan_workbook(archive: zipfile.ZipFile) -> _WorkbookScan:
                         scan.uncalculated_cells[place] = formula[1].decode("utf-8", "replace")
         scan.cells = max(last_row * max(last_column, 1), tags)
         scan.columns = last_column
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, ElementTree.ParseError):
-        return scan
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, zlib.error, ElementTree.ParseError) as problem:
+        raise Unreadable("damaged", kind=type(problem).__name__, problem=problem) from None
     return scan
 
 
@@ -657,28 +737,50 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def _sheet_path(archive: zipfile.ZipFile) -> str | None:
-    """The zip path of the worksheet named `data` (any case), from the workbook and its relations."""
-    parts = archive.read("xl/workbook.xml"), archive.read("xl/_rels/workbook.xml.rels")
+def _sheet_path(archive: zipfile.ZipFile, names: set[str]) -> str | None:
+    """The zip path of the worksheet named `data` (any case), from the workbook and its relations; None when the
+    workbook has no sheet of that name. Unreadable when it has one whose part cannot be told or is not in the zip
+    (`names`): a sheet the reader finds is never read without being measured."""
+    parts = archive.read(WORKBOOK_PART), archive.read("xl/_rels/workbook.xml.rels")
     if sum(map(len, parts)) <= _REMEMBERED_PARTS_BYTES:
-        return _remembered_sheet_target(*parts)
-    return _sheet_target(*parts)
+        path = _remembered_sheet_target(*parts)
+    else:
+        path = _sheet_target(*parts)
+    if path is not None and path not in names:
+        raise Unreadable("sheet_not_located", sheet=XLSX_SHEET)
+    return path
+
+
+def _without_namespace(name: str) -> str:
+    """An element's or attribute's name without its namespace, as ElementTree gives it: `{...}sheet` is `sheet`."""
+    return name.rsplit("}", 1)[-1]
 
 
 def _sheet_target(workbook_part: bytes, relations_part: bytes) -> str | None:
-    relations_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-    workbook = ElementTree.fromstring(workbook_part)
-    target_id = None
-    for sheet in workbook.iter():
-        if sheet.tag.endswith("}sheet") and (sheet.get("name") or "").strip().lower() == XLSX_SHEET:
-            target_id = sheet.get(relations_ns)
-    if target_id is None:
+    """The part of the sheet `data`, found as the reader finds it: the sheet's attribute `id`, its relationship's
+    target below `xl/` (or from the top of the zip when it starts with `/`).
+
+    Elements and attributes are known by their names without namespace, as the reader knows them: a workbook
+    saved as Transitional (Excel's default, `schemas.openxmlformats.org`) and one saved as Strict Open XML
+    (`purl.oclc.org/ooxml`) are found alike. Unreadable when the workbook does not say plainly which part it is
+    (two sheets named `data`, a sheet that gives two different ids, an id without a relationship): the reader
+    could then read another part than the one measured."""
+    named = [
+        sheet
+        for sheet in ElementTree.fromstring(workbook_part).iter()
+        if _without_namespace(sheet.tag) == "sheet" and (sheet.get("name") or "").strip().lower() == XLSX_SHEET
+    ]
+    if not named:
         return None
+    ids = {value for key, value in named[0].attrib.items() if _without_namespace(key) == "id"}
+    if len(named) > 1 or len(ids) != 1:
+        raise Unreadable("sheet_not_located", sheet=XLSX_SHEET)
+    [target_id] = ids
     for relation in ElementTree.fromstring(relations_part).iter():
-        if relation.get("Id") == target_id:
+        if _without_namespace(relation.tag) == "Relationship" and relation.get("Id") == target_id:
             target = relation.get("Target") or ""
-            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-    return None
+            return target[1:] if target.startswith("/") else "xl/" + target
+    raise Unreadable("sheet_not_located", sheet=XLSX_SHEET)
 
 
 # The answers of `_sheet_target` for the last workbooks whose two parts are this small (those of one sender's
@@ -738,7 +840,7 @@ def _repeated_key(keys: tuple[str, ...]) -> tuple[str, str] | None:
     """The first key given twice (compared without regard to case): as first written, and as written again."""
     seen: dict[str, str] = {}
     for key in keys:
-        folded = key.strip().lower()
+        folded = trimmed(key).lower()
         if folded in seen:
             return seen[folded], key
         seen[folded] = key
@@ -766,6 +868,8 @@ def _json_objects_within(limits: Limits):
 
 
 def _read_json(content: bytes, limits: Limits) -> Read:
+    if content.startswith(UTF16_MARKS):
+        raise Unreadable("utf16_json")
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as problem:
@@ -801,7 +905,7 @@ def _read_json(content: bytes, limits: Limits) -> Read:
         _check_json_keys(observation, number)
         cells = {}
         for key, value in observation.items():
-            name = _json_text(str(key), number, None, limits).strip().lower()
+            name = trimmed(_json_text(str(key), number, None, limits)).lower()
             if name not in positions:
                 if len(header) >= limits.max_columns:
                     raise Unreadable("keys_past_the_limit", number, limit=limits.max_columns)
@@ -854,7 +958,7 @@ def _plain_observations(observations: list, limits: Limits) -> tuple[list[str], 
             for key in keys:
                 if len(key) > limits.max_text_chars:
                     return None
-                name = key.strip().lower()
+                name = trimmed(key).lower()
                 if name not in positions:
                     if len(header) >= limits.max_columns:
                         return None
@@ -929,7 +1033,7 @@ def _check_json_keys(found: object, number: int | None, skip: str | None = None)
             why = "top_key_twice" if first == second else "top_keys_alike"
         else:
             why = "key_twice" if first == second else "keys_alike"
-        raise Unreadable(why, number, first.strip().lower(), first=first, second=second)
+        raise Unreadable(why, number, trimmed(first).lower(), first=first, second=second)
     children = found.items() if isinstance(found, dict) else enumerate(found) if isinstance(found, list) else ()
     for key, value in children:
         if key != skip and isinstance(value, (dict, list)):

@@ -32,7 +32,7 @@ from transforms.expectations import (
     row_suite,
 )
 from transforms.parts import ENGINE, parts_against_totals
-from transforms.read import FILE_REPORTER
+from transforms.read import FILE_REPORTER, visible
 
 if TYPE_CHECKING:  # pandas is imported when a validation runs, not with the module
     import pandas as pd
@@ -379,12 +379,12 @@ def _row_findings(
 
 
 def _describe(rule: str, column: str, row: dict, registry: Registry, lang: str) -> tuple[str, dict]:
-    """Which message of `rule` fits the row, and the values it names."""
+    """Which message of `rule` fits the row, and the values it names (a text found in the file `visible`)."""
     if rule == "unknown_code" and column == "period":
         text = row["period_text"]
         if not text:
             return "period_blank", {}
-        return "period_bad", {"found": text}
+        return "period_bad", {"found": visible(text)}
     if rule == "unknown_code" and column == "area" and row["area"] in registry.areas:
         area = registry.areas[row["area"]]
         name = area.name if lang == "en" else registry.label("area", area.code, lang)
@@ -403,7 +403,7 @@ def _describe(rule: str, column: str, row: dict, registry: Registry, lang: str) 
             "status": list(registry.statuses),
             "action": list(registry.actions),
         }.get(column) or list(registry.dimensions[column].codes)
-        return "unknown", {"found": found, "codes": _codes_hint(codes, lang)}
+        return "unknown", {"found": visible(found), "codes": _codes_hint(codes, lang)}
     if rule == "not_allowed" and column == "indicator":
         allowed = sorted(registry.reporters[row["reporter"]].indicators)
         return "indicator", {"reporter": row["reporter"], "indicator": row["indicator"], "allowed": ", ".join(allowed)}
@@ -412,7 +412,7 @@ def _describe(rule: str, column: str, row: dict, registry: Registry, lang: str) 
         return "dimension", {
             "indicator": row["indicator"],
             "total": TOTAL,
-            "found": row[column],
+            "found": visible(row[column]),
             "cuts": ", ".join(cuts) or message("common", "no_dimension", lang),
         }
     if rule == "bad_value":
@@ -420,7 +420,7 @@ def _describe(rule: str, column: str, row: dict, registry: Registry, lang: str) 
         if text.isascii() and text.isdigit():  # digits, but more than a count can hold
             largest = registry.limits.max_value
             return "too_large", {"found": text, "largest": _in_words(largest), "digits": len(str(largest))}
-        return "not_whole", {"found": text}
+        return "not_whole", {"found": visible(text)}
     if rule == "future_period":
         return "not_begun", {"period": row["period"], "start": row["period_start"], "judged_on": row["judged_on"]}
     if rule == "mixed_reporters":

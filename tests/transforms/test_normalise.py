@@ -280,3 +280,73 @@ def test_codes_made_once_per_distinct_cell_are_those_made_row_by_row(cells):
     once = frame.with_columns(_codes(frame, names))
     row_by_row = frame.with_columns(_code(name) for name in names)
     assert once.to_dicts() == row_by_row.to_dicts()
+
+
+# ------------------------------------------------------ invisible characters
+INVISIBLE = {
+    "\u200b": "<U+200B>",  # zero-width space, which Khmer typing puts between words
+    "\u200c": "<U+200C>",
+    "\u200d": "<U+200D>",
+    "\u2060": "<U+2060>",
+    "\ufeff": "<U+FEFF>",  # a byte order mark left inside a file
+}
+
+
+@pytest.mark.parametrize("mark", list(INVISIBLE))
+def test_invisible_characters_around_codes_periods_values_and_header_names_are_trimmed(mark):
+    """Such a character around a code, a period, a whole number or a column's name is taken away as a space
+    is; inside a comment it is kept as sent."""
+    header = f"{mark}reporter,period{mark},indicator,sex,value,{mark} comment"
+    clean = one(rows(f"NCCT,2019-S1,victims_rescued,F,12,{mark}a{mark}", header=header))
+    assert (clean["reporter"], clean["period"], clean["sex"], clean["value"]) == ("NCCT", "2019-S1", "F", 12)
+    marked = one(
+        rows(
+            f"{mark}ncct{mark},{mark} 2019-S1{mark},victims_rescued{mark},{mark}f,12{mark},{mark}a{mark}", header=header
+        )
+    )
+    assert {name: marked[name] for name in ("reporter", "period", "indicator", "sex", "value", "value_given")} == {
+        "reporter": "NCCT",
+        "period": "2019-S1",
+        "indicator": "victims_rescued",
+        "sex": "F",
+        "value": 12,
+        "value_given": True,
+    }
+    assert marked["comment"] == f"{mark}a{mark}"
+    assert clean["comment"] == f"{mark}a{mark}"
+    khmer_digits = one(rows(f"NCCT,2019-S1,cases,{mark}១២{mark}", header=SHORT_HEADER))
+    assert khmer_digits["value"] == 12
+
+
+def test_a_header_name_with_a_zero_width_space_is_the_column_not_an_unknown_one(registry):
+    text = "reporter\u200b,period,\u200bindicator,value\u2060\nNCCT,2019,cases,1\n"
+    frame, findings = conform(raw_frame(text, registry), registry)
+    assert findings == []
+    assert frame.row(0, named=True)["reporter"] == "NCCT"
+
+
+def test_a_double_byte_order_mark_is_read_as_one(registry):
+    """A file saved twice, or copied into another, begins with two byte order marks: the second is no part of
+    the first column's name."""
+    text = "\ufeff\ufeff" + SHORT_HEADER + "\nNCCT,2019,cases,1\n"
+    frame, findings = conform(raw_frame(text, registry), registry)
+    assert findings == [] and frame.row(0, named=True)["reporter"] == "NCCT"
+
+
+def test_a_message_shows_an_invisible_character_left_inside_a_text(registry):
+    """A character that shows nothing, inside a figure, a code, a period or a column's name, is written as its
+    number where a message quotes the text: a value that looks right is seen to hold one."""
+    from tests.transforms.helpers import findings_of
+
+    text = rows(
+        "NC\u200bCT,2019-S1,cases,1",
+        "NCCT,2019\u200b-S1,cases,2",
+        "NCCT,2018-S1,cases,1\u200c2",
+        header=SHORT_HEADER,
+    )
+    found = findings_of(text).sort("row_number")["message"].to_list()
+    assert any("'NC<U+200B>CT' is not a known reporter code" in said for said in found), found
+    assert any("'2019<U+200B>-S1' is not a period" in said for said in found), found
+    assert any("'1<U+200C>2' is not a whole number" in said for said in found), found
+    _, findings = conform(raw_frame(SHORT_HEADER + ",re\u200bmarks\nNCCT,2019,cases,1,x\n", registry), registry)
+    assert [f.message for f in findings] == ["the column 're<U+200B>marks' is not in the contract and was ignored"]

@@ -163,9 +163,58 @@ def test_csv_trailing_empty_cells_are_not_ragged(limits):
     assert raw.frame.height == 1
 
 
-def test_csv_utf16_is_unreadable(limits):
-    finding = only_finding(read_csv((HEADER + "\nNCCT,2019,cases,1,\n").encode("utf-16"), limits), "unreadable")
-    assert "CSV" in finding.message
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_csv_utf16_is_unreadable_saying_to_save_it_as_utf8(limits, encoding):
+    """Excel's "Unicode Text" and "CSV UTF-16" write UTF-16 with a byte order mark: the sender is told what it is
+    and how to save it, not that it holds binary content."""
+    content = ("\ufeff" + HEADER + "\nNCCT,2019,cases,1,\n").encode(encoding)
+    assert content.startswith(read.UTF16_MARKS)
+    finding = only_finding(read_csv(content, limits), "unreadable")
+    assert "it is UTF-16 text" in finding.message and "save it as CSV UTF-8" in finding.message
+    assert "binary" not in finding.message
+
+
+def test_json_utf16_is_unreadable_saying_to_save_it_as_utf8(limits):
+    document = json.dumps({"reporter": "NCCT", "observations": [{"period": "2019", "value": 1}]})
+    finding = only_finding(read_json(("\ufeff" + document).encode("utf-16"), limits), "unreadable")
+    assert "it is UTF-16 text" in finding.message and "save it with the encoding UTF-8" in finding.message
+
+
+@pytest.mark.parametrize("split_by_polars_from", [read.SPLIT_BY_POLARS_FROM, 0], ids=["csv module", "polars"])
+@pytest.mark.parametrize(("separator", "said"), [(";", "semicolons (;)"), ("\t", "tabs"), ("|", "vertical bars (|)")])
+def test_a_file_of_another_separator_with_a_comma_in_a_cell_is_said_to_be_separated_by_it(
+    limits, monkeypatch, split_by_polars_from, separator, said
+):
+    """A CSV saved by a spreadsheet set for another region: its header is one column, and a row whose comment
+    holds a comma has two cells. The finding says which separator the file uses, whichever way it is read."""
+    monkeypatch.setattr(read, "SPLIT_BY_POLARS_FROM", split_by_polars_from)
+    header = separator.join(["reporter", "period", "indicator", "value", "comment"])
+    text = f"{header}\nMOI{separator}2019-S2{separator}suspects_to_court{separator}12{separator}police, court\n"
+    finding = only_finding(read_csv(text, limits), "unreadable")
+    assert finding.row_number == 2
+    assert f"separated by {said}, not commas" in finding.message
+    assert f"one column '{header}'" in finding.message and "save the file as CSV UTF-8" in finding.message
+    khmer = only_finding(read_submission(text.encode(), "csv", limits, "km"), "unreadable")
+    assert message("common", {";": "semicolons", "\t": "tabs", "|": "vertical_bars"}[separator], "km") in khmer.message
+
+
+def test_a_row_too_wide_under_a_header_of_commas_is_not_said_to_be_of_another_separator(limits):
+    finding = only_finding(read_csv("reporter;period\nMOI,2019,x\n", limits), "unreadable")
+    assert "separated by" in finding.message  # one column that holds a semicolon
+    finding = only_finding(read_csv("reporter,period\nMOI,2019,x\n", limits), "unreadable")
+    assert finding.message.endswith("row 2 has 3 cells but the header names 2 columns")
+
+
+@pytest.mark.parametrize("line", ["sep=;", "SEP=,", "sep=\t", "sep=|"])
+def test_excel_separator_line_is_named_as_such(limits, line):
+    """Excel writes `sep=;` first to name the separator (and reads it): the file is said to begin with it, not
+    given a finding for each required column it seems to lack."""
+    separator = line[-1]
+    text = f"{line}\r\n" + separator.join(["reporter", "period", "indicator", "value"]) + "\r\nMOI,2019,cases,1\r\n"
+    finding = only_finding(read_csv(text, limits), "unreadable")
+    assert finding.row_number == 1
+    assert f"the first line '{line}' is Excel's line naming the separator" in finding.message
+    assert "comma-separated" in finding.message and "save it as CSV UTF-8" in finding.message
 
 
 def test_csv_latin1_is_unreadable(limits):
@@ -777,3 +826,171 @@ def test_xlsx_formula_saved_without_its_result_shows_as_itself(limits):
         lambda xml: re.sub(r'<c r="E2".*?</c>', '<c r="E2" t="str"><f>IF(1,"","x")</f><v></v></c>', xml),
     )
     assert read_submission(empty_text, "xlsx", limits).frame["comment"].to_list() == [None]
+
+
+# ------------------------------------------------ what a .xlsx file must be
+ODS_CONTENT = """<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+ xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">
+<office:body><office:spreadsheet><table:table table:name="data">
+<table:table-row>{header}</table:table-row>
+<table:table-row table:number-rows-repeated="{rows}">
+<table:table-cell table:number-columns-repeated="{columns}" office:value-type="string"><text:p>x</text:p></table:table-cell>
+</table:table-row>
+</table:table></office:spreadsheet></office:body></office:document-content>"""
+
+
+def ods_parts(rows: int = 1, columns: int = 4) -> dict[str, str]:
+    """The parts of an OpenDocument spreadsheet (as LibreOffice saves it) whose sheet `data` repeats one row of a
+    repeated cell: a few hundred bytes for any number of cells."""
+    header = "".join(
+        f'<table:table-cell office:value-type="string"><text:p>{name}</text:p></table:table-cell>'
+        for name in XLSX_HEADER
+    )
+    return {
+        "mimetype": "application/vnd.oasis.opendocument.spreadsheet",
+        "content.xml": ODS_CONTENT.format(header=header, rows=rows, columns=columns),
+    }
+
+
+def zip_of(parts: dict[str, str | bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, part in parts.items():
+            archive.writestr(name, part)
+    return buffer.getvalue()
+
+
+def workbook_parts(content: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_an_ods_spreadsheet_named_xlsx_is_refused_before_it_is_read(limits):
+    """The reader guesses a file's kind from its bytes and reads an OpenDocument spreadsheet too, where none of the
+    limits measured for a workbook holds: a row repeated thousands of times, each of a cell repeated across
+    hundreds of columns, is refused, not read, and so is a plain one, saying what it is and what to do."""
+    tight = dataclasses.replace(limits, max_xlsx_cells=1_000)
+    for content in (zip_of(ods_parts()), zip_of(ods_parts(rows=5_000, columns=200))):
+        finding = only_finding(read_submission(content, "xlsx", tight), "unreadable")
+        assert "OpenDocument spreadsheet (.ods" in finding.message
+        assert "save it as Excel Workbook (.xlsx)" in finding.message
+    khmer = only_finding(read_submission(zip_of(ods_parts()), "xlsx", limits, "km"), "unreadable")
+    assert message("unreadable", "opendocument", "km") in khmer.message
+
+
+def test_a_broken_workbook_holding_an_ods_spreadsheet_is_refused(limits):
+    """When a workbook's own parts fail the reader, it tries the file as a spreadsheet of another kind: a zip that
+    holds the parts of an OpenDocument spreadsheet beside those of a workbook is never read as one."""
+    workbook = workbook_parts(xlsx_bytes([XLSX_HEADER, ["NCCT", "2019", "cases", 1]]))
+    relations = workbook["xl/_rels/workbook.xml.rels"].replace(b'Id="rId2"', b'Id="rId1"')  # one id twice
+    content = zip_of({**workbook, "xl/_rels/workbook.xml.rels": relations, **ods_parts(rows=5_000, columns=200)})
+    finding = only_finding(
+        read_submission(content, "xlsx", dataclasses.replace(limits, max_xlsx_cells=1_000)), "unreadable"
+    )
+    assert "OpenDocument spreadsheet" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (
+            zip_of({"[Content_Types].xml": "<Types/>", "xl/workbook.bin": b"\x83\x01\x00"}),
+            "Excel Binary Workbook (.xlsb)",
+        ),
+        (
+            zip_of({"readme.txt": "a zip of other files"}),
+            "a zip archive but not an Excel workbook (it has no part xl/workbook.xml)",
+        ),
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
+            "Excel 97-2003 workbook (.xls) or a workbook protected by a password",
+        ),
+    ],
+    ids=["xlsb", "other zip", "xls or password"],
+)
+def test_a_file_of_another_kind_named_xlsx_says_what_it_is(limits, content, said):
+    finding = only_finding(read_submission(content, "xlsx", limits), "unreadable")
+    assert said in finding.message
+    assert "save it as Excel Workbook (.xlsx)" in finding.message
+
+
+STRICT_NAMESPACES = {
+    b"http://schemas.openxmlformats.org/spreadsheetml/2006/main": b"http://purl.oclc.org/ooxml/spreadsheetml/main",
+    b"http://schemas.openxmlformats.org/officeDocument/2006/relationships": (
+        b"http://purl.oclc.org/ooxml/officeDocument/relationships"
+    ),
+}
+
+
+def strict(content: bytes) -> bytes:
+    """The workbook as Excel saves it as "Strict Open XML Spreadsheet": the same parts in Strict namespaces."""
+    parts = workbook_parts(content)
+    for name, part in parts.items():
+        if name.endswith((".xml", ".rels")) and name != "[Content_Types].xml":
+            for transitional, strict_namespace in STRICT_NAMESPACES.items():
+                part = part.replace(transitional, strict_namespace)
+            parts[name] = part
+    return zip_of(parts)
+
+
+# A cell at row 2,000 of column 100: the sheet spans 200,000 cells, past a limit of 100,000
+FAR_ROW = '<row r="2000"><c r="CV2000" t="inlineStr"><is><t>x</t></is></c></row>'
+
+
+def test_a_strict_open_xml_workbook_is_measured_and_read_as_a_transitional_one(limits):
+    """A workbook saved as Strict Open XML names its parts in other namespaces: its sheet is found all the same, so
+    a formula's error and a formula saved without its result show as they do in any workbook, and a cell far
+    away is measured against the limit of cells before the sheet is read."""
+    content = xlsx_bytes([XLSX_HEADER, ["NCCT", "2019", "cases", 1, "a"], ["NCCT", "2018", "cases", 2, "b"]])
+    failed = _with_part(
+        content,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: re.sub(
+            r'<c r="D3".*?</c>',
+            '<c r="D3" t="e"><f>1/0</f><v>#DIV/0!</v></c>',
+            re.sub(r'<c r="D2".*?</c>', '<c r="D2"><f>20+30</f><v></v></c>', xml),
+        ),
+    )
+    assert b"purl.oclc.org/ooxml/officeDocument/relationships" in workbook_parts(strict(failed))["xl/workbook.xml"]
+    expected = [read.XLSX_UNCALCULATED_TEXT.format(formula="20+30"), read.XLSX_ERROR_TEXT.format(error="#DIV/0!")]
+    for workbook in (failed, strict(failed)):
+        assert read_submission(workbook, "xlsx", limits).frame["value"].to_list() == expected
+    far = _with_part(
+        content, "xl/worksheets/sheet1.xml", lambda xml: xml.replace("</sheetData>", FAR_ROW + "</sheetData>")
+    )
+    tight = dataclasses.replace(limits, max_xlsx_cells=100_000)
+    for workbook in (far, strict(far)):
+        finding = only_finding(read_submission(workbook, "xlsx", tight), "unreadable")
+        assert "spans 200,000 cells" in finding.message
+
+
+def test_a_sheet_is_measured_however_its_id_is_written_or_refused_when_it_gives_two(limits):
+    """The reader takes the sheet's attribute `id` of any namespace, or of none: each is measured as the sheet the
+    reader reads, and a sheet that gives two different ids, one for the measure and one for the reader, is
+    unreadable, never read unmeasured."""
+    content = xlsx_bytes([XLSX_HEADER, ["NCCT", "2019", "cases", 1]], extra_sheets=("other",))
+    far = _with_part(
+        content, "xl/worksheets/sheet1.xml", lambda xml: xml.replace("</sheetData>", FAR_ROW + "</sheetData>")
+    )
+    tight = dataclasses.replace(limits, max_xlsx_cells=100_000)
+    sheet = re.compile(r'(<sheet [^>]*name="data"[^>]*?) r:id="(rId[0-9]+)"')
+    for written in (r'\1 id="\2"', r'\1 xmlns:o="urn:other" o:id="\2"'):
+        renamed = _with_part(far, "xl/workbook.xml", lambda xml, written=written: sheet.sub(written, xml))
+        assert read_submission(renamed, "xlsx", limits).readable  # within the limits as they stand
+        finding = only_finding(read_submission(renamed, "xlsx", tight), "unreadable")
+        assert "spans 200,000 cells" in finding.message
+    two = _with_part(
+        content, "xl/workbook.xml", lambda xml: sheet.sub(r'\1 r:id="\2" xmlns:o="urn:other" o:id="rId9"', xml)
+    )
+    finding = only_finding(read_submission(two, "xlsx", limits), "unreadable")
+    assert "does not say plainly which of its parts holds the sheet 'data'" in finding.message
+
+
+def test_json_keys_are_trimmed_of_invisible_characters_and_a_key_twice_is_shown_visibly(limits):
+    raw = read_json({"reporter": "NCCT", "observations": [{"\u200bperiod": "2019", "value\ufeff": "1"}]}, limits)
+    assert raw.frame.columns[:3] == ["row_number", "period", "value"]
+    twice = b'{"observations": [{"value": "1", "value\\u200b": "2"}]}'
+    finding = only_finding(read_json(twice, limits), "unreadable")
+    assert "the keys 'value' and 'value<U+200B>'" in finding.message

@@ -163,6 +163,28 @@ def xlsx_bytes(sheet: str | bytes, sheet_name: str = "data") -> bytes:
     return buffer.getvalue()
 
 
+def ods_bytes() -> bytes:
+    """An OpenDocument spreadsheet (as LibreOffice saves it) whose sheet `data` holds the header and one row."""
+    cells = "".join(
+        f'<table:table-cell office:value-type="string"><text:p>{text}</text:p></table:table-cell>'
+        for text in ("reporter", "period", "indicator", "value")
+    )
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content'
+        ' xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+        ' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+        ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        f'<office:body><office:spreadsheet><table:table table:name="data"><table:table-row>{cells}</table:table-row>'
+        f"<table:table-row>{cells.replace('reporter', 'NCCT').replace('period', '2019-S1')}</table:table-row>"
+        "</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(_zip_info("mimetype"), b"application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr(_zip_info("content.xml"), content.encode("utf-8"))
+    return buffer.getvalue()
+
+
 def table(rows: list[dict[str, str]], columns: list[str] = COLUMNS) -> list[list[object]]:
     return [list(columns), *[[item.get(c, "") for c in columns] for item in rows]]
 
@@ -374,7 +396,11 @@ def corpus() -> dict[str, bytes]:
         b"reporter,period,indicator,value,Value\nNCCT,2019-S1,cases,78,79\n"
     )
     files["semicolon_separated.csv"] = valid_csv.replace(b",", b";")
-    files["double_bom.csv"] = "\ufeff".encode("utf-8") * 2 + valid_csv
+    files["excel_separator_line.csv"] = b"sep=;\n" + valid_csv.replace(b",", b";")
+    files["semicolons_and_a_comma_in_a_cell.csv"] = (
+        b"reporter;period;indicator;value;comment\nMOI;2019-S1;suspects_to_court;12;police, court\n"
+    )
+    files["ods_named_xlsx.xlsx"] = ods_bytes()
     files["missing_value_column.csv"] = csv_bytes([row()], [c for c in COLUMNS if c != "value"])
     # A column the contract does not know, named like the reader's own row number column.
     files["row_number_column.csv"] = csv_bytes(
