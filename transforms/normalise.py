@@ -30,9 +30,9 @@ def conform(
     meaningless, so the frame is then None.
     """
     known = registry.known_columns
-    separator = _wrong_separator(raw, registry, lang)
-    if separator is not None:
-        return None, [separator]
+    misplaced = _wrong_separator(raw, registry, lang) or _header_further_down(raw, registry, lang)
+    if misplaced is not None:
+        return None, [misplaced]
     findings = [
         Finding(
             "unknown_column",
@@ -85,6 +85,31 @@ def _wrong_separator(raw: pl.DataFrame, registry: Registry, lang: str = "en") ->
                     header=visible(header[0][:80]),
                 ),
                 1,
+                None,
+            )
+    return None
+
+
+# How far down a header is looked for under the rows above it (a title, a date, a blank line or two)
+HEADER_LOOKED_FOR_IN = 20
+
+
+def _header_further_down(raw: pl.DataFrame, registry: Registry, lang: str = "en") -> Finding | None:
+    """One finding that names the row the header is on when required columns are missing from the first filled
+    row and a row below it names them all (a title typed above the table), instead of a missing column error for
+    each and an unknown column warning for each cell of the title."""
+    required = set(registry.required_columns)
+    if required <= set(raw.columns):
+        return None
+    cells = [c for c in raw.columns if c != ROW_NUMBER]
+    for row in raw.head(HEADER_LOOKED_FOR_IN).iter_rows(named=True):
+        names = {trimmed(str(row[c])).lower() for c in cells if row[c] is not None}
+        if required <= names:
+            return Finding(
+                "missing_column",
+                "error",
+                message("missing_column", "header_below", lang, row=row[ROW_NUMBER]),
+                row[ROW_NUMBER],
                 None,
             )
     return None

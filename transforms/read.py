@@ -87,6 +87,10 @@ _CARRY_LIMIT = 1 << 20
 SPLIT_BY_POLARS_FROM = 64 * 1024
 
 
+class EmptySheet(Exception):
+    """The workbook's sheet `data` holds nothing at all: not even a header."""
+
+
 class Unreadable(Exception):
     """The bytes are not a readable file of the format the name promises. Why, as the key of a text of
     `[messages.unreadable]` in schemas/texts.toml and the values it fills in: `detail` says it in a language, `str()`
@@ -178,6 +182,8 @@ def read_columns(
         reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json": _read_json}[file_format]
         with collector.paused():  # a file's rows are many objects, none of them garbage while it is read
             columns = _to_columns(*reader(content, limits), limits)  # the rows read are let go as they become columns
+    except EmptySheet:  # a blank sheet is an empty file, as a blank CSV file is
+        return None, [Finding("empty", "error", message("empty", "empty_sheet", lang, sheet=XLSX_SHEET))]
     except Unreadable as problem:
         return None, [unreadable_finding(problem, file_format, lang)]
     if len(columns[ROW_NUMBER]) == 0:
@@ -494,7 +500,7 @@ def _read_xlsx(content: bytes, limits: Limits) -> Read:
     numbered = [(index, [_xlsx_cell(c) for c in cells]) for index, cells in enumerate(grid, start=1)]
     filled = [(number, cells) for number, cells in numbered if any(c and not c.isspace() for c in cells)]
     if not filled:
-        raise Unreadable("empty_sheet", 1, sheet=XLSX_SHEET)
+        raise EmptySheet
     header_number, header_cells = filled[0]
     header = [c or "" for c in header_cells]
     return header, [(number, cells) for number, cells in filled if number > header_number], None

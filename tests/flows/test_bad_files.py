@@ -79,7 +79,7 @@ EXPECTED: dict[str, list[Expect]] = {
     "truncated.xlsx": [_e("unreadable", None, None, "not an Excel workbook")],
     "corrupt.xlsx": [_e("unreadable", None, None, "damaged")],
     "no_data_sheet.xlsx": [_e("unreadable", None, None, "no sheet named 'data'", "'Sheet1'")],
-    "xlsx_empty_sheet.xlsx": [_e("unreadable", 1, None, "sheet 'data' is empty")],
+    "xlsx_empty_sheet.xlsx": [_e("empty", None, None, "sheet 'data' is empty")],
     "xlsx_header_only.xlsx": [_e("empty", None, None, "no data row")],
     **{
         name: [_e("unreadable", None, None, "spans 17,179,869,184 cells")]

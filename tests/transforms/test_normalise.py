@@ -262,6 +262,18 @@ def test_another_separator_is_one_finding_that_names_it(separator, named, regist
     assert f"separated by {named}, not commas" in findings[0].message and "CSV UTF-8" in findings[0].message
 
 
+def test_a_header_under_a_title_is_one_finding_that_names_its_row(registry):
+    text = "Report of the Ministry, first half of 2019,,,\n,,,,\nReporter,Period,Indicator,Area,Value\nNCCT,2019-S1,cases,KH,78\n"
+    raw = read_submission(text.encode("utf-8"), "csv", registry.limits)
+    frame, findings = conform(raw.frame, registry)
+    assert frame is None
+    assert [(f.rule, f.severity, f.row_number) for f in findings] == [("missing_column", "error", 3)]
+    assert "the header is on row 3" in findings[0].message and "delete the rows above it" in findings[0].message
+    # a first row that is no header and no header below it: each missing column, as before
+    frame, findings = conform(read_submission(b"a,b\n1,2\n", "csv", registry.limits).frame, registry)
+    assert {f.column_name for f in findings if f.rule == "missing_column"} == set(registry.required_columns)
+
+
 CELLS = ["", " ", "f", " F ", "NCCT", " ncct", "i", "D ", "\u3000m\u3000", "ក", "_T", "\xa0"]
 
 
