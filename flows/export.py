@@ -267,14 +267,15 @@ class CannotProtect(Exception):
     def explained(self) -> str:
         """What cannot be protected, and why, as lines for people."""
         subject = f"{counted(self.count, 'small count')} cannot be protected (K = {self.min_cell})"
+        it = "it" if self.count == 1 else "them"
         if self.pinned_by_releases:
             subject += (
                 ": figures that an earlier release published, which still hold the values it published, give "
-                f"{'it' if self.count == 1 else 'them'} away whatever is suppressed now (a reader who kept that "
-                "release subtracts them, so they cannot be suppressed to protect it)"
+                f"{it} away whatever is suppressed now (a reader who kept that release subtracts them, so they "
+                f"cannot be suppressed to protect {it})"
             )
         else:
-            subject += ": every other figure of the relations that pin it is suppressed already"
+            subject += f": every other figure of the relations that pin {it} is suppressed already"
         return subject + ":\n" + "\n".join(f"  - {line}" for line in self.figures)
 
     def periods_text(self) -> str:
@@ -428,11 +429,13 @@ def export(
     except CannotProtect as problem:
         errors.print(
             f"The table does not pass the disclosure audit: {problem.explained()}\n"
-            "Nothing was written. The export publishes every figure of the warehouse, so it cannot leave these "
-            f"out. If they are wrong, have them corrected ({problem.periods_text()}: unapprove the period if it is "
-            "approved, have the reporter send the corrected file, and export once a run has loaded it). To publish "
-            "the approved figures meanwhile, leave the period out of a release: `ctip unapprove` it, then "
-            "`ctip release`.",
+            "Nothing was written. The export publishes every figure of the warehouse, approved or not, so it "
+            f"cannot leave these out; it can pass only once the figures of {problem.periods_text()} change (if they are "
+            "wrong: unapprove the period if it is approved, have the reporter send the corrected file, and export "
+            "again once a run has loaded it). Meanwhile `ctip release` publishes the approved figures, once "
+            f"{problem.periods_text()} is left out of it: "
+            + ", ".join(f"`ctip unapprove {r} {p} --by NAME --reason TEXT`" for r, p in problem.reporter_periods)
+            + ".",
             highlight=False,
             markup=False,
         )
