@@ -223,14 +223,18 @@ def protected_table(
     """The comparison table protected for publication (transforms.disclosure), with `CARRIED` as they are, and
     its audit:
     by reporter, area, indicator and period, each total before its cuts. Every small count in it has passed the
-    interval audit; raises UnprotectedTable when one cannot. With `audit_file`, the audit (every suppressed count
+    interval audit; raises CannotProtect when one cannot. With `audit_file`, the audit (every suppressed count
     with its status, C small or D suppressed to protect, and its feasible interval) is written there, for the
     office only. The same comparison gives the same table whatever the order of its rows. `known`: figures
     already public (as `transforms.disclosure.confidentiality` takes them)."""
-    protection = protect_comparison(comparison, registry, min_cell, CARRIED, workers=usable_cores(), known=known)
-    unprotected = protection.audit.filter(pl.col("protected").not_().fill_null(False)).height
-    if unprotected:
-        raise UnprotectedTable(unprotected)
+    try:
+        protection = protect_comparison(comparison, registry, min_cell, CARRIED, workers=usable_cores(), known=known)
+    except UnprotectedTable as problem:
+        raise CannotProtect(problem, registry, min_cell, known) from None
+    unprotected = protection.audit.filter(pl.col("protected").not_().fill_null(False))
+    if unprotected.height:
+        small = unprotected.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + 1).alias("small"))
+        raise CannotProtect(UnprotectedTable(small), registry, min_cell, known)
     if audit_file is not None:
         audit_file.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(audit_file) as temporary:
@@ -243,6 +247,79 @@ def protected_table(
         .drop("_cut_size")
     )
     return Protection(table, protection.audit)
+
+
+class CannotProtect(Exception):
+    """Small counts of the table cannot be protected (`transforms.disclosure.UnprotectedTable`), described for
+    people: `figures`, a line for each count naming it, its bounds and the public figures that pin it (with the
+    release that published each); `reporter_periods`, the (reporter, period) pairs that hold them."""
+
+    def __init__(self, problem: UnprotectedTable, registry: Registry, min_cell: int, known: pl.DataFrame | None):
+        self.min_cell = min_cell
+        self.count = problem.figures.height
+        self.pinned_by_releases = problem.public.height > 0
+        self.figures = _described(problem, registry, known)
+        self.reporter_periods = sorted({(r, p) for r, p in problem.figures.select("reporter", "period").iter_rows()})
+        super().__init__(
+            f"{counted(self.count, 'small count')} cannot be protected (K = {min_cell}): " + "; ".join(self.figures)
+        )
+
+    def explained(self) -> str:
+        """What cannot be protected, and why, as lines for people."""
+        subject = f"{counted(self.count, 'small count')} cannot be protected (K = {self.min_cell})"
+        it = "it" if self.count == 1 else "them"
+        if self.pinned_by_releases:
+            subject += (
+                ": figures that an earlier release published, which still hold the values it published, give "
+                f"{it} away whatever is suppressed now (a reader who kept that release subtracts them, so they "
+                f"cannot be suppressed to protect {it})"
+            )
+        else:
+            subject += f": every other figure of the relations that pin {it} is suppressed already"
+        return subject + ":\n" + "\n".join(f"  - {line}" for line in self.figures)
+
+    def periods_text(self) -> str:
+        return ", ".join(f"{r} {p}" for r, p in self.reporter_periods)
+
+
+def figure_name(row: dict, registry: Registry) -> str:
+    """A figure as people read it: `NCCT 2019-S1 KH victims_rescued, age Y15T17` (`(total)` with no cut)."""
+    cut = [f"{name} {row[name]}" for name in registry.dimension_names if row.get(name) not in (None, TOTAL)]
+    name = f"{row['reporter']} {row['period']} {row['area']} {row['indicator']}"
+    return f"{name}, {', '.join(cut)}" if cut else f"{name} (total)"
+
+
+def _described(problem: UnprotectedTable, registry: Registry, known: pl.DataFrame | None) -> list[str]:
+    key = ["reporter", "area", "indicator", "period", *registry.dimension_names]
+    public = problem.public
+    if known is not None and "release" in known.columns and public.height:
+        first = known.group_by(*key, "value").agg(pl.col("release").min())
+        public = public.join(first, on=[*key, "value"], how="left", maintain_order="left", nulls_equal=True)
+    lines = []
+    for row in problem.figures.iter_rows(named=True):
+        lower, upper = row.get("lower"), row.get("upper")
+        bounds = (
+            f"what is published leaves it between {lower:,} and {upper:,}"
+            if lower is not None and upper is not None
+            else "what is published pins it too closely"
+        )
+        pinning = public.filter(pl.col("small") == row["small"]) if public.height else public
+        cut_size = pl.sum_horizontal([(pl.col(d) != TOTAL).cast(pl.Int8) for d in registry.dimension_names])
+        pinning = pinning.sort(cut_size, *key)  # each total before its cuts
+        by_release: dict[object, list[str]] = {}
+        for known_row in pinning.iter_rows(named=True):
+            by_release.setdefault(known_row.get("release"), []).append(
+                f"{figure_name(known_row, registry)} = {known_row['value']:,}"
+            )
+        said = [
+            (f"release {number} published " if number is not None else "already published: ") + " and ".join(names)
+            for number, names in sorted(by_release.items(), key=lambda item: (item[0] is None, item[0] or 0))
+        ]
+        lines.append(
+            f"{figure_name(row, registry)} = {row['value']:,}: {bounds}"
+            + (f", since {'; '.join(said)}" if said else "")
+        )
+    return lines
 
 
 def suppressed_figures(audit: pl.DataFrame) -> dict[str, int]:
@@ -349,9 +426,16 @@ def export(
         raise typer.Exit(1)
     try:
         protection = protected_table(comparison, registry, min_cell, audit_file, known=released)
-    except UnprotectedTable as problem:
+    except CannotProtect as problem:
         errors.print(
-            f"The table does not pass the disclosure audit (K = {min_cell}): {problem}; nothing was written.",
+            f"The table does not pass the disclosure audit: {problem.explained()}\n"
+            "Nothing was written. The export publishes every figure of the warehouse, approved or not, so it "
+            f"cannot leave these out; it can pass only once the figures of {problem.periods_text()} change (if they are "
+            "wrong: unapprove the period if it is approved, have the reporter send the corrected file, and export "
+            "again once a run has loaded it). Meanwhile `ctip release` publishes the approved figures, once "
+            f"{problem.periods_text()} is left out of it: "
+            + ", ".join(f"`ctip unapprove {r} {p} --by NAME --reason TEXT`" for r, p in problem.reporter_periods)
+            + ".",
             highlight=False,
             markup=False,
         )

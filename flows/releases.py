@@ -35,6 +35,7 @@ from flows.cli.common import (
 )
 from flows.export import (
     CARRIED,
+    CannotProtect,
     MinCellOption,
     protected_table,
     readable_columns,
@@ -282,6 +283,21 @@ def write_release(
     return Release(number, target, published.height, revised.height, manifest)
 
 
+def _cannot_release(problem: CannotProtect) -> str:
+    """Why the approved figures cannot be released, and how to release the rest."""
+    periods = problem.reporter_periods
+    them = "it" if len(periods) == 1 else "them"
+    steps = ", ".join(f"`ctip unapprove {r} {p} --by NAME --reason TEXT`" for r, p in periods)
+    return (
+        f"Cannot release: {problem.explained()}\n"
+        "Nothing was written and no release was recorded.\n"
+        f"To release the other approved figures, leave {problem.periods_text()} out until this is resolved: "
+        f"{steps}; then run `ctip release` again. Approve {them} again once corrected figures are loaded; as the "
+        f"figures stand, {them} cannot be released without giving the small "
+        f"count{'' if problem.count == 1 else 's'} away."
+    )
+
+
 def _approved_rows(comparison: pl.DataFrame, approved: list[tuple]) -> pl.DataFrame:
     """The rows of approved reporter-periods, with the base figure only where its reporter-period is approved
     too (otherwise the base, its status and the change are left empty: no unapproved figure is released)."""
@@ -334,7 +350,9 @@ def release(
     differ from the previous release) and MANIFEST.json (every file with its SHA-256). A release is never
     changed afterwards; audit.releases lists them.
 
-    Exit 0 when written, 1 when nothing is approved, 2 for wrong usage.
+    Exit 0 when written; 1 when nothing is approved, or when a small count of the approved figures cannot be
+    protected (what earlier releases published gives it away): nothing is written then, and the message names the
+    reporter-periods to leave out; 2 for wrong usage.
     """
     embargo_at = _embargo(embargo)
     if out.exists() and not out.is_dir():
@@ -345,6 +363,9 @@ def release(
         made = write_release(settings, load_registry(), out, min_cell, embargo_at, note, datetime.now(UTC))
     except NothingApproved as problem:
         errors.print(f"Nothing to release: {problem}.", highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    except CannotProtect as problem:
+        errors.print(_cannot_release(problem), highlight=False, markup=False)
         raise typer.Exit(1) from None
     except (OSError, WarehouseBusy) as problem:
         errors.print(f"Cannot write the release: {problem}", highlight=False, markup=False)

@@ -69,10 +69,13 @@ PROPAGATION_ROUNDS = 30  # at most, rounds of bound propagation before the LP au
 EXACT_BUDGET = 2000  # cells of one component solved on their own per audit; past it, an unproved cell is pinned
 LOWERINGS = 2  # at most, shared-out points that seek a cell's least before its own solve does
 UNBOUNDED = (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible)
+# Floats hold every whole number up to 2**53 exactly. Below this sum of the counts (and slacks), every sum the audit
+# forms is exact in floats; above it (counts anywhere in int64), the bounds it reports are worked out in integers.
+EXACT_FLOATS = 2.0**40
 INTERVAL_SCHEMA = {
     "_cell": pl.Int64,
     "lower": pl.Int64,
-    "upper": pl.Int64,
+    "upper": pl.Int128,  # a count bounded by a sum of counts may be bounded beyond the largest int64
     "exact": pl.Boolean,
     "protected": pl.Boolean,
 }
@@ -84,7 +87,9 @@ class Relations:
 
     `row`, `cell` and `coef` list the members (coef +1 for a part, -1 for the total);
     `equal[r]` says whether row r is an equality; `group[r]` is the group it came from; `implied[r]` (when
-    given) that row r is a linear combination of other rows that hold, which the linear programmes leave out.
+    given) that row r is a linear combination of other rows that hold, which the linear programmes leave out;
+    `slack[r]` (when given) how far the counts of row r fall short of it, `-sum(coef * count)`, as a Python
+    integer (0 for an equality): exact whatever the counts, where a float sum of counts near 2**63 is not.
     """
 
     row: np.ndarray
@@ -93,6 +98,7 @@ class Relations:
     equal: np.ndarray
     group: np.ndarray
     implied: np.ndarray | None = None
+    slack: np.ndarray | None = None
 
 
 @dataclass
@@ -113,15 +119,19 @@ def relations_that_hold(members: pl.DataFrame, values: np.ndarray) -> Relations:
     """
     if members.height == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return Relations(empty, empty, empty.astype(np.float64), np.zeros(0, dtype=bool), empty)
+        return Relations(
+            empty, empty, empty.astype(np.float64), np.zeros(0, dtype=bool), empty, slack=np.zeros(0, dtype=object)
+        )
     coef = pl.when(pl.col("_total")).then(-1.0).otherwise(1.0)
     if "_coef" in members.columns:
         coef = pl.col("_coef").cast(pl.Float64).fill_null(coef)
     framed = members.select("_group", "_cell", coef.alias("_coef")).with_columns(
-        pl.Series("_value", values[members["_cell"].to_numpy()], dtype=pl.Float64),
+        pl.Series("_value", _counts(values)[members["_cell"].to_numpy()], dtype=pl.Int64),
     )
+    # in 128-bit integers: whether a relation holds is exact for any int64 counts (a float sum is not past 2**53)
     balance = framed.group_by("_group").agg(
-        (pl.col("_coef") * pl.col("_value")).sum().alias("_balance"), (pl.col("_coef") < 0).sum().alias("_totals")
+        (pl.col("_coef").cast(pl.Int128) * pl.col("_value").cast(pl.Int128)).sum().alias("_balance"),
+        (pl.col("_coef") < 0).sum().alias("_totals"),
     )
     holding = (
         balance.filter((pl.col("_balance") == 0) | ((pl.col("_balance") < 0) & (pl.col("_totals") == 1)))
@@ -139,6 +149,7 @@ def relations_that_hold(members: pl.DataFrame, values: np.ndarray) -> Relations:
         equal=holding["_equal"].to_numpy(),
         group=holding["_group"].to_numpy(),
         implied=holding["_implied"].to_numpy(),
+        slack=np.array([-balance for balance in holding["_balance"].to_list()], dtype=object),
     )
 
 
@@ -168,8 +179,38 @@ def is_protected(lower: float, upper: float, min_cell: int) -> bool:
     return upper - lower >= min_cell and (lower <= 0 or upper >= min_cell)
 
 
+def _counts(values) -> np.ndarray:
+    """Counts as int64, exactly as given (whole floats are taken as the counts they are)."""
+    array = np.asarray(values)
+    return array.astype(np.int64) if array.dtype.kind in "iu" else np.rint(array).astype(np.int64)
+
+
+def _near(found: float, bound: int) -> bool:
+    """Whether a bound the solver found in floats is `bound` (a whole number), to the precision floats have
+    at its size."""
+    return abs(found - float(bound)) <= max(EPSILON, 64 * float(np.spacing(abs(float(bound)))))
+
+
+def _as_floats(numbers, up: bool) -> np.ndarray:
+    """Whole numbers (Python integers, or infinities) as floats, rounded up (or down) where a float cannot hold
+    one exactly: a bound made a float this way never cuts into the range it bounds."""
+    out = np.array(numbers, dtype=np.float64)
+    for i in np.flatnonzero(np.isfinite(out) & (np.abs(out) >= 2.0**53)):
+        exact, near = int(numbers[i]), float(out[i])
+        if (int(near) < exact) if up else (int(near) > exact):
+            out[i] = np.nextafter(near, np.inf if up else -np.inf)
+    return out
+
+
 class Auditor:
-    """Audits one table's relations for successive sets of suppressed cells, remembering solved components."""
+    """Audits one table's relations for successive sets of suppressed cells, remembering solved components.
+
+    It works in deviations from the true counts, `d = x - count`: a relation that holds exactly is
+    `sum(coef * d) = 0`, one whose parts fall short of their total `sum(coef * d) <= slack`, and a count at
+    least 0 is `d >= -count`. The true counts are the point d = 0, and the bounds of a small count are small
+    deviations, which floats hold exactly however large the counts around them; the intervals are reported as
+    counts, `count + d`, in integers.
+    """
 
     def __init__(
         self,
@@ -179,17 +220,33 @@ class Auditor:
         workers: int = 1,
     ):
         self.relations = relations
-        self.values = np.asarray(values, dtype=np.float64)
+        self.counts = _counts(values)
+        self.values = self.counts.astype(np.float64)
         self.min_cell = min_cell
+        exact_counts = self.counts.astype(object)
+        self._least = _as_floats(-exact_counts, up=False)  # d >= -count: every count is at least 0
+        if relations.slack is None:
+            members = np.zeros(relations.equal.size, dtype=object)
+            np.add.at(
+                members, relations.row, relations.coef.astype(np.int64).astype(object) * exact_counts[relations.cell]
+            )
+            slack = -members
+        else:
+            slack = relations.slack
+        self._slack = np.asarray(slack, dtype=object)
+        self._rhs = _as_floats(self._slack, up=True)  # the right-hand sides in deviations, for every pattern
+        # counts past what float sums hold exactly: the reported bounds are then worked out in integers
+        self.exact = float(np.abs(self.values).sum()) + float(np.abs(self._rhs).sum()) >= EXACT_FLOATS
         self.workers = max(1, workers)  # components solved at once, each by its own solver in a thread
         self._solved: dict[tuple, tuple[dict[int, tuple[float, float, bool]], dict[int, set[int]], int]] = {}
-        # the least and most value of each cell seen at a feasible point: true counts until a solve widens them.
-        # Suppressing more only widens the feasible set (a published count becomes free), so these stay
-        # witnessed as long as no suppressed cell is published again.
-        self._low = self.values.copy()
-        self._high = self.values.copy()
+        # the least and most deviation of each cell seen at a feasible point: 0 (the true counts) until a solve
+        # widens them. Suppressing more only widens the feasible set (a published count becomes free), so these
+        # stay witnessed as long as no suppressed cell is published again.
+        self._low = np.zeros(self.values.size)
+        self._high = np.zeros(self.values.size)
         self._hidden = np.zeros(self.values.size, dtype=bool)
         self._propagated = None  # (pattern, bounds) of the last call of outer_bounds
+        self._exact_bounds = None  # (pattern, lower, upper) in integers, of the last call of outer_bounds
 
     def audit(self, suppressed: np.ndarray, sensitive: np.ndarray | None = None) -> Audit:
         """The feasible interval of every cell where `suppressed` is true; those of the `sensitive` ones
@@ -201,7 +258,7 @@ class Auditor:
         hidden = np.flatnonzero(suppressed)
         must = suppressed if sensitive is None else np.asarray(sensitive, dtype=bool) & suppressed
         if (self._hidden & ~suppressed).any():  # a cell published again: the points seen may be infeasible now
-            self._low, self._high = self.values.copy(), self.values.copy()
+            self._low, self._high = np.zeros(self.values.size), np.zeros(self.values.size)
         self._hidden = np.array(suppressed, dtype=bool)
         if hidden.size == 0:
             return Audit(pl.DataFrame(schema=INTERVAL_SCHEMA))
@@ -212,11 +269,7 @@ class Auditor:
         local[hidden] = np.arange(hidden.size)
         is_var = suppressed[rel.cell]
         n_rows = rel.equal.size
-        # right-hand sides: minus the published members' contribution
-        published = ~is_var
-        rhs = -np.bincount(
-            rel.row[published], weights=rel.coef[published] * self.values[rel.cell[published]], minlength=n_rows
-        )
+        rhs = self._rhs  # in deviations, a published member adds nothing: the slack of each row
         if rel.implied is not None:  # rows that others imply: the same feasible set without them
             is_var = is_var & ~rel.implied[rel.row]
         var_rows, var_cells, var_coef = rel.row[is_var], local[rel.cell[is_var]], rel.coef[is_var]
@@ -273,10 +326,11 @@ class Auditor:
             for cell, (low, high, is_exact) in result.items():
                 lower[local[cell]], upper[local[cell]], exact[local[cell]] = low, high, is_exact
             pinning.update(pins)
+        low_counts, high_counts, exact = self._as_counts(hidden, lower, upper, exact, suppressed)
         # proved for the sensitive cells; null for the others, which need no protection of their own
         protected = [
-            is_protected(lo_, hi_, self.min_cell) if required else None
-            for lo_, hi_, required in zip(lower, upper, must[hidden], strict=True)
+            is_protected(lo_, math.inf if hi_ is None else hi_, self.min_cell) if required else None
+            for lo_, hi_, required in zip(low_counts, high_counts, must[hidden], strict=True)
         ]
         for cell, passed in zip(hidden.tolist(), protected, strict=True):
             if passed is False and cell not in pinning:  # never left unprotected without a relation to widen
@@ -284,8 +338,8 @@ class Auditor:
         intervals = pl.DataFrame(
             {
                 "_cell": hidden.astype(np.int64),
-                "lower": lower.astype(np.int64),
-                "upper": [None if math.isinf(value) else int(value) for value in upper],
+                "lower": low_counts,
+                "upper": high_counts,
                 "exact": exact,
                 "protected": protected,
             },
@@ -293,9 +347,38 @@ class Auditor:
         )
         return Audit(intervals, {c: g for c, g in pinning.items()}, solves, len(starts))
 
+    def _as_counts(self, hidden, lower, upper, exact, suppressed) -> tuple[list[int], list[int | None], np.ndarray]:
+        """The deviations found for the `hidden` cells as counts, in integers: `count + d`, the upper one None when
+        unbounded. Past what floats hold exactly, a bound the solver reached at the propagated one is that one,
+        worked out in integers; another is kept inside it and is not exact."""
+        counts = self.counts[hidden].astype(object)
+        lows = [int(c) + int(d) for c, d in zip(counts, lower, strict=True)]
+        highs = [None if math.isinf(d) else int(c) + int(d) for c, d in zip(counts, upper, strict=True)]
+        exact = np.array(exact, dtype=bool)
+        if not self.exact:
+            return lows, highs, exact
+        least, most = self._integer_bounds(np.asarray(suppressed, dtype=bool))
+        for k, cell in enumerate(hidden.tolist()):
+            count, floor, ceiling = int(counts[k]), least[cell], most[cell]
+            if _near(lower[k], floor):  # the solver's least is the propagated bound, to a float's precision
+                lows[k] = count + floor
+            else:
+                lows[k] = max(lows[k], count + floor)
+                exact[k] = exact[k] and abs(lower[k]) < 2.0**53
+            if math.isinf(upper[k]):
+                highs[k] = None
+            elif not math.isinf(ceiling) and _near(upper[k], ceiling):
+                highs[k] = count + ceiling
+            else:
+                highs[k] = highs[k] if math.isinf(ceiling) else min(highs[k], count + ceiling)
+                exact[k] = exact[k] and abs(upper[k]) < 2.0**53
+            lows[k] = max(lows[k], 0)
+        return lows, highs, exact
+
     def outer_bounds(self, suppressed: np.ndarray, rounds: int = PROPAGATION_ROUNDS):
-        """Bounds of every cell that propagation along the relations gives (published cells: their counts;
-        suppressed ones: 0 and infinity to begin with), with the suppressed members of the rows they came from.
+        """Bounds of every cell's deviation that propagation along the relations gives (published cells: 0;
+        suppressed ones: -count and infinity to begin with), with the suppressed members of the rows they came
+        from.
 
         Each relation bounds each of its suppressed cells by what the published members and the others'
         bounds leave (rounded inward to whole counts, as an attacker may); repeated, these bounds close in on
@@ -313,15 +396,15 @@ class Auditor:
         rel = self.relations
         n_rows = rel.equal.size
         is_var = suppressed[rel.cell]
-        published = ~is_var
-        rhs = -np.bincount(
-            rel.row[published], weights=rel.coef[published] * self.values[rel.cell[published]], minlength=n_rows
-        )
+        rhs = self._rhs
         rows, cols, coef = rel.row[is_var], rel.cell[is_var], rel.coef[is_var]
         equal = rel.equal[rows]
-        lower = np.where(suppressed, 0.0, self.values)
-        upper = np.where(suppressed, np.inf, self.values)
         positive = coef > 0
+        if self.exact:  # in integers (a float sum of the others, as a row's sum less one, would round), then as
+            least, most = self._integer_bounds(suppressed, rounds)  # floats that never cut into them
+            return _as_floats(least, up=False), _as_floats(most, up=True), (rows, cols, coef, positive, equal, rhs)
+        lower = np.where(suppressed, self._least, 0.0)
+        upper = np.where(suppressed, np.inf, 0.0)
         for _ in range(rounds):
             up_candidate, low_candidate = _row_bounds(rows, cols, coef, positive, equal, rhs, lower, upper, n_rows)
             new_upper = upper.copy()
@@ -335,6 +418,55 @@ class Auditor:
             if not changed:
                 break
         return lower, upper, (rows, cols, coef, positive, equal, rhs)
+
+    def _integer_bounds(self, suppressed: np.ndarray, rounds: int = PROPAGATION_ROUNDS):
+        """The bounds of `_propagate` (deviations), worked out in Python integers (infinity where unbounded): exact
+        for counts anywhere in int64, where large sums of them are not exact in floats. Slower: taken only for such
+        a table."""
+        pattern = (suppressed.tobytes(), rounds)
+        if self._exact_bounds is not None and self._exact_bounds[0] == pattern:
+            return self._exact_bounds[1:]
+        rel = self.relations
+        is_var = suppressed[rel.cell]
+        by_row: dict[int, list[tuple[int, int]]] = {}
+        for row, cell, coef in zip(
+            rel.row[is_var].tolist(), rel.cell[is_var].tolist(), rel.coef[is_var].tolist(), strict=True
+        ):
+            by_row.setdefault(row, []).append((cell, 1 if coef > 0 else -1))
+        least = np.zeros(self.values.size, dtype=object)
+        most = np.zeros(self.values.size, dtype=object)
+        for cell in np.flatnonzero(suppressed).tolist():
+            least[cell], most[cell] = -int(self.counts[cell]), math.inf
+        infinite = math.inf
+        for _ in range(rounds):
+            changed = False
+            for row, members in by_row.items():
+                slack, equal = self._slack[row], bool(rel.equal[row])
+                # the least and most each member adds to its row
+                adds_least = [least[c] if a > 0 else -most[c] for c, a in members]
+                adds_most = [most[c] if a > 0 else -least[c] for c, a in members]
+                least_open = sum(1 for v in adds_least if v == -infinite)
+                most_open = sum(1 for v in adds_most if v == infinite)
+                least_sum = sum(v for v in adds_least if v != -infinite)
+                most_sum = sum(v for v in adds_most if v != infinite)
+                for (cell, a), own_least, own_most in zip(members, adds_least, adds_most, strict=True):
+                    own_least_open, own_most_open = own_least == -infinite, own_most == infinite
+                    if least_open - own_least_open == 0:  # a * x <= slack - the others' least
+                        bound = slack - (least_sum - (0 if own_least_open else own_least))
+                        if a > 0 and bound < most[cell]:
+                            most[cell], changed = bound, True
+                        elif a < 0 and -bound > least[cell]:
+                            least[cell], changed = -bound, True
+                    if equal and most_open - own_most_open == 0:  # and a * x >= slack - the others' most
+                        bound = slack - (most_sum - (0 if own_most_open else own_most))
+                        if a > 0 and bound > least[cell]:
+                            least[cell], changed = bound, True
+                        elif a < 0 and -bound < most[cell]:
+                            most[cell], changed = -bound, True
+            if not changed:
+                break
+        self._exact_bounds = (pattern, least, most)
+        return least, most
 
     def propagated_pins(
         self, suppressed: np.ndarray, sensitive: np.ndarray, rounds: int = PROPAGATION_ROUNDS
@@ -352,8 +484,9 @@ class Auditor:
         lower, upper, (rows, cols, coef, positive, equal, rhs) = self.outer_bounds(suppressed, rounds)
         n_rows = rel.equal.size
         candidates = np.flatnonzero(must)
+        counts = self.values[candidates]  # small counts: their bounds as counts are exact in floats
         narrow = (upper[candidates] - lower[candidates] < self.min_cell) | (
-            (lower[candidates] > 0) & (upper[candidates] < self.min_cell)
+            (counts + lower[candidates] > 0) & (counts + upper[candidates] < self.min_cell)
         )
         pinned = candidates[narrow]
         if pinned.size == 0:
@@ -361,7 +494,7 @@ class Auditor:
         # the rows whose bound is the cell's bound (its upper one, and its lower one when above 0) pin it
         up_candidate, low_candidate = _row_bounds(rows, cols, coef, positive, equal, rhs, lower, upper, n_rows)
         tight = (np.floor(up_candidate + EPSILON) <= upper[cols]) | (
-            (lower[cols] > 0) & (np.ceil(low_candidate - EPSILON) >= lower[cols])
+            (self.values[cols] + lower[cols] > 0) & (np.ceil(low_candidate - EPSILON) >= lower[cols])
         )
         is_pinned = np.zeros(self.values.size, dtype=bool)
         is_pinned[pinned] = True
@@ -389,12 +522,7 @@ class Auditor:
         row_equal = self.relations.equal[row_ids]
         low, high = self._low[cells], self._high[cells]  # copies: written back at the end
         floor, ceiling = self._outer_low[cells], self._outer_high[cells]  # implied by the relations
-        # the plain upper bound: a part of a row whose other variables are all parts, under a published total
-        negative_rows = np.zeros(m, dtype=bool)
-        negative_rows[row_index[coef < 0]] = True
-        plain = np.full(n, np.inf)
-        usable = (coef > 0) & ~negative_rows[row_index]
-        np.minimum.at(plain, cols[usable], row_rhs[row_index[usable]])
+        counts = self.values[cells]  # the sensitive ones are small: count + deviation is exact in floats
         exact_low = np.zeros(n, dtype=bool)
         exact_high = np.zeros(n, dtype=bool)
         pins: dict[int, set[int]] = {}
@@ -409,7 +537,7 @@ class Auditor:
         def finish():
             self._low[cells], self._high[cells] = low, high
             exact_l = exact_low | (low <= floor + EPSILON)
-            exact_h = exact_high | (high >= np.minimum(plain, ceiling) - EPSILON)
+            exact_h = exact_high | (high >= ceiling - EPSILON)
             result = {}
             for j in range(n):
                 lower_j, upper_j = _whole(low[j], high[j])
@@ -422,10 +550,10 @@ class Auditor:
             return ~must | (width >= self.min_cell)
 
         if n == 1:
-            one_low, one_high = _one_cell(coef, row_rhs[row_index], row_equal[row_index])
+            one_low, one_high = _one_cell(coef, row_rhs[row_index], row_equal[row_index], floor[0])
             low[0], high[0] = min(low[0], one_low), max(high[0], one_high)
             exact_low[0] = exact_high[0] = True
-            if must[0] and not is_protected(one_low, one_high, self.min_cell):
+            if must[0] and not is_protected(counts[0] + one_low, counts[0] + one_high, self.min_cell):
                 pins[int(cells[0])] = groups_of(range(m))
             return finish()
         if settled().all():  # every sensitive cell proved by the points seen in earlier audits
@@ -506,7 +634,7 @@ class Auditor:
                 continue
             exact_low[j] = exact_high[j] = True
             lower_j, upper_j = _whole(low[j], high[j])
-            if is_protected(lower_j, upper_j, self.min_cell):
+            if is_protected(counts[j] + lower_j, counts[j] + upper_j, self.min_cell):
                 continue
             binding = np.flatnonzero((np.abs(duals_high) > EPSILON) | (np.abs(duals_low) > EPSILON))
             pins[int(cells[j])] = groups_of(binding if binding.size else rows_of(j))  # degenerate: all its rows
@@ -592,9 +720,9 @@ def _solver() -> highspy.Highs:
     return highs
 
 
-def _one_cell(coef: np.ndarray, rhs: np.ndarray, equal: np.ndarray) -> tuple[float, float]:
-    """The interval of a single variable x >= 0 under rows coef * x (= or <=) rhs."""
-    low, high = 0.0, math.inf
+def _one_cell(coef: np.ndarray, rhs: np.ndarray, equal: np.ndarray, floor: float = 0.0) -> tuple[float, float]:
+    """The interval of a single variable x >= floor under rows coef * x (= or <=) rhs."""
+    low, high = float(floor), math.inf
     for a, b, eq in zip(coef, rhs, equal, strict=True):
         bound = b / a
         if eq:

@@ -132,13 +132,23 @@ def confidentiality(
 
 
 class UnprotectedTable(ValueError):
-    """Some small counts cannot be protected: every relation that pins them has nothing published left."""
+    """Some small counts cannot be protected: every relation that pins them has nothing left to suppress, its
+    other members being suppressed already or public (figures an earlier release published, `known`).
 
-    def __init__(self, cells: int):
-        super().__init__(
-            f"{cells} small counts stay narrower than the rule allows with every relation around them suppressed"
+    `figures`: each such small count, its key, `value` and the `lower` and `upper` bounds that what is published
+    leaves it (`upper` null when unbounded), numbered by `small` from 1. `public`: the figures already public in
+    the relations that pin them, the key and `value`, with the `small` count each one helps pin.
+    """
+
+    def __init__(self, figures: pl.DataFrame, public: pl.DataFrame | None = None):
+        counts = f"{figures.height} small count{'' if figures.height == 1 else 's'}"
+        why = (
+            "figures already public pin them" if public is not None and public.height else "nothing is left to suppress"
         )
-        self.cells = cells
+        super().__init__(f"{counts} cannot be protected: {why}")
+        self.figures = figures
+        self.public = public if public is not None else figures.clear().select(pl.exclude("lower", "upper"))
+        self.cells = figures.height
 
 
 class Protection(NamedTuple):
@@ -308,9 +318,35 @@ def _audited(
             if picks.size:
                 break
         if picks.size == 0:
-            raise UnprotectedTable(len(pinning))
+            raise _unprotected(cells, members, auditor, hidden, sensitive, pinning)
         hidden[picks] = True
         hidden = _protect(cells, pl.Series(hidden), members).to_numpy().copy()  # and again no group with one
+
+
+def _unprotected(cells, members, auditor, hidden, sensitive, pinning: dict[int, set[int]]) -> UnprotectedTable:
+    """The small counts that stay pinned with nothing left to suppress, with the bounds the published figures
+    leave them, and the public figures (`_known`) of the relations that pin them."""
+    key = [c for c in cells.columns if c not in ("_row", "_cell", "value", "_known")]
+    intervals = auditor.audit(hidden, sensitive).intervals.select("_cell", "lower", "upper")
+    figures = (
+        cells.filter(pl.col("_cell").is_in(sorted(pinning)))
+        .join(intervals, on="_cell", how="left", maintain_order="left")
+        .with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + 1).alias("small"))  # cells are in key order
+    )
+    links = pl.DataFrame(
+        [(cell, group) for cell, groups in pinning.items() for group in groups],
+        schema={"_cell": pl.Int64, "_group": pl.Int64},
+        orient="row",
+    )
+    public = (
+        links.join(figures.select("_cell", "small"), on="_cell")
+        .join(members.select("_group", pl.col("_cell").alias("_member")), on="_group")
+        .join(cells.filter(pl.col("_known")).select(pl.col("_cell").alias("_member"), *key, "value"), on="_member")
+        .select("small", *key, "value")
+        .unique()
+        .sort("small", *key)
+    )
+    return UnprotectedTable(figures.select("small", *key, "value", "lower", "upper"), public)
 
 
 # ------------------------------------------------------------------ groups

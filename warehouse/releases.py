@@ -34,10 +34,12 @@ def released_figures(con: duckdb.DuckDBPyConnection, number: int) -> pl.DataFram
 
 def public_figures(con: duckdb.DuckDBPyConnection, figures: str = FIGURES) -> pl.DataFrame:
     """Every figure some release published (the key and the value; a count published twice with two values,
-    once with each): what every reader may be taken to know. `figures`: the writer's table, or the analyst
-    file's copy of it (`audit.released_figures`)."""
+    once with each), with `release`, the first release that published it with that value: what every reader
+    may be taken to know. `figures`: the writer's table, or the analyst file's copy of it
+    (`audit.released_figures`)."""
     return con.sql(
-        f"select distinct * exclude (release, status, value_conf) from {figures} where value is not null"
+        f"select * exclude (release, status, value_conf), min(release) as release from {figures} "
+        "where value is not null group by all order by all"
     ).pl()
 
 

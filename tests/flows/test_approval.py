@@ -13,6 +13,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -355,3 +356,86 @@ def test_a_release_keeps_public_what_an_earlier_release_published(tmp_path, regi
     public = pl.read_csv(tmp_path / "public" / "period_comparison.csv", infer_schema=False)
     shown = {(r["period"], r["offence"]): r["value"] for r in public.iter_rows(named=True) if r["indicator"] == "cases"}
     assert shown[("2019-S1", "SE")] == "40" and shown[("2019-S2", "SE")] is None and shown[("2019", "SE")] is None
+
+
+def test_a_release_that_cannot_protect_a_small_count_says_why_writes_nothing_and_how_to_go_on(tmp_path, registry):
+    """Release 1 published NCCT 2019-S1 victims rescued, 100 in all and 92 under 15. The period is corrected with
+    8 aged 15 to 17 and 0 adults: 100 - 92 - 0 gives the 8 away whatever a release suppresses, since the 100 and
+    the 92 are public. The release (and the public export, which knows the releases) says so, names the figures
+    and the release that published them, writes and records nothing and exits 1; leaving the period out, as it
+    advises, releases the rest, and the disclosure audit finds nothing to recover in what the releases hold."""
+    from flows.export import protected_table
+    from transforms.disclosure import confidentiality
+    from warehouse.releases import public_figures
+
+    inbox, warehouse, out = tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb", tmp_path / "releases"
+    settings = Settings(inbox=inbox, warehouse=warehouse, timezone=ZONE.key)
+    head = "reporter,period,indicator,age,value\n"
+    first = "NCCT,2019-S1,victims_rescued,_T,100\nNCCT,2019-S1,victims_rescued,Y_LT15,92\n"
+    write_inbox(inbox, {"s1.csv": head + first + "NCCT,2018-S1,victims_rescued,_T,90\n"})
+    run(inbox, warehouse, T0)
+    for period in ("2019-S1", "2018-S1"):
+        record_act(settings, registry, "NCCT", period, approvals.APPROVE, "Chan Dara", None, T0 + HOUR)
+    write_release(settings, registry, out, 10, None, None, T0 + 2 * HOUR)
+    record_act(settings, registry, "NCCT", "2019-S1", approvals.UNAPPROVE, "Chan Dara", "ages", T0 + 3 * HOUR)
+    rest = "NCCT,2019-S1,victims_rescued,Y15T17,8\nNCCT,2019-S1,victims_rescued,Y_GE18,0\n"
+    write_inbox(inbox, {"ages.csv": head + rest}, start_mtime=1_700_100_000)
+    run(inbox, warehouse, T0 + DAY)
+    assert _cli("approve", "NCCT", "2019-S1", "--by", "Chan Dara", "--warehouse", str(warehouse)).exit_code == 0
+    releases_before = query(warehouse, "select count(*) from audit.releases")
+
+    refused = _cli("release", "--out", str(out), "--warehouse", str(warehouse))
+    said = " ".join(refused.stderr.split())
+    assert refused.exit_code == 1 and isinstance(refused.exception, SystemExit), said
+    assert "Traceback" not in refused.output
+    assert "1 small count cannot be protected (K = 10)" in said
+    assert "NCCT 2019-S1 KH victims_rescued, age Y15T17 = 8: what is published leaves it between 0 and 8" in said
+    assert (
+        "release 1 published NCCT 2019-S1 KH victims_rescued (total) = 100 and "
+        "NCCT 2019-S1 KH victims_rescued, age Y_LT15 = 92" in said
+    )
+    assert "Nothing was written and no release was recorded" in said
+    assert "`ctip unapprove NCCT 2019-S1 --by NAME --reason TEXT`; then run `ctip release` again" in said
+    assert sorted(p.name for p in out.iterdir()) == ["release-0001"]  # no release-0002, no temporary folder
+    assert query(warehouse, "select count(*) from audit.releases") == releases_before
+
+    # The export publishes every figure, 2019-S1 too: it says the same, and writes neither folder.
+    exported = _cli(
+        "export", "--public", str(tmp_path / "public"), "--sdmx", str(tmp_path / "sdmx"), "--warehouse", str(warehouse)
+    )
+    told = " ".join(exported.stderr.split())
+    assert exported.exit_code == 1 and isinstance(exported.exception, SystemExit), told
+    assert "does not pass the disclosure audit: 1 small count cannot be protected" in told
+    assert "age Y15T17 = 8" in told and "release 1 published" in told and "Nothing was written" in told
+    assert "ctip unapprove" in told and "ctip release" in told
+    assert not (tmp_path / "public").exists() and not (tmp_path / "sdmx").exists()
+
+    # As advised: leave NCCT 2019-S1 out, and release the rest.
+    left_out = _cli(
+        "unapprove", "NCCT", "2019-S1", "--by", "Chan Dara", "--reason", "8 given away", "--warehouse", str(warehouse)
+    )
+    assert left_out.exit_code == 0, left_out.output
+    released = _cli("release", "--out", str(out), "--warehouse", str(warehouse))
+    assert released.exit_code == 0, released.output
+    second = out / "release-0002"
+    table = pl.read_csv(second / "period_comparison.csv", infer_schema=False)
+    assert table.select("period", "value").rows() == [("2018-S1", "90")]
+    revised = pl.read_csv(second / "revisions.csv", infer_schema=False)
+    assert sorted(revised.select("period", "age", "revision").rows()) == [
+        ("2019-S1", "Y_LT15", "withdrawn"),
+        ("2019-S1", "_T", "withdrawn"),
+    ]
+    # The disclosure audit, over every figure any release published as it holds now, knowing what they published:
+    # no small count among them, and nothing to suppress or recover.
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        known = public_figures(con, "audit.released_figures")
+        comparison = con.sql("select * from marts.period_comparison").pl()
+    key = ["reporter", "area", "indicator", "period", *registry.dimension_names]
+    current = comparison.select(*key, "value").join(known.select(key), on=key, how="semi")
+    assert current.height == 3
+    audited = confidentiality(current, registry, 10, known=known)
+    assert audited["conf"].to_list() == ["F"] * 3
+    # and release 2's table, protected knowing release 1, passes the audit with nothing suppressed
+    assert (
+        protected_table(comparison.filter(pl.col("period") == "2018-S1"), registry, 10, known=known).audit.height == 0
+    )

@@ -313,3 +313,36 @@ def test_a_table_that_does_not_pass_the_audit_is_not_written(seeded, tmp_path, m
     )
     assert result.exit_code == 1 and "does not pass the disclosure audit" in " ".join(result.output.split())
     assert not public.exists() and not (tmp_path / "sdmx").exists() and not audit.exists()
+
+
+def test_counts_near_the_largest_int64_are_exported_and_audited_exactly(tmp_path):
+    """9223372036854775807 suspects sent to court, 5 women and 9223372036854775802 men, as the contract allows
+    (int64): the public and SDMX files publish the total as it is and suppress the 5 and the men beside it, and
+    the office's audit gives their bounds as whole counts within int64."""
+    largest = 2**63 - 1
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb"
+    rows = [
+        f"NCCT,2019-S1,suspects_to_court,{sex},{value}"
+        for sex, value in (("_T", largest), ("F", 5), ("M", largest - 5))
+    ]
+    write_inbox(inbox, {"big.csv": "reporter,period,indicator,sex,value\n" + "\n".join(rows) + "\n"})
+    assert [s["status"] for s in run(inbox, warehouse).submissions] == ["loaded"]
+    public, sdmx, audit = tmp_path / "public", tmp_path / "sdmx", tmp_path / "office.csv"
+    result = runner.invoke(
+        app,
+        ["export", "--public", str(public), "--sdmx", str(sdmx), "--audit", str(audit), "--warehouse", str(warehouse)],
+    )
+    assert result.exit_code == 0 and result.exception is None, result.output
+    table = pl.read_csv(public / "period_comparison.csv", infer_schema=False)
+    shown = {r["sex"]: (r["value"], r["value_conf"]) for r in table.iter_rows(named=True)}
+    assert shown == {"_T": (str(largest), "F"), "F": (None, "C"), "M": (None, "C")}
+    assert pl.read_parquet(public / "period_comparison.parquet")["value"].to_list()[0] == largest
+    observations = pl.read_csv(sdmx / "period_comparison.csv", infer_schema=False)
+    assert sorted(observations.select("SEX", "OBS_VALUE", "CONF_STATUS").rows(), key=str) == sorted(
+        [("_T", str(largest), "F"), ("F", None, "C"), ("M", None, "C")], key=str
+    )
+    office = {r["sex"]: r for r in pl.read_csv(audit, infer_schema=False).iter_rows(named=True)}
+    assert (office["F"]["value"], office["F"]["status"], office["F"]["protected"]) == ("5", "C", "true")
+    assert office["M"]["upper"] == str(largest) and office["M"]["value"] == str(largest - 5)
+    for row in office.values():
+        assert 0 <= int(row["lower"]) <= int(row["value"]) <= int(row["upper"]) <= largest, row

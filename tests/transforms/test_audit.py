@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
@@ -31,7 +32,7 @@ from tests.transforms.test_disclosure import (
     tables,
 )
 from transforms.audit import Auditor, relations_that_hold
-from transforms.disclosure import SLICE, confidentiality
+from transforms.disclosure import SLICE, UnprotectedTable, confidentiality
 from transforms.disclosure import _groups as disclosure_groups
 
 KEY = (*SLICE, *REGISTRY.dimension_names)
@@ -455,3 +456,94 @@ def test_a_year_to_date_as_an_earlier_one_and_a_month_is_left_out_only_where_its
     assert holding.implied.any() and not holding.implied.all()
     broken = cells.with_columns(pl.when(pl.col("_cell") == 5).then(pl.col("value") + 1).otherwise(pl.col("value")))
     assert not relations_that_hold(members, broken["value"].to_numpy()).implied.any()
+
+
+# ------------------------------------------------------------------ counts anywhere in int64
+LARGEST = 2**63 - 1  # the largest count the contract allows (int64)
+
+
+def sexes(total: int, female: int, male: int, period: str = "2019-S1") -> pl.DataFrame:
+    return table_of(
+        ("_T", "_T", "_T", "KH", period, total),
+        ("_T", "F", "_T", "KH", period, female),
+        ("_T", "M", "_T", "KH", period, male),
+    )
+
+
+def test_whether_a_relation_holds_is_exact_for_counts_near_the_largest_int64():
+    """5 + 9223372036854775801 falls 1 short of 9223372036854775807; as floats, all three are 2**63 and the
+    relation would seem to hold exactly. It holds as an inequality with a slack of 1."""
+    table = sexes(LARGEST, 5, LARGEST - 6)
+    cells = table.select(*KEY, "value").with_row_index("_cell").with_columns(pl.col("_cell").cast(pl.Int64))
+    relations = relations_that_hold(disclosure_groups(cells, REGISTRY), cells["value"].to_numpy())
+    assert relations.equal.tolist() == [False] and relations.slack.tolist() == [1]
+    exact = relations_that_hold(disclosure_groups(cells, REGISTRY), sexes(LARGEST, 5, LARGEST - 5)["value"].to_numpy())
+    assert exact.equal.tolist() == [True] and exact.slack.tolist() == [0]
+
+
+def test_a_small_count_beside_counts_near_the_largest_int64_is_protected_with_exact_bounds():
+    """9223372036854775807 suspects, 5 women and 9223372036854775802 men: the 5 is suppressed, and the men
+    to protect it; the bounds are whole counts within int64, the men's upper one 9223372036854775807 exactly
+    (5 women seen at 0), and each pair of bounds adds up to the total."""
+    out = confidentiality(sexes(LARGEST, 5, LARGEST - 5), REGISTRY, 10)
+    rows = {r["sex"]: r for r in out.iter_rows(named=True)}
+    assert [rows[s]["conf"] for s in ("_T", "F", "M")] == ["F", "C", "D"]
+    women, men = rows["F"], rows["M"]
+    assert women["protected"] and women["lower"] <= 5 <= women["upper"] and women["upper"] - women["lower"] >= 10
+    assert men["lower"] <= LARGEST - 5 <= men["upper"] == LARGEST
+    assert men["lower"] + women["upper"] == LARGEST and out["upper"].drop_nulls().max() <= LARGEST
+    # Women and men suppressed, the total published, K as large as the total (no two points short of the bounds
+    # settle them): both solved to their exact bounds, 0 to the total.
+    found = ctip_audit(sexes(LARGEST, 5, LARGEST - 5), {1, 2}, LARGEST)
+    assert found.select("lower", "upper", "exact").rows() == [(0, LARGEST, True), (0, LARGEST, True)]
+
+
+def test_a_small_count_that_floats_would_call_protected_is_pinned_in_integers():
+    """Total 9223372036854774277 and men 9223372036854774271, both public (an earlier release): the 5 women lie
+    between 0 and 6. As floats the total and the men are 2**63 - 1024 and 2**63 - 2048, which would leave the
+    women 0 to 1024 and pass them; in integers they cannot be protected."""
+    total, men = 2**63 - 1531, 2**63 - 1537
+    table = sexes(total, 5, men)
+    with pytest.raises(UnprotectedTable) as refused:
+        confidentiality(table, REGISTRY, 10, known=table.filter(pl.col("sex") != "F"))
+    assert refused.value.figures.select("sex", "value", "lower", "upper").rows() == [("F", 5, 0, 6)]
+    assert sorted(refused.value.public["value"].to_list()) == [men, total]
+
+
+def test_periods_near_the_largest_int64_are_protected():
+    """A year to February of 9223372036854775790 as January's 9223372036854775783 and February's 7."""
+    table = table_of(
+        ("_T", "_T", "_T", "KH", "2019-01", LARGEST - 24),
+        ("_T", "_T", "_T", "KH", "2019-02", 7),
+        ("_T", "_T", "_T", "KH", "2019-01/2019-02", LARGEST - 17),
+    )
+    out = confidentiality(table, REGISTRY, 10)
+    assert out.filter(pl.col("value") == 7)["conf"].to_list() == ["C"]
+    assert (out["conf"] != "F").sum() >= 2 and out["protected"].drop_nulls().all()
+    for row in out.filter(pl.col("conf") != "F").iter_rows(named=True):
+        assert 0 <= row["lower"] <= row["value"] <= row["upper"] <= LARGEST, row
+
+
+@PROPERTY
+@given(
+    data=st.data(),
+    rows=tables() | tables(parts=(("2019-S1", "KH"), ("2019-S2", "KH")), whole=("2019", "KH")),
+    min_cell=st.integers(2, 25),
+)
+def test_property_the_audit_in_integers_agrees_with_the_audit_in_floats(data, rows, min_cell):
+    """Where floats are exact (small counts), the integer path taken for counts near the largest int64 gives the
+    same propagated bounds and the same intervals."""
+    assume(rows)
+    table = frame(*rows)
+    hidden = data.draw(st.sets(st.integers(0, table.height - 1), min_size=1, max_size=table.height))
+    cells = table.select(*KEY, "value").with_row_index("_cell").with_columns(pl.col("_cell").cast(pl.Int64))
+    values = cells["value"].to_numpy()
+    suppressed = np.zeros(table.height, dtype=bool)
+    suppressed[sorted(hidden)] = True
+    relations = relations_that_hold(disclosure_groups(cells, REGISTRY), values)
+    floats, integers = Auditor(relations, values, min_cell), Auditor(relations, values, min_cell)
+    integers.exact = True
+    low, high, _ = floats.outer_bounds(suppressed)
+    least, most, _ = integers.outer_bounds(suppressed)
+    assert np.array_equal(low, least) and np.array_equal(high, most)
+    assert floats.audit(suppressed).intervals.equals(integers.audit(suppressed).intervals)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from schemas import load_registry
 from schemas.registry import TOTAL, UNKNOWN
-from transforms.disclosure import PUBLIC_COLUMNS, confidentiality, protect_comparison
+from transforms.disclosure import PUBLIC_COLUMNS, UnprotectedTable, confidentiality, protect_comparison
 from transforms.periods import parse_period
 
 REGISTRY = load_registry()
@@ -461,3 +461,20 @@ def test_a_figure_an_earlier_release_published_is_never_suppressed_to_protect_an
     # A figure public with another value than it holds now is not known: it may be suppressed.
     revised = confidentiality(frame(*first, *later), REGISTRY, 10, known=frame(figure(41, "2019-S1", offence="SE")))
     assert statuses(revised) == alone
+
+
+def test_a_small_count_that_public_figures_pin_is_named_with_them():
+    """100 in all and 92 under 15 are public (an earlier release); 8 aged 15 to 17 and 0 adults are new. Whatever
+    is suppressed, 100 - 92 leaves 8 for the two: the 8 cannot be protected, and the refusal names it, the bounds
+    what is published leaves it, and the public figures that pin it."""
+    public = [figure(100), figure(92, age="Y_LT15")]
+    table = frame(*public, figure(8, age="Y15T17"), figure(0, age="Y_GE18"))
+    with pytest.raises(UnprotectedTable) as refused:
+        confidentiality(table, REGISTRY, 10, known=frame(*public))
+    assert str(refused.value) == "1 small count cannot be protected: figures already public pin them"
+    (small,) = refused.value.figures.iter_rows(named=True)
+    assert (small["small"], small["age"], small["value"], small["lower"], small["upper"]) == (1, "Y15T17", 8, 0, 8)
+    pinning = refused.value.public
+    assert sorted(pinning.select("small", "age", "value").rows()) == [(1, "Y_LT15", 92), (1, "_T", 100)]
+    # Not public, the 100 or the 92 is suppressed instead, and the table passes.
+    assert_protected(figures_of(confidentiality(table, REGISTRY, 10, known=frame(public[1]))), 10)
