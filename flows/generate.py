@@ -1,8 +1,9 @@
 """`ctip generate`: an inbox of realistic synthetic submissions, for trials and benchmarks.
 
 The figures and defects come from `transforms/generate.py`; this module lays each
-submission out as its reporter would (CSV mostly, some JSON and XLSX), writes the
-files with modification times in the order they would have arrived, and records
+submission (a monthly file, or the report of a reporter's calendar period) out as its
+reporter would (CSV mostly, some JSON and XLSX), writes the files with modification
+times in the order they would have arrived, and records
 what it wrote, and which files are invalid and why, in `.manifest.json` (a hidden file, which the inbox ignores).
 """
 
@@ -108,10 +109,11 @@ def _xlsx(table: pl.DataFrame, created: datetime) -> bytes:
 
 # ----------------------------------------------------------------- writing
 def arrival(planned: Planned, position: int, registry: Registry | None = None, late_days: int | None = None) -> float:
-    """When the file would have arrived: the 10th of the month after its period, 09:00 UTC, plus
+    """When the file would have arrived: the 10th of the month after its period (for a calendar report, the
+    month after the period's last month), 09:00 UTC, plus
     `position` seconds, so an inbox is taken in the order it was planned. With `late_days`, the file
     is dated late instead: `late_days` days after the due day of the period of its reporter's calendar
-    that holds its month (registry.toml), 09:00 UTC."""
+    that holds its month (or that it reports), registry.toml, 09:00 UTC."""
     year, month = planned.year + planned.month // 12, planned.month % 12 + 1
     if late_days is None or registry is None:
         return datetime(year, month, 10, 9, 0, tzinfo=UTC).timestamp() + position
@@ -122,14 +124,15 @@ def arrival(planned: Planned, position: int, registry: Registry | None = None, l
 
 
 def calendar_period_of(planned: Planned, period_type: str) -> Period:
-    """The period of `period_type` that holds the planned file's month."""
+    """The period of `period_type` that holds the planned file's month (a calendar report's last month)."""
     first = date(planned.year, planned.month, 1)
     return next(p for p in periods_of_year(planned.year, period_type) if p.start <= first < p.end)
 
 
 def late_items(texts: list[str], registry: Registry) -> set[tuple[str, str | None]]:
     """`--late` items: REPORTER (every file of it) or REPORTER:PERIOD (its files of the months of that
-    period, such as MFAIC:2019-03 or MOSVY:2019-Q2), as (reporter, period code or None).
+    period and its calendar reports holding any of them, such as MFAIC:2019-03 or MOSVY:2019-Q2), as
+    (reporter, period code or None).
 
     Raises ValueError naming the item that is neither."""
     chosen = set()
@@ -148,15 +151,15 @@ def late_items(texts: list[str], registry: Registry) -> set[tuple[str, str | Non
 
 
 def is_late(planned: Planned, late: set[tuple[str, str | None]]) -> bool:
-    """Whether the planned file is one `--late` names."""
-    month = date(planned.year, planned.month, 1)
+    """Whether the planned file is one `--late` names: its period shares a month with a period named."""
+    first, last = date(planned.year, planned.months[0], 1), date(planned.year, planned.months[-1], 1)
     for reporter, period_code in late:
         if reporter != planned.reporter:
             continue
         if period_code is None:
             return True
         period = parse_period(period_code)
-        if period is not None and period.start <= month < period.end:
+        if period is not None and period.start <= last and first < period.end:
             return True
     return False
 
@@ -166,6 +169,7 @@ def manifest_entry(item: Generated, rows: int, arrives: float | None = None) -> 
         "file": item.planned.file_name,
         "reporter": item.planned.reporter,
         "area": item.planned.area,
+        **({"areas": list(item.planned.areas)} if item.planned.is_report else {}),
         "period": item.planned.period,
         "format": item.planned.format,
         "rows": rows,
@@ -206,6 +210,7 @@ def write_files(
     document = {
         **settings,
         "files": len(entries),
+        "reports": sum(1 for e in entries if e["area"] is None),
         "valid": len(entries) - len(invalid),
         "invalid": len(invalid),
         "rows": sum(e["rows"] for e in entries),
@@ -300,7 +305,8 @@ def generate(
             "--late",
             help=(
                 "Date these files late: REPORTER (all its files) or REPORTER:PERIOD (its files of that period's "
-                "months, such as MFAIC:2019-03), --late-days after the due day of the reporter's calendar."
+                "months and the calendar reports holding them, such as MFAIC:2019-03), --late-days after the "
+                "due day of the reporter's calendar."
             ),
         ),
     ] = None,
@@ -309,11 +315,13 @@ def generate(
     ] = 30,
 ) -> None:
     """Write realistic synthetic submissions: every reporter, the national total and the provinces,
-    one file per reporter, area and month, with a share of invalid files listed in DIR/.manifest.json.
-    Each file is dated (its modification time, and `arrives` in the manifest) when it would have
-    arrived: the 10th of the next month, or with --late after its due day.
+    one file per reporter, area and month, and one report per reporter and quarter or half-year of its
+    reporting calendar (every area, each figure the sum of its months), with a share of invalid files
+    listed in DIR/.manifest.json. Each file is dated (its modification time, and `arrives` in the
+    manifest) when it would have arrived: the 10th of the month after its period, or with --late after
+    its due day.
 
-    Only months that have ended (in CTIP_TIMEZONE) are written. The manifest is a hidden file, so the
+    Only periods that have ended (in CTIP_TIMEZONE) are written. The manifest is a hidden file, so the
     folder can be used as an inbox as it is.
     """
     registry = load_registry()
@@ -351,7 +359,8 @@ def generate(
     defects = ", ".join(f"{name} {count}" for name, count in manifest["defects"].items()) or "none"
     formats = ", ".join(f"{name} {count}" for name, count in manifest["formats"].items())
     console.print(
-        f"Wrote {manifest['files']:,} submissions ({manifest['rows']:,} rows; {formats}) to {out}: "
+        f"Wrote {manifest['files']:,} submissions ({manifest['reports']:,} of them calendar reports; "
+        f"{manifest['rows']:,} rows; {formats}) to {out}: "
         f"{manifest['valid']:,} valid, {manifest['invalid']:,} invalid ({defects}). "
         f"Manifest: {out / MANIFEST}",
         highlight=False,

@@ -1,10 +1,11 @@
-"""Synthetic submissions: realistic monthly reports from every reporter, some with one known defect.
+"""Synthetic submissions: realistic reports from every reporter, some with one known defect.
 
 Pure functions, deterministic for a seed: `plan` lists the submissions (one per
-reporter, area and month, each with its file format), `Synthesiser.submission`
-builds one submission's rows as a frame of text cells, and `with_defect` breaks
-exactly one rule of the contract in a copy. `generate` puts them together.
-Writing the files is `flows/generate.py`.
+reporter, area and month, and one per reporter and period of its reporting calendar
+when that period is longer than a month, each with its file format),
+`Synthesiser.submission` builds one submission's rows as a frame of text cells, and
+`with_defect` breaks exactly one rule of the contract in a copy. `generate` puts them
+together. Writing the files is `flows/generate.py`.
 
 The figures behave like the real ones:
 
@@ -20,7 +21,10 @@ The figures behave like the real ones:
   citizenships named add up to FOREIGN at most; countries found in add up to the
   total at most;
 - the ministries and the NCCT hold the same figure for the same key, except for a
-  few ministry figures off by one to three (late cases), as in real consolidation.
+  few ministry figures off by one to three (late cases), as in real consolidation;
+- a report of a reporter's calendar period (a quarter for MOSVY, a half-year for the
+  NCCT, MOI and MOJ: registry.toml) holds, for every area, each figure of its monthly
+  files added up over the period's months, so it equals the sum of its months exactly.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import numpy as np
 import polars as pl
 
 from schemas.registry import TOTAL, UNKNOWN, Registry
+from transforms.periods import parse_period, periods_of_year
 
 # A national monthly mean per indicator around 2011 (the samples in data/inbox/ are of this size).
 MONTHLY_MEAN = {
@@ -165,23 +170,53 @@ BAD_VALUES = ("n/a", "12.5", "-3", "1 204", "about 40", "?", "922337203685477580
 FUTURE_YEARS = 100  # a future period: the year typed a century ahead
 
 
+MONTHS_IN = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+
+
 @dataclass(frozen=True)
 class Planned:
-    """One submission to generate: who, where, which month, and in which format."""
+    """One submission to generate: who, where, which period, and in which format.
+
+    A monthly file (`period_type` month) holds the figures of one area and month. A calendar
+    report (`period_type` quarter, half or year: the period its reporter's calendar asks for)
+    holds the figures of that period for every area of `areas`; its `area` is None and its
+    `month` the last month of the period, the month after which it is sent.
+    """
 
     reporter: str
-    area: str
+    area: str | None
     year: int
     month: int
     format: str
+    period_type: str = "month"
+    areas: tuple[str, ...] = ()
+
+    @property
+    def is_report(self) -> bool:
+        return self.period_type != "month"
+
+    @property
+    def months(self) -> range:
+        """The months of the year the submission's period spans (1-12)."""
+        return range(self.month - MONTHS_IN[self.period_type] + 1, self.month + 1)
 
     @property
     def period(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
+        if self.period_type == "month":
+            return f"{self.year:04d}-{self.month:02d}"
+        return next(p.code for p in periods_of_year(self.year, self.period_type) if p.months[1] == self.month)
+
+    @property
+    def key(self) -> tuple:
+        """What the submission's random draws depend on, besides the seed."""
+        if self.is_report:
+            return (self.reporter, self.period)
+        return (self.reporter, self.area, self.year, self.month)
 
     @property
     def file_name(self) -> str:
-        return f"{self.reporter.lower()}_{self.area}_{self.period}.{self.format}"
+        where = "" if self.area is None else f"_{self.area}"
+        return f"{self.reporter.lower()}{where}_{self.period}.{self.format}"
 
 
 @dataclass(frozen=True)
@@ -246,10 +281,12 @@ def plan(
     reporters: list[str] | None = None,
     today: date | None = None,
 ) -> list[Planned]:
-    """One submission per reporter, area and month, in the order they would arrive.
+    """One submission per reporter, area and month, and one calendar report per reporter and period of
+    its calendar (from its first period on) when that period is longer than a month, in the order they
+    would arrive: a report after the reporter's files of the period's last month.
 
     `areas` defaults to the national total and every province; an area is planned
-    only in the years it exists. With `today`, only months that have ended by then.
+    only in the years it exists. With `today`, only periods that have ended by then.
     """
     areas = areas if areas is not None else [national_area(registry), *provinces(registry)]
     reporters = reporters if reporters is not None else list(registry.reporters)
@@ -269,7 +306,29 @@ def plan(
                             rng_for(seed, "format", reporter, area, year, month), FORMATS.get(reporter, {"csv": 1.0})
                         )
                         planned.append(Planned(reporter, area, year, month, fmt))
+                report = calendar_report(registry, reporter, year, month, areas, seed)
+                if report is not None:
+                    planned.append(report)
     return planned
+
+
+def calendar_report(
+    registry: Registry, reporter: str, year: int, month: int, areas: list[str], seed: int = 0
+) -> Planned | None:
+    """The report of the reporter's calendar period that ends with `month`, holding every area of `areas` that
+    exists that year; None when its calendar is monthly, no period of it ends then or it is before its first."""
+    calendar = registry.reporters[reporter].calendar
+    if calendar is None or calendar.period_type not in MONTHS_IN or calendar.period_type == "month":
+        return None
+    period = next((p for p in periods_of_year(year, calendar.period_type) if p.months[1] == month), None)
+    first = parse_period(calendar.first_period)
+    if period is None or (first is not None and period.start < first.start):
+        return None
+    held = tuple(area for area in areas if area_exists(registry, area, year))
+    if not held:
+        return None
+    fmt = _choose(rng_for(seed, "format", reporter, period.code), FORMATS.get(reporter, {"csv": 1.0}))
+    return Planned(reporter, None, year, month, fmt, calendar.period_type, held)
 
 
 def _choose(rng: np.random.Generator, odds: dict[str, float]) -> str:
@@ -278,15 +337,16 @@ def _choose(rng: np.random.Generator, odds: dict[str, float]) -> str:
     return codes[int(rng.choice(len(codes), p=weights / weights.sum()))]
 
 
-def choose_invalid(count: int, share: float, seed: int) -> dict[int, str]:
+def choose_invalid(count: int, share: float, seed: int, *kind: object) -> dict[int, str]:
     """Which of `count` planned submissions carry a defect, and which: round(share * count) of them,
-    the defects taken in turn so that every kind appears once there are six or more."""
+    the defects taken in turn so that every kind appears once there are six or more. `kind` names the
+    submissions chosen among (nothing for monthly files), so that each kind has its own draw."""
     if not 0 <= share <= 1:
         raise ValueError(f"the invalid share must be between 0 and 1, not {share}")
     invalid = min(count, round(share * count))
     if invalid == 0:
         return {}
-    rng = rng_for(seed, "invalid", count)
+    rng = rng_for(seed, "invalid", count, *kind)
     chosen = sorted(int(i) for i in rng.choice(count, size=invalid, replace=False))
     kinds = [list(DEFECTS)[i % len(DEFECTS)] for i in range(invalid)]
     order = rng.permutation(invalid)
@@ -443,6 +503,8 @@ class Synthesiser:
     # ------------------------------------------------------ submissions
     def submission(self, planned: Planned) -> pl.DataFrame:
         """The rows of one valid submission, every cell text, `_T` written out, in file order."""
+        if planned.is_report:
+            return self.report(planned)
         registry = self.registry
         style = STYLES.get(planned.reporter, Style())
         rng = rng_for(self.seed, "submission", planned.reporter, planned.area, planned.year, planned.month)
@@ -459,6 +521,32 @@ class Synthesiser:
             for codes, value in self.cuts(indicator, planned.area, planned.year, planned.month, total, style):
                 rows.append(self._row(planned, indicator, codes, value, None))
         return pl.DataFrame(rows, schema={c: pl.String for c in self.columns}, orient="row")
+
+    def report(self, planned: Planned) -> pl.DataFrame:
+        """A calendar report: for each of its areas in turn, every figure of the reporter's monthly files of the
+        period's months added up (a cut missing from a month counts 0 there, as it was), indicators in the
+        registry's order, without comments. Each figure is the sum of its months, so no derived figure
+        contradicts it and complete sets of parts still add up to their totals."""
+        indicators = {code: rank for rank, code in enumerate(self.registry.indicators)}
+        keys = [c for c in self.columns if c not in ("period", "value", "comment")]
+        blocks = []
+        for area in planned.areas:
+            months = pl.concat(
+                [
+                    self.submission(Planned(planned.reporter, area, planned.year, month, planned.format))
+                    for month in planned.months
+                ],
+                how="vertical",
+            )
+            blocks.append(
+                months.group_by(keys, maintain_order=True)
+                .agg(pl.col("value").cast(pl.Int64).sum().cast(pl.String))
+                .sort(pl.col("indicator").replace_strict(indicators, return_dtype=pl.Int64), maintain_order=True)
+            )
+        whole = pl.concat(blocks, how="vertical").with_columns(
+            pl.lit(planned.period).alias("period"), pl.lit(None, pl.String).alias("comment")
+        )
+        return whole.select(self.columns)
 
     def _row(self, planned: Planned, indicator: str, codes: dict, value: int, comment: str | None) -> tuple:
         cells = {
@@ -483,9 +571,18 @@ def row_number_of(index: int, file_format: str) -> int:
 def with_defect(
     frame: pl.DataFrame, planned: Planned, defect: str, registry: Registry, seed: int = 0
 ) -> tuple[pl.DataFrame, Defect]:
-    """A copy of a valid submission with one defect, which breaks exactly the rule `DEFECTS[defect]`."""
-    rng = rng_for(seed, "defect", defect, planned.reporter, planned.area, planned.year, planned.month)
+    """A copy of a valid submission with one defect, which breaks exactly the rule `DEFECTS[defect]`.
+
+    In a file of several areas (a calendar report) the defect is made in the rows of one of them."""
+    rng = rng_for(seed, "defect", defect, *planned.key)
     rows = frame.to_dicts()
+    start, end = 0, len(rows)
+    areas = list(dict.fromkeys(row["area"] for row in rows))
+    if len(areas) > 1:
+        area = areas[int(rng.integers(len(areas)))]
+        start = next(i for i, row in enumerate(rows) if row["area"] == area)
+        end = start + sum(1 for row in rows if row["area"] == area)
+    block = rows[start:end]
     index, detail = {
         "parts_exceed_total": _parts_exceed_total,
         "unknown_code": _unknown_code,
@@ -493,9 +590,10 @@ def with_defect(
         "duplicate_key": _duplicate_key,
         "future_period": _future_period,
         "mixed_reporters": _mixed_reporters,
-    }[defect](rows, rng, registry)
+    }[defect](block, rng, registry)
+    rows[start:end] = block
     broken = pl.DataFrame(rows, schema=frame.schema, orient="row")
-    return broken, Defect(defect, DEFECTS[defect], row_number_of(index, planned.format), detail)
+    return broken, Defect(defect, DEFECTS[defect], row_number_of(start + index, planned.format), detail)
 
 
 def _is_total(row: dict, registry: Registry) -> bool:
@@ -630,9 +728,16 @@ def generate(
     today: date | None = None,
     limit: int | None = None,
 ) -> Iterator[Generated]:
-    """Every planned submission (the first `limit` of them, if given), valid or with its one defect."""
+    """Every planned submission (the first `limit` of them, if given), valid or with its one defect.
+
+    The invalid share is taken of the monthly files and of the calendar reports apart, so that an
+    inbox of few reports still has its share of invalid ones (and so reporter-periods that only a
+    rejected file arrived for)."""
     planned = plan(registry, years, seed, areas, reporters, today)[:limit]
-    defects = choose_invalid(len(planned), invalid_share, seed)
+    monthly = [index for index, item in enumerate(planned) if not item.is_report]
+    reports = [index for index, item in enumerate(planned) if item.is_report]
+    defects = {monthly[i]: kind for i, kind in choose_invalid(len(monthly), invalid_share, seed).items()}
+    defects |= {reports[i]: kind for i, kind in choose_invalid(len(reports), invalid_share, seed, "reports").items()}
     synthesiser = Synthesiser(registry, seed)
     for index, item in enumerate(planned):
         frame = synthesiser.submission(item)

@@ -52,7 +52,7 @@ TIMEZONE = "Asia/Phnom_Penh"
 NOTHING_NEW_TARGET_SECONDS = 3.0  # above the orchestrator's own start-up
 ONE_NEW_TARGET_RATIO = 2.0  # times the nothing-new run
 MARGINAL_TARGET_RATIO = 2.0  # times the baseline's marginal cost per file
-FILES_PER_AREA = 5 * 12 * len(YEARS)  # every reporter, every month
+FILES_PER_AREA = 5 * 12 * len(YEARS)  # every reporter, every month (calendar reports, a few per year, besides)
 
 
 def _size(name: str, default: int) -> int:

@@ -251,10 +251,8 @@ def test_every_status_as_the_contract_decides_it(cycle):
     assert found[("MFAIC", "2019-05")] == ("rejected_only", 47)  # only an invalid file arrived
     assert found[("MFAIC", "2019-06")] == ("missing", 17)  # nothing arrived
     assert found[("MFAIC", "2019-07")] == ("not_due", None)  # ended, due on 15 August
-    assert found[("NCCT", "2019-S1")] == (
-        "missing",
-        2,
-    )  # due 30 July 17:00 UTC; monthly files hold no figure of the half-year
+    assert found[("NCCT", "2019-S1")] == ("missing", 2)  # due 30 July 17:00 UTC; its report arrives on 10 July,
+    # after the last round, and its monthly files hold no figure of the half-year
     assert found[("MOJ", "2019-S1")] == ("missing", 2)  # left out
     assert found[("MOSVY", "2019-Q2")][0] == "missing"
     ncct = next(r for r in rows if r["reporter"] == "NCCT")

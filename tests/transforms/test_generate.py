@@ -160,7 +160,7 @@ def test_the_same_seed_writes_the_same_bytes(tmp_path):
         return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
     first, again, other = written(tmp_path / "a", 11), written(tmp_path / "b", 11), written(tmp_path / "c", 12)
-    assert len(first) == 5 * 12 * 2 + 1 and first == again
+    assert len(first) == 5 * 12 * 2 + 3 * 2 + 4 + 1 and first == again  # months, halves, quarters, manifest
     assert len(other) == len(first) and other != first  # another seed: other figures and formats
 
 
@@ -206,10 +206,10 @@ def test_the_command(tmp_path):
     )
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-    assert manifest["files"] == 2 * 12 and manifest["invalid"] == 2
-    assert {e["area"] for e in manifest["submissions"]} == {"KH"}
+    assert manifest["files"] == 2 * 12 + 2 and manifest["reports"] == 2 and manifest["invalid"] == 2
+    assert {e["area"] for e in manifest["submissions"]} == {"KH", None}  # None: the NCCT's half-year reports
     assert {e["reporter"] for e in manifest["submissions"]} == {"NCCT", "MFAIC"}
-    assert "24 submissions" in result.output
+    assert "26 submissions (2 of them calendar reports" in result.output
 
 
 @pytest.mark.parametrize(
