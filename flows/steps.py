@@ -22,7 +22,7 @@ import polars as pl
 from flows import runloop
 from flows.batches import Discovery, InboxFile, Pending, Prepared, Received, RunSummary, display_name  # noqa: F401 - named here too
 from flows.settings import validation_pages_wanted
-from schemas.findings import cap_findings
+from schemas.findings import cap_findings, in_other_words
 from schemas.registry import Registry
 from schemas.shapes import LOAD_COLUMNS, Decision, Receipt, empty_load_rows, empty_periods_named
 from schemas.texts import message
@@ -402,8 +402,7 @@ def notify(writer: Writer, zone: str) -> str:
 
 def errors_in_language(writer: Writer, zone: str):
     """For a notice: the errors of a rejected submission judged again from its archived bytes in another
-    language, when they are the same errors (rule, row and column) as those kept; else the kept ones."""
-    from collections import Counter
+    language: each kept error with the message of the same error found again (`in_other_words`)."""
 
     def translated(submission_id: str, found: dict, stored: list[dict], lang: str) -> list[dict]:
         try:
@@ -421,11 +420,7 @@ def errors_in_language(writer: Writer, zone: str):
             .select("rule", "row_number", "column_name", "message")
             .to_dicts()
         )
-
-        def keys(rows: list[dict]) -> Counter:
-            return Counter((r["rule"], r["row_number"], r["column_name"]) for r in rows)
-
-        return again if keys(again) == keys(stored) else stored
+        return in_other_words(stored, again)
 
     return translated
 

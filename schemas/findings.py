@@ -46,6 +46,21 @@ def where(indicator: str, period: str, area: str, cut: list[str], lang: str = "e
     return message("common", "where", lang, **named)
 
 
+def in_other_words(kept: list[dict], again: list[dict]) -> list[dict]:
+    """The findings `kept`, each with the message of the same finding (rule, row and column) among `again`, found
+    again in another language; a finding not found again keeps its own (a warning judged against the warehouse
+    as it stood then, say)."""
+    waiting: dict[tuple, list[str]] = {}
+    for finding in again:
+        key = (finding["rule"], finding["row_number"], finding["column_name"])
+        waiting.setdefault(key, []).append(finding["message"])
+    worded = []
+    for finding in kept:
+        messages = waiting.get((finding["rule"], finding["row_number"], finding["column_name"]))
+        worded.append({**finding, "message": messages.pop(0)} if messages else finding)
+    return worded
+
+
 def stands_for() -> pl.Expr:
     """How many findings each finding stands for: the count of one that counts a rest past the cap, else 1
     (a file's errors and warnings are counted with it, whatever the cap lists)."""

@@ -22,8 +22,9 @@ Shape = TypeVar("Shape")
 
 
 @contextmanager
-def connect(path: Path, schema: str) -> Iterator[sqlite3.Connection]:
-    """A connection to the store at `path`, created with `schema` (idempotent DDL) when new."""
+def connect(path: Path, schema: str, added: dict[str, dict[str, str]] | None = None) -> Iterator[sqlite3.Connection]:
+    """A connection to the store at `path`, created with `schema` (idempotent DDL) when new; `added` names the
+    columns (table -> column -> declaration) a store made before them gains."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fresh = not path.exists()
     con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
@@ -33,10 +34,24 @@ def connect(path: Path, schema: str) -> Iterator[sqlite3.Connection]:
         con.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
         _in_wal_mode(con)
         con.executescript(schema)
+        for table, columns in (added or {}).items():
+            _add_missing_columns(con, table, columns)
         con.row_factory = sqlite3.Row
         yield con
     finally:
         con.close()
+
+
+def _add_missing_columns(con: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+    has = {row[1] for row in con.execute(f"pragma table_info({table})")}
+    for name, declaration in columns.items():
+        if name in has:
+            continue
+        try:
+            con.execute(f"alter table {table} add column {name} {declaration}")
+        except sqlite3.OperationalError as problem:  # another process added it a moment before
+            if "duplicate column" not in str(problem):
+                raise
 
 
 def _in_wal_mode(con: sqlite3.Connection) -> None:
@@ -54,9 +69,9 @@ def _in_wal_mode(con: sqlite3.Connection) -> None:
 
 
 @contextmanager
-def change(path: Path, schema: str) -> Iterator[sqlite3.Connection]:
+def change(path: Path, schema: str, added: dict[str, dict[str, str]] | None = None) -> Iterator[sqlite3.Connection]:
     """One write transaction, taken at once so that two writers queue instead of deadlocking."""
-    with connect(path, schema) as con:
+    with connect(path, schema, added) as con:
         con.execute("begin immediate")
         try:
             yield con

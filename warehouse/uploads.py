@@ -27,10 +27,12 @@ create table if not exists uploads (
     verdict text not null,        -- valid, invalid, or duplicate (a run had the bytes before any upload)
     errors integer not null,
     warnings integer not null,
-    findings text not null        -- JSON list of {severity, rule, row_number, column_name, message}
+    findings text not null,       -- JSON list of {severity, rule, row_number, column_name, message}
+    lang text not null default 'en'  -- the language of the messages (the sender's)
 );
 create index if not exists uploads_by_reporter on uploads (reporter, uploaded_at);
 """
+_ADDED = {"uploads": {"lang": "text not null default 'en'"}}  # a ledger made before it gains it
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Upload:
     errors: int
     warnings: int
     findings: list[dict]
+    lang: str = "en"  # the language of the findings' messages: the sender's
 
 
 def _upload(row) -> Upload:
@@ -57,9 +60,9 @@ class UploadLedger:
 
     def record(self, upload: Upload) -> bool:
         """Keep the first upload of these bytes; False when they were uploaded before (nothing changes)."""
-        with sqlite_store.change(self.path, _SCHEMA) as con:
+        with sqlite_store.change(self.path, _SCHEMA, _ADDED) as con:
             cursor = con.execute(
-                "insert into uploads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (submission_id) do nothing",
+                "insert into uploads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (submission_id) do nothing",
                 (
                     upload.submission_id,
                     upload.file_name,
@@ -71,6 +74,7 @@ class UploadLedger:
                     upload.errors,
                     upload.warnings,
                     json.dumps(upload.findings, ensure_ascii=False, default=str),
+                    upload.lang,
                 ),
             )
             return cursor.rowcount == 1
@@ -78,7 +82,7 @@ class UploadLedger:
     def get(self, submission_id: str) -> Upload | None:
         if not self.path.exists():
             return None
-        with sqlite_store.connect(self.path, _SCHEMA) as con:
+        with sqlite_store.connect(self.path, _SCHEMA, _ADDED) as con:
             row = con.execute("select * from uploads where submission_id = ?", (submission_id,)).fetchone()
         return _upload(row) if row else None
 
@@ -86,7 +90,7 @@ class UploadLedger:
         """Uploads of one reporter (None: every reporter's), newest first; the newest `limit` of them, or all."""
         if not self.path.exists():
             return []
-        with sqlite_store.connect(self.path, _SCHEMA) as con:
+        with sqlite_store.connect(self.path, _SCHEMA, _ADDED) as con:
             rows = con.execute(
                 "select * from uploads where ? is null or reporter = ? order by uploaded_at desc, rowid desc limit ?",
                 (reporter, reporter, -1 if limit is None else limit),
@@ -97,7 +101,7 @@ class UploadLedger:
         """How many uploads one reporter (None: every reporter) has."""
         if not self.path.exists():
             return 0
-        with sqlite_store.connect(self.path, _SCHEMA) as con:
+        with sqlite_store.connect(self.path, _SCHEMA, _ADDED) as con:
             query = "select count(*) from uploads where ? is null or reporter = ?"
             return con.execute(query, (reporter, reporter)).fetchone()[0]
 
@@ -108,7 +112,7 @@ class UploadLedger:
             return {}
         ids = sorted({submission_id for _, submission_id in pairs})
         rows = []
-        with sqlite_store.connect(self.path, _SCHEMA) as con:
+        with sqlite_store.connect(self.path, _SCHEMA, _ADDED) as con:
             for start in range(0, len(ids), 500):  # within SQLite's limit of parameters
                 chunk = ids[start : start + 500]
                 rows += con.execute(

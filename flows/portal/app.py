@@ -304,7 +304,9 @@ def create_app(
         upload = visible(account, submission_id)
         if upload is None:
             return refusal(request, session, 404, text("portal", "no_such_submission", account.lang))
-        return page(request, "answer.html", account=account, csrf=csrf, receipt=receipts_for([upload])[0], again=again)
+        shown = receipts_for([upload])[0]
+        shown["findings"] = intake.findings_in(upload, shown, account.lang)  # in the reader's language
+        return page(request, "answer.html", account=account, csrf=csrf, receipt=shown, again=again)
 
     @app.get("/board", response_class=HTMLResponse)
     def board(request: Request, session: tuple[Account, str] = Depends(signed_in)):

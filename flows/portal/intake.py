@@ -33,7 +33,7 @@ from python_multipart.multipart import MultipartParser, MultipartState, parse_op
 
 from flows.checking import check_files
 from flows.settings import Settings, usable_cores
-from schemas.findings import count_of
+from schemas.findings import count_of, in_other_words
 from schemas.registry import Registry
 from schemas.texts import text
 from transforms.read import FORMATS, ROW_NUMBER, format_of, read_submission
@@ -250,6 +250,7 @@ class Intake:
         self._in_hand: dict[str, threading.Event] = {}  # submission id -> set once its hand-over has ended
         self._names_in_hand: set[str] = set()  # inbox names being written
         self._judge = _Judge(settings, registry, separate_judge)
+        self._again: dict[tuple[str, str], list[dict]] = {}  # (submission id, language) -> findings judged again
 
     def close(self) -> None:
         self._judge.close()
@@ -326,6 +327,7 @@ class Intake:
                     errors=report["errors"],
                     warnings=report["warnings"],
                     findings=report["findings"],
+                    lang=account.lang,
                 )
                 self.ledger.record(upload)
                 return upload, True
@@ -349,7 +351,44 @@ class Intake:
             errors=first.errors if first else 0,
             warnings=first.warnings if first else 0,
             findings=first.findings if first else [],
+            lang=first.lang if first else account.lang,
         )
+
+    def findings_in(self, upload: Upload, shown: dict, lang: str) -> list[dict]:
+        """The findings of a receipt (`receipt`) in `lang`: those of the answer at upload are in the sender's
+        language and the run's errors in English; a reader of another language gets each with the message of the
+        same finding judged again in theirs from the archived bytes (`in_other_words`), or as kept."""
+        own, run = shown["findings"][: len(upload.findings)], shown["findings"][len(upload.findings) :]
+        if not ((own and upload.lang != lang) or (run and lang != "en")):
+            return shown["findings"]
+        again = self._judged_again(upload, lang)
+        return [
+            *(in_other_words(own, again) if upload.lang != lang else own),
+            *(in_other_words(run, again) if lang != "en" else run),
+        ]
+
+    def _judged_again(self, upload: Upload, lang: str) -> list[dict]:
+        """The findings of an upload's archived bytes judged again in `lang` (none when they cannot be: the kept
+        ones are shown), kept for the next reader."""
+        key = (upload.submission_id, lang)
+        with self._handing:
+            if key in self._again:
+                return self._again[key]
+        try:
+            copy = self.files.upload_spool_dir / f".again-{upload.submission_id[:16]}-{threading.get_ident()}"
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(self.archive.get(upload.submission_id))
+            try:
+                found = self._judge.submit(copy, upload.file_name, lang).result()["findings"]
+            finally:
+                copy.unlink(missing_ok=True)
+        except Exception:  # the kept words are still right
+            found = []
+        with self._handing:
+            if len(self._again) >= 256:  # a reader's few pages, not every upload ever shown
+                self._again.pop(next(iter(self._again)))
+            self._again[key] = found
+        return found
 
     def _received(self, submission_id: str) -> bool:
         """Whether a run already received these bytes (through the inbox folder, say)."""

@@ -487,6 +487,39 @@ def test_every_submission_is_listed_by_the_api_and_the_home_page_says_when_it_sh
         assert "The 3 newest of 5 submissions are listed here" in home
 
 
+def test_a_reviewer_reads_a_khmer_senders_findings_in_english_and_the_sender_in_khmer(portal):
+    sokha = portal.add("sokha", "MOSVY")
+    portal.accounts.set_language("sokha", "km")
+    answer = portal.upload(sokha, "mosvy_2019-Q2_draft.csv", DRAFT).json()
+    (kept,) = [f for f in answer["findings"] if f["rule"] == "parts_differ_from_total"]
+    assert "ជួរទី" in kept["message"]  # answered in the sender's language
+    page_of = f"/submissions/{answer['submission_id']}"
+    reviewer = signed_in(portal, *portal.add("chan", "NCCT", "reviewer"))
+    shown = reviewer.get(page_of).text
+    assert "ជួរទី" not in shown and f"row {kept['row_number']}: the" in shown  # the reviewer's language
+    assert "ជួរទី" in signed_in(portal, *sokha).get(page_of).text  # and the sender's still in theirs
+
+
+def test_a_ledger_made_before_the_findings_language_was_kept_gains_it(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "uploads.sqlite"
+    with sqlite3.connect(path) as con:  # the ledger as an earlier ctip made it
+        con.execute(
+            "create table uploads (submission_id text primary key, file_name text not null, inbox_name text not null, "
+            "reporter text not null, uploaded_by text not null, uploaded_at text not null, verdict text not null, "
+            "errors integer not null, warnings integer not null, findings text not null)"
+        )
+        con.execute(
+            "insert into uploads values ('a', 'x.csv', 'x.csv', 'MOI', 'dara', '2026-01-01T00:00:00+00:00', "
+            "'valid', 0, 0, '[]')"
+        )
+    ledger = UploadLedger(path)
+    assert ledger.get("a").lang == "en"
+    kept = replace(ledger.get("a"), submission_id="b", lang="km")
+    assert ledger.record(kept) and ledger.get("b").lang == "km"
+
+
 def test_a_sender_sees_its_own_reporter_only_and_a_reviewer_sees_all(portal):
     sokha, dara, reviewer = (
         portal.add("sokha", "MOSVY"),
