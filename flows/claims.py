@@ -1,7 +1,9 @@
 """`ctip claims`: percentages quoted in official statements, checked against the warehouse.
 
 Reads a CSV of claims, looks up each claim's figure and base figure in the analyst
-file (read-only, `core.observations`) and prints the verdict of `transforms.claims`.
+file (read-only) as the comparison table shows them (`marts.period_comparison`, which
+`ctip compare` and `ctip report` read: reported, or derived from shorter periods) and
+prints the verdict of `transforms.claims`.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from transforms.claims import (
     signed_decimal,
 )
 from warehouse.archive import NotRegularFile, read_regular
-from warehouse.queries import current_values
+from warehouse.queries import comparison_figures
 
 _COLOURS = {"rounded": "green", "truncated": "green", "wrong_base": "red", "no_match": "red", "not_found": "yellow"}
 
@@ -56,6 +58,7 @@ def claims(
 ) -> None:
     """Check the percentage changes quoted in statements against the warehouse.
 
+    The figures are those ctip compare and ctip report show (marts.period_comparison), derived ones included.
     Each claim is judged to as many decimals as it shows: rounded, truncated, wrong_base, no_match or not_found.
 
     Exit 0 when every claim is rounded or truncated, 1 otherwise, 2 for wrong usage (a claims file that cannot be
@@ -93,11 +96,8 @@ def claims(
     readable_warehouse(settings)
     keys = sorted({claim.key(period) for claim in parsed.claims for period in (claim.period, claim.base_period)})
     with reading_analyst(settings.warehouse) as con:
-        figures = current_values(con, registry, keys)
-    judged = [
-        (claim, judge(claim, figures.get(claim.key(claim.period)), figures.get(claim.key(claim.base_period))))
-        for claim in parsed.claims
-    ]
+        figures = comparison_figures(con, registry, keys)
+    judged = [(claim, _judged(claim, figures)) for claim in parsed.claims]
     if output is TableOrJson.json:
         console.print_json(json.dumps([_record(claim, judgement, figures, registry) for claim, judgement in judged]))
     else:
@@ -105,12 +105,30 @@ def claims(
     raise typer.Exit(0 if all(judgement.verdict in ACCEPTED for _, judgement in judged) else 1)
 
 
+def _figure(figures: dict[tuple[str, ...], tuple[int, bool]], claim: Claim, period: str) -> tuple[int | None, bool]:
+    """The claim's figure in `period` and whether it is derived; (None, False) when the table holds none."""
+    return figures.get(claim.key(period), (None, False))
+
+
+def _judged(claim: Claim, figures: dict[tuple[str, ...], tuple[int, bool]]) -> Judgement:
+    (value, derived), (base_value, base_derived) = (
+        _figure(figures, claim, claim.period),
+        _figure(figures, claim, claim.base_period),
+    )
+    return judge(claim, value, base_value, derived, base_derived)
+
+
 def _text(number) -> str | None:
     return None if number is None else str(number)
 
 
-def _record(claim: Claim, judgement: Judgement, figures: dict[tuple[str, ...], int], registry: Registry) -> dict:
-    value, base_value = figures.get(claim.key(claim.period)), figures.get(claim.key(claim.base_period))
+def _record(
+    claim: Claim, judgement: Judgement, figures: dict[tuple[str, ...], tuple[int, bool]], registry: Registry
+) -> dict:
+    (value, derived), (base_value, base_derived) = (
+        _figure(figures, claim, claim.period),
+        _figure(figures, claim, claim.base_period),
+    )
     change = None if value is None or base_value is None else value - base_value
     return {
         "row_number": claim.row_number,
@@ -124,7 +142,9 @@ def _record(claim: Claim, judgement: Judgement, figures: dict[tuple[str, ...], i
         "claimed_change_pct": str(claim.claimed),
         "decimals": claim.decimals,
         "value": value,
+        "is_derived": derived,
         "base_value": base_value,
+        "base_is_derived": base_derived,
         "change": change,
         "change_pct": None if change is None or base_value == 0 else 100 * change / base_value,
         "rounded": _text(judgement.computed),

@@ -10,6 +10,10 @@ change of +25.806...%. A claim is judged to as many decimals as it shows:
 - `no_match`: none of these;
 - `not_found`: the warehouse holds no value, or no base value, for it.
 
+The figures are those of the comparison table (`marts.period_comparison`), which `ctip compare`
+and `ctip report` show: reported, or derived from shorter periods where no one reported them
+(a year from its halves, 2019-S1 from its quarters); a derived figure is named "(derived)".
+
 Everything is computed exactly from the two integers with the decimal module, so
 no binary-float rounding decides a verdict. Parsing the claims file's text and
 judging are pure; reading the file and the warehouse is `flows/claims.py`'s.
@@ -33,6 +37,10 @@ LOWER_CASE_CODES = ("indicator",)  # as in submissions: indicators are lower cas
 ROUNDED, TRUNCATED, WRONG_BASE, NO_MATCH, NOT_FOUND = "rounded", "truncated", "wrong_base", "no_match", "not_found"
 VERDICTS = (ROUNDED, TRUNCATED, WRONG_BASE, NO_MATCH, NOT_FOUND)
 ACCEPTED = frozenset({ROUNDED, TRUNCATED})  # the claim is the change, only shortened
+
+DERIVED_MARK = (
+    " (derived)"  # beside a figure no one reported, added up from shorter periods, as `ctip compare` marks it
+)
 
 _PERCENT = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
 
@@ -207,8 +215,16 @@ class Judgement:
         return self.verdict in ACCEPTED
 
 
-def judge(claim: Claim, value: int | None, base_value: int | None) -> Judgement:
-    """The verdict on one claim, given the figure of its period and of its base period."""
+def figure_text(value: int, derived: bool = False) -> str:
+    """A figure as the claims' details name it: "263", or "263 (derived)" for one added up from shorter periods."""
+    return f"{value}{DERIVED_MARK if derived else ''}"
+
+
+def judge(
+    claim: Claim, value: int | None, base_value: int | None, derived: bool = False, base_derived: bool = False
+) -> Judgement:
+    """The verdict on one claim, given the figure of its period and of its base period as the comparison table
+    shows them, and whether each is derived from shorter periods (the details say so beside the figure)."""
     if value is None or base_value is None:
         missing = []
         if value is None:
@@ -227,7 +243,8 @@ def judge(claim: Claim, value: int | None, base_value: int | None) -> Judgement:
         of_value = exact_percent(change, value, places, ROUND_HALF_UP)
         of_value_cut = exact_percent(change, value, places, ROUND_DOWN)
     finer = None if base_value == 0 else exact_percent(change, base_value, places + 2)
-    against = f"{value} against {base_value}"
+    shown, base_shown = figure_text(value, derived), figure_text(base_value, base_derived)
+    against = f"{shown} against {base_shown}"
     if computed is not None and claimed == computed:
         return Judgement(
             ROUNDED,
@@ -247,8 +264,8 @@ def judge(claim: Claim, value: int | None, base_value: int | None) -> Judgement:
     if of_value is not None and claimed in (of_value, of_value_cut):
         return Judgement(
             WRONG_BASE,
-            f"the change {change:+} divided by the {claim.period} value {value}, not by the {claim.base_period} "
-            f"base {base_value}: {signed_decimal(of_value)}% (against the base: {signed_decimal(computed)}%)",
+            f"the change {change:+} divided by the {claim.period} value {shown}, not by the {claim.base_period} "
+            f"base {base_shown}: {signed_decimal(of_value)}% (against the base: {signed_decimal(computed)}%)",
             computed,
             truncated,
             of_value,

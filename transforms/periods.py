@@ -47,8 +47,9 @@ class PeriodType:
 
 
 # Every type the contract knows, longest first. A figure no one reported is derived from a
-# complete set of shorter ones: a year from its halves, a half from its quarters (or else its
-# months), a quarter from its months, a year to date from its months.
+# complete set of shorter ones, each reported or itself derived: a year from its halves, a half
+# from its quarters (or else its months), a quarter from its months, a year to date from its
+# months; so a year from four quarters or twelve months too.
 PERIOD_TYPES = {
     kind.name: kind
     for kind in (

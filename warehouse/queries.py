@@ -226,10 +226,12 @@ def public_comparison(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...]) 
     return con.sql(f"select {', '.join(columns)} from marts.period_comparison").pl()
 
 
-def current_values(
+def comparison_figures(
     con: duckdb.DuckDBPyConnection, registry: Registry, keys: list[tuple[str, ...]]
-) -> dict[tuple[str, ...], int]:
-    """The current value (`core.observations`) of each key given (its key columns in the registry's order)."""
+) -> dict[tuple[str, ...], tuple[int, bool]]:
+    """The figure of each key given (its key columns in the registry's order) as the comparison table shows it
+    (`marts.period_comparison`, which `ctip compare` and `ctip report` read: reported, or derived from shorter
+    periods where no one reported it): key -> (value, is_derived). A key the table does not hold is left out."""
     columns = list(registry.key_columns)
     if not keys:
         return {}
@@ -238,11 +240,11 @@ def current_values(
     try:
         names = ", ".join(columns)
         rows = con.sql(
-            f"select {names}, o.value from wanted_keys join core.observations as o using ({names})"
+            f"select {names}, c.value, c.is_derived from wanted_keys join marts.period_comparison as c using ({names})"
         ).fetchall()
     finally:
         con.unregister("wanted_keys")
-    return {tuple(row[:-1]): int(row[-1]) for row in rows}
+    return {tuple(row[:-2]): (int(row[-2]), bool(row[-1])) for row in rows}
 
 
 def report_frames(

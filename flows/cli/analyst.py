@@ -40,6 +40,7 @@ from flows.cli.common import (
 from schemas import load_registry
 from schemas.registry import TOTAL, Registry
 from schemas.texts import text
+from transforms.claims import DERIVED_MARK
 from transforms.report import area_label, code_label, count_text, percent_one_decimal, signed_count
 
 VALIDATE_HELP = (
@@ -346,7 +347,7 @@ def _print_comparison(rows, registry: Registry, period: str, base: str, known_at
             count_text(row["base_value"]),
             count_text(row["value"])
             + (f" {escape(row['status'])}" if row["status"] != "A" else "")
-            + (" (derived)" if row.get("is_derived") else ""),
+            + (DERIVED_MARK if row.get("is_derived") else ""),
             signed_count(row["change"]),
             percent_one_decimal(row["change"], row["base_value"]),
         )

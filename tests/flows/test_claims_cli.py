@@ -11,9 +11,14 @@ from typer.testing import CliRunner
 from flows.cli import app
 from tests.conftest import FILES, SEED_INBOX
 from tests.flows.conftest import run, write_inbox
+from transforms.report import percent_one_decimal
 
 SEED_CLAIMS = FILES / "claims" / "seed_claims.csv"
 HEADER = "reporter,indicator,period,base_period,claimed_change_pct"
+
+SAMPLE_INBOX = Path(__file__).resolve().parents[2] / "data" / "inbox"
+# The NCCT's second halves beside the sample's first: 2018 = 62 + 80 = 142 and 2019 = 78 + 81 = 159, derived.
+SECOND_HALVES = "reporter,period,indicator,value\nNCCT,2018-S2,cases,80\nNCCT,2019-S2,cases,81\n"
 
 runner = CliRunner()
 
@@ -149,3 +154,68 @@ def test_a_claims_file_that_is_a_pipe_or_a_link_exits_2(seeded, tmp_path):
     link.symlink_to(SEED_CLAIMS)
     result = claims(link, seeded)
     assert result.exit_code == 2 and "not a regular file" in result.output
+
+
+@pytest.fixture(scope="module")
+def sampled(tmp_path_factory) -> Path:
+    """A warehouse holding the sample inbox (MOSVY's 2019-S1 and 2018-S1 derived from quarters) and the NCCT's
+    second halves (its 2018 and 2019 derived from halves)."""
+    folder = tmp_path_factory.mktemp("claims-sample")
+    files = {path.name: path.read_bytes() for path in sorted(SAMPLE_INBOX.iterdir()) if path.suffix != ".txt"}
+    write_inbox(folder / "inbox", files | {"ncct_s2.csv": SECOND_HALVES})
+    run(folder / "inbox", folder / "w" / "ctip.duckdb")
+    return folder / "w" / "ctip.duckdb"
+
+
+def _compared(warehouse: Path, period: str) -> list[dict]:
+    result = runner.invoke(app, ["compare", period, "--warehouse", str(warehouse), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_derived_figures_are_judged_as_compare_shows_them(sampled, tmp_path):
+    path = write(
+        tmp_path,
+        "reporter,indicator,period,claimed_change_pct\n"
+        "MOSVY,victims_rescued,2019-S1,148.1\n"
+        "NCCT,cases,2019,12\n"
+        "NCCT,cases,2019,12.0\n",
+    )
+    result = claims(path, sampled, "--format", "json")
+    assert result.exit_code == 0, result.output
+    mosvy, year, year_to_a_decimal = json.loads(result.stdout)
+    assert (mosvy["base_value"], mosvy["value"], mosvy["verdict"]) == (106, 263, "rounded")
+    assert (mosvy["base_is_derived"], mosvy["is_derived"]) == (True, True)
+    assert mosvy["detail"] == "263 (derived) against 106 (derived): +148.113% rounds to +148.1%"
+    assert (year["base_value"], year["value"], year["is_derived"], year["verdict"]) == (142, 159, True, "rounded")
+    assert year_to_a_decimal["verdict"] == "rounded" and year_to_a_decimal["rounded"] == "12.0"
+    table = claims(path, sampled)
+    assert table.exit_code == 0 and "3 claims: rounded 3" in table.stdout and "(derived)" in table.stdout
+    (compared,) = [
+        row
+        for row in _compared(sampled, "2019")
+        if (row["reporter"], row["indicator"], row["area"], row["cut"]) == ("NCCT", "cases", "KH", "total")
+    ]
+    assert (compared["base_value"], compared["value"], compared["is_derived"]) == (142, 159, True)
+
+
+@pytest.mark.parametrize("period", ["2019-S1", "2019"])
+def test_every_change_compare_shows_is_a_rounded_claim(sampled, tmp_path, period):
+    """Each row of `ctip compare`, quoted to one decimal as reports quote it, is a claim `ctip claims` finds
+    rounded against the same figures, derived or reported."""
+    rows = [row for row in _compared(sampled, period) if row["base_value"]]
+    assert any(row["is_derived"] for row in rows)
+    dimensions = [name for name in rows[0] if name in ("sex", "age", "citizenship", "referral", "offence", "country")]
+    lines = ["reporter,indicator,period,area," + ",".join(dimensions) + ",claimed_change_pct"]
+    for row in rows:
+        quoted = percent_one_decimal(row["change"], row["base_value"]).removesuffix("%")
+        lines.append(
+            ",".join([row["reporter"], row["indicator"], period, row["area"], *(row[d] for d in dimensions), quoted])
+        )
+    result = claims(write(tmp_path, "\n".join(lines) + "\n"), sampled, "--format", "json")
+    assert result.exit_code == 0, result.output
+    judged = json.loads(result.stdout)
+    assert [item["verdict"] for item in judged] == ["rounded"] * len(rows)
+    assert [(item["base_value"], item["value"], item["is_derived"]) for item in judged] == [
+        (row["base_value"], row["value"], row["is_derived"]) for row in rows
+    ]

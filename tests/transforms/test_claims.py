@@ -168,6 +168,18 @@ def test_a_missing_figure_is_not_found_and_named(value, base, says):
     assert judged.verdict == NOT_FOUND and says in judged.detail and judged.computed is None
 
 
+def test_a_derived_figure_is_named_derived_in_the_detail():
+    """Figures no one reported, added up from shorter periods, are judged as any other and said to be derived."""
+    rounded = judge(claim("148.1"), 263, 106, derived=True, base_derived=True)
+    assert rounded.verdict == ROUNDED
+    assert rounded.detail == "263 (derived) against 106 (derived): +148.113% rounds to +148.1%"
+    assert judge(claim("25.8"), SEED_VALUE, SEED_BASE, derived=True).detail.startswith("78 (derived) against 62:")
+    wrong = judge(claim("59.7"), 263, 106, derived=True)  # 100 * 157 / 263
+    assert (
+        wrong.verdict == WRONG_BASE and "the 2019-S1 value 263 (derived), not by the 2018-S1 base 106:" in wrong.detail
+    )
+
+
 # ---------------------------------------------------------- negative changes
 DROP_BASE, DROP_VALUE = SEED_VALUE, SEED_BASE  # 78 -> 62: -20.512...%
 

@@ -146,6 +146,33 @@ def test_outlier_raised_by_a_part_of_a_derived_base(paths):
     assert _outliers(summary) == [(2, message + TYPING_ERROR)]
 
 
+def test_outlier_against_a_base_derived_from_derived_parts(paths):
+    """2018 = 20 adds up 2018-S1 and 2018-S2, each added up from its quarters: 2019 = 100 is +400%."""
+    inbox, warehouse = paths
+    rows = [*((f"2018-Q{q}", "cases", 5) for q in range(1, 5)), ("2019", "cases", 100)]
+    write_inbox(inbox, {"ncct.csv": _file("NCCT", rows)})
+    summary = run(inbox, warehouse)
+    message = (
+        "row 6: cases for 2019 in KH is 100, a change of +400.0% against 20 in 2018 "
+        "(derived: 2018-Q1, 2018-Q2, 2018-Q3, 2018-Q4 add up to it); more than 300% from a base of at least 10: "
+    )
+    assert _outliers(summary) == [(6, message + TYPING_ERROR)]
+
+
+def test_outlier_raised_by_a_part_of_a_base_derived_from_derived_parts(paths):
+    inbox, warehouse = paths
+    rows = [("2019", "cases", 100), *((f"2018-Q{q}", "cases", 5) for q in range(1, 4))]
+    write_inbox(inbox, {"a.csv": _file("NCCT", rows)})
+    assert [f for f in run(inbox, warehouse).findings if f["rule"] == "outlier"] == []
+    write_inbox(inbox, {"b.csv": _file("NCCT", [("2018-Q4", "cases", 5)])}, start_mtime=1_800_000_000)
+    summary = run(inbox, warehouse, NOW + timedelta(hours=1))
+    message = (
+        "row 2: cases for 2018 adds up to 20 (2018-Q1, 2018-Q2, 2018-Q3, 2018-Q4); against it the held "
+        "2019 figure 100 is a change of +400.0%; more than 300% from a base of at least 10: "
+    )
+    assert _outliers(summary) == [(2, message + TYPING_ERROR)]
+
+
 def test_no_outlier_against_a_base_the_table_does_not_show(paths):
     """2018-01/2018-06 = 90 contradicts 2018-Q1 + 2018-Q2 = 20, so the table derives no 2018-S1 and
     2019-S1 has no base to be judged against."""

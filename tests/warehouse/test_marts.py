@@ -73,11 +73,75 @@ def test_halves_quarters_and_year_to_date_from_shorter_periods(paths):
     derived = dict(query(warehouse, "select period, value from marts.period_comparison where is_derived"))
     assert derived["2019-S1"] == Q[0] + Q[1]  # from the quarters, which come before the months
     assert derived["2019-S2"] == Q[2] + Q[3]
-    assert "2019" not in derived  # a year comes from reported halves only, not from derived ones
+    assert derived["2019"] == sum(Q)  # from the halves derived from the quarters
     assert "2019-Q1" not in derived  # reported
     assert derived["2019-01/2019-06"] == sum(MONTHS)
     assert derived["2019-01/2019-02"] == MONTHS[0] + MONTHS[1]
     assert "2019-01/2019-07" not in derived  # July is not held
+
+
+def test_a_year_is_derived_from_four_quarters_or_twelve_months(paths):
+    inbox, warehouse = paths
+    quarters = {f"{y}-Q{q}": 10 * q + (y == "2019") for y in ("2018", "2019") for q in range(1, 5)}
+    months = {f"{y}-{m:02d}": m + (y == "2019") for y in ("2018", "2019") for m in range(1, 13)}
+    write_inbox(
+        inbox, {"moi.csv": _figures("MOI", quarters), "mosvy.csv": _figures("MOSVY", months, "victims_rescued")}
+    )
+    run(inbox, warehouse)
+    assert _mart(warehouse, "period_type = 'year'") == [
+        ("MOI", "2018", "year", 100, None, "2017", None, True),
+        ("MOI", "2019", "year", 104, 100, "2018", 100, True),
+        ("MOSVY", "2018", "year", 78, None, "2017", None, True),
+        ("MOSVY", "2019", "year", 90, 78, "2018", 78, True),
+    ]
+    assert _mart(warehouse, "reporter = 'MOSVY' and period in ('2019-Q2', '2019-S2')") == [
+        ("MOSVY", "2019-Q2", "quarter", 18, 15, "2019-Q1", 9, True),
+        ("MOSVY", "2019-S2", "half", 63, 57, "2019-S1", 27, True),
+    ]
+
+
+def test_a_year_adds_up_reported_and_derived_parts(paths):
+    """2019-S1 reported; 2019-S2 from 2019-Q3 and 2019-Q4, 2019-Q4 from its months."""
+    inbox, warehouse = paths
+    figures = {"2019-S1": 40, "2019-Q3": 15, "2019-10": 5, "2019-11": 6, "2019-12": 7}
+    write_inbox(inbox, {"ncct.csv": _figures("NCCT", figures)})
+    assert _mismatches(run(inbox, warehouse)) == []
+    derived = query(warehouse, "select period, value from marts.period_comparison where is_derived order by period")
+    assert [(p, v) for p, v in derived if "/" not in p] == [("2019", 73), ("2019-Q4", 18), ("2019-S2", 33)]
+
+
+def test_a_reported_part_wins_over_one_derived_and_statuses_carry_up(paths):
+    """2019-Q1 reported as estimated beside its months (which agree): the year adds up the reported quarter, and
+    carries its E; a provisional month carries P above any E."""
+    inbox, warehouse = paths
+    rows = "".join(f"NCCT,2019-{m:02d},cases,{m},A\n" for m in range(1, 13)) + "NCCT,2019-Q1,cases,6,E\n"
+    rows += "".join(f"NCCT,2018-{m:02d},cases,{m},{'P' if m == 12 else 'A'}\n" for m in range(1, 13))
+    rows += "NCCT,2018-Q1,cases,6,E\n"
+    write_inbox(inbox, {"ncct.csv": "reporter,period,indicator,value,status\n" + rows})
+    assert _mismatches(run(inbox, warehouse)) == []
+    statuses = query(
+        warehouse,
+        "select period, value, status, is_derived from marts.period_comparison "
+        "where period in ('2018', '2019', '2019-S1', '2019-S2', '2019-Q1', '2018-S2') order by period",
+    )
+    assert statuses == [
+        ("2018", 78, "P", True),
+        ("2018-S2", 57, "P", True),
+        ("2019", 78, "E", True),
+        ("2019-Q1", 6, "E", False),
+        ("2019-S1", 21, "E", True),
+        ("2019-S2", 57, "A", True),
+    ]
+
+
+def test_nothing_is_derived_at_any_depth_over_contradicting_figures(paths):
+    """Twelve months that add up to 78 beside a 2019-Q1 that does not agree with its months: no quarter, half or
+    year of 2019 is derived, though each could be added up one way or another."""
+    inbox, warehouse = paths
+    months = {f"2019-{m:02d}": m for m in range(1, 13)}
+    write_inbox(inbox, {"ncct.csv": _figures("NCCT", months | {"2019-Q1": 7})})
+    assert [row for row, _ in _mismatches(run(inbox, warehouse))] == [14]
+    assert query(warehouse, "select count(*) from marts.period_comparison where is_derived") == [(0,)]
 
 
 def _mismatches(summary) -> list[tuple[int, str]]:

@@ -128,15 +128,28 @@ def test_the_months_a_figure_spans_and_the_figures_that_make_up_another(con, reg
                 assert (tuple(m.code for m in members), *period.months) in made_up, (period.code, members)
 
 
+def _in_order_of_parts() -> list[str]:
+    """The period types, each after every type it is made of."""
+    ordered: list[str] = []
+    while len(ordered) < len(PERIOD_TYPES):
+        ordered += [n for n, k in PERIOD_TYPES.items() if n not in ordered and set(k.made_of) <= set(ordered)]
+    return ordered
+
+
 def _expected_derived(held: set[str], year: int) -> set[tuple[str, str, tuple[str, ...]]]:
-    """What the Python module derives from the held periods: every period not among them whose
-    first complete set of members (in the order of preference) is held."""
+    """What the Python module derives from the held periods: every period not among them whose first complete set
+    of members (in the order of preference) is held or itself derived, with the held periods it adds up."""
+    leaves = {code: (code,) for code in held}
     found = set()
-    for period in _every_period((year,)):
-        for members in period.derivations():
-            if members and {m.code for m in members} <= held:
-                found.add((period.code, period.type, tuple(m.code for m in members)))
-                break
+    for kind in _in_order_of_parts():
+        for period in periods_of_year(year, kind):
+            if period.code in held:
+                continue
+            for members in period.derivations():
+                if members and all(m.code in leaves for m in members):
+                    leaves[period.code] = tuple(leaf for m in members for leaf in leaves[m.code])
+                    found.add((period.code, period.type, leaves[period.code]))
+                    break
     return found
 
 
@@ -163,8 +176,31 @@ def test_derived_figures(con, registry, held):
 
 
 def test_derived_figures_of_a_whole_year(con, registry):
-    """Everything shorter than a year held: each period is derived from its preferred members."""
+    """Everything shorter than a year held: the year is derived from its halves, a year-to-date from its months."""
     got = _derived(con, [parse_period(code) for code in PARTS_2019], registry)
     assert got == _expected_derived(set(PARTS_2019), 2019)
-    assert ("2019-S1", "half", ("2019-Q1", "2019-Q2")) in got
     assert ("2019", "year", ("2019-S1", "2019-S2")) in got
+    assert ("2019-01/2019-02", "ytd", ("2019-01", "2019-02")) in got
+    assert {period for period, kind, _ in got if kind in ("half", "quarter")} == set()  # held: reported wins
+
+
+@pytest.mark.parametrize(
+    ("held", "year_from"),
+    [
+        ([f"2019-{m:02d}" for m in range(1, 13)], tuple(f"2019-{m:02d}" for m in range(1, 13))),
+        ([f"2019-Q{q}" for q in range(1, 5)], tuple(f"2019-Q{q}" for q in range(1, 5))),
+        (
+            ["2019-S1", "2019-Q3", "2019-10", "2019-11", "2019-12"],
+            ("2019-S1", "2019-Q3", "2019-10", "2019-11", "2019-12"),
+        ),
+        (
+            ["2019-Q1", "2019-04", "2019-05", "2019-06", "2019-S2"],
+            ("2019-Q1", "2019-04", "2019-05", "2019-06", "2019-S2"),
+        ),
+    ],
+)
+def test_a_year_is_derived_from_parts_themselves_derived(con, registry, held, year_from):
+    """Twelve months, four quarters or a mix: the year adds up the halves derived from them, whatever the depth."""
+    got = _derived(con, [parse_period(code) for code in held], registry)
+    assert got == _expected_derived(set(held), 2019)
+    assert ("2019", "year", year_from) in got

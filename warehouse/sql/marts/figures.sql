@@ -1,10 +1,12 @@
 {% from 'macros.sql' import by_columns, by_match with context -%}
 -- Every figure: reported (the source observations: now, or as known at a time) and
--- derived from shorter periods where none is reported (is_derived, with the periods it
--- adds up in derived_from). A figure is derived only from a year of a reporter's cut
--- whose reported figures agree with each other: where two ways of making up the same
--- months give different sums (tilings.sql), nothing of that year is derived, so the
--- table never shows a derived figure that contradicts a reported one.
+-- derived from shorter periods where none is reported, from parts reported or themselves
+-- derived (derived_figures.sql: is_derived, with the reported periods it adds up in
+-- derived_from). A figure is derived only from a year of a reporter's cut whose reported
+-- figures agree with each other: where two ways of making up the same months give
+-- different sums (tilings.sql), nothing of that year is derived, so the table never shows
+-- a derived figure that contradicts a reported one, and every way of adding up a derived
+-- figure gives the same sum.
 --
 -- Template: `source` (here {{ source }}) has the columns of core.observations; `by` names further columns
 -- to keep apart (by_columns, by_match), such as the submission a judgement is for.
@@ -31,8 +33,6 @@ derived as (
     from (
         {% include 'marts/derived_figures.sql' %}
     ) as d
-    anti join reported as r
-        using ({{ by_columns() }}reporter, area, period, indicator, sex, age, citizenship, referral, offence, country)
     anti join contradictory as x
         on {{ by_match('x', 'd') }}x.reporter = d.reporter and x.area = d.area and x.indicator = d.indicator
         and x.sex = d.sex and x.age = d.age and x.citizenship = d.citizenship and x.referral = d.referral
