@@ -25,8 +25,9 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, Inexact, localcontext
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from schemas.percent import exact_percent
 from schemas.registry import TOTAL, Registry
 from transforms.periods import base_period_code, parse_period
 
@@ -50,25 +51,6 @@ def decimals_of(claimed: Decimal) -> int:
     """How many decimals a claim shows: 0 for "25", 1 for "25.8", 2 for "25.80"."""
     exponent = claimed.as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
-def exact_percent(numerator: int, denominator: int, places: int, rounding: str = ROUND_HALF_UP) -> Decimal:
-    """100 * numerator / denominator to `places` decimals, exactly.
-
-    `rounding` is a decimal rounding mode: ROUND_HALF_UP rounds half away from zero,
-    ROUND_DOWN cuts toward zero. The quotient is first cut toward zero at a precision
-    finer than the distance between a fraction of these integers and any rounding
-    boundary, so the final rounding is the one of the exact fraction.
-    """
-    if denominator == 0:
-        raise ZeroDivisionError("percent of a zero denominator")
-    scaled = 100 * numerator
-    with localcontext() as context:
-        context.prec = len(str(abs(scaled))) + len(str(abs(denominator))) + places + 5
-        context.rounding = ROUND_DOWN
-        context.traps[Inexact] = False
-        quotient = Decimal(scaled) / Decimal(denominator)
-        return quotient.quantize(Decimal(1).scaleb(-places), rounding=rounding) + 0  # + 0: no "-0"
 
 
 def signed_decimal(number: Decimal | None) -> str:

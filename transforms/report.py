@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from schemas.percent import exact_percent
 from schemas.registry import TOTAL, UNKNOWN, Registry
 from schemas.texts import text
-from transforms.claims import exact_percent
 from transforms.periods import PERIOD_TYPES, parse_period
 from transforms.periods import period_type_name as english_period_type_name
 

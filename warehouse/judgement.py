@@ -29,6 +29,7 @@ import duckdb
 import polars as pl
 
 from schemas.findings import FINDINGS_SCHEMA, where
+from schemas.percent import exact_percent
 from schemas.registry import TOTAL, Registry
 from schemas.texts import message
 from warehouse.database import query_records
@@ -168,7 +169,7 @@ def judge_run(
             "base_period": row["base_period"],
             "base_value": row["base_value"],
             "derived_from": ", ".join(parts or []),
-            "pct": 100 * (row["value"] - row["base_value"]) / row["base_value"],
+            "pct": exact_percent(row["value"] - row["base_value"], row["base_value"], 1),  # as compare gives it
             "threshold_pct": outlier["threshold_pct"],
             "min_base": outlier["min_base"],
         }

@@ -125,6 +125,17 @@ def test_without_a_warehouse_validate_still_judges_a_file_against_itself(tmp_pat
     assert rules == {"outlier.csv": ["outlier"], "derived.csv": ["derived_mismatch"]}
 
 
+def test_an_outliers_change_is_rounded_as_compare_rounds_it(tmp_path):
+    """+325.25% exactly: half away from zero, +325.3% (a float's rounding gives +325.2%)."""
+    outlier = tmp_path / "outlier.csv"
+    outlier.write_text(
+        "reporter,period,indicator,value\nMOI,2019-S1,suspects_to_court,1701\nMOI,2018-S1,suspects_to_court,400\n"
+    )
+    result = invoke("validate", str(outlier), "--format", "json")
+    (finding,) = json.loads(result.stdout)[0]["findings"]
+    assert finding["rule"] == "outlier" and "a change of +325.3% against 400" in finding["message"]
+
+
 def test_a_missing_default_warehouse_is_fine_for_validate():
     result = invoke("validate", str(SEED / "ncct_2019-S1.csv"))  # the tests' CTIP_WAREHOUSE names nothing
     assert result.exit_code == 0, result.output

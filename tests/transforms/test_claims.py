@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from schemas.percent import exact_percent
 from schemas.registry import TOTAL
 from transforms.claims import (
     NO_MATCH,
@@ -19,7 +20,6 @@ from transforms.claims import (
     WRONG_BASE,
     Claim,
     decimals_of,
-    exact_percent,
     judge,
     parse_claims,
 )
