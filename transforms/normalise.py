@@ -115,7 +115,7 @@ def _header_further_down(raw: pl.DataFrame, registry: Registry, lang: str = "en"
     return None
 
 
-def _code(name: str) -> pl.Expr:
+def code_cell(name: str) -> pl.Expr:
     """A code cell trimmed (of spaces and INVISIBLE characters) and case-folded; a blank one '' (no code: `conform`
     gave an absent column its default, `normalise` gives one to a row that states nothing)."""
     text = pl.col(name).str.strip_chars(TRIMMED)
@@ -124,14 +124,14 @@ def _code(name: str) -> pl.Expr:
 
 
 def _codes(frame: pl.DataFrame, names: list[str]) -> list[pl.Expr]:
-    """`_code` of each column of `names`, worked out once per distinct cell: a column of codes holds a few
+    """`code_cell` of each column of `names`, worked out once per distinct cell: a column of codes holds a few
     values in many rows, and trimming and case-folding each row cost three times as much for a large file."""
     distinct = frame.select(pl.col(names).unique().drop_nulls().implode()).row(0, named=True)
     made = []
     for name in names:
         cells = pl.Series(name, distinct[name], pl.String)
-        # the missing cell's code made by `_code` too, after the others: the codes of null cells
-        codes = pl.DataFrame({name: cells.extend_constant(None, 1)}).select(_code(name)).to_series()
+        # the missing cell's code made by `code_cell` too, after the others: the codes of null cells
+        codes = pl.DataFrame({name: cells.extend_constant(None, 1)}).select(code_cell(name)).to_series()
         mapped = pl.col(name).replace_strict(cells, codes.head(cells.len()), return_dtype=pl.String)
         made.append(mapped.fill_null(codes[-1]).alias(name))
     return made

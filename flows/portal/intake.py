@@ -36,6 +36,7 @@ from flows.settings import Settings, usable_cores
 from schemas.findings import count_of, in_other_words
 from schemas.registry import Registry
 from schemas.texts import text
+from transforms.normalise import code_cell
 from transforms.read import FORMATS, ROW_NUMBER, format_of, read_submission
 from warehouse.accounts import Account
 from warehouse.archive import Archive
@@ -215,7 +216,7 @@ async def receive(request, spool_dir: Path, limit: int) -> Spooled:
 
 
 def named_reporters(content: bytes, file_format: str, registry: Registry) -> set[str]:
-    """The reporter codes the file's rows name (stripped, upper case; "" for a blank cell), read in its own format
+    """The reporter codes the file's rows name (as a run reads them: `code_cell`; "" for a blank cell), read in its own format
     or, when it cannot be read so, in the first other format that reads a reporter in it: another reporter's file
     renamed is still theirs. Empty when no format reads one."""
     others = [each for each in dict.fromkeys(FORMATS.values()) if each != file_format]
@@ -224,7 +225,7 @@ def named_reporters(content: bytes, file_format: str, registry: Registry) -> set
         if raw.readable and "reporter" in raw.frame.columns:
             cells = [c for c in raw.frame.columns if c != ROW_NUMBER]
             rows = raw.frame.filter(pl.any_horizontal(pl.col(cells).is_not_null()))  # blank lines name nobody
-            return {(code or "").strip().upper() for code in rows["reporter"].to_list()}
+            return set(rows.select(code_cell("reporter"))["reporter"].to_list())  # the code a run reads from it
     return set()
 
 

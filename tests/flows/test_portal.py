@@ -367,6 +367,9 @@ def test_another_reporters_file_renamed_to_another_format_still_gets_403(portal)
     workbook = (SEED / "ncct_2019-S1.xlsx").read_bytes()
     assert portal.upload(credentials, "ncct.csv", workbook).status_code == 403
     assert not archived(portal, SEED_CSV) and not archived(portal, workbook) and inbox_files(portal) == []
+    # a code with an invisible character around it is the code a run reads: NCCT's still
+    hidden = SEED_CSV.replace(b"\nNCCT,", "\nNCCT\u200b,".encode())
+    assert hidden != SEED_CSV and portal.upload(credentials, "ncct_zw.csv", hidden).status_code == 403
     ncct = portal.add("dara", "NCCT")
     first = portal.upload(ncct, "ncct_2019-S1.csv", SEED_CSV)
     assert first.status_code == 201 and first.json()["verdict"] == "valid"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from schemas.texts import message
 from tests.transforms.helpers import JUDGED_ON, observations, observations_from_file, observations_of, rows
-from transforms.normalise import _code, _codes, conform
+from transforms.normalise import _codes, code_cell, conform
 from transforms.read import FILE_REPORTER, FILE_ROW_NUMBER, read_submission
 
 SHORT_HEADER = "reporter,period,indicator,value"
@@ -286,11 +286,11 @@ CELLS = ["", " ", "f", " F ", "NCCT", " ncct", "i", "D ", "\u3000m\u3000", "ក"
     )
 )
 def test_codes_made_once_per_distinct_cell_are_those_made_row_by_row(cells):
-    """`_codes` works each distinct cell out once; every row gets what `_code` gives that row's cell."""
+    """`_codes` works each distinct cell out once; every row gets what `code_cell` gives that row's cell."""
     names = ["reporter", "sex", "indicator"]  # codes in upper case, and one kept in lower case
     frame = pl.DataFrame(cells, schema=dict.fromkeys(names, pl.String), orient="row")
     once = frame.with_columns(_codes(frame, names))
-    row_by_row = frame.with_columns(_code(name) for name in names)
+    row_by_row = frame.with_columns(code_cell(name) for name in names)
     assert once.to_dicts() == row_by_row.to_dicts()
 
 
