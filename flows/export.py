@@ -96,10 +96,10 @@ def write_public(frame: pl.DataFrame, directory: Path) -> tuple[Path, Path]:
     return parquet, csv
 
 
-def write_sdmx_files(protected: pl.DataFrame, registry: Registry, directory: Path) -> tuple[Path, Path]:
+def write_sdmx_files(protected: pl.DataFrame, registry: Registry, directory: Path) -> tuple[Path, Path, int]:
     """Write the protected table as SDMX-CSV 2.0 in DIR/period_comparison.csv and the structure it follows
     (code lists with every language's names, concepts, data structure definition, dataflow) as SDMX-ML 3.0 in
-    DIR/structure.xml, each replacing the old file whole."""
+    DIR/structure.xml, each replacing the old file whole; (the two files, how many observations were written)."""
     from pysdmx.io import write_sdmx
     from pysdmx.io.format import Format
     from pysdmx.model.message import Header
@@ -110,12 +110,13 @@ def write_sdmx_files(protected: pl.DataFrame, registry: Registry, directory: Pat
     exchange = load_exchange()
     structure = comparison_structure(registry, exchange)
     xml = write_sdmx(structure.artefacts, Format.STRUCTURE_SDMX_ML_3_0, header=Header(sender=exchange.agency))
-    text = write_sdmx(comparison_dataset(protected, structure), Format.DATA_SDMX_CSV_2_0_0)
+    dataset = comparison_dataset(protected, structure)
+    text = write_sdmx(dataset, Format.DATA_SDMX_CSV_2_0_0)
     directory.mkdir(parents=True, exist_ok=True)
     data, structure_file = directory / f"{PUBLIC_NAME}.csv", directory / STRUCTURE_NAME
     atomic_write_text(structure_file, with_names(xml, structure.names))
     atomic_write_text(data, text)
-    return data, structure_file
+    return data, structure_file, len(dataset.data)
 
 
 def readable_columns(published: pl.DataFrame, registry: Registry) -> pl.DataFrame:
@@ -451,12 +452,12 @@ def export(
         )
     if sdmx is not None:
         try:
-            data, structure = write_sdmx_files(protection.table, registry, sdmx.resolve())
+            data, structure, observations = write_sdmx_files(protection.table, registry, sdmx.resolve())
         except OSError as problem:
             errors.print(f"Cannot write to {sdmx}: {problem}", highlight=False, markup=False)
             raise typer.Exit(1) from None
         console.print(
-            f"Wrote {protection.table.height} observations to {data} (SDMX-CSV 2.0) and their structure to "
+            f"Wrote {observations} observations to {data} (SDMX-CSV 2.0) and their structure to "
             f"{structure.name} (SDMX-ML 3.0) (K = {min_cell}). "
             f"{_suppressed(protection.table, protection.audit, audit_file)}",
             highlight=False,

@@ -243,13 +243,24 @@ def comparison_structure(registry: Registry, exchange: Exchange) -> ComparisonSt
     )
 
 
+def _without_januarys_twin(protected: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """The table without a year to date of January alone where the same key has January itself: it covers
+    January's time, which SDMX would read as two observations of one key, so the month stands for both. A year to
+    date of January sent without the month stays (then it is the only observation of that time)."""
+    indexed = protected.with_row_index("_at")
+    twins = (
+        indexed.filter(pl.col("period").str.contains(_ONE_MONTH_YEAR_TO_DATE))
+        .with_columns(pl.col("period").str.slice(0, 7).alias("_month"))
+        .join(indexed.select(*key, pl.col("period").alias("_month")), on=[*key, "_month"], how="semi")
+    )
+    return indexed.filter(~pl.col("_at").is_in(twins["_at"].implode())).drop("_at")
+
+
 def comparison_frame(protected: pl.DataFrame, structure: ComparisonStructure) -> pl.DataFrame:
     """The protected comparison table (`transforms.disclosure.protect_comparison` with `is_derived` carried)
     as the columns of the SDMX dataset: one observation per row, in the same order, the key in SDMX's names
     and periods in SDMX time format; suppressed counts stay empty beside their CONF_STATUS."""
-    # A year to date of January alone covers the time of January itself, which SDMX would read as two observations
-    # of one key: the month stands for both (the table's row of that year to date is the month's, added up).
-    protected = protected.filter(~pl.col("period").str.contains(_ONE_MONTH_YEAR_TO_DATE))
+    protected = _without_januarys_twin(protected, [c for c in structure.dimensions if c != "period"])
     periods = pl.concat([protected["period"], protected["base_period"]]).drop_nulls().unique().to_list()
     as_sdmx = {code: sdmx_period(code) for code in periods}
     return protected.select(

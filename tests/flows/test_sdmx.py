@@ -228,3 +228,24 @@ def test_every_period_type_has_one_sdmx_time_period_and_back():
             ctip_period(wrong)
     with pytest.raises(ValueError):
         sdmx_period("2019S1")  # only the canonical form
+
+
+def test_a_year_to_date_of_january_sent_without_the_month_is_written(tmp_path):
+    """January's twin is left out only beside January itself: sent alone, it is the only observation of its time,
+    and the count said is the count written."""
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "w" / "ctip.duckdb"
+    write_inbox(
+        inbox,
+        {
+            "moi_ytd.csv": "reporter,period,indicator,value\nMOI,2020-01/2020-01,cases,70\nMOI,2019-01/2019-01,cases,60\n",
+            "mfaic_months.csv": "reporter,period,indicator,value\nMFAIC,2020-01,marriage_applications,40\n",
+        },
+    )
+    run(inbox, warehouse)
+    result = export(warehouse, "--sdmx", str(tmp_path / "sdmx"), "--min-cell", "1")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "sdmx" / "period_comparison.csv").read_text())))
+    times = {(r["REPORTER"], r["TIME_PERIOD"]): r["OBS_VALUE"] for r in rows}
+    assert times[("MOI", "2020-01-01/P1M")] == "70" and times[("MOI", "2019-01-01/P1M")] == "60"
+    assert ("MFAIC", "2020-M01") in times and ("MFAIC", "2020-01-01/P1M") not in times  # the month stands for both
+    assert f"Wrote {len(rows)} observations" in " ".join(result.output.split())
