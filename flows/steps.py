@@ -117,7 +117,7 @@ def receive(
     unfinished = receipts.received_files(writer.con, pending_only=True)  # this run finishes them: counted there
     archive.clear_leftovers()
     files, copies, already_received, in_progress, ignored, put_back = [], [], 0, [], [], []
-    latest = None  # file name -> the latest bytes received under it, read when first needed
+    latest = None  # file name -> the latest bytes loaded under it, read when first needed
     for candidate in discovery.candidates:
         try:
             copied = archive.copy_in(candidate.path)
@@ -130,9 +130,9 @@ def receive(
         if (candidate.name, copied.submission_id) in received:
             copied.temporary.unlink(missing_ok=True)
             already_received += (candidate.name, copied.submission_id) not in unfinished
-            latest = receipts.latest_by_name(writer.con) if latest is None else latest
-            if latest.get(candidate.name) != copied.submission_id:  # an earlier version put back: said, not applied
-                put_back.append(candidate.name)
+            latest = receipts.latest_loaded_by_name(writer.con) if latest is None else latest
+            if latest.get(candidate.name, copied.submission_id) != copied.submission_id:  # an earlier version put
+                put_back.append(candidate.name)  # back after a later one was loaded: said, not applied
             continue
         copies.append(copied)
         files.append(

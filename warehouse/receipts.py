@@ -25,11 +25,13 @@ def received_files(con: duckdb.DuckDBPyConnection, pending_only: bool = False) -
     return set(con.execute(f"select file_name, submission_id from pipeline.receipts{pending}").fetchall())
 
 
-def latest_by_name(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """File name -> the submission id of the latest file received under that name."""
+def latest_loaded_by_name(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """File name -> the submission id of the latest file loaded under that name (whose figures the warehouse
+    holds, unless a file of another name changed them since)."""
     return dict(
         con.execute(
-            "select file_name, arg_max(submission_id, sequence) from pipeline.receipts group by file_name"
+            """select r.file_name, arg_max(r.submission_id, r.sequence) from pipeline.receipts r
+               join audit.submissions s using (sequence) where s.status = 'loaded' group by r.file_name"""
         ).fetchall()
     )
 

@@ -283,6 +283,15 @@ def test_an_earlier_version_put_back_under_its_name_is_said_not_applied_again(tm
     text = flat(capsys.readouterr().out)
     assert "Put back as they were before, not applied again" in text and "moj_2019-S2.csv" in text
     assert query(warehouse, "select value from core.observations where reporter = 'MOJ'") == [(41,)]
+    # a later version rejected, the loaded one put back: what the warehouse holds, nothing to say
+    other = "reporter,period,indicator,value\nMOJ,2019-S1,suspects_to_court,7\n"
+    (inbox / "moj_2019-S2.csv").unlink()
+    write_inbox(inbox, {"moj_2019-S1.csv": other}, start_mtime=1_700_000_300)
+    run(inbox, warehouse)
+    write_inbox(inbox, {"moj_2019-S1.csv": other.replace(",7", ",x")}, start_mtime=1_700_000_400)
+    assert run(inbox, warehouse).count("rejected") == 1
+    write_inbox(inbox, {"moj_2019-S1.csv": other}, start_mtime=1_700_000_500)
+    assert run(inbox, warehouse).put_back == []
 
 
 def test_the_summary_gives_counts_rejections_and_warnings_by_rule(tmp_path, capsys):
