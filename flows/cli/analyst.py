@@ -64,7 +64,12 @@ def validate(
     from flows.checking import check_files
 
     settings = command_settings(warehouse=warehouse)
-    readable_warehouse(settings, missing_ok=True)  # without the default warehouse, it judges without one
+    if readable_warehouse(settings, missing_ok=True) is None and settings.warehouse_origin == "CTIP_WAREHOUSE":
+        errors.print(  # a mistyped variable must not pass for a clean judgement against the warehouse
+            f"CTIP_WAREHOUSE names no warehouse ({settings.warehouse}): judged against an empty one.",
+            markup=False,
+            highlight=False,
+        )
     report = check_files(files, settings, load_registry(), datetime.now(UTC), lang.value)
     if output is TableOrJson.json:
         typer.echo(json.dumps(report, default=str, ensure_ascii=False, indent=2))

@@ -29,7 +29,7 @@ def _template_words(rule: str, key: str, lang: str) -> list[str]:
 def _json(arguments: list[str]) -> list[dict]:
     result = runner.invoke(app, ["validate", *arguments, "--format", "json"])
     assert result.exit_code == 1, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)
 
 
 def test_a_bad_file_is_judged_in_khmer_with_rows_columns_and_codes_unchanged(tmp_path, monkeypatch):

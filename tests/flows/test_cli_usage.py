@@ -136,6 +136,12 @@ def test_an_outliers_change_is_rounded_as_compare_rounds_it(tmp_path):
     assert finding["rule"] == "outlier" and "a change of +325.3% against 400" in finding["message"]
 
 
+def test_validate_says_when_ctip_warehouse_names_nothing(tmp_path):
+    result = invoke("validate", str(SEED / "ncct_2019-S1.csv"), env={"CTIP_WAREHOUSE": str(tmp_path / "typo.duckdb")})
+    assert result.exit_code == 0 and "CTIP_WAREHOUSE names no warehouse" in result.stderr
+    assert not (tmp_path / "typo.duckdb").exists()
+
+
 def test_a_missing_default_warehouse_is_fine_for_validate():
     result = invoke("validate", str(SEED / "ncct_2019-S1.csv"))  # the tests' CTIP_WAREHOUSE names nothing
     assert result.exit_code == 0, result.output

@@ -168,7 +168,7 @@ def test_an_empty_template_sent_does_not_make_its_period_received(registry, tmp_
         result = runner.invoke(
             app, ["completeness", "2019-Q2", "--reporter", "MOSVY", "--format", "json", "--warehouse", str(warehouse)]
         )
-        [row] = json.loads(result.output)
+        [row] = json.loads(result.stdout)
         return row["status"]
 
     (inbox / "mosvy_empty.xlsx").write_bytes(path.read_bytes())
