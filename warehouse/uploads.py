@@ -32,7 +32,9 @@ create table if not exists uploads (
 );
 create index if not exists uploads_by_reporter on uploads (reporter, uploaded_at);
 """
-_ADDED = {"uploads": {"lang": "text not null default 'en'"}}  # a ledger made before it gains it
+# A ledger made before the language was kept gains it, unknown (''): its answers were given in their senders'
+# languages, which a reader's page then always words again in its own
+_ADDED = {"uploads": {"lang": "text not null default ''"}}
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Upload:
     errors: int
     warnings: int
     findings: list[dict]
-    lang: str = "en"  # the language of the findings' messages: the sender's
+    lang: str = "en"  # the language of the findings' messages: the sender's ('' when not known)
 
 
 def _upload(row) -> Upload:

@@ -301,7 +301,7 @@ def create_app(
         submission_id: str, request: Request, session: tuple[Account, str] = Depends(signed_in), again: bool = False
     ):
         account, csrf = session
-        upload = visible(account, submission_id)
+        upload = visible(account, submission_id.lower())  # a SHA-256 in capitals is the same one
         if upload is None:
             return refusal(request, session, 404, text("portal", "no_such_submission", account.lang))
         shown = receipts_for([upload])[0]
