@@ -316,6 +316,11 @@ def _described(problem: UnprotectedTable, registry: Registry, known: pl.DataFram
             (f"release {number} published " if number is not None else "already published: ") + " and ".join(names)
             for number, names in sorted(by_release.items(), key=lambda item: (item[0] is None, item[0] or 0))
         ]
+        itself = pinning.filter(pl.all_horizontal(pl.col(c) == row[c] for c in key))
+        if itself.height:  # published as it is by a release of a smaller K: no suppression can take it back
+            number = itself.row(0, named=True).get("release")
+            bounds = f"{'release ' + str(number) if number is not None else 'an earlier release'} published it already"
+            said = []
         lines.append(
             f"{figure_name(row, registry)} = {row['value']:,}: {bounds}"
             + (f", since {'; '.join(said)}" if said else "")
@@ -433,8 +438,8 @@ def export(
             "Nothing was written. The export publishes every figure of the warehouse, approved or not, so it "
             f"cannot leave these out; it can pass only once the figures of {problem.periods_text()} change (if they are "
             "wrong: unapprove the period if it is approved, have the reporter send the corrected file, and export "
-            "again once a run has loaded it). Meanwhile `ctip release` publishes the approved figures, once "
-            f"{problem.periods_text()} is left out of it: "
+            "again once a run has loaded it). Meanwhile `ctip release` publishes the approved figures once it "
+            f"leaves out {problem.periods_text()}: "
             + ", ".join(f"`ctip unapprove {r} {p} --by NAME --reason TEXT`" for r, p in problem.reporter_periods)
             + ".",
             highlight=False,

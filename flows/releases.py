@@ -286,15 +286,16 @@ def write_release(
 def _cannot_release(problem: CannotProtect) -> str:
     """Why the approved figures cannot be released, and how to release the rest."""
     periods = problem.reporter_periods
-    them = "it" if len(periods) == 1 else "them"
+    one = len(periods) == 1
+    those, it = ("that reporter-period", "it") if one else ("those reporter-periods", "them")
     steps = ", ".join(f"`ctip unapprove {r} {p} --by NAME --reason TEXT`" for r, p in periods)
     return (
         f"Cannot release: {problem.explained()}\n"
         "Nothing was written and no release was recorded.\n"
         f"To release the other approved figures, leave {problem.periods_text()} out until this is resolved: "
-        f"{steps}; then run `ctip release` again. Approve {them} again once corrected figures are loaded; as the "
-        f"figures stand, {them} cannot be released without giving the small "
-        f"count{'' if problem.count == 1 else 's'} away."
+        f"{steps}; then run `ctip release` again. As its figures stand, {those} cannot be released without giving "
+        f"the small count{'' if problem.count == 1 else 's'} away: approve {it} again once {it} holds other "
+        "figures (a corrected file loaded), or release with the --min-cell of the releases that published them."
     )
 
 

@@ -439,3 +439,22 @@ def test_a_release_that_cannot_protect_a_small_count_says_why_writes_nothing_and
     assert (
         protected_table(comparison.filter(pl.col("period") == "2018-S1"), registry, 10, known=known).audit.height == 0
     )
+
+
+def test_a_count_a_release_of_a_smaller_k_published_is_said_published_already(tmp_path, registry):
+    """Release 1 at K = 3 published 25; a release at K = 30 would have it small: no suppression can take it back,
+    and the refusal says so, not that the figures around it give it away."""
+    inbox, warehouse, out = tmp_path / "inbox", tmp_path / "warehouse" / "ctip.duckdb", tmp_path / "releases"
+    settings = Settings(inbox=inbox, warehouse=warehouse, timezone=ZONE.key)
+    head = "reporter,period,indicator,sex,value\n"
+    rows = "NCCT,2019-S1,suspects_to_court,_T,100\nNCCT,2019-S1,suspects_to_court,F,25\n"
+    write_inbox(inbox, {"s1.csv": head + rows + "NCCT,2019-S1,suspects_to_court,M,75\n"})
+    run(inbox, warehouse, T0)
+    record_act(settings, registry, "NCCT", "2019-S1", approvals.APPROVE, "Chan Dara", None, T0 + HOUR)
+    assert _cli("release", "--out", str(out), "--min-cell", "3", "--warehouse", str(warehouse)).exit_code == 0
+    refused = _cli("release", "--out", str(out), "--min-cell", "30", "--warehouse", str(warehouse))
+    said = " ".join(refused.stderr.split())
+    assert refused.exit_code == 1, said
+    assert "NCCT 2019-S1 KH suspects_to_court, sex F = 25: release 1 published it already" in said
+    assert "since release 1 published NCCT 2019-S1 KH suspects_to_court, sex F" not in said  # not circular
+    assert "with the --min-cell of the releases that published them" in said
