@@ -98,8 +98,10 @@ def compare(
     (a period that does not parse, a --base that is not an earlier period of the same length, a warehouse
     that is not a ctip warehouse).
     """
+    import polars as pl
+
     from transforms.periods import base_period_code
-    from warehouse.queries import comparison
+    from warehouse.queries import comparison, comparison_figures
 
     registry = load_registry()
     settings = command_settings(warehouse=warehouse)
@@ -119,6 +121,13 @@ def compare(
             default_base=base_period_code(period_code),
             as_of=known_at,
         )
+        # whether each base figure is derived, as the comparison table has it (as now: for --as-of, left unsaid)
+        keys = [
+            tuple(base_code if name == "period" else row[name] for name in registry.key_columns)
+            for row in rows.iter_rows(named=True)
+        ]
+        held = comparison_figures(con, registry, keys) if known_at is None else {}
+        rows = rows.with_columns(pl.Series("base_is_derived", [held.get(k, (0, False))[1] for k in keys], pl.Boolean))
     if rows.height == 0:
         errors.print(
             f"Nothing to compare: no figures for {period_code}"
@@ -135,8 +144,6 @@ def compare(
         if output is TableCsvOrJson.json:
             typer.echo(json.dumps(records, ensure_ascii=False, indent=1))
         else:
-            import polars as pl
-
             typer.echo(pl.DataFrame(records, schema=_record_schema(registry), orient="row").write_csv(), nl=False)
     if rows["base_value"].null_count() == rows.height:
         errors.print(f"Nothing to compare: no figures for {base_code} match those of {period_code}.", highlight=False)
@@ -305,6 +312,7 @@ def _record_schema(registry: Registry) -> dict:
         "cut": pl.String,
         "base_period": pl.String,
         "base_value": pl.Int64,
+        "base_is_derived": pl.Boolean,
         "period": pl.String,
         "value": pl.Int64,
         "status": pl.String,
@@ -328,6 +336,7 @@ def comparison_records(rows, registry: Registry) -> list[dict]:
                 "cut": _cut(row, registry),
                 "base_period": row["base_period"],
                 "base_value": row["base_value"],
+                "base_is_derived": bool(row.get("base_is_derived")),
                 "period": row["period"],
                 "value": row["value"],
                 "status": row["status"],
@@ -349,7 +358,7 @@ def _print_comparison(rows, registry: Registry, period: str, base: str, known_at
             escape(area_label(registry, row["area"])),
             escape(row["indicator"]),
             escape(_cut(row, registry)),
-            count_text(row["base_value"]),
+            count_text(row["base_value"]) + (DERIVED_MARK if row.get("base_is_derived") else ""),
             count_text(row["value"])
             + (f" {escape(row['status'])}" if row["status"] != "A" else "")
             + (DERIVED_MARK if row.get("is_derived") else ""),

@@ -216,6 +216,7 @@ def test_every_change_compare_shows_is_a_rounded_claim(sampled, tmp_path, period
     assert result.exit_code == 0, result.output
     judged = json.loads(result.stdout)
     assert [item["verdict"] for item in judged] == ["rounded"] * len(rows)
-    assert [(item["base_value"], item["value"], item["is_derived"]) for item in judged] == [
-        (row["base_value"], row["value"], row["is_derived"]) for row in rows
+    assert [(item["base_value"], item["value"], item["is_derived"], item["base_is_derived"]) for item in judged] == [
+        (row["base_value"], row["value"], row["is_derived"], row["base_is_derived"]) for row in rows
     ]
+    assert any(row["base_is_derived"] for row in rows)  # compare marks a derived base as claims does
