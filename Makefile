@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PERIOD ?= 2019-S1
 
-.PHONY: run test bench docs install install-test clean
+.PHONY: run test bench docs docs-images install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -39,6 +39,12 @@ docs: install
 	status=$$?; \
 	if [ $$status -eq 0 ]; then mkdir -p docs && cp "$$tmp/data_dictionary.md" docs/data_dictionary.md; fi; \
 	rm -rf "$$tmp"; exit $$status
+
+## Regenerate docs/report-km.png: the Khmer report as Debian's chromium draws it with fonts-khmeros (the test that
+## checks the Khmer font takes the picture; `make test` keeps its pictures in temporary folders).
+docs-images: install-test
+	CTIP_DOCS_IMAGES="$(CURDIR)/docs" $(BIN)/python -m pytest -q \
+		"tests/flows/test_report_khmer.py::test_the_khmer_report_is_drawn_with_a_khmer_font"
 
 clean:
 	rm -rf $(VENV) warehouse/ctip.duckdb warehouse/ctip.duckdb.*

@@ -180,7 +180,7 @@ def list_accounts(
     output: Annotated[TableOrJson, typer.Option("--format", help="table or json.")] = TableOrJson.table,
     warehouse: WarehouseOption = None,
 ) -> None:
-    """Every account: user, reporter, role, e-mail, language, enabled, last sign-in. Exit 0."""
+    """Every account: user, reporter, role, email, lang, enabled and last sign-in (last_sign_in_at in json). Exit 0."""
     rows = [a.as_dict() for a in account_store(warehouse).list()]
     if output is TableOrJson.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))

@@ -148,6 +148,13 @@ def _no_project_warehouse(tmp_path, monkeypatch):
 
 # Debian's Chromium for the browser tests (Playwright downloads no browser here), and how they start it.
 CHROMIUM = "/usr/bin/chromium"
+# The browser tests are skipped on a machine without it.
+needs_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="no Chromium at /usr/bin/chromium (Debian's chromium)"
+)
+# A font that draws Khmer (Debian's fonts-khmeros, or Noto Sans Khmer): the tests that check Khmer text is drawn
+# with one are skipped without it.
+KHMER_FONT = any(Path("/usr/share/fonts").rglob("*[Kk]hmer*")) if Path("/usr/share/fonts").is_dir() else False
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

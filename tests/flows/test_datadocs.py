@@ -10,7 +10,7 @@ import pytest
 
 from flows import steps
 from schemas import load_registry
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SEED_INBOX
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SEED_INBOX, needs_chromium
 from tests.flows.conftest import NOW, ZONE, run, write_inbox
 
 HEADER = "reporter,period,indicator,area,sex,age,citizenship,referral,offence,country,value,status,comment\n"
@@ -59,6 +59,7 @@ def test_the_pages_setting_is_on_unless_turned_off_and_a_bad_value_is_named():
         from_environment({"CTIP_VALIDATION_PAGES": "sometimes"})
 
 
+@needs_chromium
 def test_the_site_opens_offline_and_lists_each_validation(tmp_path):
     from playwright.sync_api import sync_playwright
 

@@ -10,8 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SEED_INBOX
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SEED_INBOX, needs_chromium
 from tests.flows.conftest import run, write_inbox
+
+pytestmark = needs_chromium  # every test reads the page as Chromium draws it
 
 MOI = """reporter,period,indicator,value
 MOI,2019-S1,cases,75

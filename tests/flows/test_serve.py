@@ -25,7 +25,7 @@ import pytest
 from flows.local_server import free_port
 from flows.serve import KEY_FILE, is_healthy
 from flows.settings import from_environment, orchestrator
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, CTIP, SEED, ctip_run_command, run_ctip
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, CTIP, SEED, ctip_run_command, needs_chromium, run_ctip
 from warehouse.layout import WarehouseFiles
 
 pytestmark = pytest.mark.slow  # a real Prefect server and Chromium
@@ -171,6 +171,7 @@ def _start_run(served: Served, parameters: dict, name: str = "nightly") -> httpx
         return client.post(f"/deployments/{deployment['id']}/create_flow_run", json={"parameters": parameters})
 
 
+@needs_chromium
 def test_a_run_of_the_deployment_loads_the_inbox_and_the_ui_shows_it(served):
     from playwright.sync_api import sync_playwright
 
