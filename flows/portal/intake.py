@@ -216,9 +216,9 @@ async def receive(request, spool_dir: Path, limit: int) -> Spooled:
 
 
 def named_reporters(content: bytes, file_format: str, registry: Registry) -> set[str]:
-    """The reporter codes the file's rows name (as a run reads them: `code_cell`; "" for a blank cell), read in its own format
-    or, when it cannot be read so, in the first other format that reads a reporter in it: another reporter's file
-    renamed is still theirs. Empty when no format reads one."""
+    """The reporter codes the file's rows name (as a run reads them: `code_cell`; "" for a blank cell), read in
+    its own format or, when it cannot be read so, in the first other format that reads a reporter in it: another
+    reporter's file renamed is still theirs. Empty when no format reads one."""
     others = [each for each in dict.fromkeys(FORMATS.values()) if each != file_format]
     for each in [file_format, *others]:
         raw = read_submission(content, each, registry.limits)

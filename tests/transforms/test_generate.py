@@ -92,13 +92,7 @@ def test_valid_files_pass_and_invalid_ones_fail_with_the_rule_in_the_manifest(in
     settings = Settings(inbox=folder, warehouse=tmp_path / "warehouse" / "ctip.duckdb")
     reports = check_files([folder / e["file"] for e in sample + invalid], settings, REGISTRY, NOW)
 
-    for entry, report in zip(sample + invalid, reports, strict=True):
-        errors = [f for f in report["findings"] if f["severity"] == "error"]
-        if entry["valid"]:
-            assert errors == [], (entry["file"], errors)
-        else:
-            assert {f["rule"] for f in errors} == {entry["rule"]}, (entry, errors)
-            assert {f["row_number"] for f in errors} == {entry["row_number"]}, (entry, errors)
+    assert_judged_as_listed(sample + invalid, reports)
     assert not (tmp_path / "warehouse").exists()  # validate writes nothing
 
 
@@ -250,3 +244,15 @@ def test_a_generated_workbook_is_the_same_bytes_whenever_it_is_written():
     assert f'<dcterms:modified xsi:type="dcterms:W3CDTF">{month_after}</dcterms:modified>' in core
     raw = read_submission(first, "xlsx", REGISTRY.limits)
     assert raw.readable and raw.frame.height == item.frame.height
+
+
+def assert_judged_as_listed(entries: list[dict], reports: list[dict]) -> None:
+    """Each file of the manifest judged as it says: a valid one without an error, an invalid one with the error of
+    its defect's rule at the row it names, and no other."""
+    for entry, report in zip(entries, reports, strict=True):
+        errors = [f for f in report["findings"] if f["severity"] == "error"]
+        if entry["valid"]:
+            assert errors == [], (entry["file"], errors)
+        else:
+            assert {f["rule"] for f in errors} == {entry["rule"]}, (entry, errors)
+            assert {f["row_number"] for f in errors} == {entry["row_number"]}, (entry, errors)

@@ -12,6 +12,7 @@ from flows.checking import check_files
 from flows.generate import arrival, is_late, write_inbox
 from flows.settings import Settings
 from schemas import load_registry
+from tests.transforms.test_generate import assert_judged_as_listed
 from transforms.generate import DEFECTS, Planned, Synthesiser, plan
 from transforms.normalise import conform, normalise
 from transforms.parts import parts_against_totals
@@ -81,13 +82,7 @@ def test_reports_take_their_share_of_defects_and_fail_with_the_rule_the_manifest
     assert all(e["areas"] == AREAS for e in reports)
     settings = Settings(inbox=folder, warehouse=tmp_path / "warehouse" / "ctip.duckdb")
     checked = check_files([folder / e["file"] for e in reports], settings, REGISTRY, NOW)
-    for entry, report in zip(reports, checked, strict=True):
-        errors = [f for f in report["findings"] if f["severity"] == "error"]
-        if entry["valid"]:
-            assert errors == [], (entry["file"], errors)
-        else:
-            assert {f["rule"] for f in errors} == {entry["rule"]}, (entry, errors)
-            assert {f["row_number"] for f in errors} == {entry["row_number"]}, (entry, errors)
+    assert_judged_as_listed(reports, checked)
 
 
 def test_parts_add_up_in_every_report(tmp_path):
