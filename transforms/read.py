@@ -403,6 +403,7 @@ def _too_many_cells(index: int, cells: int, header: list[str]) -> Unreadable:
         for separator, name in SEPARATORS.items():
             if separator in header[0]:
                 return Unreadable("separated_by", index, separator=Words(name), header=header[0][:80], cells=cells)
+        return Unreadable("title_above", index, cells=cells, header=header[0][:80])  # a title typed above the table
     return Unreadable("too_many_cells", index, cells=cells, width=len(header))
 
 

@@ -205,6 +205,19 @@ def test_a_row_too_wide_under_a_header_of_commas_is_not_said_to_be_of_another_se
     assert finding.message.endswith("row 2 has 3 cells but the header names 2 columns")
 
 
+def test_a_title_line_above_the_header_is_said_to_be_one(limits):
+    text = "MOI report 2019\n\nreporter,period,indicator,value\nMOI,2019-S1,cases,5\n"
+    finding = only_finding(read_csv(text, limits), "unreadable")
+    assert (
+        finding.row_number == 3 and "the first row, read as the header, has one ('MOI report 2019')" in finding.message
+    )
+    assert "delete the rows above the header" in finding.message
+    khmer = only_finding(read_submission(text.encode(), "csv", limits, "km"), "unreadable")
+    assert "សូមលុបជួរនៅខាងលើជួរក្បាល" in khmer.message
+    big = text + "MOI,2019-S1,cases,5\n" * 8_000  # the fast reader of a large file says the same
+    assert "has one ('MOI report 2019')" in only_finding(read_csv(big, limits), "unreadable").message
+
+
 @pytest.mark.parametrize("line", ["sep=;", "SEP=,", "sep=\t", "sep=|"])
 def test_excel_separator_line_is_named_as_such(limits, line):
     """Excel writes `sep=;` first to name the separator (and reads it): the file is said to begin with it, not
