@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -56,3 +57,11 @@ def outcome(warehouse: Path) -> dict[str, list[tuple]]:
         ),
         "comparison": sorted(query(warehouse, "select * from marts.period_comparison"), key=repr),
     }
+
+
+def deliver_arrived(manifest: dict, generated: Path, inbox: Path, at: datetime) -> None:
+    """Copy into the inbox every file of a generated inbox that has arrived by `at` (its manifest's `arrives`) and
+    is not there yet, as its sender would have sent it."""
+    for entry in manifest["submissions"]:
+        if datetime.fromisoformat(entry["arrives"]) <= at and not (inbox / entry["file"]).exists():
+            shutil.copy2(generated / entry["file"], inbox / entry["file"])

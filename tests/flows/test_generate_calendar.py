@@ -5,7 +5,6 @@ only (an invalid report), and, each the sum of its months, they contradict no fi
 from __future__ import annotations
 
 import json
-import shutil
 from collections import defaultdict
 from datetime import date, datetime
 
@@ -16,7 +15,7 @@ from flows import steps
 from flows.cli import app
 from flows.generate import write_inbox
 from schemas import load_registry
-from tests.flows.conftest import ZONE, query
+from tests.flows.conftest import ZONE, deliver_arrived, query
 
 SENDERS = ["NCCT", "MOI", "MOSVY", "MFAIC"]  # MOJ left out
 LATE = {("NCCT", "2019-S2"), ("MOSVY", "2019-05")}
@@ -40,11 +39,9 @@ def received(tmp_path_factory):
         today=date(2020, 3, 1),
         late=LATE,
     )
-    arrivals = {e["file"]: datetime.fromisoformat(e["arrives"]) for e in manifest["submissions"]}
-    for day in sorted({moment.replace(hour=23, minute=0, second=0) for moment in arrivals.values()}):
-        for name, arrives in arrivals.items():
-            if arrives <= day and not (inbox / name).exists():
-                shutil.copy2(generated / name, inbox / name)
+    arrivals = {datetime.fromisoformat(e["arrives"]) for e in manifest["submissions"]}
+    for day in sorted({moment.replace(hour=23, minute=0, second=0) for moment in arrivals}):
+        deliver_arrived(manifest, generated, inbox, day)
         steps.run_once(inbox, warehouse, registry, ZONE, day, validation_pages=False)
     return manifest, warehouse
 

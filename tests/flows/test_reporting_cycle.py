@@ -29,6 +29,7 @@ from flows.local_server import free_port
 from flows.remind import remind_now
 from flows.settings import from_environment
 from schemas import load_registry
+from tests.flows.conftest import deliver_arrived
 from warehouse.accounts import AccountStore
 from warehouse.layout import WarehouseFiles
 
@@ -97,11 +98,8 @@ def cycle(tmp_path_factory):
         patch.setenv("CTIP_SMTP_URL", f"smtp://127.0.0.1:{port}")
         patch.setenv("CTIP_MAIL_FROM", "ctip@ncct.gov.kh")
         patch.setenv("CTIP_TIMEZONE", ZONE)
-        arrivals = {e["file"]: datetime.fromisoformat(e["arrives"]) for e in manifest["submissions"]}
         for number, at in enumerate(ROUNDS):
-            for name, arrives in arrivals.items():
-                if arrives <= at and not (inbox / name).exists():
-                    shutil.copy2(generated / name, inbox / name)
+            deliver_arrived(manifest, generated, inbox, at)
             if number == len(ROUNDS) - 1:
                 mailbox.stop_after = len(mailbox.messages) + 1  # the server goes down after one message
             summaries.append(steps.run_once(inbox, warehouse, registry, registry_zone(), at, validation_pages=False))
