@@ -105,16 +105,16 @@ def claims(
     raise typer.Exit(0 if all(judgement.verdict in ACCEPTED for _, judgement in judged) else 1)
 
 
-def _figure(figures: dict[tuple[str, ...], tuple[int, bool]], claim: Claim, period: str) -> tuple[int | None, bool]:
-    """The claim's figure in `period` and whether it is derived; (None, False) when the table holds none."""
-    return figures.get(claim.key(period), (None, False))
+def _figures(
+    figures: dict[tuple[str, ...], tuple[int, bool]], claim: Claim
+) -> tuple[tuple[int | None, bool], tuple[int | None, bool]]:
+    """The claim's figure and base figure, each with whether it is derived; (None, False) where the table holds
+    none."""
+    return tuple(figures.get(claim.key(period), (None, False)) for period in (claim.period, claim.base_period))
 
 
 def _judged(claim: Claim, figures: dict[tuple[str, ...], tuple[int, bool]]) -> Judgement:
-    (value, derived), (base_value, base_derived) = (
-        _figure(figures, claim, claim.period),
-        _figure(figures, claim, claim.base_period),
-    )
+    (value, derived), (base_value, base_derived) = _figures(figures, claim)
     return judge(claim, value, base_value, derived, base_derived)
 
 
@@ -125,10 +125,7 @@ def _text(number) -> str | None:
 def _record(
     claim: Claim, judgement: Judgement, figures: dict[tuple[str, ...], tuple[int, bool]], registry: Registry
 ) -> dict:
-    (value, derived), (base_value, base_derived) = (
-        _figure(figures, claim, claim.period),
-        _figure(figures, claim, claim.base_period),
-    )
+    (value, derived), (base_value, base_derived) = _figures(figures, claim)
     change = None if value is None or base_value is None else value - base_value
     return {
         "row_number": claim.row_number,
