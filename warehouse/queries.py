@@ -255,18 +255,15 @@ def report_frames(
     default_base: str,
     period_type: str,
     reporter: str | None,
-    inside: list[str] | None = None,
-    compared: list[str] | None = None,
+    inside: list[str],
+    compared: list[str],
 ) -> dict:
     """Everything the report of a period shows, as frames: its comparison rows, the history of the periods of its
     type, comments, warnings, disagreements, rejected submissions with their errors, and the publication.
 
     `inside`: the period and the periods within it, whose rejected files the report lists; `compared`: those and
-    the periods within its base, the figures whose files' warnings it lists (by default the period alone)."""
+    the periods within its base, the figures whose files' warnings it lists."""
     params = {"period": period, "reporter": reporter}
-    inside = inside or [period]
-    naming = {"periods": inside}
-    shown_periods = {"periods": compared or inside}
     keys = ", ".join(registry.key_columns)
     shown = con.sql("select number, watermark, published_at from audit.publication").fetchall()
     return {
@@ -284,7 +281,7 @@ def report_frames(
         "findings": con.sql(
             "select * from audit.findings where severity = 'warning' and submission_id in (select submission_id "
             "from audit.submission_periods where period in (select unnest($periods)))",
-            params=shown_periods,
+            params={"periods": compared},
         ).pl(),
         "disagreements": con.sql(
             "select * from marts.reporter_disagreements where period = $period", params={"period": period}
@@ -293,12 +290,12 @@ def report_frames(
             "select s.* from audit.submissions s where s.status = 'rejected' "
             "and ($reporter is null or s.reporter = $reporter) and s.submission_id in "
             "(select submission_id from audit.submission_periods where period in (select unnest($periods)))",
-            params={**naming, "reporter": reporter},
+            params={"periods": inside, "reporter": reporter},
         ).pl(),
         "rejected_findings": con.sql(
             "select * from audit.findings where severity = 'error' and submission_id in (select submission_id "
             "from audit.submission_periods where period in (select unnest($periods)))",
-            params=naming,
+            params={"periods": inside},
         ).pl(),
         "submissions": con.sql(
             "select submission_id, file_name, reporter, sequence, status from audit.submissions"
