@@ -178,15 +178,12 @@ def sha256_of_file(path: Path) -> str:
 def _read_comparison(warehouse: Path) -> tuple[pl.DataFrame, dict, pl.DataFrame | None]:
     """The comparison table, the publication it belongs to (number, watermark, published_at) and the figures
     the releases published (None when the analyst file, published by an older ctip, does not hold them)."""
+    from warehouse.database import has_table
     from warehouse.queries import public_comparison, publication
     from warehouse.releases import public_figures
 
     with reading_analyst(warehouse) as con:
-        released = "audit.released_figures"
-        held = con.execute(
-            "select count(*) from duckdb_tables() where schema_name || '.' || table_name = $name", {"name": released}
-        ).fetchall()[0][0]
-        known = public_figures(con, released) if held else None
+        known = public_figures(con, "audit.released_figures") if has_table(con, "audit", "released_figures") else None
         return public_comparison(con, (*PUBLIC_COLUMNS, *CARRIED)), publication(con), known
 
 

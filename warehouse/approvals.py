@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from schemas.texts import text
+from warehouse.database import has_table
 from warehouse.receipts import ONE_TICK
 
 APPROVE, UNAPPROVE = "approve", "unapprove"
@@ -94,12 +95,7 @@ def record_act(
 
 def has_approvals(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the database has `audit.approvals` (an analyst file published before approvals existed has not)."""
-    return bool(
-        con.execute(
-            "select count(*) from duckdb_tables() where database_name = current_database() "
-            "and schema_name = 'audit' and table_name = 'approvals'"
-        ).fetchall()[0][0]
-    )
+    return has_table(con, "audit", "approvals")
 
 
 def reporter_periods(con: duckdb.DuckDBPyConnection) -> list[dict]:

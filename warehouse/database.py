@@ -101,6 +101,17 @@ def insert_frame(
         con.unregister("_rows")
 
 
+def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether the database holds `schema.table` (an analyst file published by an older ctip may not)."""
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database() "
+            "and schema_name = $schema and table_name = $table",
+            {"schema": schema, "table": table},
+        ).fetchall()[0][0]
+    )
+
+
 def query_dict(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> dict:
     """The rows of a query of two columns as a dict: each row's first value to its second."""
     return dict(con.execute(sql, params).fetchall())
